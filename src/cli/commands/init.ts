@@ -1,0 +1,88 @@
+// `openbar init`: writes the config file, creates the home (catalogs, the Data and
+// Logs pools, the boot file) and prints the postgresql.conf lines that hand WAL to openbar.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { renderConfigFile } from '../../common/config.js';
+import { writeFileAtomicSync } from '../../common/durable-fs.js';
+import { fail } from '../../common/errors.js';
+import { checkName } from '../../common/names.js';
+import type { OptionName } from '../../common/options.js';
+import { LocalStorageManager } from '../../sm/local/local-storage-manager.js';
+import { action, subcommand, type Globals } from '../command.js';
+import { loadContext, parseSetFlags } from '../context.js';
+
+export interface InitOptions {
+  readonly home: string;
+  readonly server?: string;
+  readonly pgData?: string;
+  readonly pgHost?: string;
+  readonly pgPort?: string;
+  readonly pgUser?: string;
+  readonly force?: boolean;
+}
+
+/** The path of this openbar executable, as archive_command must name it. */
+export function openbarExecutable(): string {
+  return fs.realpathSync(process.argv[1]!);
+}
+
+export function walCommands(configFile: string): { archive: string; restore: string } {
+  const exe = openbarExecutable();
+  return {
+    archive: `archive_command = '${exe} --config ${configFile} log archive %p'`,
+    restore: `restore_command = '${exe} --config ${configFile} log restore %f %p'`,
+  };
+}
+
+export function register(program: Command, globals: Globals): void {
+  subcommand(program, 'init', 'write the config file and create the home: catalogs, Data and Logs pools, boot file')
+    .requiredOption('--home <dir>', 'the openbar home (catalogs, boot files, activity log, default volumes)')
+    .option('--server <name>', 'name of this database server (default: the host name)')
+    .option('--pg-data <dir>', 'the PostgreSQL data directory')
+    .option('--pg-host <socket-dir>', 'socket directory or host of the server')
+    .option('--pg-port <n>', 'port of the server')
+    .option('--pg-user <user>', 'user to connect as')
+    .option('--force', 'overwrite an existing config file')
+    .action(action(async (opts: InitOptions) => {
+      const file = globals().config ?? process.env.OPENBAR_CONFIG;
+      if (!file) fail('USAGE', 'init needs --config FILE (the config file to write)');
+      const configFile = path.resolve(file);
+      if (fs.existsSync(configFile) && !opts.force) fail('USAGE', `config file ${configFile} exists`, 'use --force to overwrite it');
+      if (opts.server !== undefined) checkName('server', opts.server);
+      const values: Partial<Record<OptionName, string>> = { ...(parseSetFlags(globals().set) as Partial<Record<OptionName, string>>), home: path.resolve(opts.home) };
+      if (opts.server) values.server = opts.server;
+      if (opts.pgData) values.pg_data = path.resolve(opts.pgData);
+      if (opts.pgHost) values.pg_host = opts.pgHost;
+      if (opts.pgPort) values.pg_port = opts.pgPort;
+      if (opts.pgUser) values.pg_user = opts.pgUser;
+      const text = renderConfigFile(values);
+      // validate before anything is written: the same loader every command uses
+      const tmp = `${configFile}.check-${process.pid}`;
+      fs.mkdirSync(path.dirname(configFile), { recursive: true });
+      fs.writeFileSync(tmp, text);
+      try {
+        loadContext({ config: tmp });
+      } finally {
+        fs.rmSync(tmp, { force: true });
+      }
+      writeFileAtomicSync(configFile, text);
+      const ctx = loadContext({ config: configFile });
+      const sm = LocalStorageManager.create(ctx.localOptions());
+      const pools = await sm.pools();
+      await sm.close();
+      ctx.log.info(`openbar home initialised in ${ctx.home} for server ${ctx.settings.server}`);
+      const wal = walCommands(configFile);
+      process.stdout.write([
+        `wrote ${configFile}`,
+        `home ${ctx.home}: pools ${pools.map((p) => p.name).join(', ')}`,
+        '',
+        'Add these lines to postgresql.conf (archive_mode = on needs a restart):',
+        '  archive_mode = on',
+        `  ${wal.archive}`,
+        `  ${wal.restore}`,
+        '',
+      ].join('\n'));
+    }));
+}

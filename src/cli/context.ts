@@ -1,0 +1,58 @@
+// What every command starts from: the validated settings (config file, environment,
+// --set), the activity log, and the storage manager of the home.
+
+import path from 'node:path';
+import { openActivityLog, type ActivityLog } from '../common/activity-log.js';
+import { loadSettings, requireSetting } from '../common/config.js';
+import { fail } from '../common/errors.js';
+import type { Settings } from '../common/options.js';
+import { LocalStorageManager, type LocalOptions } from '../sm/local/local-storage-manager.js';
+
+export interface GlobalFlags {
+  readonly config?: string;
+  readonly set?: readonly string[];
+}
+
+export interface CommandContext {
+  readonly settings: Settings;
+  readonly home: string;
+  readonly log: ActivityLog;
+  localOptions(): LocalOptions;
+  openStorage(): LocalStorageManager;
+}
+
+export function parseSetFlags(set: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of set ?? []) {
+    const i = s.indexOf('=');
+    if (i <= 0) fail('USAGE', `--set ${s}: expected key=value`);
+    out[s.slice(0, i).trim()] = s.slice(i + 1);
+  }
+  return out;
+}
+
+export function loadContext(flags: GlobalFlags, extra: Record<string, string> = {}): CommandContext {
+  const file = flags.config ?? process.env.OPENBAR_CONFIG;
+  const settings = loadSettings({
+    file: file === undefined || file === '' ? undefined : path.resolve(file),
+    env: process.env,
+    overrides: { ...parseSetFlags(flags.set), ...extra },
+  });
+  const home = requireSetting(settings, 'home');
+  const log = openActivityLog(settings.activity_log ?? path.join(home, 'activity.log'));
+  const localOptions = (): LocalOptions => ({
+    home,
+    log,
+    maxVolumeSize: settings.max_volume_size,
+    write: {
+      compression: settings.compression,
+      compressionLevel: settings.compression_level,
+      recordSize: settings.xfer_buf_size,
+      bufferCount: settings.xfer_buf_count,
+    },
+  });
+  return {
+    settings, home, log, localOptions,
+    openStorage: () => LocalStorageManager.open(localOptions()),
+  };
+}

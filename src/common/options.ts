@@ -1,0 +1,84 @@
+// The one table of settings: name, how its text is read, default, and help.
+// Config files, OPENBAR_* environment variables, `--set key=value` and `openbar
+// help config` are all driven from here.
+
+import os from 'node:os';
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.js';
+
+const size = (min: number, max: number) =>
+  z.string().transform((s, ctx) => {
+    const n = parseSize(s);
+    if (n === undefined) { ctx.addIssue({ code: 'custom', message: `'${s}' is not a size (e.g. 1MiB, 512k)` }); return z.NEVER; }
+    if (n < min || n > max) { ctx.addIssue({ code: 'custom', message: `${s} is out of range (${min}..${max} bytes)` }); return z.NEVER; }
+    return n;
+  });
+
+const int = (min: number, max: number) =>
+  z.string().transform((s, ctx) => {
+    const n = Number(s);
+    if (!/^\d+$/.test(s.trim()) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `'${s}' is not a whole number in ${min}..${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const duration = () =>
+  z.string().transform((s, ctx) => {
+    const n = parseDuration(s);
+    if (n === undefined) { ctx.addIssue({ code: 'custom', message: `'${s}' is not a duration (e.g. 30s, 5min, 7d)` }); return z.NEVER; }
+    return n;
+  });
+
+const oneOf = <T extends string>(...values: [T, ...T[]]) =>
+  z.string().transform((s, ctx) => {
+    if (!(values as string[]).includes(s)) {
+      ctx.addIssue({ code: 'custom', message: `'${s}' is not one of ${values.join(', ')}` });
+      return z.NEVER;
+    }
+    return s as T;
+  });
+
+const text = () => z.string().min(1, 'must not be empty');
+
+function defaultServerName(): string {
+  return os.hostname().replace(/[^A-Za-z0-9_.:@+=-]/g, '_').replace(/^[^A-Za-z0-9_]/, '_').slice(0, 64) || 'local';
+}
+
+/** name → (parser, default as text, help). A default of undefined means "no default". */
+export const optionTable = {
+  home: { parse: text(), def: undefined, help: 'the openbar home: catalogs, boot files, activity log and the default volume device' },
+  server: { parse: text(), def: defaultServerName(), help: 'the name this database server is known by in the storage manager and history' },
+  pg_data: { parse: text(), def: undefined, help: 'the PostgreSQL data directory of the server' },
+  pg_host: { parse: text(), def: '/var/run/postgresql', help: 'the socket directory (or host) of the server' },
+  pg_port: { parse: int(1, 65535), def: '5432', help: 'the port of the server' },
+  pg_user: { parse: text(), def: 'postgres', help: 'a superuser (or a user with backup rights) to connect as' },
+  pg_database: { parse: text(), def: 'postgres', help: 'the database to connect to' },
+  pg_bin: { parse: text(), def: undefined, help: 'directory of the PostgreSQL programs (found from the server version when unset)' },
+  compression: { parse: oneOf('none', 'lz4', 'zstd'), def: 'zstd', help: 'compression of save-set records: none, lz4 or zstd' },
+  compression_level: { parse: int(1, 19), def: '1', help: 'zstd level (1 is fastest); ignored for lz4 and none' },
+  xfer_buf_size: { parse: size(64 * 1024, 16 * 1024 * 1024), def: '1MiB', help: 'size of one transfer buffer (one stored record); any value reads every earlier backup' },
+  xfer_buf_count: { parse: int(2, 99), def: '8', help: 'transfer buffers per stream; memory per stream is xfer_buf_size × xfer_buf_count' },
+  max_backup: { parse: int(1, 64), def: '2', help: 'parallel backup and restore streams' },
+  max_volume_size: { parse: size(1024 * 1024, 2 ** 50), def: '4GiB', help: 'size at which a volume of a new pool is closed and the next one labelled' },
+  progress_freq: { parse: duration(), def: '30s', help: 'how often long operations write progress to the activity log' },
+  history: { parse: oneOf('keep', 'purge'), def: 'purge', help: 'expired backups: keep their history rows (marked expired) or purge them' },
+  incremental_method: { parse: oneOf('auto', 'wal', 'scan'), def: 'auto', help: 'how level 1/2 backups find changed pages' },
+  data_pool: { parse: text(), def: 'Data', help: 'pool for storage-space save sets' },
+  log_pool: { parse: text(), def: 'Logs', help: 'pool for WAL save sets' },
+  activity_log: { parse: text(), def: undefined, help: 'the activity log (default HOME/activity.log)' },
+} as const;
+
+export type OptionName = keyof typeof optionTable;
+export const optionNames = Object.keys(optionTable) as OptionName[];
+
+export type Settings = {
+  readonly [K in OptionName]: (typeof optionTable)[K]['def'] extends string
+    ? z.output<(typeof optionTable)[K]['parse']>
+    : z.output<(typeof optionTable)[K]['parse']> | undefined;
+};
+
+export function isOptionName(name: string): name is OptionName {
+  return Object.hasOwn(optionTable, name);
+}

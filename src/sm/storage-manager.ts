@@ -1,0 +1,86 @@
+// The storage manager's interface, after XBSA: a client begins a transaction,
+// creates objects (save sets) and streams data into them, then commits or aborts.
+// Only committed save sets are ever visible. The storage manager knows nothing of
+// databases: `server`, `name`, `kind`, `level` and `meta` are opaque labels to it.
+
+import type { Readable } from 'node:stream';
+
+export type Compression = 'none' | 'lz4' | 'zstd';
+
+export interface ObjectDescriptor {
+  readonly pool: string;
+  readonly server: string;
+  readonly name: string;
+  /** what the object is, for queries: 'file', 'space', 'wal', 'bootstrap', … */
+  readonly kind: string;
+  readonly level?: number | null;
+  /** client data stored with the save set and returned by queries (LSNs, base ids, …) */
+  readonly meta?: Readonly<Record<string, unknown>>;
+  /** overrides the pool's / configured compression for this object */
+  readonly compression?: Compression;
+}
+
+export interface SaveSetInfo {
+  readonly id: number;
+  readonly pool: string;
+  readonly server: string;
+  readonly name: string;
+  readonly kind: string;
+  readonly level: number | null;
+  readonly meta: Readonly<Record<string, unknown>>;
+  readonly created: string;
+  readonly committed: string;
+  readonly rawBytes: number;
+  readonly storedBytes: number;
+  readonly records: number;
+  readonly sha256: string;
+  readonly compression: Compression;
+  /** volumes holding the save set, in order */
+  readonly volumes: readonly string[];
+}
+
+export interface ObjectQuery {
+  readonly id?: number;
+  readonly server?: string;
+  readonly name?: string;
+  readonly kind?: string;
+  readonly level?: number;
+  readonly pool?: string;
+  /** committed at or after / before these ISO times */
+  readonly after?: string;
+  readonly before?: string;
+}
+
+export interface ObjectWriter {
+  readonly id: number;
+  /** Appends bytes; resolves when the writer can take more (backpressure). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Ends the object: every byte is written and its END record is in place. */
+  close(): Promise<void>;
+  /** A Writable over write/close, for `pipeline(source, …, writer.stream())`. */
+  stream(): NodeJS.WritableStream;
+  readonly bytesIn: number;
+}
+
+export interface Transaction {
+  readonly id: number;
+  createObject(desc: ObjectDescriptor): Promise<ObjectWriter>;
+  /** Makes every object of the transaction durable and visible, atomically. */
+  commit(): Promise<SaveSetInfo[]>;
+  /** Discards every object of the transaction; nothing of it stays visible. */
+  abort(): Promise<void>;
+}
+
+export interface ReadOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface StorageManager {
+  beginTransaction(owner?: string): Promise<Transaction>;
+  query(q: ObjectQuery): Promise<SaveSetInfo[]>;
+  /** The object's bytes, checked record by record and against its whole-set hash. */
+  read(id: number, opts?: ReadOptions): Readable;
+  /** Removes the objects; they stay gone even if the catalog is rebuilt from volumes. */
+  delete(ids: readonly number[]): Promise<void>;
+  close(): Promise<void>;
+}

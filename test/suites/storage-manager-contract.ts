@@ -1,0 +1,126 @@
+// The contract every StorageManager implementation passes (the in-process one now,
+// the network one later): transactions are atomic, aborted work leaves nothing,
+// queries filter as documented, and every byte comes back as it went in.
+
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, it, after } from 'node:test';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { StorageManager } from '../../src/sm/storage-manager.js';
+
+export interface ContractFixture {
+  readonly sm: StorageManager;
+  /** pool names that exist in this storage manager */
+  readonly pools: { data: string; logs: string };
+  dispose(): Promise<void>;
+}
+
+async function readAll(sm: StorageManager, id: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of sm.read(id)) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
+
+async function store(sm: StorageManager, pool: string, name: string, data: Buffer, extra: { kind?: string; level?: number; meta?: Record<string, unknown> } = {}) {
+  const txn = await sm.beginTransaction();
+  const w = await txn.createObject({ pool, server: 'contract', name, kind: extra.kind ?? 'file', level: extra.level ?? null, meta: extra.meta ?? {} });
+  await w.write(data);
+  await w.close();
+  const [info] = await txn.commit();
+  return info!;
+}
+
+export function storageManagerContract(name: string, make: () => Promise<ContractFixture>): void {
+  describe(`storage manager contract: ${name}`, () => {
+    let fx: ContractFixture;
+    const ready = make().then((f) => { fx = f; });
+    after(async () => { await ready; await fx.dispose(); });
+
+    it('stores and returns bytes exactly, with sizes and hash', async () => {
+      await ready;
+      const data = randomBytes(3 * 1024 * 1024 + 17);
+      const info = await store(fx.sm, fx.pools.data, 'round-trip', data);
+      assert.equal(info.rawBytes, data.length);
+      assert.equal(info.sha256, createHash('sha256').update(data).digest('hex'));
+      assert.deepEqual(await readAll(fx.sm, info.id), data);
+    });
+
+    it('stores an empty object', async () => {
+      await ready;
+      const info = await store(fx.sm, fx.pools.data, 'empty', Buffer.alloc(0));
+      assert.equal(info.rawBytes, 0);
+      assert.equal((await readAll(fx.sm, info.id)).length, 0);
+    });
+
+    it('makes nothing visible before commit, and nothing after abort', async () => {
+      await ready;
+      const txn = await fx.sm.beginTransaction();
+      const w = await txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'aborted', kind: 'file' });
+      await w.write(randomBytes(2 * 1024 * 1024));
+      await w.close();
+      assert.equal((await fx.sm.query({ name: 'aborted' })).length, 0, 'visible before commit');
+      await txn.abort();
+      assert.equal((await fx.sm.query({ name: 'aborted' })).length, 0, 'visible after abort');
+      // the storage manager still works after an abort
+      const info = await store(fx.sm, fx.pools.data, 'after-abort', Buffer.from('still fine'));
+      assert.equal((await readAll(fx.sm, info.id)).toString(), 'still fine');
+    });
+
+    it('commits several objects of one transaction together, written in parallel', async () => {
+      await ready;
+      const txn = await fx.sm.beginTransaction();
+      const blobs = [randomBytes(1_500_000), randomBytes(2_500_000), randomBytes(10)];
+      const writers = await Promise.all(blobs.map((_, i) => txn.createObject({ pool: fx.pools.data, server: 'contract', name: `par-${i}`, kind: 'space', level: 0 })));
+      await Promise.all(writers.map(async (w, i) => {
+        for (let off = 0; off < blobs[i]!.length; off += 300_000) await w.write(blobs[i]!.subarray(off, off + 300_000));
+        await w.close();
+      }));
+      assert.equal((await fx.sm.query({ kind: 'space' })).length, 0);
+      const infos = await txn.commit();
+      assert.equal(infos.length, 3);
+      for (const [i, info] of infos.entries()) assert.deepEqual(await readAll(fx.sm, info.id), blobs[i]);
+    });
+
+    it('accepts data through a stream pipeline', async () => {
+      await ready;
+      const data = randomBytes(5 * 1024 * 1024);
+      const txn = await fx.sm.beginTransaction();
+      const w = await txn.createObject({ pool: fx.pools.logs, server: 'contract', name: 'piped', kind: 'wal' });
+      await pipeline(Readable.from([data.subarray(0, 1000), data.subarray(1000)]), w.stream());
+      const [info] = await txn.commit();
+      assert.deepEqual(await readAll(fx.sm, info!.id), data);
+      assert.equal(info!.pool, fx.pools.logs);
+    });
+
+    it('queries by server, name, kind, level, pool and time, and keeps meta', async () => {
+      await ready;
+      const before = new Date(Date.now() - 1000).toISOString();
+      const a = await store(fx.sm, fx.pools.data, 'q-space', Buffer.from('a'), { kind: 'qspace', level: 1, meta: { lsn: '0/1000028', base: 7 } });
+      await store(fx.sm, fx.pools.data, 'q-space', Buffer.from('b'), { kind: 'qspace', level: 2 });
+      assert.deepEqual((await fx.sm.query({ kind: 'qspace', level: 1 })).map((s) => s.id), [a.id]);
+      assert.equal((await fx.sm.query({ name: 'q-space' })).length, 2);
+      assert.equal((await fx.sm.query({ name: 'q-space', server: 'nobody' })).length, 0);
+      assert.equal((await fx.sm.query({ name: 'q-space', pool: fx.pools.logs })).length, 0);
+      assert.equal((await fx.sm.query({ name: 'q-space', after: before })).length, 2);
+      assert.equal((await fx.sm.query({ name: 'q-space', before })).length, 0);
+      assert.deepEqual((await fx.sm.query({ id: a.id }))[0]!.meta, { lsn: '0/1000028', base: 7 });
+    });
+
+    it('deletes objects for good', async () => {
+      await ready;
+      const a = await store(fx.sm, fx.pools.data, 'to-delete', Buffer.from('x'));
+      await fx.sm.delete([a.id]);
+      assert.equal((await fx.sm.query({ id: a.id })).length, 0);
+      assert.throws(() => fx.sm.read(a.id), (e: Error & { code?: string }) => e.code === 'NOT_FOUND');
+    });
+
+    it('refuses bad names and unknown pools before writing anything', async () => {
+      await ready;
+      const txn = await fx.sm.beginTransaction();
+      await assert.rejects(txn.createObject({ pool: fx.pools.data, server: 'contract', name: '../etc', kind: 'file' }), (e: Error & { code?: string }) => e.code === 'BAD_NAME');
+      await assert.rejects(txn.createObject({ pool: 'NoSuchPool', server: 'contract', name: 'x', kind: 'file' }), (e: Error & { code?: string }) => e.code === 'NOT_FOUND');
+      await txn.abort();
+    });
+  });
+}
