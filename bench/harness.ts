@@ -1,0 +1,78 @@
+// Shared pieces of the benchmarks: timing a child process with its peak memory,
+// dropping the page cache between runs when allowed, and writing the report.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const openbarBin = path.join(repoRoot, 'dist/src/cli/main.js');
+
+export interface Timed { ms: number; peakRssKiB: number; status: number | null; stdout: string; stderr: string }
+
+/** Runs a command, sampling its peak resident memory (VmHWM) until it exits. */
+export function timed(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(cmd, args, { env: { ...process.env, ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    let peak = 0;
+    const sample = () => {
+      try {
+        const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) peak = Math.max(peak, Number(m[1]));
+      } catch { /* exited */ }
+    };
+    const timer = setInterval(sample, 20);
+    child.on('error', reject);
+    child.on('exit', (status) => {
+      clearInterval(timer);
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      resolve({ ms, peakRssKiB: peak, status, stdout, stderr });
+    });
+  });
+}
+
+let canDrop: boolean | undefined;
+
+/** Empties the page cache so each run reads from disk; false when not permitted. */
+export function dropCaches(): boolean {
+  if (canDrop === false) return false;
+  try {
+    spawnSyncQuiet('sync');
+    fs.writeFileSync('/proc/sys/vm/drop_caches', '3\n');
+    canDrop = true;
+  } catch {
+    canDrop = false;
+  }
+  return canDrop;
+}
+
+function spawnSyncQuiet(cmd: string): void {
+  spawnSync(cmd, [], { stdio: 'ignore' });
+}
+
+export function mbps(bytes: number, ms: number): number {
+  return bytes / 1e6 / (ms / 1000);
+}
+
+export function fmt(n: number, digits = 1): string {
+  return n.toFixed(digits);
+}
+
+export function writeReport(name: string, text: string): string {
+  const dir = path.join(repoRoot, 'bench-report');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.md`);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+export function markdownTable(head: string[], rows: (string | number)[][]): string {
+  const line = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
