@@ -17,6 +17,10 @@ import * as smWatch from './commands/sm/sm-watch.js';
 import * as smDelete from './commands/sm/sm-delete.js';
 import * as demo from './commands/demo.js';
 import * as config from './commands/config.js';
+import * as backup from './commands/backup.js';
+import * as restore from './commands/restore.js';
+import * as log from './commands/log.js';
+import * as history from './commands/history.js';
 
 export function buildProgram(): Command {
   const program = new Command('openbar')
@@ -33,6 +37,10 @@ export function buildProgram(): Command {
 
   init.register(program, globals);
   demo.register(program, globals);
+  backup.register(program, globals);
+  restore.register(program, globals);
+  log.register(program, globals);
+  history.register(program, globals);
 
   const sm = program.command('sm').description('the storage manager: pools, volumes, save sets, catalog, bootstrap');
   smPools.register(sm, globals);

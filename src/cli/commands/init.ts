@@ -10,6 +10,7 @@ import { fail } from '../../common/errors.js';
 import { checkName } from '../../common/names.js';
 import type { OptionName } from '../../common/options.js';
 import { LocalStorageManager } from '../../sm/local/local-storage-manager.js';
+import { BackupHistory } from '../../history/backup-history.js';
 import { action, subcommand, type Globals } from '../command.js';
 import { loadContext, parseSetFlags } from '../context.js';
 
@@ -28,8 +29,13 @@ export function openbarExecutable(): string {
   return fs.realpathSync(process.argv[1]!);
 }
 
+/** The command line that runs this openbar, with the node binary named (the server's PATH may lack it). */
+export function openbarCommandLine(): string {
+  return `${process.execPath} ${openbarExecutable()}`;
+}
+
 export function walCommands(configFile: string): { archive: string; restore: string } {
-  const exe = openbarExecutable();
+  const exe = openbarCommandLine();
   return {
     archive: `archive_command = '${exe} --config ${configFile} log archive %p'`,
     restore: `restore_command = '${exe} --config ${configFile} log restore %f %p'`,
@@ -72,6 +78,7 @@ export function register(program: Command, globals: Globals): void {
       const sm = LocalStorageManager.create(ctx.localOptions());
       const pools = await sm.pools();
       await sm.close();
+      BackupHistory.open(ctx.home, checkName('server', ctx.settings.server), { create: true }).close();
       ctx.log.info(`openbar home initialised in ${ctx.home} for server ${ctx.settings.server}`);
       const wal = walCommands(configFile);
       process.stdout.write([

@@ -1,0 +1,194 @@
+// `openbar backup`: a whole-system (or chosen spaces') level-0 backup, online.
+// Reads like its steps: check the server, record the attempt, start backup mode,
+// copy pg_global, copy the other spaces in parallel streams, stop backup mode, store
+// the backup label, make sure the WAL from start to stop is in the Logs pool, commit
+// every save set at once, and only then record the backup as a success.
+
+import { fail, OpenbarError } from '../../common/errors.js';
+import { faultPoint } from '../../common/fault.js';
+import { Progress } from '../../common/progress.js';
+import { formatBytes, formatRate } from '../../common/units.js';
+import type { BackupStopped, ServerInfo, SpaceInfo } from '../../engine/engine.js';
+import type { NewInstance } from '../../history/history-db.js';
+import type { BarContext } from '../bar-context.js';
+import { copySpacePart, type PartResult } from './copy-space-part.js';
+import { partsFor, splitIntoParts } from './plan-parts.js';
+import { waitForWal } from '../log/wal-presence.js';
+
+export interface BackupOptions {
+  readonly level: number;
+  readonly spaces?: readonly string[];
+  readonly signal?: AbortSignal;
+  /** one line per space as it completes */
+  readonly report?: (line: string) => void;
+}
+
+export interface SpaceResult {
+  readonly space: string;
+  readonly copyIds: number[];
+  readonly bytes: number;
+  readonly storedBytes: number;
+  readonly parts: number;
+  readonly ms: number;
+  readonly badPages: number;
+}
+
+export interface BackupResult {
+  readonly id: number;
+  readonly level: number;
+  readonly startLsn: string;
+  readonly stopLsn: string;
+  readonly timeline: number;
+  readonly walFiles: readonly string[];
+  readonly spaces: readonly SpaceResult[];
+  readonly bytes: number;
+  readonly storedBytes: number;
+  readonly ms: number;
+}
+
+export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<BackupResult> {
+  const engine = ctx.engine();
+  const started = Date.now();
+  const info = await engine.describe();
+  checkArchiving(info.archiveMode, info.archiveCommand);
+  const allSpaces = await engine.spaces();
+  const chosen = chooseSpaces(allSpaces, opts.spaces);
+  ctx.history.ensureServer({ systemId: info.systemId, version: info.versionText, pgData: info.dataDir });
+  const aid = ctx.history.beginAction('backup', opts.level, { spaces: chosen.map((s) => s.name) });
+  ctx.log.info(`backup ${aid}: level ${opts.level} of ${chosen.map((s) => s.name).join(', ')} started`);
+  const txn = await ctx.sm.beginTransaction();
+  let handle: Awaited<ReturnType<typeof engine.startBackup>> | undefined;
+  try {
+    handle = await engine.startBackup(`openbar backup ${aid}`);
+    ctx.log.info(`backup ${aid}: backup mode started at ${handle.startLsn} (timeline ${handle.timeline}, WAL ${handle.startWal})`);
+    faultPoint('backup-started');
+
+    const work = await planWork(ctx, chosen);
+    const total = work.reduce((a, w) => a + w.files.reduce((b, f) => b + f.size, 0), 0);
+    const progress = new Progress({ what: `backup ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq });
+    const common = { txn, aid, level: opts.level, handle, info, progress, signal: opts.signal };
+    const results: PartResult[] = [];
+    // the critical space first and alone, then the rest in parallel streams
+    for (const w of work.filter((x) => x.space.critical)) results.push(await copySpacePart(ctx, { ...common, ...w }));
+    await runParallel(work.filter((x) => !x.space.critical), ctx.settings.max_backup, async (w) => {
+      results.push(await copySpacePart(ctx, { ...common, ...w }));
+    });
+    progress.finish();
+    faultPoint('backup-copied');
+
+    const stopped = await handle.stop();
+    ctx.log.info(`backup ${aid}: backup mode stopped at ${stopped.stopLsn}; WAL ${stopped.walFiles[0]} .. ${stopped.walFiles[stopped.walFiles.length - 1]} required`);
+    const labelId = await storeLabel(ctx, txn, aid, opts.level, handle, stopped, info, chosen);
+    faultPoint('backup-before-wal-check');
+    await waitForWal(ctx, stopped.walFiles, 60_000);
+    faultPoint('backup-before-commit');
+    const stored = new Map((await txn.commit()).map((i) => [i.id, i.storedBytes]));
+    faultPoint('backup-committed');
+
+    const spaces = summarise(chosen, results.map((r) => ({ ...r, storedBytes: stored.get(r.id) ?? 0 })));
+    const instances: NewInstance[] = [
+      ...spaces.map((s): NewInstance => ({
+        object: s.space, type: chosen.find((c) => c.name === s.space)!.critical ? 'R' : 'D', level: opts.level, copyIds: s.copyIds,
+        baseId: null, startLsn: handle!.startLsn, stopLsn: stopped.stopLsn, timeline: handle!.timeline, firstWal: handle!.startWal,
+        time: stopped.stopTime, meta: { bytes: s.bytes, storedBytes: s.storedBytes, parts: s.parts, badPages: s.badPages },
+      })),
+      {
+        object: 'backup_label', type: 'B', level: opts.level, copyIds: [labelId], baseId: null, startLsn: handle.startLsn,
+        stopLsn: stopped.stopLsn, timeline: handle.timeline, firstWal: handle.startWal, time: stopped.stopTime,
+        meta: { nextXid: stopped.nextXid, walFiles: stopped.walFiles, startTime: handle.startTime, systemId: info.systemId },
+      },
+    ];
+    ctx.history.recordInstances(aid, instances);
+    const bytes = spaces.reduce((a, s) => a + s.bytes, 0);
+    const storedBytes = spaces.reduce((a, s) => a + s.storedBytes, 0);
+    const ms = Date.now() - started;
+    ctx.history.endAction(aid, 0, 'completed', { bytes, storedBytes, ms, startLsn: handle.startLsn, stopLsn: stopped.stopLsn });
+    const badPages = spaces.reduce((a, s) => a + s.badPages, 0);
+    ctx.log.info(`backup ${aid}: completed, level ${opts.level}, ${formatBytes(bytes)} read, ${formatBytes(storedBytes)} stored, ${formatRate(bytes, ms)}${badPages ? `, ${badPages} bad page(s) reported` : ''}`);
+    for (const s of spaces) opts.report?.(spaceLine(s));
+    return { id: aid, level: opts.level, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, walFiles: stopped.walFiles, spaces, bytes, storedBytes, ms };
+  } catch (err) {
+    await txn.abort().catch(() => {});
+    await handle?.abort().catch(() => {});
+    const message = err instanceof Error ? err.message : String(err);
+    ctx.history.endAction(aid, err instanceof OpenbarError ? err.exitStatus : 1, message);
+    ctx.log.error(`backup ${aid}: failed: ${message}`);
+    throw err;
+  } finally {
+    await engine.close();
+  }
+}
+
+function checkArchiving(mode: string, command: string): void {
+  if (mode === 'off') fail('PG', 'archive_mode is off: the WAL a backup needs would not be kept', 'set archive_mode = on and archive_command as `openbar init` printed, then restart PostgreSQL');
+  if (!/\blog\s+archive\b/.test(command)) fail('PG', `archive_command does not hand WAL to openbar ('${command}')`, 'set it as `openbar init` printed, then reload PostgreSQL');
+}
+
+function chooseSpaces(all: readonly SpaceInfo[], names: readonly string[] | undefined): SpaceInfo[] {
+  if (!names || names.length === 0) return all.slice();
+  for (const n of names) {
+    if (!all.some((s) => s.name === n)) fail('USAGE', `no space named '${n}'`, `spaces: ${all.map((s) => s.name).join(', ')}`);
+  }
+  return all.filter((s) => names.includes(s.name));
+}
+
+async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[]) {
+  const engine = ctx.engine();
+  const work: { space: SpaceInfo; files: import('../../engine/engine.js').SpaceFile[]; part: number; parts: number }[] = [];
+  for (const space of spaces) {
+    const files = await engine.listFiles(space);
+    const bytes = files.reduce((a, f) => a + f.size, 0);
+    const split = splitIntoParts(files, space.critical ? 1 : partsFor(bytes, ctx.settings.max_backup));
+    split.forEach((list, i) => work.push({ space, files: list, part: i, parts: split.length }));
+  }
+  // largest parts first, so the streams finish together
+  return work.sort((a, b) => b.files.reduce((x, f) => x + f.size, 0) - a.files.reduce((x, f) => x + f.size, 0));
+}
+
+async function storeLabel(ctx: BarContext, txn: import('../../sm/storage-manager.js').Transaction, aid: number, level: number,
+  handle: { startLsn: string; timeline: number; startWal: string; startTime: string }, stopped: BackupStopped, info: ServerInfo, spaces: readonly SpaceInfo[]): Promise<number> {
+  const w = await txn.createObject({
+    pool: ctx.settings.data_pool, server: ctx.server, name: 'backup_label', kind: 'label', level,
+    meta: {
+      aid, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, startWal: handle.startWal,
+      startTime: handle.startTime, stopTime: stopped.stopTime, nextXid: stopped.nextXid, walFiles: stopped.walFiles,
+      systemId: info.systemId, walSegmentSize: info.walSegmentSize, version: info.version,
+      spaces: spaces.map((s) => ({ name: s.name, critical: s.critical, oid: s.oid, location: s.oid === null ? null : s.root })),
+    },
+  });
+  await w.write(Buffer.from(JSON.stringify({ labelFiles: stopped.labelFiles }), 'utf8'));
+  await w.close();
+  return w.id;
+}
+
+function summarise(spaces: readonly SpaceInfo[], parts: readonly PartResult[]): SpaceResult[] {
+  return spaces.map((s) => {
+    const mine = parts.filter((p) => p.space === s.name).sort((a, b) => a.part - b.part);
+    return {
+      space: s.name, copyIds: mine.map((p) => p.id), parts: mine.length,
+      bytes: mine.reduce((a, p) => a + p.bytes, 0), storedBytes: mine.reduce((a, p) => a + p.storedBytes, 0),
+      ms: Math.max(0, ...mine.map((p) => p.ms)), badPages: mine.reduce((a, p) => a + p.badPages, 0),
+    };
+  });
+}
+
+function spaceLine(s: SpaceResult): string {
+  return `${s.space.padEnd(12)} ${formatBytes(s.bytes).padStart(10)} read  ${formatBytes(s.storedBytes).padStart(10)} stored  ${s.parts} part(s)  save set(s) ${s.copyIds.join(',')}${s.badPages ? `  ${s.badPages} BAD PAGE(S)` : ''}`;
+}
+
+export async function runParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (next < items.length && failed === undefined) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failed !== undefined) throw failed;
+}

@@ -1,0 +1,59 @@
+// The unit of work of a backup stream: one part of one space, read from the server's
+// files into one save set. Parallel streams each run one of these at a time.
+
+import { pipeline } from 'node:stream/promises';
+import type { Progress } from '../../common/progress.js';
+import type { BackupHandle, ServerInfo, SpaceFile, SpaceInfo } from '../../engine/engine.js';
+import type { Transaction } from '../../sm/storage-manager.js';
+import type { BarContext } from '../bar-context.js';
+
+export interface PartJob {
+  readonly txn: Transaction;
+  readonly aid: number;
+  readonly level: number;
+  readonly handle: BackupHandle;
+  readonly info: ServerInfo;
+  readonly space: SpaceInfo;
+  readonly files: readonly SpaceFile[];
+  readonly part: number;
+  readonly parts: number;
+  readonly progress: Progress;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface PartResult {
+  readonly space: string;
+  readonly part: number;
+  readonly id: number;
+  readonly bytes: number;
+  /** filled in once the transaction commits */
+  readonly storedBytes: number;
+  readonly ms: number;
+  readonly badPages: number;
+}
+
+export async function copySpacePart(ctx: BarContext, job: PartJob): Promise<PartResult> {
+  const started = Date.now();
+  const writer = await job.txn.createObject({
+    pool: ctx.settings.data_pool, server: ctx.server, name: job.space.name, kind: 'space', level: job.level,
+    meta: {
+      aid: job.aid, part: job.part, parts: job.parts, critical: job.space.critical, oid: job.space.oid,
+      location: job.space.oid === null ? null : job.space.root, startLsn: job.handle.startLsn, timeline: job.handle.timeline,
+    },
+  });
+  let badPages = 0;
+  let bytes = 0;
+  const source = ctx.engine().readSpace(job.space, job.files, {
+    server: ctx.server, systemId: job.info.systemId, level: job.level, part: job.part, parts: job.parts,
+    startLsn: job.handle.startLsn, checksums: job.info.checksums, ...(job.signal ? { signal: job.signal } : {}),
+    onBadPage: (p) => {
+      badPages++;
+      ctx.log.warn(`backup ${job.aid}: space ${p.space} file ${p.path} block ${p.block}: ${p.problem} (read twice)`);
+    },
+    onBytes: (n) => { bytes += n; job.progress.add(n); },
+  });
+  await pipeline(source, writer.stream(), ...(job.signal ? [{ signal: job.signal }] : []));
+  const ms = Date.now() - started;
+  ctx.log.info(`backup ${job.aid}: ${job.space.name} part ${job.part + 1}/${job.parts} stored as save set ${writer.id} (${bytes} bytes of files)`);
+  return { space: job.space.name, part: job.part, id: writer.id, bytes, storedBytes: 0, ms, badPages };
+}

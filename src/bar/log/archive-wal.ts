@@ -1,0 +1,69 @@
+// `openbar log archive PATH` (archive_command): stores one WAL file in the Logs pool
+// and returns only once it is durable. The same file twice is fine; different content
+// under a name already stored is refused (two clusters archiving into one server name).
+
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fail } from '../../common/errors.js';
+import { walFileKind } from '../../engine/postgres/lsn.js';
+import type { BarContext } from '../bar-context.js';
+
+export interface ArchiveResult { readonly name: string; readonly id: number; readonly already: boolean; readonly bytes: number }
+
+export async function archiveWal(ctx: BarContext, file: string, opts: { action?: 'log-backup' | 'salvage' } = {}): Promise<ArchiveResult> {
+  const name = path.basename(file);
+  const kind = walFileKind(name);
+  if (!kind) fail('USAGE', `'${name}' is not a WAL file name`, 'archive_command passes %p, a path such as pg_wal/000000010000000000000001');
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(file);
+  } catch (err) {
+    fail('NO_FILE', `cannot read WAL file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const sha256 = createHash('sha256').update(data).digest('hex');
+  const existing = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
+  if (existing.some((s) => s.sha256 === sha256)) {
+    ctx.log.info(`log archive: ${name} already stored (save set ${existing[0]!.id}), nothing to do`);
+    return { name, id: existing.find((s) => s.sha256 === sha256)!.id, already: true, bytes: data.length };
+  }
+  if (existing.length > 0) {
+    fail('CONFLICT', `WAL file ${name} is already stored for server ${ctx.server} with different content (save set ${existing[0]!.id})`,
+      'is another cluster archiving under the same server name? give each cluster its own `server` in the config');
+  }
+  const aid = ctx.history.beginAction(opts.action ?? 'log-backup', null, { name });
+  const txn = await ctx.sm.beginTransaction();
+  try {
+    const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: 'wal', meta: { walKind: kind, size: data.length } });
+    await w.write(data);
+    await w.close();
+    const [info] = await txn.commit();
+    const time = info!.committed;
+    ctx.history.recordInstances(aid, [{ object: name, type: 'L', level: 0, copyIds: [info!.id], time }]);
+    ctx.history.endAction(aid, 0, 'completed');
+    ctx.log.info(`log archive: ${name} stored as save set ${info!.id} (${data.length} bytes, ${info!.storedBytes} stored)`);
+    return { name, id: info!.id, already: false, bytes: data.length };
+  } catch (err) {
+    await txn.abort().catch(() => {});
+    ctx.history.endAction(aid, 1, (err as Error).message);
+    throw err;
+  }
+}
+
+/** Streams a stored WAL file to `dest` (via a temporary name, renamed when whole). */
+export async function restoreWal(ctx: BarContext, name: string, dest: string): Promise<boolean> {
+  const found = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
+  if (found.length === 0) return false;
+  const newest = found[found.length - 1]!;
+  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.openbar-${process.pid}`);
+  try {
+    await pipeline(ctx.sm.read(newest.id), fs.createWriteStream(tmp, { mode: 0o600 }));
+    fs.renameSync(tmp, dest);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  ctx.log.info(`log restore: ${name} from save set ${newest.id} to ${dest}`);
+  return true;
+}

@@ -1,0 +1,32 @@
+// `openbar backup [-L 0] [--space NAME]... [--json]` (onbar -b).
+
+import type { Command } from 'commander';
+import { fail } from '../../common/errors.js';
+import { runBackup } from '../../bar/backup/backup.js';
+import { formatBytes, formatRate } from '../../common/units.js';
+import { action, jsonOption, subcommand, type Globals } from '../command.js';
+import { loadContext } from '../context.js';
+import { openBar } from '../bar-setup.js';
+import { printJson } from '../render.js';
+
+export function register(program: Command, globals: Globals): void {
+  subcommand(program, 'backup', 'back up the running server online: every space by default; prints the backup id last')
+    .option('-L, --level <n>', 'backup level: 0 copies every page', '0')
+    .option('--space <name>', 'back up only this space (repeatable): pg_global, pg_default or a tablespace', (v: string, p: string[] = []) => [...p, v])
+    .addOption(jsonOption())
+    .action(action(async (opts: { level: string; space?: string[]; json?: boolean }) => {
+      if (!/^[0-2]$/.test(opts.level)) fail('USAGE', `-L ${opts.level}: the level is 0, 1 or 2`);
+      const level = Number(opts.level);
+      if (level > 0) fail('USAGE', `level ${level} backups are not available yet`, 'take a level 0 backup (-L 0)');
+      const cmd = loadContext(globals());
+      const bar = openBar(cmd, globals());
+      try {
+        const lines: string[] = [];
+        const r = await runBackup(bar, { level, ...(opts.space ? { spaces: opts.space } : {}), report: (l) => lines.push(l) });
+        if (opts.json) return printJson(r);
+        process.stdout.write(`${lines.join('\n')}\nbackup ${r.id}: level ${r.level}, ${formatBytes(r.bytes)} read, ${formatBytes(r.storedBytes)} stored, ${formatRate(r.bytes, r.ms)}, LSN ${r.startLsn} .. ${r.stopLsn}\n${r.id}\n`);
+      } finally {
+        await bar.close();
+      }
+    }));
+}

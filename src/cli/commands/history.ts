@@ -1,0 +1,88 @@
+// `openbar history [--json]`: every backup, restore and WAL action (bar_action) with
+// the instances it produced (bar_instance); `openbar status`: the latest backup of
+// each space and what is running now (onstat -g arc).
+
+import type { Command } from 'commander';
+import { fail } from '../../common/errors.js';
+import { ownerAlive } from '../../common/process-owner.js';
+import { formatTime } from '../../common/units.js';
+import { HistoryDb } from '../../history/history-db.js';
+import { historyPath } from '../../history/backup-history.js';
+import { action, jsonOption, subcommand, type Globals } from '../command.js';
+import { loadContext } from '../context.js';
+import { printJson, printTable } from '../render.js';
+import fs from 'node:fs';
+import os from 'node:os';
+
+function openHistory(home: string): HistoryDb {
+  const file = historyPath(home);
+  if (!fs.existsSync(file)) fail('NOT_INITIALISED', `no backup history in ${home}`, 'run `openbar sync --rebuild-history` to rebuild it from the boot file');
+  return HistoryDb.open(file, { create: false });
+}
+
+export function register(program: Command, globals: Globals): void {
+  subcommand(program, 'history', 'list backup, restore and log actions (bar_action) and their instances (bar_instance)')
+    .option('--all', 'include each WAL file archived (one action per file)')
+    .addOption(jsonOption())
+    .action(action(async (opts: { all?: boolean; json?: boolean }) => {
+      const cmd = loadContext(globals());
+      const db = openHistory(cmd.home);
+      try {
+        const server = cmd.settings.server;
+        const actions = db.actions({ server }).filter((a) => opts.all || a.type !== 'log-backup');
+        const instances = db.instances({ server, includeExpired: true });
+        if (opts.json) return printJson(actions.map((a) => ({ ...a, instances: instances.filter((i) => i.aid === a.aid) })));
+        printTable(actions, [
+          { title: 'ID', value: (a) => a.aid, right: true },
+          { title: 'ACTION', value: (a) => a.type },
+          { title: 'LEVEL', value: (a) => a.level },
+          { title: 'STARTED', value: (a) => formatTime(a.start) },
+          { title: 'ENDED', value: (a) => (a.end ? formatTime(a.end) : null) },
+          { title: 'STATUS', value: (a) => (a.status === 0 ? 'ok' : a.status === -1 ? 'running or killed' : `failed: ${a.statusText ?? a.status}`) },
+          { title: 'DETAIL', value: (a) => detailOf(a.type, a.detail, instances.filter((i) => i.aid === a.aid)) },
+        ], 'no actions recorded');
+      } finally {
+        db.close();
+      }
+    }));
+
+  subcommand(program, 'status', 'the latest backup of each space (level, time, LSN, WAL) and actions in progress')
+    .addOption(jsonOption())
+    .action(action(async (opts: { json?: boolean }) => {
+      const cmd = loadContext(globals());
+      const db = openHistory(cmd.home);
+      try {
+        const server = cmd.settings.server;
+        const latest = new Map<string, ReturnType<HistoryDb['instances']>[number]>();
+        for (const i of db.instances({ server })) if (i.type !== 'L') latest.set(i.object, i);
+        const host = os.hostname();
+        const running = db.actions({ server }).filter((a) => a.status === -1 && a.pid !== null && ownerAlive(`${host}:${a.pid}:0`));
+        const spaces = [...latest.values()];
+        const wal = db.instances({ server, type: 'L' }).pop();
+        if (opts.json) return printJson({ server, spaces, latestWal: wal ?? null, running });
+        process.stdout.write(`server ${server}\n\n`);
+        printTable(spaces, [
+          { title: 'SPACE', value: (i) => i.object },
+          { title: 'LEVEL', value: (i) => i.level },
+          { title: 'BACKUP', value: (i) => i.aid, right: true },
+          { title: 'TIME', value: (i) => formatTime(i.time) },
+          { title: 'START LSN', value: (i) => i.startLsn },
+          { title: 'STOP LSN', value: (i) => i.stopLsn },
+          { title: 'FIRST WAL', value: (i) => i.firstWal },
+          { title: 'VERIFIED', value: (i) => (i.verified ? formatTime(i.verifyDate!) : 'no') },
+        ], 'no backups yet');
+        process.stdout.write(`\nlatest WAL archived: ${wal ? `${wal.object} at ${formatTime(wal.time)}` : 'none'}\n`);
+        process.stdout.write(running.length === 0 ? 'nothing running\n' : running.map((a) => `running: ${a.type} ${a.aid} (pid ${a.pid}) since ${formatTime(a.start)}`).join('\n') + '\n');
+      } finally {
+        db.close();
+      }
+    }));
+}
+
+function detailOf(type: string, d: Record<string, unknown>, inst: { object: string; copyIds: number[] }[]): string {
+  if (type === 'backup') return inst.length ? `${inst.filter((i) => i.object !== 'backup_label').map((i) => i.object).join(',')} ${d.startLsn ?? ''}..${d.stopLsn ?? ''}` : String(d.spaces ?? '');
+  if (type === 'mark') return `'${d.name}' at ${d.lsn ?? '?'}`;
+  if (type === 'restore') return `backup ${d.backup} into ${d.dataDir}, ${d.target}`;
+  if (type === 'log-backup' || type === 'salvage') return String(d.name ?? '');
+  return '';
+}

@@ -1,0 +1,59 @@
+// `openbar log archive|restore|backup|mark` — WAL (logical-log) backup.
+
+import type { Command } from 'commander';
+import { archiveWal, restoreWal } from '../../bar/log/archive-wal.js';
+import { logBackup, logMark } from '../../bar/log/log-backup.js';
+import { action, jsonOption, subcommand, type Globals } from '../command.js';
+import { loadContext } from '../context.js';
+import { openBar } from '../bar-setup.js';
+import { printJson } from '../render.js';
+
+export function register(program: Command, globals: Globals): void {
+  const log = program.command('log').description('WAL backup: archive_command, restore_command, switch and store, restore points');
+
+  subcommand(log, 'archive <path>', "archive_command = 'openbar --config F log archive %p': store one WAL file durably")
+    .action(action(async (file: string) => {
+      const bar = openBar(loadContext(globals()), globals());
+      try {
+        await archiveWal(bar, file);
+      } finally {
+        await bar.close();
+      }
+    }));
+
+  subcommand(log, 'restore <name> <dest>', "restore_command = 'openbar --config F log restore %f %p': exits 1 quietly when the file is not stored")
+    .action(action(async (name: string, dest: string) => {
+      const bar = openBar(loadContext(globals()), globals());
+      try {
+        return (await restoreWal(bar, name, dest)) ? 0 : 1;
+      } finally {
+        await bar.close();
+      }
+    }));
+
+  subcommand(log, 'backup', 'close the current WAL segment and wait until it is stored')
+    .addOption(jsonOption())
+    .action(action(async (opts: { json?: boolean }) => {
+      const bar = openBar(loadContext(globals()), globals());
+      try {
+        const r = await logBackup(bar);
+        if (opts.json) return printJson(r);
+        process.stdout.write(`WAL ${r.walFile} closed at ${r.lsn} and stored\n`);
+      } finally {
+        await bar.close();
+      }
+    }));
+
+  subcommand(log, 'mark <name>', 'create a named restore point (restore --until-name NAME)')
+    .addOption(jsonOption())
+    .action(action(async (name: string, opts: { json?: boolean }) => {
+      const bar = openBar(loadContext(globals()), globals());
+      try {
+        const r = await logMark(bar, name);
+        if (opts.json) return printJson({ name, ...r });
+        process.stdout.write(`restore point '${name}' at ${r.lsn}\n`);
+      } finally {
+        await bar.close();
+      }
+    }));
+}

@@ -1,0 +1,79 @@
+// `openbar restore --data-dir DIR [target] ...` (onbar -r): cold restore, then
+// `pg_ctl start -D DIR` recovers to the target.
+
+import path from 'node:path';
+import type { Command } from 'commander';
+import { fail } from '../../common/errors.js';
+import { formatBytes, formatRate, formatTime } from '../../common/units.js';
+import { runRestore } from '../../bar/restore/restore.js';
+import { describeTarget } from '../../bar/restore/choose-backup.js';
+import type { RecoveryTarget } from '../../engine/engine.js';
+import { postgresColdRestore } from '../../engine/postgres/cold-restore.js';
+import { action, jsonOption, subcommand, type Globals } from '../command.js';
+import { loadContext } from '../context.js';
+import { openBar } from '../bar-setup.js';
+import { printJson } from '../render.js';
+import { openbarCommandLine } from './init.js';
+
+interface RestoreFlags {
+  dataDir?: string; untilTime?: string; untilLsn?: string; untilXid?: string; untilName?: string;
+  mapTablespace?: string[]; salvage: boolean; restart?: boolean; plan?: boolean; json?: boolean; archiveMode: string;
+}
+
+export function register(program: Command, globals: Globals): void {
+  subcommand(program, 'restore', 'cold restore of the whole system into --data-dir, recovering to the target (latest by default)')
+    .option('--data-dir <dir>', 'directory to restore into (default: pg_data); no server may be running in it')
+    .option('--until-time <time>', "recover to this time, e.g. '2026-11-22 14:05:00+00'")
+    .option('--until-lsn <lsn>', 'recover to this WAL position, e.g. 0/5A000028')
+    .option('--until-xid <xid>', 'recover to the commit of this transaction')
+    .option('--until-name <name>', 'recover to this restore point (`openbar log mark`)')
+    .option('--map-tablespace <old=new>', 'restore tablespace OLD (name or oid) into directory NEW (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--no-salvage', 'do not save WAL from the old pg_wal before overwriting it')
+    .option('--restart', 'resume an interrupted restore')
+    .option('--plan', 'print the backup and WAL that would be used; change nothing')
+    .option('--archive-mode <mode>', 'preserve: keep archive settings; off: the restored server does not archive', 'preserve')
+    .addOption(jsonOption())
+    .action(action(async (opts: RestoreFlags) => {
+      const targets = [opts.untilTime, opts.untilLsn, opts.untilXid, opts.untilName].filter((x) => x !== undefined);
+      if (targets.length > 1) fail('USAGE', 'give at most one of --until-time, --until-lsn, --until-xid, --until-name');
+      if (!['preserve', 'off'].includes(opts.archiveMode)) fail('USAGE', '--archive-mode is preserve or off');
+      const engine = postgresColdRestore;
+      const target: RecoveryTarget = opts.untilTime !== undefined ? engine.parseTarget('time', opts.untilTime)
+        : opts.untilLsn !== undefined ? engine.parseTarget('lsn', opts.untilLsn)
+          : opts.untilXid !== undefined ? engine.parseTarget('xid', opts.untilXid)
+            : opts.untilName !== undefined ? engine.parseTarget('name', opts.untilName) : { kind: 'latest' };
+      const map = new Map<string, string>();
+      for (const m of opts.mapTablespace ?? []) {
+        const i = m.indexOf('=');
+        if (i <= 0 || i === m.length - 1) fail('USAGE', `--map-tablespace ${m}: expected OLD=NEW`);
+        if (!path.isAbsolute(m.slice(i + 1))) fail('USAGE', `--map-tablespace ${m}: NEW must be an absolute path`);
+        map.set(m.slice(0, i), m.slice(i + 1));
+      }
+      const cmd = loadContext(globals());
+      const dataDir = opts.dataDir ?? cmd.settings.pg_data ?? fail('USAGE', 'restore needs --data-dir DIR (or pg_data in the config)');
+      const bar = openBar(cmd, globals());
+      try {
+        if (!bar.configFile) fail('USAGE', 'restore needs --config FILE', 'the restored server\'s restore_command names it');
+        const restoreCommand = `${openbarCommandLine()} --config ${bar.configFile} log restore %f %p`;
+        const lines: string[] = [];
+        const r = await runRestore(bar, engine, {
+          dataDir, target, tablespaceMap: map, salvage: opts.salvage, restart: opts.restart === true, planOnly: opts.plan === true,
+          archiveMode: opts.archiveMode as 'preserve' | 'off', restoreCommand, report: (l) => lines.push(l),
+        });
+        const p = r.plan;
+        if (opts.json) return printJson({ backup: p.backup.aid, level: p.backup.level, target: p.target, walFrom: p.walFrom, walTo: p.walTo, spaces: p.spaces, salvaged: r.salvaged, dataDir: r.dataDir, bytes: r.bytes, ms: r.ms, plan: opts.plan === true });
+        const head = [
+          `backup ${p.backup.aid} (level ${p.backup.level}, consistent at ${p.label.stopLsn}, ${formatTime(p.label.stopTime)})`,
+          `WAL ${p.walFrom} .. ${p.walTo} available; recovery to ${describeTarget(p.target)}`,
+          ...(r.salvaged.length ? [`salvaged ${r.salvaged.length} WAL file(s) from the old pg_wal`] : []),
+        ];
+        if (opts.plan) {
+          process.stdout.write(`${head.join('\n')}\n${p.spaces.map((s) => `${s.name.padEnd(12)} save set(s) ${s.copyIds.join(',')}`).join('\n')}\nnothing changed (--plan)\n`);
+          return;
+        }
+        process.stdout.write(`${head.join('\n')}\n${lines.join('\n')}\nrestored ${formatBytes(r.bytes)} in ${(r.ms / 1000).toFixed(1)} s (${formatRate(r.bytes, r.ms)})\nnext: pg_ctl start -D ${r.dataDir}\n`);
+      } finally {
+        await bar.close();
+      }
+    }));
+}

@@ -1,0 +1,136 @@
+// The cold-restore side of the PostgreSQL engine: preparing directories, writing
+// spaces back, tablespace links, backup_label and recovery settings.
+
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { fail } from '../../common/errors.js';
+import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget } from '../engine.js';
+import { runningPostmaster, walFilesIn } from './cluster-dir.js';
+import { formatLsn, parseLsn, parseWalFileName, segmentOf, walFileName } from './lsn.js';
+import { writeRecoveryConfig } from './recovery-config.js';
+import { restoreSpaceStream, syncTree } from './space-restorer.js';
+
+export const postgresColdRestore: ColdRestoreEngine = {
+  runningServer: runningPostmaster,
+
+  salvageableWal(dataDir) {
+    return walFilesIn(dataDir).map((name) => ({ name, path: path.join(dataDir, 'pg_wal', name) }));
+  },
+
+  prepareDirectory(dir, role) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      return;
+    }
+    if (names.length === 0) {
+      if (role === 'data') fs.chmodSync(dir, 0o700);
+      return;
+    }
+    const isCluster = role === 'data' ? names.includes('PG_VERSION') : names.every((n) => /^PG_\d+_\d+$/.test(n));
+    if (!isCluster) {
+      fail('USAGE', `${dir} is not empty and does not hold a PostgreSQL ${role === 'data' ? 'data directory' : 'tablespace'}`,
+        'restore into an empty directory, or an old data directory of this cluster');
+    }
+    for (const n of names) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+    if (role === 'data') fs.chmodSync(dir, 0o700);
+  },
+
+  spaceRoot(dataDir, space: RecordedSpace, mapped) {
+    if (space.critical) return dataDir;
+    if (space.oid === null) return path.join(dataDir, 'base');
+    return path.resolve(mapped ?? space.location ?? fail('FORMAT', `tablespace ${space.name} has no recorded location`));
+  },
+
+  async restoreSpace(stream, root, opts) {
+    const r = await restoreSpaceStream(stream, root, opts);
+    await syncTree(root); // durable before the restart record says it is done
+    return { files: r.files, bytes: r.bytes };
+  },
+
+  async finish(dataDir, f) {
+    for (const l of f.labelFiles) {
+      if (l.name === 'tablespace_map') continue; // links are made below, remapped as asked
+      fs.writeFileSync(path.join(dataDir, l.name), l.content, { mode: 0o600 });
+    }
+    const tbl = path.join(dataDir, 'pg_tblspc');
+    fs.mkdirSync(tbl, { recursive: true, mode: 0o700 });
+    for (const t of f.tablespaces) {
+      const link = path.join(tbl, String(t.oid));
+      fs.rmSync(link, { force: true, recursive: true });
+      fs.symlinkSync(t.location, link);
+    }
+    for (const d of ['pg_wal', 'pg_wal/archive_status']) fs.mkdirSync(path.join(dataDir, d), { recursive: true, mode: 0o700 });
+    writeRecoveryConfig(dataDir, f.recovery);
+    await syncTree(dataDir);
+    for (const t of f.tablespaces) await syncTree(t.location);
+  },
+
+  parseTarget(kind, value): RecoveryTarget {
+    switch (kind) {
+      case 'latest':
+        return { kind };
+      case 'time': {
+        const ms = parseTimestamp(value);
+        if (ms === undefined) fail('USAGE', `--until-time '${value}' is not a time`, "use e.g. '2026-11-22 14:05:00+00' (ISO 8601; give the zone)");
+        return { kind, value: value.trim(), ms };
+      }
+      case 'lsn':
+        try {
+          return { kind, value: formatLsn(parseLsn(value)) };
+        } catch {
+          fail('USAGE', `--until-lsn '${value}' is not an LSN`, 'use the form 0/16B3748');
+        }
+      case 'xid':
+        if (!/^\d+$/.test(value.trim()) || BigInt(value.trim()) < 3n) fail('USAGE', `--until-xid '${value}' is not a transaction id`);
+        return { kind, value: value.trim() };
+      case 'name':
+        if (value.length === 0 || value.length > 63) fail('USAGE', `--until-name '${value}' is not a restore point name`);
+        return { kind, value };
+    }
+  },
+
+  compareLsn(a, b) {
+    const x = parseLsn(a);
+    const y = parseLsn(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  },
+
+  walFilesUpTo(fromWal, lsn, segmentSize) {
+    const from = parseWalFileName(fromWal, segmentSize) ?? fail('FORMAT', `'${fromWal}' is not a WAL file name`);
+    const out: string[] = [];
+    for (let s = from.segno; s <= segmentOf(parseLsn(lsn), segmentSize); s++) out.push(walFileName(from.timeline, s, segmentSize));
+    return out;
+  },
+
+  nextWal(wal, segmentSize) {
+    const w = parseWalFileName(wal, segmentSize) ?? fail('FORMAT', `'${wal}' is not a WAL file name`);
+    return walFileName(w.timeline, w.segno + 1n, segmentSize);
+  },
+};
+
+/** ISO 8601 / PostgreSQL-style timestamps; without a zone, local time. Milliseconds since the epoch. */
+export function parseTimestamp(text: string): number | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const ms = frac ? Number(frac.padEnd(3, '0').slice(0, 3)) : 0;
+  let t: number;
+  if (zone === undefined) {
+    t = new Date(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0), ms).getTime();
+  } else {
+    t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0), ms);
+    if (zone.toUpperCase() !== 'Z') {
+      const zm = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+      const off = (Number(zm[2]) * 60 + Number(zm[3] ?? 0)) * 60_000;
+      t -= zm[1] === '+' ? off : -off;
+    }
+  }
+  const check = new Date(t);
+  if (Number.isNaN(t) || Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 60) return undefined;
+  return check.getTime();
+}

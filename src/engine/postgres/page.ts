@@ -1,0 +1,72 @@
+// PostgreSQL data pages: header sanity (as PageIsVerifiedExtended checks it) and the
+// data checksum (FNV-1a based, 32 lanes, as checksum_impl.h defines it). Pages are
+// read-only here: the checksum field is skipped, never zeroed in place.
+
+export const RELSEG_BLOCKS = 131072; // blocks per 1 GiB segment file at 8 KiB pages
+const N_SUMS = 32;
+const FNV_PRIME = 16777619;
+const PD_VALID_FLAG_BITS = 0x0007;
+const SIZE_OF_PAGE_HEADER = 24;
+const baseOffsets = new Uint32Array([
+  0x5b1f36e9, 0xb8525960, 0x02ab50aa, 0x1de66d2a, 0x79ff467a, 0x9bb9f8a3, 0x217e7cd2, 0x83e13d2c,
+  0xf8d4474f, 0xe39eb970, 0x42c6ae16, 0x993216fa, 0x7b093b5d, 0x98daff3c, 0xf718902a, 0x0b1c9cdb,
+  0xe58f764b, 0x187636bc, 0x5d7b3bb1, 0xe73de7de, 0x92bec979, 0xcca6c0b2, 0x304a0979, 0x85aa43d4,
+  0x783125bb, 0x6ca8eaa2, 0xe407eac6, 0x4b5cfc3e, 0x9fbf8c76, 0x15ca20be, 0xf2ca9fd3, 0x959bd756,
+]);
+
+const sums = new Uint32Array(N_SUMS);
+
+/** pg_checksum_page: the checksum PostgreSQL stores in pd_checksum for block `blkno`. */
+export function pageChecksum(page: Uint8Array, blkno: number): number {
+  const words = page.byteLength >>> 2;
+  const dv = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  sums.set(baseOffsets);
+  for (let i = 0; i < words; i += N_SUMS) {
+    for (let j = 0; j < N_SUMS; j++) {
+      let value = dv.getUint32((i + j) << 2, true);
+      if (i + j === 2) value &= 0xffff0000; // pd_checksum (bytes 8-9) counts as zero
+      const tmp = (sums[j]! ^ value) >>> 0;
+      sums[j] = (Math.imul(tmp, FNV_PRIME) ^ (tmp >>> 17)) >>> 0;
+    }
+  }
+  for (let r = 0; r < 2; r++) {
+    for (let j = 0; j < N_SUMS; j++) {
+      const tmp = sums[j]!;
+      sums[j] = (Math.imul(tmp, FNV_PRIME) ^ (tmp >>> 17)) >>> 0;
+    }
+  }
+  let result = 0;
+  for (let j = 0; j < N_SUMS; j++) result = (result ^ sums[j]!) >>> 0;
+  result = (result ^ blkno) >>> 0;
+  return (result % 65535) + 1;
+}
+
+export function pageLsn(page: Uint8Array, offset = 0): bigint {
+  const dv = new DataView(page.buffer, page.byteOffset + offset, 8);
+  return (BigInt(dv.getUint32(0, true)) << 32n) | BigInt(dv.getUint32(4, true));
+}
+
+export function isAllZero(page: Uint8Array): boolean {
+  const dv = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  for (let i = 0; i < page.byteLength; i += 8) if (dv.getBigUint64(i, true) !== 0n) return false;
+  return true;
+}
+
+export type PageProblem = 'header' | 'checksum';
+
+/** Why a page is not valid, or undefined when it is (a new all-zero page is valid). */
+export function checkPage(page: Uint8Array, blkno: number, checksums: boolean): PageProblem | undefined {
+  const dv = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  const flags = dv.getUint16(10, true);
+  const lower = dv.getUint16(12, true);
+  const upper = dv.getUint16(14, true);
+  const special = dv.getUint16(16, true);
+  const sane = (flags & ~PD_VALID_FLAG_BITS) === 0 && lower >= SIZE_OF_PAGE_HEADER && lower <= upper
+    && upper <= special && special <= page.byteLength && special % 8 === 0;
+  if (!sane) {
+    // PageIsNew (pd_upper == 0) pages must be all zeroes to be valid
+    return isAllZero(page) ? undefined : 'header';
+  }
+  if (checksums && dv.getUint16(8, true) !== pageChecksum(page, blkno)) return 'checksum';
+  return undefined;
+}

@@ -1,0 +1,104 @@
+// The PostgreSQL engine adapter: one connection for questions and one held session
+// for backup mode; files are read straight from the data directory.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import type { Readable } from 'node:stream';
+import { fail } from '../../common/errors.js';
+import type { BackupHandle, EngineAdapter, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
+import { startBackup } from './backup-session.js';
+import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
+import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
+import { readSpace } from './space-reader.js';
+
+export interface PostgresSettings extends PgConnectionSettings {
+  readonly dataDir: string | undefined;
+}
+
+export class PostgresAdapter implements EngineAdapter {
+  private client: pg.Client | undefined;
+  private backupClient: pg.Client | undefined;
+  private info: ServerInfo | undefined;
+
+  constructor(private readonly s: PostgresSettings) {}
+
+  private async db(): Promise<pg.Client> {
+    this.client ??= await connect(this.s);
+    return this.client;
+  }
+
+  async describe(): Promise<ServerInfo> {
+    if (this.info) return this.info;
+    const c = await this.db();
+    const r = await queryOne<Record<string, string>>(c, `SELECT
+      (SELECT system_identifier::text FROM pg_control_system()) AS system_id,
+      current_setting('server_version_num') AS version, current_setting('server_version') AS version_text,
+      current_setting('data_directory') AS data_dir, current_setting('data_checksums') AS checksums,
+      (SELECT setting FROM pg_settings WHERE name = 'block_size') AS block_size,
+      (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS wal_segment_size,
+      current_setting('archive_mode') AS archive_mode, current_setting('archive_command') AS archive_command,
+      pg_is_in_recovery()::text AS in_recovery`);
+    if (r.in_recovery === 'true') fail('PG', 'the server is a standby (in recovery)', 'back up the primary; standby backups are not supported yet');
+    const info: ServerInfo = {
+      systemId: r.system_id!, version: Number(r.version), versionText: r.version_text!, dataDir: r.data_dir!,
+      checksums: r.checksums === 'on', pageSize: Number(r.block_size), walSegmentSize: Number(r.wal_segment_size),
+      archiveMode: r.archive_mode!, archiveCommand: r.archive_command!,
+    };
+    if (info.version < 130000) fail('PG', `PostgreSQL ${info.versionText} is not supported`, 'openbar supports PostgreSQL 13 to 17');
+    if (info.pageSize !== 8192) fail('PG', `block size ${info.pageSize} is not supported (only 8192)`);
+    if (this.s.dataDir && path.resolve(this.s.dataDir) !== path.resolve(info.dataDir)) {
+      const same = fs.existsSync(this.s.dataDir) && fs.realpathSync(this.s.dataDir) === fs.realpathSync(info.dataDir);
+      if (!same) fail('CONFIG', `pg_data is ${this.s.dataDir} but the server at ${this.s.host}:${this.s.port} runs on ${info.dataDir}`, 'fix pg_data or pg_port in the config');
+    }
+    this.info = info;
+    return info;
+  }
+
+  async startBackup(label: string): Promise<BackupHandle> {
+    const info = await this.describe();
+    this.backupClient = await connect(this.s, 'openbar backup');
+    return startBackup(this.backupClient, info.version, info.walSegmentSize, label);
+  }
+
+  async spaces(): Promise<SpaceInfo[]> {
+    const info = await this.describe();
+    const c = await this.db();
+    const rows = (await c.query<{ oid: number; spcname: string; location: string }>(
+      "SELECT oid::int AS oid, spcname, pg_tablespace_location(oid) AS location FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY spcname",
+    )).rows;
+    return [
+      criticalSpace(info.dataDir),
+      defaultSpace(info.dataDir),
+      ...rows.map((r) => ({ name: r.spcname, critical: false, oid: r.oid, root: r.location })),
+    ];
+  }
+
+  async listFiles(space: SpaceInfo): Promise<SpaceFile[]> {
+    const info = await this.describe();
+    return listSpaceFiles(space, { majorVersion: Math.floor(info.version / 10000) });
+  }
+
+  readSpace(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): Readable {
+    return readSpace(space, files, opts);
+  }
+
+  async switchWal(): Promise<{ lsn: string; walFile: string }> {
+    const c = await this.db();
+    const r = await queryOne<{ lsn: string; walfile: string }>(c, 'SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS walfile FROM pg_switch_wal() AS lsn');
+    return { lsn: r.lsn, walFile: r.walfile };
+  }
+
+  async createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }> {
+    const c = await this.db();
+    const r = await queryOne<{ lsn: string; now: Date }>(c, 'SELECT pg_create_restore_point($1)::text AS lsn, clock_timestamp() AS now', [name]);
+    const x = await queryOne<{ next: string }>(c, 'SELECT txid_current_snapshot()::text AS next');
+    return { lsn: r.lsn, time: r.now.toISOString(), xid: String(x.next).split(':')[1]! };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.client?.end().catch(() => {}), this.backupClient?.end().catch(() => {})]);
+    this.client = undefined;
+    this.backupClient = undefined;
+  }
+}

@@ -1,0 +1,119 @@
+// PostgreSQL's storage spaces and the files each holds, with what pg_basebackup
+// leaves out: server-local runtime state, WAL (archived separately), temporary files
+// and unlogged relations (except their init fork, from which they are reset).
+//
+//   pg_global  : the data directory minus base/ and the tablespace links (global/,
+//                pg_control, pg_xact, pg_multixact, config files, ...); critical
+//   pg_default : base/
+//   <name>     : a user tablespace: its PG_<major>_<catversion> directory
+
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { SpaceFile, SpaceInfo } from '../engine.js';
+
+/** Directories whose contents are runtime state: copied empty. */
+const emptyDirs = new Set(['pg_wal', 'pg_replslot', 'pg_dynshmem', 'pg_notify', 'pg_serial', 'pg_snapshots', 'pg_stat_tmp', 'pg_subtrans']);
+/** Files never copied, wherever they are. */
+const skipFiles = new Set(['postmaster.pid', 'postmaster.opts', 'pg_internal.init', 'backup_label', 'tablespace_map', 'backup_manifest', 'postgresql.auto.conf.tmp', 'recovery.signal', 'standby.signal']);
+const relationFile = /^(\d+)(_fsm|_vm|_init)?(\.\d+)?$/;
+const tempRelation = /^t\d+_\d+/;
+
+export function criticalSpace(dataDir: string): SpaceInfo {
+  return { name: 'pg_global', critical: true, oid: null, root: dataDir };
+}
+
+export function defaultSpace(dataDir: string): SpaceInfo {
+  return { name: 'pg_default', critical: false, oid: null, root: path.join(dataDir, 'base') };
+}
+
+/** The version directory of a tablespace for this major version (PG_15_202209061). */
+export async function tablespaceVersionDir(location: string, majorVersion: number): Promise<string | undefined> {
+  const names = await fsp.readdir(location).catch(() => [] as string[]);
+  return names.filter((n) => n.startsWith(`PG_${majorVersion}_`)).sort().pop();
+}
+
+export async function listSpaceFiles(space: SpaceInfo, opts: { statsTempDir?: string; majorVersion: number }): Promise<SpaceFile[]> {
+  const out: SpaceFile[] = [];
+  if (space.name === 'pg_global') {
+    await walk(space.root, '', out, { top: true, statsTempDir: opts.statsTempDir });
+  } else if (space.oid === null) {
+    await walk(space.root, '', out, { top: false });
+  } else {
+    const dir = await tablespaceVersionDir(space.root, opts.majorVersion);
+    if (dir) {
+      const st = await fsp.lstat(path.join(space.root, dir));
+      out.push({ path: dir, type: 'dir', size: 0, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs });
+      await walk(path.join(space.root, dir), dir, out, { top: false });
+    }
+  }
+  return out;
+}
+
+interface WalkOptions { top: boolean; statsTempDir?: string | undefined }
+
+async function walk(abs: string, rel: string, out: SpaceFile[], opts: WalkOptions): Promise<void> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fsp.readdir(abs, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // dropped while we looked
+    throw err;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const names = new Set(entries.map((e) => e.name));
+  // unlogged relations: those with an init fork; only the init fork is copied
+  const unlogged = new Set<string>();
+  for (const n of names) {
+    const m = relationFile.exec(n);
+    if (m && m[2] === '_init') unlogged.add(m[1]!);
+  }
+  for (const e of entries) {
+    const name = e.name;
+    const relPath = rel ? `${rel}/${name}` : name;
+    const absPath = path.join(abs, name);
+    if (skipFiles.has(name) || name.startsWith('pgsql_tmp') || tempRelation.test(name)) continue;
+    const m = relationFile.exec(name);
+    if (m && unlogged.has(m[1]!) && m[2] !== '_init') continue;
+    let st: import('node:fs').Stats;
+    try {
+      st = await fsp.lstat(absPath);
+    } catch {
+      continue;
+    }
+    const base = { path: relPath, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs };
+    if (st.isDirectory()) {
+      out.push({ ...base, type: 'dir', size: 0 });
+      if (opts.top && (name === 'base' || name === 'pg_tblspc')) continue; // other spaces
+      if (opts.top && (emptyDirs.has(name) || (opts.statsTempDir && relPath === opts.statsTempDir))) {
+        if (name === 'pg_wal') {
+          const status = await fsp.lstat(path.join(absPath, 'archive_status')).catch(() => undefined);
+          if (status?.isDirectory()) out.push({ path: `${relPath}/archive_status`, type: 'dir', size: 0, mode: status.mode & 0o7777, mtimeMs: status.mtimeMs });
+        }
+        continue;
+      }
+      await walk(absPath, relPath, out, { top: false });
+    } else if (st.isSymbolicLink()) {
+      if (opts.top && name === 'pg_wal') {
+        out.push({ ...base, type: 'dir', size: 0, mode: 0o700 }); // a linked pg_wal is restored as a plain directory
+        out.push({ path: 'pg_wal/archive_status', type: 'dir', size: 0, mode: 0o700, mtimeMs: st.mtimeMs });
+        continue;
+      }
+      out.push({ ...base, type: 'symlink', size: 0, target: await fsp.readlink(absPath) });
+    } else if (st.isFile()) {
+      out.push({ ...base, type: 'file', size: st.size });
+    }
+  }
+}
+
+/** For a relation segment file, the block number of its first page; undefined for other files. */
+export function relationBlockBase(relPath: string, blocksPerSegment: number): number | undefined {
+  const parts = relPath.split('/');
+  const name = parts[parts.length - 1]!;
+  const m = relationFile.exec(name);
+  if (!m) return undefined;
+  const dir = parts[parts.length - 2];
+  const inRelDir = parts.includes('global') ? parts.length === 2 && parts[0] === 'global' : dir !== undefined && /^\d+$/.test(dir);
+  if (!inRelDir) return undefined;
+  const seg = m[3] ? Number(m[3].slice(1)) : 0;
+  return seg * blocksPerSegment;
+}
