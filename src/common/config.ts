@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fail } from './errors.js';
-import { isOptionName, optionNames, optionTable, type OptionName, type Settings } from './options.js';
+import { isOptionName, optionNames, optionTable, type OptionName, type Parser, type Settings } from './options.js';
 
 export interface ConfigSources {
   readonly file?: string | undefined;
@@ -68,12 +68,9 @@ export function loadSettings(sources: ConfigSources): Settings {
     const given = raw.get(name);
     const text = given?.text ?? option.def;
     if (text === undefined) { settings[name] = undefined; continue; }
-    const result = option.parse.safeParse(text);
-    if (!result.success) {
-      const why = result.error.issues[0]?.message ?? 'invalid value';
-      fail('CONFIG', `${given?.where ?? 'default'}: ${name}: ${why}`);
-    }
-    settings[name] = result.data;
+    const result = (option.parse as Parser<unknown>)(text);
+    if (!result.ok) fail('CONFIG', `${given?.where ?? 'default'}: ${name}: ${result.error}`);
+    settings[name] = result.value;
   }
   if (typeof settings.home === 'string' && sources.file !== undefined) {
     settings.home = path.resolve(path.dirname(sources.file), settings.home);

@@ -3,44 +3,38 @@
 // help config` are all driven from here.
 
 import os from 'node:os';
-import { z } from 'zod';
 import { parseDuration, parseSize } from './units.js';
 
-const size = (min: number, max: number) =>
-  z.string().transform((s, ctx) => {
-    const n = parseSize(s);
-    if (n === undefined) { ctx.addIssue({ code: 'custom', message: `'${s}' is not a size (e.g. 1MiB, 512k)` }); return z.NEVER; }
-    if (n < min || n > max) { ctx.addIssue({ code: 'custom', message: `${s} is out of range (${min}..${max} bytes)` }); return z.NEVER; }
-    return n;
-  });
+// Validation is a plain function per type: every openbar process, archive_command
+// included, reads the config at start, and a schema library cost 100 ms there.
 
-const int = (min: number, max: number) =>
-  z.string().transform((s, ctx) => {
-    const n = Number(s);
-    if (!/^\d+$/.test(s.trim()) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `'${s}' is not a whole number in ${min}..${max}` });
-      return z.NEVER;
-    }
-    return n;
-  });
+/** A value, or the reason the text is not one. */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+export type Parser<T> = (text: string) => Parsed<T>;
 
-const duration = () =>
-  z.string().transform((s, ctx) => {
-    const n = parseDuration(s);
-    if (n === undefined) { ctx.addIssue({ code: 'custom', message: `'${s}' is not a duration (e.g. 30s, 5min, 7d)` }); return z.NEVER; }
-    return n;
-  });
+const good = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const bad = <T>(error: string): Parsed<T> => ({ ok: false, error });
 
-const oneOf = <T extends string>(...values: [T, ...T[]]) =>
-  z.string().transform((s, ctx) => {
-    if (!(values as string[]).includes(s)) {
-      ctx.addIssue({ code: 'custom', message: `'${s}' is not one of ${values.join(', ')}` });
-      return z.NEVER;
-    }
-    return s as T;
-  });
+const size = (min: number, max: number): Parser<number> => (s) => {
+  const n = parseSize(s);
+  if (n === undefined) return bad(`'${s}' is not a size (e.g. 1MiB, 512k)`);
+  return n < min || n > max ? bad(`${s} is out of range (${min}..${max} bytes)`) : good(n);
+};
 
-const text = () => z.string().min(1, 'must not be empty');
+const int = (min: number, max: number): Parser<number> => (s) => {
+  const n = Number(s);
+  return !/^\d+$/.test(s.trim()) || n < min || n > max ? bad(`'${s}' is not a whole number in ${min}..${max}`) : good(n);
+};
+
+const duration = (): Parser<number> => (s) => {
+  const n = parseDuration(s);
+  return n === undefined ? bad(`'${s}' is not a duration (e.g. 30s, 5min, 7d)`) : good(n);
+};
+
+const oneOf = <T extends string>(...values: [T, ...T[]]): Parser<T> => (s) =>
+  (values as string[]).includes(s) ? good(s as T) : bad(`'${s}' is not one of ${values.join(', ')}`);
+
+const text = (): Parser<string> => (s) => (s.length === 0 ? bad('must not be empty') : good(s));
 
 function defaultServerName(): string {
   return os.hostname().replace(/[^A-Za-z0-9_.:@+=-]/g, '_').replace(/^[^A-Za-z0-9_]/, '_').slice(0, 64) || 'local';
@@ -73,10 +67,12 @@ export const optionTable = {
 export type OptionName = keyof typeof optionTable;
 export const optionNames = Object.keys(optionTable) as OptionName[];
 
+type ParsedType<P> = P extends Parser<infer T> ? T : never;
+
 export type Settings = {
   readonly [K in OptionName]: (typeof optionTable)[K]['def'] extends string
-    ? z.output<(typeof optionTable)[K]['parse']>
-    : z.output<(typeof optionTable)[K]['parse']> | undefined;
+    ? ParsedType<(typeof optionTable)[K]['parse']>
+    : ParsedType<(typeof optionTable)[K]['parse']> | undefined;
 };
 
 export function isOptionName(name: string): name is OptionName {

@@ -1,6 +1,7 @@
 // Real PostgreSQL clusters for the tests, each archiving into an openbar home, and the
 // checks a DBA would make after a restore: row checksums per table and pg_amcheck.
 
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runPg, SandboxCluster } from '../../src/engine/postgres/sandbox.js';
@@ -67,4 +68,17 @@ export function amcheck(c: SandboxCluster): { ok: boolean; output: string } {
 export function removeEnv(env: { dir: string }, clusters: (SandboxCluster | undefined)[]): void {
   for (const c of clusters) c?.stop('immediate');
   fs.rmSync(env.dir, { recursive: true, force: true });
+}
+
+/** pgbench running in the background for `seconds`; resolves when it ends. */
+export function pgbenchRun(c: SandboxCluster, seconds: number, clients = 2, db = 'postgres'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const exe = path.join(c.bin, 'pgbench');
+    const args = ['-n', '-T', String(seconds), '-c', String(clients), '-h', c.socketDir, '-p', String(c.port), '-U', 'postgres', db];
+    const [cmd, argv] = process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', exe, ...args]] : [exe, args];
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pgbench exited ${code}: ${err.trim().split('\n').pop()}`))));
+  });
 }

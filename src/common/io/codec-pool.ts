@@ -57,15 +57,32 @@ function run(op: 'c' | 'd', codec: number, level: number, rawLength: number, dat
   });
 }
 
+/**
+ * Work below this many bytes per process is done in-thread: starting the worker threads
+ * costs more than compressing a WAL segment, and archive_command runs once per segment.
+ */
+const IN_THREAD_BYTES = 48 * 1024 * 1024;
+let inThreadBytes = 0;
+
 /** Compressed bytes, or the input itself when compression would not make it smaller. */
 export async function compress(codec: number, level: number, data: Uint8Array): Promise<{ codec: number; data: Uint8Array }> {
   if (codec === codecIds.none || data.byteLength === 0) return { codec: codecIds.none, data };
-  const out = await run('c', codec, level, data.byteLength, data);
+  let out: Uint8Array;
+  if (!workers && inThreadBytes + data.byteLength <= IN_THREAD_BYTES) {
+    inThreadBytes += data.byteLength;
+    out = compressSync(codec, level, data);
+  } else {
+    out = await run('c', codec, level, data.byteLength, data);
+  }
   return out.byteLength < data.byteLength ? { codec, data: out } : { codec: codecIds.none, data };
 }
 
 export async function decompress(codec: number, data: Uint8Array, rawLength: number): Promise<Uint8Array> {
   if (codec === codecIds.none) return decompressSync(codec, data, rawLength);
+  if (!workers && inThreadBytes + rawLength <= IN_THREAD_BYTES) {
+    inThreadBytes += rawLength;
+    return decompressSync(codec, data, rawLength);
+  }
   return run('d', codec, 0, rawLength, data);
 }
 

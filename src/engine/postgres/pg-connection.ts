@@ -1,6 +1,6 @@
 // Connections to the PostgreSQL server, with errors a DBA can act on.
 
-import pg from 'pg';
+import type pg from 'pg';
 import { fail } from '../../common/errors.js';
 
 export interface PgConnectionSettings {
@@ -11,7 +11,8 @@ export interface PgConnectionSettings {
 }
 
 export async function connect(s: PgConnectionSettings, applicationName = 'openbar'): Promise<pg.Client> {
-  const client = new pg.Client({ host: s.host, port: s.port, user: s.user, database: s.database, application_name: applicationName });
+  const { default: pgModule } = await import('pg'); // loaded only by commands that talk to the server
+  const client = new pgModule.Client({ host: s.host, port: s.port, user: s.user, database: s.database, application_name: applicationName });
   try {
     await client.connect();
   } catch (err) {
