@@ -11,7 +11,30 @@ export const openbarBin = path.join(repoRoot, 'dist/src/cli/main.js');
 
 export interface Timed { ms: number; peakRssKiB: number; status: number | null; stdout: string; stderr: string }
 
-/** Runs a command, sampling its peak resident memory (VmHWM) until it exits. */
+/** Resident memory of `pid` and all its descendants, in KiB. */
+function treeRssKiB(pid: number): number {
+  const parent = new Map<number, number>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch { /* gone */ }
+  }
+  let total = 0;
+  for (const p of parent.keys()) {
+    let q: number | undefined = p;
+    while (q !== undefined && q !== pid && q > 1) q = parent.get(q);
+    if (q !== pid) continue;
+    try {
+      const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) total += Number(m[1]);
+    } catch { /* gone */ }
+  }
+  return total;
+}
+
+/** Runs a command, sampling the peak resident memory of its whole process tree until it exits. */
 export function timed(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -25,9 +48,10 @@ export function timed(cmd: string, args: readonly string[], opts: { env?: NodeJS
       try {
         const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) peak = Math.max(peak, Number(m[1]));
+        peak = Math.max(peak, treeRssKiB(child.pid!));
       } catch { /* exited */ }
     };
-    const timer = setInterval(sample, 20);
+    const timer = setInterval(sample, 50);
     child.on('error', reject);
     child.on('exit', (status) => {
       clearInterval(timer);

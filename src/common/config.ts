@@ -14,7 +14,7 @@ export interface ConfigSources {
 }
 
 /** Environment variables that are not settings. */
-const reservedEnv = new Set(['OPENBAR_CONFIG', 'OPENBAR_DEBUG', 'OPENBAR_FAULT', 'OPENBAR_TEST_TMP']);
+const reservedEnv = new Set(['OPENBAR_CONFIG', 'OPENBAR_DEBUG', 'OPENBAR_FAULT', 'OPENBAR_TEST_TMP', 'OPENBAR_TRACE']);
 
 interface RawValue { text: string; where: string }
 

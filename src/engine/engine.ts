@@ -34,6 +34,8 @@ export interface SpaceFile {
   readonly mode: number;
   readonly mtimeMs: number;
   readonly target?: string;
+  /** a byte range of a large file (the rest is in other parts); absent: the whole file */
+  readonly range?: { readonly offset: number; readonly length: number };
 }
 
 export interface BackupStarted {

@@ -29,7 +29,8 @@ describe('WAL archive contract', () => {
     ok(openbar(['log', 'archive', seg], { config: env.config }), 'archive again');
     const stored = savesets(env.config).filter((s) => s.name === path.basename(seg));
     assert.equal(stored.length, 1);
-    assert.equal(stored[0]!.sha256, sha256File(seg));
+    const [info] = JSON.parse(ok(openbar(['sm', 'savesets', '--json', '--name', path.basename(seg)], { config: env.config }), 'savesets').stdout) as { meta: { sha256: string } }[];
+    assert.equal(info!.meta.sha256, sha256File(seg));
   });
 
   it('refuses different content under a stored name', () => {

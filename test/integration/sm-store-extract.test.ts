@@ -29,7 +29,6 @@ describe('sm store and extract', () => {
       assert.ok(id > 0, `last line is the id: ${r.stdout}`);
       const info = savesets(env.config).find((s) => s.id === id)!;
       assert.equal(info.rawBytes, 100 * MiB);
-      assert.equal(info.sha256, srcHash);
       assert.ok(info.volumes.length >= 2, `spans volumes: ${info.volumes.join(',')}`);
       const out = path.join(env.dir, `out-${compression}`);
       const x = openbar(['sm', 'extract', String(id), '--out', out], { config: env.config });

@@ -6,6 +6,7 @@
 
 import { fail, OpenbarError } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
+import { trace } from '../../common/trace.js';
 import { Progress } from '../../common/progress.js';
 import { formatBytes, formatRate } from '../../common/units.js';
 import type { BackupStopped, ServerInfo, SpaceInfo } from '../../engine/engine.js';
@@ -49,7 +50,9 @@ export interface BackupResult {
 export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<BackupResult> {
   const engine = ctx.engine();
   const started = Date.now();
+  trace('backup: begin');
   const info = await engine.describe();
+  trace('backup: described');
   checkArchiving(info.archiveMode, info.archiveCommand);
   const allSpaces = await engine.spaces();
   const chosen = chooseSpaces(allSpaces, opts.spaces);
@@ -62,9 +65,11 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     handle = await engine.startBackup(`openbar backup ${aid}`);
     ctx.log.info(`backup ${aid}: backup mode started at ${handle.startLsn} (timeline ${handle.timeline}, WAL ${handle.startWal})`);
     faultPoint('backup-started');
+    trace('backup: backup mode started');
 
     const work = await planWork(ctx, chosen);
-    const total = work.reduce((a, w) => a + w.files.reduce((b, f) => b + f.size, 0), 0);
+    trace('backup: files listed');
+    const total = work.reduce((a, w) => a + w.files.reduce((b, f) => b + (f.range?.length ?? f.size), 0), 0);
     const progress = new Progress({ what: `backup ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq });
     const common = { txn, aid, level: opts.level, handle, info, progress, signal: opts.signal };
     const results: PartResult[] = [];
@@ -75,15 +80,19 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     });
     progress.finish();
     faultPoint('backup-copied');
+    trace('backup: spaces copied');
 
     const stopped = await handle.stop();
+    trace('backup: backup mode stopped');
     ctx.log.info(`backup ${aid}: backup mode stopped at ${stopped.stopLsn}; WAL ${stopped.walFiles[0]} .. ${stopped.walFiles[stopped.walFiles.length - 1]} required`);
     const labelId = await storeLabel(ctx, txn, aid, opts.level, handle, stopped, info, chosen);
     faultPoint('backup-before-wal-check');
     await waitForWal(ctx, stopped.walFiles, 60_000);
+    trace('backup: WAL present');
     faultPoint('backup-before-commit');
     const stored = new Map((await txn.commit()).map((i) => [i.id, i.storedBytes]));
     faultPoint('backup-committed');
+    trace('backup: committed');
 
     const spaces = summarise(chosen, results.map((r) => ({ ...r, storedBytes: stored.get(r.id) ?? 0 })));
     const instances: NewInstance[] = [
@@ -142,7 +151,8 @@ async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[]) {
     split.forEach((list, i) => work.push({ space, files: list, part: i, parts: split.length }));
   }
   // largest parts first, so the streams finish together
-  return work.sort((a, b) => b.files.reduce((x, f) => x + f.size, 0) - a.files.reduce((x, f) => x + f.size, 0));
+  const bytes = (w: (typeof work)[number]) => w.files.reduce((x, f) => x + (f.range?.length ?? f.size), 0);
+  return work.sort((a, b) => bytes(b) - bytes(a));
 }
 
 async function storeLabel(ctx: BarContext, txn: import('../../sm/storage-manager.js').Transaction, aid: number, level: number,

@@ -24,9 +24,10 @@ export async function archiveWal(ctx: BarContext, file: string, opts: { action?:
   }
   const sha256 = createHash('sha256').update(data).digest('hex');
   const existing = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
-  if (existing.some((s) => s.sha256 === sha256)) {
-    ctx.log.info(`log archive: ${name} already stored (save set ${existing[0]!.id}), nothing to do`);
-    return { name, id: existing.find((s) => s.sha256 === sha256)!.id, already: true, bytes: data.length };
+  const same = existing.find((s) => s.meta.sha256 === sha256);
+  if (same) {
+    ctx.log.info(`log archive: ${name} already stored (save set ${same.id}), nothing to do`);
+    return { name, id: same.id, already: true, bytes: data.length };
   }
   if (existing.length > 0) {
     fail('CONFLICT', `WAL file ${name} is already stored for server ${ctx.server} with different content (save set ${existing[0]!.id})`,
@@ -35,7 +36,7 @@ export async function archiveWal(ctx: BarContext, file: string, opts: { action?:
   const aid = ctx.history.beginAction(opts.action ?? 'log-backup', null, { name });
   const txn = await ctx.sm.beginTransaction();
   try {
-    const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: 'wal', meta: { walKind: kind, size: data.length } });
+    const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: 'wal', meta: { walKind: kind, size: data.length, sha256 } });
     await w.write(data);
     await w.close();
     const [info] = await txn.commit();

@@ -16,7 +16,7 @@ export async function waitForWal(ctx: BarContext, names: readonly string[], time
         fail('PG', `WAL file ${name} did not reach the ${ctx.settings.log_pool} pool within ${Math.round(timeoutMs / 1000)} s`,
           'check archive_command and the PostgreSQL log (is archiving failing?)');
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 }

@@ -10,21 +10,40 @@ import type { Command } from 'commander';
 import { fail } from '../../common/errors.js';
 import { action, subcommand, type Globals } from '../command.js';
 import { openbarExecutable } from './init.js';
+import { postgresWalkThrough } from './demo-postgres.js';
 
 export function register(program: Command, _globals: Globals): void {
-  subcommand(program, 'demo', 'walk through openbar in a sandbox directory, showing each command and its output')
+  subcommand(program, 'demo', 'back up and restore a sandbox PostgreSQL, showing each command and its output')
     .option('--dir <dir>', 'sandbox directory (default: a new one under the system temp directory)')
-    .option('--keep', 'keep the sandbox afterwards')
-    .action(action(async (opts: { dir?: string; keep?: boolean }) => {
+    .option('--keep', 'keep the sandbox (and stop nothing) afterwards')
+    .option('--scale <n>', 'pgbench scale of the sandbox database (10 is about 150 MB)', '10')
+    .option('--storage-manager', 'walk through the storage manager alone (no PostgreSQL needed)')
+    .action(action(async (opts: { dir?: string; keep?: boolean; scale: string; storageManager?: boolean }) => {
+      if (!opts.storageManager && process.getuid?.() === 0) return asPostgres();
       const dir = opts.dir ? path.resolve(opts.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'openbar-demo-'));
       fs.mkdirSync(dir, { recursive: true });
+      let cleanup: (() => void) | undefined;
       try {
-        storageManagerWalkThrough(dir);
+        if (opts.storageManager) storageManagerWalkThrough(dir);
+        else cleanup = await postgresWalkThrough(dir, Math.max(1, Number(opts.scale) || 10), opts.keep === true);
       } finally {
+        if (!opts.keep) cleanup?.();
         if (!opts.keep && !opts.dir) fs.rmSync(dir, { recursive: true, force: true });
         else process.stdout.write(`\nsandbox kept in ${dir}\n`);
       }
     }));
+}
+
+/** PostgreSQL refuses root: as root, the demo runs itself as the postgres user. */
+function asPostgres(): number {
+  const exe = openbarExecutable();
+  const ids = spawnSync('id', ['-u', 'postgres']);
+  if (ids.status !== 0) fail('NOT_FOUND', 'there is no postgres user to run the sandbox server as', 'install PostgreSQL: apt-get install -y postgresql');
+  const probe = spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-r', exe]);
+  if (probe.status !== 0) fail('USAGE', `the postgres user cannot read ${exe}`, 'put openbar where postgres can read it (e.g. /opt/openbar), or run the demo as another user');
+  const args = process.argv.slice(2);
+  const r = spawnSync('runuser', ['-u', 'postgres', '--', process.execPath, exe, ...args], { stdio: 'inherit', cwd: os.tmpdir() });
+  return r.status ?? 1;
 }
 
 function storageManagerWalkThrough(dir: string): void {

@@ -1,7 +1,9 @@
 // The compression kernels, synchronous, shared by the codec worker threads and by
 // the in-thread fallback. Codec ids are part of the volume format: never renumber.
 
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { crc32 } from 'node:zlib';
 
 const require = createRequire(import.meta.url);
 const lz4 = require('lz4-napi') as typeof import('lz4-napi');
@@ -53,4 +55,28 @@ export function decompressSync(codec: number, data: Uint8Array, rawLength: numbe
     throw Object.assign(new Error(`decompressed ${out.byteLength} bytes, expected ${rawLength}`), { code: 'FORMAT' });
   }
   return out;
+}
+
+/** A record ready to store: its payload (compressed, or raw when that is not smaller), checksums. */
+export interface Sealed {
+  readonly codec: number;
+  readonly data: Uint8Array;
+  /** SHA-256 of the raw bytes */
+  readonly digest: Uint8Array;
+  /** CRC-32 of the stored bytes */
+  readonly crc: number;
+}
+
+export function sealSync(codec: number, level: number, raw: Uint8Array): Sealed {
+  const digest = createHash('sha256').update(raw).digest();
+  const c = codec === codecIds.none || raw.byteLength === 0 ? raw : compressSync(codec, level, raw);
+  const data = c.byteLength < raw.byteLength ? c : raw;
+  return { codec: data === raw ? codecIds.none : codec, data, digest, crc: crc32(data) };
+}
+
+/** The raw bytes of a stored payload, and their SHA-256. */
+export function openSync(codec: number, data: Uint8Array, rawLength: number): { raw: Uint8Array; digest: Uint8Array } {
+  const raw = decompressSync(codec, data, rawLength);
+  if (raw.byteLength !== rawLength) throw Object.assign(new Error(`payload is ${raw.byteLength} bytes, expected ${rawLength}`), { code: 'FORMAT' });
+  return { raw, digest: createHash('sha256').update(raw).digest() };
 }

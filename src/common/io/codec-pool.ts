@@ -1,12 +1,15 @@
-// Runs compression and decompression on a small pool of worker threads, so that
-// several records of a stream (and several streams) compress in parallel while the
-// main thread checksums and writes. Workers keep the process alive only while busy.
+// Runs record sealing (SHA-256, compression, CRC-32) and opening (decompression,
+// SHA-256) on a small pool of worker threads, so several records of a stream, and
+// several streams, are processed in parallel while the main thread reads and writes.
+// Workers keep the process alive only while busy. Small jobs run in-thread: starting the
+// workers costs more than sealing a WAL segment, and archive_command runs once per segment.
 
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { codecIds, compressSync, decompressSync } from './codec-kernels.js';
+import { openSync, sealSync, type Sealed } from './codec-kernels.js';
 
-interface Pending { resolve: (b: Uint8Array) => void; reject: (e: Error) => void }
+interface Reply { id: number; data?: Uint8Array; digest?: Uint8Array; codec?: number; crc?: number; error?: string; code?: string }
+interface Pending { resolve: (r: Reply) => void; reject: (e: Error) => void }
 
 class CodecWorker {
   readonly worker: Worker;
@@ -17,13 +20,13 @@ class CodecWorker {
     this.worker.unref();
     // an unref before the worker is online does not stick: repeat it once it is
     this.worker.on('online', () => { if (this.pending.size === 0) this.worker.unref(); });
-    this.worker.on('message', (msg: { id: number; data?: Uint8Array; error?: string; code?: string }) => {
+    this.worker.on('message', (msg: Reply) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
       if (this.pending.size === 0) this.worker.unref();
       if (msg.error !== undefined) p.reject(Object.assign(new Error(msg.error), { code: msg.code ?? 'FORMAT' }));
-      else p.resolve(msg.data!);
+      else p.resolve(msg);
     });
     this.worker.on('error', (err) => {
       for (const p of this.pending.values()) p.reject(err);
@@ -44,50 +47,42 @@ function pool(): CodecWorker[] {
   return workers;
 }
 
-function run(op: 'c' | 'd', codec: number, level: number, rawLength: number, data: Uint8Array): Promise<Uint8Array> {
+function run(op: 's' | 'o', codec: number, level: number, rawLength: number, data: Uint8Array): Promise<Reply> {
   const all = pool();
-  // least loaded worker, round robin among equals
   let pick = all[rr++ % all.length]!;
   for (const w of all) if (w.pending.size < pick.pending.size) pick = w;
   const id = nextId++;
   return new Promise((resolve, reject) => {
     pick.pending.set(id, { resolve, reject });
     if (pick.pending.size === 1) pick.worker.ref();
-    pick.worker.postMessage({ id, op, codec, level, rawLength, data });
+    // a buffer that owns its whole memory is moved, not copied, to the worker
+    const movable = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.byteLength > 0 && !(data.buffer instanceof SharedArrayBuffer);
+    pick.worker.postMessage({ id, op, codec, level, rawLength, data }, movable ? [data.buffer as ArrayBuffer] : []);
   });
 }
 
-/**
- * Work below this many bytes per process is done in-thread: starting the worker threads
- * costs more than compressing a WAL segment, and archive_command runs once per segment.
- */
 const IN_THREAD_BYTES = 48 * 1024 * 1024;
 let inThreadBytes = 0;
 
-/** Compressed bytes, or the input itself when compression would not make it smaller. */
-export async function compress(codec: number, level: number, data: Uint8Array): Promise<{ codec: number; data: Uint8Array }> {
-  if (codec === codecIds.none || data.byteLength === 0) return { codec: codecIds.none, data };
-  let out: Uint8Array;
-  if (!workers && inThreadBytes + data.byteLength <= IN_THREAD_BYTES) {
-    inThreadBytes += data.byteLength;
-    out = compressSync(codec, level, data);
-  } else {
-    out = await run('c', codec, level, data.byteLength, data);
-  }
-  return out.byteLength < data.byteLength ? { codec, data: out } : { codec: codecIds.none, data };
+function inThread(bytes: number): boolean {
+  if (workers || inThreadBytes + bytes > IN_THREAD_BYTES) return false;
+  inThreadBytes += bytes;
+  return true;
 }
 
-export async function decompress(codec: number, data: Uint8Array, rawLength: number): Promise<Uint8Array> {
-  if (codec === codecIds.none) return decompressSync(codec, data, rawLength);
-  if (!workers && inThreadBytes + rawLength <= IN_THREAD_BYTES) {
-    inThreadBytes += rawLength;
-    return decompressSync(codec, data, rawLength);
-  }
-  return run('d', codec, 0, rawLength, data);
+/** Seals a raw record. `raw` may be moved to a worker: use only what this returns. */
+export async function seal(codec: number, level: number, raw: Uint8Array): Promise<Sealed> {
+  if (inThread(raw.byteLength)) return sealSync(codec, level, raw);
+  const r = await run('s', codec, level, raw.byteLength, raw);
+  return { codec: r.codec!, data: r.data!, digest: r.digest!, crc: r.crc! };
 }
 
-/** In-thread variants for small payloads where a worker round trip costs more than the work. */
-export { compressSync, decompressSync };
+/** Opens a stored payload: its raw bytes and their SHA-256. */
+export async function open(codec: number, data: Uint8Array, rawLength: number): Promise<{ raw: Uint8Array; digest: Uint8Array }> {
+  if (inThread(rawLength)) return openSync(codec, data, rawLength);
+  const r = await run('o', codec, 0, rawLength, data);
+  return { raw: r.data!, digest: r.digest! };
+}
 
 export async function shutdownCodecPool(): Promise<void> {
   const w = workers;

@@ -1,6 +1,7 @@
 // Non-exclusive backup mode on one held session: pg_backup_start / pg_backup_stop
 // (pg_start_backup / pg_stop_backup before PostgreSQL 15). The session must stay open
-// from start to stop; closing it aborts the backup on the server side.
+// from start to stop; closing it aborts the backup on the server side. The stop does not
+// wait for archiving (the server polls once a second): the client checks the Logs pool.
 
 import type pg from 'pg';
 import type { BackupHandle, BackupStopped } from '../engine.js';
@@ -17,8 +18,8 @@ export async function startBackup(client: pg.Client, version: number, segmentSiz
 
   const stop = async (): Promise<BackupStopped> => {
     const stopSql = version >= 150000
-      ? 'SELECT lsn, labelfile, spcmapfile FROM pg_backup_stop(true)'
-      : 'SELECT lsn, labelfile, spcmapfile FROM pg_stop_backup(false, true)';
+      ? 'SELECT lsn, labelfile, spcmapfile FROM pg_backup_stop(false)'
+      : 'SELECT lsn, labelfile, spcmapfile FROM pg_stop_backup(false, false)';
     const r = await queryOne<{ lsn: string; labelfile: string; spcmapfile: string | null }>(client, stopSql);
     done = true;
     const { next: nextXid } = await queryOne<{ next: string }>(client, 'SELECT txid_current_snapshot()::text AS next').then((x) => ({ next: String(x.next).split(':')[1]! }));

@@ -18,25 +18,27 @@ const sums = new Uint32Array(N_SUMS);
 
 /** pg_checksum_page: the checksum PostgreSQL stores in pd_checksum for block `blkno`. */
 export function pageChecksum(page: Uint8Array, blkno: number): number {
-  const words = page.byteLength >>> 2;
-  const dv = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  const words = page.byteOffset % 4 === 0
+    ? new Uint32Array(page.buffer, page.byteOffset, page.byteLength >>> 2)
+    : new Uint32Array(page.slice().buffer); // unaligned: checksum a copy
   sums.set(baseOffsets);
-  for (let i = 0; i < words; i += N_SUMS) {
+  const n = words.length;
+  for (let i = 0; i < n; i += N_SUMS) {
     for (let j = 0; j < N_SUMS; j++) {
-      let value = dv.getUint32((i + j) << 2, true);
+      let value = words[i + j]!;
       if (i + j === 2) value &= 0xffff0000; // pd_checksum (bytes 8-9) counts as zero
       const tmp = (sums[j]! ^ value) >>> 0;
-      sums[j] = (Math.imul(tmp, FNV_PRIME) ^ (tmp >>> 17)) >>> 0;
+      sums[j] = Math.imul(tmp, FNV_PRIME) ^ (tmp >>> 17);
     }
   }
   for (let r = 0; r < 2; r++) {
     for (let j = 0; j < N_SUMS; j++) {
       const tmp = sums[j]!;
-      sums[j] = (Math.imul(tmp, FNV_PRIME) ^ (tmp >>> 17)) >>> 0;
+      sums[j] = Math.imul(tmp, FNV_PRIME) ^ (tmp >>> 17);
     }
   }
   let result = 0;
-  for (let j = 0; j < N_SUMS; j++) result = (result ^ sums[j]!) >>> 0;
+  for (let j = 0; j < N_SUMS; j++) result ^= sums[j]!;
   result = (result ^ blkno) >>> 0;
   return (result % 65535) + 1;
 }

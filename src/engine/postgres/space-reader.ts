@@ -14,7 +14,7 @@ import { relationBlockBase } from './spaces.js';
 import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from './space-stream.js';
 
 const PAGE = 8192;
-const CHUNK = 1024 * 1024;
+const CHUNK = 4 * 1024 * 1024;
 
 export function readSpace(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): Readable {
   return Readable.from(generate(space, files, opts), { objectMode: false, highWaterMark: CHUNK });
@@ -47,12 +47,18 @@ async function* generate(space: SpaceInfo, files: readonly SpaceFile[], opts: Sp
       const st = await fh.stat();
       const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
       // a relation is copied in whole pages; a concurrent extension is in the WAL
-      const size = blockBase === undefined ? st.size : st.size - (st.size % PAGE);
-      const entry: FileEntry = { path: f.path, type: 'file', mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size };
+      const whole = f.range ? f.size : st.size;
+      const size = blockBase === undefined ? whole : whole - (whole % PAGE);
+      const from = f.range?.offset ?? 0;
+      const to = f.range ? Math.min(size, f.range.offset + f.range.length) : size;
+      const entry: FileEntry = {
+        path: f.path, type: 'file', mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size,
+        ...(f.range ? { offset: from, length: Math.max(0, to - from) } : {}),
+      };
       yield encodeEntry(entry);
       count++;
-      for (let off = 0; off < size; off += CHUNK) {
-        const want = Math.min(CHUNK, size - off);
+      for (let off = from; off < to; off += CHUNK) {
+        const want = Math.min(CHUNK, to - off);
         const buf = Buffer.allocUnsafe(want);
         let got = 0;
         while (got < want) {

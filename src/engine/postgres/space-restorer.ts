@@ -30,7 +30,8 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
     const { fh, entry } = current;
     current = undefined;
     try {
-      await fh.truncate(entry.size);
+      // a range never truncates: the other ranges of the file may be written in parallel
+      if (entry.offset === undefined) await fh.truncate(entry.size);
     } finally {
       await fh.close();
     }
@@ -57,7 +58,8 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
               await fsp.symlink(e.target ?? '', target);
             } else {
               await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-              const fh = await fsp.open(target, e.pages ? fs.constants.O_RDWR | fs.constants.O_CREAT : 'w', 0o600);
+              const inPlace = e.pages !== undefined || e.offset !== undefined;
+              const fh = await fsp.open(target, inPlace ? fs.constants.O_RDWR | fs.constants.O_CREAT : 'w', 0o600);
               current = { entry: e, fh, pageSize: header?.pageSize ?? 8192 };
             }
             break;
@@ -65,7 +67,7 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
           case 'data': {
             if (!current) fail('FORMAT', 'space stream: data outside a file');
             const { entry, fh, pageSize } = current;
-            let pos = ev.offset;
+            let pos = ev.offset + (entry.offset ?? 0);
             if (entry.pages) {
               // the n-th page of the list goes to block pages[n]
               for (let done = 0; done < ev.data.length;) {

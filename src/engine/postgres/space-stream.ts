@@ -39,6 +39,9 @@ export interface FileEntry {
   readonly target?: string;
   /** when present, only these block numbers (relative to this file) follow, in order */
   readonly pages?: readonly number[];
+  /** when present, `length` bytes for file offset `offset` follow (a range; other parts hold the rest) */
+  readonly offset?: number;
+  readonly length?: number;
 }
 
 export interface StreamTrailer {
@@ -76,7 +79,8 @@ export function encodeTrailer(t: StreamTrailer): Buffer {
 /** Number of content bytes that follow an entry in the stream. */
 export function contentLength(e: FileEntry, pageSize: number): number {
   if (e.type !== 'file') return 0;
-  return e.pages ? e.pages.length * pageSize : e.size;
+  if (e.pages) return e.pages.length * pageSize;
+  return e.length ?? e.size;
 }
 
 export type StreamEvent =

@@ -7,14 +7,14 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { fail } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
-import { compress } from '../../common/io/codec-pool.js';
+import { seal } from '../../common/io/codec-pool.js';
 import { codecIds } from '../../common/io/codec-kernels.js';
 import type { ObjectWriter } from '../storage-manager.js';
 import type { LocalContext } from './local-context.js';
 import type { LocalTransaction } from './local-transaction.js';
 import type { MountedVolume } from './mounted-volume.js';
 import {
-  encodeControlRecord, encodeRecordHeader, payloadChecksum, RECORD_HEADER_SIZE, RecordKind,
+  encodeControlRecord, encodeRecordHeader, RECORD_HEADER_SIZE, RecordKind,
   type BeginPayload, type ContinuePayload, type EndPayload,
 } from './volume-format.js';
 
@@ -25,6 +25,7 @@ export class LocalObjectWriter implements ObjectWriter {
   bytesIn = 0;
   private storedBytes = 0;
   private seq = 0;
+  /** the set's hash: SHA-256 over the records' SHA-256 digests, in order */
   private readonly hash = createHash('sha256');
   private buf: Buffer;
   private fill = 0;
@@ -41,7 +42,7 @@ export class LocalObjectWriter implements ObjectWriter {
     this.id = begin.id;
     this.codec = codecIds[begin.codec as keyof typeof codecIds] ?? codecIds.none;
     this.recordSize = ctx.write.recordSize;
-    this.buf = Buffer.allocUnsafe(this.recordSize);
+    this.buf = Buffer.allocUnsafeSlow(this.recordSize);
   }
 
   async start(): Promise<void> {
@@ -101,28 +102,30 @@ export class LocalObjectWriter implements ObjectWriter {
 
   /** Hands the full buffer to the compress-and-append chain, waiting while too many are in flight. */
   private async submit(): Promise<void> {
-    const raw = this.fill === this.recordSize ? this.buf : this.buf.subarray(0, this.fill);
-    this.buf = Buffer.allocUnsafe(this.recordSize);
+    // a full record hands over its own buffer (moved to a codec worker); a short one a copy
+    const raw = this.fill === this.recordSize ? this.buf : Buffer.from(this.buf.subarray(0, this.fill));
+    const rawLength = raw.byteLength;
+    this.buf = Buffer.allocUnsafeSlow(this.recordSize);
     this.fill = 0;
-    this.hash.update(raw);
-    this.bytesIn += raw.byteLength;
+    this.bytesIn += rawLength;
     const seq = ++this.seq;
     const level = this.ctx.write.compressionLevel;
-    const compressed = compress(this.codec, level, raw);
-    compressed.catch(() => {}); // observed in the chain below
+    const sealed = seal(this.codec, level, raw);
+    sealed.catch(() => {}); // observed in the chain below
     this.inFlight++;
     this.tail = this.tail.then(async () => {
       try {
         if (this.failure) return;
-        const c = await compressed;
+        const c = await sealed;
+        this.hash.update(c.digest);
         const header = encodeRecordHeader({
-          kind: RecordKind.data, codec: c.codec, savesetId: this.id, seq, rawLength: raw.byteLength,
-          storedLength: c.data.byteLength, checksum: payloadChecksum(c.data), txn: this.begin.txn,
+          kind: RecordKind.data, codec: c.codec, savesetId: this.id, seq, rawLength,
+          storedLength: c.data.byteLength, checksum: c.crc, txn: this.begin.txn,
         });
         await this.appendRecord(seq, header, c.data);
         faultPoint('sm-data-record');
         this.storedBytes += c.data.byteLength;
-        this.txn.progress(raw.byteLength, this.begin.name);
+        this.txn.progress(rawLength, this.begin.name);
       } catch (err) {
         this.failure ??= err;
       } finally {

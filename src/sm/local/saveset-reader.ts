@@ -1,11 +1,11 @@
 // Reads one save set back: seeks to each fragment, checks every record (header and
 // payload checksums, save-set id, sequence), decompresses a few records ahead on the
-// codec pool, and at END checks the totals and the SHA-256 of the whole set. Any
+// codec pool, and at END checks the totals and the hash of the whole set. Any
 // mismatch stops the read with an error naming the save set, the volume and the offset.
 
 import { createHash } from 'node:crypto';
 import { fail } from '../../common/errors.js';
-import { decompress } from '../../common/io/codec-pool.js';
+import { open } from '../../common/io/codec-pool.js';
 import type { SaveSetInfo } from '../storage-manager.js';
 import type { FragmentRow } from './catalog.js';
 import { isStop, RecordCursor } from './record-cursor.js';
@@ -32,7 +32,7 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
   let expectSeq = 0;
   let rawBytes = 0;
   let ended = false;
-  const queue: Promise<Uint8Array>[] = [];
+  const queue: Promise<{ raw: Uint8Array; digest: Uint8Array }>[] = [];
 
   for (const frag of fragments) {
     plan.signal?.throwIfAborted();
@@ -61,28 +61,28 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
           expectSeq++;
           if (h.seq !== expectSeq) damage(frag.label, r.offset, `record ${h.seq} out of sequence (expected ${expectSeq})`, 'FORMAT');
           const offset = r.offset;
-          const p = decompress(h.codec, r.payload!, h.rawLength).catch((err: Error) => damage(frag.label, offset, `cannot decompress record: ${err.message}`));
+          const p = open(h.codec, r.payload!, h.rawLength).catch((err: Error) => damage(frag.label, offset, `cannot decompress record: ${err.message}`));
           p.catch(() => {});
           queue.push(p);
           if (queue.length >= plan.readAhead) {
-            const out = asBuffer(await queue.shift()!);
-            hash.update(out);
-            rawBytes += out.length;
-            yield out;
+            const { raw, digest } = await queue.shift()!;
+            hash.update(digest);
+            rawBytes += raw.byteLength;
+            yield asBuffer(raw);
           }
         } else if (h.kind === RecordKind.end) {
           while (queue.length > 0) {
-            const out = asBuffer(await queue.shift()!);
-            hash.update(out);
-            rawBytes += out.length;
-            yield out;
+            const { raw, digest } = await queue.shift()!;
+            hash.update(digest);
+            rawBytes += raw.byteLength;
+            yield asBuffer(raw);
           }
           const end = decodeControlPayload<EndPayload>(r.payload!);
           if (end.records !== expectSeq || end.rawBytes !== rawBytes) {
             damage(frag.label, r.offset, `END says ${end.records} records / ${end.rawBytes} bytes, read ${expectSeq} / ${rawBytes}`, 'FORMAT');
           }
           const digest = hash.digest('hex');
-          if (digest !== end.sha256 || (info.sha256 && digest !== info.sha256)) damage(frag.label, r.offset, 'whole-set SHA-256 mismatch');
+          if (digest !== end.sha256 || (info.sha256 && digest !== info.sha256)) damage(frag.label, r.offset, 'whole-set hash mismatch');
           ended = true;
         } else {
           damage(frag.label, r.offset, `unexpected ${recordKindName(h.kind) ?? `kind ${h.kind}`} record`, 'FORMAT');

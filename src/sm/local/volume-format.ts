@@ -79,6 +79,7 @@ export interface EndPayload {
   readonly records: number;
   readonly rawBytes: number;
   readonly storedBytes: number;
+  /** SHA-256 over the SHA-256 digests of the records' raw bytes, in order (so records hash in parallel) */
   readonly sha256: string;
 }
 export interface ContinuePayload { readonly id: number; readonly part: number; readonly fromSeq: number }
