@@ -1,6 +1,8 @@
 // What every command starts from: the validated settings (config file, environment,
 // --set), the activity log, and the storage manager of the home.
 
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { openActivityLog, type ActivityLog } from '../common/activity-log.js';
 import { loadSettings, requireSetting } from '../common/config.js';
@@ -39,6 +41,7 @@ export function loadContext(flags: GlobalFlags, extra: Record<string, string> = 
     overrides: { ...parseSetFlags(flags.set), ...extra },
   });
   const home = requireSetting(settings, 'home');
+  checkRunAsOwner(home);
   const log = openActivityLog(settings.activity_log ?? path.join(home, 'activity.log'));
   const localOptions = (): LocalOptions => ({
     home,
@@ -55,4 +58,22 @@ export function loadContext(flags: GlobalFlags, extra: Record<string, string> = 
     settings, home, log, localOptions,
     openStorage: () => LocalStorageManager.open(localOptions()),
   };
+}
+
+/**
+ * As root, refuse to work in a home another user owns: files root creates there (catalog
+ * journals, volumes) would lock that user, and archive_command with it, out.
+ */
+export function checkRunAsOwner(home: string): void {
+  if (process.getuid?.() !== 0) return;
+  let uid: number;
+  try {
+    uid = fs.statSync(home).uid;
+  } catch {
+    return;
+  }
+  if (uid === 0) return;
+  const name = spawnSync('id', ['-nu', String(uid)], { encoding: 'utf8' }).stdout.trim() || String(uid);
+  fail('USAGE', `the home ${home} belongs to ${name}; running openbar as root there would leave files ${name} cannot write`,
+    `run it as ${name}: runuser -u ${name} -- openbar ...`);
 }

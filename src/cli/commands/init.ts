@@ -90,6 +90,7 @@ export function register(program: Command, globals: Globals): void {
         `  ${wal.archive}`,
         `  ${wal.restore}`,
         '',
+        ...(process.getuid?.() === 0 ? [`note: the home belongs to root; archive_command runs as the PostgreSQL user: chown -R postgres: ${ctx.home} ${configFile}`, ''] : []),
       ].join('\n'));
     }));
 }

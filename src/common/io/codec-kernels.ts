@@ -80,3 +80,23 @@ export function openSync(codec: number, data: Uint8Array, rawLength: number): { 
   if (raw.byteLength !== rawLength) throw Object.assign(new Error(`payload is ${raw.byteLength} bytes, expected ${rawLength}`), { code: 'FORMAT' });
   return { raw, digest: createHash('sha256').update(raw).digest() };
 }
+
+/** Copies `u` into memory of its own when it shares a buffer (so it can be transferred). */
+function own(u: Uint8Array): Uint8Array {
+  if (u.byteOffset === 0 && u.byteLength === u.buffer.byteLength && !Buffer.isBuffer(u)) return u;
+  const c = new Uint8Array(u.byteLength);
+  c.set(u);
+  return c;
+}
+
+/** sealSync for a worker: results in transferable memory. */
+export function sealOwned(codec: number, level: number, raw: Uint8Array): Sealed {
+  const r = sealSync(codec, level, raw);
+  return { ...r, data: r.data === raw ? raw : own(r.data), digest: own(r.digest) };
+}
+
+/** openSync for a worker: results in transferable memory. */
+export function openOwned(codec: number, data: Uint8Array, rawLength: number): { raw: Uint8Array; digest: Uint8Array } {
+  const r = openSync(codec, data, rawLength);
+  return { raw: own(r.raw), digest: own(r.digest) };
+}

@@ -72,3 +72,20 @@ export function checkPage(page: Uint8Array, blkno: number, checksums: boolean): 
   if (checksums && dv.getUint16(8, true) !== pageChecksum(page, blkno)) return 'checksum';
   return undefined;
 }
+
+/**
+ * Checks every page of a chunk read at block `blockBase` (a worker-pool kernel). Pages with
+ * an LSN at or after `startLsn` are not judged: they change during the backup and WAL
+ * replay rewrites them. Returns the chunk (handed back by transfer) and the failed pages.
+ */
+export function checkChunk(chunk: Uint8Array, blockBase: number, startLsn: string, checksums: boolean): { chunk: Uint8Array; bad: { index: number; problem: PageProblem }[] } {
+  const start = BigInt(startLsn);
+  const bad: { index: number; problem: PageProblem }[] = [];
+  for (let p = 0, i = 0; p + 8192 <= chunk.byteLength; p += 8192, i++) {
+    const page = chunk.subarray(p, p + 8192);
+    if (pageLsn(page) >= start) continue;
+    const problem = checkPage(page, blockBase + i, checksums);
+    if (problem) bad.push({ index: i, problem });
+  }
+  return { chunk, bad };
+}

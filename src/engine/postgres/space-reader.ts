@@ -9,12 +9,15 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
 import { parseLsn } from './lsn.js';
-import { checkPage, pageLsn, RELSEG_BLOCKS } from './page.js';
+import { checkChunk, checkPage, pageLsn, RELSEG_BLOCKS } from './page.js';
+import { preferInThread, runTask } from '../../common/io/worker-pool.js';
 import { relationBlockBase } from './spaces.js';
 import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from './space-stream.js';
 
 const PAGE = 8192;
-const CHUNK = 4 * 1024 * 1024;
+const CHUNK = 1024 * 1024;
+const READ_AHEAD = 4;
+const pageKernels = new URL('./page.js', import.meta.url);
 
 export function readSpace(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): Readable {
   return Readable.from(generate(space, files, opts), { objectMode: false, highWaterMark: CHUNK });
@@ -57,19 +60,26 @@ async function* generate(space: SpaceInfo, files: readonly SpaceFile[], opts: Sp
       };
       yield encodeEntry(entry);
       count++;
-      for (let off = from; off < to; off += CHUNK) {
+      // read ahead and check pages on the worker pool, a few chunks deep, yielding in order
+      const ahead: Promise<{ buf: Buffer; off: number; bad: number }>[] = [];
+      let next = from;
+      const launch = () => {
+        const off = next;
         const want = Math.min(CHUNK, to - off);
-        const buf = Buffer.allocUnsafe(want);
-        let got = 0;
-        while (got < want) {
-          const { bytesRead } = await fh.read(buf, got, want - got, off + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        if (got < want) buf.fill(0, got); // truncated while we read: the truncation is in the WAL
-        if (blockBase !== undefined) badPages += await checkPages(fh, buf, off, blockBase, startLsn, opts, space.name, f.path);
-        bytes += want;
-        opts.onBytes(want);
+        next += want;
+        const p = readChunk(fh, off, want).then(async (buf) => (blockBase === undefined
+          ? { buf, off, bad: 0 }
+          : { off, ...(await checkPages(fh, buf, off, blockBase, startLsn, opts, space.name, f.path)) }));
+        p.catch(() => {});
+        ahead.push(p);
+      };
+      while (next < to && ahead.length < READ_AHEAD) launch();
+      while (ahead.length > 0) {
+        const { buf, bad } = await ahead.shift()!;
+        if (next < to) launch();
+        badPages += bad;
+        bytes += buf.length;
+        opts.onBytes(buf.length);
         yield buf;
       }
     } finally {
@@ -79,27 +89,44 @@ async function* generate(space: SpaceInfo, files: readonly SpaceFile[], opts: Sp
   yield encodeTrailer({ files: count, bytes, badPages });
 }
 
+async function readChunk(fh: fsp.FileHandle, off: number, want: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafeSlow(want);
+  let got = 0;
+  while (got < want) {
+    const { bytesRead } = await fh.read(buf, got, want - got, off + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  if (got < want) buf.fill(0, got); // truncated while we read: the truncation is in the WAL
+  return buf;
+}
+
+/** Checks a chunk's pages (on the worker pool when it runs), re-reading a failed page once. */
 async function checkPages(fh: fsp.FileHandle, buf: Buffer, fileOffset: number, blockBase: number, startLsn: bigint,
-  opts: SpaceReadOptions, space: string, relPath: string): Promise<number> {
+  opts: SpaceReadOptions, space: string, relPath: string): Promise<{ buf: Buffer; bad: number }> {
+  const firstBlock = blockBase + fileOffset / PAGE;
+  let result: { chunk: Uint8Array; bad: { index: number; problem: string }[] };
+  if (preferInThread(buf.length)) {
+    result = checkChunk(buf, firstBlock, `${startLsn}`, opts.checksums);
+  } else {
+    // the buffer is moved to a worker and comes back with the verdict
+    result = await runTask(pageKernels, 'checkChunk', [buf, firstBlock, `${startLsn}`, opts.checksums]);
+    buf = Buffer.from(result.chunk.buffer, result.chunk.byteOffset, result.chunk.byteLength);
+  }
   let bad = 0;
-  for (let p = 0; p + PAGE <= buf.length; p += PAGE) {
-    const page = buf.subarray(p, p + PAGE);
-    if (pageLsn(page) >= startLsn) continue;
-    const block = blockBase + (fileOffset + p) / PAGE;
-    if (checkPage(page, block, opts.checksums) === undefined) continue;
+  for (const { index } of result.bad) {
+    const p = index * PAGE;
+    const block = firstBlock + index;
     // re-read once: it may have been caught half-written
     const again = Buffer.allocUnsafe(PAGE);
     const { bytesRead } = await fh.read(again, 0, PAGE, fileOffset + p);
-    if (bytesRead === PAGE) {
-      again.copy(buf, p);
-      if (pageLsn(again) >= startLsn) continue;
-      const problem = checkPage(again, block, opts.checksums);
-      if (problem === undefined) continue;
-      opts.onBadPage({ space, path: relPath, block, problem: problem === 'checksum' ? 'checksum mismatch' : 'invalid page header' });
-    } else {
-      continue; // truncated meanwhile: replay handles it
-    }
+    if (bytesRead !== PAGE) continue; // truncated meanwhile: replay handles it
+    again.copy(buf, p);
+    if (pageLsn(again) >= startLsn) continue;
+    const problem = checkPage(again, block, opts.checksums);
+    if (problem === undefined) continue;
+    opts.onBadPage({ space, path: relPath, block, problem: problem === 'checksum' ? 'checksum mismatch' : 'invalid page header' });
     bad++;
   }
-  return bad;
+  return { buf, bad };
 }

@@ -1,0 +1,87 @@
+// One pool of worker threads for CPU work (record sealing, page checks): a task names a
+// kernel module and a function in it; buffers travel by transfer, not copy. Sized to the
+// cores, shared by every stream of the process. Workers keep the process alive only
+// while they have work.
+
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+interface Reply { id: number; result?: unknown; error?: string; code?: string }
+interface Pending { resolve: (r: unknown) => void; reject: (e: Error) => void }
+
+class PoolWorker {
+  readonly worker: Worker;
+  readonly pending = new Map<number, Pending>();
+
+  constructor() {
+    this.worker = new Worker(new URL('./pool-worker.js', import.meta.url));
+    this.worker.unref();
+    // an unref before the worker is online does not stick: repeat it once it is
+    this.worker.on('online', () => { if (this.pending.size === 0) this.worker.unref(); });
+    this.worker.on('message', (msg: Reply) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (msg.error !== undefined) p.reject(Object.assign(new Error(msg.error), { code: msg.code ?? 'INTERNAL' }));
+      else p.resolve(msg.result);
+    });
+    this.worker.on('error', (err) => {
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    });
+  }
+}
+
+let workers: PoolWorker[] | undefined;
+let nextId = 1;
+let rr = 0;
+
+const IN_THREAD_BYTES = 48 * 1024 * 1024;
+let inThreadBytes = 0;
+
+/**
+ * Whether work on `bytes` should run in-thread: yes until the process has handled 48 MiB,
+ * unless the pool already runs. Starting the workers costs more than a small job (such as
+ * archive_command storing one WAL segment).
+ */
+export function preferInThread(bytes: number): boolean {
+  if (workers !== undefined || inThreadBytes + bytes > IN_THREAD_BYTES) return false;
+  inThreadBytes += bytes;
+  return true;
+}
+
+function pool(): PoolWorker[] {
+  workers ??= Array.from({ length: Math.max(1, Math.min(4, os.availableParallelism())) }, () => new PoolWorker());
+  return workers;
+}
+
+/** True when `u` owns all of its memory, so it can be moved to another thread. */
+export function movable(u: Uint8Array): boolean {
+  return u.byteLength > 0 && u.byteOffset === 0 && u.byteLength === u.buffer.byteLength && !(u.buffer instanceof SharedArrayBuffer);
+}
+
+/**
+ * Runs `kernel`'s export `fn` on a worker. Buffers among `args` that own their memory are
+ * moved (the caller must not use them again); views into larger buffers are copied first,
+ * since posting a view would clone all of the memory behind it.
+ */
+export function runTask<T>(kernel: URL, fn: string, rawArgs: readonly unknown[]): Promise<T> {
+  const all = pool();
+  let pick = all[rr++ % all.length]!;
+  for (const w of all) if (w.pending.size < pick.pending.size) pick = w;
+  const id = nextId++;
+  const args = rawArgs.map((a) => (a instanceof Uint8Array && a.byteLength > 0 && !movable(a) ? new Uint8Array(a) : a));
+  const transfer = args.filter((a): a is Uint8Array => a instanceof Uint8Array && movable(a)).map((a) => a.buffer as ArrayBuffer);
+  return new Promise<T>((resolve, reject) => {
+    pick.pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
+    if (pick.pending.size === 1) pick.worker.ref();
+    pick.worker.postMessage({ id, kernel: kernel.href, fn, args }, transfer);
+  });
+}
+
+export async function shutdownWorkerPool(): Promise<void> {
+  const w = workers;
+  workers = undefined;
+  if (w) await Promise.all(w.map((x) => x.worker.terminate()));
+}
