@@ -37,11 +37,17 @@ async function main(): Promise<void> {
   writeSource(src);
   const dropped = dropCaches();
 
+  // this machine's disk speed varies from run to run: every figure is the median of three
+  const reps = Number(process.env.BENCH_REPS ?? 3);
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   // raw: a plain sequential copy of the same file, synced
-  dropCaches();
-  const raw = await timed('sh', ['-c', `cp ${src} ${dir}/copy.dat && sync ${dir}/copy.dat`]);
-  fs.rmSync(path.join(dir, 'copy.dat'));
-  const rawRate = mbps(size, raw.ms);
+  const rawMs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    dropCaches();
+    rawMs.push((await timed('sh', ['-c', `cp ${src} ${dir}/copy.dat && sync ${dir}/copy.dat`])).ms);
+    fs.rmSync(path.join(dir, 'copy.dat'));
+  }
+  const rawRate = mbps(size, median(rawMs));
 
   const rows: (string | number)[][] = [];
   const results: Record<string, { store: number; extract: number; ratio: number; storeRss: number; extractRss: number }> = {};
@@ -50,18 +56,26 @@ async function main(): Promise<void> {
     const config = path.join(dir, `${compression}.conf`);
     const init = await timed(process.execPath, [openbarBin, '--config', config, 'init', '--home', home, '--server', 'bench']);
     if (init.status !== 0) throw new Error(init.stderr);
-    dropCaches();
-    const store = await timed(process.execPath, [openbarBin, '--config', config, 'sm', 'store', '--json', '--pool', 'Data', '--name', 'bench', '--compression', compression, src]);
-    if (store.status !== 0) throw new Error(store.stderr);
-    const info = JSON.parse(store.stdout) as { id: number; storedBytes: number };
-    dropCaches();
-    const out = path.join(dir, 'extract.dat');
-    const extractRun = await timed(process.execPath, [openbarBin, '--config', config, 'sm', 'extract', String(info.id), '--out', out]);
-    if (extractRun.status !== 0) throw new Error(extractRun.stderr);
-    const synced = await timed('sync', [out]);
-    const extract = { ms: extractRun.ms + synced.ms, peakRssKiB: extractRun.peakRssKiB };
-    fs.rmSync(out);
+    const stores: { ms: number; peakRssKiB: number }[] = [];
+    const extracts: { ms: number; peakRssKiB: number }[] = [];
+    let info = { id: 0, storedBytes: 0 };
+    for (let i = 0; i < reps; i++) {
+      dropCaches();
+      const store = await timed(process.execPath, [openbarBin, '--config', config, 'sm', 'store', '--json', '--pool', 'Data', '--name', 'bench', '--compression', compression, src]);
+      if (store.status !== 0) throw new Error(store.stderr);
+      info = JSON.parse(store.stdout) as { id: number; storedBytes: number };
+      stores.push(store);
+      dropCaches();
+      const out = path.join(dir, 'extract.dat');
+      const extractRun = await timed(process.execPath, [openbarBin, '--config', config, 'sm', 'extract', String(info.id), '--out', out]);
+      if (extractRun.status !== 0) throw new Error(extractRun.stderr);
+      const synced = await timed('sync', [out]);
+      extracts.push({ ms: extractRun.ms + synced.ms, peakRssKiB: extractRun.peakRssKiB });
+      fs.rmSync(out);
+    }
     fs.rmSync(home, { recursive: true, force: true });
+    const store = { ms: median(stores.map((x) => x.ms)), peakRssKiB: Math.max(...stores.map((x) => x.peakRssKiB)) };
+    const extract = { ms: median(extracts.map((x) => x.ms)), peakRssKiB: Math.max(...extracts.map((x) => x.peakRssKiB)) };
     const s = mbps(size, store.ms);
     const e = mbps(size, extract.ms);
     results[compression] = { store: s, extract: e, ratio: info.storedBytes / size, storeRss: store.peakRssKiB, extractRss: extract.peakRssKiB };
@@ -74,7 +88,7 @@ async function main(): Promise<void> {
     `# openbar storage manager benchmark`,
     '',
     `${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / 1024 ** 3, 0)} GiB RAM, data in ${path.dirname(dir)}.`,
-    `${fmt(size / 1024 ** 3, 2)} GiB of table-like data; page cache ${dropped ? 'dropped before every run' : 'NOT dropped (no permission)'}; every run ends with its output synced.`,
+    `${fmt(size / 1024 ** 3, 2)} GiB of table-like data; page cache ${dropped ? 'dropped before every run' : 'NOT dropped (no permission)'}; every run ends with its output synced; each figure the median of ${reps} runs (raw copy: ${rawMs.map((m) => fmt(mbps(size, m), 0)).join(', ')} MB/s).`,
     '',
     `Raw sequential copy (cp + sync) of the same file: **${fmt(rawRate)} MB/s**.`,
     '',

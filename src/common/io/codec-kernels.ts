@@ -100,3 +100,25 @@ export function openOwned(codec: number, data: Uint8Array, rawLength: number): {
   const r = openSync(codec, data, rawLength);
   return { raw: own(r.raw), digest: own(r.digest) };
 }
+
+/** What sealing a record held in shared memory yields: the payload to store is the slot itself when `data` is absent. */
+export interface SealedShared {
+  readonly codec: number;
+  readonly data: Uint8Array | null;
+  readonly digest: Uint8Array;
+  readonly crc: number;
+}
+
+/** Seals the first `length` bytes of a shared slot (a worker-pool kernel, also run in-thread). */
+export function sealShared(codec: number, level: number, memory: SharedArrayBuffer, length: number): SealedShared {
+  const raw = new Uint8Array(memory, 0, length);
+  const digest = own(createHash('sha256').update(raw).digest());
+  if (codec !== codecIds.none && length > 0) {
+    const c = compressSync(codec, level, raw);
+    if (c.byteLength < length) {
+      const data = own(c);
+      return { codec, data, digest, crc: crc32(data) };
+    }
+  }
+  return { codec: codecIds.none, data: null, digest, crc: crc32(raw) };
+}

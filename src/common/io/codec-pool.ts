@@ -3,7 +3,7 @@
 // in parallel while the main thread reads and writes. Small jobs run in-thread: starting
 // the workers costs more than sealing a WAL segment, and archive_command runs per segment.
 
-import { openSync, sealSync, type Sealed } from './codec-kernels.js';
+import { openSync, sealShared as sealSharedSync, sealSync, type Sealed, type SealedShared } from './codec-kernels.js';
 import { preferInThread, runTask } from './worker-pool.js';
 
 const kernels = new URL('./codec-kernels.js', import.meta.url);
@@ -20,3 +20,9 @@ export async function open(codec: number, data: Uint8Array, rawLength: number): 
   return runTask(kernels, 'openOwned', [codec, data, rawLength]);
 }
 
+
+/** Seals a record held in a shared slot, in place: no copy of the raw bytes is made. */
+export async function sealShared(codec: number, level: number, memory: SharedArrayBuffer, length: number): Promise<SealedShared> {
+  if (preferInThread(length)) return sealSharedSync(codec, level, memory, length);
+  return runTask<SealedShared>(kernels, 'sealShared', [codec, level, memory, length]);
+}

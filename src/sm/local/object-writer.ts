@@ -1,13 +1,15 @@
 // Writes one save set: BEGIN, DATA records of up to `recordSize` raw bytes, END.
-// Records are compressed on the codec pool while earlier ones are written, at most
-// `bufferCount` in flight, so memory stays bounded whatever the object's size. When a
+// Records are sealed (hashed, compressed) on the worker pool in place in shared transfer
+// buffers while earlier ones are written: `bufferCount` buffers of `recordSize` bytes per
+// writer, so memory stays bounded whatever the object's size. When a
 // volume fills, the set goes on in another volume with a CONTINUE record.
 
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { fail } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
-import { seal } from '../../common/io/codec-pool.js';
+import { sealShared } from '../../common/io/codec-pool.js';
+import { SlotPool, type Slot } from '../../common/io/slot-pool.js';
 import { codecIds } from '../../common/io/codec-kernels.js';
 import type { ObjectWriter } from '../storage-manager.js';
 import type { LocalContext } from './local-context.js';
@@ -27,12 +29,12 @@ export class LocalObjectWriter implements ObjectWriter {
   private seq = 0;
   /** the set's hash: SHA-256 over the records' SHA-256 digests, in order */
   private readonly hash = createHash('sha256');
-  private buf: Buffer;
+  /** the transfer buffers of this writer: xfer_buf_count slots of xfer_buf_size */
+  private readonly slots: SlotPool;
+  private slot: Slot | undefined;
   private fill = 0;
   private part: Part | undefined;
   private tail: Promise<void> = Promise.resolve();
-  private inFlight = 0;
-  private waiters: (() => void)[] = [];
   private failure: unknown;
   private state: 'open' | 'closed' | 'abandoned' = 'open';
   private readonly codec: number;
@@ -42,7 +44,7 @@ export class LocalObjectWriter implements ObjectWriter {
     this.id = begin.id;
     this.codec = codecIds[begin.codec as keyof typeof codecIds] ?? codecIds.none;
     this.recordSize = ctx.write.recordSize;
-    this.buf = Buffer.allocUnsafeSlow(this.recordSize);
+    this.slots = new SlotPool(this.recordSize, ctx.write.bufferCount);
   }
 
   async start(): Promise<void> {
@@ -55,8 +57,10 @@ export class LocalObjectWriter implements ObjectWriter {
     this.checkWritable();
     let pos = 0;
     while (pos < chunk.byteLength) {
+      this.slot ??= await this.slots.acquire();
+      if (this.failure) throw this.failure;
       const n = Math.min(this.recordSize - this.fill, chunk.byteLength - pos);
-      this.buf.set(chunk.subarray(pos, pos + n), this.fill);
+      this.slot.view.set(chunk.subarray(pos, pos + n), this.fill);
       this.fill += n;
       pos += n;
       if (this.fill === this.recordSize) await this.submit();
@@ -84,7 +88,7 @@ export class LocalObjectWriter implements ObjectWriter {
   abandon(): void {
     this.state = 'abandoned';
     this.failure ??= new Error('transaction aborted');
-    this.wake();
+    if (this.slot) { this.slots.release(this.slot); this.slot = undefined; }
   }
 
   stream(): Writable {
@@ -100,49 +104,37 @@ export class LocalObjectWriter implements ObjectWriter {
     if (this.state !== 'open') fail('USAGE', `save set ${this.id} is ${this.state}`);
   }
 
-  /** Hands the full buffer to the compress-and-append chain, waiting while too many are in flight. */
+  /** Hands the filled slot to the seal-and-append chain; the slot is released once appended. */
   private async submit(): Promise<void> {
-    // a full record hands over its own buffer (moved to a codec worker); a short one a copy
-    const raw = this.fill === this.recordSize ? this.buf : Buffer.from(this.buf.subarray(0, this.fill));
-    const rawLength = raw.byteLength;
-    this.buf = Buffer.allocUnsafeSlow(this.recordSize);
+    const slot = this.slot!;
+    const rawLength = this.fill;
+    this.slot = undefined;
     this.fill = 0;
     this.bytesIn += rawLength;
     const seq = ++this.seq;
-    const level = this.ctx.write.compressionLevel;
-    const sealed = seal(this.codec, level, raw);
+    const sealed = sealShared(this.codec, this.ctx.write.compressionLevel, slot.memory, rawLength);
     sealed.catch(() => {}); // observed in the chain below
-    this.inFlight++;
     this.tail = this.tail.then(async () => {
       try {
         if (this.failure) return;
         const c = await sealed;
         this.hash.update(c.digest);
+        const payload = c.data ?? slot.view.subarray(0, rawLength);
         const header = encodeRecordHeader({
           kind: RecordKind.data, codec: c.codec, savesetId: this.id, seq, rawLength,
-          storedLength: c.data.byteLength, checksum: c.crc, txn: this.begin.txn,
+          storedLength: payload.byteLength, checksum: c.crc, txn: this.begin.txn,
         });
-        await this.appendRecord(seq, header, c.data);
+        await this.appendRecord(seq, header, payload);
         faultPoint('sm-data-record');
-        this.storedBytes += c.data.byteLength;
+        this.storedBytes += payload.byteLength;
         this.txn.progress(rawLength, this.begin.name);
       } catch (err) {
         this.failure ??= err;
       } finally {
-        this.inFlight--;
-        this.wake();
+        this.slots.release(slot);
       }
     });
-    while (this.inFlight >= this.ctx.write.bufferCount && !this.failure) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
     if (this.failure) throw this.failure;
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
   }
 
   /** Appends one record to the current part, moving to a new volume first if it would not fit. */

@@ -30,7 +30,7 @@ export function register(sm: Command, globals: Globals): void {
         if (opts.out) {
           const tmp = path.join(path.dirname(opts.out), `.${path.basename(opts.out)}.partial-${process.pid}`);
           try {
-            await pipeline(sm.read(id), meter, fs.createWriteStream(tmp));
+            await pipeline(sm.read(id), meter, fs.createWriteStream(tmp, { highWaterMark: 8 * ctx.settings.xfer_buf_size }));
             fs.renameSync(tmp, opts.out);
           } catch (err) {
             fs.rmSync(tmp, { force: true });

@@ -1,0 +1,35 @@
+// ON-Bar's transfer buffers: a fixed set of `count` buffers of `size` bytes, in shared
+// memory so worker threads read and write them in place (no copies, no transfers, no
+// garbage). Memory per stream is exactly size × count, whatever the data's size.
+
+export interface Slot {
+  readonly index: number;
+  readonly memory: SharedArrayBuffer;
+  /** the whole slot as a Buffer (its first `length` bytes are the payload) */
+  readonly view: Buffer;
+}
+
+export class SlotPool {
+  private readonly free: Slot[] = [];
+  private readonly waiters: ((s: Slot) => void)[] = [];
+
+  constructor(readonly size: number, readonly count: number) {
+    for (let i = 0; i < count; i++) {
+      const memory = new SharedArrayBuffer(size);
+      this.free.push({ index: i, memory, view: Buffer.from(memory) });
+    }
+  }
+
+  /** A free slot; waits while all are in use (the backpressure of a stream). */
+  acquire(): Promise<Slot> {
+    const s = this.free.pop();
+    if (s) return Promise.resolve(s);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  release(s: Slot): void {
+    const w = this.waiters.shift();
+    if (w) w(s);
+    else this.free.push(s);
+  }
+}
