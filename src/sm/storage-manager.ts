@@ -55,6 +55,11 @@ export interface ObjectWriter {
   readonly id: number;
   /** Appends bytes; resolves when the writer can take more (backpressure). */
   write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Lets `fill` write straight into the writer's transfer buffer (no copy): it gets the
+   * free part of the buffer and returns how many bytes it put there (0 at its end).
+   */
+  pour(fill: (space: Buffer) => Promise<number>): Promise<number>;
   /** Ends the object: every byte is written and its END record is in place. */
   close(): Promise<void>;
   /** A Writable over write/close, for `pipeline(source, …, writer.stream())`. */
@@ -80,6 +85,11 @@ export interface StorageManager {
   query(q: ObjectQuery): Promise<SaveSetInfo[]>;
   /** The object's bytes, checked record by record and against its whole-set hash. */
   read(id: number, opts?: ReadOptions): Readable;
+  /**
+   * The same bytes as `read`, without copies: each chunk lives in a transfer buffer that is
+   * reused once the next chunk is asked for, so the consumer must be done with it by then.
+   */
+  readChunks(id: number, opts?: ReadOptions): AsyncIterable<Buffer>;
   /** Removes the objects; they stay gone even if the catalog is rebuilt from volumes. */
   delete(ids: readonly number[]): Promise<void>;
   close(): Promise<void>;

@@ -45,9 +45,10 @@ describe('sm crash safety (kill -9)', () => {
   it('leaves nothing half-done when killed at a random moment', async () => {
     for (const delay of [150, 400]) {
       const child = openbarAsync(['sm', 'store', '--pool', 'Data', '--name', 'crashed', big], { config: env.config });
+      const exited = new Promise((r) => child.once('exit', r));
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await exited;
       const sets = savesets(env.config).filter((s) => s.name === 'crashed');
       // the store may have finished before the kill: then it is whole
       for (const s of sets) assert.equal(s.rawBytes, 40 * MiB);

@@ -85,6 +85,25 @@ export function storageManagerContract(name: string, make: () => Promise<Contrac
       for (const [i, info] of infos.entries()) assert.deepEqual(await readAll(fx.sm, info.id), blobs[i]);
     });
 
+    it('takes data poured straight into its buffers, and lends chunks without copies', async () => {
+      await ready;
+      const data = randomBytes(3 * 1024 * 1024 + 5);
+      const txn = await fx.sm.beginTransaction();
+      const w = await txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'poured', kind: 'file' });
+      for (let pos = 0; pos < data.length;) {
+        pos += await w.pour(async (space) => {
+          const n = Math.min(space.length, 100_000, data.length - pos);
+          data.copy(space, 0, pos, pos + n);
+          return n;
+        });
+      }
+      await w.close();
+      const [info] = await txn.commit();
+      const got: Buffer[] = [];
+      for await (const c of fx.sm.readChunks(info!.id)) got.push(Buffer.from(c));
+      assert.deepEqual(Buffer.concat(got), data);
+    });
+
     it('accepts data through a stream pipeline', async () => {
       await ready;
       const data = randomBytes(5 * 1024 * 1024);

@@ -73,7 +73,7 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
     const total = jobs.reduce((a, j) => a + sizeOf(j.id), 0);
     const progress = new Progress({ what: `restore ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq });
     const one = async (j: (typeof jobs)[number]) => {
-      await engine.restoreSpace(ctx.sm.read(j.id, opts.signal ? { signal: opts.signal } : {}), j.root, { onBytes: (n) => progress.add(n), ...(opts.signal ? { signal: opts.signal } : {}) });
+      await engine.restoreSpace(ctx.sm.readChunks(j.id, opts.signal ? { signal: opts.signal } : {}), j.root, { onBytes: (n) => progress.add(n), ...(opts.signal ? { signal: opts.signal } : {}) });
       st!.markDone(j.id);
       faultPoint('restore-saveset-done');
     };
@@ -102,7 +102,7 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
 
 async function readLabel(ctx: BarContext, id: number): Promise<{ name: string; content: string }[]> {
   const parts: Buffer[] = [];
-  for await (const c of ctx.sm.read(id)) parts.push(c as Buffer);
+  for await (const c of ctx.sm.readChunks(id)) parts.push(Buffer.from(c));
   return (JSON.parse(Buffer.concat(parts).toString('utf8')) as { labelFiles: { name: string; content: string }[] }).labelFiles;
 }
 

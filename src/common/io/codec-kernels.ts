@@ -122,3 +122,18 @@ export function sealShared(codec: number, level: number, memory: SharedArrayBuff
   }
   return { codec: codecIds.none, data: null, digest, crc: crc32(raw) };
 }
+
+/**
+ * Opens a record into a shared slot (a worker-pool kernel, also run in-thread): `payload`
+ * is decompressed into the slot, or, when null, the raw bytes are already there. Returns
+ * the SHA-256 of the slot's first `rawLength` bytes.
+ */
+export function openShared(codec: number, payload: Uint8Array | null, rawLength: number, memory: SharedArrayBuffer): { digest: Uint8Array } {
+  const slot = new Uint8Array(memory, 0, rawLength);
+  if (payload !== null) {
+    const raw = decompressSync(codec, payload, rawLength);
+    if (raw.byteLength !== rawLength) throw Object.assign(new Error(`payload is ${raw.byteLength} bytes, expected ${rawLength}`), { code: 'FORMAT' });
+    slot.set(raw);
+  }
+  return { digest: own(createHash('sha256').update(slot).digest()) };
+}

@@ -3,7 +3,7 @@
 // in parallel while the main thread reads and writes. Small jobs run in-thread: starting
 // the workers costs more than sealing a WAL segment, and archive_command runs per segment.
 
-import { openSync, sealShared as sealSharedSync, sealSync, type Sealed, type SealedShared } from './codec-kernels.js';
+import { codecIds, openShared as openSharedSync, openSync, sealShared as sealSharedSync, sealSync, type Sealed, type SealedShared } from './codec-kernels.js';
 import { preferInThread, runTask } from './worker-pool.js';
 
 const kernels = new URL('./codec-kernels.js', import.meta.url);
@@ -25,4 +25,16 @@ export async function open(codec: number, data: Uint8Array, rawLength: number): 
 export async function sealShared(codec: number, level: number, memory: SharedArrayBuffer, length: number): Promise<SealedShared> {
   if (preferInThread(length)) return sealSharedSync(codec, level, memory, length);
   return runTask<SealedShared>(kernels, 'sealShared', [codec, level, memory, length]);
+}
+
+/** Opens a stored payload into a shared slot; returns the SHA-256 of the raw bytes. */
+export async function openShared(codec: number, payload: Uint8Array, rawLength: number, memory: SharedArrayBuffer): Promise<{ digest: Uint8Array }> {
+  if (codec === codecIds.none) {
+    if (payload.byteLength !== rawLength) throw Object.assign(new Error(`payload is ${payload.byteLength} bytes, expected ${rawLength}`), { code: 'FORMAT' });
+    new Uint8Array(memory, 0, rawLength).set(payload); // already raw: one copy, on this thread
+    if (preferInThread(rawLength)) return openSharedSync(codec, null, rawLength, memory);
+    return runTask(kernels, 'openShared', [codec, null, rawLength, memory]);
+  }
+  if (preferInThread(rawLength)) return openSharedSync(codec, payload, rawLength, memory);
+  return runTask(kernels, 'openShared', [codec, payload, rawLength, memory]);
 }

@@ -5,8 +5,6 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import { fail } from '../../common/errors.js';
 import type { BootstrapRecord } from '../bootstrap.js';
 import type { SaveSetInfo } from '../storage-manager.js';
@@ -46,9 +44,14 @@ export async function recoverFromBootstrap(opts: LocalOptions, record: Bootstrap
 
   const tmp = `${file}.bootstrap-${process.pid}`;
   try {
-    const gen = readSaveSet({ info: begin, fragments, smId: record.smId, readAhead: 4 });
+    const gen = readSaveSet({ info: begin, fragments, smId: record.smId, readAhead: 4, slotSize: 16 * 1024 * 1024 });
     await fsp.mkdir(opts.home, { recursive: true });
-    await pipeline(Readable.from(gen), fs.createWriteStream(tmp));
+    const out = await fsp.open(tmp, 'w');
+    try {
+      for await (const chunk of gen) await out.write(chunk);
+    } finally {
+      await out.close();
+    }
     const recovered = Catalog.open(tmp, { create: false });
     const pools = recovered.pools();
     recovered.close();

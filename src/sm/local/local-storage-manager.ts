@@ -30,6 +30,9 @@ export interface LocalOptions {
 
 export const defaultPoolNames = Object.freeze(['Data', 'Logs']);
 
+/** The largest record any setting can write (xfer_buf_size's maximum): any save set reads with it. */
+const MAX_RECORD = 16 * 1024 * 1024;
+
 export function catalogPath(home: string): string {
   return path.join(home, 'catalog.db');
 }
@@ -71,12 +74,19 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
   }
 
   read(id: number, opts: ReadOptions = {}): Readable {
+    const chunks = this.readChunks(id, opts);
+    // a Readable may hold chunks past the next read: it gets copies
+    async function* copies() { for await (const c of chunks) yield Buffer.from(c); }
+    return Readable.from(copies(), { objectMode: false, highWaterMark: this.ctx.write.recordSize });
+  }
+
+  readChunks(id: number, opts: ReadOptions = {}): AsyncIterable<Buffer> {
     const info = this.ctx.catalog.query({ id })[0];
     if (!info) fail('NOT_FOUND', `save set ${id} does not exist`, 'list them with `openbar sm savesets`');
-    const gen = readSaveSet({
-      info, fragments: this.ctx.catalog.fragments(id), smId: this.smId, readAhead: this.ctx.write.bufferCount, signal: opts.signal,
+    return readSaveSet({
+      info, fragments: this.ctx.catalog.fragments(id), smId: this.smId, readAhead: this.ctx.write.bufferCount,
+      slotSize: Math.max(this.ctx.write.recordSize, MAX_RECORD), signal: opts.signal,
     });
-    return Readable.from(gen, { objectMode: false, highWaterMark: this.ctx.write.recordSize });
   }
 
   async delete(ids: readonly number[]): Promise<void> {

@@ -67,6 +67,17 @@ export class LocalObjectWriter implements ObjectWriter {
     }
   }
 
+  async pour(fill: (space: Buffer) => Promise<number>): Promise<number> {
+    this.checkWritable();
+    this.slot ??= await this.slots.acquire();
+    if (this.failure) throw this.failure;
+    const n = await fill(this.slot.view.subarray(this.fill, this.recordSize));
+    if (!Number.isInteger(n) || n < 0 || this.fill + n > this.recordSize) fail('INTERNAL', `pour: ${n} bytes do not fit the buffer`);
+    this.fill += n;
+    if (this.fill === this.recordSize) await this.submit();
+    return n;
+  }
+
   async close(): Promise<void> {
     this.checkWritable();
     if (this.fill > 0) await this.submit();

@@ -5,7 +5,8 @@
 
 import { createHash } from 'node:crypto';
 import { fail } from '../../common/errors.js';
-import { open } from '../../common/io/codec-pool.js';
+import { openShared } from '../../common/io/codec-pool.js';
+import { SlotPool, type Slot } from '../../common/io/slot-pool.js';
 import type { SaveSetInfo } from '../storage-manager.js';
 import type { FragmentRow } from './catalog.js';
 import { isStop, RecordCursor } from './record-cursor.js';
@@ -17,9 +18,15 @@ export interface ReadPlan {
   readonly fragments: readonly FragmentRow[];
   readonly smId: string;
   readonly readAhead: number;
+  /** size of a transfer buffer: at least the largest record's raw length */
+  readonly slotSize: number;
   readonly signal?: AbortSignal | undefined;
 }
 
+/**
+ * Yields the set's bytes in transfer buffers: a chunk is valid until the next is asked for.
+ * `readAhead` records are opened (decompressed, hashed) ahead on the worker pool.
+ */
 export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
   const { info, fragments } = plan;
   function damage(label: string, offset: number, what: string, code: 'CHECKSUM' | 'TRUNCATED' | 'FORMAT' = 'CHECKSUM'): never {
@@ -32,7 +39,19 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
   let expectSeq = 0;
   let rawBytes = 0;
   let ended = false;
-  const queue: Promise<{ raw: Uint8Array; digest: Uint8Array }>[] = [];
+  const slots = new SlotPool(plan.slotSize, plan.readAhead + 1);
+  const queue: { slot: Slot; rawLength: number; opened: Promise<{ digest: Uint8Array }> }[] = [];
+  let lent: Slot | undefined;
+  // hands out the oldest opened record; its slot returns to the pool on the next call
+  const take = async (): Promise<Buffer> => {
+    if (lent) { slots.release(lent); lent = undefined; }
+    const q = queue.shift()!;
+    const { digest } = await q.opened;
+    hash.update(digest);
+    rawBytes += q.rawLength;
+    lent = q.slot;
+    return q.slot.view.subarray(0, q.rawLength);
+  };
 
   for (const frag of fragments) {
     plan.signal?.throwIfAborted();
@@ -61,22 +80,14 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
           expectSeq++;
           if (h.seq !== expectSeq) damage(frag.label, r.offset, `record ${h.seq} out of sequence (expected ${expectSeq})`, 'FORMAT');
           const offset = r.offset;
-          const p = open(h.codec, r.payload!, h.rawLength).catch((err: Error) => damage(frag.label, offset, `cannot decompress record: ${err.message}`));
-          p.catch(() => {});
-          queue.push(p);
-          if (queue.length >= plan.readAhead) {
-            const { raw, digest } = await queue.shift()!;
-            hash.update(digest);
-            rawBytes += raw.byteLength;
-            yield asBuffer(raw);
-          }
+          if (h.rawLength > plan.slotSize) damage(frag.label, offset, `record of ${h.rawLength} bytes is larger than the transfer buffer`, 'FORMAT');
+          if (queue.length >= plan.readAhead) yield await take();
+          const slot = await slots.acquire();
+          const opened = openShared(h.codec, r.payload!, h.rawLength, slot.memory).catch((err: Error) => damage(frag.label, offset, `cannot decompress record: ${err.message}`));
+          opened.catch(() => {});
+          queue.push({ slot, rawLength: h.rawLength, opened });
         } else if (h.kind === RecordKind.end) {
-          while (queue.length > 0) {
-            const { raw, digest } = await queue.shift()!;
-            hash.update(digest);
-            rawBytes += raw.byteLength;
-            yield asBuffer(raw);
-          }
+          while (queue.length > 0) yield await take();
           const end = decodeControlPayload<EndPayload>(r.payload!);
           if (end.records !== expectSeq || end.rawBytes !== rawBytes) {
             damage(frag.label, r.offset, `END says ${end.records} records / ${end.rawBytes} bytes, read ${expectSeq} / ${rawBytes}`, 'FORMAT');
@@ -96,8 +107,4 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
     const last = fragments[fragments.length - 1]!;
     damage(last.label, last.offset + last.length, 'END record missing', 'TRUNCATED');
   }
-}
-
-function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }

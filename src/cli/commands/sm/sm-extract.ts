@@ -2,6 +2,7 @@
 // record checked. With --out the file appears only once the whole set checked out.
 
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,23 +21,33 @@ export function register(sm: Command, globals: Globals): void {
       const ctx = loadContext(globals());
       const id = Number(idText);
       if (!Number.isSafeInteger(id) || id <= 0) fail('USAGE', `'${idText}' is not a save-set id`, 'ids are listed by `openbar sm savesets`');
-      if (opts.out && fs.existsSync(opts.out) && !opts.force) fail('USAGE', `${opts.out} exists`, 'use --force to overwrite it');
+      // a device or pipe (/dev/null, a FIFO) is written directly; a file appears only when whole
+      const special = opts.out !== undefined && fs.existsSync(opts.out) && !fs.statSync(opts.out).isFile();
+      if (opts.out && !special && fs.existsSync(opts.out) && !opts.force) fail('USAGE', `${opts.out} exists`, 'use --force to overwrite it');
       const sm = ctx.openStorage();
       try {
         const [info] = await sm.query({ id });
         if (!info) fail('NOT_FOUND', `save set ${id} does not exist`, 'list them with `openbar sm savesets`');
         const progress = new Progress({ what: `extract ${id}`, total: info.rawBytes, log: ctx.log, logEveryMs: ctx.settings.progress_freq, tty: opts.out !== undefined });
-        const meter = new Transform({ transform(chunk: Buffer, _e, cb) { progress.add(chunk.length); cb(null, chunk); } });
         if (opts.out) {
-          const tmp = path.join(path.dirname(opts.out), `.${path.basename(opts.out)}.partial-${process.pid}`);
+          const tmp = special ? opts.out : path.join(path.dirname(opts.out), `.${path.basename(opts.out)}.partial-${process.pid}`);
           try {
-            await pipeline(sm.read(id), meter, fs.createWriteStream(tmp, { highWaterMark: 8 * ctx.settings.xfer_buf_size }));
-            fs.renameSync(tmp, opts.out);
+            const fh = await fsp.open(tmp, 'w', 0o600);
+            try {
+              for await (const chunk of sm.readChunks(id)) {
+                for (let done = 0; done < chunk.length;) done += (await fh.write(chunk, done, chunk.length - done)).bytesWritten;
+                progress.add(chunk.length);
+              }
+            } finally {
+              await fh.close();
+            }
+            if (!special) fs.renameSync(tmp, opts.out);
           } catch (err) {
-            fs.rmSync(tmp, { force: true });
+            if (!special) fs.rmSync(tmp, { force: true });
             throw err;
           }
         } else {
+          const meter = new Transform({ transform(chunk: Buffer, _e, cb) { progress.add(chunk.length); cb(null, chunk); } });
           await pipeline(sm.read(id), meter, process.stdout);
         }
         const { ms } = progress.finish();

@@ -2,8 +2,7 @@
 // prints its id alone on the last line (or {"id": …} with --json), for scripts.
 
 import fs from 'node:fs';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import fsp from 'node:fs/promises';
 import type { Command } from 'commander';
 import { fail } from '../../../common/errors.js';
 import { checkName } from '../../../common/names.js';
@@ -46,8 +45,19 @@ export function register(sm: Command, globals: Globals): void {
             pool: opts.pool, server: ctx.settings.server, name: opts.name, kind: opts.kind,
             ...(opts.compression ? { compression: opts.compression as Compression } : {}),
           });
-          const meter = new Transform({ transform(chunk: Buffer, _e, cb) { progress.add(chunk.length); cb(null, chunk); } });
-          await pipeline(fs.createReadStream(file, { highWaterMark: ctx.settings.xfer_buf_size }), meter, w.stream());
+          // read straight into the writer's transfer buffers: no copy, no garbage
+          const fh = await fsp.open(file, 'r');
+          try {
+            for (let pos = 0; ;) {
+              const n = await w.pour(async (space) => (await fh.read(space, 0, space.length, pos)).bytesRead);
+              if (n === 0) break;
+              pos += n;
+              progress.add(n);
+            }
+          } finally {
+            await fh.close();
+          }
+          await w.close();
           [info] = await txn.commit();
         } catch (err) {
           await txn.abort();
