@@ -124,12 +124,14 @@ export function sealShared(codec: number, level: number, memory: SharedArrayBuff
 }
 
 /**
- * Opens a record into a shared slot (a worker-pool kernel, also run in-thread): `payload`
- * is decompressed into the slot, or, when null, the raw bytes are already there. Returns
- * the SHA-256 of the slot's first `rawLength` bytes.
+ * Opens a record into a shared slot (a worker-pool kernel, also run in-thread): checks
+ * the stored bytes against `crc`, then decompresses `payload` into the slot (when null,
+ * the raw bytes are already there). Returns the SHA-256 of the slot's first `rawLength` bytes.
  */
-export function openShared(codec: number, payload: Uint8Array | null, rawLength: number, memory: SharedArrayBuffer): { digest: Uint8Array } {
+export function openShared(codec: number, payload: Uint8Array | null, rawLength: number, memory: SharedArrayBuffer, crc: number): { digest: Uint8Array } {
   const slot = new Uint8Array(memory, 0, rawLength);
+  // the stored bytes are checked before anything is made of them
+  if (crc32(payload ?? slot) !== crc) throw Object.assign(new Error('record checksum mismatch'), { code: 'CHECKSUM' });
   if (payload !== null) {
     const raw = decompressSync(codec, payload, rawLength);
     if (raw.byteLength !== rawLength) throw Object.assign(new Error(`payload is ${raw.byteLength} bytes, expected ${rawLength}`), { code: 'FORMAT' });

@@ -27,14 +27,14 @@ export async function sealShared(codec: number, level: number, memory: SharedArr
   return runTask<SealedShared>(kernels, 'sealShared', [codec, level, memory, length]);
 }
 
-/** Opens a stored payload into a shared slot; returns the SHA-256 of the raw bytes. */
-export async function openShared(codec: number, payload: Uint8Array, rawLength: number, memory: SharedArrayBuffer): Promise<{ digest: Uint8Array }> {
+/** Opens a stored payload into a shared slot, its CRC-32 checked first; returns the SHA-256 of the raw bytes. */
+export async function openShared(codec: number, payload: Uint8Array, rawLength: number, memory: SharedArrayBuffer, crc: number): Promise<{ digest: Uint8Array }> {
   if (codec === codecIds.none) {
     if (payload.byteLength !== rawLength) throw Object.assign(new Error(`payload is ${payload.byteLength} bytes, expected ${rawLength}`), { code: 'FORMAT' });
     new Uint8Array(memory, 0, rawLength).set(payload); // already raw: one copy, on this thread
-    if (preferInThread(rawLength)) return openSharedSync(codec, null, rawLength, memory);
-    return runTask(kernels, 'openShared', [codec, null, rawLength, memory]);
+    if (preferInThread(rawLength)) return openSharedSync(codec, null, rawLength, memory, crc);
+    return runTask(kernels, 'openShared', [codec, null, rawLength, memory, crc]);
   }
-  if (preferInThread(rawLength)) return openSharedSync(codec, payload, rawLength, memory);
-  return runTask(kernels, 'openShared', [codec, payload, rawLength, memory]);
+  if (preferInThread(rawLength)) return openSharedSync(codec, payload, rawLength, memory, crc);
+  return runTask(kernels, 'openShared', [codec, payload, rawLength, memory, crc]);
 }

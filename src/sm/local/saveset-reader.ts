@@ -61,7 +61,7 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
       if (size < frag.offset + frag.length) {
         damage(frag.label, Math.min(size, frag.offset + frag.length), `volume is truncated (${size} bytes, the save set needs ${frag.offset + frag.length})`, 'TRUNCATED');
       }
-      const cursor = new RecordCursor(fh, frag.offset, frag.offset + frag.length);
+      const cursor = new RecordCursor(fh, frag.offset, frag.offset + frag.length, { deferDataChecksums: true });
       let first = true;
       for (;;) {
         const r = await cursor.next();
@@ -83,7 +83,8 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
           if (h.rawLength > plan.slotSize) damage(frag.label, offset, `record of ${h.rawLength} bytes is larger than the transfer buffer`, 'FORMAT');
           if (queue.length >= plan.readAhead) yield await take();
           const slot = await slots.acquire();
-          const opened = openShared(h.codec, r.payload!, h.rawLength, slot.memory).catch((err: Error) => damage(frag.label, offset, `cannot decompress record: ${err.message}`));
+          const opened = openShared(h.codec, r.payload!, h.rawLength, slot.memory, h.checksum).catch((err: NodeJS.ErrnoException) =>
+            damage(frag.label, offset, err.code === 'CHECKSUM' ? 'record checksum mismatch' : `cannot decompress record: ${err.message}`));
           opened.catch(() => {});
           queue.push({ slot, rawLength: h.rawLength, opened });
         } else if (h.kind === RecordKind.end) {
