@@ -1,8 +1,6 @@
 // The engine adapter: everything the backup client (bar/) needs from a database
 // server, and nothing about its file formats. PostgreSQL is engine/postgres/.
 
-import type { Readable } from 'node:stream';
-
 export interface ServerInfo {
   readonly systemId: string;
   readonly version: number;
@@ -99,7 +97,8 @@ export interface EngineAdapter {
   startBackup(label: string): Promise<BackupHandle>;
   spaces(): Promise<SpaceInfo[]>;
   listFiles(space: SpaceInfo): Promise<SpaceFile[]>;
-  readSpace(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): Readable;
+  /** The space stream, in chunks valid until the next one is asked for (so they can be reused). */
+  readSpace(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): AsyncIterable<Buffer>;
   switchWal(): Promise<{ lsn: string; walFile: string }>;
   createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }>;
   close(): Promise<void>;

@@ -1,7 +1,6 @@
 // The unit of work of a backup stream: one part of one space, read from the server's
 // files into one save set. Parallel streams each run one of these at a time.
 
-import { pipeline } from 'node:stream/promises';
 import type { Progress } from '../../common/progress.js';
 import type { BackupHandle, ServerInfo, SpaceFile, SpaceInfo } from '../../engine/engine.js';
 import type { Transaction } from '../../sm/storage-manager.js';
@@ -52,7 +51,9 @@ export async function copySpacePart(ctx: BarContext, job: PartJob): Promise<Part
     },
     onBytes: (n) => { bytes += n; job.progress.add(n); },
   });
-  await pipeline(source, writer.stream(), ...(job.signal ? [{ signal: job.signal }] : []));
+  // each chunk is reused once the next is asked for: write it before asking
+  for await (const chunk of source) await writer.write(chunk);
+  await writer.close();
   const ms = Date.now() - started;
   ctx.log.info(`backup ${job.aid}: ${job.space.name} part ${job.part + 1}/${job.parts} stored as save set ${writer.id} (${bytes} bytes of files)`);
   return { space: job.space.name, part: job.part, id: writer.id, bytes, storedBytes: 0, ms, badPages };

@@ -89,3 +89,8 @@ export function checkChunk(chunk: Uint8Array, blockBase: number, startLsn: strin
   }
   return { chunk, bad };
 }
+
+/** checkChunk on the first `length` bytes of a shared transfer buffer, in place (a worker-pool kernel). */
+export function checkShared(memory: SharedArrayBuffer, length: number, blockBase: number, startLsn: string, checksums: boolean): { index: number; problem: PageProblem }[] {
+  return checkChunk(new Uint8Array(memory, 0, length), blockBase, startLsn, checksums).bad;
+}

@@ -4,7 +4,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import type { Readable } from 'node:stream';
 import { fail } from '../../common/errors.js';
 import type { BackupHandle, EngineAdapter, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
 import { startBackup } from './backup-session.js';
@@ -79,7 +78,7 @@ export class PostgresAdapter implements EngineAdapter {
     return listSpaceFiles(space, { majorVersion: Math.floor(info.version / 10000) });
   }
 
-  readSpace(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): Readable {
+  readSpace(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): AsyncIterable<Buffer> {
     return readSpace(space, files, opts);
   }
 

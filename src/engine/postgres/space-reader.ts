@@ -6,10 +6,10 @@
 
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import type { SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
 import { parseLsn } from './lsn.js';
-import { checkChunk, checkPage, pageLsn, RELSEG_BLOCKS } from './page.js';
+import { checkPage, checkShared, pageLsn, RELSEG_BLOCKS } from './page.js';
+import { SlotPool, type Slot } from '../../common/io/slot-pool.js';
 import { preferInThread, runTask } from '../../common/io/worker-pool.js';
 import { relationBlockBase } from './spaces.js';
 import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from './space-stream.js';
@@ -19,8 +19,9 @@ const CHUNK = 1024 * 1024;
 const READ_AHEAD = 4;
 const pageKernels = new URL('./page.js', import.meta.url);
 
-export function readSpace(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): Readable {
-  return Readable.from(generate(space, files, opts), { objectMode: false, highWaterMark: CHUNK });
+/** The space stream, in chunks that are valid until the next one is asked for. */
+export function readSpace(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): AsyncIterable<Buffer> {
+  return generate(space, files, opts);
 }
 
 async function* generate(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): AsyncGenerator<Buffer> {
@@ -32,6 +33,9 @@ async function* generate(space: SpaceInfo, files: readonly SpaceFile[], opts: Sp
   let count = 0;
   let bytes = 0;
   let badPages = 0;
+  // read buffers in shared memory, reused: the workers check pages in place
+  const slots = new SlotPool(CHUNK, READ_AHEAD + 1);
+  let lent: Slot | undefined;
   for (const f of files) {
     opts.signal?.throwIfAborted();
     if (f.type !== 'file') {
@@ -61,26 +65,31 @@ async function* generate(space: SpaceInfo, files: readonly SpaceFile[], opts: Sp
       yield encodeEntry(entry);
       count++;
       // read ahead and check pages on the worker pool, a few chunks deep, yielding in order
-      const ahead: Promise<{ buf: Buffer; off: number; bad: number }>[] = [];
+      const ahead: Promise<{ slot: Slot; length: number; bad: number }>[] = [];
       let next = from;
-      const launch = () => {
+      const launch = async () => {
         const off = next;
         const want = Math.min(CHUNK, to - off);
         next += want;
-        const p = readChunk(fh, off, want).then(async (buf) => (blockBase === undefined
-          ? { buf, off, bad: 0 }
-          : { off, ...(await checkPages(fh, buf, off, blockBase, startLsn, opts, space.name, f.path)) }));
+        const slot = await slots.acquire();
+        const p = readChunk(fh, slot.view, off, want).then(async () => ({
+          slot, length: want,
+          bad: blockBase === undefined ? 0 : await checkPages(fh, slot, want, off, blockBase, startLsn, opts, space.name, f.path),
+        }));
         p.catch(() => {});
         ahead.push(p);
       };
-      while (next < to && ahead.length < READ_AHEAD) launch();
+      if (lent) { slots.release(lent); lent = undefined; }
+      while (next < to && ahead.length < READ_AHEAD) await launch();
       while (ahead.length > 0) {
-        const { buf, bad } = await ahead.shift()!;
-        if (next < to) launch();
+        const { slot, length, bad } = await ahead.shift()!;
+        if (lent) { slots.release(lent); lent = undefined; }
+        if (next < to) await launch();
         badPages += bad;
-        bytes += buf.length;
-        opts.onBytes(buf.length);
-        yield buf;
+        bytes += length;
+        opts.onBytes(length);
+        lent = slot;
+        yield slot.view.subarray(0, length);
       }
     } finally {
       await fh.close();
@@ -89,44 +98,37 @@ async function* generate(space: SpaceInfo, files: readonly SpaceFile[], opts: Sp
   yield encodeTrailer({ files: count, bytes, badPages });
 }
 
-async function readChunk(fh: fsp.FileHandle, off: number, want: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafeSlow(want);
+async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, want: number): Promise<void> {
   let got = 0;
   while (got < want) {
-    const { bytesRead } = await fh.read(buf, got, want - got, off + got);
+    const { bytesRead } = await fh.read(into, got, want - got, off + got);
     if (bytesRead === 0) break;
     got += bytesRead;
   }
-  if (got < want) buf.fill(0, got); // truncated while we read: the truncation is in the WAL
-  return buf;
+  if (got < want) into.fill(0, got, want); // truncated while we read: the truncation is in the WAL
 }
 
-/** Checks a chunk's pages (on the worker pool when it runs), re-reading a failed page once. */
-async function checkPages(fh: fsp.FileHandle, buf: Buffer, fileOffset: number, blockBase: number, startLsn: bigint,
-  opts: SpaceReadOptions, space: string, relPath: string): Promise<{ buf: Buffer; bad: number }> {
+/** Checks a chunk's pages in place (on the worker pool when it runs), re-reading a failed page once. */
+async function checkPages(fh: fsp.FileHandle, slot: Slot, length: number, fileOffset: number, blockBase: number, startLsn: bigint,
+  opts: SpaceReadOptions, space: string, relPath: string): Promise<number> {
   const firstBlock = blockBase + fileOffset / PAGE;
-  let result: { chunk: Uint8Array; bad: { index: number; problem: string }[] };
-  if (preferInThread(buf.length)) {
-    result = checkChunk(buf, firstBlock, `${startLsn}`, opts.checksums);
-  } else {
-    // the buffer is moved to a worker and comes back with the verdict
-    result = await runTask(pageKernels, 'checkChunk', [buf, firstBlock, `${startLsn}`, opts.checksums]);
-    buf = Buffer.from(result.chunk.buffer, result.chunk.byteOffset, result.chunk.byteLength);
-  }
+  const failed = preferInThread(length)
+    ? checkShared(slot.memory, length, firstBlock, `${startLsn}`, opts.checksums)
+    : await runTask<{ index: number; problem: string }[]>(pageKernels, 'checkShared', [slot.memory, length, firstBlock, `${startLsn}`, opts.checksums]);
   let bad = 0;
-  for (const { index } of result.bad) {
+  for (const { index } of failed) {
     const p = index * PAGE;
     const block = firstBlock + index;
     // re-read once: it may have been caught half-written
     const again = Buffer.allocUnsafe(PAGE);
     const { bytesRead } = await fh.read(again, 0, PAGE, fileOffset + p);
     if (bytesRead !== PAGE) continue; // truncated meanwhile: replay handles it
-    again.copy(buf, p);
+    again.copy(slot.view, p);
     if (pageLsn(again) >= startLsn) continue;
     const problem = checkPage(again, block, opts.checksums);
     if (problem === undefined) continue;
     opts.onBadPage({ space, path: relPath, block, problem: problem === 'checksum' ? 'checksum mismatch' : 'invalid page header' });
     bad++;
   }
-  return { buf, bad };
+  return bad;
 }

@@ -6,6 +6,7 @@
 import type fsp from 'node:fs/promises';
 import { decodeRecordHeader, payloadChecksum, RECORD_HEADER_SIZE, RecordKind, type RecordHeader } from './volume-format.js';
 
+/** A record read by the cursor: its payload is valid until the cursor's next `next()`. */
 export interface CursorRecord {
   readonly offset: number;
   readonly header: RecordHeader;
@@ -24,6 +25,7 @@ export interface CursorStop {
 }
 
 export class RecordCursor {
+  private window = Buffer.alloc(0);
   private buf = Buffer.alloc(0);
   private bufStart = 0;
   private pos: number;
@@ -63,21 +65,25 @@ export class RecordCursor {
     return { offset, header, payload, size, checksumOk };
   }
 
-  /** `n` bytes at `offset` (fewer at end of file), from the read-ahead window. */
+  /**
+   * `n` bytes at `offset` (fewer at end of file), from the read-ahead window. The window
+   * is one buffer, reused: a record's bytes are valid until the next call to `next()`
+   * (fresh memory for every read costs page faults, which on a VM cost more than the copy).
+   */
   private async bytes(offset: number, n: number): Promise<Buffer> {
     if (n === 0) return Buffer.alloc(0);
     const inWindow = offset >= this.bufStart && offset + n <= this.bufStart + this.buf.length;
     if (!inWindow) {
       const chunk = this.opts.skipDataPayloads ? RECORD_HEADER_SIZE * 2 : (this.opts.chunkSize ?? 4 * 1024 * 1024);
       const want = Math.max(n, Math.min(chunk, this.end - offset));
-      const fresh = Buffer.allocUnsafe(want);
+      if (this.window.length < want) this.window = Buffer.allocUnsafeSlow(Math.max(want, this.window.length * 2));
       let got = 0;
       while (got < want) {
-        const { bytesRead } = await this.fh.read(fresh, got, want - got, offset + got);
+        const { bytesRead } = await this.fh.read(this.window, got, want - got, offset + got);
         if (bytesRead === 0) break;
         got += bytesRead;
       }
-      this.buf = fresh.subarray(0, got);
+      this.buf = this.window.subarray(0, got);
       this.bufStart = offset;
     }
     const from = offset - this.bufStart;
