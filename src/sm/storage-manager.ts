@@ -33,7 +33,8 @@ export interface SaveSetInfo {
   readonly rawBytes: number;
   readonly storedBytes: number;
   readonly records: number;
-  readonly sha256: string;
+  /** BLAKE3 over the BLAKE3 digests of the set's records, in order */
+  readonly hash: string;
   readonly compression: Compression;
   /** volumes holding the save set, in order */
   readonly volumes: readonly string[];

@@ -78,7 +78,7 @@ export function lastLine(out: string): string {
   return out.trim().split('\n').pop()!.trim();
 }
 
-export function savesets(config: string): { id: number; name: string; rawBytes: number; sha256: string; volumes: string[]; pool: string; kind: string }[] {
+export function savesets(config: string): { id: number; name: string; rawBytes: number; hash: string; volumes: string[]; pool: string; kind: string }[] {
   const r = openbar(['sm', 'savesets', '--json'], { config });
   if (r.status !== 0) throw new Error(`sm savesets failed: ${r.stderr}`);
   return JSON.parse(r.stdout);

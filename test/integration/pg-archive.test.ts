@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { lastLine, openbar, savesets, sha256File } from '../harness/cli.js';
+import { contentHash } from '../../src/common/io/content-hash.js';
 import { makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
 import type { SandboxCluster } from '../../src/engine/postgres/sandbox.js';
 
@@ -29,8 +30,8 @@ describe('WAL archive contract', () => {
     ok(openbar(['log', 'archive', seg], { config: env.config }), 'archive again');
     const stored = savesets(env.config).filter((s) => s.name === path.basename(seg));
     assert.equal(stored.length, 1);
-    const [info] = JSON.parse(ok(openbar(['sm', 'savesets', '--json', '--name', path.basename(seg)], { config: env.config }), 'savesets').stdout) as { meta: { sha256: string } }[];
-    assert.equal(info!.meta.sha256, sha256File(seg));
+    const [info] = JSON.parse(ok(openbar(['sm', 'savesets', '--json', '--name', path.basename(seg)], { config: env.config }), 'savesets').stdout) as { meta: { contentHash: string } }[];
+    assert.equal(info!.meta.contentHash, contentHash(fs.readFileSync(seg)));
   });
 
   it('refuses different content under a stored name', () => {

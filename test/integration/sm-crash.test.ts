@@ -91,8 +91,8 @@ describe('sm crash safety (kill -9)', () => {
     const w = JSON.parse(openbar(['sm', 'watch', '--once', '--json'], { config: env.config }).stdout);
     assert.deepEqual(w.sessions, []);
     // and a rebuild from the volumes agrees with the catalog
-    const before = savesets(env.config).map((s) => `${s.id} ${s.name} ${s.rawBytes} ${s.sha256}`);
+    const before = savesets(env.config).map((s) => `${s.id} ${s.name} ${s.rawBytes} ${s.hash}`);
     assert.equal(openbar(['sm', 'scan', '--rebuild'], { config: env.config }).status, 0);
-    assert.deepEqual(savesets(env.config).map((s) => `${s.id} ${s.name} ${s.rawBytes} ${s.sha256}`), before);
+    assert.deepEqual(savesets(env.config).map((s) => `${s.id} ${s.name} ${s.rawBytes} ${s.hash}`), before);
   }
 });

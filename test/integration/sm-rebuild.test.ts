@@ -13,7 +13,7 @@ const MiB = 1024 * 1024;
 describe('catalog rebuild and bootstrap', () => {
   let env: ReturnType<typeof makeHome>;
   let expected: string[];
-  const summary = (config: string) => savesets(config).map((s) => JSON.stringify([s.id, s.name, s.pool, s.kind, s.rawBytes, s.sha256, s.volumes]));
+  const summary = (config: string) => savesets(config).map((s) => JSON.stringify([s.id, s.name, s.pool, s.kind, s.rawBytes, s.hash, s.volumes]));
 
   before(() => {
     env = makeHome('rebuild', { max_volume_size: '8MiB' });

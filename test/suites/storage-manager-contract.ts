@@ -42,11 +42,11 @@ export function storageManagerContract(name: string, make: () => Promise<Contrac
       const data = randomBytes(3 * 1024 * 1024 + 17);
       const info = await store(fx.sm, fx.pools.data, 'round-trip', data);
       assert.equal(info.rawBytes, data.length);
-      assert.match(info.sha256, /^[0-9a-f]{64}$/);
+      assert.match(info.hash, /^[0-9a-f]{64}$/);
       assert.deepEqual(await readAll(fx.sm, info.id), data);
       // the same bytes stored again hash the same
       const again = await store(fx.sm, fx.pools.data, 'round-trip-2', data);
-      assert.equal(again.sha256, info.sha256);
+      assert.equal(again.hash, info.hash);
     });
 
     it('stores an empty object', async () => {

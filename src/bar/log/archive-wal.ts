@@ -2,7 +2,7 @@
 // and returns only once it is durable. The same file twice is fine; different content
 // under a name already stored is refused (two clusters archiving into one server name).
 
-import { createHash } from 'node:crypto';
+import { contentHash } from '../../common/io/content-hash.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -22,9 +22,9 @@ export async function archiveWal(ctx: BarContext, file: string, opts: { action?:
   } catch (err) {
     fail('NO_FILE', `cannot read WAL file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const sha256 = createHash('sha256').update(data).digest('hex');
+  const hash = contentHash(data);
   const existing = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
-  const same = existing.find((s) => s.meta.sha256 === sha256);
+  const same = existing.find((s) => s.meta.contentHash === hash);
   if (same) {
     ctx.log.info(`log archive: ${name} already stored (save set ${same.id}), nothing to do`);
     return { name, id: same.id, already: true, bytes: data.length };
@@ -36,7 +36,7 @@ export async function archiveWal(ctx: BarContext, file: string, opts: { action?:
   const aid = ctx.history.beginAction(opts.action ?? 'log-backup', null, { name });
   const txn = await ctx.sm.beginTransaction();
   try {
-    const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: 'wal', meta: { walKind: kind, size: data.length, sha256 } });
+    const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: 'wal', meta: { walKind: kind, size: data.length, contentHash: hash } });
     await w.write(data);
     await w.close();
     const [info] = await txn.commit();

@@ -1,7 +1,7 @@
 // The compression kernels, synchronous, shared by the codec worker threads and by
 // the in-thread fallback. Codec ids are part of the volume format: never renumber.
 
-import { createHash } from 'node:crypto';
+import { digestOf } from './content-hash.js';
 import { createRequire } from 'node:module';
 import { crc32 } from 'node:zlib';
 
@@ -61,24 +61,24 @@ export function decompressSync(codec: number, data: Uint8Array, rawLength: numbe
 export interface Sealed {
   readonly codec: number;
   readonly data: Uint8Array;
-  /** SHA-256 of the raw bytes */
+  /** BLAKE3 of the raw bytes */
   readonly digest: Uint8Array;
   /** CRC-32 of the stored bytes */
   readonly crc: number;
 }
 
 export function sealSync(codec: number, level: number, raw: Uint8Array): Sealed {
-  const digest = createHash('sha256').update(raw).digest();
+  const digest = digestOf(raw);
   const c = codec === codecIds.none || raw.byteLength === 0 ? raw : compressSync(codec, level, raw);
   const data = c.byteLength < raw.byteLength ? c : raw;
   return { codec: data === raw ? codecIds.none : codec, data, digest, crc: crc32(data) };
 }
 
-/** The raw bytes of a stored payload, and their SHA-256. */
+/** The raw bytes of a stored payload, and their BLAKE3 digest. */
 export function openSync(codec: number, data: Uint8Array, rawLength: number): { raw: Uint8Array; digest: Uint8Array } {
   const raw = decompressSync(codec, data, rawLength);
   if (raw.byteLength !== rawLength) throw Object.assign(new Error(`payload is ${raw.byteLength} bytes, expected ${rawLength}`), { code: 'FORMAT' });
-  return { raw, digest: createHash('sha256').update(raw).digest() };
+  return { raw, digest: digestOf(raw) };
 }
 
 /** Copies `u` into memory of its own when it shares a buffer (so it can be transferred). */
@@ -112,7 +112,7 @@ export interface SealedShared {
 /** Seals the first `length` bytes of a shared slot (a worker-pool kernel, also run in-thread). */
 export function sealShared(codec: number, level: number, memory: SharedArrayBuffer, length: number): SealedShared {
   const raw = new Uint8Array(memory, 0, length);
-  const digest = own(createHash('sha256').update(raw).digest());
+  const digest = own(digestOf(raw));
   if (codec !== codecIds.none && length > 0) {
     const c = compressSync(codec, level, raw);
     if (c.byteLength < length) {
@@ -126,7 +126,7 @@ export function sealShared(codec: number, level: number, memory: SharedArrayBuff
 /**
  * Opens a record into a shared slot (a worker-pool kernel, also run in-thread): checks
  * the stored bytes against `crc`, then decompresses `payload` into the slot (when null,
- * the raw bytes are already there). Returns the SHA-256 of the slot's first `rawLength` bytes.
+ * the raw bytes are already there). Returns the BLAKE3 digest of the slot's first `rawLength` bytes.
  */
 export function openShared(codec: number, payload: Uint8Array | null, rawLength: number, memory: SharedArrayBuffer, crc: number): { digest: Uint8Array } {
   const slot = new Uint8Array(memory, 0, rawLength);
@@ -137,5 +137,5 @@ export function openShared(codec: number, payload: Uint8Array | null, rawLength:
     if (raw.byteLength !== rawLength) throw Object.assign(new Error(`payload is ${raw.byteLength} bytes, expected ${rawLength}`), { code: 'FORMAT' });
     slot.set(raw);
   }
-  return { digest: own(createHash('sha256').update(slot).digest()) };
+  return { digest: own(digestOf(slot)) };
 }

@@ -1,4 +1,4 @@
-// Record sealing (SHA-256, compression, CRC-32) and opening (decompression, SHA-256)
+// Record sealing (BLAKE3, compression, CRC-32) and opening (CRC-32, decompression, BLAKE3)
 // on the worker pool, so several records of a stream, and several streams, are worked on
 // in parallel while the main thread reads and writes. Small jobs run in-thread: starting
 // the workers costs more than sealing a WAL segment, and archive_command runs per segment.
@@ -14,7 +14,7 @@ export async function seal(codec: number, level: number, raw: Uint8Array): Promi
   return runTask<Sealed>(kernels, 'sealOwned', [codec, level, raw]);
 }
 
-/** Opens a stored payload: its raw bytes and their SHA-256. */
+/** Opens a stored payload: its raw bytes and their BLAKE3 digest. */
 export async function open(codec: number, data: Uint8Array, rawLength: number): Promise<{ raw: Uint8Array; digest: Uint8Array }> {
   if (preferInThread(rawLength)) return openSync(codec, data, rawLength);
   return runTask(kernels, 'openOwned', [codec, data, rawLength]);
@@ -27,7 +27,7 @@ export async function sealShared(codec: number, level: number, memory: SharedArr
   return runTask<SealedShared>(kernels, 'sealShared', [codec, level, memory, length]);
 }
 
-/** Opens a stored payload into a shared slot, its CRC-32 checked first; returns the SHA-256 of the raw bytes. */
+/** Opens a stored payload into a shared slot, its CRC-32 checked first; returns the BLAKE3 digest of the raw bytes. */
 export async function openShared(codec: number, payload: Uint8Array, rawLength: number, memory: SharedArrayBuffer, crc: number): Promise<{ digest: Uint8Array }> {
   if (codec === codecIds.none) {
     if (payload.byteLength !== rawLength) throw Object.assign(new Error(`payload is ${payload.byteLength} bytes, expected ${rawLength}`), { code: 'FORMAT' });

@@ -35,7 +35,7 @@ export async function recoverFromBootstrap(opts: LocalOptions, record: Bootstrap
       const b = part.begin;
       begin = {
         id: b.id, pool: b.pool, server: b.server, name: b.name, kind: b.kind, level: b.level, meta: b.meta, created: b.created,
-        committed: record.time, rawBytes: 0, storedBytes: 0, records: 0, sha256: '', compression: b.codec as SaveSetInfo['compression'], volumes: [],
+        committed: record.time, rawBytes: 0, storedBytes: 0, records: 0, hash: '', compression: b.codec as SaveSetInfo['compression'], volumes: [],
       };
     }
   }

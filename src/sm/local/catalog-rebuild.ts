@@ -135,7 +135,7 @@ export async function rebuildCatalog(input: RebuildInput): Promise<RebuildReport
         catalog.insertCommittedSaveSet(id, begin.txn, {
           pool: begin.pool, server: begin.server, name: begin.name, kind: begin.kind, level: begin.level,
           meta: begin.meta, created: begin.created, compression: begin.codec as Compression,
-        }, { rawBytes: e.rawBytes, storedBytes: e.storedBytes, records: e.records, sha256: e.sha256 }, time);
+        }, { rawBytes: e.rawBytes, storedBytes: e.storedBytes, records: e.records, hash: e.hash }, time);
         for (const x of list) {
           catalog.addFragment({
             saveset: id, part: x.part.part, volume: volumeIds.get(x.scan)!, offset: x.part.offset,

@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS savesets (
   id INTEGER PRIMARY KEY AUTOINCREMENT, txn INTEGER NOT NULL, state TEXT NOT NULL CHECK (state IN ('writing','committed')),
   pool TEXT NOT NULL, server TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, level INTEGER,
   meta TEXT NOT NULL, created TEXT NOT NULL, committed TEXT, raw_bytes INTEGER NOT NULL DEFAULT 0,
-  stored_bytes INTEGER NOT NULL DEFAULT 0, records INTEGER NOT NULL DEFAULT 0, sha256 TEXT, compression TEXT NOT NULL);
+  stored_bytes INTEGER NOT NULL DEFAULT 0, records INTEGER NOT NULL DEFAULT 0, hash TEXT, compression TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS savesets_lookup ON savesets (server, kind, name);
 CREATE TABLE IF NOT EXISTS fragments (
   saveset INTEGER NOT NULL REFERENCES savesets(id) ON DELETE CASCADE, part INTEGER NOT NULL,
@@ -97,7 +97,7 @@ export interface SaveSetTotals {
   readonly rawBytes: number;
   readonly storedBytes: number;
   readonly records: number;
-  readonly sha256: string;
+  readonly hash: string;
 }
 
 /** Volume state after a commit: its new committed size, and whether it is now closed. */
@@ -306,8 +306,8 @@ export class Catalog {
   }
 
   setTotals(id: number, t: SaveSetTotals): void {
-    this.db.prepare('UPDATE savesets SET raw_bytes = ?, stored_bytes = ?, records = ?, sha256 = ? WHERE id = ?')
-      .run(t.rawBytes, t.storedBytes, t.records, t.sha256, id);
+    this.db.prepare('UPDATE savesets SET raw_bytes = ?, stored_bytes = ?, records = ?, hash = ? WHERE id = ?')
+      .run(t.rawBytes, t.storedBytes, t.records, t.hash, id);
   }
 
   /** The commit point of a transaction: its save sets become visible, its volumes advance. */
@@ -352,7 +352,7 @@ export class Catalog {
       id: r.id as number, pool: r.pool as string, server: r.server as string, name: r.name as string, kind: r.kind as string,
       level: (r.level as number | null) ?? null, meta: JSON.parse(r.meta as string) as Record<string, unknown>,
       created: r.created as string, committed: r.committed as string, rawBytes: r.raw_bytes as number,
-      storedBytes: r.stored_bytes as number, records: r.records as number, sha256: r.sha256 as string,
+      storedBytes: r.stored_bytes as number, records: r.records as number, hash: r.hash as string,
       compression: r.compression as Compression, volumes: r.vols ? (r.vols as string).split(' ') : [],
     }));
   }
@@ -394,10 +394,10 @@ export class Catalog {
 
   insertCommittedSaveSet(id: number, txn: number, s: Omit<NewSaveSet, 'txn'>, totals: SaveSetTotals, committed: string): void {
     this.db.prepare(
-      `INSERT INTO savesets (id, txn, state, pool, server, name, kind, level, meta, created, committed, raw_bytes, stored_bytes, records, sha256, compression)
+      `INSERT INTO savesets (id, txn, state, pool, server, name, kind, level, meta, created, committed, raw_bytes, stored_bytes, records, hash, compression)
        VALUES (?, ?, 'committed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(id, txn, s.pool, s.server, s.name, s.kind, s.level, JSON.stringify(s.meta), s.created, committed,
-      totals.rawBytes, totals.storedBytes, totals.records, totals.sha256, s.compression);
+      totals.rawBytes, totals.storedBytes, totals.records, totals.hash, s.compression);
   }
 
   /** Makes the id sequences continue after `maxSaveSet` / `maxTxn`, so ids are never reused. */

@@ -4,7 +4,7 @@
 // writer, so memory stays bounded whatever the object's size. When a
 // volume fills, the set goes on in another volume with a CONTINUE record.
 
-import { createHash } from 'node:crypto';
+import { SetHasher } from '../../common/io/content-hash.js';
 import { Writable } from 'node:stream';
 import { fail } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
@@ -27,8 +27,8 @@ export class LocalObjectWriter implements ObjectWriter {
   bytesIn = 0;
   private storedBytes = 0;
   private seq = 0;
-  /** the set's hash: SHA-256 over the records' SHA-256 digests, in order */
-  private readonly hash = createHash('sha256');
+  /** the set's hash: over the records' digests, in order */
+  private readonly hash = new SetHasher();
   /** the transfer buffers of this writer: xfer_buf_count slots of xfer_buf_size */
   private readonly slots: SlotPool;
   private slot: Slot | undefined;
@@ -84,12 +84,12 @@ export class LocalObjectWriter implements ObjectWriter {
     await this.tail;
     if (this.failure) throw this.failure;
     const end: EndPayload = {
-      id: this.id, records: this.seq, rawBytes: this.bytesIn, storedBytes: this.storedBytes, sha256: this.hash.digest('hex'),
+      id: this.id, records: this.seq, rawBytes: this.bytesIn, storedBytes: this.storedBytes, hash: this.hash.hex(),
     };
     faultPoint('sm-before-end');
     await this.appendRecord(this.seq + 1, encodeControlRecord(RecordKind.end, this.id, this.seq + 1, this.begin.txn, end));
     this.finishPart();
-    this.ctx.catalog.setTotals(this.id, { rawBytes: end.rawBytes, storedBytes: end.storedBytes, records: end.records, sha256: end.sha256 });
+    this.ctx.catalog.setTotals(this.id, { rawBytes: end.rawBytes, storedBytes: end.storedBytes, records: end.records, hash: end.hash });
     this.state = 'closed';
     this.txn.release(this.part!.volume);
     this.txn.writerClosed(this);

@@ -3,7 +3,7 @@
 // codec pool, and at END checks the totals and the hash of the whole set. Any
 // mismatch stops the read with an error naming the save set, the volume and the offset.
 
-import { createHash } from 'node:crypto';
+import { SetHasher } from '../../common/io/content-hash.js';
 import { fail } from '../../common/errors.js';
 import { openShared } from '../../common/io/codec-pool.js';
 import { SlotPool, type Slot } from '../../common/io/slot-pool.js';
@@ -35,7 +35,7 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
   }
 
   if (fragments.length === 0) fail('FORMAT', `save set ${info.id} (${info.name}) has no fragments in the catalog`, 'run `openbar sm scan --rebuild`');
-  const hash = createHash('sha256');
+  const hash = new SetHasher();
   let expectSeq = 0;
   let rawBytes = 0;
   let ended = false;
@@ -93,8 +93,8 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
           if (end.records !== expectSeq || end.rawBytes !== rawBytes) {
             damage(frag.label, r.offset, `END says ${end.records} records / ${end.rawBytes} bytes, read ${expectSeq} / ${rawBytes}`, 'FORMAT');
           }
-          const digest = hash.digest('hex');
-          if (digest !== end.sha256 || (info.sha256 && digest !== info.sha256)) damage(frag.label, r.offset, 'whole-set hash mismatch');
+          const digest = hash.hex();
+          if (digest !== end.hash || (info.hash && digest !== info.hash)) damage(frag.label, r.offset, 'whole-set hash mismatch');
           ended = true;
         } else {
           damage(frag.label, r.offset, `unexpected ${recordKindName(h.kind) ?? `kind ${h.kind}`} record`, 'FORMAT');

@@ -79,8 +79,8 @@ export interface EndPayload {
   readonly records: number;
   readonly rawBytes: number;
   readonly storedBytes: number;
-  /** SHA-256 over the SHA-256 digests of the records' raw bytes, in order (so records hash in parallel) */
-  readonly sha256: string;
+  /** BLAKE3 over the BLAKE3 digests of the records' raw bytes, in order (so records hash in parallel) */
+  readonly hash: string;
 }
 export interface ContinuePayload { readonly id: number; readonly part: number; readonly fromSeq: number }
 export interface CommitPayload { readonly txn: number; readonly ids: readonly number[]; readonly time: string }

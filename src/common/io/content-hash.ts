@@ -1,0 +1,33 @@
+// The content hash of openbar: BLAKE3 (256-bit), about four times as fast as SHA-256 here,
+// and as strong. A record's digest is the hash of its raw bytes; a save set's hash is the
+// hash of its records' digests in order, so records are hashed in parallel.
+
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+type BlakeModule = typeof import('@napi-rs/blake-hash');
+let mod: BlakeModule | undefined;
+const blake = (): BlakeModule => (mod ??= require('@napi-rs/blake-hash') as BlakeModule);
+
+/** BLAKE3 of `data`, 32 bytes. */
+export function digestOf(data: Uint8Array): Buffer {
+  return blake().blake3(data);
+}
+
+/** Hex BLAKE3 of `data` (content identity, e.g. for archive idempotency). */
+export function contentHash(data: Uint8Array): string {
+  return digestOf(data).toString('hex');
+}
+
+/** Hash of a sequence of record digests. */
+export class SetHasher {
+  private readonly h = new (blake().Blake3Hasher)();
+
+  update(digest: Uint8Array): void {
+    this.h.update(digest);
+  }
+
+  hex(): string {
+    return this.h.digest('hex');
+  }
+}
