@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { giveToPostgres, runPg, SandboxCluster } from '../src/engine/postgres/sandbox.js';
+import { giveToPostgres, SandboxCluster } from '../src/engine/postgres/sandbox.js';
 import { dropCaches, fmt, markdownTable, mbps, openbarBin, timed, writeReport, type Timed } from './harness.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 100);
@@ -133,7 +133,6 @@ async function main(): Promise<void> {
   } finally {
     cluster.stop('immediate');
     if (!process.env.BENCH_KEEP) fs.rmSync(dir, { recursive: true, force: true });
-    void runPg;
   }
 }
 

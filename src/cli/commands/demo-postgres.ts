@@ -1,27 +1,19 @@
 // The main demo: a sandbox PostgreSQL, a level-0 backup under load, WAL backup, a
 // mistake, a point-in-time restore to just before it, and the checks that prove it.
 
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import { runPg, SandboxCluster, findPgBin } from '../../engine/postgres/sandbox.js';
-import { openbarCommandLine, openbarExecutable } from './init.js';
+import { openbarCommandLine } from './init.js';
+import { demoSteps } from './demo-steps.js';
 
 export async function postgresWalkThrough(dir: string, scale: number, keep: boolean): Promise<() => void> {
   const bin = findPgBin();
   if (!bin) fail('NOT_FOUND', 'PostgreSQL is not installed', 'install it (apt-get install -y postgresql), or run `openbar demo --storage-manager`');
   const config = path.join(dir, 'openbar.conf');
   const home = path.join(dir, 'openbar-home');
-  const say = (text: string) => process.stdout.write(`\n# ${text}\n`);
-  const run = (args: string[], expect = 0): string => {
-    process.stdout.write(`$ openbar ${args.join(' ')}\n`);
-    const r = spawnSync(process.execPath, [openbarExecutable(), ...args], { encoding: 'utf8', env: { ...process.env, OPENBAR_CONFIG: config } });
-    process.stdout.write(r.stdout);
-    process.stdout.write(r.stderr.split('\n').filter((l) => l.startsWith('openbar:')).map((l) => `${l}\n`).join(''));
-    if (r.status !== expect) fail('INTERNAL', `demo step 'openbar ${args.join(' ')}' exited ${r.status}: ${r.stderr.trim()}`);
-    return r.stdout;
-  };
+  const { say, run } = demoSteps(config);
   const clusters: SandboxCluster[] = [];
   const cleanup = () => { for (const c of clusters) c.stop('immediate'); };
   try {

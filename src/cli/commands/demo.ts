@@ -11,6 +11,7 @@ import { fail } from '../../common/errors.js';
 import { action, subcommand, type Globals } from '../command.js';
 import { openbarExecutable } from './init.js';
 import { postgresWalkThrough } from './demo-postgres.js';
+import { demoSteps } from './demo-steps.js';
 
 export function register(program: Command, _globals: Globals): void {
   subcommand(program, 'demo', 'back up and restore a sandbox PostgreSQL, showing each command and its output')
@@ -50,15 +51,7 @@ function storageManagerWalkThrough(dir: string): void {
   const config = path.join(dir, 'openbar.conf');
   const home = path.join(dir, 'home');
   const sample = path.join(dir, 'sample.dat');
-  const say = (text: string) => process.stdout.write(`\n# ${text}\n`);
-  const run = (args: string[], expectStatus = 0): string => {
-    process.stdout.write(`$ openbar ${args.join(' ')}\n`);
-    const r = spawnSync(process.execPath, [openbarExecutable(), ...args], { encoding: 'utf8', env: { ...process.env, OPENBAR_CONFIG: config } });
-    process.stdout.write(r.stdout);
-    process.stdout.write(r.stderr.split('\n').filter((l) => l.startsWith('openbar:')).map((l) => `${l}\n`).join(''));
-    if (r.status !== expectStatus) fail('INTERNAL', `demo step 'openbar ${args.join(' ')}' exited ${r.status}, expected ${expectStatus}`);
-    return r.stdout;
-  };
+  const { say, run } = demoSteps(config);
 
   say('openbar demo: the storage manager (pools, labelled volumes, save sets, catalog, bootstrap)');
   say('1. create a home with a small volume size, so one save set spans volumes');

@@ -57,48 +57,12 @@ export function decompressSync(codec: number, data: Uint8Array, rawLength: numbe
   return out;
 }
 
-/** A record ready to store: its payload (compressed, or raw when that is not smaller), checksums. */
-export interface Sealed {
-  readonly codec: number;
-  readonly data: Uint8Array;
-  /** BLAKE3 of the raw bytes */
-  readonly digest: Uint8Array;
-  /** CRC-32 of the stored bytes */
-  readonly crc: number;
-}
-
-export function sealSync(codec: number, level: number, raw: Uint8Array): Sealed {
-  const digest = digestOf(raw);
-  const c = codec === codecIds.none || raw.byteLength === 0 ? raw : compressSync(codec, level, raw);
-  const data = c.byteLength < raw.byteLength ? c : raw;
-  return { codec: data === raw ? codecIds.none : codec, data, digest, crc: crc32(data) };
-}
-
-/** The raw bytes of a stored payload, and their BLAKE3 digest. */
-export function openSync(codec: number, data: Uint8Array, rawLength: number): { raw: Uint8Array; digest: Uint8Array } {
-  const raw = decompressSync(codec, data, rawLength);
-  if (raw.byteLength !== rawLength) throw Object.assign(new Error(`payload is ${raw.byteLength} bytes, expected ${rawLength}`), { code: 'FORMAT' });
-  return { raw, digest: digestOf(raw) };
-}
-
 /** Copies `u` into memory of its own when it shares a buffer (so it can be transferred). */
 function own(u: Uint8Array): Uint8Array {
   if (u.byteOffset === 0 && u.byteLength === u.buffer.byteLength && !Buffer.isBuffer(u)) return u;
   const c = new Uint8Array(u.byteLength);
   c.set(u);
   return c;
-}
-
-/** sealSync for a worker: results in transferable memory. */
-export function sealOwned(codec: number, level: number, raw: Uint8Array): Sealed {
-  const r = sealSync(codec, level, raw);
-  return { ...r, data: r.data === raw ? raw : own(r.data), digest: own(r.digest) };
-}
-
-/** openSync for a worker: results in transferable memory. */
-export function openOwned(codec: number, data: Uint8Array, rawLength: number): { raw: Uint8Array; digest: Uint8Array } {
-  const r = openSync(codec, data, rawLength);
-  return { raw: own(r.raw), digest: own(r.digest) };
 }
 
 /** What sealing a record held in shared memory yields: the payload to store is the slot itself when `data` is absent. */

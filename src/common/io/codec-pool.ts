@@ -3,23 +3,10 @@
 // in parallel while the main thread reads and writes. Small jobs run in-thread: starting
 // the workers costs more than sealing a WAL segment, and archive_command runs per segment.
 
-import { codecIds, openShared as openSharedSync, openSync, sealShared as sealSharedSync, sealSync, type Sealed, type SealedShared } from './codec-kernels.js';
+import { codecIds, openShared as openSharedSync, sealShared as sealSharedSync, type SealedShared } from './codec-kernels.js';
 import { preferInThread, runTask } from './worker-pool.js';
 
 const kernels = new URL('./codec-kernels.js', import.meta.url);
-
-/** Seals a raw record. `raw` may be moved to a worker: use only what this returns. */
-export async function seal(codec: number, level: number, raw: Uint8Array): Promise<Sealed> {
-  if (preferInThread(raw.byteLength)) return sealSync(codec, level, raw);
-  return runTask<Sealed>(kernels, 'sealOwned', [codec, level, raw]);
-}
-
-/** Opens a stored payload: its raw bytes and their BLAKE3 digest. */
-export async function open(codec: number, data: Uint8Array, rawLength: number): Promise<{ raw: Uint8Array; digest: Uint8Array }> {
-  if (preferInThread(rawLength)) return openSync(codec, data, rawLength);
-  return runTask(kernels, 'openOwned', [codec, data, rawLength]);
-}
-
 
 /** Seals a record held in a shared slot, in place: no copy of the raw bytes is made. */
 export async function sealShared(codec: number, level: number, memory: SharedArrayBuffer, length: number): Promise<SealedShared> {

@@ -9,9 +9,11 @@ type BlakeModule = typeof import('@napi-rs/blake-hash');
 let mod: BlakeModule | undefined;
 const blake = (): BlakeModule => (mod ??= require('@napi-rs/blake-hash') as BlakeModule);
 
+const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
+
 /** BLAKE3 of `data`, 32 bytes. */
 export function digestOf(data: Uint8Array): Buffer {
-  return blake().blake3(data);
+  return blake().blake3(asBuffer(data));
 }
 
 /** Hex BLAKE3 of `data` (content identity, e.g. for archive idempotency). */
@@ -24,7 +26,7 @@ export class SetHasher {
   private readonly h = new (blake().Blake3Hasher)();
 
   update(digest: Uint8Array): void {
-    this.h.update(digest);
+    this.h.update(asBuffer(digest));
   }
 
   hex(): string {

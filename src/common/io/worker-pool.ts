@@ -79,9 +79,3 @@ export function runTask<T>(kernel: URL, fn: string, rawArgs: readonly unknown[])
     pick.worker.postMessage({ id, kernel: kernel.href, fn, args }, transfer);
   });
 }
-
-export async function shutdownWorkerPool(): Promise<void> {
-  const w = workers;
-  workers = undefined;
-  if (w) await Promise.all(w.map((x) => x.worker.terminate()));
-}

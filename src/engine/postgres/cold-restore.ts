@@ -2,7 +2,6 @@
 // spaces back, tablespace links, backup_label and recovery settings.
 
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget } from '../engine.js';
