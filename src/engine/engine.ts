@@ -92,13 +92,20 @@ export interface RecoverySettings {
   readonly archiveMode: 'preserve' | 'off';
 }
 
+/** Where a space stream goes: the storage manager's object writer satisfies it. */
+export interface ByteSink {
+  write(chunk: Uint8Array): Promise<void>;
+  /** `fill` writes into the sink's own buffer and says how many bytes it put there */
+  pour(fill: (space: Buffer) => Promise<number>): Promise<number>;
+}
+
 export interface EngineAdapter {
   describe(): Promise<ServerInfo>;
   startBackup(label: string): Promise<BackupHandle>;
   spaces(): Promise<SpaceInfo[]>;
   listFiles(space: SpaceInfo): Promise<SpaceFile[]>;
-  /** The space stream, in chunks valid until the next one is asked for (so they can be reused). */
-  readSpace(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): AsyncIterable<Buffer>;
+  /** Writes the space stream of `files` into `sink`; file data is read straight into the sink's buffers. */
+  copySpace(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions): Promise<void>;
   switchWal(): Promise<{ lsn: string; walFile: string }>;
   createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }>;
   close(): Promise<void>;

@@ -42,7 +42,7 @@ export async function copySpacePart(ctx: BarContext, job: PartJob): Promise<Part
   });
   let badPages = 0;
   let bytes = 0;
-  const source = ctx.engine().readSpace(job.space, job.files, {
+  await ctx.engine().copySpace(job.space, job.files, writer, {
     server: ctx.server, systemId: job.info.systemId, level: job.level, part: job.part, parts: job.parts,
     startLsn: job.handle.startLsn, checksums: job.info.checksums, ...(job.signal ? { signal: job.signal } : {}),
     onBadPage: (p) => {
@@ -51,8 +51,6 @@ export async function copySpacePart(ctx: BarContext, job: PartJob): Promise<Part
     },
     onBytes: (n) => { bytes += n; job.progress.add(n); },
   });
-  // each chunk is reused once the next is asked for: write it before asking
-  for await (const chunk of source) await writer.write(chunk);
   await writer.close();
   const ms = Date.now() - started;
   ctx.log.info(`backup ${job.aid}: ${job.space.name} part ${job.part + 1}/${job.parts} stored as save set ${writer.id} (${bytes} bytes of files)`);

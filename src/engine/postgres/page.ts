@@ -116,8 +116,3 @@ export function checkChunk(chunk: Uint8Array, blockBase: number, startLsn: strin
 function isNewPage(page: Uint8Array): boolean {
   return page[14] === 0 && page[15] === 0;
 }
-
-/** checkChunk on the first `length` bytes of a shared transfer buffer, in place (a worker-pool kernel). */
-export function checkShared(memory: SharedArrayBuffer, length: number, blockBase: number, startLsn: string, checksums: boolean): { index: number; problem: PageProblem }[] {
-  return checkChunk(new Uint8Array(memory, 0, length), blockBase, startLsn, checksums).bad;
-}

@@ -5,11 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { fail } from '../../common/errors.js';
-import type { BackupHandle, EngineAdapter, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
+import type { BackupHandle, ByteSink, EngineAdapter, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
 import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
-import { readSpace } from './space-reader.js';
+import { copySpace } from './space-reader.js';
 
 export interface PostgresSettings extends PgConnectionSettings {
   readonly dataDir: string | undefined;
@@ -78,8 +78,8 @@ export class PostgresAdapter implements EngineAdapter {
     return listSpaceFiles(space, { majorVersion: Math.floor(info.version / 10000) });
   }
 
-  readSpace(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): AsyncIterable<Buffer> {
-    return readSpace(space, files, opts);
+  copySpace(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
+    return copySpace(space, files, sink, opts);
   }
 
   async switchWal(): Promise<{ lsn: string; walFile: string }> {

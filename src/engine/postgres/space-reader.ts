@@ -1,4 +1,4 @@
-// Reads the files of a space (or one part of it) into a space stream, checking every
+// Writes the files of a space (or one part of it) as a space stream, checking every
 // relation page on the way (the archive scanner): header sanity and, on clusters with
 // data checksums, the checksum. A page that fails is re-read once (it may have been
 // caught mid-write); if it fails again it is reported and stored as read. Pages newer
@@ -6,40 +6,31 @@
 
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
+import type { ByteSink, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
 import { parseLsn } from './lsn.js';
-import { checkPage, checkShared, pageLsn, RELSEG_BLOCKS } from './page.js';
-import { SlotPool, type Slot } from '../../common/io/slot-pool.js';
-import { preferInThread, runTask } from '../../common/io/worker-pool.js';
+import { checkChunk, checkPage, pageLsn, RELSEG_BLOCKS } from './page.js';
 import { relationBlockBase } from './spaces.js';
-import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from './space-stream.js';
+import { encodeEntry, encodeHeader, encodeTrailer } from './space-stream.js';
 
 const PAGE = 8192;
-const CHUNK = 1024 * 1024;
-const READ_AHEAD = 4;
-const pageKernels = new URL('./page.js', import.meta.url);
 
-/** The space stream, in chunks that are valid until the next one is asked for. */
-export function readSpace(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): AsyncIterable<Buffer> {
-  return generate(space, files, opts);
-}
-
-async function* generate(space: SpaceInfo, files: readonly SpaceFile[], opts: SpaceReadOptions): AsyncGenerator<Buffer> {
+/**
+ * Writes the space stream into `sink`. File data is read straight into the sink's buffers
+ * and its pages checked there (on the worker pool when it runs): no copy on this thread.
+ */
+export async function copySpace(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
   const startLsn = parseLsn(opts.startLsn);
-  yield encodeHeader({
+  await sink.write(encodeHeader({
     space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
     startLsn: opts.startLsn, pageSize: PAGE, created: new Date().toISOString(),
-  });
+  }));
   let count = 0;
   let bytes = 0;
   let badPages = 0;
-  // read buffers in shared memory, reused: the workers check pages in place
-  const slots = new SlotPool(CHUNK, READ_AHEAD + 1);
-  let lent: Slot | undefined;
   for (const f of files) {
     opts.signal?.throwIfAborted();
     if (f.type !== 'file') {
-      yield encodeEntry({ path: f.path, type: f.type, mode: f.mode, mtimeMs: f.mtimeMs, size: 0, ...(f.target ? { target: f.target } : {}) });
+      await sink.write(encodeEntry({ path: f.path, type: f.type, mode: f.mode, mtimeMs: f.mtimeMs, size: 0, ...(f.target ? { target: f.target } : {}) }));
       count++;
       continue;
     }
@@ -58,44 +49,42 @@ async function* generate(space: SpaceInfo, files: readonly SpaceFile[], opts: Sp
       const size = blockBase === undefined ? whole : whole - (whole % PAGE);
       const from = f.range?.offset ?? 0;
       const to = f.range ? Math.min(size, f.range.offset + f.range.length) : size;
-      const entry: FileEntry = {
+      await sink.write(encodeEntry({
         path: f.path, type: 'file', mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size,
         ...(f.range ? { offset: from, length: Math.max(0, to - from) } : {}),
-      };
-      yield encodeEntry(entry);
+      }));
       count++;
-      // read ahead and check pages on the worker pool, a few chunks deep, yielding in order
-      const ahead: Promise<{ slot: Slot; length: number; bad: number }>[] = [];
-      let next = from;
-      const launch = async () => {
-        const off = next;
-        const want = Math.min(CHUNK, to - off);
-        next += want;
-        const slot = await slots.acquire();
-        const p = readChunk(fh, slot.view, off, want).then(async () => ({
-          slot, length: want,
-          bad: blockBase === undefined ? 0 : await checkPages(fh, slot, want, off, blockBase, startLsn, opts, space.name, f.path),
-        }));
-        p.catch(() => {});
-        ahead.push(p);
-      };
-      if (lent) { slots.release(lent); lent = undefined; }
-      while (next < to && ahead.length < READ_AHEAD) await launch();
-      while (ahead.length > 0) {
-        const { slot, length, bad } = await ahead.shift()!;
-        if (lent) { slots.release(lent); lent = undefined; }
-        if (next < to) await launch();
-        badPages += bad;
-        bytes += length;
-        opts.onBytes(length);
-        lent = slot;
-        yield slot.view.subarray(0, length);
+      for (let pos = from; pos < to;) {
+        const n = await sink.pour(async (room) => {
+          let want = Math.min(room.length, to - pos);
+          if (blockBase !== undefined) {
+            if (want < PAGE) return 0; // the buffer ends inside a page: that page goes whole, below
+            want -= want % PAGE;
+          }
+          await readChunk(fh, room, pos, want);
+          if (blockBase !== undefined) badPages += await checkPages(fh, room.subarray(0, want), pos, blockBase, startLsn, opts, space.name, f.path);
+          return want;
+        });
+        if (n === 0) {
+          // a page that straddles two buffers is read and checked on its own, then written
+          const page = Buffer.allocUnsafe(PAGE);
+          await readChunk(fh, page, pos, PAGE);
+          badPages += await checkPages(fh, page, pos, blockBase!, startLsn, opts, space.name, f.path);
+          await sink.write(page);
+          pos += PAGE;
+          bytes += PAGE;
+          opts.onBytes(PAGE);
+          continue;
+        }
+        pos += n;
+        bytes += n;
+        opts.onBytes(n);
       }
     } finally {
       await fh.close();
     }
   }
-  yield encodeTrailer({ files: count, bytes, badPages });
+  await sink.write(encodeTrailer({ files: count, bytes, badPages }));
 }
 
 async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, want: number): Promise<void> {
@@ -108,13 +97,14 @@ async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, want: nu
   if (got < want) into.fill(0, got, want); // truncated while we read: the truncation is in the WAL
 }
 
-/** Checks a chunk's pages in place (on the worker pool when it runs), re-reading a failed page once. */
-async function checkPages(fh: fsp.FileHandle, slot: Slot, length: number, fileOffset: number, blockBase: number, startLsn: bigint,
+/**
+ * Checks the pages of `chunk` in place, re-reading a failed page once. On this thread: with
+ * SIMD checksums (5 GB/s) a worker round trip costs more latency than the check itself.
+ */
+async function checkPages(fh: fsp.FileHandle, chunk: Buffer, fileOffset: number, blockBase: number, startLsn: bigint,
   opts: SpaceReadOptions, space: string, relPath: string): Promise<number> {
   const firstBlock = blockBase + fileOffset / PAGE;
-  const failed = preferInThread(length)
-    ? checkShared(slot.memory, length, firstBlock, `${startLsn}`, opts.checksums)
-    : await runTask<{ index: number; problem: string }[]>(pageKernels, 'checkShared', [slot.memory, length, firstBlock, `${startLsn}`, opts.checksums]);
+  const failed = checkChunk(chunk, firstBlock, `${startLsn}`, opts.checksums).bad;
   let bad = 0;
   for (const { index } of failed) {
     const p = index * PAGE;
@@ -123,7 +113,7 @@ async function checkPages(fh: fsp.FileHandle, slot: Slot, length: number, fileOf
     const again = Buffer.allocUnsafe(PAGE);
     const { bytesRead } = await fh.read(again, 0, PAGE, fileOffset + p);
     if (bytesRead !== PAGE) continue; // truncated meanwhile: replay handles it
-    again.copy(slot.view, p);
+    again.copy(chunk, p);
     if (pageLsn(again) >= startLsn) continue;
     const problem = checkPage(again, block, opts.checksums);
     if (problem === undefined) continue;
