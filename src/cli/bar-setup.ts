@@ -3,7 +3,6 @@
 
 import path from 'node:path';
 import type { BarContext } from '../bar/bar-context.js';
-import { requireSetting } from '../common/config.js';
 import { checkName } from '../common/names.js';
 import type { EngineAdapter } from '../engine/engine.js';
 import { PostgresAdapter } from '../engine/postgres/postgres-adapter.js';
@@ -32,8 +31,4 @@ export function openBar(cmd: CommandContext, flags: GlobalFlags): BarContext & {
       await sm.close();
     },
   };
-}
-
-export function needPgData(cmd: CommandContext): string {
-  return requireSetting(cmd.settings, 'pg_data');
 }

@@ -21,6 +21,7 @@ import * as backup from './commands/backup.js';
 import * as restore from './commands/restore.js';
 import * as log from './commands/log.js';
 import * as history from './commands/history.js';
+import * as status from './commands/status.js';
 
 export function buildProgram(): Command {
   const program = new Command('openbar')
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   restore.register(program, globals);
   log.register(program, globals);
   history.register(program, globals);
+  status.register(program, globals);
 
   const sm = program.command('sm').description('the storage manager: pools, volumes, save sets, catalog, bootstrap');
   smPools.register(sm, globals);

@@ -25,8 +25,6 @@ export class Progress {
     this.draw = (opts.tty ?? true) && process.stderr.isTTY === true;
   }
 
-  get bytes(): number { return this.done; }
-
   add(bytes: number): void {
     this.done += bytes;
     const now = Date.now();

@@ -136,11 +136,6 @@ export class HistoryDb {
     set('srv_pg_data', info.pgData);
   }
 
-  serverSystemId(name: string): string | undefined {
-    const r = this.db.prepare('SELECT srv_system_id FROM bar_server WHERE srv_name = ?').get(name) as { srv_system_id: string | null } | undefined;
-    return r?.srv_system_id ?? undefined;
-  }
-
   private objectId(server: string, name: string, type: ObjectType): number {
     this.db.prepare('INSERT OR IGNORE INTO bar_object (obj_srv_name, obj_name, obj_type) VALUES (?, ?, ?)').run(server, name, type);
     return (this.db.prepare('SELECT obj_oid FROM bar_object WHERE obj_srv_name = ? AND obj_name = ?').get(server, name) as { obj_oid: number }).obj_oid;

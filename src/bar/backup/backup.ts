@@ -15,6 +15,7 @@ import type { BarContext } from '../bar-context.js';
 import { copySpacePart, type PartResult } from './copy-space-part.js';
 import { partsFor, splitIntoParts } from './plan-parts.js';
 import { waitForWal } from '../log/wal-presence.js';
+import { runParallel } from '../../common/run-parallel.js';
 
 export interface BackupOptions {
   readonly level: number;
@@ -184,21 +185,4 @@ function summarise(spaces: readonly SpaceInfo[], parts: readonly PartResult[]): 
 
 function spaceLine(s: SpaceResult): string {
   return `${s.space.padEnd(12)} ${formatBytes(s.bytes).padStart(10)} read  ${formatBytes(s.storedBytes).padStart(10)} stored  ${s.parts} part(s)  save set(s) ${s.copyIds.join(',')}${s.badPages ? `  ${s.badPages} BAD PAGE(S)` : ''}`;
-}
-
-export async function runParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed: unknown;
-  const worker = async () => {
-    while (next < items.length && failed === undefined) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (err) {
-        failed ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failed !== undefined) throw failed;
 }

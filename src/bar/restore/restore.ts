@@ -12,7 +12,7 @@ import { Progress } from '../../common/progress.js';
 import { formatRate } from '../../common/units.js';
 import type { ColdRestoreEngine, RecoveryTarget } from '../../engine/engine.js';
 import type { BarContext } from '../bar-context.js';
-import { runParallel } from '../backup/backup.js';
+import { runParallel } from '../../common/run-parallel.js';
 import { archiveWal } from '../log/archive-wal.js';
 import { chooseBackup, describeTarget, type RestorePlan } from './choose-backup.js';
 import { RestoreState } from './restore-state.js';
@@ -67,10 +67,9 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
       for (const r of roots) if (r.space.oid !== null) engine.prepareDirectory(r.root, 'tablespace');
       st = RestoreState.create(dataDir, plan.backup.aid, target);
     }
-    const infos = await ctx.sm.query({ server: ctx.server, kind: 'space' });
-    const sizeOf = (id: number) => infos.find((i) => i.id === id)?.rawBytes ?? 0;
     const jobs = roots.flatMap((r) => r.space.copyIds.map((id) => ({ ...r, id }))).filter((j) => !st!.isDone(j.id));
-    const total = jobs.reduce((a, j) => a + sizeOf(j.id), 0);
+    const sizes = await Promise.all(jobs.map(async (j) => (await ctx.sm.query({ id: j.id }))[0]?.rawBytes ?? 0));
+    const total = sizes.reduce((a, b) => a + b, 0);
     const progress = new Progress({ what: `restore ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq });
     const one = async (j: (typeof jobs)[number]) => {
       await engine.restoreSpace(ctx.sm.readChunks(j.id, opts.signal ? { signal: opts.signal } : {}), j.root, { onBytes: (n) => progress.add(n), ...(opts.signal ? { signal: opts.signal } : {}) });

@@ -12,10 +12,6 @@ const zstd = require('zstd-napi') as typeof import('zstd-napi');
 export const codecIds = Object.freeze({ none: 0, lz4: 1, zstd: 2 });
 export type CodecName = keyof typeof codecIds;
 
-export function codecName(id: number): CodecName | undefined {
-  return (Object.keys(codecIds) as CodecName[]).find((k) => codecIds[k] === id);
-}
-
 let zstdCompressor: InstanceType<typeof zstd.Compressor> | undefined;
 let zstdLevel = -1;
 let zstdDecompressor: InstanceType<typeof zstd.Decompressor> | undefined;

@@ -35,10 +35,3 @@ export function walFilesIn(dir: string): string[] {
   }
 }
 
-export function isEmptyDir(dir: string): boolean {
-  try {
-    return fs.readdirSync(dir).length === 0;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT';
-  }
-}

@@ -129,7 +129,6 @@ export function parseTimestamp(text: string): number | undefined {
       t -= zm[1] === '+' ? off : -off;
     }
   }
-  const check = new Date(t);
   if (Number.isNaN(t) || Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 60) return undefined;
-  return check.getTime();
+  return t;
 }

@@ -14,10 +14,6 @@ export function formatLsn(lsn: Lsn): string {
   return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
 }
 
-export function isLsnText(text: string): boolean {
-  return /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(text.trim());
-}
-
 const hex8 = (n: bigint | number) => n.toString(16).toUpperCase().padStart(8, '0');
 
 export function segmentOf(lsn: Lsn, segmentSize: number): bigint {

@@ -9,7 +9,7 @@ import type { BackupHandle, ByteSink, EngineAdapter, ServerInfo, SpaceFile, Spac
 import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
-import { copySpace } from './space-reader.js';
+import { copySpace } from './copy-space.js';
 
 export interface PostgresSettings extends PgConnectionSettings {
   readonly dataDir: string | undefined;

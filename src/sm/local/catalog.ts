@@ -203,11 +203,6 @@ export class Catalog {
     return r ? volumeOf(r) : undefined;
   }
 
-  volumeByLabel(label: string): VolumeRow | undefined {
-    const r = this.db.prepare('SELECT * FROM volumes WHERE label = ?').get(label) as Row | undefined;
-    return r ? volumeOf(r) : undefined;
-  }
-
   /** Per volume: committed save sets with data in it. */
   volumeSaveSetCounts(): Map<number, number> {
     const rows = this.db.prepare(

@@ -146,8 +146,11 @@ export class LocalTransaction implements Transaction {
     } finally {
       await this.closeFiles();
     }
-    for (const m of this.mounts) if (m.full && m.appended > 0) markReadOnly(m.row.path);
-    for (const m of this.mounts) if (m.full && m.appended > 0) this.ctx.log.info(`volume ${m.label} full and closed (${m.size} bytes)`);
+    for (const m of this.mounts) {
+      if (!m.full || m.appended === 0) continue;
+      markReadOnly(m.row.path);
+      this.ctx.log.info(`volume ${m.label} full and closed (${m.size} bytes)`);
+    }
     return this.ctx.catalog.query({ txn: this.id });
   }
 
