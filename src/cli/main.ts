@@ -61,6 +61,11 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
+  // `openbar sm savesets | head`: a reader that goes away is not an error
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   // Ctrl-C / SIGTERM: stop with the conventional status; transactions left open are
   // found stale and cut back by the next openbar that mounts their volumes
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
