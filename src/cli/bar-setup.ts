@@ -9,10 +9,14 @@ import { PostgresAdapter } from '../engine/postgres/postgres-adapter.js';
 import { BackupHistory } from '../history/backup-history.js';
 import type { CommandContext, GlobalFlags } from './context.js';
 
-export function openBar(cmd: CommandContext, flags: GlobalFlags): BarContext & { close(): Promise<void> } {
+/**
+ * `history: 'read'` (restore, restore_command) works from the boot file alone when
+ * history.db is gone; the default recreates history.db from the boot file first.
+ */
+export function openBar(cmd: CommandContext, flags: GlobalFlags, opts: { history?: 'read' | 'write' } = {}): BarContext & { close(): Promise<void> } {
   const server = checkName('server', cmd.settings.server);
   const sm = cmd.openStorage();
-  const history = BackupHistory.open(cmd.home, server, { create: false });
+  const history = BackupHistory.open(cmd.home, server, { create: opts.history !== 'read' });
   let engine: EngineAdapter | undefined;
   const configFile = flags.config ?? process.env.OPENBAR_CONFIG;
   return {

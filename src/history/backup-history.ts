@@ -1,11 +1,13 @@
 // The backup history as the client sees it: attempts and successful instances go to
-// history.db and, for instances, to the emergency boot file too. When history.db is
-// gone, what a restore needs is read from the boot file alone.
+// history.db and, for instances and restore points, to the emergency boot file too.
+// When history.db is gone, what a restore needs is read from the boot file alone; a
+// command that records history recreates history.db from the boot file first, so
+// action ids are never reused.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { appendBootLines, bootFilePath, ensureBootFile, readBootFile, type BootLine } from './boot-file.js';
-import { HistoryDb, type ActionType, type InstanceRow, type NewInstance } from './history-db.js';
+import { appendBootLines, bootFilePath, ensureBootFile, readBootFile, rewriteBootFile, type BootLine } from './boot-file.js';
+import { HistoryDb, type ActionRow, type ActionType, type InstanceRow, type NewInstance } from './history-db.js';
 
 export function historyPath(home: string): string {
   return path.join(home, 'history.db');
@@ -23,14 +25,37 @@ export interface BackupCopy {
   readonly objects: readonly { name: string; type: 'R' | 'D' | 'B'; copyIds: readonly number[]; baseId: number | null }[];
 }
 
+/** A restore point made with `openbar log mark`. */
+export interface MarkRecord {
+  readonly aid: number;
+  readonly name: string;
+  readonly lsn: string;
+  readonly time: string;
+}
+
+/** An instance as both history.db and the boot file know it (`id` only from history.db). */
+export type HistoryInstance = Omit<BootLine, 'server'> & { readonly id?: number };
+
+/** Identity of an instance across history.db and the boot file. */
+export const instanceKey = (i: { action: number; object: string; copyIds: readonly number[] }) => `${i.action} ${i.object} ${i.copyIds.join(',')}`;
+
 export class BackupHistory {
+  private lastBootAction = 0;
+
   private constructor(private readonly db: HistoryDb | undefined, readonly home: string, readonly server: string) {}
 
-  /** Opens (creating when asked) history.db; without it, only the boot file is used. */
+  /**
+   * Opens history.db. `create`: make it when missing; when a boot file with lines is
+   * there, it is seeded from it. Without `create` and without history.db, only the
+   * boot file is used (a cold restore after losing the history).
+   */
   static open(home: string, server: string, opts: { create: boolean }): BackupHistory {
     const file = historyPath(home);
-    const db = opts.create || fs.existsSync(file) ? HistoryDb.open(file, { create: true }) : undefined;
-    if (opts.create) ensureBootFile(bootFilePath(home, server));
+    const boot = bootFilePath(home, server);
+    let db: HistoryDb | undefined;
+    if (fs.existsSync(file)) db = HistoryDb.open(file, { create: true });
+    else if (opts.create) db = createSeeded(file, readBootFile(boot));
+    if (opts.create) ensureBootFile(boot);
     return new BackupHistory(db, home, server);
   }
 
@@ -46,8 +71,12 @@ export class BackupHistory {
     this.db?.ensureServer(this.server, info);
   }
 
+  /** Without history.db (a cold restore after losing it) the id continues the boot file's, so a later rebuild keeps it. */
   beginAction(type: ActionType, level: number | null, detail: Record<string, unknown> = {}): number {
-    return this.db?.beginAction(this.server, type, level, detail) ?? 0;
+    if (this.db) return this.db.beginAction(this.server, type, level, detail);
+    const max = readBootFile(this.bootFile).reduce((a, l) => Math.max(a, l.action), 0);
+    this.lastBootAction = Math.max(max, this.lastBootAction) + 1;
+    return this.lastBootAction;
   }
 
   endAction(aid: number, status: number, text: string | null, detail?: Record<string, unknown>): void {
@@ -64,14 +93,33 @@ export class BackupHistory {
     })));
   }
 
+  /** A restore point: its action ends with its LSN, and a boot-file line keeps it for a cold restore. */
+  recordMark(aid: number, mark: { name: string; lsn: string; time: string; xid: string }): void {
+    this.endAction(aid, 0, 'completed', mark);
+    appendBootLines(this.bootFile, [markLine(this.server, { aid, name: mark.name, lsn: mark.lsn, time: mark.time })]);
+  }
+
+  /** Every live (not expired) instance, from history.db or else the boot file, in the order recorded. */
+  instances(): HistoryInstance[] {
+    if (this.db) return this.db.instances({ server: this.server }).map(toHistoryInstance);
+    return readBootFile(this.bootFile).filter((l) => l.server === this.server && l.type !== 'M');
+  }
+
+  marks(): MarkRecord[] {
+    if (this.db) {
+      return this.db.actions({ server: this.server, type: 'mark' }).filter((a) => a.status === 0 && typeof a.detail.lsn === 'string')
+        .map((a) => ({ aid: a.aid, name: String(a.detail.name), lsn: String(a.detail.lsn), time: String(a.detail.time ?? a.end ?? a.start) }));
+    }
+    return readBootFile(this.bootFile).filter((l) => l.server === this.server && l.type === 'M')
+      .map((l) => ({ aid: l.action, name: l.object, lsn: l.stopLsn ?? '', time: l.time }));
+  }
+
   /** Successful backups (those with a backup label instance), oldest first. */
   backups(): BackupCopy[] {
-    const rows: { aid: number; object: string; type: string; level: number; copyIds: readonly number[]; baseId: number | null; startLsn: string | null; stopLsn: string | null; timeline: number | null; firstWal: string | null; time: string }[] =
-      this.db ? this.db.instances({ server: this.server }).map((i: InstanceRow) => ({ ...i })) : readBootFile(this.bootFile).filter((l) => l.server === this.server).map((l) => ({ ...l, aid: l.action }));
-    const byAction = new Map<number, typeof rows>();
-    for (const r of rows) {
-      if (r.type === 'L') continue;
-      byAction.set(r.aid, [...(byAction.get(r.aid) ?? []), r]);
+    const byAction = new Map<number, HistoryInstance[]>();
+    for (const r of this.instances()) {
+      if (r.type === 'L' || r.type === 'M') continue;
+      byAction.set(r.action, [...(byAction.get(r.action) ?? []), r]);
     }
     const out: BackupCopy[] = [];
     for (const [aid, list] of byAction) {
@@ -85,4 +133,88 @@ export class BackupHistory {
     }
     return out.sort((a, b) => a.aid - b.aid);
   }
+
+  /**
+   * Instances whose save sets are gone (expired, or deleted by sync): with `keep` the
+   * history rows stay, marked expired; with `purge` they go. Either way their boot-file
+   * lines go, since a cold restore cannot use them.
+   */
+  retire(list: readonly HistoryInstance[], mode: 'keep' | 'purge'): void {
+    if (list.length === 0) return;
+    const ids = list.map((i) => i.id).filter((id): id is number => id !== undefined);
+    if (this.db) (mode === 'keep' ? this.db.markExpired(ids) : this.db.deleteInstances(ids));
+    const gone = new Set(list.map(instanceKey));
+    const lines = readBootFile(this.bootFile);
+    rewriteBootFile(this.bootFile, lines.filter((l) => l.server !== this.server || l.type === 'M' || !gone.has(instanceKey(l))));
+  }
+
+  /** The boot file's content as history.db says it should be (live instances and marks). */
+  bootLinesFromDatabase(): BootLine[] {
+    if (!this.db) return [];
+    const inst: BootLine[] = this.db.instances({ server: this.server }).map((i) => ({ ...toHistoryInstance(i), server: this.server }));
+    const marks = this.marks().map((m) => markLine(this.server, m));
+    return [...inst, ...marks].sort((a, b) => a.time.localeCompare(b.time) || a.action - b.action);
+  }
+}
+
+function toHistoryInstance(i: InstanceRow): HistoryInstance {
+  return {
+    id: i.id, object: i.object, type: i.type, action: i.aid, level: i.level, copyIds: i.copyIds, baseId: i.baseId,
+    startLsn: i.startLsn, stopLsn: i.stopLsn, timeline: i.timeline, firstWal: i.firstWal, time: i.time,
+  };
+}
+
+function markLine(server: string, m: MarkRecord): BootLine {
+  return {
+    server, object: m.name, type: 'M', action: m.aid, level: 0, copyIds: [], baseId: null, startLsn: null, stopLsn: m.lsn,
+    timeline: null, firstWal: null, time: m.time,
+  };
+}
+
+/** history.db made from boot-file lines, built under a temporary name and renamed into place. */
+function createSeeded(file: string, lines: readonly BootLine[]): HistoryDb {
+  if (lines.length === 0) return HistoryDb.open(file, { create: true });
+  const tmp = `${file}.seed-${process.pid}`;
+  fs.rmSync(tmp, { force: true });
+  const db = HistoryDb.open(tmp, { create: true });
+  try {
+    seedFromBootLines(db, lines);
+  } finally {
+    db.close();
+  }
+  for (const suffix of ['-wal', '-shm']) fs.rmSync(tmp + suffix, { force: true });
+  // another process may have made it meanwhile: theirs wins
+  if (!fs.existsSync(file)) fs.renameSync(tmp, file);
+  else fs.rmSync(tmp, { force: true });
+  return HistoryDb.open(file, { create: true });
+}
+
+/** Adds actions and instances for boot-file lines (one action per action id). */
+export function seedFromBootLines(db: HistoryDb, lines: readonly BootLine[]): number {
+  const byAction = new Map<string, BootLine[]>();
+  for (const l of lines) byAction.set(`${l.server} ${l.action}`, [...(byAction.get(`${l.server} ${l.action}`) ?? []), l]);
+  let added = 0;
+  db.inTransaction(() => {
+    for (const list of byAction.values()) {
+      const first = list[0]!;
+      const label = list.find((l) => l.type === 'B');
+      const times = list.map((l) => l.time).sort();
+      const action: Omit<ActionRow, 'pid'> = {
+        aid: first.action, server: first.server, type: actionTypeOf(first.type), level: first.type === 'L' || first.type === 'M' ? null : first.level,
+        status: 0, statusText: 'completed (rebuilt from the boot file)', start: times[0]!, end: times[times.length - 1]!,
+        detail: first.type === 'M' ? { name: first.object, lsn: first.stopLsn, time: first.time }
+          : first.type === 'L' ? { name: first.object }
+          : { startLsn: label?.startLsn ?? first.startLsn, stopLsn: label?.stopLsn ?? first.stopLsn },
+      };
+      db.restoreAction(action);
+      const inst = list.filter((l) => l.type !== 'M');
+      if (inst.length > 0) db.addInstances(first.action, first.server, inst);
+      added += inst.length;
+    }
+  });
+  return added;
+}
+
+function actionTypeOf(t: BootLine['type']): ActionType {
+  return t === 'L' ? 'log-backup' : t === 'M' ? 'mark' : 'backup';
 }

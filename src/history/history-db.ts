@@ -29,10 +29,10 @@ CREATE TABLE IF NOT EXISTS bar_instance (
 CREATE INDEX IF NOT EXISTS bar_instance_aid ON bar_instance (ins_aid);
 `;
 
-/** Object types as the boot file writes them: R root (critical) space, D other space, B backup label, L log. */
-export type ObjectType = 'R' | 'D' | 'B' | 'L';
+/** Object types as the boot file writes them: R root (critical) space, D other space, B backup label, L log, M restore point. */
+export type ObjectType = 'R' | 'D' | 'B' | 'L' | 'M';
 
-export type ActionType = 'backup' | 'restore' | 'log-backup' | 'mark' | 'expire' | 'salvage' | 'external-restore';
+export type ActionType = 'backup' | 'restore' | 'log-backup' | 'mark' | 'expire' | 'salvage' | 'external-restore' | 'sync' | 'verify';
 
 export interface ActionRow {
   readonly aid: number;
@@ -168,6 +168,47 @@ export class HistoryDb {
       return Number(info.lastInsertRowid);
     }))();
     return this.instances({ ids });
+  }
+
+  /**
+   * Adds a finished action with a given id (a rebuild from the boot file or the save
+   * sets); an action of that id already there is left as it is.
+   */
+  restoreAction(a: Omit<ActionRow, 'pid'>): void {
+    this.ensureServer(a.server);
+    this.db.prepare(
+      `INSERT OR IGNORE INTO bar_action (act_aid, act_srv_name, act_type, act_level, act_status, act_status_text, act_start, act_end, act_pid, act_detail)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
+    ).run(a.aid, a.server, a.type, a.level, a.status, a.statusText, a.start, a.end, JSON.stringify(a.detail));
+  }
+
+  /** Runs `fn` in one write transaction. */
+  inTransaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** history = keep: the rows stay, marked expired. */
+  markExpired(ids: readonly number[]): void {
+    const stmt = this.db.prepare('UPDATE bar_instance SET ins_expired = 1 WHERE ins_id = ?');
+    this.db.transaction(() => { for (const id of ids) stmt.run(id); })();
+  }
+
+  /** history = purge (or a sync dropping records of save sets that are gone). */
+  deleteInstances(ids: readonly number[]): void {
+    const stmt = this.db.prepare('DELETE FROM bar_instance WHERE ins_id = ?');
+    this.db.transaction(() => { for (const id of ids) stmt.run(id); })();
+  }
+
+  setVerified(ids: readonly number[], ok: boolean, date: string): void {
+    const stmt = this.db.prepare('UPDATE bar_instance SET ins_verify = ?, ins_verify_date = ? WHERE ins_id = ?');
+    this.db.transaction(() => { for (const id of ids) stmt.run(ok ? 1 : 2, date, id); })();
+  }
+
+  servers(): { name: string; systemId: string | null; version: string | null; pgData: string | null; created: string }[] {
+    return (this.db.prepare('SELECT * FROM bar_server ORDER BY srv_name').all() as Row[]).map((r) => ({
+      name: r.srv_name as string, systemId: (r.srv_system_id as string | null) ?? null, version: (r.srv_version as string | null) ?? null,
+      pgData: (r.srv_pg_data as string | null) ?? null, created: r.srv_created as string,
+    }));
   }
 
   actions(q: { server?: string; type?: ActionType; aid?: number } = {}): ActionRow[] {

@@ -36,7 +36,7 @@ export async function archiveWal(ctx: BarContext, file: string, opts: { action?:
   const aid = ctx.history.beginAction(opts.action ?? 'log-backup', null, { name });
   const txn = await ctx.sm.beginTransaction();
   try {
-    const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: 'wal', meta: { walKind: kind, size: data.length, contentHash: hash } });
+    const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: 'wal', meta: { walKind: kind, size: data.length, contentHash: hash, aid } });
     await w.write(data);
     await w.close();
     const [info] = await txn.commit();

@@ -25,7 +25,7 @@ export async function logMark(ctx: BarContext, name: string): Promise<{ lsn: str
   const aid = ctx.history.beginAction('mark', null, { name });
   try {
     const p = await engine.createRestorePoint(name);
-    ctx.history.endAction(aid, 0, 'completed', { name, lsn: p.lsn, time: p.time, xid: p.xid });
+    ctx.history.recordMark(aid, { name, lsn: p.lsn, time: p.time, xid: p.xid });
     ctx.log.info(`log mark: restore point '${name}' at ${p.lsn} (${p.time})`);
     return p;
   } catch (err) {

@@ -70,10 +70,9 @@ export async function chooseBackup(ctx: BarContext, engine: ColdRestoreEngine, t
 }
 
 function findMark(ctx: BarContext, name: string): string | undefined {
-  const marks = ctx.history.database?.actions({ server: ctx.server, type: 'mark' }).filter((a) => a.status === 0 && a.detail.name === name) ?? [];
-  if (marks.length > 0) return marks[marks.length - 1]!.detail.lsn as string;
-  if (ctx.history.hasDatabase) fail('UNREACHABLE', `restore point '${name}' was not made with \`openbar log mark\``, 'list marks with `openbar history`');
-  return undefined;
+  const marks = ctx.history.marks().filter((m) => m.name === name);
+  if (marks.length > 0) return marks[marks.length - 1]!.lsn;
+  fail('UNREACHABLE', `restore point '${name}' was not made with \`openbar log mark\``, 'list marks with `openbar history`');
 }
 
 /** The backup's own WAL must all be there; and, for targets that name a position, the WAL up to it. */

@@ -23,7 +23,7 @@ export function register(program: Command, globals: Globals): void {
 
   subcommand(log, 'restore <name> <dest>', "restore_command = 'openbar --config F log restore %f %p': exits 1 quietly when the file is not stored")
     .action(action(async (name: string, dest: string) => {
-      const bar = openBar(loadContext(globals()), globals());
+      const bar = openBar(loadContext(globals()), globals(), { history: 'read' });
       try {
         return (await restoreWal(bar, name, dest)) ? 0 : 1;
       } finally {

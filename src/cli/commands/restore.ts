@@ -51,7 +51,7 @@ export function register(program: Command, globals: Globals): void {
       }
       const cmd = loadContext(globals());
       const dataDir = opts.dataDir ?? cmd.settings.pg_data ?? fail('USAGE', 'restore needs --data-dir DIR (or pg_data in the config)');
-      const bar = openBar(cmd, globals());
+      const bar = openBar(cmd, globals(), { history: 'read' });
       try {
         if (!bar.configFile) fail('USAGE', 'restore needs --config FILE', 'the restored server\'s restore_command names it');
         const restoreCommand = `${openbarCommandLine()} --config ${bar.configFile} log restore %f %p`;

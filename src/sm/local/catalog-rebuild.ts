@@ -93,7 +93,15 @@ export async function rebuildCatalog(input: RebuildInput): Promise<RebuildReport
         }
       }
       const deleted = new Map<number, string>();
-      for (const s of mine) for (const d of s.deletes) if (committedTxns.has(d.txn)) for (const id of d.ids) deleted.set(id, d.time);
+      for (const s of mine) {
+        for (const d of s.deletes) {
+          if (!committedTxns.has(d.txn)) continue;
+          for (const id of d.ids) deleted.set(id, d.time);
+          // high-water marks kept by recycling: ids of sets whose volumes were recycled stay used
+          maxId = Math.max(maxId, d.maxSaveSet ?? 0);
+          maxTxn = Math.max(maxTxn, d.maxTxn ?? 0);
+        }
+      }
 
       const volumeIds = new Map<VolumeScan, number>();
       for (const s of mine) {
@@ -123,6 +131,7 @@ export async function rebuildCatalog(input: RebuildInput): Promise<RebuildReport
 
       for (const [id, list] of [...parts.entries()].sort((a, b) => a[0] - b[0])) {
         const time = committed.get(id);
+        if (deleted.has(id)) for (const x of list) catalog.recordDeletedVolume(id, volumeIds.get(x.scan)!);
         if (time === undefined || deleted.has(id)) continue;
         list.sort((a, b) => a.part.part - b.part.part);
         const begin = list[0]!.part.begin;

@@ -36,6 +36,11 @@ CREATE INDEX IF NOT EXISTS fragments_volume ON fragments (volume);
 CREATE TABLE IF NOT EXISTS deleted (id INTEGER PRIMARY KEY, time TEXT NOT NULL);
 `;
 
+/** Added after version 1 was first written; created on open when missing. */
+const additions = `
+CREATE TABLE IF NOT EXISTS deleted_volumes (id INTEGER NOT NULL, volume INTEGER NOT NULL, PRIMARY KEY (id, volume));
+`;
+
 export interface PoolRow {
   readonly name: string;
   readonly device: string;
@@ -133,6 +138,7 @@ export class Catalog {
     const catalog = new Catalog(db, file);
     if (opts.create) catalog.initSchema(opts.smId ?? randomUUID());
     else catalog.checkSchema();
+    db.exec(additions);
     return catalog;
   }
 
@@ -366,6 +372,8 @@ export class Catalog {
     const now = new Date().toISOString();
     this.db.transaction(() => {
       for (const id of ids) {
+        // where its data lay: a volume holding its tombstone is recycled only once these are too
+        this.db.prepare('INSERT OR IGNORE INTO deleted_volumes (id, volume) SELECT saveset, volume FROM fragments WHERE saveset = ?').run(id);
         this.db.prepare('DELETE FROM fragments WHERE saveset = ?').run(id);
         this.db.prepare('DELETE FROM savesets WHERE id = ?').run(id);
         this.db.prepare('INSERT OR REPLACE INTO deleted (id, time) VALUES (?, ?)').run(id, now);
@@ -406,5 +414,44 @@ export class Catalog {
 
   recordDeleted(id: number, time: string): void {
     this.db.prepare('INSERT OR REPLACE INTO deleted (id, time) VALUES (?, ?)').run(id, time);
+  }
+
+  recordDeletedVolume(id: number, volume: number): void {
+    this.db.prepare('INSERT OR IGNORE INTO deleted_volumes (id, volume) VALUES (?, ?)').run(id, volume);
+  }
+
+  // ---- recycling -------------------------------------------------------------
+
+  /** Full, unmounted volumes that hold no fragment of any save set, committed or being written. */
+  recyclableVolumes(pool: string): VolumeRow[] {
+    return (this.db.prepare(
+      `SELECT * FROM volumes v WHERE v.pool = ? AND v.state IN ('full', 'recyclable') AND v.mounted_by IS NULL
+         AND NOT EXISTS (SELECT 1 FROM fragments f WHERE f.volume = v.id) ORDER BY v.sequence`,
+    ).all(pool) as Row[]).map(volumeOf);
+  }
+
+  /** For each deleted save set id: the volumes its data was in (none known: absent from the map). */
+  deletedLocations(ids: readonly number[]): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    const stmt = this.db.prepare('SELECT volume FROM deleted_volumes WHERE id = ?');
+    for (const id of ids) {
+      const vols = (stmt.all(id) as { volume: number }[]).map((r) => r.volume);
+      if (vols.length > 0) out.set(id, vols);
+    }
+    return out;
+  }
+
+  /** The highest save-set and transaction ids ever handed out. */
+  highWater(): { maxSaveSet: number; maxTxn: number } {
+    const seq = (name: string) => (this.db.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').get(name) as { seq: number } | undefined)?.seq ?? 0;
+    return { maxSaveSet: seq('savesets'), maxTxn: seq('txns') };
+  }
+
+  /** A recycled volume: empty again (label only), open for appending. */
+  reopenRecycled(id: number, created: string, size: number): void {
+    this.db.transaction(() => {
+      this.db.prepare("UPDATE volumes SET state = 'open', created = ?, closed = NULL, size = ? WHERE id = ?").run(created, size, id);
+      this.db.prepare('DELETE FROM deleted_volumes WHERE volume = ?').run(id);
+    }).immediate();
   }
 }

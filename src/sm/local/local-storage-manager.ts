@@ -19,6 +19,7 @@ import { readSaveSet } from './saveset-reader.js';
 import { createVolumeFile } from './volume-file.js';
 import { LABEL_SIZE } from './volume-format.js';
 import { scanVolume, type VolumeScan } from './volume-scanner.js';
+import { recycleVolumes, type RecycledVolume } from './volume-recycler.js';
 
 export interface LocalOptions {
   readonly home: string;
@@ -102,6 +103,16 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
       throw err;
     }
     this.ctx.log.info(`deleted save set(s) ${ids.join(', ')}`);
+    for (const pool of byPool.keys()) await this.recycle(pool);
+  }
+
+  /** Recycles the full volumes of `pool` (every pool when omitted) that no longer hold a save set. */
+  async recycle(pool?: string): Promise<RecycledVolume[]> {
+    const out: RecycledVolume[] = [];
+    for (const p of pool === undefined ? this.ctx.catalog.pools().map((x) => x.name) : [pool]) {
+      out.push(...await recycleVolumes(this.ctx, p, async () => (await this.beginTransaction()) as LocalTransaction));
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -58,10 +58,10 @@ export class LocalTransaction implements Transaction {
   }
 
   /** Records that `ids` are deleted, in a volume of `pool`, as part of this transaction. */
-  async addTombstone(pool: string, ids: number[]): Promise<void> {
+  async addTombstone(pool: string, ids: number[], highWater?: { maxSaveSet: number; maxTxn: number }): Promise<void> {
     this.checkOpen();
     const m = await this.mount(pool);
-    await m.append([encodeControlRecord(RecordKind.delete, 0, 0, this.id, { ids, time: new Date().toISOString() })]);
+    await m.append([encodeControlRecord(RecordKind.delete, 0, 0, this.id, { ids, time: new Date().toISOString(), ...(highWater ?? {}) })]);
     this.release(m);
     this.tombstones.push({ pool, ids });
   }

@@ -84,7 +84,11 @@ export interface EndPayload {
 }
 export interface ContinuePayload { readonly id: number; readonly part: number; readonly fromSeq: number }
 export interface CommitPayload { readonly txn: number; readonly ids: readonly number[]; readonly time: string }
-export interface DeletePayload { readonly ids: readonly number[]; readonly time: string }
+/**
+ * A tombstone. `maxSaveSet`/`maxTxn` (written when volumes are recycled) keep the id
+ * high-water marks, so a catalog rebuild after recycling never hands out an id again.
+ */
+export interface DeletePayload { readonly ids: readonly number[]; readonly time: string; readonly maxSaveSet?: number; readonly maxTxn?: number }
 export interface ClosePayload { readonly label: string; readonly time: string }
 
 export function encodeLabel(label: VolumeLabel): Buffer {
