@@ -22,6 +22,8 @@ import * as restore from './commands/restore.js';
 import * as log from './commands/log.js';
 import * as history from './commands/history.js';
 import * as status from './commands/status.js';
+import * as expire from './commands/expire.js';
+import * as sync from './commands/sync.js';
 
 export function buildProgram(): Command {
   const program = new Command('openbar')
@@ -43,6 +45,8 @@ export function buildProgram(): Command {
   log.register(program, globals);
   history.register(program, globals);
   status.register(program, globals);
+  expire.register(program, globals);
+  sync.register(program, globals);
 
   const sm = program.command('sm').description('the storage manager: pools, volumes, save sets, catalog, bootstrap');
   smPools.register(sm, globals);

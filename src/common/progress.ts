@@ -12,6 +12,8 @@ export interface ProgressOptions {
   readonly logEveryMs: number;
   /** draw on stderr when it is a terminal (default true) */
   readonly tty?: boolean;
+  /** called with the figures each time a progress line is logged (e.g. to show them in `openbar status`) */
+  readonly onLog?: (done: number, total: number | undefined) => void;
 }
 
 export class Progress {
@@ -35,6 +37,7 @@ export class Progress {
     if (now - this.lastLog >= this.opts.logEveryMs) {
       this.lastLog = now;
       this.opts.log.info(`${this.opts.what}: ${this.line()}`);
+      this.opts.onLog?.(this.done, this.opts.total);
     }
   }
 

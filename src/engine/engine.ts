@@ -137,4 +137,9 @@ export interface ColdRestoreEngine {
   walFilesUpTo(fromWal: string, lsn: string, segmentSize: number): string[];
   /** the segment following `wal` on its timeline */
   nextWal(wal: string, segmentSize: number): string;
+  /**
+   * Where a stored WAL file sits in the log, for retention: `position` sorts like the
+   * log whatever the timeline; timeline history files have none (they are always kept).
+   */
+  walPosition(name: string): { kind: 'segment' | 'history' | 'backup' | 'partial'; position: string | null } | undefined;
 }

@@ -83,6 +83,10 @@ export class BackupHistory {
     if (aid > 0) this.db?.endAction(aid, status, text, detail);
   }
 
+  progress(aid: number, done: number, total: number | undefined): void {
+    if (aid > 0) this.db?.updateDetail(aid, { doneBytes: done, totalBytes: total ?? null, progressAt: new Date().toISOString() });
+  }
+
   /** Records successful instances: history.db first, then one fsynced boot-file line each. */
   recordInstances(aid: number, list: readonly NewInstance[]): void {
     this.db?.addInstances(aid, this.server, list);

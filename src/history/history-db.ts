@@ -157,6 +157,13 @@ export class HistoryDb {
       .run(status, statusText, new Date().toISOString(), JSON.stringify(merged), aid);
   }
 
+  /** Merges `detail` into a running action's (its progress, for `openbar status`). */
+  updateDetail(aid: number, detail: Record<string, unknown>): void {
+    const cur = this.db.prepare('SELECT act_detail FROM bar_action WHERE act_aid = ?').get(aid) as { act_detail: string } | undefined;
+    if (!cur) return;
+    this.db.prepare('UPDATE bar_action SET act_detail = ? WHERE act_aid = ?').run(JSON.stringify({ ...JSON.parse(cur.act_detail), ...detail }), aid);
+  }
+
   /** Adds the successful instances of an action in one transaction. */
   addInstances(aid: number, server: string, list: readonly NewInstance[]): InstanceRow[] {
     const ids = this.db.transaction(() => list.map((i) => {

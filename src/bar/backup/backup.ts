@@ -71,7 +71,8 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     const work = await planWork(ctx, chosen);
     trace('backup: files listed');
     const total = work.reduce((a, w) => a + w.files.reduce((b, f) => b + (f.range?.length ?? f.size), 0), 0);
-    const progress = new Progress({ what: `backup ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq });
+    ctx.history.progress(aid, 0, total);
+    const progress = new Progress({ what: `backup ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
     const common = { txn, aid, level: opts.level, handle, info, progress, signal: opts.signal };
     const results: PartResult[] = [];
     // the critical space first and alone, then the rest in parallel streams

@@ -70,7 +70,8 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
     const jobs = roots.flatMap((r) => r.space.copyIds.map((id) => ({ ...r, id }))).filter((j) => !st!.isDone(j.id));
     const sizes = await Promise.all(jobs.map(async (j) => (await ctx.sm.query({ id: j.id }))[0]?.rawBytes ?? 0));
     const total = sizes.reduce((a, b) => a + b, 0);
-    const progress = new Progress({ what: `restore ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq });
+    ctx.history.progress(aid, 0, total);
+    const progress = new Progress({ what: `restore ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
     const one = async (j: (typeof jobs)[number]) => {
       await engine.restoreSpace(ctx.sm.readChunks(j.id, opts.signal ? { signal: opts.signal } : {}), j.root, { onBytes: (n) => progress.add(n), ...(opts.signal ? { signal: opts.signal } : {}) });
       st!.markDone(j.id);

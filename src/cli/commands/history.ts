@@ -45,10 +45,12 @@ export function register(program: Command, globals: Globals): void {
 
 }
 
-function detailOf(type: string, d: Record<string, unknown>, inst: { object: string; copyIds: number[] }[]): string {
-  if (type === 'backup') return inst.length ? `${inst.filter((i) => i.object !== 'backup_label').map((i) => i.object).join(',')} ${d.startLsn ?? ''}..${d.stopLsn ?? ''}` : String(d.spaces ?? '');
+function detailOf(type: string, d: Record<string, unknown>, inst: { object: string; copyIds: number[]; expired: boolean }[]): string {
+  const expired = inst.length > 0 && inst.every((i) => i.expired) ? ' (expired)' : '';
+  if (type === 'backup') return inst.length ? `${inst.filter((i) => i.object !== 'backup_label').map((i) => i.object).join(',')} ${d.startLsn ?? ''}..${d.stopLsn ?? ''}${expired}` : String(d.spaces ?? '');
+  if (type === 'expire') return `backup(s) ${(d.expired as number[] | undefined)?.join(',') || 'none'}, ${d.walFiles ?? 0} WAL file(s)`;
+  if (type === 'log-backup' || type === 'salvage') return `${String(d.name ?? '')}${expired}`;
   if (type === 'mark') return `'${d.name}' at ${d.lsn ?? '?'}`;
   if (type === 'restore') return `backup ${d.backup} into ${d.dataDir}, ${d.target}`;
-  if (type === 'log-backup' || type === 'salvage') return String(d.name ?? '');
   return '';
 }

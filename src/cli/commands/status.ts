@@ -1,45 +1,68 @@
 // `openbar status [--json]` (onstat -g arc, oncheck -pr): the latest backup of each space
-// (level, time, LSN, WAL) and the actions running now.
+// (level, time, LSN, WAL), the WAL archived, the oldest point a restore can reach, and
+// the actions running now with their progress. Works from the boot file alone when the
+// history database is gone.
 
 import os from 'node:os';
 import type { Command } from 'commander';
+import { checkName } from '../../common/names.js';
 import { ownerAlive } from '../../common/process-owner.js';
-import { formatTime } from '../../common/units.js';
-import type { HistoryDb } from '../../history/history-db.js';
+import { formatBytes, formatTime } from '../../common/units.js';
+import { BackupHistory, type HistoryInstance } from '../../history/backup-history.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { loadContext } from '../context.js';
 import { printJson, printTable } from '../render.js';
-import { openHistory } from './history.js';
 
 export function register(program: Command, globals: Globals): void {
-  subcommand(program, 'status', 'the latest backup of each space (level, time, LSN, WAL) and actions in progress')
+  subcommand(program, 'status', 'the latest backup of each space (level, time, LSN, WAL), WAL archived, and actions in progress')
     .addOption(jsonOption())
     .action(action(async (opts: { json?: boolean }) => {
       const cmd = loadContext(globals());
-      const db = openHistory(cmd.home);
+      const server = checkName('server', cmd.settings.server);
+      const h = BackupHistory.open(cmd.home, server, { create: false });
       try {
-        const server = cmd.settings.server;
-        const latest = new Map<string, ReturnType<HistoryDb['instances']>[number]>();
-        for (const i of db.instances({ server })) if (i.type !== 'L') latest.set(i.object, i);
-        const host = os.hostname();
-        const running = db.actions({ server }).filter((a) => a.status === -1 && a.pid !== null && ownerAlive(`${host}:${a.pid}:0`));
+        const all = h.instances();
+        const latest = new Map<string, HistoryInstance>();
+        for (const i of all) if (i.type === 'R' || i.type === 'D') latest.set(i.object, i);
         const spaces = [...latest.values()];
-        const wal = db.instances({ server, type: 'L' }).pop();
-        if (opts.json) return printJson({ server, spaces, latestWal: wal ?? null, running });
-        process.stdout.write(`server ${server}\n\n`);
+        const wal = all.filter((i) => i.type === 'L');
+        const backups = h.backups();
+        const verify = new Map((h.database?.instances({ server }) ?? []).map((i) => [i.id, i]));
+        const host = os.hostname();
+        const actions = h.database?.actions({ server }) ?? [];
+        const running = actions.filter((a) => a.status === -1 && a.pid !== null && ownerAlive(`${host}:${a.pid}:0`))
+          .map((a) => ({ ...a, percent: typeof a.detail.totalBytes === 'number' && a.detail.totalBytes > 0 ? Math.min(100, (100 * Number(a.detail.doneBytes ?? 0)) / a.detail.totalBytes) : null }));
+        const lastFailed = actions.filter((a) => a.type === 'backup' && a.status !== 0 && !running.some((r) => r.aid === a.aid)).pop();
+        const summary = {
+          server, source: h.hasDatabase ? 'history' : 'boot file', spaces,
+          backups: backups.length, oldestRestorable: backups[0] ? { backup: backups[0].aid, time: backups[0].time, lsn: backups[0].stopLsn } : null,
+          wal: { files: wal.length, first: wal[0]?.object ?? null, last: wal[wal.length - 1]?.object ?? null, lastTime: wal[wal.length - 1]?.time ?? null },
+          running, lastFailedBackup: lastFailed ?? null,
+        };
+        if (opts.json) return printJson(summary);
+        process.stdout.write(`server ${server}${h.hasDatabase ? '' : ' (from the boot file: no history database)'}\n\n`);
         printTable(spaces, [
           { title: 'SPACE', value: (i) => i.object },
           { title: 'LEVEL', value: (i) => i.level },
-          { title: 'BACKUP', value: (i) => i.aid, right: true },
+          { title: 'BACKUP', value: (i) => i.action, right: true },
           { title: 'TIME', value: (i) => formatTime(i.time) },
           { title: 'START LSN', value: (i) => i.startLsn },
           { title: 'STOP LSN', value: (i) => i.stopLsn },
           { title: 'FIRST WAL', value: (i) => i.firstWal },
-          { title: 'VERIFIED', value: (i) => (i.verified ? formatTime(i.verifyDate!) : 'no') },
+          { title: 'VERIFIED', value: (i) => verifiedText(i.id === undefined ? undefined : verify.get(i.id)) },
         ], 'no backups yet');
-        process.stdout.write(`\nlatest WAL archived: ${wal ? `${wal.object} at ${formatTime(wal.time)}` : 'none'}\n`);
-        process.stdout.write(running.length === 0 ? 'nothing running\n' : running.map((a) => `running: ${a.type} ${a.aid} (pid ${a.pid}) since ${formatTime(a.start)}`).join('\n') + '\n');
+        const o = summary.oldestRestorable;
+        process.stdout.write(`\n${backups.length} backup(s); oldest restorable point: ${o ? `${formatTime(o.time)} (backup ${o.backup}, LSN ${o.lsn})` : 'none'}\n`);
+        process.stdout.write(`WAL archived: ${wal.length ? `${wal.length} file(s), ${summary.wal.first} .. ${summary.wal.last}, last at ${formatTime(summary.wal.lastTime!)}` : 'none'}\n`);
+        if (lastFailed) process.stdout.write(`last failed backup: ${lastFailed.aid} at ${formatTime(lastFailed.start)}: ${lastFailed.status === -1 ? 'interrupted (killed)' : lastFailed.statusText}\n`);
+        process.stdout.write(running.length === 0 ? 'nothing running\n' : running.map((a) => `running: ${a.type} ${a.aid} (pid ${a.pid}) since ${formatTime(a.start)}${a.percent !== null ? `, ${a.percent.toFixed(0)}% of ${formatBytes(Number(a.detail.totalBytes))}` : ''}`).join('\n') + '\n');
       } finally {
-        db.close();
+        h.close();
       }
-    }));}
+    }));
+}
+
+function verifiedText(i: { verified: boolean; verifyDate: string | null } | undefined): string {
+  if (!i || !i.verifyDate) return 'no';
+  return `${i.verified ? 'passed' : 'FAILED'} ${formatTime(i.verifyDate)}`;
+}

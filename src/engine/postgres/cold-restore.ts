@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget } from '../engine.js';
 import { runningPostmaster, walFilesIn } from './cluster-dir.js';
-import { formatLsn, parseLsn, parseWalFileName, segmentOf, walFileName } from './lsn.js';
+import { formatLsn, parseLsn, parseWalFileName, segmentOf, walFileKind, walFileName } from './lsn.js';
 import { writeRecoveryConfig } from './recovery-config.js';
 import { restoreSpaceStream, syncTree } from './space-restorer.js';
 
@@ -104,6 +104,13 @@ export const postgresColdRestore: ColdRestoreEngine = {
     const out: string[] = [];
     for (let s = from.segno; s <= segmentOf(parseLsn(lsn), segmentSize); s++) out.push(walFileName(from.timeline, s, segmentSize));
     return out;
+  },
+
+  walPosition(name) {
+    const kind = walFileKind(name);
+    if (!kind) return undefined;
+    // the log and segment parts of the name, after the timeline: fixed-width hex, so they sort as text
+    return { kind, position: kind === 'history' ? null : name.slice(8, 24) };
   },
 
   nextWal(wal, segmentSize) {

@@ -1,0 +1,107 @@
+// `openbar sync` (onsmsync): makes the history, the boot file and the storage manager
+// agree. With no flag it reconciles: boot-file lines missing from history are added to
+// it, history instances missing from the boot file are appended to it, and records of
+// save sets that are gone are dropped from both. `--from-storage` rebuilds both from
+// the self-describing save sets alone (what onsmsync could not do).
+
+import type { SaveSetInfo, StorageManager } from '../../sm/storage-manager.js';
+import { instanceKey, seedFromBootLines } from '../../history/backup-history.js';
+import { appendBootLines, readBootFile, type BootLine } from '../../history/boot-file.js';
+import { replaceBootFile, writeHistoryFromLines } from '../../history/history-rebuild.js';
+import type { BarContext } from '../bar-context.js';
+
+export interface ReconcileReport {
+  readonly addedToHistory: number;
+  readonly addedToBootFile: number;
+  readonly dropped: readonly { action: number; object: string; copyIds: readonly number[] }[];
+}
+
+export async function reconcile(ctx: BarContext): Promise<ReconcileReport> {
+  const db = ctx.history.database!;
+  const boot = readBootFile(ctx.history.bootFile).filter((l) => l.server === ctx.server);
+  const inHistory = new Set(ctx.history.instances().map(instanceKey));
+  const marksInHistory = new Set(ctx.history.marks().map((m) => `${m.aid} ${m.name}`));
+  const missingInHistory = boot.filter((l) => (l.type === 'M' ? !marksInHistory.has(`${l.action} ${l.object}`) : !inHistory.has(instanceKey(l))));
+  const addedToHistory = seedFromBootLines(db, missingInHistory);
+
+  const inBoot = new Set(boot.map((l) => (l.type === 'M' ? `M ${l.action} ${l.object}` : instanceKey(l))));
+  const missingInBoot = ctx.history.bootLinesFromDatabase().filter((l) => !inBoot.has(l.type === 'M' ? `M ${l.action} ${l.object}` : instanceKey(l)));
+  appendBootLines(ctx.history.bootFile, missingInBoot);
+
+  // records of save sets that are gone: a backup missing any of its save sets is gone whole
+  const exists = await existence(ctx.sm, ctx.history.instances().flatMap((i) => i.copyIds));
+  const all = ctx.history.instances();
+  const brokenActions = new Set(all.filter((i) => i.type !== 'L' && i.copyIds.some((id) => !exists.get(id))).map((i) => i.action));
+  const gone = all.filter((i) => (i.type === 'L' ? i.copyIds.some((id) => !exists.get(id)) : brokenActions.has(i.action)));
+  ctx.history.retire(gone, ctx.settings.history);
+  const report = { addedToHistory, addedToBootFile: missingInBoot.length, dropped: gone.map((i) => ({ action: i.action, object: i.object, copyIds: i.copyIds })) };
+  ctx.log.info(`sync: ${report.addedToHistory} instance(s) added to history from the boot file, ${report.addedToBootFile} line(s) added to the boot file, ${report.dropped.length} record(s) of missing save sets dropped`);
+  return report;
+}
+
+async function existence(sm: StorageManager, ids: readonly number[]): Promise<Map<number, boolean>> {
+  const out = new Map<number, boolean>();
+  for (const id of new Set(ids)) out.set(id, (await sm.query({ id })).length > 0);
+  return out;
+}
+
+export interface FromStorageReport {
+  readonly servers: readonly string[];
+  readonly backups: number;
+  readonly walFiles: number;
+  readonly incomplete: readonly string[];
+  readonly historyAside: string | undefined;
+}
+
+/**
+ * Boot-file lines for every server in the storage manager, from the save sets alone:
+ * a backup from its label save set and the space save sets of its action; a WAL file
+ * from its save set. Restore points live only in the history and the WAL: they are lost.
+ */
+export function linesFromSaveSets(sets: readonly SaveSetInfo[]): { lines: BootLine[]; incomplete: string[]; servers: Map<string, { systemId?: string; version?: string }> } {
+  const lines: BootLine[] = [];
+  const incomplete: string[] = [];
+  const servers = new Map<string, { systemId?: string; version?: string }>();
+  const spaces = new Map<string, SaveSetInfo[]>();
+  for (const s of sets.filter((x) => x.kind === 'space')) {
+    const k = `${s.server} ${s.meta.aid}`;
+    spaces.set(k, [...(spaces.get(k) ?? []), s]);
+  }
+  let maxAid = 0;
+  for (const s of sets) if (typeof s.meta.aid === 'number') maxAid = Math.max(maxAid, s.meta.aid);
+  for (const label of sets.filter((x) => x.kind === 'label')) {
+    const m = label.meta as { aid: number; startLsn: string; stopLsn: string; timeline: number; startWal: string; stopTime: string; systemId?: string; version?: number; spaces: { name: string; critical: boolean }[] };
+    servers.set(label.server, { ...(m.systemId ? { systemId: m.systemId } : {}), ...(m.version ? { version: String(m.version) } : {}) });
+    const mine = spaces.get(`${label.server} ${m.aid}`) ?? [];
+    const common = { server: label.server, action: m.aid, level: label.level ?? 0, startLsn: m.startLsn, stopLsn: m.stopLsn, timeline: m.timeline, firstWal: m.startWal, time: m.stopTime };
+    const out: BootLine[] = [];
+    let whole = true;
+    for (const sp of m.spaces) {
+      const parts = mine.filter((s) => s.name === sp.name).sort((a, b) => Number(a.meta.part) - Number(b.meta.part));
+      const expected = Number(parts[0]?.meta.parts ?? -1);
+      if (parts.length === 0 || parts.length !== expected) { whole = false; break; }
+      out.push({ ...common, object: sp.name, type: sp.critical ? 'R' : 'D', copyIds: parts.map((p) => p.id), baseId: baseOf(parts[0]!) });
+    }
+    if (!whole) { incomplete.push(`backup ${m.aid} of ${label.server}: a space save set is missing`); continue; }
+    lines.push(...out, { ...common, object: 'backup_label', type: 'B', copyIds: [label.id], baseId: null });
+  }
+  for (const w of sets.filter((x) => x.kind === 'wal')) {
+    const aid = typeof w.meta.aid === 'number' ? w.meta.aid : ++maxAid;
+    lines.push({ server: w.server, object: w.name, type: 'L', action: aid, level: 0, copyIds: [w.id], baseId: null, startLsn: null, stopLsn: null, timeline: null, firstWal: null, time: w.committed });
+  }
+  lines.sort((a, b) => a.time.localeCompare(b.time) || a.action - b.action);
+  return { lines, incomplete, servers };
+}
+
+const baseOf = (s: SaveSetInfo): number | null => (typeof s.meta.baseCopyId === 'number' ? s.meta.baseCopyId : null);
+
+/** `sync --from-storage`: history.db and every server's boot file, from the save sets. */
+export async function rebuildFromStorage(home: string, sm: StorageManager): Promise<FromStorageReport> {
+  const sets = (await sm.query({})).filter((s) => s.kind === 'label' || s.kind === 'space' || s.kind === 'wal');
+  const { lines, incomplete, servers } = linesFromSaveSets(sets);
+  const names = [...new Set(lines.map((l) => l.server))].sort();
+  for (const n of names) replaceBootFile(home, n, lines.filter((l) => l.server === n));
+  const { aside } = writeHistoryFromLines(home, lines, [...servers].map(([name, info]) => ({ name, ...info })));
+  return { servers: names, backups: lines.filter((l) => l.type === 'B').length, walFiles: lines.filter((l) => l.type === 'L').length, incomplete, historyAside: aside };
+}
+
