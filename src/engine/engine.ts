@@ -46,7 +46,11 @@ export interface BackupStarted {
 export interface BackupStopped {
   readonly stopLsn: string;
   readonly stopTime: string;
-  /** WAL files from the start to the stop LSN, all needed to make the copy consistent */
+  /**
+   * WAL files from the start to the stop LSN, all needed to make the copy consistent. When
+   * stop() returns they are complete and flushed in the server's WAL directory (the stop
+   * switches segments), where they stay until archived and recycled.
+   */
   readonly walFiles: readonly string[];
   /** files the restore must write into the data directory (backup_label, tablespace_map) */
   readonly labelFiles: readonly { name: string; content: string }[];
@@ -107,6 +111,8 @@ export interface EngineAdapter {
   /** Writes the space stream of `files` into `sink`; file data is read straight into the sink's buffers. */
   copySpace(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions): Promise<void>;
   switchWal(): Promise<{ lsn: string; walFile: string }>;
+  /** Where the server keeps WAL file `name` until it is archived and recycled (it may be gone). */
+  walFilePath(name: string): Promise<string>;
   createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }>;
   close(): Promise<void>;
 }

@@ -14,7 +14,7 @@ import type { NewInstance } from '../../history/history-db.js';
 import type { BarContext } from '../bar-context.js';
 import { copySpacePart, type PartResult } from './copy-space-part.js';
 import { partsFor, splitIntoParts } from './plan-parts.js';
-import { waitForWal } from '../log/wal-presence.js';
+import { secureWal } from '../log/secure-wal.js';
 import { runParallel } from '../../common/run-parallel.js';
 
 export interface BackupOptions {
@@ -77,6 +77,7 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     const results: PartResult[] = [];
     // the critical space first and alone, then the rest in parallel streams
     for (const w of work.filter((x) => x.space.critical)) results.push(await copySpacePart(ctx, { ...common, ...w }));
+    trace('backup: critical space copied');
     await runParallel(work.filter((x) => !x.space.critical), ctx.settings.max_backup, async (w) => {
       results.push(await copySpacePart(ctx, { ...common, ...w }));
     });
@@ -89,7 +90,8 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     ctx.log.info(`backup ${aid}: backup mode stopped at ${stopped.stopLsn}; WAL ${stopped.walFiles[0]} .. ${stopped.walFiles[stopped.walFiles.length - 1]} required`);
     const labelId = await storeLabel(ctx, txn, aid, opts.level, handle, stopped, info, chosen);
     faultPoint('backup-before-wal-check');
-    await waitForWal(ctx, stopped.walFiles, 60_000);
+    const wal = await secureWal(ctx, stopped.walFiles, 60_000);
+    if (wal.stored.length > 0) ctx.log.info(`backup ${aid}: WAL ${wal.stored.join(', ')} stored from the server's WAL directory`);
     trace('backup: WAL present');
     faultPoint('backup-before-commit');
     const stored = new Map((await txn.commit()).map((i) => [i.id, i.storedBytes]));

@@ -2,10 +2,13 @@
 // memory so worker threads read and write them in place (no copies, no transfers, no
 // garbage). Memory per stream is exactly size × count, whatever the data's size.
 
+import { allocShared } from './shared-memory.js';
+
 export interface Slot {
   readonly index: number;
+  /** at least `size` bytes, page-aligned WebAssembly memory where available */
   readonly memory: SharedArrayBuffer;
-  /** the whole slot as a Buffer (its first `length` bytes are the payload) */
+  /** the slot's `size` bytes as a Buffer (its first `length` bytes are the payload) */
   readonly view: Buffer;
 }
 
@@ -15,8 +18,8 @@ export class SlotPool {
 
   constructor(readonly size: number, readonly count: number) {
     for (let i = 0; i < count; i++) {
-      const memory = new SharedArrayBuffer(size);
-      this.free.push({ index: i, memory, view: Buffer.from(memory) });
+      const memory = allocShared(size);
+      this.free.push({ index: i, memory, view: Buffer.from(memory, 0, size) });
     }
   }
 

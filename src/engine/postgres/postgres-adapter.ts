@@ -88,6 +88,11 @@ export class PostgresAdapter implements EngineAdapter {
     return { lsn: r.lsn, walFile: r.walfile };
   }
 
+  async walFilePath(name: string): Promise<string> {
+    if (path.basename(name) !== name) fail('USAGE', `'${name}' is not a WAL file name`);
+    return path.join((await this.describe()).dataDir, 'pg_wal', name);
+  }
+
   async createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }> {
     const c = await this.db();
     const r = await queryOne<{ lsn: string; now: Date }>(c, 'SELECT pg_create_restore_point($1)::text AS lsn, clock_timestamp() AS now', [name]);
