@@ -101,6 +101,12 @@ export interface ByteSink {
   write(chunk: Uint8Array): Promise<void>;
   /** `fill` writes into the sink's own buffer and says how many bytes it put there */
   pour(fill: (space: Buffer) => Promise<number>): Promise<number>;
+  /**
+   * Bytes to write before the next byte lands `block`-aligned in a page-aligned transfer
+   * buffer, where a direct (O_DIRECT) read may fill it; undefined when the buffers are not
+   * page-aligned memory or `block` does not divide them.
+   */
+  gapToAligned?(block: number): number | undefined;
 }
 
 export interface EngineAdapter {

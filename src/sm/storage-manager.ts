@@ -61,6 +61,12 @@ export interface ObjectWriter {
    * free part of the buffer and returns how many bytes it put there (0 at its end).
    */
   pour(fill: (space: Buffer) => Promise<number>): Promise<number>;
+  /**
+   * Bytes to write before the next byte lands `block`-aligned in a page-aligned transfer
+   * buffer, where a direct (O_DIRECT) read may fill it; undefined when the buffers are not
+   * page-aligned memory or `block` does not divide them.
+   */
+  gapToAligned?(block: number): number | undefined;
   /** Ends the object: every byte is written and its END record is in place. */
   close(): Promise<void>;
   /** A Writable over write/close, for `pipeline(source, …, writer.stream())`. */

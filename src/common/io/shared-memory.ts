@@ -24,6 +24,11 @@ export function allocShared(size: number): SharedArrayBuffer {
   return new SharedArrayBuffer(size);
 }
 
+/** Whether `buf` is known to start on a page boundary (WebAssembly memory is mapped whole pages). */
+export function isPageAligned(buf: ArrayBufferLike): boolean {
+  return memories.has(buf);
+}
+
 /** The WebAssembly memory behind `buf`, when allocShared made it (in this thread). */
 export function wasmMemoryOf(buf: ArrayBufferLike): WasmMemory | undefined {
   return memories.get(buf);

@@ -2,7 +2,7 @@
 // memory so worker threads read and write them in place (no copies, no transfers, no
 // garbage). Memory per stream is exactly size × count, whatever the data's size.
 
-import { allocShared } from './shared-memory.js';
+import { allocShared, isPageAligned } from './shared-memory.js';
 
 export interface Slot {
   readonly index: number;
@@ -15,12 +15,17 @@ export interface Slot {
 export class SlotPool {
   private readonly free: Slot[] = [];
   private readonly waiters: ((s: Slot) => void)[] = [];
+  /** every slot starts on a page boundary (so direct I/O can land in it) */
+  readonly pageAligned: boolean;
 
   constructor(readonly size: number, readonly count: number) {
+    let aligned = true;
     for (let i = 0; i < count; i++) {
       const memory = allocShared(size);
+      aligned &&= isPageAligned(memory);
       this.free.push({ index: i, memory, view: Buffer.from(memory, 0, size) });
     }
+    this.pageAligned = aligned;
   }
 
   /** A free slot; waits while all are in use (the backpressure of a stream). */

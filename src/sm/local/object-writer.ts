@@ -78,6 +78,11 @@ export class LocalObjectWriter implements ObjectWriter {
     return n;
   }
 
+  gapToAligned(block: number): number | undefined {
+    if (!this.slots.pageAligned || this.recordSize % block !== 0) return undefined;
+    return (block - (this.fill % block)) % block;
+  }
+
   async close(): Promise<void> {
     this.checkWritable();
     if (this.fill > 0) await this.submit();
