@@ -114,8 +114,12 @@ export interface EngineAdapter {
   startBackup(label: string): Promise<BackupHandle>;
   spaces(): Promise<SpaceInfo[]>;
   listFiles(space: SpaceInfo): Promise<SpaceFile[]>;
-  /** Writes the space stream of `files` into `sink`; file data is read straight into the sink's buffers. */
-  copySpace(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions): Promise<void>;
+  /**
+   * Writes the space stream of `files` into `sink`; file data is read straight into the
+   * sink's buffers. `files` is pulled one at a time as the copy goes (it may be a queue
+   * shared with other copies of the same space).
+   */
+  copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions): Promise<void>;
   switchWal(): Promise<{ lsn: string; walFile: string }>;
   /** Where the server keeps WAL file `name` until it is archived and recycled (it may be gone). */
   walFilePath(name: string): Promise<string>;

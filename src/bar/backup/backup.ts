@@ -13,7 +13,7 @@ import type { BackupStopped, ServerInfo, SpaceInfo } from '../../engine/engine.j
 import type { NewInstance } from '../../history/history-db.js';
 import type { BarContext } from '../bar-context.js';
 import { copySpacePart, type PartResult } from './copy-space-part.js';
-import { partsFor, splitIntoParts } from './plan-parts.js';
+import { PieceQueue, partsFor } from './plan-parts.js';
 import { secureWal } from '../log/secure-wal.js';
 import { runParallel } from '../../common/run-parallel.js';
 
@@ -70,16 +70,20 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
 
     const work = await planWork(ctx, chosen);
     trace('backup: files listed');
-    const total = work.reduce((a, w) => a + w.files.reduce((b, f) => b + (f.range?.length ?? f.size), 0), 0);
+    const total = [...new Set(work.map((w) => w.queue))].reduce((a, q) => a + q.bytes, 0);
     ctx.history.progress(aid, 0, total);
     const progress = new Progress({ what: `backup ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
     const common = { txn, aid, level: opts.level, handle, info, progress, signal: opts.signal };
     const results: PartResult[] = [];
-    // the critical space first and alone, then the rest in parallel streams
-    for (const w of work.filter((x) => x.space.critical)) results.push(await copySpacePart(ctx, { ...common, ...w }));
-    trace('backup: critical space copied');
-    await runParallel(work.filter((x) => !x.space.critical), ctx.settings.max_backup, async (w) => {
-      results.push(await copySpacePart(ctx, { ...common, ...w }));
+    // the critical space starts first; the parts of a space share its queue of pieces, so
+    // a stream that finishes early helps with what is left instead of idling
+    await runParallel(work, ctx.settings.max_backup, async (w) => {
+      try {
+        results.push(await copySpacePart(ctx, { ...common, space: w.space, files: w.queue.forPart(w.part), part: w.part, parts: w.parts }));
+      } catch (err) {
+        w.queue.stop();
+        throw err;
+      }
     });
     progress.finish();
     faultPoint('backup-copied');
@@ -145,18 +149,15 @@ function chooseSpaces(all: readonly SpaceInfo[], names: readonly string[] | unde
   return all.filter((s) => names.includes(s.name));
 }
 
+/** One unit of work per part of each space; the critical space first, then the largest spaces. */
 async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[]) {
   const engine = ctx.engine();
-  const work: { space: SpaceInfo; files: import('../../engine/engine.js').SpaceFile[]; part: number; parts: number }[] = [];
-  for (const space of spaces) {
-    const files = await engine.listFiles(space);
-    const bytes = files.reduce((a, f) => a + f.size, 0);
-    const split = splitIntoParts(files, space.critical ? 1 : partsFor(bytes, ctx.settings.max_backup));
-    split.forEach((list, i) => work.push({ space, files: list, part: i, parts: split.length }));
-  }
-  // largest parts first, so the streams finish together
-  const bytes = (w: (typeof work)[number]) => w.files.reduce((x, f) => x + (f.range?.length ?? f.size), 0);
-  return work.sort((a, b) => bytes(b) - bytes(a));
+  const listed = await Promise.all(spaces.map(async (space) => ({ space, queue: new PieceQueue(await engine.listFiles(space)) })));
+  listed.sort((a, b) => Number(b.space.critical) - Number(a.space.critical) || b.queue.bytes - a.queue.bytes);
+  return listed.flatMap(({ space, queue }) => {
+    const parts = space.critical ? 1 : partsFor(queue.bytes, ctx.settings.max_backup);
+    return Array.from({ length: parts }, (_, part) => ({ space, queue, part, parts }));
+  });
 }
 
 async function storeLabel(ctx: BarContext, txn: import('../../sm/storage-manager.js').Transaction, aid: number, level: number,

@@ -27,7 +27,7 @@ const DIRECT_ALIGN = 4096;
  * Writes the space stream into `sink`. File data is read straight into the sink's buffers
  * and its pages checked there (on the worker pool when it runs): no copy on this thread.
  */
-export async function copySpace(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
+export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
   const startLsn = parseLsn(opts.startLsn);
   await sink.write(encodeHeader({
     space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,

@@ -78,7 +78,7 @@ export class PostgresAdapter implements EngineAdapter {
     return listSpaceFiles(space, { majorVersion: Math.floor(info.version / 10000) });
   }
 
-  copySpace(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
+  copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
     return copySpace(space, files, sink, opts);
   }
 
