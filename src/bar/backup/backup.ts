@@ -7,6 +7,7 @@
 import { fail, OpenbarError } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
 import { trace } from '../../common/trace.js';
+import { warmCodecPool } from '../../common/io/codec-pool.js';
 import { Progress } from '../../common/progress.js';
 import { formatBytes, formatRate } from '../../common/units.js';
 import type { BackupStopped, ServerInfo, SpaceInfo } from '../../engine/engine.js';
@@ -52,6 +53,7 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
   const engine = ctx.engine();
   const started = Date.now();
   trace('backup: begin');
+  warmCodecPool(); // the workers start while the server answers
   const info = await engine.describe();
   trace('backup: described');
   checkArchiving(info.archiveMode, info.archiveCommand);
@@ -123,6 +125,7 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     const badPages = spaces.reduce((a, s) => a + s.badPages, 0);
     ctx.log.info(`backup ${aid}: completed, level ${opts.level}, ${formatBytes(bytes)} read, ${formatBytes(storedBytes)} stored, ${formatRate(bytes, ms)}${badPages ? `, ${badPages} bad page(s) reported` : ''}`);
     for (const s of spaces) opts.report?.(spaceLine(s));
+    trace('backup: recorded');
     return { id: aid, level: opts.level, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, walFiles: stopped.walFiles, spaces, bytes, storedBytes, ms };
   } catch (err) {
     await txn.abort().catch(() => {});

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fail, OpenbarError } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
 import { Progress } from '../../common/progress.js';
+import { warmCodecPool } from '../../common/io/codec-pool.js';
 import { formatRate } from '../../common/units.js';
 import type { ColdRestoreEngine, RecoveryTarget } from '../../engine/engine.js';
 import type { BarContext } from '../bar-context.js';
@@ -56,6 +57,7 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
   }
   if (opts.planOnly) return { plan, salvaged, bytes: 0, ms: Date.now() - started, dataDir };
 
+  warmCodecPool(); // the workers start while the directories are prepared
   const aid = ctx.history.beginAction('restore', plan.backup.level, { dataDir, target: describeTarget(target), backup: plan.backup.aid });
   ctx.log.info(`restore ${aid}: backup ${plan.backup.aid} into ${dataDir}, recovery to ${describeTarget(target)}`);
   try {

@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { fail } from '../../common/errors.js';
+import { trace } from '../../common/trace.js';
 import { runBackup } from '../../bar/backup/backup.js';
 import { formatBytes, formatRate } from '../../common/units.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
@@ -27,6 +28,7 @@ export function register(program: Command, globals: Globals): void {
         process.stdout.write(`${lines.join('\n')}\nbackup ${r.id}: level ${r.level}, ${formatBytes(r.bytes)} read, ${formatBytes(r.storedBytes)} stored, ${formatRate(r.bytes, r.ms)}, LSN ${r.startLsn} .. ${r.stopLsn}\n${r.id}\n`);
       } finally {
         await bar.close();
+        trace('backup: closed');
       }
     }));
 }

@@ -4,9 +4,14 @@
 // the workers costs more than sealing a WAL segment, and archive_command runs per segment.
 
 import { codecIds, openShared as openSharedSync, sealShared as sealSharedSync, type SealedShared } from './codec-kernels.js';
-import { preferInThread, runTask } from './worker-pool.js';
+import { preferInThread, runTask, warmPool } from './worker-pool.js';
 
 const kernels = new URL('./codec-kernels.js', import.meta.url);
+
+/** Starts the codec workers ahead of a large job (a backup, a restore), so none of it runs in-thread. */
+export function warmCodecPool(): void {
+  warmPool(kernels);
+}
 
 /** Seals a record held in a shared slot, in place: no copy of the raw bytes is made. */
 export async function sealShared(codec: number, level: number, memory: SharedArrayBuffer, length: number): Promise<SealedShared> {
