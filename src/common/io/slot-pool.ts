@@ -1,15 +1,20 @@
-// ON-Bar's transfer buffers: a fixed set of `count` buffers of `size` bytes, in shared
-// memory so worker threads read and write them in place (no copies, no transfers, no
-// garbage). Memory per stream is exactly size × count, whatever the data's size.
+// ON-Bar's transfer buffers: a fixed set of `count` buffers, in shared memory so worker
+// threads read and write them in place (no copies, no transfers, no garbage). Each has a
+// raw area of `size` bytes and, when asked for, a stored area for the record's stored
+// (compressed) form. Memory per stream is count × both areas, whatever the data's size.
 
 import { allocShared, isPageAligned } from './shared-memory.js';
 
 export interface Slot {
   readonly index: number;
-  /** at least `size` bytes, page-aligned WebAssembly memory where available */
+  /** the raw area at 0 (page-aligned WebAssembly memory where available), then the stored area */
   readonly memory: SharedArrayBuffer;
-  /** the slot's `size` bytes as a Buffer (its first `length` bytes are the payload) */
+  /** the raw area's `size` bytes as a Buffer (its first `length` bytes are the payload) */
   readonly view: Buffer;
+  /** where the stored area starts in `memory` */
+  readonly storedAt: number;
+  /** the stored area as a Buffer (empty when the pool has none) */
+  readonly stored: Buffer;
 }
 
 export class SlotPool {
@@ -18,12 +23,12 @@ export class SlotPool {
   /** every slot starts on a page boundary (so direct I/O can land in it) */
   readonly pageAligned: boolean;
 
-  constructor(readonly size: number, readonly count: number) {
+  constructor(readonly size: number, readonly count: number, readonly storedSize = 0) {
     let aligned = true;
     for (let i = 0; i < count; i++) {
-      const memory = allocShared(size);
+      const memory = allocShared(size + storedSize);
       aligned &&= isPageAligned(memory);
-      this.free.push({ index: i, memory, view: Buffer.from(memory, 0, size) });
+      this.free.push({ index: i, memory, view: Buffer.from(memory, 0, size), storedAt: size, stored: Buffer.from(memory, size, storedSize) });
     }
     this.pageAligned = aligned;
   }

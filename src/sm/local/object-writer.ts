@@ -1,7 +1,8 @@
 // Writes one save set: BEGIN, DATA records of up to `recordSize` raw bytes, END.
 // Records are sealed (hashed, compressed) on the worker pool in place in shared transfer
-// buffers while earlier ones are written: `bufferCount` buffers of `recordSize` bytes per
-// writer, so memory stays bounded whatever the object's size. When a
+// buffers while earlier ones are written: `bufferCount` buffers of `recordSize` bytes (and
+// room for their compressed form) per writer, so memory stays bounded whatever the
+// object's size, and no record allocates memory of its own. When a
 // volume fills, the set goes on in another volume with a CONTINUE record.
 
 import { SetHasher } from '../../common/io/content-hash.js';
@@ -10,7 +11,7 @@ import { fail } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
 import { sealShared } from '../../common/io/codec-pool.js';
 import { SlotPool, type Slot } from '../../common/io/slot-pool.js';
-import { codecIds } from '../../common/io/codec-kernels.js';
+import { codecIds, maxStoredLength } from '../../common/io/codec-kernels.js';
 import type { ObjectWriter } from '../storage-manager.js';
 import type { LocalContext } from './local-context.js';
 import type { LocalTransaction } from './local-transaction.js';
@@ -44,7 +45,7 @@ export class LocalObjectWriter implements ObjectWriter {
     this.id = begin.id;
     this.codec = codecIds[begin.codec as keyof typeof codecIds] ?? codecIds.none;
     this.recordSize = ctx.write.recordSize;
-    this.slots = new SlotPool(this.recordSize, ctx.write.bufferCount);
+    this.slots = new SlotPool(this.recordSize, ctx.write.bufferCount, this.codec === codecIds.none ? 0 : maxStoredLength(this.recordSize));
   }
 
   async start(): Promise<void> {
@@ -128,14 +129,14 @@ export class LocalObjectWriter implements ObjectWriter {
     this.fill = 0;
     this.bytesIn += rawLength;
     const seq = ++this.seq;
-    const sealed = sealShared(this.codec, this.ctx.write.compressionLevel, slot.memory, rawLength);
+    const sealed = sealShared(this.codec, this.ctx.write.compressionLevel, slot, rawLength);
     sealed.catch(() => {}); // observed in the chain below
     this.tail = this.tail.then(async () => {
       try {
         if (this.failure) return;
         const c = await sealed;
         this.hash.update(c.digest);
-        const payload = c.data ?? slot.view.subarray(0, rawLength);
+        const payload = c.storedLength === null ? slot.view.subarray(0, rawLength) : slot.stored.subarray(0, c.storedLength);
         const header = encodeRecordHeader({
           kind: RecordKind.data, codec: c.codec, savesetId: this.id, seq, rawLength,
           storedLength: payload.byteLength, checksum: c.crc, txn: this.begin.txn,
