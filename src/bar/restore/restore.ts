@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fail, OpenbarError } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
 import { Progress } from '../../common/progress.js';
+import { trace } from '../../common/trace.js';
 import { warmCodecPool } from '../../common/io/codec-pool.js';
 import { formatRate } from '../../common/units.js';
 import type { ColdRestoreEngine, RecoveryTarget } from '../../engine/engine.js';
@@ -57,6 +58,7 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
   }
   if (opts.planOnly) return { plan, salvaged, bytes: 0, ms: Date.now() - started, dataDir };
 
+  trace('restore: planned');
   warmCodecPool(); // the workers start while the directories are prepared
   const aid = ctx.history.beginAction('restore', plan.backup.level, { dataDir, target: describeTarget(target), backup: plan.backup.aid });
   ctx.log.info(`restore ${aid}: backup ${plan.backup.aid} into ${dataDir}, recovery to ${describeTarget(target)}`);
@@ -74,8 +76,10 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
     const total = sizes.reduce((a, b) => a + b, 0);
     ctx.history.progress(aid, 0, total);
     const progress = new Progress({ what: `restore ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
+    trace('restore: prepared');
     const one = async (j: (typeof jobs)[number]) => {
       await engine.restoreSpace(ctx.sm.readChunks(j.id, opts.signal ? { signal: opts.signal } : {}), j.root, { onBytes: (n) => progress.add(n), ...(opts.signal ? { signal: opts.signal } : {}) });
+      trace(`restore: save set ${j.id} (${j.space.name}) restored`);
       st!.markDone(j.id);
       faultPoint('restore-saveset-done');
     };
@@ -83,12 +87,14 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
     await runParallel(jobs.filter((x) => !x.space.critical), ctx.settings.max_backup, one);
     const { bytes } = progress.finish();
 
+    trace('restore: spaces restored');
     const labelFiles = await readLabel(ctx, plan.labelCopyId);
     await engine.finish(dataDir, {
       labelFiles,
       tablespaces: roots.filter((r) => r.space.oid !== null).map((r) => ({ oid: r.space.oid!, location: r.root })),
       recovery: { target, restoreCommand: opts.restoreCommand, archiveMode: opts.archiveMode },
     });
+    trace('restore: finished');
     st!.remove();
     const ms = Date.now() - started;
     ctx.history.endAction(aid, 0, 'completed', { bytes, ms });

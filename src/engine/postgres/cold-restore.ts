@@ -2,6 +2,7 @@
 // spaces back, tablespace links, backup_label and recovery settings.
 
 import fs from 'node:fs';
+import { trace } from '../../common/trace.js';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget } from '../engine.js';
@@ -47,6 +48,7 @@ export const postgresColdRestore: ColdRestoreEngine = {
 
   async restoreSpace(stream, root, opts) {
     const r = await restoreSpaceStream(stream, root, opts);
+    trace(`restore: written to ${root}`);
     await syncTree(root); // durable before the restart record says it is done
     return { files: r.files, bytes: r.bytes };
   },
