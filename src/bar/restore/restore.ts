@@ -48,6 +48,7 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
   const state = RestoreState.load(dataDir);
   if (opts.restart && !state) fail('USAGE', `no interrupted restore to resume in ${dataDir}`, 'run the restore without --restart');
 
+  if (!opts.planOnly) warmCodecPool(); // the workers start while the plan is made
   // salvage first: WAL in the old pg_wal may be what makes the target reachable
   const salvaged = !opts.planOnly && opts.salvage && !opts.restart ? await salvage(ctx, engine, dataDir) : [];
   const target = opts.restart ? state!.target : opts.target;
@@ -59,7 +60,6 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
   if (opts.planOnly) return { plan, salvaged, bytes: 0, ms: Date.now() - started, dataDir };
 
   trace('restore: planned');
-  warmCodecPool(); // the workers start while the directories are prepared
   const aid = ctx.history.beginAction('restore', plan.backup.level, { dataDir, target: describeTarget(target), backup: plan.backup.aid });
   ctx.log.info(`restore ${aid}: backup ${plan.backup.aid} into ${dataDir}, recovery to ${describeTarget(target)}`);
   try {
@@ -83,8 +83,13 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
       st!.markDone(j.id);
       faultPoint('restore-saveset-done');
     };
-    for (const j of jobs.filter((x) => x.space.critical)) await one(j);
-    await runParallel(jobs.filter((x) => !x.space.critical), ctx.settings.max_backup, one);
+    // the critical space starts first, on a stream of its own beside the others: it is
+    // small, and the other parts, sized by the backup, would otherwise wait for it or end apart
+    const critical = (async () => { for (const j of jobs.filter((x) => x.space.critical)) await one(j); })();
+    const rest = runParallel(jobs.filter((x) => !x.space.critical), ctx.settings.max_backup, one);
+    await Promise.allSettled([critical, rest]);
+    await critical;
+    await rest;
     const { bytes } = progress.finish();
 
     trace('restore: spaces restored');
