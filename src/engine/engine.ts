@@ -115,6 +115,11 @@ export interface EngineAdapter {
   spaces(): Promise<SpaceInfo[]>;
   listFiles(space: SpaceInfo): Promise<SpaceFile[]>;
   /**
+   * Before the parts of a space are copied: its files in the order the copies will pull
+   * them. The engine may read some ahead (into bounded memory) while others are copied.
+   */
+  prepareCopy?(space: SpaceInfo, files: readonly SpaceFile[]): void;
+  /**
    * Writes the space stream of `files` into `sink`; file data is read straight into the
    * sink's buffers. `files` is pulled one at a time as the copy goes (it may be a queue
    * shared with other copies of the same space).

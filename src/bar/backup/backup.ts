@@ -157,6 +157,7 @@ async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[]) {
   const engine = ctx.engine();
   const listed = await Promise.all(spaces.map(async (space) => ({ space, queue: new PieceQueue(await engine.listFiles(space)) })));
   listed.sort((a, b) => Number(b.space.critical) - Number(a.space.critical) || b.queue.bytes - a.queue.bytes);
+  for (const { space, queue } of listed) engine.prepareCopy?.(space, queue.order());
   return listed.flatMap(({ space, queue }) => {
     const parts = space.critical ? 1 : partsFor(queue.bytes, ctx.settings.max_backup);
     return Array.from({ length: parts }, (_, part) => ({ space, queue, part, parts }));

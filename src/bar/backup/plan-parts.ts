@@ -32,6 +32,11 @@ export class PieceQueue implements Iterable<SpaceFile> {
     this.bytes = this.pieces.reduce((a, f) => a + sizeOf(f), 0);
   }
 
+  /** Every piece, in the order they are handed out. */
+  order(): readonly SpaceFile[] {
+    return this.pieces.slice();
+  }
+
   /** No more pieces for anyone (a part failed: the backup is lost anyway). */
   stop(): void {
     this.stopped = true;

@@ -19,6 +19,7 @@ export function register(program: Command, globals: Globals): void {
       if (!/^[0-2]$/.test(opts.level)) fail('USAGE', `-L ${opts.level}: the level is 0, 1 or 2`);
       const level = Number(opts.level);
       if (level > 0) fail('USAGE', `level ${level} backups are not available yet`, 'take a level 0 backup (-L 0)');
+      trace('backup: command');
       const cmd = loadContext(globals());
       const bar = openBar(cmd, globals());
       try {

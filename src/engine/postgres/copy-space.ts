@@ -14,6 +14,7 @@ import { parseLsn } from './lsn.js';
 import { checkChunk, checkPage, pageLsn, RELSEG_BLOCKS } from './page.js';
 import { relationBlockBase } from './spaces.js';
 import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from './space-stream.js';
+import { isSmallFile, readSmallFile, type SmallFile, type SmallFileCache } from './small-file-cache.js';
 
 const mod = (a: number, m: number): number => ((a % m) + m) % m;
 
@@ -27,7 +28,7 @@ const DIRECT_ALIGN = 4096;
  * Writes the space stream into `sink`. File data is read straight into the sink's buffers
  * and its pages checked there (on the worker pool when it runs): no copy on this thread.
  */
-export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
+export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions, smallFiles?: SmallFileCache): Promise<void> {
   const startLsn = parseLsn(opts.startLsn);
   await sink.write(encodeHeader({
     space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
@@ -38,6 +39,17 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
   let badPages = 0;
   for (const f of files) {
     opts.signal?.throwIfAborted();
+    if (isSmallFile(f)) {
+      // read ahead while the large files were copied, or now
+      const file = path.join(space.root, f.path);
+      const small = await (smallFiles?.take(f.path) ?? readSmallFile(file));
+      if (!small) continue; // dropped since listed: WAL replay agrees
+      const r = await copySmallFile(small, file, f, sink, startLsn, opts, space.name);
+      badPages += r.bad;
+      bytes += r.size;
+      count++;
+      continue;
+    }
     if (f.type !== 'file') {
       await sink.write(encodeEntry({ path: f.path, type: f.type, mode: f.mode, mtimeMs: f.mtimeMs, size: 0, ...(f.target ? { target: f.target } : {}) }));
       count++;
@@ -78,14 +90,14 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
           }
           const aligned = direct !== undefined && room.byteOffset % DIRECT_ALIGN === 0 && pos % DIRECT_ALIGN === 0;
           await readChunk(fh, room, pos, want, aligned ? direct : undefined);
-          if (blockBase !== undefined) badPages += await checkPages(fh, room.subarray(0, want), pos, blockBase, startLsn, opts, space.name, f.path);
+          if (blockBase !== undefined) badPages += await checkPages(rereadFrom(fh), room.subarray(0, want), pos, blockBase, startLsn, opts, space.name, f.path);
           return want;
         });
         if (n === 0) {
           // a page that straddles two buffers is read and checked on its own, then written
           const page = Buffer.allocUnsafe(PAGE);
           await readChunk(fh, page, pos, PAGE);
-          badPages += await checkPages(fh, page, pos, blockBase!, startLsn, opts, space.name, f.path);
+          badPages += await checkPages(rereadFrom(fh), page, pos, blockBase!, startLsn, opts, space.name, f.path);
           await sink.write(page);
           pos += PAGE;
           bytes += PAGE;
@@ -102,6 +114,31 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
   }
   await sink.write(encodeTrailer({ files: count, bytes, badPages }));
 }
+
+/** Writes a small file read whole: entry, then its bytes, pages checked. */
+async function copySmallFile(small: SmallFile, file: string, f: SpaceFile, sink: ByteSink, startLsn: bigint,
+  opts: SpaceReadOptions, space: string): Promise<{ bad: number; size: number }> {
+  const { st, data } = small;
+  const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
+  // a relation is copied in whole pages; a concurrent extension is in the WAL
+  const size = blockBase === undefined ? data.length : data.length - (data.length % PAGE);
+  await sink.write(encodeEntry({ path: f.path, type: 'file', mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size }));
+  const body = data.subarray(0, size);
+  const reread = async (into: Buffer, offset: number): Promise<number> => {
+    const fh = await fsp.open(file, 'r');
+    try {
+      return (await fh.read(into, 0, into.length, offset)).bytesRead;
+    } finally {
+      await fh.close();
+    }
+  };
+  const bad = blockBase === undefined || size === 0 ? 0 : await checkPages(reread, body, 0, blockBase, startLsn, opts, space, f.path);
+  await sink.write(body);
+  opts.onBytes(size);
+  return { bad, size };
+}
+
+const rereadFrom = (fh: fsp.FileHandle) => async (into: Buffer, offset: number): Promise<number> => (await fh.read(into, 0, into.length, offset)).bytesRead;
 
 /** The file opened for direct reads, or undefined where the file system does not do them. */
 async function openDirect(file: string): Promise<fsp.FileHandle | undefined> {
@@ -139,8 +176,8 @@ async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, want: nu
  * Checks the pages of `chunk` in place, re-reading a failed page once. On this thread: with
  * SIMD checksums (5 GB/s) a worker round trip costs more latency than the check itself.
  */
-async function checkPages(fh: fsp.FileHandle, chunk: Buffer, fileOffset: number, blockBase: number, startLsn: bigint,
-  opts: SpaceReadOptions, space: string, relPath: string): Promise<number> {
+async function checkPages(reread: (into: Buffer, offset: number) => Promise<number>, chunk: Buffer, fileOffset: number, blockBase: number,
+  startLsn: bigint, opts: SpaceReadOptions, space: string, relPath: string): Promise<number> {
   const firstBlock = blockBase + fileOffset / PAGE;
   const failed = checkChunk(chunk, firstBlock, `${startLsn}`, opts.checksums).bad;
   let bad = 0;
@@ -149,8 +186,7 @@ async function checkPages(fh: fsp.FileHandle, chunk: Buffer, fileOffset: number,
     const block = firstBlock + index;
     // re-read once: it may have been caught half-written
     const again = Buffer.allocUnsafe(PAGE);
-    const { bytesRead } = await fh.read(again, 0, PAGE, fileOffset + p);
-    if (bytesRead !== PAGE) continue; // truncated meanwhile: replay handles it
+    if (await reread(again, fileOffset + p) !== PAGE) continue; // truncated meanwhile: replay handles it
     again.copy(chunk, p);
     if (pageLsn(again) >= startLsn) continue;
     const problem = checkPage(again, block, opts.checksums);

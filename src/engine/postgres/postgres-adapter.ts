@@ -10,6 +10,7 @@ import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
 import { copySpace } from './copy-space.js';
+import { SmallFileCache } from './small-file-cache.js';
 
 export interface PostgresSettings extends PgConnectionSettings {
   readonly dataDir: string | undefined;
@@ -19,6 +20,8 @@ export class PostgresAdapter implements EngineAdapter {
   private client: pg.Client | undefined;
   private backupClient: pg.Client | undefined;
   private info: ServerInfo | undefined;
+  /** per space being copied: its small files, read ahead (prepareCopy) */
+  private readonly smallFiles = new Map<string, SmallFileCache>();
 
   constructor(private readonly s: PostgresSettings) {}
 
@@ -78,8 +81,13 @@ export class PostgresAdapter implements EngineAdapter {
     return listSpaceFiles(space, { majorVersion: Math.floor(info.version / 10000) });
   }
 
+  prepareCopy(space: SpaceInfo, files: readonly SpaceFile[]): void {
+    this.smallFiles.get(space.name)?.stop();
+    this.smallFiles.set(space.name, new SmallFileCache(space.root, files));
+  }
+
   copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
-    return copySpace(space, files, sink, opts);
+    return copySpace(space, files, sink, opts, this.smallFiles.get(space.name));
   }
 
   async switchWal(): Promise<{ lsn: string; walFile: string }> {
@@ -101,6 +109,8 @@ export class PostgresAdapter implements EngineAdapter {
   }
 
   async close(): Promise<void> {
+    for (const c of this.smallFiles.values()) c.stop();
+    this.smallFiles.clear();
     await Promise.all([this.client?.end().catch(() => {}), this.backupClient?.end().catch(() => {})]);
     this.client = undefined;
     this.backupClient = undefined;
