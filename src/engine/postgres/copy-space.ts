@@ -37,6 +37,8 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
   let count = 0;
   let bytes = 0;
   let badPages = 0;
+  /** direct reads in flight into the sink's buffers (pourAhead) */
+  const reading: Promise<void>[] = [];
   for (const f of files) {
     opts.signal?.throwIfAborted();
     if (isSmallFile(f)) {
@@ -82,6 +84,26 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
       await sink.write(direct && gap !== undefined ? encodeEntry(entry, natural.length + mod(gap - natural.length, PAGE)) : natural);
       count++;
       for (let pos = from; pos < to;) {
+        if (direct && sink.pourAhead) {
+          // direct reads go ahead: the next one starts while this one is still on its way
+          const at = pos;
+          const n = await sink.pourAhead((room) => {
+            const want = Math.min(room.length, to - at) - (Math.min(room.length, to - at) % PAGE);
+            if (want === 0 || room.byteOffset % DIRECT_ALIGN !== 0 || at % DIRECT_ALIGN !== 0) return { bytes: 0, arrived: Promise.resolve() };
+            const arrived = (async () => {
+              await readChunk(fh, room, at, want, direct);
+              badPages += await checkPages(rereadFrom(fh), room.subarray(0, want), at, blockBase!, startLsn, opts, space.name, f.path);
+            })();
+            reading.push(arrived);
+            return { bytes: want, arrived };
+          });
+          if (n > 0) {
+            pos += n;
+            bytes += n;
+            opts.onBytes(n);
+            continue;
+          }
+        }
         const n = await sink.pour(async (room) => {
           let want = Math.min(room.length, to - pos);
           if (blockBase !== undefined) {
@@ -109,6 +131,8 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
         opts.onBytes(n);
       }
     } finally {
+      // reads still on their way land before the file is closed (a failed one fails the sink too)
+      await Promise.allSettled(reading.splice(0));
       await Promise.all([fh.close(), direct?.close()]);
     }
   }

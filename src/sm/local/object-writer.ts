@@ -34,6 +34,8 @@ export class LocalObjectWriter implements ObjectWriter {
   private readonly slots: SlotPool;
   private slot: Slot | undefined;
   private fill = 0;
+  /** fills (pourAhead) still arriving in the current slot: it is sealed after them */
+  private arriving: Promise<void>[] = [];
   private part: Part | undefined;
   private tail: Promise<void> = Promise.resolve();
   private failure: unknown;
@@ -74,6 +76,20 @@ export class LocalObjectWriter implements ObjectWriter {
     if (this.failure) throw this.failure;
     const n = await fill(this.slot.view.subarray(this.fill, this.recordSize));
     if (!Number.isInteger(n) || n < 0 || this.fill + n > this.recordSize) fail('INTERNAL', `pour: ${n} bytes do not fit the buffer`);
+    this.fill += n;
+    if (this.fill === this.recordSize) await this.submit();
+    return n;
+  }
+
+  async pourAhead(fill: (space: Buffer) => { bytes: number; arrived: Promise<void> }): Promise<number> {
+    this.checkWritable();
+    this.slot ??= await this.slots.acquire();
+    if (this.failure) throw this.failure;
+    const { bytes: n, arrived } = fill(this.slot.view.subarray(this.fill, this.recordSize));
+    if (!Number.isInteger(n) || n < 0 || this.fill + n > this.recordSize) fail('INTERNAL', `pourAhead: ${n} bytes do not fit the buffer`);
+    if (n === 0) return 0;
+    arrived.catch(() => {}); // observed when the buffer is sealed
+    this.arriving.push(arrived);
     this.fill += n;
     if (this.fill === this.recordSize) await this.submit();
     return n;
@@ -129,7 +145,10 @@ export class LocalObjectWriter implements ObjectWriter {
     this.fill = 0;
     this.bytesIn += rawLength;
     const seq = ++this.seq;
-    const sealed = sealShared(this.codec, this.ctx.write.compressionLevel, slot, rawLength);
+    const arriving = this.arriving;
+    this.arriving = [];
+    const seal = () => sealShared(this.codec, this.ctx.write.compressionLevel, slot, rawLength);
+    const sealed = arriving.length === 0 ? seal() : Promise.all(arriving).then(seal);
     sealed.catch(() => {}); // observed in the chain below
     this.tail = this.tail.then(async () => {
       try {
