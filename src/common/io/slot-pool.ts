@@ -17,7 +17,27 @@ export interface Slot {
   readonly stored: Buffer;
 }
 
+/** Pools given back by writers that closed, by shape: the next writer of that shape takes one. */
+const idle = new Map<string, SlotPool[]>();
+
 export class SlotPool {
+  /**
+   * A pool of this shape that an earlier writer gave back (its memory is already touched),
+   * or a new one. Give it back once none of its slots is in use any more.
+   */
+  static borrow(size: number, count: number, storedSize = 0): SlotPool {
+    return idle.get(`${size}/${count}/${storedSize}`)?.pop() ?? new SlotPool(size, count, storedSize);
+  }
+
+  /** For the next borrower: every slot must be back in the pool. */
+  giveBack(): void {
+    if (this.free.length !== this.count) return; // still in use somewhere: let it go with its owner
+    const key = `${this.size}/${this.count}/${this.storedSize}`;
+    const list = idle.get(key) ?? [];
+    if (!list.includes(this)) list.push(this);
+    idle.set(key, list);
+  }
+
   private readonly free: Slot[] = [];
   private readonly waiters: ((s: Slot) => void)[] = [];
   /** every slot starts on a page boundary (so direct I/O can land in it) */

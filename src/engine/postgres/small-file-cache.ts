@@ -12,7 +12,7 @@ import type { SpaceFile } from '../engine.js';
 
 /** files at most this large (whole files, not ranges) are read ahead */
 export const SMALL = 256 * 1024;
-const BUDGET = 32 * 1024 * 1024;
+const BUDGET = 16 * 1024 * 1024;
 const FLIGHT = 4;
 
 /** A small file as read: `data` is all of it (zero-filled past a truncation met while reading). */
@@ -31,12 +31,14 @@ export async function readSmallFile(file: string): Promise<SmallFile | undefined
   }
   try {
     const st = await fh.stat();
-    const data = Buffer.alloc(st.size);
-    for (let got = 0; got < data.length;) {
+    const data = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    while (got < data.length) {
       const { bytesRead } = await fh.read(data, got, data.length - got, got);
-      if (bytesRead === 0) break; // truncated meanwhile: the rest stays zero, replay has the truncation
+      if (bytesRead === 0) break;
       got += bytesRead;
     }
+    data.fill(0, got); // truncated meanwhile: the rest is zero, replay has the truncation
     return { st, data };
   } finally {
     await fh.close();

@@ -47,7 +47,7 @@ export class LocalObjectWriter implements ObjectWriter {
     this.id = begin.id;
     this.codec = codecIds[begin.codec as keyof typeof codecIds] ?? codecIds.none;
     this.recordSize = ctx.write.recordSize;
-    this.slots = new SlotPool(this.recordSize, ctx.write.bufferCount, this.codec === codecIds.none ? 0 : maxStoredLength(this.recordSize));
+    this.slots = SlotPool.borrow(this.recordSize, ctx.write.bufferCount, this.codec === codecIds.none ? 0 : maxStoredLength(this.recordSize));
   }
 
   async start(): Promise<void> {
@@ -113,6 +113,7 @@ export class LocalObjectWriter implements ObjectWriter {
     this.finishPart();
     this.ctx.catalog.setTotals(this.id, { rawBytes: end.rawBytes, storedBytes: end.storedBytes, records: end.records, hash: end.hash });
     this.state = 'closed';
+    this.slots.giveBack();
     this.txn.release(this.part!.volume);
     this.txn.writerClosed(this);
   }
