@@ -20,8 +20,8 @@ export class PostgresAdapter implements EngineAdapter {
   private client: pg.Client | undefined;
   private backupClient: pg.Client | undefined;
   private info: ServerInfo | undefined;
-  /** per space being copied: its small files, read ahead (prepareCopy) */
-  private readonly smallFiles = new Map<string, SmallFileCache>();
+  /** per space: the order its files will be copied in (prepareCopy), then its small files read ahead */
+  private readonly smallFiles = new Map<string, readonly SpaceFile[] | SmallFileCache>();
 
   constructor(private readonly s: PostgresSettings) {}
 
@@ -82,12 +82,19 @@ export class PostgresAdapter implements EngineAdapter {
   }
 
   prepareCopy(space: SpaceInfo, files: readonly SpaceFile[]): void {
-    this.smallFiles.get(space.name)?.stop();
-    this.smallFiles.set(space.name, new SmallFileCache(space.root, files));
+    const old = this.smallFiles.get(space.name);
+    if (old instanceof SmallFileCache) old.stop();
+    this.smallFiles.set(space.name, files);
   }
 
   copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
-    return copySpace(space, files, sink, opts, this.smallFiles.get(space.name));
+    // reading ahead starts with the space's first part, so only spaces being copied hold memory
+    let cache = this.smallFiles.get(space.name);
+    if (cache !== undefined && !(cache instanceof SmallFileCache)) {
+      cache = new SmallFileCache(space.root, cache);
+      this.smallFiles.set(space.name, cache);
+    }
+    return copySpace(space, files, sink, opts, cache);
   }
 
   async switchWal(): Promise<{ lsn: string; walFile: string }> {
@@ -109,7 +116,7 @@ export class PostgresAdapter implements EngineAdapter {
   }
 
   async close(): Promise<void> {
-    for (const c of this.smallFiles.values()) c.stop();
+    for (const c of this.smallFiles.values()) if (c instanceof SmallFileCache) c.stop();
     this.smallFiles.clear();
     await Promise.all([this.client?.end().catch(() => {}), this.backupClient?.end().catch(() => {})]);
     this.client = undefined;
