@@ -85,8 +85,19 @@ async function main(): Promise<void> {
       await cluster.query(`ALTER SYSTEM SET archive_command = ${cmd}`);
       await cluster.query('SELECT pg_reload_conf()');
     };
+    // no run starts while the archiver still works off earlier WAL (pgbench -i leaves ~80
+    // segments): it would compete for the CPU with whichever tool happens to run then
+    const archiverIdle = async () => {
+      for (const deadline = Date.now() + 300_000; Date.now() < deadline;) {
+        const [r] = await cluster.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready'");
+        if (r!.n === 0) return;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      throw new Error('the archiver did not catch up within 5 minutes');
+    };
 
     // reference: pg_basebackup, plain, no WAL
+    await archiverIdle();
     dropCaches();
     const pgbb = await must('pg_basebackup', path.join(cluster.bin, 'pg_basebackup'), ['-D', path.join(dir, 'pgbb'), '-X', 'none', '-c', 'fast', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres']);
     rows.push({ what: 'backup', tool: 'pg_basebackup (plain, reference)', t: [pgbb], bytes: dbBytes, stored: duBytes(path.join(dir, 'pgbb')) });
@@ -99,9 +110,11 @@ async function main(): Promise<void> {
     let obStored = 0;
     for (let i = 0; i < runs; i++) {
       await setArchive(pgbrArchive);
+      await archiverIdle();
       dropCaches();
       brBackups.push(await must('pgbackrest backup', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--type=full', 'backup']));
       await setArchive(openbarArchive);
+      await archiverIdle();
       dropCaches();
       const t = await must('openbar backup', process.execPath, [openbarBin, '--config', config, 'backup', '--json']);
       obStored = (JSON.parse(t.stdout) as { storedBytes: number }).storedBytes;
@@ -149,7 +162,7 @@ async function main(): Promise<void> {
       `${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / 1024 ** 3, 0)} GiB RAM.`,
       `pgbench scale ${scale}: ${fmt(dbBytes / 1e9, 2)} GB, data checksums on. zstd level 1 and ${streams} processes/streams for both; page cache dropped before each run${dropCaches() ? '' : ' (NOT: no permission)'}.`,
       `Peak RSS is the whole process tree (pgBackRest's worker processes included). pgBackRest ${spawnSync('pgbackrest', ['version'], { encoding: 'utf8' }).stdout.trim()}.`,
-      `${runs} run(s) of each backup and restore, pgBackRest and openbar alternating; figures are the median (min–max).`,
+      `${runs} run(s) of each backup and restore, pgBackRest and openbar alternating, each backup started with the archiver idle; figures are the median (min–max).`,
       '',
       table,
       '',
