@@ -19,6 +19,9 @@ for (let b = 0; b < 256; b++) {
   }
 }
 
+// the word loop reads little-endian words; a big-endian machine takes the byte loop
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 // a 32-bit view of the last buffer's memory, so aligned words are read without a copy
 let lastBuffer: ArrayBufferLike | undefined;
 let lastWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
@@ -34,7 +37,7 @@ export function crc32cUpdate(crc: number, buf: Uint8Array, start: number, end: n
   let head = (4 - (abs & 3)) & 3;
   if (head > end - start) head = end - start;
   for (let n = 0; n < head; n++) crc = T[(crc ^ buf[i++]!) & 0xff]! ^ (crc >>> 8);
-  const words = (end - i) >>> 3;
+  const words = LITTLE_ENDIAN ? (end - i) >>> 3 : 0;
   if (words > 0) {
     if (buf.buffer !== lastBuffer) {
       lastBuffer = buf.buffer;

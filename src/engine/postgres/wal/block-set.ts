@@ -22,8 +22,7 @@ export class BlockSet {
 
   /** Sorts and dedups; grows when more than half stays full, so adds stay amortised O(1). */
   private compact(): void {
-    this.n = sortUnique(this.buf, this.n, this.sortedUpTo);
-    this.sortedUpTo = this.n;
+    this.normalise();
     if (this.n * 2 > this.buf.length) {
       const bigger = new Uint32Array(this.buf.length * 2);
       bigger.set(this.buf.subarray(0, this.n));
@@ -33,23 +32,17 @@ export class BlockSet {
 
   /** The distinct blocks, ascending; a new array the set no longer touches. */
   toSortedArray(): Uint32Array {
-    if (this.sortedUpTo !== this.n) {
-      this.n = sortUnique(this.buf, this.n, this.sortedUpTo);
-      this.sortedUpTo = this.n;
-    }
-    return this.buf.slice(0, this.n);
+    return this.buf.slice(0, this.normalise());
   }
 
-  /** Distinct blocks so far (sorts what is pending). */
+  /** Distinct blocks so far. */
   get size(): number {
-    return this.toSortedArrayLength();
+    return this.normalise();
   }
 
-  private toSortedArrayLength(): number {
-    if (this.sortedUpTo !== this.n) {
-      this.n = sortUnique(this.buf, this.n, this.sortedUpTo);
-      this.sortedUpTo = this.n;
-    }
+  private normalise(): number {
+    this.n = sortUnique(this.buf, this.n, this.sortedUpTo);
+    this.sortedUpTo = this.n;
     return this.n;
   }
 }
