@@ -108,6 +108,8 @@ export interface EngineAdapter {
   copySpace(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions): Promise<void>;
   switchWal(): Promise<{ lsn: string; walFile: string }>;
   createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }>;
+  /** Names of relation files as the server knows them now, keyed `dbOid/relfilenode` (best effort). */
+  relationNames(list: readonly { dbOid: number; spcOid: number; relfilenode: number }[]): Promise<Map<string, { database: string; relation: string | null }>>;
   close(): Promise<void>;
 }
 
@@ -142,4 +144,39 @@ export interface ColdRestoreEngine {
    * log whatever the timeline; timeline history files have none (they are always kept).
    */
   walPosition(name: string): { kind: 'segment' | 'history' | 'backup' | 'partial'; position: string | null } | undefined;
+}
+
+/** A relation file a problem is in, for naming it (database, relation, relfilenode). */
+export interface RelationRef { readonly dbOid: number; readonly spcOid: number; readonly relfilenode: number; readonly fork: string; readonly segment: number }
+
+/** One problem archive validation found, as data (the verifier goes on after it). */
+export interface ArchiveFinding {
+  readonly space: string;
+  readonly path: string;
+  /** block number within the relation (all segments), when the problem is a page */
+  readonly block?: number;
+  readonly lastBlock?: number;
+  readonly relation?: RelationRef;
+  readonly problem: string;
+}
+
+/** Which bytes of which files the save sets of one space hold (opaque to the client). */
+export interface SpaceCoverage { readonly fileCount: number }
+
+/** What archive validation (archecker) needs from the engine: reading its formats, reading only. */
+export interface ArchiveChecker {
+  newCoverage(): SpaceCoverage;
+  /** Scan phase of one save set of a space: every record is read, every page checked. */
+  scanSpace(stream: AsyncIterable<Buffer>, opts: {
+    space: string; spaceOid: number | null; startLsn: string; checksums: boolean; coverage: SpaceCoverage;
+    onFinding: (f: ArchiveFinding) => void; onBytes?: (n: number) => void;
+    /** the control file's content, when this save set holds it */
+    onControlFile?: (content: Buffer) => void;
+  }): Promise<{ files: number; pages: number; bytes: number }>;
+  /** Verification phase: every file complete up to its recorded size. */
+  coverageGaps(space: string, spaceOid: number | null, coverage: SpaceCoverage): Iterable<ArchiveFinding>;
+  /** A problem with the control file, or undefined when it is valid and of this system. */
+  checkControlFile(content: Buffer, systemId: string): string | undefined;
+  /** Page-header checks of one stored WAL file fed in chunks. */
+  walFileCheck(name: string, segmentSize: number, systemId: string): { push(chunk: Uint8Array): void; end(): string[] };
 }

@@ -164,7 +164,7 @@ async function storeLabel(ctx: BarContext, txn: import('../../sm/storage-manager
     meta: {
       aid, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, startWal: handle.startWal,
       startTime: handle.startTime, stopTime: stopped.stopTime, nextXid: stopped.nextXid, walFiles: stopped.walFiles,
-      systemId: info.systemId, walSegmentSize: info.walSegmentSize, version: info.version,
+      systemId: info.systemId, walSegmentSize: info.walSegmentSize, version: info.version, checksums: info.checksums,
       spaces: spaces.map((s) => ({ name: s.name, critical: s.critical, oid: s.oid, location: s.oid === null ? null : s.root })),
     },
   });

@@ -95,6 +95,33 @@ export class PostgresAdapter implements EngineAdapter {
     return { lsn: r.lsn, time: r.now.toISOString(), xid: String(x.next).split(':')[1]! };
   }
 
+  /**
+   * Names for relation files, as the server knows them now (best effort: a relation
+   * dropped since the backup has none). Keys are `dbOid/relfilenode`.
+   */
+  async relationNames(list: readonly { dbOid: number; spcOid: number; relfilenode: number }[]): Promise<Map<string, { database: string; relation: string | null }>> {
+    const out = new Map<string, { database: string; relation: string | null }>();
+    if (list.length === 0) return out;
+    const c = await this.db();
+    const dbs = new Map((await c.query<{ oid: number; datname: string }>('SELECT oid::int AS oid, datname FROM pg_database')).rows.map((r) => [r.oid, r.datname]));
+    for (const dbOid of new Set(list.map((x) => x.dbOid))) {
+      const datname = dbOid === 0 ? (this.s.database) : dbs.get(dbOid);
+      if (datname === undefined) continue;
+      const mine = list.filter((x) => x.dbOid === dbOid);
+      const conn = datname === this.s.database ? c : await connect({ ...this.s, database: datname }).catch(() => undefined);
+      if (!conn) continue;
+      try {
+        for (const x of mine) {
+          const r = await conn.query<{ rel: string | null }>('SELECT pg_filenode_relation($1, $2)::regclass::text AS rel', [x.spcOid === 1663 ? 0 : x.spcOid, x.relfilenode]).catch(() => ({ rows: [{ rel: null }] }));
+          out.set(`${dbOid}/${x.relfilenode}`, { database: dbOid === 0 ? '(shared)' : datname, relation: r.rows[0]?.rel ?? null });
+        }
+      } finally {
+        if (conn !== c) await conn.end().catch(() => {});
+      }
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.client?.end().catch(() => {}), this.backupClient?.end().catch(() => {})]);
     this.client = undefined;
