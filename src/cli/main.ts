@@ -24,6 +24,7 @@ import * as history from './commands/history.js';
 import * as status from './commands/status.js';
 import * as expire from './commands/expire.js';
 import * as sync from './commands/sync.js';
+import * as verify from './commands/verify.js';
 
 export function buildProgram(): Command {
   const program = new Command('openbar')
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   status.register(program, globals);
   expire.register(program, globals);
   sync.register(program, globals);
+  verify.register(program, globals);
 
   const sm = program.command('sm').description('the storage manager: pools, volumes, save sets, catalog, bootstrap');
   smPools.register(sm, globals);

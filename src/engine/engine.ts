@@ -144,6 +144,8 @@ export interface ColdRestoreEngine {
    * log whatever the timeline; timeline history files have none (they are always kept).
    */
   walPosition(name: string): { kind: 'segment' | 'history' | 'backup' | 'partial'; position: string | null } | undefined;
+  /** Starts a restored directory on a free port (socket in `workDir`), checks every database, stops it. */
+  trialRun(dataDir: string, workDir: string, user: string): Promise<{ passed: boolean; detail: string; problems: readonly string[] }>;
 }
 
 /** A relation file a problem is in, for naming it (database, relation, relfilenode). */

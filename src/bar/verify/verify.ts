@@ -46,30 +46,49 @@ export async function runVerify(ctx: BarContext, checker: ArchiveChecker, wal: W
   const backup = pickBackup(ctx, opts.backup);
   const aid = ctx.history.beginAction('verify', backup.level, { backup: backup.aid });
   try {
-    const labelObj = backup.objects.find((o) => o.type === 'B');
-    const [labelSet] = labelObj ? await ctx.sm.query({ id: labelObj.copyIds[0]! }) : [];
-    if (!labelSet) fail('UNREACHABLE', `the backup label save set of backup ${backup.aid} is gone`, 'run `openbar sync` to drop the records of missing save sets');
-    const label = labelSet.meta as unknown as LabelMeta & { checksums?: boolean };
-
-    const scan = await scanPhase(ctx, checker, backup, label, opts);
-    const checks: VerifyCheck[] = [...scan.checks];
-    checks.push(controlCheck(checker, scan.control, label, backup));
-    checks.push(...await walChecks(ctx, checker, wal, label, opts));
-    await nameRelations(ctx, checks, scan.findings);
+    const labelId = backup.objects.find((o) => o.type === 'B')!.copyIds[0]!;
+    const labelProblem = await readLabelSet(ctx, labelId);
+    const checks: VerifyCheck[] = [];
+    let scan: ScanResult | undefined;
+    if (labelProblem) {
+      // without its label the backup cannot be restored, nor its WAL range known
+      checks.push({ name: 'save sets', passed: false, detail: 'the backup label save set is unreadable', problems: [labelProblem] });
+    } else {
+      const label = (await ctx.sm.query({ id: labelId }))[0]!.meta as unknown as LabelMeta & { checksums?: boolean };
+      scan = await scanPhase(ctx, checker, backup, label, opts);
+      checks.push(...scan.checks);
+      checks.push(controlCheck(checker, scan.control, label, backup));
+      checks.push(...await walChecks(ctx, checker, wal, label, opts));
+      await nameRelations(ctx, checks, scan.findings);
+    }
 
     const passed = checks.every((c) => c.passed);
     const report: VerifyReport = {
       backup: backup.aid, level: backup.level, time: backup.time, startLsn: backup.startLsn, stopLsn: backup.stopLsn,
-      checks, passed, bytes: scan.bytes, pages: scan.pages, ms: Date.now() - started,
+      checks, passed, bytes: scan?.bytes ?? 0, pages: scan?.pages ?? 0, ms: Date.now() - started,
     };
     ctx.history.recordVerify(backup.aid, passed, new Date().toISOString());
     const problems = checks.reduce((a, c) => a + c.problems.length, 0);
-    ctx.history.endAction(aid, passed ? 0 : 3, passed ? 'passed' : `${problems} problem(s)`, { backup: backup.aid, passed, problems, bytes: scan.bytes, pages: scan.pages });
-    ctx.log.info(`verify ${aid}: backup ${backup.aid} ${passed ? 'PASSED' : `FAILED with ${problems} problem(s)`}; ${scan.pages} pages, ${scan.bytes} bytes read`);
+    ctx.history.endAction(aid, passed ? 0 : 3, passed ? 'passed' : `${problems} problem(s)`, { backup: backup.aid, passed, problems, bytes: report.bytes, pages: report.pages });
+    ctx.log.info(`verify ${aid}: backup ${backup.aid} ${passed ? 'PASSED' : `FAILED with ${problems} problem(s)`}; ${report.pages} pages, ${report.bytes} bytes read`);
     return report;
   } catch (err) {
     ctx.history.endAction(aid, 1, (err as Error).message);
     throw err;
+  }
+}
+
+/** Reads the label save set whole (its records checked); why it cannot be used, if it cannot. */
+async function readLabelSet(ctx: BarContext, id: number): Promise<string | undefined> {
+  if ((await ctx.sm.query({ id })).length === 0) return `the backup label save set ${id} is missing from the storage manager`;
+  try {
+    const parts: Buffer[] = [];
+    for await (const c of ctx.sm.readChunks(id)) parts.push(Buffer.from(c));
+    JSON.parse(Buffer.concat(parts).toString('utf8'));
+    return undefined;
+  } catch (err) {
+    if (isOpenbarError(err) && !['CHECKSUM', 'TRUNCATED', 'FORMAT'].includes(err.code)) throw err;
+    return `backup label save set ${id}: ${(err as Error).message}`;
   }
 }
 

@@ -10,15 +10,19 @@ import { scanSpaceStream } from './verify-space.js';
 import { WalSegmentCheck } from './wal-segment-check.js';
 
 const PAGE = 8192;
+const DEFAULTTABLESPACE_OID = 1663;
+const GLOBALTABLESPACE_OID = 1664;
 const FORKS: Record<string, string> = { '': 'main', _fsm: 'fsm', _vm: 'vm', _init: 'init' };
 
-/** The relation a file of a space belongs to: `base/DB/REL[_fork][.seg]`, `global/REL`, or `DB/REL` in a tablespace. */
+/**
+ * The relation a file of a space belongs to: `global/REL[_fork][.seg]` in pg_global, and
+ * `DB/REL...` relative to the root of pg_default (base/) or of a tablespace.
+ */
 export function relationRef(path: string, spaceOid: number | null): RelationRef | undefined {
-  const m = /^(?:(global)|(?:base\/)?(\d+))\/(\d+)(_fsm|_vm|_init)?(?:\.(\d+))?$/.exec(path);
+  const m = /^(?:(global)|(\d+))\/(\d+)(_fsm|_vm|_init)?(?:\.(\d+))?$/.exec(path);
   if (!m) return undefined;
-  if (!m[1] && !path.startsWith('base/') && spaceOid === null) return undefined;
   return {
-    dbOid: m[1] ? 0 : Number(m[2]), spcOid: m[1] ? 1664 : path.startsWith('base/') ? 1663 : spaceOid!,
+    dbOid: m[1] ? 0 : Number(m[2]), spcOid: m[1] ? GLOBALTABLESPACE_OID : spaceOid ?? DEFAULTTABLESPACE_OID,
     relfilenode: Number(m[3]), fork: FORKS[m[4] ?? '']!, segment: Number(m[5] ?? 0),
   };
 }
