@@ -1,6 +1,7 @@
 // npm run bench — openbar against pgBackRest on the same generated database, same
 // machine, same run: a full (level-0) backup and a restore with each, matched on
-// compression (zstd, level 1) and parallelism (2 processes/streams); pg_basebackup as a
+// compression (zstd, level 1) and parallelism (2 processes/streams), and a verify of
+// the backup with each; pg_basebackup as a
 // reference for the raw copy speed. Prints time, MB/s, stored bytes, peak memory of the
 // whole process tree, and the ratio openbar/pgBackRest. Writes bench-report/bench.md.
 //
@@ -98,6 +99,14 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2000));
     cluster.stop();
 
+    // verify: pgBackRest checks its repository's file checksums and WAL; openbar also every page
+    dropCaches();
+    const brVerify = await must('pgbackrest verify', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', 'verify']);
+    rows.push({ what: 'verify', tool: 'pgBackRest', t: brVerify, bytes: dbBytes });
+    dropCaches();
+    const obVerify = await must('openbar verify', process.execPath, [openbarBin, '--config', config, 'verify', 'latest', '--json']);
+    rows.push({ what: 'verify', tool: 'openbar', t: obVerify, bytes: dbBytes });
+
     // restores, each into an empty directory
     const brDir = path.join(dir, 'restore-pgbackrest');
     const obDir = path.join(dir, 'restore-openbar');
@@ -124,8 +133,8 @@ async function main(): Promise<void> {
       '',
       table,
       '',
-      `Ratio openbar / pgBackRest (time, lower is better): backup **${fmt(ratio('backup'), 2)}**, restore **${fmt(ratio('restore'), 2)}**.`,
-      'Targets: backup ≤ 0.50, restore ≤ 1.00.',
+      `Ratio openbar / pgBackRest (time, lower is better): backup **${fmt(ratio('backup'), 2)}**, restore **${fmt(ratio('restore'), 2)}**, verify **${fmt(ratio('verify'), 2)}**.`,
+      'Targets: backup ≤ 0.50, restore ≤ 1.00, verify ≤ 1.00 (openbar also checks every page; pgBackRest verify checks file checksums and WAL).',
       '',
     ].join('\n');
     const file = writeReport('bench', report);
