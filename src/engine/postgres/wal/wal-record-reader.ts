@@ -3,7 +3,7 @@
 // PostgreSQL's xlogreader does. Copies only records that span pages; never throws on bad
 // WAL: it stops and says where valid WAL ended and why.
 
-import { CRC32C_INIT, crc32cFinish, crc32cUpdate } from '../../../common/io/crc32c.js';
+import { CRC32C_INIT, crc32cAt, crc32cFinish, crcViews, type CrcViews } from '../../../common/io/crc32c.js';
 import { INFO, isKnownRmgr, RM, WAL, type WalFormat } from './wal-format.js';
 import { checkPageHeader, emptyPageHeader, lsnText, readPageHeader, sniffWalFormat } from './wal-page.js';
 
@@ -55,6 +55,7 @@ export class WalRecordReader {
   private tli = 0;
   private asm = new Uint8Array(64 * 1024);
   private asmView = new DataView(this.asm.buffer);
+  private asmCrc = crcViews(this.asm);
   private asmLen = 0;
   private totLen = 0;
   private recLsn = 0;
@@ -114,7 +115,7 @@ export class WalRecordReader {
     const base = (segno ?? Math.floor(readPageHeader(view, 0, this.hdr).pageAddr / segSize)) * segSize;
     if (this.pos >= base + segSize) return; // an earlier segment than needed: nothing in it is wanted
     if (this.pos < base) return this.halt('missing-segment', this.nextLsn, `the WAL segment holding ${lsnText(this.pos)} is missing`);
-    this.readSegment(data, view, base);
+    this.readSegment(data, view, crcViews(data), base);
   }
 
   /** No more segments: a reader not yet at the end LSN stops as incomplete. */
@@ -127,7 +128,7 @@ export class WalRecordReader {
     this.stopped ??= { reason, lsn, message };
   }
 
-  private readSegment(data: Uint8Array, view: DataView, base: number): void {
+  private readSegment(data: Uint8Array, view: DataView, crcv: CrcViews, base: number): void {
     const pageSize = this.pageSize;
     const format = this.format!;
     const h = this.hdr;
@@ -165,7 +166,7 @@ export class WalRecordReader {
           }
           this.state = SCAN;
           this.pos = pageLsn + hdrSize + align8(rem);
-          if (!this.accept(this.asm, this.asmView, 0, this.recLsn)) return;
+          if (!this.accept(this.asm, this.asmView, this.asmCrc, 0, this.recLsn)) return;
           if (this.switched) return this.afterSwitch();
         }
       } else if (this.state === SKIP) {
@@ -199,7 +200,7 @@ export class WalRecordReader {
           const err = this.checkHeader(view, off, lsn);
           if (err) return this.halt('bad-record', lsn, err);
           this.pos = lsn + align8(totLen);
-          if (!this.accept(data, view, off, lsn)) return;
+          if (!this.accept(data, view, crcv, off, lsn)) return;
           if (this.switched) return this.afterSwitch();
           continue;
         }
@@ -213,6 +214,7 @@ export class WalRecordReader {
         if (this.asm.length < totLen) {
           this.asm = new Uint8Array(Math.max(totLen, this.asm.length * 2));
           this.asmView = new DataView(this.asm.buffer);
+          this.asmCrc = crcViews(this.asm);
         }
         this.asm.set(data.subarray(off, off + avail), 0);
         this.asmLen = avail;
@@ -244,10 +246,10 @@ export class WalRecordReader {
   }
 
   /** ValidXLogRecord's CRC, then the sink; false when reading must stop. Notes an XLOG_SWITCH. */
-  private accept(bytes: Uint8Array, view: DataView, off: number, lsn: number): boolean {
+  private accept(bytes: Uint8Array, view: DataView, crcv: CrcViews, off: number, lsn: number): boolean {
     const totLen = view.getUint32(off, true);
-    let crc = crc32cUpdate(CRC32C_INIT, bytes, off + WAL.RECORD_HEADER, off + totLen);
-    crc = crc32cFinish(crc32cUpdate(crc, bytes, off, off + WAL.RECORD_CRC_OFFSET));
+    let crc = crc32cAt(CRC32C_INIT, crcv, off + WAL.RECORD_HEADER, off + totLen);
+    crc = crc32cFinish(crc32cAt(crc, crcv, off, off + WAL.RECORD_CRC_OFFSET));
     const stored = view.getUint32(off + WAL.RECORD_CRC_OFFSET, true);
     if (crc !== stored) {
       this.halt('bad-crc', lsn, `incorrect resource manager data checksum in record at ${lsnText(lsn)}`);
