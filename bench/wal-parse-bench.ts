@@ -1,13 +1,14 @@
 // node dist/bench/wal-parse-bench.js — speed of the WAL block-reference parser on a few
 // hundred MB of real WAL (pgbench -i, then pgbench), against pg_waldump -z reading the
-// same range. Prints MB/s of WAL from files in the page cache, and from memory (parser
-// CPU alone). BENCH_WAL_SCALE (default 20), BENCH_WAL_SECONDS (default 30), BENCH_DIR.
+// same range. Prints MB/s of WAL from files in the page cache, from disk (when the page
+// cache can be dropped) and from memory (parser CPU alone). BENCH_WAL_SCALE (default 20), BENCH_WAL_SECONDS (default 30), BENCH_DIR.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseLsn } from '../src/engine/postgres/lsn.js';
 import { giveToPostgres, runPg, SandboxCluster } from '../src/engine/postgres/sandbox.js';
 import { collectChangedBlocks, changedBlocksFromFiles, segmentPaths } from '../src/engine/postgres/wal/changed-blocks.js';
+import { dropCaches } from './harness.js';
 
 const SEG = 16 * 1024 * 1024;
 const scale = Number(process.env.BENCH_WAL_SCALE ?? 20);
@@ -36,6 +37,12 @@ async function main(): Promise<void> {
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       if (!r.complete) throw new Error(`incomplete: ${r.stop.message}`);
       process.stdout.write(`files (page cache): ${(mb / s).toFixed(0)} MB/s, ${s.toFixed(2)} s, ${r.records} records, ${r.blockCount} distinct blocks in ${r.relations.size} relations, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`);
+    }
+    if (dropCaches()) {
+      const t0 = process.hrtime.bigint();
+      await changedBlocksFromFiles(files, { startLsn: start, endLsn: end });
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      process.stdout.write(`files (cold cache, from disk): ${(mb / s).toFixed(0)} MB/s, ${s.toFixed(2)} s\n`);
     }
     const inMemory = files.map((f) => ({ data: fs.readFileSync(f) }));
     for (let round = 0; round < 3; round++) {

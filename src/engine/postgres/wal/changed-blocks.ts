@@ -4,8 +4,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseWalFileName, type Lsn } from '../lsn.js';
-import { BlockRefCollector, type BlockRefOptions, type WalChanges } from './block-refs.js';
+import { fail } from '../../../common/errors.js';
+import { parseWalFileName, walFilesBetween, type Lsn } from '../lsn.js';
+import { BlockRefCollector, type BlockRefOptions, type WalChanges } from './block-ref-collector.js';
 import { WAL } from './wal-format.js';
 
 export interface WalSegmentInput {
@@ -35,15 +36,10 @@ export function changedBlocksFromFiles(files: readonly string[], opts: BlockRefO
 
 /** The files of `dir` holding [startLsn, endLsn] on `timeline`, in order (whether or not they exist). */
 export function segmentPaths(dir: string, timeline: number, startLsn: Lsn, endLsn: Lsn, segSize: number): string[] {
-  const out: string[] = [];
-  const size = BigInt(segSize);
-  const perLog = 0x100000000n / size;
-  const hex8 = (n: bigint | number) => n.toString(16).toUpperCase().padStart(8, '0');
-  for (let s = startLsn / size; s <= endLsn / size; s++) out.push(path.join(dir, `${hex8(timeline)}${hex8(s / perLog)}${hex8(s % perLog)}`));
-  return out;
+  return walFilesBetween(timeline, startLsn, endLsn, segSize).map((name) => path.join(dir, name));
 }
 
-type Opened = { fh: fs.promises.FileHandle; buf: Buffer } | { missing: true };
+type Opened = { fh: fs.promises.FileHandle; buf: Buffer; file: string } | { missing: true };
 
 /**
  * Reads segment files one after the other: the next file's read is issued before the
@@ -75,21 +71,21 @@ async function open(file: string, reuse: Buffer | undefined): Promise<Opened> {
     fh = await fs.promises.open(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { missing: true };
-    throw err;
+    return ioError(file, err);
   }
   try {
     const { size } = await fh.stat();
-    return { fh, buf: reuse && reuse.length === size ? reuse : Buffer.allocUnsafe(size) };
+    return { fh, buf: reuse && reuse.length === size ? reuse : Buffer.allocUnsafe(size), file };
   } catch (err) {
     await fh.close();
-    throw err;
+    return ioError(file, err);
   }
 }
 
 /** Issues the read at once (the first fh.read goes to the thread pool on call); undefined for a missing file. */
 async function startRead(o: Opened): Promise<Buffer | undefined> {
   if ('missing' in o) return undefined;
-  const { fh, buf } = o;
+  const { fh, buf, file } = o;
   try {
     let off = 0;
     while (off < buf.length) {
@@ -98,7 +94,13 @@ async function startRead(o: Opened): Promise<Buffer | undefined> {
       off += bytesRead;
     }
     return off === buf.length ? buf : buf.subarray(0, off);
+  } catch (err) {
+    return ioError(file, err);
   } finally {
     await fh.close();
   }
+}
+
+function ioError(file: string, err: unknown): never {
+  fail('IO', `cannot read WAL segment ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
 }

@@ -4,6 +4,7 @@
 // WAL: it stops and says where valid WAL ended and why.
 
 import { CRC32C_INIT, crc32cAt, crc32cFinish, crcViews, type CrcViews } from '../../../common/io/crc32c.js';
+import type { ErrorCode } from '../../../common/errors.js';
 import { INFO, isKnownRmgr, RM, WAL, type WalFormat } from './wal-format.js';
 import { checkPageHeader, emptyPageHeader, lsnText, readPageHeader, sniffWalFormat } from './wal-page.js';
 
@@ -15,6 +16,8 @@ export type WalStopReason =
 
 export interface WalStop {
   readonly reason: WalStopReason;
+  /** the error code a caller throwing on an incomplete read should use */
+  readonly code: ErrorCode;
   /** the record (or byte) where reading stopped: valid WAL ends before it */
   readonly lsn: number;
   readonly message: string;
@@ -36,6 +39,15 @@ export interface WalRecordReaderOptions {
   readonly segSize?: number;
   readonly sysid?: bigint;
 }
+
+const STOP_CODES: Record<WalStopReason, ErrorCode> = {
+  'end-of-range': 'INTERNAL', // not an error: nothing to throw
+  'end-of-wal': 'TRUNCATED',
+  'missing-segment': 'TRUNCATED',
+  'bad-crc': 'CHECKSUM',
+  'bad-record': 'FORMAT',
+  'bad-page': 'FORMAT',
+};
 
 const MAX_RECORD = 1 << 30;
 const SCAN = 0, CONT = 1, SKIP = 2;
@@ -125,7 +137,7 @@ export class WalRecordReader {
   }
 
   private halt(reason: WalStopReason, lsn: number, message: string): void {
-    this.stopped ??= { reason, lsn, message };
+    this.stopped ??= { reason, code: STOP_CODES[reason], lsn, message };
   }
 
   private readSegment(data: Uint8Array, view: DataView, crcv: CrcViews, base: number): void {
