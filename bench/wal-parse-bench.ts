@@ -1,7 +1,7 @@
 // node dist/bench/wal-parse-bench.js — speed of the WAL block-reference parser on a few
-// hundred MB of real WAL (pgbench -i, then pgbench), against pg_waldump -z reading the
-// same range. Prints MB/s of WAL from files in the page cache, from disk (when the page
-// cache can be dropped) and from memory (parser CPU alone). BENCH_WAL_SCALE (default 20), BENCH_WAL_SECONDS (default 30), BENCH_DIR.
+// hundred MB of real WAL (pgbench -i, then pgbench), from files in the page cache, from
+// disk (when the cache can be dropped) and from memory, against pg_waldump -z on the same
+// range. BENCH_WAL_SCALE (default 20), BENCH_WAL_SECONDS (default 30), BENCH_DIR.
 
 import fs from 'node:fs';
 import path from 'node:path';

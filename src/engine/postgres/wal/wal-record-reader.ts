@@ -52,6 +52,7 @@ const STOP_CODES: Record<WalStopReason, ErrorCode> = {
 const MAX_RECORD = 1 << 30;
 const SCAN = 0, CONT = 1, SKIP = 2;
 const align8 = (n: number) => (n + 7) & ~7;
+const powerOf2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
 
 export class WalRecordReader {
   format: WalFormat | undefined;
@@ -96,11 +97,6 @@ export class WalRecordReader {
     return this.state === CONT ? this.recLsn : this.pos;
   }
 
-  /** The segment number the reader needs next (segSize known after the first push). */
-  neededSegment(segSize: number): number {
-    return Math.floor(this.pos / segSize);
-  }
-
   /** Whether the reader has stopped or still wants segments. */
   get done(): boolean {
     return this.stopped !== undefined;
@@ -117,6 +113,10 @@ export class WalRecordReader {
     if (this.segSize === undefined) {
       const h = readPageHeader(view, 0, this.hdr);
       if (!(h.info & WAL.XLP_LONG_HEADER)) return this.halt('bad-page', this.pos, 'the first segment has no long page header');
+      // powers of two, pages within a segment; not PostgreSQL's 1 MiB minimum, so tests can use small segments
+      if (!powerOf2(h.xlogBlockSize) || h.xlogBlockSize < 1024 || h.xlogBlockSize > 65536 || !powerOf2(h.segSize) || h.segSize < h.xlogBlockSize || h.segSize > 1 << 30) {
+        return this.halt('bad-page', this.pos, `implausible WAL segment size ${h.segSize} or page size ${h.xlogBlockSize} in the first page header`);
+      }
       this.segSize = h.segSize;
       this.pageSize = h.xlogBlockSize;
       this.sysid ??= h.sysid;
