@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseLsn, type Lsn } from '../../src/engine/postgres/lsn.js';
 import { giveToPostgres, SandboxCluster } from '../../src/engine/postgres/sandbox.js';
-import type { WalChanges } from '../../src/engine/postgres/wal/block-refs.js';
+import type { WalChanges } from '../../src/engine/postgres/wal/block-ref-collector.js';
 import { changedBlocksFromFiles, segmentPaths } from '../../src/engine/postgres/wal/changed-blocks.js';
 import { FORK_NAMES, type WalFormat } from '../../src/engine/postgres/wal/wal-format.js';
 import { imageApplies, imageCompression, type DecodedRecord } from '../../src/engine/postgres/wal/wal-record.js';

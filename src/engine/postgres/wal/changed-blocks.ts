@@ -4,8 +4,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseWalFileName, type Lsn } from '../lsn.js';
-import { BlockRefCollector, type BlockRefOptions, type WalChanges } from './block-refs.js';
+import { fail } from '../../../common/errors.js';
+import { parseWalFileName, walFilesBetween, type Lsn } from '../lsn.js';
+import { BlockRefCollector, type BlockRefOptions, type WalChanges } from './block-ref-collector.js';
 import { WAL } from './wal-format.js';
 
 export interface WalSegmentInput {
@@ -35,31 +36,27 @@ export function changedBlocksFromFiles(files: readonly string[], opts: BlockRefO
 
 /** The files of `dir` holding [startLsn, endLsn] on `timeline`, in order (whether or not they exist). */
 export function segmentPaths(dir: string, timeline: number, startLsn: Lsn, endLsn: Lsn, segSize: number): string[] {
-  const out: string[] = [];
-  const size = BigInt(segSize);
-  const perLog = 0x100000000n / size;
-  const hex8 = (n: bigint | number) => n.toString(16).toUpperCase().padStart(8, '0');
-  for (let s = startLsn / size; s <= endLsn / size; s++) out.push(path.join(dir, `${hex8(timeline)}${hex8(s / perLog)}${hex8(s % perLog)}`));
-  return out;
+  return walFilesBetween(timeline, startLsn, endLsn, segSize).map((name) => path.join(dir, name));
 }
 
-type ReadResult = { buf: Buffer } | { missing: true } | { error: unknown };
+type Opened = { fh: fs.promises.FileHandle; buf: Buffer; file: string } | { missing: true };
 
 /**
- * Reads segment files one after the other, the next one while the caller works on the
- * current one; two buffers in turn. A missing file is skipped (the reader then reports the
- * gap); other read errors are thrown. A yielded buffer is reused two steps later.
+ * Reads segment files one after the other: the next file's read is issued before the
+ * current one is handed over, so the disk (or page cache copy) works while the caller
+ * parses. Two buffers in turn: a yielded buffer is overwritten two steps later. A missing
+ * file is skipped (the reader then reports the gap); other read errors are thrown.
  */
 export async function* readSegmentFiles(files: readonly string[]): AsyncGenerator<WalSegmentInput> {
   let spare: Buffer | undefined;
   let segSize = 0;
-  let pending: Promise<ReadResult> | undefined = files.length > 0 ? readWhole(files[0]!, undefined) : undefined;
+  let reading = files.length > 0 ? startRead(await open(files[0]!, undefined)) : undefined;
+  reading?.catch(() => {}); // awaited below; this only keeps an early failure from counting as unhandled
   for (let i = 0; i < files.length; i++) {
-    const r = await pending!;
-    pending = i + 1 < files.length ? readWhole(files[i + 1]!, spare) : undefined;
-    if ('error' in r) throw r.error;
-    if ('missing' in r) continue;
-    const buf = r.buf;
+    const buf = await reading!;
+    reading = i + 1 < files.length ? startRead(await open(files[i + 1]!, spare)) : undefined;
+    reading?.catch(() => {});
+    if (!buf) continue;
     // xlp_info has XLP_LONG_HEADER: xlp_seg_size tells how to read the file name
     if (buf.length >= WAL.LONG_PAGE_HEADER && (buf.readUInt16LE(2) & WAL.XLP_LONG_HEADER)) segSize = buf.readUInt32LE(32) || segSize;
     const named = segSize > 0 ? parseWalFileName(path.basename(files[i]!).slice(0, 24), segSize) : undefined;
@@ -68,26 +65,42 @@ export async function* readSegmentFiles(files: readonly string[]): AsyncGenerato
   }
 }
 
-async function readWhole(file: string, reuse: Buffer | undefined): Promise<ReadResult> {
+async function open(file: string, reuse: Buffer | undefined): Promise<Opened> {
   let fh: fs.promises.FileHandle;
   try {
     fh = await fs.promises.open(file, 'r');
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? { missing: true } : { error: err };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { missing: true };
+    return ioError(file, err);
   }
   try {
     const { size } = await fh.stat();
-    const buf = reuse && reuse.length === size ? reuse : Buffer.allocUnsafe(size);
+    return { fh, buf: reuse && reuse.length === size ? reuse : Buffer.allocUnsafe(size), file };
+  } catch (err) {
+    await fh.close();
+    return ioError(file, err);
+  }
+}
+
+/** Issues the read at once (the first fh.read goes to the thread pool on call); undefined for a missing file. */
+async function startRead(o: Opened): Promise<Buffer | undefined> {
+  if ('missing' in o) return undefined;
+  const { fh, buf, file } = o;
+  try {
     let off = 0;
-    while (off < size) {
-      const { bytesRead } = await fh.read(buf, off, size - off, off);
+    while (off < buf.length) {
+      const { bytesRead } = await fh.read(buf, off, buf.length - off, off);
       if (bytesRead === 0) break;
       off += bytesRead;
     }
-    return { buf: off === size ? buf : buf.subarray(0, off) };
+    return off === buf.length ? buf : buf.subarray(0, off);
   } catch (err) {
-    return { error: err };
+    return ioError(file, err);
   } finally {
     await fh.close();
   }
+}
+
+function ioError(file: string, err: unknown): never {
+  fail('IO', `cannot read WAL segment ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
 }

@@ -3,7 +3,8 @@
 // PostgreSQL's xlogreader does. Copies only records that span pages; never throws on bad
 // WAL: it stops and says where valid WAL ended and why.
 
-import { CRC32C_INIT, crc32cFinish, crc32cUpdate } from '../../../common/io/crc32c.js';
+import { CRC32C_INIT, crc32cAt, crc32cFinish, crcViews, type CrcViews } from '../../../common/io/crc32c.js';
+import type { ErrorCode } from '../../../common/errors.js';
 import { INFO, isKnownRmgr, RM, WAL, type WalFormat } from './wal-format.js';
 import { checkPageHeader, emptyPageHeader, lsnText, readPageHeader, sniffWalFormat } from './wal-page.js';
 
@@ -15,6 +16,8 @@ export type WalStopReason =
 
 export interface WalStop {
   readonly reason: WalStopReason;
+  /** the error code a caller throwing on an incomplete read should use */
+  readonly code: ErrorCode;
   /** the record (or byte) where reading stopped: valid WAL ends before it */
   readonly lsn: number;
   readonly message: string;
@@ -37,9 +40,19 @@ export interface WalRecordReaderOptions {
   readonly sysid?: bigint;
 }
 
+const STOP_CODES: Record<WalStopReason, ErrorCode> = {
+  'end-of-range': 'INTERNAL', // not an error: nothing to throw
+  'end-of-wal': 'TRUNCATED',
+  'missing-segment': 'TRUNCATED',
+  'bad-crc': 'CHECKSUM',
+  'bad-record': 'FORMAT',
+  'bad-page': 'FORMAT',
+};
+
 const MAX_RECORD = 1 << 30;
 const SCAN = 0, CONT = 1, SKIP = 2;
 const align8 = (n: number) => (n + 7) & ~7;
+const powerOf2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
 
 export class WalRecordReader {
   format: WalFormat | undefined;
@@ -55,6 +68,7 @@ export class WalRecordReader {
   private tli = 0;
   private asm = new Uint8Array(64 * 1024);
   private asmView = new DataView(this.asm.buffer);
+  private asmCrc = crcViews(this.asm);
   private asmLen = 0;
   private totLen = 0;
   private recLsn = 0;
@@ -83,11 +97,6 @@ export class WalRecordReader {
     return this.state === CONT ? this.recLsn : this.pos;
   }
 
-  /** The segment number the reader needs next (segSize known after the first push). */
-  neededSegment(segSize: number): number {
-    return Math.floor(this.pos / segSize);
-  }
-
   /** Whether the reader has stopped or still wants segments. */
   get done(): boolean {
     return this.stopped !== undefined;
@@ -104,6 +113,10 @@ export class WalRecordReader {
     if (this.segSize === undefined) {
       const h = readPageHeader(view, 0, this.hdr);
       if (!(h.info & WAL.XLP_LONG_HEADER)) return this.halt('bad-page', this.pos, 'the first segment has no long page header');
+      // powers of two, pages within a segment; not PostgreSQL's 1 MiB minimum, so tests can use small segments
+      if (!powerOf2(h.xlogBlockSize) || h.xlogBlockSize < 1024 || h.xlogBlockSize > 65536 || !powerOf2(h.segSize) || h.segSize < h.xlogBlockSize || h.segSize > 1 << 30) {
+        return this.halt('bad-page', this.pos, `implausible WAL segment size ${h.segSize} or page size ${h.xlogBlockSize} in the first page header`);
+      }
       this.segSize = h.segSize;
       this.pageSize = h.xlogBlockSize;
       this.sysid ??= h.sysid;
@@ -114,7 +127,7 @@ export class WalRecordReader {
     const base = (segno ?? Math.floor(readPageHeader(view, 0, this.hdr).pageAddr / segSize)) * segSize;
     if (this.pos >= base + segSize) return; // an earlier segment than needed: nothing in it is wanted
     if (this.pos < base) return this.halt('missing-segment', this.nextLsn, `the WAL segment holding ${lsnText(this.pos)} is missing`);
-    this.readSegment(data, view, base);
+    this.readSegment(data, view, crcViews(data), base);
   }
 
   /** No more segments: a reader not yet at the end LSN stops as incomplete. */
@@ -124,10 +137,10 @@ export class WalRecordReader {
   }
 
   private halt(reason: WalStopReason, lsn: number, message: string): void {
-    this.stopped ??= { reason, lsn, message };
+    this.stopped ??= { reason, code: STOP_CODES[reason], lsn, message };
   }
 
-  private readSegment(data: Uint8Array, view: DataView, base: number): void {
+  private readSegment(data: Uint8Array, view: DataView, crcv: CrcViews, base: number): void {
     const pageSize = this.pageSize;
     const format = this.format!;
     const h = this.hdr;
@@ -165,7 +178,7 @@ export class WalRecordReader {
           }
           this.state = SCAN;
           this.pos = pageLsn + hdrSize + align8(rem);
-          if (!this.accept(this.asm, this.asmView, 0, this.recLsn)) return;
+          if (!this.accept(this.asm, this.asmView, this.asmCrc, 0, this.recLsn)) return;
           if (this.switched) return this.afterSwitch();
         }
       } else if (this.state === SKIP) {
@@ -199,7 +212,7 @@ export class WalRecordReader {
           const err = this.checkHeader(view, off, lsn);
           if (err) return this.halt('bad-record', lsn, err);
           this.pos = lsn + align8(totLen);
-          if (!this.accept(data, view, off, lsn)) return;
+          if (!this.accept(data, view, crcv, off, lsn)) return;
           if (this.switched) return this.afterSwitch();
           continue;
         }
@@ -213,6 +226,7 @@ export class WalRecordReader {
         if (this.asm.length < totLen) {
           this.asm = new Uint8Array(Math.max(totLen, this.asm.length * 2));
           this.asmView = new DataView(this.asm.buffer);
+          this.asmCrc = crcViews(this.asm);
         }
         this.asm.set(data.subarray(off, off + avail), 0);
         this.asmLen = avail;
@@ -244,10 +258,10 @@ export class WalRecordReader {
   }
 
   /** ValidXLogRecord's CRC, then the sink; false when reading must stop. Notes an XLOG_SWITCH. */
-  private accept(bytes: Uint8Array, view: DataView, off: number, lsn: number): boolean {
+  private accept(bytes: Uint8Array, view: DataView, crcv: CrcViews, off: number, lsn: number): boolean {
     const totLen = view.getUint32(off, true);
-    let crc = crc32cUpdate(CRC32C_INIT, bytes, off + WAL.RECORD_HEADER, off + totLen);
-    crc = crc32cFinish(crc32cUpdate(crc, bytes, off, off + WAL.RECORD_CRC_OFFSET));
+    let crc = crc32cAt(CRC32C_INIT, crcv, off + WAL.RECORD_HEADER, off + totLen);
+    crc = crc32cFinish(crc32cAt(crc, crcv, off, off + WAL.RECORD_CRC_OFFSET));
     const stored = view.getUint32(off + WAL.RECORD_CRC_OFFSET, true);
     if (crc !== stored) {
       this.halt('bad-crc', lsn, `incorrect resource manager data checksum in record at ${lsnText(lsn)}`);
