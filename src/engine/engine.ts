@@ -66,10 +66,24 @@ export interface BadPage {
   readonly problem: string;
 }
 
+/** Pages changed since a base backup, as the engine found them in the WAL (opaque to the client). */
+export interface WalPageChanges { readonly blockCount: number }
+
+/** How a level 1 or 2 copy of a space finds its pages. */
+export interface IncrementalSource {
+  /** the base instance's start LSN: pages changed at or after it are copied */
+  readonly baseLsn: string;
+  /** wal: the block references of the WAL since baseLsn; scan: every page read, LSN compared */
+  readonly method: 'wal' | 'scan';
+  readonly changes?: WalPageChanges;
+}
+
 export interface SpaceReadOptions {
   readonly server: string;
   readonly systemId: string;
   readonly level: number;
+  /** levels 1 and 2 */
+  readonly incremental?: IncrementalSource;
   readonly part: number;
   readonly parts: number;
   readonly startLsn: string;
@@ -108,6 +122,16 @@ export interface EngineAdapter {
   copySpace(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions): Promise<void>;
   switchWal(): Promise<{ lsn: string; walFile: string }>;
   createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }>;
+  /**
+   * Blocks changed by WAL records starting in [fromLsn, toLsn) on `timeline`: segments come
+   * from `fetchArchived` (the Logs pool), else from the server's pg_wal. `incomplete` says
+   * why the WAL cannot tell (a missing segment, damage, a record of unknown effect).
+   */
+  walChanges(fromLsn: string, toLsn: string, timeline: number, fetchArchived: (name: string) => Promise<Uint8Array | undefined>):
+    Promise<{ changes: WalPageChanges; records: number; walBytes: number } | { incomplete: string }>;
+  compareLsn(a: string, b: string): number;
+  /** Bytes an incremental copy of `file` will read (for planning streams and progress). */
+  incrementalBytes(space: SpaceInfo, file: SpaceFile, source: IncrementalSource): number;
   /** Names of relation files as the server knows them now, keyed `dbOid/relfilenode` (best effort). */
   relationNames(list: readonly { dbOid: number; spcOid: number; relfilenode: number }[]): Promise<Map<string, { database: string; relation: string | null }>>;
   close(): Promise<void>;

@@ -9,7 +9,9 @@ import { faultPoint } from '../../common/fault.js';
 import { trace } from '../../common/trace.js';
 import { Progress } from '../../common/progress.js';
 import { formatBytes, formatRate } from '../../common/units.js';
-import type { BackupStopped, ServerInfo, SpaceInfo } from '../../engine/engine.js';
+import type { BackupStopped, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo } from '../../engine/engine.js';
+import { chooseBases, type SpaceLevel } from './choose-bases.js';
+import { incrementalSources } from './incremental-sources.js';
 import type { NewInstance } from '../../history/history-db.js';
 import type { BarContext } from '../bar-context.js';
 import { copySpacePart, type PartResult } from './copy-space-part.js';
@@ -38,6 +40,10 @@ export interface SpaceResult {
 export interface BackupResult {
   readonly id: number;
   readonly level: number;
+  /** per space: the level it got and the backup it builds on */
+  readonly levels: readonly { space: string; level: number; base: number | null; note: string | null }[];
+  /** how a level 1/2 found its pages */
+  readonly method: 'wal' | 'scan' | null;
   readonly startLsn: string;
   readonly stopLsn: string;
   readonly timeline: number;
@@ -68,17 +74,25 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     faultPoint('backup-started');
     trace('backup: backup mode started');
 
-    const work = await planWork(ctx, chosen);
+    const levels: SpaceLevel[] = opts.level > 0 ? await chooseBases(ctx.sm, ctx.history.instances(), chosen.map((s) => s.name), opts.level, handle.timeline) : chosen.map((s) => ({ space: s.name, level: 0 }));
+    for (const l of levels) if (l.note) { ctx.log.info(`backup ${aid}: ${l.note}`); opts.report?.(`${l.space}: ${l.note}`); }
+    const sources = await incrementalSources(ctx, engine, aid, levels, handle);
+    const work = await planWork(ctx, chosen, sources);
     trace('backup: files listed');
-    const total = work.reduce((a, w) => a + w.files.reduce((b, f) => b + (f.range?.length ?? f.size), 0), 0);
+    const total = work.reduce((a, w) => a + w.files.reduce((b, f) => b + sizeFor(engine, w.space, f, sources.get(w.space.name)), 0), 0);
     ctx.history.progress(aid, 0, total);
     const progress = new Progress({ what: `backup ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
-    const common = { txn, aid, level: opts.level, handle, info, progress, signal: opts.signal };
+    const common = { txn, aid, handle, info, progress, signal: opts.signal };
+    const levelOf = (name: string) => levels.find((l) => l.space === name)!;
+    const job = (w: (typeof work)[number]) => ({
+      ...common, ...w, level: levelOf(w.space.name).level, baseCopyId: levelOf(w.space.name).base?.copyIds[0] ?? null,
+      incremental: sources.get(w.space.name),
+    });
     const results: PartResult[] = [];
     // the critical space first and alone, then the rest in parallel streams
-    for (const w of work.filter((x) => x.space.critical)) results.push(await copySpacePart(ctx, { ...common, ...w }));
+    for (const w of work.filter((x) => x.space.critical)) results.push(await copySpacePart(ctx, job(w)));
     await runParallel(work.filter((x) => !x.space.critical), ctx.settings.max_backup, async (w) => {
-      results.push(await copySpacePart(ctx, { ...common, ...w }));
+      results.push(await copySpacePart(ctx, job(w)));
     });
     progress.finish();
     faultPoint('backup-copied');
@@ -87,7 +101,8 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     const stopped = await handle.stop();
     trace('backup: backup mode stopped');
     ctx.log.info(`backup ${aid}: backup mode stopped at ${stopped.stopLsn}; WAL ${stopped.walFiles[0]} .. ${stopped.walFiles[stopped.walFiles.length - 1]} required`);
-    const labelId = await storeLabel(ctx, txn, aid, opts.level, handle, stopped, info, chosen);
+    const level = Math.max(...levels.map((l) => l.level));
+    const labelId = await storeLabel(ctx, txn, aid, level, handle, stopped, info, chosen, levels, sources);
     faultPoint('backup-before-wal-check');
     await waitForWal(ctx, stopped.walFiles, 60_000);
     trace('backup: WAL present');
@@ -99,12 +114,12 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     const spaces = summarise(chosen, results.map((r) => ({ ...r, storedBytes: stored.get(r.id) ?? 0 })));
     const instances: NewInstance[] = [
       ...spaces.map((s): NewInstance => ({
-        object: s.space, type: chosen.find((c) => c.name === s.space)!.critical ? 'R' : 'D', level: opts.level, copyIds: s.copyIds,
-        baseId: null, startLsn: handle!.startLsn, stopLsn: stopped.stopLsn, timeline: handle!.timeline, firstWal: handle!.startWal,
+        object: s.space, type: chosen.find((c) => c.name === s.space)!.critical ? 'R' : 'D', level: levelOf(s.space).level, copyIds: s.copyIds,
+        baseId: levelOf(s.space).base?.copyIds[0] ?? null, startLsn: handle!.startLsn, stopLsn: stopped.stopLsn, timeline: handle!.timeline, firstWal: handle!.startWal,
         time: stopped.stopTime, meta: { bytes: s.bytes, storedBytes: s.storedBytes, parts: s.parts, badPages: s.badPages },
       })),
       {
-        object: 'backup_label', type: 'B', level: opts.level, copyIds: [labelId], baseId: null, startLsn: handle.startLsn,
+        object: 'backup_label', type: 'B', level, copyIds: [labelId], baseId: null, startLsn: handle.startLsn,
         stopLsn: stopped.stopLsn, timeline: handle.timeline, firstWal: handle.startWal, time: stopped.stopTime,
         meta: { nextXid: stopped.nextXid, walFiles: stopped.walFiles, startTime: handle.startTime, systemId: info.systemId },
       },
@@ -115,9 +130,9 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     const ms = Date.now() - started;
     ctx.history.endAction(aid, 0, 'completed', { bytes, storedBytes, ms, startLsn: handle.startLsn, stopLsn: stopped.stopLsn });
     const badPages = spaces.reduce((a, s) => a + s.badPages, 0);
-    ctx.log.info(`backup ${aid}: completed, level ${opts.level}, ${formatBytes(bytes)} read, ${formatBytes(storedBytes)} stored, ${formatRate(bytes, ms)}${badPages ? `, ${badPages} bad page(s) reported` : ''}`);
-    for (const s of spaces) opts.report?.(spaceLine(s));
-    return { id: aid, level: opts.level, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, walFiles: stopped.walFiles, spaces, bytes, storedBytes, ms };
+    ctx.log.info(`backup ${aid}: completed, level ${level}${sources.size ? ` (${[...new Set([...sources.values()].map((x) => x.method))].join('/')})` : ''}, ${formatBytes(bytes)} read, ${formatBytes(storedBytes)} stored, ${formatRate(bytes, ms)}${badPages ? `, ${badPages} bad page(s) reported` : ''}`);
+    for (const s of spaces) opts.report?.(spaceLine(s, levelOf(s.space), sources.get(s.space)?.method));
+    return { id: aid, level, levels: levels.map((l) => ({ space: l.space, level: l.level, base: l.base?.action ?? null, note: l.note ?? null })), method: [...sources.values()][0]?.method ?? null, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, walFiles: stopped.walFiles, spaces, bytes, storedBytes, ms };
   } catch (err) {
     await txn.abort().catch(() => {});
     await handle?.abort().catch(() => {});
@@ -143,22 +158,28 @@ function chooseSpaces(all: readonly SpaceInfo[], names: readonly string[] | unde
   return all.filter((s) => names.includes(s.name));
 }
 
-async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[]) {
+async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[], sources: ReadonlyMap<string, IncrementalSource>) {
   const engine = ctx.engine();
-  const work: { space: SpaceInfo; files: import('../../engine/engine.js').SpaceFile[]; part: number; parts: number }[] = [];
+  const work: { space: SpaceInfo; files: SpaceFile[]; part: number; parts: number }[] = [];
   for (const space of spaces) {
     const files = await engine.listFiles(space);
-    const bytes = files.reduce((a, f) => a + f.size, 0);
+    const bytes = files.reduce((a, f) => a + sizeFor(engine, space, f, sources.get(space.name)), 0);
     const split = splitIntoParts(files, space.critical ? 1 : partsFor(bytes, ctx.settings.max_backup));
     split.forEach((list, i) => work.push({ space, files: list, part: i, parts: split.length }));
   }
   // largest parts first, so the streams finish together
-  const bytes = (w: (typeof work)[number]) => w.files.reduce((x, f) => x + (f.range?.length ?? f.size), 0);
+  const bytes = (w: (typeof work)[number]) => w.files.reduce((x, f) => x + sizeFor(engine, w.space, f, sources.get(w.space.name)), 0);
   return work.sort((a, b) => bytes(b) - bytes(a));
 }
 
+/** Bytes a file costs to copy: all of it for a level 0, what changed for an incremental. */
+function sizeFor(engine: EngineAdapter, space: SpaceInfo, f: SpaceFile, source: IncrementalSource | undefined): number {
+  return source ? engine.incrementalBytes(space, f, source) : (f.range?.length ?? f.size);
+}
+
 async function storeLabel(ctx: BarContext, txn: import('../../sm/storage-manager.js').Transaction, aid: number, level: number,
-  handle: { startLsn: string; timeline: number; startWal: string; startTime: string }, stopped: BackupStopped, info: ServerInfo, spaces: readonly SpaceInfo[]): Promise<number> {
+  handle: { startLsn: string; timeline: number; startWal: string; startTime: string }, stopped: BackupStopped, info: ServerInfo, spaces: readonly SpaceInfo[],
+  levels: readonly SpaceLevel[], sources: ReadonlyMap<string, IncrementalSource>): Promise<number> {
   const w = await txn.createObject({
     pool: ctx.settings.data_pool, server: ctx.server, name: 'backup_label', kind: 'label', level,
     meta: {
@@ -166,6 +187,7 @@ async function storeLabel(ctx: BarContext, txn: import('../../sm/storage-manager
       startTime: handle.startTime, stopTime: stopped.stopTime, nextXid: stopped.nextXid, walFiles: stopped.walFiles,
       systemId: info.systemId, walSegmentSize: info.walSegmentSize, version: info.version, checksums: info.checksums,
       spaces: spaces.map((s) => ({ name: s.name, critical: s.critical, oid: s.oid, location: s.oid === null ? null : s.root })),
+      levels: levels.map((l) => ({ space: l.space, level: l.level, baseCopyId: l.base?.copyIds[0] ?? null, baseAid: l.base?.action ?? null, method: sources.get(l.space)?.method ?? null })),
     },
   });
   await w.write(Buffer.from(JSON.stringify({ labelFiles: stopped.labelFiles }), 'utf8'));
@@ -184,6 +206,7 @@ function summarise(spaces: readonly SpaceInfo[], parts: readonly PartResult[]): 
   });
 }
 
-function spaceLine(s: SpaceResult): string {
-  return `${s.space.padEnd(12)} ${formatBytes(s.bytes).padStart(10)} read  ${formatBytes(s.storedBytes).padStart(10)} stored  ${s.parts} part(s)  save set(s) ${s.copyIds.join(',')}${s.badPages ? `  ${s.badPages} BAD PAGE(S)` : ''}`;
+function spaceLine(s: SpaceResult, l: SpaceLevel, method: string | undefined): string {
+  const level = `level ${l.level}${l.base ? ` on backup ${l.base.action}${method ? ` (${method})` : ''}` : ''}`;
+  return `${s.space.padEnd(12)} ${level.padEnd(24)} ${formatBytes(s.bytes).padStart(10)} read  ${formatBytes(s.storedBytes).padStart(10)} stored  ${s.parts} part(s)  save set(s) ${s.copyIds.join(',')}${s.badPages ? `  ${s.badPages} BAD PAGE(S)` : ''}`;
 }

@@ -14,14 +14,13 @@ import { postgresColdRestore } from '../../engine/postgres/cold-restore.js';
 
 export function register(program: Command, globals: Globals): void {
   subcommand(program, 'backup', 'back up the running server online: every space by default; prints the backup id last')
-    .option('-L, --level <n>', 'backup level: 0 copies every page', '0')
+    .option('-L, --level <n>', 'backup level: 0 copies every page; 1 the pages changed since the last level 0; 2 those changed since the last level 1', '0')
     .option('--verify', 'verify the backup just taken (openbar verify) and exit 3 if it is damaged')
     .option('--space <name>', 'back up only this space (repeatable): pg_global, pg_default or a tablespace', (v: string, p: string[] = []) => [...p, v])
     .addOption(jsonOption())
     .action(action(async (opts: { level: string; space?: string[]; json?: boolean; verify?: boolean }) => {
       if (!/^[0-2]$/.test(opts.level)) fail('USAGE', `-L ${opts.level}: the level is 0, 1 or 2`);
       const level = Number(opts.level);
-      if (level > 0) fail('USAGE', `level ${level} backups are not available yet`, 'take a level 0 backup (-L 0)');
       const cmd = loadContext(globals());
       const bar = openBar(cmd, globals());
       try {

@@ -16,10 +16,10 @@ const FORKS: Record<string, string> = { '': 'main', _fsm: 'fsm', _vm: 'vm', _ini
 
 /**
  * The relation a file of a space belongs to: `global/REL[_fork][.seg]` in pg_global, and
- * `DB/REL...` relative to the root of pg_default (base/) or of a tablespace.
+ * `DB/REL...` relative to pg_default's root (base/) or `PG_NN_CATVER/DB/REL...` in a tablespace.
  */
 export function relationRef(path: string, spaceOid: number | null): RelationRef | undefined {
-  const m = /^(?:(global)|(\d+))\/(\d+)(_fsm|_vm|_init)?(?:\.(\d+))?$/.exec(path);
+  const m = /^(?:(global)|(?:PG_\d+_\d+\/)?(\d+))\/(\d+)(_fsm|_vm|_init)?(?:\.(\d+))?$/.exec(path);
   if (!m) return undefined;
   return {
     dbOid: m[1] ? 0 : Number(m[2]), spcOid: m[1] ? GLOBALTABLESPACE_OID : spaceOid ?? DEFAULTTABLESPACE_OID,

@@ -5,11 +5,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { fail } from '../../common/errors.js';
-import type { BackupHandle, ByteSink, EngineAdapter, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
+import type { BackupHandle, ByteSink, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
 import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
 import { copySpace } from './copy-space.js';
+import { copySpaceIncremental } from './copy-space-incremental.js';
+import type { PageChanges } from './page-changes.js';
+import { findWalChanges } from './wal-changes.js';
+import { parseLsn } from './lsn.js';
 
 export interface PostgresSettings extends PgConnectionSettings {
   readonly dataDir: string | undefined;
@@ -79,7 +83,26 @@ export class PostgresAdapter implements EngineAdapter {
   }
 
   copySpace(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
+    if (opts.incremental) return copySpaceIncremental(space, files, sink, { ...opts, incremental: opts.incremental });
     return copySpace(space, files, sink, opts);
+  }
+
+  async walChanges(fromLsn: string, toLsn: string, timeline: number, fetchArchived: (name: string) => Promise<Uint8Array | undefined>) {
+    const info = await this.describe();
+    return findWalChanges({ fromLsn, toLsn, timeline, segmentSize: info.walSegmentSize, systemId: info.systemId, pgWal: path.join(info.dataDir, 'pg_wal'), fetchArchived });
+  }
+
+  compareLsn(a: string, b: string): number {
+    const x = parseLsn(a);
+    const y = parseLsn(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+
+  incrementalBytes(space: SpaceInfo, file: SpaceFile, source: IncrementalSource): number {
+    const bytes = file.range?.length ?? file.size;
+    if (file.type !== 'file' || source.method === 'scan' || !source.changes) return bytes;
+    const pick = (source.changes as PageChanges).pagesOf(space, file.path);
+    return pick === 'whole' ? bytes : pick.length * 8192;
   }
 
   async switchWal(): Promise<{ lsn: string; walFile: string }> {

@@ -26,6 +26,8 @@ export interface StreamHeader {
   readonly startLsn: string;
   readonly pageSize: number;
   readonly created: string;
+  /** levels 1 and 2: the base backup's start LSN */
+  readonly baseLsn?: string;
 }
 
 export interface FileEntry {
