@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     return t;
   };
   const rows: Row[] = [];
+  let incrementalNote = '';
   try {
     fs.writeFileSync(pgbr, [
       '[global]', `repo1-path=${dir}/pgbr-repo`, `log-path=${dir}/pgbr-log`, `lock-path=${dir}/pgbr-lock`, `spool-path=${dir}/pgbr-spool`,
@@ -94,6 +95,26 @@ async function main(): Promise<void> {
     const ob = JSON.parse(obBackup.stdout) as { storedBytes: number };
     rows.push({ what: 'backup', tool: 'openbar', t: obBackup, bytes: dbBytes, stored: ob.storedBytes });
     await must('openbar log backup', process.execPath, [openbarBin, '--config', config, 'log', 'backup']);
+
+    // level 1 / incremental after ~1% of the pages changed: both tools archive from here on
+    await setArchive(`'${process.execPath} ${openbarBin} --config ${config} log archive %p && pgbackrest --config=${pgbr} --stanza=bench archive-push %p'`);
+    const accounts = scale * 100000;
+    await cluster.query(`UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= ${Math.ceil(accounts / 100)}`);
+    const [{ changed }] = (await cluster.query<{ changed: string }>("SELECT (pg_relation_size('pgbench_accounts') / 100)::text AS changed")) as [{ changed: string }];
+    await cluster.query('CHECKPOINT');
+    for (const method of ['wal', 'scan'] as const) {
+      dropCaches();
+      const t = await must(`openbar backup -L 1 (${method})`, process.execPath, [openbarBin, '--config', config, '--set', `incremental_method=${method}`, 'backup', '-L', '1', '--json']);
+      const r = JSON.parse(t.stdout) as { bytes: number; storedBytes: number; method: string };
+      rows.push({ what: 'level 1 / incr', tool: `openbar (${r.method})`, t, bytes: r.bytes, stored: r.storedBytes });
+    }
+    dropCaches();
+    const brIncr = await must('pgbackrest backup --type=incr', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--type=incr', 'backup']);
+    const info = JSON.parse((await must('pgbackrest info', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--output=json', 'info'])).stdout) as { backup: { type: string; info: { delta: number; repository: { delta: number } } }[] }[];
+    const incr = info[0]!.backup.filter((b) => b.type === 'incr').pop()!;
+    rows.push({ what: 'level 1 / incr', tool: 'pgBackRest', t: brIncr, bytes: incr.info.delta, stored: incr.info.repository.delta });
+    incrementalNote = `About 1% of pgbench_accounts' pages changed (${fmt(Number(changed) / 1e6, 1)} MB of ${fmt(Number(changed) * 100 / 1e6, 0)} MB). For level 1 / incr, the MB/s column is bytes read from the data directory (pgBackRest: its delta, the changed files it copies whole) per second.`;
+
     await setArchive(pgbrArchive);
     await cluster.query('SELECT pg_switch_wal()');
     await new Promise((r) => setTimeout(r, 2000));
@@ -104,7 +125,8 @@ async function main(): Promise<void> {
     const brVerify = await must('pgbackrest verify', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', 'verify']);
     rows.push({ what: 'verify', tool: 'pgBackRest', t: brVerify, bytes: dbBytes });
     dropCaches();
-    const obVerify = await must('openbar verify', process.execPath, [openbarBin, '--config', config, 'verify', 'latest', '--json']);
+    const obFull = (JSON.parse(obBackup.stdout) as { id: number }).id;
+    const obVerify = await must('openbar verify', process.execPath, [openbarBin, '--config', config, 'verify', String(obFull), '--json']);
     rows.push({ what: 'verify', tool: 'openbar', t: obVerify, bytes: dbBytes });
 
     // restores, each into an empty directory
@@ -120,7 +142,7 @@ async function main(): Promise<void> {
     fs.rmSync(obDir, { recursive: true, force: true });
 
     const find = (what: string, tool: string) => rows.find((r) => r.what === what && r.tool === tool)!;
-    const ratio = (what: string) => find(what, 'openbar').t.ms / find(what, 'pgBackRest').t.ms;
+    const ratio = (what: string, tool = 'openbar') => find(what, tool).t.ms / find(what, 'pgBackRest').t.ms;
     const table = markdownTable(['operation', 'tool', 'seconds', 'MB/s', 'stored MB', 'peak RSS MiB'], rows.map((r) => [
       r.what, r.tool, fmt(r.t.ms / 1000, 2), fmt(mbps(r.bytes, r.t.ms)), r.stored === undefined ? '-' : fmt(r.stored / 1e6, 1), fmt(r.t.peakRssKiB / 1024, 0),
     ]));
@@ -135,6 +157,8 @@ async function main(): Promise<void> {
       '',
       `Ratio openbar / pgBackRest (time, lower is better): backup **${fmt(ratio('backup'), 2)}**, restore **${fmt(ratio('restore'), 2)}**, verify **${fmt(ratio('verify'), 2)}**.`,
       'Targets: backup ≤ 0.50, restore ≤ 1.00, verify ≤ 1.00 (openbar also checks every page; pgBackRest verify checks file checksums and WAL).',
+      `Level 1 / incr, time ratio to pgBackRest's incremental: by WAL **${fmt(ratio('level 1 / incr', 'openbar (wal)'), 3)}**, by scan **${fmt(ratio('level 1 / incr', 'openbar (scan)'), 2)}** (target by WAL ≤ 0.10, and bytes read within 2× of the changed bytes).`,
+      incrementalNote,
       '',
     ].join('\n');
     const file = writeReport('bench', report);
