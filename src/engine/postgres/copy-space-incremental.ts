@@ -58,7 +58,9 @@ export async function copySpaceIncremental(space: SpaceInfo, files: readonly Spa
       const from = f.range?.offset ?? 0;
       const to = f.range ? Math.min(size, f.range.offset + f.range.length) : size;
       const head = { path: f.path, type: 'file' as const, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size };
-      const pick = blockBase === undefined ? 'whole' : opts.incremental.method === 'wal' ? (opts.incremental.changes as PageChanges).pagesOf(space, f.path) : 'scan';
+      // free space and visibility maps change without new page LSNs: always whole (they are small)
+      const pick = blockBase === undefined || /_(fsm|vm)(\.\d+)?$/.test(f.path) ? 'whole'
+        : opts.incremental.method === 'wal' ? (opts.incremental.changes as PageChanges).pagesOf(space, f.path) : 'scan';
       if (pick === 'whole') await copyWhole(c, fh, head, from, to, f.range !== undefined, blockBase);
       else if (pick === 'scan') await copyScanned(c, fh, head, from, to, blockBase!);
       else await copyListed(c, fh, head, pick, from, to, blockBase!);

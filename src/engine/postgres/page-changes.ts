@@ -2,7 +2,7 @@
 // WAL holds between the base backup's start and this backup's start. Turns relation-
 // level changes (tablespace/database/relfilenode, fork, block) into what a space's
 // files need: a sorted list of block numbers within the file, or the whole file when
-// WAL cannot tell (a new relation file, a database copied with FILE_COPY, FSM forks).
+// WAL cannot tell (a new relation file, a database copied with FILE_COPY, FSM and VM forks).
 
 import type { SpaceInfo } from '../engine.js';
 import { RELSEG_BLOCKS } from './page.js';
@@ -12,6 +12,7 @@ const DEFAULTTABLESPACE_OID = 1663;
 const GLOBALTABLESPACE_OID = 1664;
 const FORK_NUMBERS: Record<string, number> = { '': 0, _fsm: 1, _vm: 2, _init: 3 };
 const FSM_FORK = 1;
+const VM_FORK = 2;
 const EMPTY = new Uint32Array(0);
 
 /** Parses a relation file's path within its space: `[PG_NN_CAT/]DB/REL[_fork][.seg]` or `global/REL...`. */
@@ -44,7 +45,9 @@ export class PageChanges {
     const f = relationFileOf(relPath);
     if (!f) return 'whole';
     const spc = spaceOid(space);
-    if (f.fork === FSM_FORK) return 'whole'; // the free space map is not fully WAL-logged
+    // the free space map is not fully WAL-logged; a visibility-map bit is cleared without a
+    // block reference or a new page LSN (heap records only flag it): both go whole
+    if (f.fork === FSM_FORK || f.fork === VM_FORK) return 'whole';
     if (this.copiedDatabases.has(`${spc}/${f.db}`)) return 'whole';
     if (this.whole.has(`${spc}/${f.db}/${f.rel}/${f.fork}`)) return 'whole';
     const blocks = this.w.relations.get(`${spc}/${f.db}/${f.rel}`)?.forks.get(f.fork);
