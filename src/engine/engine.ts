@@ -145,6 +145,12 @@ export interface RecordedSpace {
   readonly location: string | null;
 }
 
+/** One level of a space's chain for a restore: its save sets' streams, opened when needed. */
+export interface RestoreLevel {
+  readonly level: number;
+  readonly parts: readonly (() => AsyncIterable<Buffer>)[];
+}
+
 /** What a cold restore needs from the engine, with no server running. */
 export interface ColdRestoreEngine {
   /** pid of a server running in `dataDir`, if any */
@@ -155,6 +161,14 @@ export interface ColdRestoreEngine {
   prepareDirectory(dir: string, role: 'data' | 'tablespace'): void;
   spaceRoot(dataDir: string, space: RecordedSpace, mappedLocation: string | undefined): string;
   restoreSpace(stream: AsyncIterable<Buffer>, root: string, opts: { onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<{ files: number; bytes: number }>;
+  /**
+   * Restores a space from its chain of levels, newest first (level 2, 1, then the level 0
+   * it rests on), writing each page once: the newest level decides the files and their
+   * sizes, older levels fill in only what no newer level wrote. Parts of one level run
+   * `parallel` at a time; levels strictly in order. Durable when it resolves. A chain cut
+   * short cannot be resumed (what was written is not recorded): redo the space whole.
+   */
+  restoreChain(levels: readonly RestoreLevel[], root: string, opts: { parallel?: number; onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<{ files: number; bytes: number }>;
   /** backup_label, tablespace links, recovery settings, and everything flushed to disk */
   finish(dataDir: string, f: { labelFiles: readonly { name: string; content: string }[]; tablespaces: readonly { oid: number; location: string }[]; recovery: RecoverySettings }): Promise<void>;
   parseTarget(kind: RecoveryTarget['kind'], value: string): RecoveryTarget;
