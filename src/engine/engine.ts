@@ -206,9 +206,14 @@ export interface SpaceCoverage { readonly fileCount: number }
 /** What archive validation (archecker) needs from the engine: reading its formats, reading only. */
 export interface ArchiveChecker {
   newCoverage(): SpaceCoverage;
-  /** Scan phase of one save set of a space: every record is read, every page checked. */
+  /**
+   * Scan phase of one save set of a space: every record is read, every page checked.
+   * `startLsn` is that of the backup that wrote the save set; `depth` its place in the
+   * space's chain (0, the default: the newest level, whose files and sizes count; 1: its
+   * base; …). Every level's pages count as present.
+   */
   scanSpace(stream: AsyncIterable<Buffer>, opts: {
-    space: string; spaceOid: number | null; startLsn: string; checksums: boolean; coverage: SpaceCoverage;
+    space: string; spaceOid: number | null; startLsn: string; checksums: boolean; coverage: SpaceCoverage; depth?: number;
     onFinding: (f: ArchiveFinding) => void; onBytes?: (n: number) => void;
     /** the control file's content, when this save set holds it */
     onControlFile?: (content: Buffer) => void;
