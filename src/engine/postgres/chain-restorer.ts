@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
+import { faultPoint } from '../../common/fault.js';
 import { safeJoin } from '../../common/names.js';
 import { runParallel } from '../../common/run-parallel.js';
 import { PageLedger } from './page-ledger.js';
@@ -48,6 +49,7 @@ export async function restoreChainStreams(levels: readonly ChainLevelStreams[], 
   for (const [depth, level] of levels.entries()) {
     opts.signal?.throwIfAborted();
     await runParallel(level.parts, Math.max(1, opts.parallel ?? 1), (open) => restorePart(open(), { root, depth, level: level.level, ledger, opts, totals }));
+    faultPoint('restore-chain-level');
   }
   return { files: totals.entries, bytes: totals.bytes, written: totals.written };
 }
