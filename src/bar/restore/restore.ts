@@ -76,10 +76,13 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
     const progress = new Progress({ what: `restore ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
     const read = (id: number) => ctx.sm.readChunks(id, opts.signal ? { signal: opts.signal } : {});
     const common = { onBytes: (n: number) => progress.add(n), ...(opts.signal ? { signal: opts.signal } : {}) };
+    const others = jobs.filter((x) => !x.space.critical);
+    // streams for the parts of one level of a chain: max_backup shared by the spaces restored at once
+    const share = (j: RestoreJob) => (j.space.critical ? ctx.settings.max_backup : Math.max(1, Math.floor(ctx.settings.max_backup / Math.min(ctx.settings.max_backup, others.length))));
     const one = async (j: RestoreJob) => {
       if (j.chain) {
         // newest level first; parts of a level in parallel streams
-        await engine.restoreChain(j.chain.map((l) => ({ level: l.level, parts: l.copyIds.map((id) => () => read(id)) })), j.root, { ...common, parallel: ctx.settings.max_backup });
+        await engine.restoreChain(j.chain.map((l) => ({ level: l.level, parts: l.copyIds.map((id) => () => read(id)) })), j.root, { ...common, parallel: share(j) });
         st!.markSpaceDone(j.space.name);
         faultPoint('restore-space-done');
       } else {
@@ -89,7 +92,7 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
       }
     };
     for (const j of jobs.filter((x) => x.space.critical)) await one(j);
-    await runParallel(jobs.filter((x) => !x.space.critical), ctx.settings.max_backup, one);
+    await runParallel(others, ctx.settings.max_backup, one);
     const { bytes } = progress.finish();
 
     const labelFiles = await readLabel(ctx, plan.labelCopyId);
