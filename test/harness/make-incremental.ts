@@ -1,8 +1,9 @@
 // Hand-made level 1/2 space streams for the chain tests, independent of the backup
 // side: a real level-0 stream re-encoded as an incremental, relation files as page lists
 // holding only the pages whose LSN is at or after the base's start (and all-zero pages,
-// as the scan method keeps them), every other file whole, free space maps too (their
-// pages change without WAL, so their LSN says nothing). Test-only: whole streams in memory.
+// as the scan method keeps them), every other file whole, free space and visibility maps
+// too (their pages change without WAL: a cleared visibility bit leaves the map page's LSN
+// as it was, so the LSN says nothing). Test-only: whole streams in memory.
 
 import { parseLsn } from '../../src/engine/postgres/lsn.js';
 import { isAllZero, pageLsn, RELSEG_BLOCKS } from '../../src/engine/postgres/page.js';
@@ -46,7 +47,7 @@ export function incrementalFrom(level0: Buffer, o: IncrementalOptions): { conten
   let bytes = 0;
   for (const { entry, data } of entries) {
     const size = o.resize?.get(entry.path) ?? entry.size;
-    if (entry.type !== 'file' || relationBlockBase(entry.path, RELSEG_BLOCKS) === undefined || /_fsm(\.\d+)?$/.test(entry.path)) {
+    if (entry.type !== 'file' || relationBlockBase(entry.path, RELSEG_BLOCKS) === undefined || /_(fsm|vm)(\.\d+)?$/.test(entry.path)) {
       out.push(encodeEntry({ ...entry, size }), data);
       files++;
       bytes += data.length;

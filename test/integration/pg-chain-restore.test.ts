@@ -126,6 +126,12 @@ describe('restore and verify of a level-1 chain', () => {
     assert.ok(check.ok, check.output);
     assert.equal(fs.existsSync(path.join(cluster.dataDir, 'base', rel.dropped.path)), false, 'a file dropped since the level 0 is not restored');
     assert.equal(fs.statSync(path.join(cluster.dataDir, 'base', rel.shrink.path)).size, shrinkSize.b);
+    // the newest level's visibility maps (whole) agree with the heap pages
+    await cluster.query('CREATE EXTENSION IF NOT EXISTS pg_visibility');
+    for (const t of ['public.pgbench_accounts', 'public.shrink', 'public.grow']) {
+      const [r] = await cluster.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_visibility('${t}') WHERE all_visible AND NOT pd_all_visible`);
+      assert.equal(r!.n, '0', `${t}: pages all-visible in the map but not on the page`);
+    }
     cluster.stop('fast');
   });
 

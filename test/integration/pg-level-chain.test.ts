@@ -59,6 +59,28 @@ describe('restore from real level 1 and 2 backups', () => {
     cluster.stop('fast');
   });
 
+  // Clearing a visibility-map bit (an insert, update or delete on an all-visible page) is
+  // replayed from the heap record, which names no visibility-map block: the WAL method
+  // misses such changes, and the restore takes an older level's map with stale bits set
+  // (PostgreSQL 17's incremental backup had the same bug). Backup side to fix: copy _vm
+  // forks whole, or add the map page of every changed heap block.
+  it('restores visibility maps that agree with their heap pages', { todo: 'backup side: visibility-map pages changed by bit clears are not in the WAL block references' }, async () => {
+    const { cluster } = await restoreAndStart(env, [], 'vm');
+    started.push(cluster);
+    try {
+      await cluster.query('CREATE EXTENSION IF NOT EXISTS pg_visibility');
+      const tables = (await cluster.query<{ t: string }>("SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = 'public'")).map((r) => r.t);
+      const stale: string[] = [];
+      for (const t of tables) {
+        const [r] = await cluster.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_visibility('${t}') WHERE all_visible AND NOT pd_all_visible`);
+        if (r!.n !== '0') stale.push(`${t}: ${r!.n} page(s) all-visible in the map but not on the page`);
+      }
+      assert.deepEqual(stale, []);
+    } finally {
+      cluster.stop('fast');
+    }
+  });
+
   it('restores the level 1 end through 1 <- 0', async () => {
     const { cluster, result } = await restoreAndStart(env, ['--until-lsn', backups[1]!.stopLsn], 'level1');
     started.push(cluster);
