@@ -86,6 +86,7 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
       c.opts.signal?.throwIfAborted();
       for (const ev of decoder.push(chunk)) {
         if (ev.kind === 'header') {
+          if (ev.header.pageSize !== PAGE) fail('FORMAT', `space stream of level ${c.level}: page size ${ev.header.pageSize} is not supported (only ${PAGE})`);
           sawHeader = true;
         } else if (ev.kind === 'entry') {
           await finish();
