@@ -145,6 +145,12 @@ export interface RecordedSpace {
   readonly location: string | null;
 }
 
+/** One level of a space's chain for a restore: its save sets' streams, opened when needed. */
+export interface RestoreLevel {
+  readonly level: number;
+  readonly parts: readonly (() => AsyncIterable<Buffer>)[];
+}
+
 /** What a cold restore needs from the engine, with no server running. */
 export interface ColdRestoreEngine {
   /** pid of a server running in `dataDir`, if any */
@@ -155,6 +161,14 @@ export interface ColdRestoreEngine {
   prepareDirectory(dir: string, role: 'data' | 'tablespace'): void;
   spaceRoot(dataDir: string, space: RecordedSpace, mappedLocation: string | undefined): string;
   restoreSpace(stream: AsyncIterable<Buffer>, root: string, opts: { onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<{ files: number; bytes: number }>;
+  /**
+   * Restores a space from its chain of levels, newest first (level 2, 1, then the level 0
+   * it rests on), writing each page once: the newest level decides the files and their
+   * sizes, older levels fill in only what no newer level wrote. Parts of one level run
+   * `parallel` at a time; levels strictly in order. Durable when it resolves. A chain cut
+   * short cannot be resumed (what was written is not recorded): redo the space whole.
+   */
+  restoreChain(levels: readonly RestoreLevel[], root: string, opts: { parallel?: number; onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<{ files: number; bytes: number }>;
   /** backup_label, tablespace links, recovery settings, and everything flushed to disk */
   finish(dataDir: string, f: { labelFiles: readonly { name: string; content: string }[]; tablespaces: readonly { oid: number; location: string }[]; recovery: RecoverySettings }): Promise<void>;
   parseTarget(kind: RecoveryTarget['kind'], value: string): RecoveryTarget;
@@ -192,9 +206,14 @@ export interface SpaceCoverage { readonly fileCount: number }
 /** What archive validation (archecker) needs from the engine: reading its formats, reading only. */
 export interface ArchiveChecker {
   newCoverage(): SpaceCoverage;
-  /** Scan phase of one save set of a space: every record is read, every page checked. */
+  /**
+   * Scan phase of one save set of a space: every record is read, every page checked.
+   * `startLsn` is that of the backup that wrote the save set; `depth` its place in the
+   * space's chain (0, the default: the newest level, whose files and sizes count; 1: its
+   * base; …). Every level's pages count as present.
+   */
   scanSpace(stream: AsyncIterable<Buffer>, opts: {
-    space: string; spaceOid: number | null; startLsn: string; checksums: boolean; coverage: SpaceCoverage;
+    space: string; spaceOid: number | null; startLsn: string; checksums: boolean; coverage: SpaceCoverage; depth?: number;
     onFinding: (f: ArchiveFinding) => void; onBytes?: (n: number) => void;
     /** the control file's content, when this save set holds it */
     onControlFile?: (content: Buffer) => void;

@@ -74,11 +74,12 @@ export function flipRawBit(volumeFile: string, id: number, index: number): void 
 }
 
 /**
- * Replaces save set `id` by a new one with the same descriptor and `content` (any
- * length), through the storage manager itself, and deletes the original. The history
- * still names the old id: run `openbar sync --from-storage` after it.
+ * Replaces save set `id` by a new one with the same descriptor (but for `change`: its
+ * level, meta fields added or replaced) and `content` (any length), through the storage
+ * manager itself, and deletes the original. The history still names the old id: run
+ * `openbar sync --from-storage` after it.
  */
-export async function replaceSaveSet(home: string, id: number, content: Buffer): Promise<number> {
+export async function replaceSaveSet(home: string, id: number, content: Buffer, change: { level?: number; meta?: Record<string, unknown> } = {}): Promise<number> {
   const sm = LocalStorageManager.open({
     home, log: openActivityLog(path.join(home, 'activity.log')), maxVolumeSize: 4 * 1024 ** 3,
     write: { compression: 'none', compressionLevel: 1, recordSize: 256 * 1024, bufferCount: 4 },
@@ -87,7 +88,7 @@ export async function replaceSaveSet(home: string, id: number, content: Buffer):
     const [info] = await sm.query({ id });
     if (!info) throw new Error(`no save set ${id}`);
     const txn = await sm.beginTransaction();
-    const w = await txn.createObject({ pool: info.pool, server: info.server, name: info.name, kind: info.kind, level: info.level, meta: info.meta });
+    const w = await txn.createObject({ pool: info.pool, server: info.server, name: info.name, kind: info.kind, level: change.level ?? info.level, meta: { ...info.meta, ...change.meta } });
     await w.write(content);
     await w.close();
     const [made] = await txn.commit();

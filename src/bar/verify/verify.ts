@@ -1,6 +1,7 @@
 // `openbar verify` (archecker): a backup nobody has checked is a hope, not a backup.
-// Scan phase: every record of every save set the backup needs is read and its checksum
-// checked, every page parsed and checked, and which pages each file has is noted.
+// Scan phase: every record of every save set the backup needs (for a level 1 or 2, those
+// of every level of each space's chain) is read and its checksum checked, every page
+// parsed and checked, and which pages each file has is noted.
 // Verification phase: every file complete to its recorded size, pg_control valid and of
 // this system, the backup's own WAL present and sound, and the WAL after it continuous
 // to the newest archived file (for point-in-time restores). Every problem is reported
@@ -11,6 +12,7 @@ import { runParallel } from '../../common/run-parallel.js';
 import type { ArchiveChecker, ArchiveFinding, ColdRestoreEngine, SpaceCoverage } from '../../engine/engine.js';
 import type { BackupCopy } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
+import { BackupChains } from '../restore/backup-chain.js';
 import type { LabelMeta } from '../restore/choose-backup.js';
 
 export interface VerifyCheck {
@@ -107,7 +109,12 @@ interface ScanResult {
   readonly pages: number;
 }
 
-/** Reads every save set of every space once (two at a time), then asks for the gaps. */
+interface ScanJob { space: string; id: number; part: number; depth: number; level: number; chained: boolean; startLsn: string }
+
+/**
+ * Reads every save set of every level of every space's chain once (max_backup at a time),
+ * then asks for the gaps: the newest level's files at their sizes, pages from any level.
+ */
 async function scanPhase(ctx: BarContext, checker: ArchiveChecker, backup: BackupCopy, label: LabelMeta & { checksums?: boolean }, opts: VerifyOptions): Promise<ScanResult> {
   const setProblems: string[] = [];
   const pageProblems: string[] = [];
@@ -118,23 +125,24 @@ async function scanPhase(ctx: BarContext, checker: ArchiveChecker, backup: Backu
   let pages = 0;
   let records = 0;
   const spaces = backup.objects.filter((o) => o.type === 'R' || o.type === 'D');
-  const cover = new Map<string, { coverage: SpaceCoverage; unreadable: number[] }>(spaces.map((s) => [s.name, { coverage: checker.newCoverage(), unreadable: [] }]));
+  const cover = new Map<string, { coverage: SpaceCoverage; unreadable: number[]; broken: boolean }>(spaces.map((s) => [s.name, { coverage: checker.newCoverage(), unreadable: [], broken: false }]));
   const oidOf = (name: string) => label.spaces.find((s) => s.name === name)?.oid ?? null;
-  const jobs = spaces.flatMap((s) => s.copyIds.map((id, part) => ({ space: s.name, id, part })));
+  const jobs = scanJobs(ctx, spaces, label, (space, problem) => { setProblems.push(problem); cover.get(space)!.broken = true; });
   await runParallel(jobs, Math.max(1, ctx.settings.max_backup), async (j) => {
     const [info] = await ctx.sm.query({ id: j.id });
     if (!info) {
-      setProblems.push(`save set ${j.id} (space ${j.space}, part ${j.part + 1}) is missing from the storage manager`);
+      setProblems.push(`save set ${j.id} (space ${j.space}${j.chained ? `, level ${j.level}` : ''}, part ${j.part + 1}) is missing from the storage manager`);
       cover.get(j.space)!.unreadable.push(j.id);
       return;
     }
     try {
       const r = await checker.scanSpace(ctx.sm.readChunks(j.id, opts.signal ? { signal: opts.signal } : {}), {
-        space: j.space, spaceOid: oidOf(j.space), startLsn: label.startLsn, checksums: label.checksums ?? false,
-        coverage: cover.get(j.space)!.coverage,
+        space: j.space, spaceOid: oidOf(j.space), startLsn: j.startLsn, checksums: label.checksums ?? false,
+        coverage: cover.get(j.space)!.coverage, depth: j.depth,
         onFinding: (f) => { const line = describe(f); findings.set(f, line); pageProblems.push(line); },
         onBytes: (n) => { bytes += n; opts.onBytes?.(n); },
-        onControlFile: (c) => { control = c; },
+        // the newest level's pg_control is the one restored
+        ...(j.depth === 0 ? { onControlFile: (c: Buffer) => { control = c; } } : {}),
       });
       pages += r.pages;
       records += info.records;
@@ -148,6 +156,10 @@ async function scanPhase(ctx: BarContext, checker: ArchiveChecker, backup: Backu
   for (const s of spaces) {
     const c = cover.get(s.name)!;
     files += c.coverage.fileCount;
+    if (c.broken) {
+      fileProblems.push(`space ${s.name}: not checked, its chain of levels cannot be resolved`);
+      continue;
+    }
     if (c.unreadable.length > 0) {
       fileProblems.push(`space ${s.name}: not checked, save set(s) ${c.unreadable.join(', ')} could not be read`);
       continue;
@@ -159,14 +171,30 @@ async function scanPhase(ctx: BarContext, checker: ArchiveChecker, backup: Backu
     }
   }
   const sets = jobs.length;
+  const baseSets = jobs.filter((j) => j.depth > 0).length;
   return {
     checks: [
-      { name: 'save sets', passed: setProblems.length === 0, detail: `${sets} save set(s), ${records} record(s) read, checksums checked`, problems: setProblems },
+      { name: 'save sets', passed: setProblems.length === 0, detail: `${sets} save set(s)${baseSets ? ` (${baseSets} of base levels)` : ''}, ${records} record(s) read, checksums checked`, problems: setProblems },
       { name: 'pages', passed: pageProblems.length === 0, detail: `${pages} page(s) parsed${label.checksums ? ', data checksums checked' : ' (cluster without data checksums: headers only)'}`, problems: pageProblems },
       { name: 'files complete', passed: fileProblems.length === 0, detail: `${files} file(s) in ${spaces.length} space(s)`, problems: fileProblems },
     ],
     findings, control, bytes, pages,
   };
+}
+
+/** Every save set of every level of each space's chain; a chain that cannot be resolved is reported, its newest level still scanned. */
+function scanJobs(ctx: BarContext, spaces: BackupCopy['objects'], label: LabelMeta, broken: (space: string, problem: string) => void): ScanJob[] {
+  const chains = new BackupChains(ctx.history.instances());
+  const jobs: ScanJob[] = [];
+  for (const s of spaces) {
+    const c = s.copyIds.length > 0 ? chains.of(s.copyIds[0]!) : { problem: `space ${s.name} has no save set` };
+    const levels = 'levels' in c ? c.levels : [{ level: 0, copyIds: s.copyIds, startLsn: label.startLsn }];
+    if ('problem' in c) broken(s.name, c.problem);
+    levels.forEach((l, depth) => l.copyIds.forEach((id, part) => jobs.push({
+      space: s.name, id, part, depth, level: l.level, chained: levels.length > 1, startLsn: depth === 0 ? label.startLsn : l.startLsn ?? label.startLsn,
+    })));
+  }
+  return jobs;
 }
 
 function controlCheck(checker: ArchiveChecker, control: Buffer | undefined, label: LabelMeta, backup: BackupCopy): VerifyCheck {

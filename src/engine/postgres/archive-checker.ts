@@ -33,7 +33,7 @@ export const postgresArchiveChecker: ArchiveChecker = {
   async scanSpace(stream, o) {
     const capture = o.onControlFile && o.space === 'pg_global' ? new Map([['global/pg_control', o.onControlFile]]) : undefined;
     return scanSpaceStream(stream, {
-      startLsn: o.startLsn, checksums: o.checksums, coverage: o.coverage as FileCoverage,
+      startLsn: o.startLsn, checksums: o.checksums, coverage: o.coverage as FileCoverage, depth: o.depth ?? 0,
       ...(o.onBytes ? { onBytes: o.onBytes } : {}), ...(capture ? { capture } : {}),
       onFinding: (f) => {
         const rel = relationRef(f.path, o.spaceOid);

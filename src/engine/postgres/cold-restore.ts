@@ -10,6 +10,7 @@ import { runningPostmaster, walFilesIn } from './cluster-dir.js';
 import { formatLsn, parseLsn, parseWalFileName, segmentOf, walFileKind, walFileName } from './lsn.js';
 import { writeRecoveryConfig } from './recovery-config.js';
 import { restoreTrial } from './restore-trial.js';
+import { restoreChainStreams } from './chain-restorer.js';
 import { restoreSpaceStream, syncTree } from './space-restorer.js';
 
 const PENDING_CONTROL: ReadonlyMap<string, string> = new Map([['global/pg_control', 'global/pg_control.openbar-restoring']]);
@@ -54,6 +55,12 @@ export const postgresColdRestore: ColdRestoreEngine = {
     // directory left by a failed restore cannot be started by mistake
     const r = await restoreSpaceStream(stream, root, { ...opts, writeAs: PENDING_CONTROL });
     await syncTree(root); // durable before the restart record says it is done
+    return { files: r.files, bytes: r.bytes };
+  },
+
+  async restoreChain(levels, root, opts) {
+    const r = await restoreChainStreams(levels, root, { ...opts, writeAs: PENDING_CONTROL });
+    await syncTree(root);
     return { files: r.files, bytes: r.bytes };
   },
 

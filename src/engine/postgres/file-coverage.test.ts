@@ -35,4 +35,24 @@ describe('file coverage', () => {
     c.declare('e', 0, false);
     assert.deepEqual(gaps(c), []);
   });
+
+  it('a chain: the files and sizes of the newest level, pages from any level', () => {
+    const c = new FileCoverage();
+    // levels scanned in any order (they run in parallel)
+    c.declare('dropped', 2 * 8192, true, 1);
+    c.addRange('dropped', 2 * 8192, 0, 8192);
+    c.declare('r', 8 * 8192, true, 1);
+    c.addRange('r', 8 * 8192, 0, 8 * 8192);
+    c.declare('grown', 2 * 8192, true, 1);
+    c.addRange('grown', 2 * 8192, 0, 2 * 8192);
+    c.declare('r', 4 * 8192, true, 0);
+    c.addPages('r', 4 * 8192, [], 8192);
+    c.declare('grown', 5 * 8192, true, 0);
+    c.addPages('grown', 5 * 8192, [3], 8192);
+    c.declare('grown', 2 * 8192, true, 1); // an older level seen late changes nothing
+    c.declare('config', 3, false, 0);
+    c.addRange('config', 3, 0, 3);
+    assert.deepEqual(gaps(c), [`grown:${2 * 8192}-${3 * 8192}`, `grown:${4 * 8192}-${5 * 8192}`]);
+    assert.equal(c.fileCount, 3);
+  });
 });

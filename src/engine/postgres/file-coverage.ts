@@ -1,7 +1,8 @@
 // Which bytes of which files a backup holds, across the save sets (parts, levels) of
 // one space: merged intervals per file, so a whole file costs one interval and memory
 // follows the number of gaps, not the data size. The verification phase asks it for
-// the gaps between 0 and each file's recorded size.
+// the gaps between 0 and each file's recorded size. In a chain of levels, the newest
+// level (depth 0) says which files exist and how long they are; bytes count from any level.
 
 export interface CoverageGap {
   readonly path: string;
@@ -12,15 +13,19 @@ export interface CoverageGap {
   readonly to: number;
 }
 
-interface FileState { size: number; relation: boolean; spans: number[] }
+interface FileState { size: number; relation: boolean; spans: number[]; depth: number }
 
 export class FileCoverage {
   private readonly files = new Map<string, FileState>();
 
-  /** A file entry was seen: its size as it must be restored. */
-  declare(path: string, size: number, relation: boolean): void {
+  /**
+   * A file entry was seen at `depth` of the chain (0: the newest level, 1: its base, …):
+   * the newest level's size is the one the file must be restored to.
+   */
+  declare(path: string, size: number, relation: boolean, depth = 0): void {
     const f = this.files.get(path);
-    if (f) { f.size = size; f.relation = relation; } else this.files.set(path, { size, relation, spans: [] });
+    if (!f) this.files.set(path, { size, relation, spans: [], depth });
+    else if (depth <= f.depth) { f.size = size; f.relation = relation; f.depth = depth; }
   }
 
   addRange(path: string, size: number, offset: number, length: number): void {
@@ -42,11 +47,17 @@ export class FileCoverage {
     if (runStart >= 0) this.add(f, runStart * pageSize, (prev + 1) * pageSize);
   }
 
-  get fileCount(): number { return this.files.size; }
+  /** Files of the newest level. */
+  get fileCount(): number {
+    let n = 0;
+    for (const f of this.files.values()) if (f.depth === 0) n++;
+    return n;
+  }
 
-  /** Every byte range of [0, size) of every file that nothing covers. */
+  /** Every byte range of [0, size) of every file of the newest level that no level covers. */
   *gaps(): Generator<CoverageGap> {
     for (const [path, f] of this.files) {
+      if (f.depth !== 0) continue; // dropped since an older level: not restored
       let at = 0;
       for (let i = 0; i < f.spans.length && at < f.size; i += 2) {
         if (f.spans[i]! > at) yield { path, relation: f.relation, size: f.size, from: at, to: Math.min(f.spans[i]!, f.size) };
@@ -58,7 +69,7 @@ export class FileCoverage {
 
   private state(path: string, size: number): FileState {
     let f = this.files.get(path);
-    if (!f) { f = { size, relation: false, spans: [] }; this.files.set(path, f); }
+    if (!f) { f = { size, relation: false, spans: [], depth: 0 }; this.files.set(path, f); }
     return f;
   }
 

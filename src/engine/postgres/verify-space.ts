@@ -32,6 +32,8 @@ export interface SpaceScanOptions {
   readonly checksums: boolean;
   /** shared by all save sets (parts, levels) of one space */
   readonly coverage: FileCoverage;
+  /** the save set's level in the space's chain: 0 the newest, 1 its base, … */
+  readonly depth?: number;
   readonly onFinding: (f: PageFinding) => void;
   readonly onBytes?: (n: number) => void;
   /** called with the content of the files named, whole (pg_control) */
@@ -110,7 +112,7 @@ export async function scanSpaceStream(source: AsyncIterable<Buffer>, opts: Space
             entry: ev.entry, base: ev.entry.type === 'file' ? relationBlockBase(ev.entry.path, RELSEG_BLOCKS) : undefined,
             carry: Buffer.allocUnsafe(PAGE), carryLen: 0, index: 0, captured: opts.capture?.has(ev.entry.path) ? [] : undefined,
           };
-          opts.coverage.declare(ev.entry.path, ev.entry.type === 'file' ? ev.entry.size : 0, cur.base !== undefined);
+          opts.coverage.declare(ev.entry.path, ev.entry.type === 'file' ? ev.entry.size : 0, cur.base !== undefined, opts.depth ?? 0);
           break;
         case 'data': onData(ev.data); break;
         case 'trailer': endFile(); trailer = ev.trailer; break;
