@@ -64,7 +64,7 @@ describe('restore from real level 1 and 2 backups', () => {
   // misses such changes, and the restore takes an older level's map with stale bits set
   // (PostgreSQL 17's incremental backup had the same bug). Backup side to fix: copy _vm
   // forks whole, or add the map page of every changed heap block.
-  it('restores visibility maps that agree with their heap pages', { todo: 'backup side: visibility-map pages changed by bit clears are not in the WAL block references' }, async () => {
+  it('restores visibility maps that agree with their heap pages', async () => {
     const { cluster } = await restoreAndStart(env, [], 'vm');
     started.push(cluster);
     try {
@@ -103,7 +103,7 @@ describe('restore from real level 1 and 2 backups', () => {
   // The WAL method lists the pages changed before the backup's start; pages a relation
   // grows by after it (pgbench writing during the level 2) are in no level, so verify
   // reports them missing although WAL replay rewrites them. Backup side to fix.
-  it('verify passes the level 2 taken under load', { todo: 'backup side: pages extended after the start of a WAL-method level 1/2 are in no level' }, () => {
+  it('verify passes the level 2 taken under load', () => {
     assert.deepEqual(verifyFailures(backups[2]!.id), []);
   });
 });

@@ -96,6 +96,25 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
   const hi = to / PAGE;
   const mine: number[] = [];
   for (const b of blocks) if (b >= lo && b < hi) mine.push(b);
+  // the file's tail: pages added after this backup started (or truncated and re-grown
+  // since the base) are in no WAL range this level reads; walk back from the end while
+  // pages are newer than the base or all zero (about one page read per unchanged file)
+  if (to === head.size) {
+    const tail: number[] = [];
+    const page = Buffer.allocUnsafe(PAGE);
+    const listed = new Set(mine.slice(-WINDOW_PAGES * 4));
+    for (let b = hi - 1; b >= lo; b--) {
+      if (listed.has(b)) continue;
+      await readAt(fh, page, b * PAGE, PAGE);
+      if (!(pageLsn(page) >= c.baseLsn || isAllZero(page))) break;
+      tail.push(b);
+    }
+    if (tail.length > 0) {
+      mine.push(...tail);
+      mine.sort((a, b) => a - b);
+      for (let i = mine.length - 1; i > 0; i--) if (mine[i] === mine[i - 1]) mine.splice(i, 1);
+    }
+  }
   // a file with no change still gets its entry, in the part holding its start
   if (mine.length === 0) {
     if (from === 0) await c.sink.write(encodeEntry({ ...head, pages: [] }));
