@@ -3,9 +3,12 @@
 // compression (zstd, level 1) and parallelism (2 processes/streams), and a verify of
 // the backup with each; pg_basebackup as a
 // reference for the raw copy speed. Prints time, MB/s, stored bytes, peak memory of the
-// whole process tree, and the ratio openbar/pgBackRest. Writes bench-report/bench.md.
+// whole process tree, and the ratio openbar/pgBackRest. Each measurement is taken
+// BENCH_RUNS times, the two tools alternating, and reported as median and range (the
+// machine is shared: single runs are noise). Writes bench-report/bench.md.
 //
-// BENCH_SCALE (pgbench scale, default 100 ≈ 1.5 GB), BENCH_DIR (default /var/tmp).
+// BENCH_SCALE (pgbench scale, default 100 ≈ 1.5 GB), BENCH_RUNS (default 3),
+// BENCH_DIR (default /var/tmp).
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,9 +18,19 @@ import { giveToPostgres, SandboxCluster } from '../src/engine/postgres/sandbox.j
 import { dropCaches, fmt, markdownTable, mbps, openbarBin, timed, writeReport, type Timed } from './harness.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 100);
+const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 const streams = 2;
 
-interface Row { what: string; tool: string; t: Timed; bytes: number; stored?: number }
+interface Row { what: string; tool: string; t: Timed[]; bytes: number; stored?: number }
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+/** `median (min–max)` of `xs`, or the one value. */
+const spread = (xs: readonly number[], digits: number): string =>
+  xs.length === 1 ? fmt(xs[0]!, digits) : `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
 
 function pgUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
@@ -78,22 +91,28 @@ async function main(): Promise<void> {
     // reference: pg_basebackup, plain, no WAL
     dropCaches();
     const pgbb = await must('pg_basebackup', path.join(cluster.bin, 'pg_basebackup'), ['-D', path.join(dir, 'pgbb'), '-X', 'none', '-c', 'fast', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres']);
-    rows.push({ what: 'backup', tool: 'pg_basebackup (plain, reference)', t: pgbb, bytes: dbBytes, stored: duBytes(path.join(dir, 'pgbb')) });
+    rows.push({ what: 'backup', tool: 'pg_basebackup (plain, reference)', t: [pgbb], bytes: dbBytes, stored: duBytes(path.join(dir, 'pgbb')) });
     fs.rmSync(path.join(dir, 'pgbb'), { recursive: true, force: true });
 
-    // pgBackRest full backup
-    await setArchive(pgbrArchive);
+    // full backups, the tools alternating
     await must('pgbackrest stanza-create', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', 'stanza-create']);
-    dropCaches();
-    const brBackup = await must('pgbackrest backup', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--type=full', 'backup']);
-    rows.push({ what: 'backup', tool: 'pgBackRest', t: brBackup, bytes: dbBytes, stored: duBytes(path.join(dir, 'pgbr-repo', 'backup')) });
-
-    // openbar level-0 backup
-    await setArchive(openbarArchive);
-    dropCaches();
-    const obBackup = await must('openbar backup', process.execPath, [openbarBin, '--config', config, 'backup', '--json']);
-    const ob = JSON.parse(obBackup.stdout) as { storedBytes: number };
-    rows.push({ what: 'backup', tool: 'openbar', t: obBackup, bytes: dbBytes, stored: ob.storedBytes });
+    const brBackups: Timed[] = [];
+    const obBackups: Timed[] = [];
+    let obStored = 0;
+    for (let i = 0; i < runs; i++) {
+      await setArchive(pgbrArchive);
+      dropCaches();
+      brBackups.push(await must('pgbackrest backup', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--type=full', 'backup']));
+      await setArchive(openbarArchive);
+      dropCaches();
+      const t = await must('openbar backup', process.execPath, [openbarBin, '--config', config, 'backup', '--json']);
+      obStored = (JSON.parse(t.stdout) as { storedBytes: number }).storedBytes;
+      obBackups.push(t);
+      process.stdout.write(`bench: backup run ${i + 1}/${runs}: pgBackRest ${fmt(brBackups[i]!.ms / 1000, 2)} s, openbar ${fmt(t.ms / 1000, 2)} s\n`);
+    }
+    const brSets = fs.readdirSync(path.join(dir, 'pgbr-repo', 'backup', 'bench')).filter((n) => /F$/.test(n)).sort();
+    rows.push({ what: 'backup', tool: 'pgBackRest', t: brBackups, bytes: dbBytes, stored: duBytes(path.join(dir, 'pgbr-repo', 'backup', 'bench', brSets[brSets.length - 1]!)) });
+    rows.push({ what: 'backup', tool: 'openbar', t: obBackups, bytes: dbBytes, stored: obStored });
     await must('openbar log backup', process.execPath, [openbarBin, '--config', config, 'log', 'backup']);
 
     // level 1 / incremental after ~1% of the pages changed: both tools archive from here on
@@ -106,13 +125,13 @@ async function main(): Promise<void> {
       dropCaches();
       const t = await must(`openbar backup -L 1 (${method})`, process.execPath, [openbarBin, '--config', config, '--set', `incremental_method=${method}`, 'backup', '-L', '1', '--json']);
       const r = JSON.parse(t.stdout) as { bytes: number; storedBytes: number; method: string };
-      rows.push({ what: 'level 1 / incr', tool: `openbar (${r.method})`, t, bytes: r.bytes, stored: r.storedBytes });
+      rows.push({ what: 'level 1 / incr', tool: `openbar (${r.method})`, t: [t], bytes: r.bytes, stored: r.storedBytes });
     }
     dropCaches();
     const brIncr = await must('pgbackrest backup --type=incr', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--type=incr', 'backup']);
     const info = JSON.parse((await must('pgbackrest info', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--output=json', 'info'])).stdout) as { backup: { type: string; info: { delta: number; repository: { delta: number } } }[] }[];
     const incr = info[0]!.backup.filter((b) => b.type === 'incr').pop()!;
-    rows.push({ what: 'level 1 / incr', tool: 'pgBackRest', t: brIncr, bytes: incr.info.delta, stored: incr.info.repository.delta });
+    rows.push({ what: 'level 1 / incr', tool: 'pgBackRest', t: [brIncr], bytes: incr.info.delta, stored: incr.info.repository.delta });
     incrementalNote = `About 1% of pgbench_accounts' pages changed (${fmt(Number(changed) / 1e6, 1)} MB of ${fmt(Number(changed) * 100 / 1e6, 0)} MB). For level 1 / incr, the MB/s column is bytes read from the data directory (pgBackRest: its delta, the changed files it copies whole) per second.`;
 
     await setArchive(pgbrArchive);
@@ -123,28 +142,38 @@ async function main(): Promise<void> {
     // verify: pgBackRest checks its repository's file checksums and WAL; openbar also every page
     dropCaches();
     const brVerify = await must('pgbackrest verify', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', 'verify']);
-    rows.push({ what: 'verify', tool: 'pgBackRest', t: brVerify, bytes: dbBytes });
+    rows.push({ what: 'verify', tool: 'pgBackRest', t: [brVerify], bytes: dbBytes });
     dropCaches();
-    const obFull = (JSON.parse(obBackup.stdout) as { id: number }).id;
+    const obFull = (JSON.parse(obBackups[obBackups.length - 1]!.stdout) as { id: number }).id;
     const obVerify = await must('openbar verify', process.execPath, [openbarBin, '--config', config, 'verify', String(obFull), '--json']);
-    rows.push({ what: 'verify', tool: 'openbar', t: obVerify, bytes: dbBytes });
+    rows.push({ what: 'verify', tool: 'openbar', t: [obVerify], bytes: dbBytes });
 
-    // restores, each into an empty directory
+    // restores of the latest backup of each (a level 1 chain / an incremental), into empty directories, alternating
     const brDir = path.join(dir, 'restore-pgbackrest');
     const obDir = path.join(dir, 'restore-openbar');
-    dropCaches();
-    const brRestore = await must('pgbackrest restore', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', `--pg1-path=${brDir}`, 'restore']);
-    rows.push({ what: 'restore', tool: 'pgBackRest', t: brRestore, bytes: duBytes(brDir) });
-    fs.rmSync(brDir, { recursive: true, force: true });
-    dropCaches();
-    const obRestore = await must('openbar restore', process.execPath, [openbarBin, '--config', config, 'restore', '--data-dir', obDir, '--archive-mode', 'off']);
-    rows.push({ what: 'restore', tool: 'openbar', t: obRestore, bytes: duBytes(obDir) });
-    fs.rmSync(obDir, { recursive: true, force: true });
+    const brRestores: Timed[] = [];
+    const obRestores: Timed[] = [];
+    let restoredBytes = 0;
+    for (let i = 0; i < runs; i++) {
+      dropCaches();
+      brRestores.push(await must('pgbackrest restore', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', `--pg1-path=${brDir}`, 'restore']));
+      fs.rmSync(brDir, { recursive: true, force: true });
+      dropCaches();
+      obRestores.push(await must('openbar restore', process.execPath, [openbarBin, '--config', config, 'restore', '--data-dir', obDir, '--archive-mode', 'off']));
+      restoredBytes = duBytes(obDir);
+      fs.rmSync(obDir, { recursive: true, force: true });
+      process.stdout.write(`bench: restore run ${i + 1}/${runs}: pgBackRest ${fmt(brRestores[i]!.ms / 1000, 2)} s, openbar ${fmt(obRestores[i]!.ms / 1000, 2)} s\n`);
+    }
+    rows.push({ what: 'restore', tool: 'pgBackRest', t: brRestores, bytes: restoredBytes });
+    rows.push({ what: 'restore', tool: 'openbar', t: obRestores, bytes: restoredBytes });
 
     const find = (what: string, tool: string) => rows.find((r) => r.what === what && r.tool === tool)!;
-    const ratio = (what: string, tool = 'openbar') => find(what, tool).t.ms / find(what, 'pgBackRest').t.ms;
+    /** openbar / pgBackRest per run (the two ran back to back), then the median and range of those */
+    const ratios = (what: string) => find(what, 'openbar').t.map((t, i) => t.ms / find(what, 'pgBackRest').t[i]!.ms);
+    const ratio = (what: string, tool = 'openbar') => median(find(what, tool).t.map((x) => x.ms)) / median(find(what, 'pgBackRest').t.map((x) => x.ms));
     const table = markdownTable(['operation', 'tool', 'seconds', 'MB/s', 'stored MB', 'peak RSS MiB'], rows.map((r) => [
-      r.what, r.tool, fmt(r.t.ms / 1000, 2), fmt(mbps(r.bytes, r.t.ms)), r.stored === undefined ? '-' : fmt(r.stored / 1e6, 1), fmt(r.t.peakRssKiB / 1024, 0),
+      r.what, r.tool, spread(r.t.map((t) => t.ms / 1000), 2), spread(r.t.map((t) => mbps(r.bytes, t.ms)), 0),
+      r.stored === undefined ? '-' : fmt(r.stored / 1e6, 1), spread(r.t.map((t) => t.peakRssKiB / 1024), 0),
     ]));
     const report = [
       '# openbar against pgBackRest',
@@ -152,10 +181,13 @@ async function main(): Promise<void> {
       `${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / 1024 ** 3, 0)} GiB RAM.`,
       `pgbench scale ${scale}: ${fmt(dbBytes / 1e9, 2)} GB, data checksums on. zstd level 1 and ${streams} processes/streams for both; page cache dropped before each run${dropCaches() ? '' : ' (NOT: no permission)'}.`,
       `Peak RSS is the whole process tree (pgBackRest's worker processes included). pgBackRest ${spawnSync('pgbackrest', ['version'], { encoding: 'utf8' }).stdout.trim()}.`,
+      `${runs} run(s) of each backup and restore, pgBackRest and openbar alternating; figures are the median (min–max).`,
       '',
       table,
       '',
-      `Ratio openbar / pgBackRest (time, lower is better): backup **${fmt(ratio('backup'), 2)}**, restore **${fmt(ratio('restore'), 2)}**, verify **${fmt(ratio('verify'), 2)}**.`,
+      `Ratio openbar / pgBackRest per pair of runs (time, lower is better): backup **${spread(ratios('backup'), 2)}** [${ratios('backup').map((r) => fmt(r, 2)).join(', ')}], restore **${spread(ratios('restore'), 2)}** [${ratios('restore').map((r) => fmt(r, 2)).join(', ')}].`,
+      
+      `Verify (one run each): ratio **${fmt(ratio('verify'), 2)}**.`,
       'Targets: backup ≤ 0.50, restore ≤ 1.00, verify ≤ 1.00 (openbar also checks every page; pgBackRest verify checks file checksums and WAL).',
       `Level 1 / incr, time ratio to pgBackRest's incremental: by WAL **${fmt(ratio('level 1 / incr', 'openbar (wal)'), 3)}**, by scan **${fmt(ratio('level 1 / incr', 'openbar (scan)'), 2)}** (target by WAL ≤ 0.10, and bytes read within 2× of the changed bytes).`,
       incrementalNote,

@@ -3,30 +3,49 @@
 // only wires them, with global flags and exit statuses.
 
 import { Command, CommanderError } from 'commander';
-import { exitCodesHelp, reportError } from './command.js';
+import { exitCodesHelp, reportError, type Globals } from './command.js';
 import type { GlobalFlags } from './context.js';
-import * as init from './commands/init.js';
-import * as smPools from './commands/sm/sm-pools.js';
-import * as smVolumes from './commands/sm/sm-volumes.js';
-import * as smSavesets from './commands/sm/sm-savesets.js';
-import * as smStore from './commands/sm/sm-store.js';
-import * as smExtract from './commands/sm/sm-extract.js';
-import * as smScan from './commands/sm/sm-scan.js';
-import * as smBootstrap from './commands/sm/sm-bootstrap.js';
-import * as smWatch from './commands/sm/sm-watch.js';
-import * as smDelete from './commands/sm/sm-delete.js';
-import * as demo from './commands/demo.js';
-import * as config from './commands/config.js';
-import * as backup from './commands/backup.js';
-import * as restore from './commands/restore.js';
-import * as log from './commands/log.js';
-import * as history from './commands/history.js';
-import * as status from './commands/status.js';
-import * as expire from './commands/expire.js';
-import * as sync from './commands/sync.js';
-import * as verify from './commands/verify.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command, globals: Globals) => void;
+type CommandModule = { register: Register };
+
+/**
+ * The top-level commands, each loaded only when used: a command's modules (and the
+ * libraries they pull in, such as the PostgreSQL client) cost start-up time, and
+ * archive_command starts openbar once per WAL segment. Order is the order of --help.
+ */
+const commands: readonly (readonly [string, () => Promise<CommandModule[]>])[] = [
+  ['init', async () => [await import('./commands/init.js')]],
+  ['demo', async () => [await import('./commands/demo.js')]],
+  ['backup', async () => [await import('./commands/backup.js')]],
+  ['restore', async () => [await import('./commands/restore.js')]],
+  ['log', async () => [await import('./commands/log.js')]],
+  ['history', async () => [await import('./commands/history.js')]],
+  ['status', async () => [await import('./commands/status.js')]],
+  ['expire', async () => [await import('./commands/expire.js')]],
+  ['sync', async () => [await import('./commands/sync.js')]],
+  ['verify', async () => [await import('./commands/verify.js')]],
+  ['sm', async () => Promise.all([
+    import('./commands/sm/sm-pools.js'), import('./commands/sm/sm-volumes.js'), import('./commands/sm/sm-savesets.js'),
+    import('./commands/sm/sm-store.js'), import('./commands/sm/sm-extract.js'), import('./commands/sm/sm-scan.js'),
+    import('./commands/sm/sm-bootstrap.js'), import('./commands/sm/sm-watch.js'), import('./commands/sm/sm-delete.js'),
+  ])],
+  ['config', async () => [await import('./commands/config.js')]],
+];
+
+/** The command word of `argv` (after the global options), if any. */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-c' || a === '--config' || a === '--set') { i++; continue; }
+    if (a.startsWith('-')) continue;
+    return a;
+  }
+  return undefined;
+}
+
+/** The program with `only` registered (its help lists only it), or every command when undefined. */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('openbar')
     .description('online backup and restore for PostgreSQL: levels 0/1/2, WAL backup, point-in-time restore, storage manager')
     .option('-c, --config <file>', 'config file (or OPENBAR_CONFIG)')
@@ -38,35 +57,21 @@ export function buildProgram(): Command {
       outputError: (str, write) => write(`openbar: ${str.replace(/^error: /, '').trim()}\n`),
     });
   const globals = (): GlobalFlags => program.opts<GlobalFlags>();
-
-  init.register(program, globals);
-  demo.register(program, globals);
-  backup.register(program, globals);
-  restore.register(program, globals);
-  log.register(program, globals);
-  history.register(program, globals);
-  status.register(program, globals);
-  expire.register(program, globals);
-  sync.register(program, globals);
-  verify.register(program, globals);
-
-  const sm = program.command('sm').description('the storage manager: pools, volumes, save sets, catalog, bootstrap');
-  smPools.register(sm, globals);
-  smVolumes.register(sm, globals);
-  smSavesets.register(sm, globals);
-  smStore.register(sm, globals);
-  smExtract.register(sm, globals);
-  smScan.register(sm, globals);
-  smBootstrap.register(sm, globals);
-  smWatch.register(sm, globals);
-  smDelete.register(sm, globals);
-
-  config.register(program, globals);
+  const chosen = commands.filter(([name]) => only === undefined || name === only);
+  const loaded = await Promise.all(chosen.map(([, load]) => load()));
+  chosen.forEach(([name], i) => {
+    const modules = loaded[i]!;
+    if (name !== 'sm') return modules[0]!.register(program, globals);
+    const sm = program.command('sm').description('the storage manager: pools, volumes, save sets, catalog, bootstrap');
+    for (const m of modules) m.register(sm, globals);
+  });
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  // only the command asked for is loaded; help, typos and the like get them all
+  const word = commandWord(argv);
+  const program = await buildProgram(commands.some(([name]) => name === word) ? word : undefined);
   // `openbar sm savesets | head`: a reader that goes away is not an error
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);

@@ -46,7 +46,11 @@ export interface BackupStarted {
 export interface BackupStopped {
   readonly stopLsn: string;
   readonly stopTime: string;
-  /** WAL files from the start to the stop LSN, all needed to make the copy consistent */
+  /**
+   * WAL files from the start to the stop LSN, all needed to make the copy consistent. When
+   * stop() returns they are complete and flushed in the server's WAL directory (the stop
+   * switches segments), where they stay until archived and recycled.
+   */
   readonly walFiles: readonly string[];
   /** files the restore must write into the data directory (backup_label, tablespace_map) */
   readonly labelFiles: readonly { name: string; content: string }[];
@@ -111,6 +115,20 @@ export interface ByteSink {
   write(chunk: Uint8Array): Promise<void>;
   /** `fill` writes into the sink's own buffer and says how many bytes it put there */
   pour(fill: (space: Buffer) => Promise<number>): Promise<number>;
+  /**
+   * Like pour, for fills that take a while (reads): `fill` says at once how many bytes it
+   * will put in the free part of the buffer and returns the promise of their arrival. The
+   * writer moves on without waiting, so the caller can start the next fill (several reads
+   * in flight); a buffer is sealed once every fill into it has arrived. A fill that fails
+   * fails the object. Resolves with the bytes accepted (0: the caller must use pour).
+   */
+  pourAhead?(fill: (space: Buffer) => { bytes: number; arrived: Promise<void> }): Promise<number>;
+  /**
+   * Bytes to write before the next byte lands `block`-aligned in a page-aligned transfer
+   * buffer, where a direct (O_DIRECT) read may fill it; undefined when the buffers are not
+   * page-aligned memory or `block` does not divide them.
+   */
+  gapToAligned?(block: number): number | undefined;
 }
 
 export interface EngineAdapter {
@@ -118,9 +136,20 @@ export interface EngineAdapter {
   startBackup(label: string): Promise<BackupHandle>;
   spaces(): Promise<SpaceInfo[]>;
   listFiles(space: SpaceInfo): Promise<SpaceFile[]>;
-  /** Writes the space stream of `files` into `sink`; file data is read straight into the sink's buffers. */
-  copySpace(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions): Promise<void>;
+  /**
+   * Before the parts of a space are copied: its files in the order the copies will pull
+   * them. The engine may read some ahead (into bounded memory) while others are copied.
+   */
+  prepareCopy?(space: SpaceInfo, files: readonly SpaceFile[]): void;
+  /**
+   * Writes the space stream of `files` into `sink`; file data is read straight into the
+   * sink's buffers. `files` is pulled one at a time as the copy goes (it may be a queue
+   * shared with other copies of the same space).
+   */
+  copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions): Promise<void>;
   switchWal(): Promise<{ lsn: string; walFile: string }>;
+  /** Where the server keeps WAL file `name` until it is archived and recycled (it may be gone). */
+  walFilePath(name: string): Promise<string>;
   createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }>;
   /**
    * Blocks changed by WAL records starting in [fromLsn, toLsn) on `timeline`: segments come

@@ -61,6 +61,20 @@ export interface ObjectWriter {
    * free part of the buffer and returns how many bytes it put there (0 at its end).
    */
   pour(fill: (space: Buffer) => Promise<number>): Promise<number>;
+  /**
+   * Like pour, for fills that take a while (reads): `fill` says at once how many bytes it
+   * will put in the free part of the buffer and returns the promise of their arrival. The
+   * writer moves on without waiting, so the caller can start the next fill (several reads
+   * in flight); a buffer is sealed once every fill into it has arrived. A fill that fails
+   * fails the object. Resolves with the bytes accepted (0: the caller must use pour).
+   */
+  pourAhead?(fill: (space: Buffer) => { bytes: number; arrived: Promise<void> }): Promise<number>;
+  /**
+   * Bytes to write before the next byte lands `block`-aligned in a page-aligned transfer
+   * buffer, where a direct (O_DIRECT) read may fill it; undefined when the buffers are not
+   * page-aligned memory or `block` does not divide them.
+   */
+  gapToAligned?(block: number): number | undefined;
   /** Ends the object: every byte is written and its END record is in place. */
   close(): Promise<void>;
   /** A Writable over write/close, for `pipeline(source, …, writer.stream())`. */

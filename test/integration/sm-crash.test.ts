@@ -16,7 +16,8 @@ describe('sm crash safety (kill -9)', () => {
   let keptId: number;
   let keptHash: string;
   before(() => {
-    env = makeHome('crash', { max_volume_size: '24MiB', compression: 'lz4' });
+    // 1 MiB records: the fault points below count records (record 30 is past the first volume)
+    env = makeHome('crash', { max_volume_size: '24MiB', compression: 'lz4', xfer_buf_size: '1MiB' });
     big = path.join(env.dir, 'big.bin');
     writeRandomFile(big, 40 * MiB);
     const small = path.join(env.dir, 'kept.bin');

@@ -15,7 +15,8 @@ describe('sm store and extract', () => {
   let src: string;
   let srcHash: string;
   before(() => {
-    env = makeHome('store', { max_volume_size: '64MiB' });
+    // 1 MiB records: the damage checks below locate bytes by record
+    env = makeHome('store', { max_volume_size: '64MiB', xfer_buf_size: '1MiB' });
     src = path.join(env.dir, 'random.bin');
     srcHash = writeRandomFile(src, 100 * MiB);
   });

@@ -7,16 +7,17 @@
 import { fail, OpenbarError } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
 import { trace } from '../../common/trace.js';
+import { warmCodecPool } from '../../common/io/codec-pool.js';
 import { Progress } from '../../common/progress.js';
 import { formatBytes, formatRate } from '../../common/units.js';
-import type { BackupStopped, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo } from '../../engine/engine.js';
+import type { BackupStopped, IncrementalSource, ServerInfo, SpaceInfo } from '../../engine/engine.js';
 import { chooseBases, type SpaceLevel } from './choose-bases.js';
 import { incrementalSources } from './incremental-sources.js';
 import type { NewInstance } from '../../history/history-db.js';
 import type { BarContext } from '../bar-context.js';
 import { copySpacePart, type PartResult } from './copy-space-part.js';
-import { partsFor, splitIntoParts } from './plan-parts.js';
-import { waitForWal } from '../log/wal-presence.js';
+import { PieceQueue, partsFor } from './plan-parts.js';
+import { secureWal } from '../log/secure-wal.js';
 import { runParallel } from '../../common/run-parallel.js';
 
 export interface BackupOptions {
@@ -58,6 +59,7 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
   const engine = ctx.engine();
   const started = Date.now();
   trace('backup: begin');
+  warmCodecPool(); // the workers start while the server answers
   const info = await engine.describe();
   trace('backup: described');
   checkArchiving(info.archiveMode, info.archiveCommand);
@@ -79,7 +81,7 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     const sources = await incrementalSources(ctx, engine, aid, levels, handle);
     const work = await planWork(ctx, chosen, sources);
     trace('backup: files listed');
-    const total = work.reduce((a, w) => a + w.files.reduce((b, f) => b + sizeFor(engine, w.space, f, sources.get(w.space.name)), 0), 0);
+    const total = [...new Set(work.map((w) => w.queue))].reduce((a, q) => a + q.bytes, 0);
     ctx.history.progress(aid, 0, total);
     const progress = new Progress({ what: `backup ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
     const common = { txn, aid, handle, info, progress, signal: opts.signal };
@@ -89,10 +91,15 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
       incremental: sources.get(w.space.name),
     });
     const results: PartResult[] = [];
-    // the critical space first and alone, then the rest in parallel streams
-    for (const w of work.filter((x) => x.space.critical)) results.push(await copySpacePart(ctx, job(w)));
-    await runParallel(work.filter((x) => !x.space.critical), ctx.settings.max_backup, async (w) => {
-      results.push(await copySpacePart(ctx, job(w)));
+    // the critical space starts first; the parts of a space share its queue of pieces, so
+    // a stream that finishes early helps with what is left instead of idling
+    await runParallel(work, ctx.settings.max_backup, async (w) => {
+      try {
+        results.push(await copySpacePart(ctx, { ...job(w), files: w.queue.forPart(w.part) }));
+      } catch (err) {
+        w.queue.stop();
+        throw err;
+      }
     });
     progress.finish();
     faultPoint('backup-copied');
@@ -104,7 +111,8 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     const level = Math.max(...levels.map((l) => l.level));
     const labelId = await storeLabel(ctx, txn, aid, level, handle, stopped, info, chosen, levels, sources);
     faultPoint('backup-before-wal-check');
-    await waitForWal(ctx, stopped.walFiles, 60_000);
+    const wal = await secureWal(ctx, stopped.walFiles, 60_000);
+    if (wal.stored.length > 0) ctx.log.info(`backup ${aid}: WAL ${wal.stored.join(', ')} stored from the server's WAL directory`);
     trace('backup: WAL present');
     faultPoint('backup-before-commit');
     const stored = new Map((await txn.commit()).map((i) => [i.id, i.storedBytes]));
@@ -132,6 +140,7 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     const badPages = spaces.reduce((a, s) => a + s.badPages, 0);
     ctx.log.info(`backup ${aid}: completed, level ${level}${sources.size ? ` (${[...new Set([...sources.values()].map((x) => x.method))].join('/')})` : ''}, ${formatBytes(bytes)} read, ${formatBytes(storedBytes)} stored, ${formatRate(bytes, ms)}${badPages ? `, ${badPages} bad page(s) reported` : ''}`);
     for (const s of spaces) opts.report?.(spaceLine(s, levelOf(s.space), sources.get(s.space)?.method));
+    trace('backup: recorded');
     return { id: aid, level, levels: levels.map((l) => ({ space: l.space, level: l.level, base: l.base?.action ?? null, note: l.note ?? null })), method: [...sources.values()][0]?.method ?? null, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, walFiles: stopped.walFiles, spaces, bytes, storedBytes, ms };
   } catch (err) {
     await txn.abort().catch(() => {});
@@ -158,23 +167,20 @@ function chooseSpaces(all: readonly SpaceInfo[], names: readonly string[] | unde
   return all.filter((s) => names.includes(s.name));
 }
 
+/** One unit of work per part of each space; the critical space first, then the largest spaces. */
 async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[], sources: ReadonlyMap<string, IncrementalSource>) {
   const engine = ctx.engine();
-  const work: { space: SpaceInfo; files: SpaceFile[]; part: number; parts: number }[] = [];
-  for (const space of spaces) {
-    const files = await engine.listFiles(space);
-    const bytes = files.reduce((a, f) => a + sizeFor(engine, space, f, sources.get(space.name)), 0);
-    const split = splitIntoParts(files, space.critical ? 1 : partsFor(bytes, ctx.settings.max_backup));
-    split.forEach((list, i) => work.push({ space, files: list, part: i, parts: split.length }));
-  }
-  // largest parts first, so the streams finish together
-  const bytes = (w: (typeof work)[number]) => w.files.reduce((x, f) => x + sizeFor(engine, w.space, f, sources.get(w.space.name)), 0);
-  return work.sort((a, b) => bytes(b) - bytes(a));
-}
-
-/** Bytes a file costs to copy: all of it for a level 0, what changed for an incremental. */
-function sizeFor(engine: EngineAdapter, space: SpaceInfo, f: SpaceFile, source: IncrementalSource | undefined): number {
-  return source ? engine.incrementalBytes(space, f, source) : (f.range?.length ?? f.size);
+  const listed = await Promise.all(spaces.map(async (space) => {
+    const src = sources.get(space.name);
+    return { space, queue: new PieceQueue(await engine.listFiles(space), src ? (f) => engine.incrementalBytes(space, f, src) : undefined) };
+  }));
+  listed.sort((a, b) => Number(b.space.critical) - Number(a.space.critical) || b.queue.bytes - a.queue.bytes);
+  // small files read ahead: only for full copies (an incremental reads few of them)
+  for (const { space, queue } of listed) if (!sources.has(space.name)) engine.prepareCopy?.(space, queue.order());
+  return listed.flatMap(({ space, queue }) => {
+    const parts = space.critical ? 1 : partsFor(queue.bytes, ctx.settings.max_backup);
+    return Array.from({ length: parts }, (_, part) => ({ space, queue, part, parts }));
+  });
 }
 
 async function storeLabel(ctx: BarContext, txn: import('../../sm/storage-manager.js').Transaction, aid: number, level: number,

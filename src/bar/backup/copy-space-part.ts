@@ -2,6 +2,7 @@
 // files into one save set. Parallel streams each run one of these at a time.
 
 import type { Progress } from '../../common/progress.js';
+import { trace } from '../../common/trace.js';
 import type { BackupHandle, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo } from '../../engine/engine.js';
 import type { Transaction } from '../../sm/storage-manager.js';
 import type { BarContext } from '../bar-context.js';
@@ -16,7 +17,8 @@ export interface PartJob {
   readonly handle: BackupHandle;
   readonly info: ServerInfo;
   readonly space: SpaceInfo;
-  readonly files: readonly SpaceFile[];
+  /** the part's pieces, pulled as it goes (shared with the space's other parts) */
+  readonly files: Iterable<SpaceFile>;
   readonly part: number;
   readonly parts: number;
   readonly progress: Progress;
@@ -57,6 +59,7 @@ export async function copySpacePart(ctx: BarContext, job: PartJob): Promise<Part
     onBytes: (n) => { bytes += n; job.progress.add(n); },
   });
   await writer.close();
+  trace(`backup: ${job.space.name} part ${job.part + 1}/${job.parts} copied`);
   const ms = Date.now() - started;
   ctx.log.info(`backup ${job.aid}: ${job.space.name} part ${job.part + 1}/${job.parts} stored as save set ${writer.id} (${bytes} bytes of files)`);
   return { space: job.space.name, part: job.part, id: writer.id, bytes, storedBytes: 0, ms, badPages };

@@ -1,31 +1,64 @@
-// Splits a space's files into parts of similar size so that parallel streams share the
-// work; each part becomes one save set. Files stay whole; each part keeps path order.
+// Shares a space's files among the parallel streams that copy it. Large files are cut
+// into ranges; the pieces wait in one queue per space that every part of the space pulls
+// from as it goes, so the parts finish together whatever each piece costs to read,
+// check and compress. Each part becomes one save set; directories and links go to part 0.
 
 import type { SpaceFile } from '../../engine/engine.js';
 
 /** Files larger than this are cut into ranges of this size, so one big table does not hold up a stream. */
 export const RANGE_BYTES = 32 * 1024 * 1024;
 
-export function splitIntoParts(files: readonly SpaceFile[], parts: number): SpaceFile[][] {
-  if (parts <= 1) return [files.slice()];
-  const bins = Array.from({ length: parts }, () => ({ size: 0, files: [] as SpaceFile[] }));
-  // directories and links go to the first part, so it creates the tree
-  const pieces = files.filter((f) => f.type === 'file').flatMap((f) => {
-    if (f.size <= RANGE_BYTES) return [f];
-    const out: SpaceFile[] = [];
-    for (let offset = 0; offset < f.size; offset += RANGE_BYTES) out.push({ ...f, range: { offset, length: Math.min(RANGE_BYTES, f.size - offset) } });
-    return out;
-  });
-  const sorted = pieces.sort((a, b) => sizeOf(b) - sizeOf(a));
-  bins[0]!.files.push(...files.filter((f) => f.type !== 'file'));
-  for (const f of sorted) {
-    let best = bins[0]!;
-    for (const b of bins) if (b.size < best.size) best = b;
-    best.files.push(f);
-    best.size += sizeOf(f);
+/**
+ * The pieces of a space, handed out one at a time to whichever part asks next: the
+ * largest first (files in path order, ranges in file order among equals), so the last
+ * pieces are the small ones and the streams end within a small piece of each other.
+ */
+export class PieceQueue implements Iterable<SpaceFile> {
+  /** directories and symlinks: written by part 0 before it pulls pieces */
+  readonly tree: readonly SpaceFile[];
+  readonly bytes: number;
+  private readonly pieces: SpaceFile[];
+  private next = 0;
+  private stopped = false;
+
+  /** `cost`: bytes a piece takes to copy (an incremental reads less than the file); default its size */
+  constructor(files: readonly SpaceFile[], cost: (f: SpaceFile) => number = sizeOf) {
+    this.tree = files.filter((f) => f.type !== 'file');
+    this.pieces = files.filter((f) => f.type === 'file').flatMap((f) => {
+      if (f.size <= RANGE_BYTES) return [f];
+      const out: SpaceFile[] = [];
+      for (let offset = 0; offset < f.size; offset += RANGE_BYTES) out.push({ ...f, range: { offset, length: Math.min(RANGE_BYTES, f.size - offset) } });
+      return out;
+    }).sort((a, b) => cost(b) - cost(a) || (a.path < b.path ? -1 : a.path > b.path ? 1 : (a.range?.offset ?? 0) - (b.range?.offset ?? 0)));
+    this.bytes = this.pieces.reduce((a, f) => a + cost(f), 0);
   }
-  const byPath = (a: SpaceFile, b: SpaceFile) => (a.path < b.path ? -1 : a.path > b.path ? 1 : (a.range?.offset ?? 0) - (b.range?.offset ?? 0));
-  return bins.filter((b, i) => i === 0 || b.files.length > 0).map((b) => b.files.sort(byPath));
+
+  /** Every piece, in the order they are handed out. */
+  order(): readonly SpaceFile[] {
+    return this.pieces.slice();
+  }
+
+  /** No more pieces for anyone (a part failed: the backup is lost anyway). */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** The pieces part `part` copies: the tree first for part 0, then whatever is left in the queue as it asks. */
+  forPart(part: number): Iterable<SpaceFile> {
+    const prologue = part === 0 ? this.tree : [];
+    const queue = this[Symbol.iterator]();
+    return { [Symbol.iterator]: () => {
+      let i = 0;
+      return { next: (): IteratorResult<SpaceFile> => (i < prologue.length ? { done: false, value: prologue[i++]! } : queue.next()) };
+    } };
+  }
+
+  /** Pulls from the shared queue; no `return`, so one consumer stopping early does not end it for the others. */
+  [Symbol.iterator](): Iterator<SpaceFile> {
+    return {
+      next: (): IteratorResult<SpaceFile> => (this.stopped || this.next >= this.pieces.length ? { done: true, value: undefined } : { done: false, value: this.pieces[this.next++]! }),
+    };
+  }
 }
 
 /** How many parts a space of `bytes` gets: enough to keep the streams busy, none tiny. */

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { fail, OpenbarError } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
 import { Progress } from '../../common/progress.js';
+import { trace } from '../../common/trace.js';
+import { warmCodecPool } from '../../common/io/codec-pool.js';
 import { formatRate } from '../../common/units.js';
 import type { ColdRestoreEngine, RecoveryTarget } from '../../engine/engine.js';
 import type { BarContext } from '../bar-context.js';
@@ -48,6 +50,7 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
   const state = RestoreState.load(dataDir);
   if (opts.restart && !state) fail('USAGE', `no interrupted restore to resume in ${dataDir}`, 'run the restore without --restart');
 
+  if (!opts.planOnly) warmCodecPool(); // the workers start while the plan is made
   // salvage first: WAL in the old pg_wal may be what makes the target reachable
   const salvaged = !opts.planOnly && opts.salvage && !opts.restart ? await salvage(ctx, engine, dataDir) : [];
   const target = opts.restart ? state!.target : opts.target;
@@ -58,6 +61,7 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
   }
   if (opts.planOnly) return { plan, salvaged, bytes: 0, ms: Date.now() - started, dataDir };
 
+  trace('restore: planned');
   const aid = ctx.history.beginAction('restore', plan.backup.level, { dataDir, target: describeTarget(target), backup: plan.backup.aid });
   ctx.log.info(`restore ${aid}: backup ${plan.backup.aid} into ${dataDir}, recovery to ${describeTarget(target)}`);
   try {
@@ -74,6 +78,7 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
     const total = sizes.reduce((a, b) => a + b, 0);
     ctx.history.progress(aid, 0, total);
     const progress = new Progress({ what: `restore ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
+    trace('restore: prepared');
     const read = (id: number) => ctx.sm.readChunks(id, opts.signal ? { signal: opts.signal } : {});
     const common = { onBytes: (n: number) => progress.add(n), ...(opts.signal ? { signal: opts.signal } : {}) };
     const others = jobs.filter((x) => !x.space.critical);
@@ -87,20 +92,28 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
         faultPoint('restore-space-done');
       } else {
         await engine.restoreSpace(read(j.ids[0]!), j.root, common);
+        trace(`restore: save set ${j.ids[0]} (${j.space.name}) restored`);
         st!.markDone(j.ids[0]!);
         faultPoint('restore-saveset-done');
       }
     };
-    for (const j of jobs.filter((x) => x.space.critical)) await one(j);
-    await runParallel(others, ctx.settings.max_backup, one);
+    // the critical space starts first, on a stream of its own beside the others: it is
+    // small, and the other parts, sized by the backup, would otherwise wait for it or end apart
+    const critical = (async () => { for (const j of jobs.filter((x) => x.space.critical)) await one(j); })();
+    const rest = runParallel(others, ctx.settings.max_backup, one);
+    await Promise.allSettled([critical, rest]);
+    await critical;
+    await rest;
     const { bytes } = progress.finish();
 
+    trace('restore: spaces restored');
     const labelFiles = await readLabel(ctx, plan.labelCopyId);
     await engine.finish(dataDir, {
       labelFiles,
       tablespaces: roots.filter((r) => r.space.oid !== null).map((r) => ({ oid: r.space.oid!, location: r.root })),
       recovery: { target, restoreCommand: opts.restoreCommand, archiveMode: opts.archiveMode },
     });
+    trace('restore: finished');
     st!.remove();
     const ms = Date.now() - started;
     ctx.history.endAction(aid, 0, 'completed', { bytes, ms });

@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { fail } from '../../common/errors.js';
+import { trace } from '../../common/trace.js';
 import { runBackup } from '../../bar/backup/backup.js';
 import { formatBytes, formatRate } from '../../common/units.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
@@ -21,6 +22,7 @@ export function register(program: Command, globals: Globals): void {
     .action(action(async (opts: { level: string; space?: string[]; json?: boolean; verify?: boolean }) => {
       if (!/^[0-2]$/.test(opts.level)) fail('USAGE', `-L ${opts.level}: the level is 0, 1 or 2`);
       const level = Number(opts.level);
+      trace('backup: command');
       const cmd = loadContext(globals());
       const bar = openBar(cmd, globals());
       try {
@@ -33,6 +35,7 @@ export function register(program: Command, globals: Globals): void {
         return v && !v.passed ? 3 : 0;
       } finally {
         await bar.close();
+        trace('backup: closed');
       }
     }));
 }

@@ -1,5 +1,7 @@
-// The compression kernels, synchronous, shared by the codec worker threads and by
-// the in-thread fallback. Codec ids are part of the volume format: never renumber.
+// The record kernels, synchronous, shared by the codec worker threads and by the
+// in-thread fallback. They work in place on a transfer buffer's two areas (raw bytes,
+// stored bytes) and allocate nothing per record. Codec ids are part of the volume
+// format: never renumber.
 
 import { digestOf } from './content-hash.js';
 import { createRequire } from 'node:module';
@@ -7,95 +9,111 @@ import { crc32 } from 'node:zlib';
 
 const require = createRequire(import.meta.url);
 const lz4 = require('lz4-napi') as typeof import('lz4-napi');
-const zstd = require('zstd-napi') as typeof import('zstd-napi');
+const zstd = require('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
 
 export const codecIds = Object.freeze({ none: 0, lz4: 1, zstd: 2 });
 export type CodecName = keyof typeof codecIds;
 
-let zstdCompressor: InstanceType<typeof zstd.Compressor> | undefined;
-let zstdLevel = -1;
-let zstdDecompressor: InstanceType<typeof zstd.Decompressor> | undefined;
+/** The most bytes any codec can make of `rawLength` bytes: the size of a buffer's stored area. */
+export function maxStoredLength(rawLength: number): number {
+  return Math.max(zstd.compressBound(rawLength), rawLength + Math.floor(rawLength / 255) + 16);
+}
 
-export function compressSync(codec: number, level: number, data: Uint8Array): Uint8Array {
+let cctx: InstanceType<typeof zstd.CCtx> | undefined;
+let cctxLevel = Number.NaN;
+let dctx: InstanceType<typeof zstd.DCtx> | undefined;
+
+/**
+ * Compresses `src` into `dst` (at least maxStoredLength(src) bytes, so zstd runs without
+ * bounds checks); returns the bytes written. zstd frames carry their content size, no checksum.
+ */
+function compressInto(codec: number, level: number, src: Uint8Array, dst: Uint8Array): number {
   switch (codec) {
-    case codecIds.lz4:
-      return lz4.compressSync(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     case codecIds.zstd:
-      if (!zstdCompressor || zstdLevel !== level) {
-        zstdCompressor = new zstd.Compressor();
-        zstdCompressor.setParameters({ compressionLevel: level, checksumFlag: false, contentSizeFlag: true });
-        zstdLevel = level;
+      if (!cctx || cctxLevel !== level) {
+        cctx = new zstd.CCtx();
+        cctx.setParameter(zstd.CParameter.compressionLevel, level);
+        cctx.setParameter(zstd.CParameter.checksumFlag, 0);
+        cctx.setParameter(zstd.CParameter.contentSizeFlag, 1);
+        cctxLevel = level;
       }
-      return zstdCompressor.compress(data);
+      return cctx.compress2(dst, src);
+    case codecIds.lz4: {
+      const c = lz4.compressSync(Buffer.from(src.buffer, src.byteOffset, src.byteLength));
+      dst.set(c);
+      return c.byteLength;
+    }
     default:
-      return data;
+      throw Object.assign(new Error(`unknown compression id ${codec}`), { code: 'FORMAT' });
   }
 }
 
-export function decompressSync(codec: number, data: Uint8Array, rawLength: number): Uint8Array {
-  let out: Uint8Array;
+/** Decompresses `src` into `dst`, which must come out exactly full. */
+function decompressInto(codec: number, src: Uint8Array, dst: Uint8Array): void {
+  let n: number;
   switch (codec) {
-    case codecIds.none:
-      return data;
-    case codecIds.lz4:
-      out = lz4.uncompressSync(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    case codecIds.lz4: {
+      const out = lz4.uncompressSync(Buffer.from(src.buffer, src.byteOffset, src.byteLength));
+      n = out.byteLength;
+      if (n === dst.byteLength) dst.set(out);
       break;
+    }
     case codecIds.zstd:
-      zstdDecompressor ??= new zstd.Decompressor();
-      out = zstdDecompressor.decompress(data);
+      dctx ??= new zstd.DCtx();
+      try {
+        n = dctx.decompress(dst, src);
+      } catch (err) {
+        throw Object.assign(new Error(`cannot decompress: ${(err as Error).message}`), { code: 'FORMAT' });
+      }
       break;
     default:
       throw Object.assign(new Error(`unknown compression id ${codec}`), { code: 'FORMAT' });
   }
-  if (out.byteLength !== rawLength) {
-    throw Object.assign(new Error(`decompressed ${out.byteLength} bytes, expected ${rawLength}`), { code: 'FORMAT' });
-  }
-  return out;
+  if (n !== dst.byteLength) throw Object.assign(new Error(`decompressed ${n} bytes, expected ${dst.byteLength}`), { code: 'FORMAT' });
 }
 
-/** Copies `u` into memory of its own when it shares a buffer (so it can be transferred). */
+/** A copy of `u` in memory of its own (32 bytes: cheap), so it moves to the main thread by transfer, not by cloning a pool. */
 function own(u: Uint8Array): Uint8Array {
-  if (u.byteOffset === 0 && u.byteLength === u.buffer.byteLength && !Buffer.isBuffer(u)) return u;
   const c = new Uint8Array(u.byteLength);
   c.set(u);
   return c;
 }
 
-/** What sealing a record held in shared memory yields: the payload to store is the slot itself when `data` is absent. */
+/** What sealing a record yields: `storedLength` bytes at the stored area, or the raw bytes themselves when null. */
 export interface SealedShared {
   readonly codec: number;
-  readonly data: Uint8Array | null;
+  readonly storedLength: number | null;
   readonly digest: Uint8Array;
   readonly crc: number;
 }
 
-/** Seals the first `length` bytes of a shared slot (a worker-pool kernel, also run in-thread). */
-export function sealShared(codec: number, level: number, memory: SharedArrayBuffer, length: number): SealedShared {
+/**
+ * Seals the first `length` raw bytes of a buffer (a worker-pool kernel, also run in-thread):
+ * BLAKE3 of the raw bytes, compression into the stored area when that makes them smaller,
+ * CRC-32 of what is to be stored.
+ */
+export function sealShared(codec: number, level: number, memory: SharedArrayBuffer, storedAt: number, length: number): SealedShared {
   const raw = new Uint8Array(memory, 0, length);
   const digest = own(digestOf(raw));
   if (codec !== codecIds.none && length > 0) {
-    const c = compressSync(codec, level, raw);
-    if (c.byteLength < length) {
-      const data = own(c);
-      return { codec, data, digest, crc: crc32(data) };
-    }
+    const stored = new Uint8Array(memory, storedAt, maxStoredLength(length));
+    const n = compressInto(codec, level, raw, stored);
+    if (n < length) return { codec, storedLength: n, digest, crc: crc32(stored.subarray(0, n)) };
   }
-  return { codec: codecIds.none, data: null, digest, crc: crc32(raw) };
+  return { codec: codecIds.none, storedLength: null, digest, crc: crc32(raw) };
 }
 
 /**
- * Opens a record into a shared slot (a worker-pool kernel, also run in-thread): checks
- * the stored bytes against `crc`, then decompresses `payload` into the slot (when null,
- * the raw bytes are already there). Returns the BLAKE3 digest of the slot's first `rawLength` bytes.
+ * Opens a record in a buffer (a worker-pool kernel, also run in-thread): checks the stored
+ * bytes against `crc`, then decompresses the `storedLength` bytes at the stored area into
+ * the raw area (when null, the raw bytes are already there). Returns the BLAKE3 digest of
+ * the first `rawLength` raw bytes.
  */
-export function openShared(codec: number, payload: Uint8Array | null, rawLength: number, memory: SharedArrayBuffer, crc: number): { digest: Uint8Array } {
-  const slot = new Uint8Array(memory, 0, rawLength);
+export function openShared(codec: number, memory: SharedArrayBuffer, storedAt: number, storedLength: number | null, rawLength: number, crc: number): { digest: Uint8Array } {
+  const raw = new Uint8Array(memory, 0, rawLength);
+  const stored = storedLength === null ? raw : new Uint8Array(memory, storedAt, storedLength);
   // the stored bytes are checked before anything is made of them
-  if (crc32(payload ?? slot) !== crc) throw Object.assign(new Error('record checksum mismatch'), { code: 'CHECKSUM' });
-  if (payload !== null) {
-    const raw = decompressSync(codec, payload, rawLength);
-    if (raw.byteLength !== rawLength) throw Object.assign(new Error(`payload is ${raw.byteLength} bytes, expected ${rawLength}`), { code: 'FORMAT' });
-    slot.set(raw);
-  }
-  return { digest: own(digestOf(slot)) };
+  if (crc32(stored) !== crc) throw Object.assign(new Error('record checksum mismatch'), { code: 'CHECKSUM' });
+  if (storedLength !== null) decompressInto(codec, stored, raw);
+  return { digest: own(digestOf(raw)) };
 }

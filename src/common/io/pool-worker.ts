@@ -1,5 +1,6 @@
 // A worker thread of the pool: imports the named kernel module once, runs the named
-// function, and sends the result back, moving any buffer in it that owns its memory.
+// function (none: a warm-up that only loads the module), and sends the result back,
+// moving any buffer in it that owns its memory.
 
 import { parentPort } from 'node:worker_threads';
 
@@ -21,6 +22,10 @@ parentPort!.on('message', async (task: Task) => {
     if (!mod) {
       mod = (await import(task.kernel)) as Record<string, (...a: unknown[]) => unknown>;
       modules.set(task.kernel, mod);
+    }
+    if (task.fn === '') { // a warm-up: the module is loaded, nothing to run
+      parentPort!.postMessage({ id: task.id, result: null });
+      return;
     }
     const f = mod[task.fn];
     if (typeof f !== 'function') throw new Error(`no function ${task.fn} in ${task.kernel}`);

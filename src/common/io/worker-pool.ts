@@ -56,6 +56,14 @@ function pool(): PoolWorker[] {
   return workers;
 }
 
+/**
+ * Starts the workers now and has each load `kernel`, for a job known to be large: they come
+ * up while the caller waits on other things, and no work of the job runs in-thread.
+ */
+export function warmPool(kernel: URL): void {
+  for (const w of pool()) post(w, kernel, '', []).catch(() => {}); // a failing worker fails its next real task
+}
+
 /** True when `u` owns all of its memory, so it can be moved to another thread. */
 export function movable(u: Uint8Array): boolean {
   return u.byteLength > 0 && u.byteOffset === 0 && u.byteLength === u.buffer.byteLength && !(u.buffer instanceof SharedArrayBuffer);
@@ -70,12 +78,16 @@ export function runTask<T>(kernel: URL, fn: string, rawArgs: readonly unknown[])
   const all = pool();
   let pick = all[rr++ % all.length]!;
   for (const w of all) if (w.pending.size < pick.pending.size) pick = w;
+  return post<T>(pick, kernel, fn, rawArgs);
+}
+
+function post<T>(w: PoolWorker, kernel: URL, fn: string, rawArgs: readonly unknown[]): Promise<T> {
   const id = nextId++;
   const args = rawArgs.map((a) => (a instanceof Uint8Array && a.byteLength > 0 && !movable(a) ? new Uint8Array(a) : a));
   const transfer = args.filter((a): a is Uint8Array => a instanceof Uint8Array && movable(a)).map((a) => a.buffer as ArrayBuffer);
   return new Promise<T>((resolve, reject) => {
-    pick.pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
-    if (pick.pending.size === 1) pick.worker.ref();
-    pick.worker.postMessage({ id, kernel: kernel.href, fn, args }, transfer);
+    w.pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
+    if (w.pending.size === 1) w.worker.ref();
+    w.worker.postMessage({ id, kernel: kernel.href, fn, args }, transfer);
   });
 }

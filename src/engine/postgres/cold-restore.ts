@@ -2,6 +2,7 @@
 // spaces back, tablespace links, backup_label and recovery settings.
 
 import fs from 'node:fs';
+import { trace } from '../../common/trace.js';
 import path from 'node:path';
 import { fsyncDirSync } from '../../common/durable-fs.js';
 import { fail } from '../../common/errors.js';
@@ -54,6 +55,7 @@ export const postgresColdRestore: ColdRestoreEngine = {
     // pg_control is written under another name until the restore is complete: a
     // directory left by a failed restore cannot be started by mistake
     const r = await restoreSpaceStream(stream, root, { ...opts, writeAs: PENDING_CONTROL });
+    trace(`restore: written to ${root}`);
     await syncTree(root); // durable before the restart record says it is done
     return { files: r.files, bytes: r.bytes };
   },

@@ -29,7 +29,7 @@ interface Ctx {
   badPages: number;
 }
 
-export async function copySpaceIncremental(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions & { incremental: IncrementalSource }): Promise<void> {
+export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions & { incremental: IncrementalSource }): Promise<void> {
   await sink.write(encodeHeader({
     space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
     startLsn: opts.startLsn, pageSize: PAGE, created: new Date().toISOString(), baseLsn: opts.incremental.baseLsn,

@@ -2,23 +2,33 @@
 // relation page on the way (the archive scanner): header sanity and, on clusters with
 // data checksums, the checksum. A page that fails is re-read once (it may have been
 // caught mid-write); if it fails again it is reported and stored as read. Pages newer
-// than the backup's start LSN are not judged: WAL replay rewrites them.
+// than the backup's start LSN are not judged: WAL replay rewrites them. Large relation
+// files are read with O_DIRECT straight into the sink's page-aligned buffers: no copy out
+// of the page cache (the kernel's most expensive part of the read) and no cache pollution.
 
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ByteSink, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
 import { parseLsn } from './lsn.js';
 import { checkChunk, checkPage, pageLsn, RELSEG_BLOCKS } from './page.js';
 import { relationBlockBase } from './spaces.js';
-import { encodeEntry, encodeHeader, encodeTrailer } from './space-stream.js';
+import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from './space-stream.js';
+import { isSmallFile, readSmallFile, type SmallFile, type SmallFileCache } from './small-file-cache.js';
+
+const mod = (a: number, m: number): number => ((a % m) + m) % m;
 
 const PAGE = 8192;
+/** relation files (or ranges) at least this large are read with O_DIRECT when the sink allows */
+const DIRECT_MIN = 1024 * 1024;
+/** the memory alignment direct reads need (the largest logical block size in use) */
+const DIRECT_ALIGN = 4096;
 
 /**
  * Writes the space stream into `sink`. File data is read straight into the sink's buffers
  * and its pages checked there (on the worker pool when it runs): no copy on this thread.
  */
-export async function copySpace(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
+export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions, smallFiles?: SmallFileCache): Promise<void> {
   const startLsn = parseLsn(opts.startLsn);
   await sink.write(encodeHeader({
     space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
@@ -27,14 +37,28 @@ export async function copySpace(space: SpaceInfo, files: readonly SpaceFile[], s
   let count = 0;
   let bytes = 0;
   let badPages = 0;
+  /** direct reads in flight into the sink's buffers (pourAhead) */
+  const reading: Promise<void>[] = [];
   for (const f of files) {
     opts.signal?.throwIfAborted();
+    if (isSmallFile(f)) {
+      // read ahead while the large files were copied, or now
+      const file = path.join(space.root, f.path);
+      const small = await (smallFiles?.take(f.path) ?? readSmallFile(file));
+      if (!small) continue; // dropped since listed: WAL replay agrees
+      const r = await copySmallFile(small, file, f, sink, startLsn, opts, space.name);
+      badPages += r.bad;
+      bytes += r.size;
+      count++;
+      continue;
+    }
     if (f.type !== 'file') {
       await sink.write(encodeEntry({ path: f.path, type: f.type, mode: f.mode, mtimeMs: f.mtimeMs, size: 0, ...(f.target ? { target: f.target } : {}) }));
       count++;
       continue;
     }
     let fh: fsp.FileHandle;
+    let direct: fsp.FileHandle | undefined;
     try {
       fh = await fsp.open(path.join(space.root, f.path), 'r');
     } catch (err) {
@@ -49,27 +73,53 @@ export async function copySpace(space: SpaceInfo, files: readonly SpaceFile[], s
       const size = blockBase === undefined ? whole : whole - (whole % PAGE);
       const from = f.range?.offset ?? 0;
       const to = f.range ? Math.min(size, f.range.offset + f.range.length) : size;
-      await sink.write(encodeEntry({
+      const entry: FileEntry = {
         path: f.path, type: 'file', mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size,
         ...(f.range ? { offset: from, length: Math.max(0, to - from) } : {}),
-      }));
+      };
+      // the entry is padded so that the file's pages start page-aligned in the sink's buffer
+      const gap = blockBase !== undefined && to - from >= DIRECT_MIN ? sink.gapToAligned?.(PAGE) : undefined;
+      if (gap !== undefined) direct = await openDirect(path.join(space.root, f.path));
+      const natural = encodeEntry(entry);
+      await sink.write(direct && gap !== undefined ? encodeEntry(entry, natural.length + mod(gap - natural.length, PAGE)) : natural);
       count++;
       for (let pos = from; pos < to;) {
+        if (direct && sink.pourAhead) {
+          // direct reads go ahead: the next one starts while this one is still on its way
+          const at = pos;
+          const n = await sink.pourAhead((room) => {
+            const want = Math.min(room.length, to - at) - (Math.min(room.length, to - at) % PAGE);
+            if (want === 0 || room.byteOffset % DIRECT_ALIGN !== 0 || at % DIRECT_ALIGN !== 0) return { bytes: 0, arrived: Promise.resolve() };
+            const arrived = (async () => {
+              await readChunk(fh, room, at, want, direct);
+              badPages += await checkPages(rereadFrom(fh), room.subarray(0, want), at, blockBase!, startLsn, opts, space.name, f.path);
+            })();
+            reading.push(arrived);
+            return { bytes: want, arrived };
+          });
+          if (n > 0) {
+            pos += n;
+            bytes += n;
+            opts.onBytes(n);
+            continue;
+          }
+        }
         const n = await sink.pour(async (room) => {
           let want = Math.min(room.length, to - pos);
           if (blockBase !== undefined) {
             if (want < PAGE) return 0; // the buffer ends inside a page: that page goes whole, below
             want -= want % PAGE;
           }
-          await readChunk(fh, room, pos, want);
-          if (blockBase !== undefined) badPages += await checkPages(fh, room.subarray(0, want), pos, blockBase, startLsn, opts, space.name, f.path);
+          const aligned = direct !== undefined && room.byteOffset % DIRECT_ALIGN === 0 && pos % DIRECT_ALIGN === 0;
+          await readChunk(fh, room, pos, want, aligned ? direct : undefined);
+          if (blockBase !== undefined) badPages += await checkPages(rereadFrom(fh), room.subarray(0, want), pos, blockBase, startLsn, opts, space.name, f.path);
           return want;
         });
         if (n === 0) {
           // a page that straddles two buffers is read and checked on its own, then written
           const page = Buffer.allocUnsafe(PAGE);
           await readChunk(fh, page, pos, PAGE);
-          badPages += await checkPages(fh, page, pos, blockBase!, startLsn, opts, space.name, f.path);
+          badPages += await checkPages(rereadFrom(fh), page, pos, blockBase!, startLsn, opts, space.name, f.path);
           await sink.write(page);
           pos += PAGE;
           bytes += PAGE;
@@ -81,14 +131,63 @@ export async function copySpace(space: SpaceInfo, files: readonly SpaceFile[], s
         opts.onBytes(n);
       }
     } finally {
-      await fh.close();
+      // reads still on their way land before the file is closed (a failed one fails the sink too)
+      await Promise.allSettled(reading.splice(0));
+      await Promise.all([fh.close(), direct?.close()]);
     }
   }
   await sink.write(encodeTrailer({ files: count, bytes, badPages }));
 }
 
-async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, want: number): Promise<void> {
+/** Writes a small file read whole: entry, then its bytes, pages checked. */
+async function copySmallFile(small: SmallFile, file: string, f: SpaceFile, sink: ByteSink, startLsn: bigint,
+  opts: SpaceReadOptions, space: string): Promise<{ bad: number; size: number }> {
+  const { st, data } = small;
+  const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
+  // a relation is copied in whole pages; a concurrent extension is in the WAL
+  const size = blockBase === undefined ? data.length : data.length - (data.length % PAGE);
+  await sink.write(encodeEntry({ path: f.path, type: 'file', mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size }));
+  const body = data.subarray(0, size);
+  const reread = async (into: Buffer, offset: number): Promise<number> => {
+    const fh = await fsp.open(file, 'r');
+    try {
+      return (await fh.read(into, 0, into.length, offset)).bytesRead;
+    } finally {
+      await fh.close();
+    }
+  };
+  const bad = blockBase === undefined || size === 0 ? 0 : await checkPages(reread, body, 0, blockBase, startLsn, opts, space, f.path);
+  await sink.write(body);
+  opts.onBytes(size);
+  return { bad, size };
+}
+
+const rereadFrom = (fh: fsp.FileHandle) => async (into: Buffer, offset: number): Promise<number> => (await fh.read(into, 0, into.length, offset)).bytesRead;
+
+/** The file opened for direct reads, or undefined where the file system does not do them. */
+async function openDirect(file: string): Promise<fsp.FileHandle | undefined> {
+  const flag = fs.constants.O_DIRECT;
+  if (flag === undefined) return undefined;
+  try {
+    return await fsp.open(file, fs.constants.O_RDONLY | flag);
+  } catch {
+    return undefined; // EINVAL on tmpfs and the like; a file gone is found by the buffered open
+  }
+}
+
+/**
+ * Reads `want` bytes at `off` into `into`. With `direct` (all aligned), one direct read does
+ * it; anything it leaves (a file truncated meanwhile, a refused read) is read buffered.
+ */
+async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, want: number, direct?: fsp.FileHandle): Promise<void> {
   let got = 0;
+  if (direct) {
+    try {
+      got = (await direct.read(into, 0, want, off)).bytesRead;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+    }
+  }
   while (got < want) {
     const { bytesRead } = await fh.read(into, got, want - got, off + got);
     if (bytesRead === 0) break;
@@ -101,8 +200,8 @@ async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, want: nu
  * Checks the pages of `chunk` in place, re-reading a failed page once. On this thread: with
  * SIMD checksums (5 GB/s) a worker round trip costs more latency than the check itself.
  */
-async function checkPages(fh: fsp.FileHandle, chunk: Buffer, fileOffset: number, blockBase: number, startLsn: bigint,
-  opts: SpaceReadOptions, space: string, relPath: string): Promise<number> {
+async function checkPages(reread: (into: Buffer, offset: number) => Promise<number>, chunk: Buffer, fileOffset: number, blockBase: number,
+  startLsn: bigint, opts: SpaceReadOptions, space: string, relPath: string): Promise<number> {
   const firstBlock = blockBase + fileOffset / PAGE;
   const failed = checkChunk(chunk, firstBlock, `${startLsn}`, opts.checksums).bad;
   let bad = 0;
@@ -111,8 +210,7 @@ async function checkPages(fh: fsp.FileHandle, chunk: Buffer, fileOffset: number,
     const block = firstBlock + index;
     // re-read once: it may have been caught half-written
     const again = Buffer.allocUnsafe(PAGE);
-    const { bytesRead } = await fh.read(again, 0, PAGE, fileOffset + p);
-    if (bytesRead !== PAGE) continue; // truncated meanwhile: replay handles it
+    if (await reread(again, fileOffset + p) !== PAGE) continue; // truncated meanwhile: replay handles it
     again.copy(chunk, p);
     if (pageLsn(again) >= startLsn) continue;
     const problem = checkPage(again, block, opts.checksums);

@@ -1,6 +1,10 @@
 // pg_checksum_block in WebAssembly SIMD: the 32 FNV lanes of PostgreSQL's page checksum
 // are eight i32x4 vectors. The module is small enough to assemble here, byte by byte,
-// rather than ship a binary or a toolchain. Falls back to undefined where SIMD is absent.
+// rather than ship a binary or a toolchain. It imports its memory, so that it runs in
+// place on transfer buffers (common/io/shared-memory); it never writes to that memory.
+// Falls back to undefined where SIMD is absent.
+
+import { wasmMemoryOf, type WasmMemory } from '../../common/io/shared-memory.js';
 
 const FNV_PRIME = 16777619;
 const BASE = [
@@ -40,7 +44,9 @@ const simd = (op: number) => [0xfd, ...uleb(op)];
 const V128_LOAD = (offset: number) => [...simd(0x00), 0, ...uleb(offset)];
 const V128_CONST = (lanes: number[]) => [...simd(0x0c), ...Buffer.from(new Uint32Array(lanes).buffer)];
 const I32X4_EXTRACT = (lane: number) => [...simd(0x1b), lane];
-const V128_XOR = simd(0x51), I32X4_SHR_U = simd(0xad), I32X4_MUL = simd(0xb5);
+const V128_XOR = simd(0x51), V128_AND = simd(0x4e), I32X4_SHR_U = simd(0xad), I32X4_MUL = simd(0xb5);
+/** keeps every byte of the page's first 16 but pd_checksum (bytes 8-9), which counts as zero */
+const CHECKSUM_FIELD_MASK = [0xffffffff, 0xffffffff, 0xffff0000, 0xffffffff];
 
 // locals: 0 offset, 1 blkno (params); 2..9 the eight lane vectors; 10 tmp; 11 p; 12 end; 13 prime
 const V = (k: number) => 2 + k;
@@ -54,6 +60,13 @@ function assemble(): Uint8Array {
   for (let k = 0; k < 8; k++) body.push(...V128_CONST(BASE.slice(k * 4, k * 4 + 4)), LOCAL_SET, V(k));
   body.push(...V128_CONST([FNV_PRIME, FNV_PRIME, FNV_PRIME, FNV_PRIME]), LOCAL_SET, PRIME);
   body.push(LOCAL_GET, 0, LOCAL_SET, P, LOCAL_GET, 0, I32_CONST, ...sleb(8192), I32_ADD, LOCAL_SET, E);
+  // the first 128 bytes apart, with the checksum field masked; then the rest in a loop
+  for (let k = 0; k < 8; k++) {
+    body.push(LOCAL_GET, V(k), LOCAL_GET, P, ...V128_LOAD(k * 16));
+    if (k === 0) body.push(...V128_CONST(CHECKSUM_FIELD_MASK), ...V128_AND);
+    body.push(...V128_XOR, ...mix(k));
+  }
+  body.push(LOCAL_GET, P, I32_CONST, ...sleb(128), I32_ADD, LOCAL_SET, P);
   body.push(LOOP, VOID);
   for (let k = 0; k < 8; k++) body.push(LOCAL_GET, V(k), LOCAL_GET, P, ...V128_LOAD(k * 16), ...V128_XOR, ...mix(k));
   body.push(LOCAL_GET, P, I32_CONST, ...sleb(128), I32_ADD, LOCAL_TEE, P, LOCAL_GET, E, I32_LT_U, BR_IF, 0, END);
@@ -68,40 +81,75 @@ function assemble(): Uint8Array {
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([[0x60, 2, 0x7f, 0x7f, 1, 0x7f]])),
+    // imports env.mem: a shared memory of up to 4 GiB
+    ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(0), ...uleb(65536)]])),
     ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, ...uleb(17)]])),
-    ...section(7, vec([[...name('mem'), 0x02, 0], [...name('cs'), 0x00, 0]])),
+    ...section(7, vec([[...name('cs'), 0x00, 0]])),
     ...section(10, vec([[...uleb(fn.length), ...fn]])),
   ]);
 }
 
 /** The little of the WebAssembly API used here (this project's TypeScript libs do not declare it). */
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: Record<string, unknown> };
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
 const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
+/** checksums the page at byte `offset` of the memory for block `blkno` (its bytes 8-9 are ignored) */
+export type PageChecksumAt = (offset: number, blkno: number) => number;
+
+let module: object | null | undefined;
+const bound = new WeakMap<WasmMemory, PageChecksumAt>();
+
+function compiled(): object | undefined {
+  if (module === undefined) {
+    try {
+      if (!wasm) throw new Error('no WebAssembly');
+      module = new wasm.Module(assemble());
+    } catch {
+      module = null;
+    }
+  }
+  return module ?? undefined;
+}
+
+function bind(mem: WasmMemory): PageChecksumAt | undefined {
+  let cs = bound.get(mem);
+  if (cs === undefined) {
+    const m = compiled();
+    if (!m) return undefined;
+    cs = new wasm!.Instance(m, { env: { mem } }).exports.cs as PageChecksumAt;
+    bound.set(mem, cs);
+  }
+  return cs;
+}
+
+/** The SIMD checksum working in place on `buf`, when it is WebAssembly memory (a transfer buffer). */
+export function simdChecksumIn(buf: ArrayBufferLike): PageChecksumAt | undefined {
+  const mem = wasmMemoryOf(buf);
+  return mem ? bind(mem) : undefined;
+}
+
 export interface SimdChecksum {
-  /** checksums the page at `offset` of `memory` (its bytes 8-9 must be zero) for block `blkno` */
-  readonly cs: (offset: number, blkno: number) => number;
+  readonly cs: PageChecksumAt;
+  /** private memory: copy pages here to checksum bytes that live elsewhere */
   readonly memory: WasmMemory;
 }
 
-let instance: SimdChecksum | null | undefined;
+let scratch: SimdChecksum | null | undefined;
 
-/** The SIMD checksum, or undefined where this runtime lacks WebAssembly SIMD. */
+/** The SIMD checksum on a private memory, or undefined where this runtime lacks WebAssembly SIMD. */
 export function simdChecksum(): SimdChecksum | undefined {
-  if (instance === undefined) {
+  if (scratch === undefined) {
     try {
-      if (!wasm) throw new Error('no WebAssembly');
-      const inst = new wasm.Instance(new wasm.Module(assemble()));
-      const ex = inst.exports as { cs: (o: number, b: number) => number; mem: WasmMemory };
-      instance = { cs: ex.cs, memory: ex.mem };
+      const memory = new wasm!.Memory({ initial: 17, maximum: 65536, shared: true });
+      const cs = bind(memory);
+      scratch = cs ? { cs, memory } : null;
     } catch {
-      instance = null;
+      scratch = null;
     }
   }
-  return instance ?? undefined;
+  return scratch ?? undefined;
 }

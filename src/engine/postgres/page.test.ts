@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { checkChunk, pageChecksum } from './page.js';
-import { simdChecksum } from './page-checksum-simd.js';
+import { simdChecksum, simdChecksumIn } from './page-checksum-simd.js';
+import { allocShared } from '../../common/io/shared-memory.js';
 
 /** A page with a sane header whose checksum is set the way PostgreSQL sets it. */
 function page(blkno: number, lsn: number): Buffer {
@@ -24,12 +25,22 @@ describe('page checks', () => {
     assert.ok(simd, 'WebAssembly SIMD is available on Node 20');
     const mem = new Uint8Array(simd.memory.buffer);
     for (let i = 0; i < 50; i++) {
-      const p = randomBytes(8192);
+      const p = randomBytes(8192); // pd_checksum (bytes 8-9) set: it must count as zero
       mem.set(p, 0);
-      mem[8] = 0;
-      mem[9] = 0;
       assert.equal(simd.cs(0, i * 1000 + 7), pageChecksum(p, i * 1000 + 7));
     }
+  });
+
+  it('checks pages in place in a transfer buffer, leaving its bytes as they were', () => {
+    const buf = allocShared(1 << 20);
+    assert.ok(simdChecksumIn(buf), 'transfer buffers are WebAssembly memory');
+    const pages = Array.from({ length: 4 }, (_, i) => page(7 + i, 10));
+    pages[2]![100] ^= 0x10;
+    const chunk = Buffer.from(buf, 24576, 4 * 8192); // at an offset, as a record's later pages are
+    Buffer.concat(pages).copy(chunk);
+    const before = Buffer.from(chunk);
+    assert.deepEqual(checkChunk(chunk, 7, '100', true).bad, [{ index: 2, problem: 'checksum' }]);
+    assert.ok(chunk.equals(before), 'the chunk is unchanged');
   });
 
   it('finds a flipped byte, a bad header and a transposed page, and skips pages newer than the start', () => {

@@ -14,6 +14,7 @@ import { copySpaceIncremental } from './copy-space-incremental.js';
 import type { PageChanges } from './page-changes.js';
 import { findWalChanges } from './wal-changes.js';
 import { parseLsn } from './lsn.js';
+import { SmallFileCache } from './small-file-cache.js';
 
 export interface PostgresSettings extends PgConnectionSettings {
   readonly dataDir: string | undefined;
@@ -23,6 +24,8 @@ export class PostgresAdapter implements EngineAdapter {
   private client: pg.Client | undefined;
   private backupClient: pg.Client | undefined;
   private info: ServerInfo | undefined;
+  /** per space being copied: its small files, read ahead (prepareCopy) */
+  private readonly smallFiles = new Map<string, SmallFileCache>();
 
   constructor(private readonly s: PostgresSettings) {}
 
@@ -82,9 +85,14 @@ export class PostgresAdapter implements EngineAdapter {
     return listSpaceFiles(space, { majorVersion: Math.floor(info.version / 10000) });
   }
 
-  copySpace(space: SpaceInfo, files: readonly SpaceFile[], sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
+  prepareCopy(space: SpaceInfo, files: readonly SpaceFile[]): void {
+    this.smallFiles.get(space.name)?.stop();
+    this.smallFiles.set(space.name, new SmallFileCache(space.root, files));
+  }
+
+  copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
     if (opts.incremental) return copySpaceIncremental(space, files, sink, { ...opts, incremental: opts.incremental });
-    return copySpace(space, files, sink, opts);
+    return copySpace(space, files, sink, opts, this.smallFiles.get(space.name));
   }
 
   async walChanges(fromLsn: string, toLsn: string, timeline: number, fetchArchived: (name: string) => Promise<Uint8Array | undefined>) {
@@ -109,6 +117,11 @@ export class PostgresAdapter implements EngineAdapter {
     const c = await this.db();
     const r = await queryOne<{ lsn: string; walfile: string }>(c, 'SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS walfile FROM pg_switch_wal() AS lsn');
     return { lsn: r.lsn, walFile: r.walfile };
+  }
+
+  async walFilePath(name: string): Promise<string> {
+    if (path.basename(name) !== name) fail('USAGE', `'${name}' is not a WAL file name`);
+    return path.join((await this.describe()).dataDir, 'pg_wal', name);
   }
 
   async createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }> {
@@ -146,6 +159,8 @@ export class PostgresAdapter implements EngineAdapter {
   }
 
   async close(): Promise<void> {
+    for (const c of this.smallFiles.values()) c.stop();
+    this.smallFiles.clear();
     await Promise.all([this.client?.end().catch(() => {}), this.backupClient?.end().catch(() => {})]);
     this.client = undefined;
     this.backupClient = undefined;

@@ -1,13 +1,22 @@
 // Writes a space stream back to files under a root directory. Paths from the stream
 // are checked never to leave the root. Files are written in place at their offsets;
-// page lists (incrementals) write only the pages they carry.
+// page lists (incrementals) write only the pages they carry. The pages of large files
+// arrive page-aligned in the transfer buffers (the backup padded their entries so) and are
+// written with O_DIRECT: no copy into the page cache, nothing left for the final sync to
+// flush; anything unaligned (older backups, a frame split across records) is written buffered.
 
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
+import { isPageAligned } from '../../common/io/shared-memory.js';
 import { safeJoin } from '../../common/names.js';
-import { SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from './space-stream.js';
+import { contentLength, SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from './space-stream.js';
+
+/** files with at least this much content are written with O_DIRECT where aligned */
+const DIRECT_MIN = 1024 * 1024;
+/** the alignment direct writes need, in memory and in the file (the largest logical block size in use) */
+const DIRECT_ALIGN = 4096;
 
 export interface RestoreResult {
   readonly header: StreamHeader;
@@ -20,22 +29,24 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
   const decoder = new SpaceStreamDecoder();
   let header: StreamHeader | undefined;
   let trailer: StreamTrailer | undefined;
-  let current: { entry: FileEntry; fh: fsp.FileHandle; pageSize: number } | undefined;
+  let current: { entry: FileEntry; fh: fsp.FileHandle; direct: fsp.FileHandle | undefined; pageSize: number; written: number } | undefined;
   let files = 0;
   let bytes = 0;
   await fsp.mkdir(root, { recursive: true });
 
   const finish = async () => {
     if (!current) return;
-    const { fh, entry } = current;
+    const { fh, direct, entry, written } = current;
     current = undefined;
     try {
-      // a range never truncates: the other ranges of the file may be written in parallel
-      if (entry.offset === undefined) await fh.truncate(entry.size);
+      // a range never truncates: the other ranges of the file may be written in parallel; a
+      // whole file opened empty ('w') that got all its bytes is already its size
+      if (entry.offset === undefined && (entry.pages !== undefined || written !== entry.size)) await fh.truncate(entry.size);
     } finally {
-      await fh.close();
+      await Promise.all([fh.close(), direct?.close()]);
     }
-    await fsp.chmod(safeJoin(root, opts.writeAs?.get(entry.path) ?? entry.path), entry.mode).catch(() => {});
+    // created 0600: only another mode needs a chmod
+    if (entry.mode !== 0o600) await fsp.chmod(safeJoin(root, opts.writeAs?.get(entry.path) ?? entry.path), entry.mode).catch(() => {});
   };
 
   try {
@@ -60,7 +71,8 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
               await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
               const inPlace = e.pages !== undefined || e.offset !== undefined;
               const fh = await fsp.open(target, inPlace ? fs.constants.O_RDWR | fs.constants.O_CREAT : 'w', 0o600);
-              current = { entry: e, fh, pageSize: header?.pageSize ?? 8192 };
+              const direct = e.pages === undefined && contentLength(e, header?.pageSize ?? 8192) >= DIRECT_MIN ? await openDirect(target) : undefined;
+              current = { entry: e, fh, direct, pageSize: header?.pageSize ?? 8192, written: 0 };
             }
             break;
           }
@@ -79,12 +91,15 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
                 pos += n;
               }
             } else {
-              let done = 0;
-              while (done < ev.data.length) {
-                const { bytesWritten } = await fh.write(ev.data, done, ev.data.length - done, pos + done);
+              const d = ev.data;
+              const aligned = current.direct !== undefined && isPageAligned(d.buffer) && d.byteOffset % DIRECT_ALIGN === 0 && pos % DIRECT_ALIGN === 0 && d.length % DIRECT_ALIGN === 0;
+              let done = aligned ? await writeDirect(current.direct!, d, pos) : 0;
+              while (done < d.length) {
+                const { bytesWritten } = await fh.write(d, done, d.length - done, pos + done);
                 done += bytesWritten;
               }
             }
+            current.written += ev.data.length;
             bytes += ev.data.length;
             opts.onBytes?.(ev.data.length);
             break;
@@ -98,10 +113,31 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
     }
     decoder.end();
   } finally {
-    if (current) await current.fh.close().catch(() => {});
+    if (current) await Promise.all([current.fh.close().catch(() => {}), current.direct?.close().catch(() => {})]);
   }
   if (!header || !trailer) fail('TRUNCATED', 'space stream ended early');
   return { header, trailer, files, bytes };
+}
+
+/** The file opened again for direct writes, or undefined where the file system does not do them. */
+async function openDirect(file: string): Promise<fsp.FileHandle | undefined> {
+  const flag = fs.constants.O_DIRECT;
+  if (flag === undefined) return undefined;
+  try {
+    return await fsp.open(file, fs.constants.O_WRONLY | flag);
+  } catch {
+    return undefined; // EINVAL on tmpfs and the like: buffered writes do it all
+  }
+}
+
+/** Writes what it can of `data` at `pos` directly; returns how much (the caller writes the rest buffered). */
+async function writeDirect(fh: fsp.FileHandle, data: Buffer, pos: number): Promise<number> {
+  try {
+    return (await fh.write(data, 0, data.length, pos)).bytesWritten;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+    return 0;
+  }
 }
 
 /** Flushes everything written under `dir` to disk (syncfs when available, else per file). */

@@ -70,8 +70,18 @@ export function encodeHeader(h: StreamHeader): Buffer {
   return framed(tag, h);
 }
 
-export function encodeEntry(e: FileEntry): Buffer {
-  return framed(ENTRY, e);
+/**
+ * An entry frame, `total` bytes long when given (at least its natural length): the JSON is
+ * padded with spaces, which JSON ignores, so the file's bytes can start where the writer
+ * wants them (aligned for direct reads). Readers of every version decode it unchanged.
+ */
+export function encodeEntry(e: FileEntry, total?: number): Buffer {
+  const natural = framed(ENTRY, e);
+  if (total === undefined || total <= natural.length) return natural;
+  const b = Buffer.alloc(total, 0x20);
+  natural.copy(b, 0);
+  b.writeUInt32LE(total - 5, 1);
+  return b;
 }
 
 export function encodeTrailer(t: StreamTrailer): Buffer {

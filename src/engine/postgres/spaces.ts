@@ -67,42 +67,51 @@ async function walk(abs: string, rel: string, out: SpaceFile[], opts: WalkOption
     const m = relationFile.exec(n);
     if (m && m[2] === '_init') unlogged.add(m[1]!);
   }
-  for (const e of entries) {
+  const wanted = entries.filter((e) => {
     const name = e.name;
+    if (skipFiles.has(name) || name.startsWith('pgsql_tmp') || tempRelation.test(name)) return false;
+    const m = relationFile.exec(name);
+    return !(m && unlogged.has(m[1]!) && m[2] !== '_init');
+  });
+  // all of a directory's lstat calls at once: on a cold cache they wait on the disk together
+  const stats = await Promise.all(wanted.map((e) => fsp.lstat(path.join(abs, e.name)).catch(() => undefined)));
+  // subdirectories are walked at the same time too; their lists go in at their place
+  const sections: SpaceFile[][] = [[]];
+  const subwalks: Promise<void>[] = [];
+  const here = (): SpaceFile[] => sections[sections.length - 1]!;
+  for (let i = 0; i < wanted.length; i++) {
+    const name = wanted[i]!.name;
     const relPath = rel ? `${rel}/${name}` : name;
     const absPath = path.join(abs, name);
-    if (skipFiles.has(name) || name.startsWith('pgsql_tmp') || tempRelation.test(name)) continue;
-    const m = relationFile.exec(name);
-    if (m && unlogged.has(m[1]!) && m[2] !== '_init') continue;
-    let st: import('node:fs').Stats;
-    try {
-      st = await fsp.lstat(absPath);
-    } catch {
-      continue;
-    }
+    const st = stats[i];
+    if (!st) continue; // dropped while we looked
     const base = { path: relPath, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs };
     if (st.isDirectory()) {
-      out.push({ ...base, type: 'dir', size: 0 });
+      here().push({ ...base, type: 'dir', size: 0 });
       if (opts.top && (name === 'base' || name === 'pg_tblspc')) continue; // other spaces
       if (opts.top && (emptyDirs.has(name) || (opts.statsTempDir && relPath === opts.statsTempDir))) {
         if (name === 'pg_wal') {
           const status = await fsp.lstat(path.join(absPath, 'archive_status')).catch(() => undefined);
-          if (status?.isDirectory()) out.push({ path: `${relPath}/archive_status`, type: 'dir', size: 0, mode: status.mode & 0o7777, mtimeMs: status.mtimeMs });
+          if (status?.isDirectory()) here().push({ path: `${relPath}/archive_status`, type: 'dir', size: 0, mode: status.mode & 0o7777, mtimeMs: status.mtimeMs });
         }
         continue;
       }
-      await walk(absPath, relPath, out, { top: false });
+      const sub: SpaceFile[] = [];
+      sections.push(sub, []);
+      subwalks.push(walk(absPath, relPath, sub, { top: false }));
     } else if (st.isSymbolicLink()) {
       if (opts.top && name === 'pg_wal') {
-        out.push({ ...base, type: 'dir', size: 0, mode: 0o700 }); // a linked pg_wal is restored as a plain directory
-        out.push({ path: 'pg_wal/archive_status', type: 'dir', size: 0, mode: 0o700, mtimeMs: st.mtimeMs });
+        here().push({ ...base, type: 'dir', size: 0, mode: 0o700 }); // a linked pg_wal is restored as a plain directory
+        here().push({ path: 'pg_wal/archive_status', type: 'dir', size: 0, mode: 0o700, mtimeMs: st.mtimeMs });
         continue;
       }
-      out.push({ ...base, type: 'symlink', size: 0, target: await fsp.readlink(absPath) });
+      here().push({ ...base, type: 'symlink', size: 0, target: await fsp.readlink(absPath) });
     } else if (st.isFile()) {
-      out.push({ ...base, type: 'file', size: st.size });
+      here().push({ ...base, type: 'file', size: st.size });
     }
   }
+  await Promise.all(subwalks);
+  for (const section of sections) for (const f of section) out.push(f);
 }
 
 /** For a relation segment file, the block number of its first page; undefined for other files. */

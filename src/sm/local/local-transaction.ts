@@ -131,7 +131,7 @@ export class LocalTransaction implements Transaction {
         if (m.appended > 0) {
           await m.append([commitRecord]);
           if (m.full) await m.append([encodeControlRecord(RecordKind.close, 0, 0, this.id, { label: m.label, time: new Date().toISOString() })]);
-          await m.fh.sync();
+          await m.sync();
         }
         updates.push({ id: m.id, size: m.size, full: m.full && m.appended > 0 });
       }

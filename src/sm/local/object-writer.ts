@@ -1,7 +1,8 @@
 // Writes one save set: BEGIN, DATA records of up to `recordSize` raw bytes, END.
 // Records are sealed (hashed, compressed) on the worker pool in place in shared transfer
-// buffers while earlier ones are written: `bufferCount` buffers of `recordSize` bytes per
-// writer, so memory stays bounded whatever the object's size. When a
+// buffers while earlier ones are written: `bufferCount` buffers of `recordSize` bytes (and
+// room for their compressed form) per writer, so memory stays bounded whatever the
+// object's size, and no record allocates memory of its own. When a
 // volume fills, the set goes on in another volume with a CONTINUE record.
 
 import { SetHasher } from '../../common/io/content-hash.js';
@@ -10,7 +11,7 @@ import { fail } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
 import { sealShared } from '../../common/io/codec-pool.js';
 import { SlotPool, type Slot } from '../../common/io/slot-pool.js';
-import { codecIds } from '../../common/io/codec-kernels.js';
+import { codecIds, maxStoredLength } from '../../common/io/codec-kernels.js';
 import type { ObjectWriter } from '../storage-manager.js';
 import type { LocalContext } from './local-context.js';
 import type { LocalTransaction } from './local-transaction.js';
@@ -33,6 +34,8 @@ export class LocalObjectWriter implements ObjectWriter {
   private readonly slots: SlotPool;
   private slot: Slot | undefined;
   private fill = 0;
+  /** fills (pourAhead) still arriving in the current slot: it is sealed after them */
+  private arriving: Promise<void>[] = [];
   private part: Part | undefined;
   private tail: Promise<void> = Promise.resolve();
   private failure: unknown;
@@ -44,7 +47,7 @@ export class LocalObjectWriter implements ObjectWriter {
     this.id = begin.id;
     this.codec = codecIds[begin.codec as keyof typeof codecIds] ?? codecIds.none;
     this.recordSize = ctx.write.recordSize;
-    this.slots = new SlotPool(this.recordSize, ctx.write.bufferCount);
+    this.slots = SlotPool.borrow(this.recordSize, ctx.write.bufferCount, this.codec === codecIds.none ? 0 : maxStoredLength(this.recordSize));
   }
 
   async start(): Promise<void> {
@@ -78,6 +81,25 @@ export class LocalObjectWriter implements ObjectWriter {
     return n;
   }
 
+  async pourAhead(fill: (space: Buffer) => { bytes: number; arrived: Promise<void> }): Promise<number> {
+    this.checkWritable();
+    this.slot ??= await this.slots.acquire();
+    if (this.failure) throw this.failure;
+    const { bytes: n, arrived } = fill(this.slot.view.subarray(this.fill, this.recordSize));
+    if (!Number.isInteger(n) || n < 0 || this.fill + n > this.recordSize) fail('INTERNAL', `pourAhead: ${n} bytes do not fit the buffer`);
+    if (n === 0) return 0;
+    arrived.catch(() => {}); // observed when the buffer is sealed
+    this.arriving.push(arrived);
+    this.fill += n;
+    if (this.fill === this.recordSize) await this.submit();
+    return n;
+  }
+
+  gapToAligned(block: number): number | undefined {
+    if (!this.slots.pageAligned || this.recordSize % block !== 0) return undefined;
+    return (block - (this.fill % block)) % block;
+  }
+
   async close(): Promise<void> {
     this.checkWritable();
     if (this.fill > 0) await this.submit();
@@ -91,6 +113,7 @@ export class LocalObjectWriter implements ObjectWriter {
     this.finishPart();
     this.ctx.catalog.setTotals(this.id, { rawBytes: end.rawBytes, storedBytes: end.storedBytes, records: end.records, hash: end.hash });
     this.state = 'closed';
+    this.slots.giveBack();
     this.txn.release(this.part!.volume);
     this.txn.writerClosed(this);
   }
@@ -123,14 +146,17 @@ export class LocalObjectWriter implements ObjectWriter {
     this.fill = 0;
     this.bytesIn += rawLength;
     const seq = ++this.seq;
-    const sealed = sealShared(this.codec, this.ctx.write.compressionLevel, slot.memory, rawLength);
+    const arriving = this.arriving;
+    this.arriving = [];
+    const seal = () => sealShared(this.codec, this.ctx.write.compressionLevel, slot, rawLength);
+    const sealed = arriving.length === 0 ? seal() : Promise.all(arriving).then(seal);
     sealed.catch(() => {}); // observed in the chain below
     this.tail = this.tail.then(async () => {
       try {
         if (this.failure) return;
         const c = await sealed;
         this.hash.update(c.digest);
-        const payload = c.data ?? slot.view.subarray(0, rawLength);
+        const payload = c.storedLength === null ? slot.view.subarray(0, rawLength) : slot.stored.subarray(0, c.storedLength);
         const header = encodeRecordHeader({
           kind: RecordKind.data, codec: c.codec, savesetId: this.id, seq, rawLength,
           storedLength: payload.byteLength, checksum: c.crc, txn: this.begin.txn,

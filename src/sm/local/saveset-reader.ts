@@ -7,6 +7,7 @@ import { SetHasher } from '../../common/io/content-hash.js';
 import { fail } from '../../common/errors.js';
 import { openShared } from '../../common/io/codec-pool.js';
 import { SlotPool, type Slot } from '../../common/io/slot-pool.js';
+import { codecIds, maxStoredLength } from '../../common/io/codec-kernels.js';
 import type { SaveSetInfo } from '../storage-manager.js';
 import type { FragmentRow } from './catalog.js';
 import { isStop, RecordCursor } from './record-cursor.js';
@@ -39,7 +40,7 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
   let expectSeq = 0;
   let rawBytes = 0;
   let ended = false;
-  const slots = new SlotPool(plan.slotSize, plan.readAhead + 1);
+  const slots = new SlotPool(plan.slotSize, plan.readAhead + 1, maxStoredLength(plan.slotSize));
   const queue: { slot: Slot; rawLength: number; opened: Promise<{ digest: Uint8Array }> }[] = [];
   let lent: Slot | undefined;
   // hands out the oldest opened record; its slot returns to the pool on the next call
@@ -82,8 +83,15 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
           const offset = r.offset;
           if (h.rawLength > plan.slotSize) damage(frag.label, offset, `record of ${h.rawLength} bytes is larger than the transfer buffer`, 'FORMAT');
           if (queue.length >= plan.readAhead) yield await take();
+          const payload = r.payload!;
+          // the stored bytes go where the kernel opens them: the raw area when stored raw
+          const raw = h.codec === codecIds.none;
+          if (raw ? payload.length !== h.rawLength : payload.length > maxStoredLength(h.rawLength)) {
+            damage(frag.label, offset, `cannot decompress record: payload is ${payload.length} bytes for ${h.rawLength} raw`, 'FORMAT');
+          }
           const slot = await slots.acquire();
-          const opened = openShared(h.codec, r.payload!, h.rawLength, slot.memory, h.checksum).catch((err: NodeJS.ErrnoException) =>
+          (raw ? slot.view : slot.stored).set(payload);
+          const opened = openShared(h.codec, slot, raw ? null : payload.length, h.rawLength, h.checksum).catch((err: NodeJS.ErrnoException) =>
             damage(frag.label, offset, err.code === 'CHECKSUM' ? 'record checksum mismatch' : `cannot decompress record: ${err.message}`));
           opened.catch(() => {});
           queue.push({ slot, rawLength: h.rawLength, opened });
