@@ -147,7 +147,9 @@ describe('verify (archecker)', () => {
     }, () => {
       const b = verify(newer);
       assert.equal(b.r.status, 3);
-      assert.deepEqual(failed(b.report), ['save sets']);
+      // the label or a space save set is cut, by where the volume ends: no other check may fail
+      assert.ok(failed(b.report).includes('save sets'));
+      assert.ok(failed(b.report).every((c) => ['save sets', 'files complete'].includes(c)), JSON.stringify(failed(b.report)));
       assert.match(problems(b.report, 'save sets'), /volume is truncated|is truncated/);
       assert.equal(verify(older).r.status, 0);
     }, { rebuild: false });
