@@ -232,21 +232,27 @@ async function walChecks(ctx: BarContext, checker: ArchiveChecker, wal: WalEngin
   const segs = stored.filter((s) => wal.walPosition(s.name)?.kind === 'segment' && tli(s.name) === tli(last ?? label.startWal)).map((s) => s.name).sort();
   const newest = segs[segs.length - 1];
   const pitr: string[] = [];
-  let count = 0;
+  const present: string[] = [];
   if (last && newest && newest > last) {
     for (let n = wal.nextWal(last, label.walSegmentSize); n <= newest; n = wal.nextWal(n, label.walSegmentSize)) {
-      opts.signal?.throwIfAborted();
       if (!byName.has(n)) {
         const resume = segs.find((x) => x > n);
         pitr.push(`WAL file ${n} is missing: point-in-time restores from this backup stop before it${resume ? ` (archived WAL resumes at ${resume})` : ''}`);
         if (!resume) break;
         n = resume;
       }
-      const p = await checkFile(n);
-      count++;
-      if (p) pitr.push(p);
+      present.push(n);
     }
   }
+  // the files are independent: checked in parallel streams, problems reported in log order
+  const found = new Map<string, string>();
+  await runParallel(present, Math.max(1, ctx.settings.max_backup), async (n) => {
+    opts.signal?.throwIfAborted();
+    const p = await checkFile(n);
+    if (p) found.set(n, p);
+  });
+  for (const n of present) if (found.has(n)) pitr.push(found.get(n)!);
+  const count = present.length;
   const pitrCheck: VerifyCheck = {
     name: 'WAL to latest', passed: pitr.length === 0,
     detail: newest && last && newest > last ? `${count} file(s) after the backup, to ${newest}` : 'no WAL archived after the backup yet', problems: pitr,

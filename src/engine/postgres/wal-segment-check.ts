@@ -4,6 +4,7 @@
 // going back). Fed the segment's bytes in any chunking; reads only, keeps one page.
 
 import { parseWalFileName } from './lsn.js';
+import { isAllZero } from './page.js';
 import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalFormat } from './wal/wal-page.js';
 import type { WalFormat } from './wal/wal-format.js';
 
@@ -48,7 +49,7 @@ export class WalSegmentCheck {
 
   private checkPage(): void {
     const at = `page ${this.pageNo} (offset ${this.pageNo * WAL_PAGE})`;
-    if (this.page.every((b) => b === 0)) {
+    if (this.page.readUInt32LE(0) === 0 && isAllZero(this.page)) {
       // pages past the end of written WAL in a segment closed early are zero
       this.zeroFrom ??= this.pageNo;
       return;
