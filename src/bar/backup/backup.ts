@@ -1,8 +1,9 @@
 // `openbar backup`: a whole-system (or chosen spaces') level-0 backup, online.
 // Reads like its steps: check the server, record the attempt, start backup mode,
-// copy pg_global, copy the other spaces in parallel streams, stop backup mode, store
-// the backup label, make sure the WAL from start to stop is in the Logs pool, commit
-// every save set at once, and only then record the backup as a success.
+// copy the spaces in parallel streams (pg_global first), stop backup mode, store the
+// backup label, store the WAL from start to stop in the Logs pool (from pg_wal, not
+// waiting for the archiver), commit every save set at once, and only then record the
+// backup as a success.
 
 import { fail, OpenbarError } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';

@@ -1,9 +1,9 @@
 // `openbar restore`: a cold restore of the whole system into a data directory, with
 // recovery configured to the target. In order: check the target and the directory
 // (nothing is touched before both pass), salvage WAL not yet archived, prepare the
-// directories, write pg_global, write the other spaces in parallel (a space of a level 1
-// or 2 from its chain, newest level first), then backup_label, tablespace links and
-// recovery settings. Interrupted, it resumes with --restart.
+// directories, write the spaces in parallel (pg_global first; a space of a level 1 or 2
+// from its chain, newest level first), then backup_label, tablespace links and recovery
+// settings. Interrupted, it resumes with --restart.
 
 import fs from 'node:fs';
 import path from 'node:path';

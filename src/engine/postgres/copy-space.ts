@@ -46,11 +46,13 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
       const file = path.join(space.root, f.path);
       const small = await (smallFiles?.take(f.path) ?? readSmallFile(file));
       if (!small) continue; // dropped since listed: WAL replay agrees
-      const r = await copySmallFile(small, file, f, sink, startLsn, opts, space.name);
-      badPages += r.bad;
-      bytes += r.size;
-      count++;
-      continue;
+      if (small !== 'grown') {
+        const r = await copySmallFile(small, file, f, sink, startLsn, opts, space.name);
+        badPages += r.bad;
+        bytes += r.size;
+        count++;
+        continue;
+      } // grown large since listed: streamed like the large ones, below
     }
     if (f.type !== 'file') {
       await sink.write(encodeEntry({ path: f.path, type: f.type, mode: f.mode, mtimeMs: f.mtimeMs, size: 0, ...(f.target ? { target: f.target } : {}) }));

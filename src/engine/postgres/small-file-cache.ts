@@ -20,8 +20,11 @@ export interface SmallFile { readonly st: Stats; readonly data: Buffer }
 
 export const isSmallFile = (f: SpaceFile): boolean => f.type === 'file' && f.range === undefined && f.size <= SMALL;
 
-/** Reads a file whole; undefined when it is gone (dropped since it was listed). */
-export async function readSmallFile(file: string): Promise<SmallFile | undefined> {
+/**
+ * Reads a file whole; undefined when it is gone (dropped since it was listed), 'grown' when
+ * it is no longer small (it is left to the streaming copy: memory here stays bounded).
+ */
+export async function readSmallFile(file: string): Promise<SmallFile | 'grown' | undefined> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(file, 'r');
@@ -31,6 +34,7 @@ export async function readSmallFile(file: string): Promise<SmallFile | undefined
   }
   try {
     const st = await fh.stat();
+    if (st.size > SMALL) return 'grown';
     const data = Buffer.allocUnsafe(st.size);
     let got = 0;
     while (got < data.length) {
@@ -47,7 +51,7 @@ export async function readSmallFile(file: string): Promise<SmallFile | undefined
 
 export class SmallFileCache {
   private readonly waiting: { rel: string; size: number }[];
-  private readonly reads = new Map<string, { size: number; read: Promise<SmallFile | undefined> }>();
+  private readonly reads = new Map<string, { size: number; read: Promise<SmallFile | 'grown' | undefined> }>();
   private held = 0;
   private flying = 0;
   private stopped = false;
@@ -61,9 +65,9 @@ export class SmallFileCache {
 
   /**
    * The file `rel` if it was read ahead (or is being read); undefined when the caller must
-   * read it itself. The file leaves the cache. Resolves to undefined when the file is gone.
+   * read it itself. The file leaves the cache. Resolves as readSmallFile does.
    */
-  take(rel: string): Promise<SmallFile | undefined> | undefined {
+  take(rel: string): Promise<SmallFile | 'grown' | undefined> | undefined {
     const r = this.reads.get(rel);
     if (!r) {
       // not started yet: it will not be, the caller reads it now
