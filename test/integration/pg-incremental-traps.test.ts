@@ -101,7 +101,7 @@ describe('level 1 and 2 chains through the traps', () => {
 
   it('restores to a mark between level 1 and level 2 through 1 <- 0', async () => {
     const m = marks.find((x) => x.name === 'between-1-and-2')!;
-    const r = ok(openbar(['restore', '--data-dir', path.join(env.dir, 'plan'), '--until-name', m.name, '--plan'], { config: env.config }), 'plan');
+    const r = ok(openbar(['restore', '--data-dir', path.join(env.dir, 'plan'), '--until-name', m.name, '--map-tablespace', `ts2=${path.join(env.dir, 'ts2-plan')}`, '--plan'], { config: env.config }), 'plan');
     assert.match(r.stdout, new RegExp(`^backup ${backups[1]!.id} \\(level 1`, 'm'));
     await check('between', ['--until-name', m.name], m.sums);
   });

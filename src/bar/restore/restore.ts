@@ -59,14 +59,21 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
   for (const s of opts.tablespaceMap.keys()) {
     if (!plan.spaces.some((x) => x.oid !== null && (x.name === s || String(x.oid) === s))) fail('USAGE', `--map-tablespace: the backup has no tablespace '${s}'`, `tablespaces: ${plan.spaces.filter((x) => x.oid !== null).map((x) => x.name).join(', ') || 'none'}`);
   }
+  const mapped = (s: (typeof plan.spaces)[number]) => opts.tablespaceMap.get(s.name) ?? (s.oid !== null ? opts.tablespaceMap.get(String(s.oid)) : undefined);
+  const roots = plan.spaces.map((s) => ({ space: s, root: engine.spaceRoot(dataDir, s, mapped(s)) }));
+  // a copy restored beside the running original must not take the original's tablespaces
+  const live = ctx.settings.pg_data !== undefined && path.resolve(ctx.settings.pg_data) !== dataDir ? engine.runningServer(path.resolve(ctx.settings.pg_data)) : undefined;
+  const shared = live === undefined ? undefined : roots.find((r) => r.space.oid !== null && mapped(r.space) === undefined);
+  if (shared) {
+    fail('SERVER_RUNNING', `tablespace ${shared.space.name} would be restored to ${shared.root}, where the running server (pid ${live}) of ${ctx.settings.pg_data} keeps it`,
+      `restore it elsewhere with --map-tablespace ${shared.space.name}=NEWDIR, or stop that server first`);
+  }
   if (opts.planOnly) return { plan, salvaged, bytes: 0, ms: Date.now() - started, dataDir };
 
   trace('restore: planned');
   const aid = ctx.history.beginAction('restore', plan.backup.level, { dataDir, target: describeTarget(target), backup: plan.backup.aid });
   ctx.log.info(`restore ${aid}: backup ${plan.backup.aid} into ${dataDir}, recovery to ${describeTarget(target)}`);
   try {
-    const mapped = (s: (typeof plan.spaces)[number]) => opts.tablespaceMap.get(s.name) ?? (s.oid !== null ? opts.tablespaceMap.get(String(s.oid)) : undefined);
-    const roots = plan.spaces.map((s) => ({ space: s, root: engine.spaceRoot(dataDir, s, mapped(s)) }));
     let st = state;
     if (!opts.restart) {
       engine.prepareDirectory(dataDir, 'data');
