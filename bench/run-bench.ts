@@ -1,6 +1,7 @@
 // npm run bench — openbar against pgBackRest on the same generated database, same
 // machine, same run: a full (level-0) backup and a restore with each, matched on
-// compression (zstd, level 1) and parallelism (2 processes/streams); pg_basebackup as a
+// compression (zstd, level 1) and parallelism (2 processes/streams), and a verify of
+// the backup with each; pg_basebackup as a
 // reference for the raw copy speed. Prints time, MB/s, stored bytes, peak memory of the
 // whole process tree, and the ratio openbar/pgBackRest. Each measurement is taken
 // BENCH_RUNS times, the two tools alternating, and reported as median and range (the
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
     return t;
   };
   const rows: Row[] = [];
+  let incrementalNote = '';
   try {
     fs.writeFileSync(pgbr, [
       '[global]', `repo1-path=${dir}/pgbr-repo`, `log-path=${dir}/pgbr-log`, `lock-path=${dir}/pgbr-lock`, `spool-path=${dir}/pgbr-spool`,
@@ -125,12 +127,41 @@ async function main(): Promise<void> {
     rows.push({ what: 'backup', tool: 'pgBackRest', t: brBackups, bytes: dbBytes, stored: duBytes(path.join(dir, 'pgbr-repo', 'backup', 'bench', brSets[brSets.length - 1]!)) });
     rows.push({ what: 'backup', tool: 'openbar', t: obBackups, bytes: dbBytes, stored: obStored });
     await must('openbar log backup', process.execPath, [openbarBin, '--config', config, 'log', 'backup']);
+
+    // level 1 / incremental after ~1% of the pages changed: both tools archive from here on
+    await setArchive(`'${process.execPath} ${openbarBin} --config ${config} log archive %p && pgbackrest --config=${pgbr} --stanza=bench archive-push %p'`);
+    const accounts = scale * 100000;
+    await cluster.query(`UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= ${Math.ceil(accounts / 100)}`);
+    const [{ changed }] = (await cluster.query<{ changed: string }>("SELECT (pg_relation_size('pgbench_accounts') / 100)::text AS changed")) as [{ changed: string }];
+    await cluster.query('CHECKPOINT');
+    for (const method of ['wal', 'scan'] as const) {
+      dropCaches();
+      const t = await must(`openbar backup -L 1 (${method})`, process.execPath, [openbarBin, '--config', config, '--set', `incremental_method=${method}`, 'backup', '-L', '1', '--json']);
+      const r = JSON.parse(t.stdout) as { bytes: number; storedBytes: number; method: string };
+      rows.push({ what: 'level 1 / incr', tool: `openbar (${r.method})`, t: [t], bytes: r.bytes, stored: r.storedBytes });
+    }
+    dropCaches();
+    const brIncr = await must('pgbackrest backup --type=incr', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--type=incr', 'backup']);
+    const info = JSON.parse((await must('pgbackrest info', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--output=json', 'info'])).stdout) as { backup: { type: string; info: { delta: number; repository: { delta: number } } }[] }[];
+    const incr = info[0]!.backup.filter((b) => b.type === 'incr').pop()!;
+    rows.push({ what: 'level 1 / incr', tool: 'pgBackRest', t: [brIncr], bytes: incr.info.delta, stored: incr.info.repository.delta });
+    incrementalNote = `About 1% of pgbench_accounts' pages changed (${fmt(Number(changed) / 1e6, 1)} MB of ${fmt(Number(changed) * 100 / 1e6, 0)} MB). For level 1 / incr, the MB/s column is bytes read from the data directory (pgBackRest: its delta, the changed files it copies whole) per second.`;
+
     await setArchive(pgbrArchive);
     await cluster.query('SELECT pg_switch_wal()');
     await new Promise((r) => setTimeout(r, 2000));
     cluster.stop();
 
-    // restores of the latest backup of each, each into an empty directory, alternating
+    // verify: pgBackRest checks its repository's file checksums and WAL; openbar also every page
+    dropCaches();
+    const brVerify = await must('pgbackrest verify', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', 'verify']);
+    rows.push({ what: 'verify', tool: 'pgBackRest', t: [brVerify], bytes: dbBytes });
+    dropCaches();
+    const obFull = (JSON.parse(obBackups[obBackups.length - 1]!.stdout) as { id: number }).id;
+    const obVerify = await must('openbar verify', process.execPath, [openbarBin, '--config', config, 'verify', String(obFull), '--json']);
+    rows.push({ what: 'verify', tool: 'openbar', t: [obVerify], bytes: dbBytes });
+
+    // restores of the latest backup of each (a level 1 chain / an incremental), into empty directories, alternating
     const brDir = path.join(dir, 'restore-pgbackrest');
     const obDir = path.join(dir, 'restore-openbar');
     const brRestores: Timed[] = [];
@@ -152,6 +183,7 @@ async function main(): Promise<void> {
     const find = (what: string, tool: string) => rows.find((r) => r.what === what && r.tool === tool)!;
     /** openbar / pgBackRest per run (the two ran back to back), then the median and range of those */
     const ratios = (what: string) => find(what, 'openbar').t.map((t, i) => t.ms / find(what, 'pgBackRest').t[i]!.ms);
+    const ratio = (what: string, tool = 'openbar') => median(find(what, tool).t.map((x) => x.ms)) / median(find(what, 'pgBackRest').t.map((x) => x.ms));
     const table = markdownTable(['operation', 'tool', 'seconds', 'MB/s', 'stored MB', 'peak RSS MiB'], rows.map((r) => [
       r.what, r.tool, spread(r.t.map((t) => t.ms / 1000), 2), spread(r.t.map((t) => mbps(r.bytes, t.ms)), 0),
       r.stored === undefined ? '-' : fmt(r.stored / 1e6, 1), spread(r.t.map((t) => t.peakRssKiB / 1024), 0),
@@ -167,7 +199,11 @@ async function main(): Promise<void> {
       table,
       '',
       `Ratio openbar / pgBackRest per pair of runs (time, lower is better): backup **${spread(ratios('backup'), 2)}** [${ratios('backup').map((r) => fmt(r, 2)).join(', ')}], restore **${spread(ratios('restore'), 2)}** [${ratios('restore').map((r) => fmt(r, 2)).join(', ')}].`,
-      'Targets: backup ≤ 0.50, restore ≤ 1.00.',
+      
+      `Verify (one run each): ratio **${fmt(ratio('verify'), 2)}**.`,
+      'Targets: backup ≤ 0.50, restore ≤ 1.00, verify ≤ 1.00 (openbar also checks every page; pgBackRest verify checks file checksums and WAL).',
+      `Level 1 / incr, time ratio to pgBackRest's incremental: by WAL **${fmt(ratio('level 1 / incr', 'openbar (wal)'), 3)}**, by scan **${fmt(ratio('level 1 / incr', 'openbar (scan)'), 2)}** (target by WAL ≤ 0.10, and bytes read within 2× of the changed bytes).`,
+      incrementalNote,
       '',
     ].join('\n');
     const file = writeReport('bench', report);

@@ -24,6 +24,7 @@ const commands: readonly (readonly [string, () => Promise<CommandModule[]>])[] =
   ['status', async () => [await import('./commands/status.js')]],
   ['expire', async () => [await import('./commands/expire.js')]],
   ['sync', async () => [await import('./commands/sync.js')]],
+  ['verify', async () => [await import('./commands/verify.js')]],
   ['sm', async () => Promise.all([
     import('./commands/sm/sm-pools.js'), import('./commands/sm/sm-volumes.js'), import('./commands/sm/sm-savesets.js'),
     import('./commands/sm/sm-store.js'), import('./commands/sm/sm-extract.js'), import('./commands/sm/sm-scan.js'),

@@ -70,10 +70,24 @@ export interface BadPage {
   readonly problem: string;
 }
 
+/** Pages changed since a base backup, as the engine found them in the WAL (opaque to the client). */
+export interface WalPageChanges { readonly blockCount: number }
+
+/** How a level 1 or 2 copy of a space finds its pages. */
+export interface IncrementalSource {
+  /** the base instance's start LSN: pages changed at or after it are copied */
+  readonly baseLsn: string;
+  /** wal: the block references of the WAL since baseLsn; scan: every page read, LSN compared */
+  readonly method: 'wal' | 'scan';
+  readonly changes?: WalPageChanges;
+}
+
 export interface SpaceReadOptions {
   readonly server: string;
   readonly systemId: string;
   readonly level: number;
+  /** levels 1 and 2 */
+  readonly incremental?: IncrementalSource;
   readonly part: number;
   readonly parts: number;
   readonly startLsn: string;
@@ -137,6 +151,18 @@ export interface EngineAdapter {
   /** Where the server keeps WAL file `name` until it is archived and recycled (it may be gone). */
   walFilePath(name: string): Promise<string>;
   createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }>;
+  /**
+   * Blocks changed by WAL records starting in [fromLsn, toLsn) on `timeline`: segments come
+   * from `fetchArchived` (the Logs pool), else from the server's pg_wal. `incomplete` says
+   * why the WAL cannot tell (a missing segment, damage, a record of unknown effect).
+   */
+  walChanges(fromLsn: string, toLsn: string, timeline: number, fetchArchived: (name: string) => Promise<Uint8Array | undefined>):
+    Promise<{ changes: WalPageChanges; records: number; walBytes: number } | { incomplete: string }>;
+  compareLsn(a: string, b: string): number;
+  /** Bytes an incremental copy of `file` will read (for planning streams and progress). */
+  incrementalBytes(space: SpaceInfo, file: SpaceFile, source: IncrementalSource): number;
+  /** Names of relation files as the server knows them now, keyed `dbOid/relfilenode` (best effort). */
+  relationNames(list: readonly { dbOid: number; spcOid: number; relfilenode: number }[]): Promise<Map<string, { database: string; relation: string | null }>>;
   close(): Promise<void>;
 }
 
@@ -146,6 +172,12 @@ export interface RecordedSpace {
   readonly critical: boolean;
   readonly oid: number | null;
   readonly location: string | null;
+}
+
+/** One level of a space's chain for a restore: its save sets' streams, opened when needed. */
+export interface RestoreLevel {
+  readonly level: number;
+  readonly parts: readonly (() => AsyncIterable<Buffer>)[];
 }
 
 /** What a cold restore needs from the engine, with no server running. */
@@ -158,6 +190,14 @@ export interface ColdRestoreEngine {
   prepareDirectory(dir: string, role: 'data' | 'tablespace'): void;
   spaceRoot(dataDir: string, space: RecordedSpace, mappedLocation: string | undefined): string;
   restoreSpace(stream: AsyncIterable<Buffer>, root: string, opts: { onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<{ files: number; bytes: number }>;
+  /**
+   * Restores a space from its chain of levels, newest first (level 2, 1, then the level 0
+   * it rests on), writing each page once: the newest level decides the files and their
+   * sizes, older levels fill in only what no newer level wrote. Parts of one level run
+   * `parallel` at a time; levels strictly in order. Durable when it resolves. A chain cut
+   * short cannot be resumed (what was written is not recorded): redo the space whole.
+   */
+  restoreChain(levels: readonly RestoreLevel[], root: string, opts: { parallel?: number; onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<{ files: number; bytes: number }>;
   /** backup_label, tablespace links, recovery settings, and everything flushed to disk */
   finish(dataDir: string, f: { labelFiles: readonly { name: string; content: string }[]; tablespaces: readonly { oid: number; location: string }[]; recovery: RecoverySettings }): Promise<void>;
   parseTarget(kind: RecoveryTarget['kind'], value: string): RecoveryTarget;
@@ -171,4 +211,46 @@ export interface ColdRestoreEngine {
    * log whatever the timeline; timeline history files have none (they are always kept).
    */
   walPosition(name: string): { kind: 'segment' | 'history' | 'backup' | 'partial'; position: string | null } | undefined;
+  /** Starts a restored directory on a free port (socket in `workDir`), checks every database, stops it. */
+  trialRun(dataDir: string, workDir: string, user: string): Promise<{ passed: boolean; detail: string; problems: readonly string[] }>;
+}
+
+/** A relation file a problem is in, for naming it (database, relation, relfilenode). */
+export interface RelationRef { readonly dbOid: number; readonly spcOid: number; readonly relfilenode: number; readonly fork: string; readonly segment: number }
+
+/** One problem archive validation found, as data (the verifier goes on after it). */
+export interface ArchiveFinding {
+  readonly space: string;
+  readonly path: string;
+  /** block number within the relation (all segments), when the problem is a page */
+  readonly block?: number;
+  readonly lastBlock?: number;
+  readonly relation?: RelationRef;
+  readonly problem: string;
+}
+
+/** Which bytes of which files the save sets of one space hold (opaque to the client). */
+export interface SpaceCoverage { readonly fileCount: number }
+
+/** What archive validation (archecker) needs from the engine: reading its formats, reading only. */
+export interface ArchiveChecker {
+  newCoverage(): SpaceCoverage;
+  /**
+   * Scan phase of one save set of a space: every record is read, every page checked.
+   * `startLsn` is that of the backup that wrote the save set; `depth` its place in the
+   * space's chain (0, the default: the newest level, whose files and sizes count; 1: its
+   * base; …). Every level's pages count as present.
+   */
+  scanSpace(stream: AsyncIterable<Buffer>, opts: {
+    space: string; spaceOid: number | null; startLsn: string; checksums: boolean; coverage: SpaceCoverage; depth?: number;
+    onFinding: (f: ArchiveFinding) => void; onBytes?: (n: number) => void;
+    /** the control file's content, when this save set holds it */
+    onControlFile?: (content: Buffer) => void;
+  }): Promise<{ files: number; pages: number; bytes: number }>;
+  /** Verification phase: every file complete up to its recorded size. */
+  coverageGaps(space: string, spaceOid: number | null, coverage: SpaceCoverage): Iterable<ArchiveFinding>;
+  /** A problem with the control file, or undefined when it is valid and of this system. */
+  checkControlFile(content: Buffer, systemId: string): string | undefined;
+  /** Page-header checks of one stored WAL file fed in chunks. */
+  walFileCheck(name: string, segmentSize: number, systemId: string): { push(chunk: Uint8Array): void; end(): string[] };
 }

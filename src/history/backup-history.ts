@@ -87,6 +87,12 @@ export class BackupHistory {
     if (aid > 0) this.db?.updateDetail(aid, { doneBytes: done, totalBytes: total ?? null, progressAt: new Date().toISOString() });
   }
 
+  /** The result of `openbar verify` on every instance of backup `aid` (history.db only). */
+  recordVerify(aid: number, passed: boolean, date: string): void {
+    if (!this.db) return;
+    this.db.setVerified(this.db.instances({ server: this.server, aid }).map((i) => i.id), passed, date);
+  }
+
   /** Records successful instances: history.db first, then one fsynced boot-file line each. */
   recordInstances(aid: number, list: readonly NewInstance[]): void {
     this.db?.addInstances(aid, this.server, list);

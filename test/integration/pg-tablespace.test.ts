@@ -34,6 +34,16 @@ describe('tablespaces', () => {
   });
   after(() => removeEnv(env, [env.cluster, ...started]));
 
+  it("refuses to restore a copy over the running original's tablespace", () => {
+    const before = fs.readdirSync(tsDir, { recursive: true }).length;
+    const dir = path.join(env.dir, 'copy-unmapped');
+    const r = openbar(['restore', '--data-dir', dir, '--archive-mode', 'off'], { config: env.config });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /tablespace ts1 would be restored to .*where the running server \(pid \d+\) of .* keeps it: restore it elsewhere with --map-tablespace ts1=NEWDIR/);
+    assert.equal(fs.readdirSync(tsDir, { recursive: true }).length, before);
+    assert.ok(!fs.existsSync(dir), 'nothing written');
+  });
+
   it('restores a tablespace remapped to a new directory', async () => {
     const newTs = path.join(env.dir, 'ts1-remapped');
     const { cluster } = await restoreAndStart(env, ['--map-tablespace', `ts1=${newTs}`], 'remapped');

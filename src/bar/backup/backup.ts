@@ -11,7 +11,9 @@ import { trace } from '../../common/trace.js';
 import { warmCodecPool } from '../../common/io/codec-pool.js';
 import { Progress } from '../../common/progress.js';
 import { formatBytes, formatRate } from '../../common/units.js';
-import type { BackupStopped, ServerInfo, SpaceInfo } from '../../engine/engine.js';
+import type { BackupStopped, IncrementalSource, ServerInfo, SpaceInfo } from '../../engine/engine.js';
+import { chooseBases, type SpaceLevel } from './choose-bases.js';
+import { incrementalSources } from './incremental-sources.js';
 import type { NewInstance } from '../../history/history-db.js';
 import type { BarContext } from '../bar-context.js';
 import { copySpacePart, type PartResult } from './copy-space-part.js';
@@ -40,6 +42,10 @@ export interface SpaceResult {
 export interface BackupResult {
   readonly id: number;
   readonly level: number;
+  /** per space: the level it got and the backup it builds on */
+  readonly levels: readonly { space: string; level: number; base: number | null; note: string | null }[];
+  /** how a level 1/2 found its pages */
+  readonly method: 'wal' | 'scan' | null;
   readonly startLsn: string;
   readonly stopLsn: string;
   readonly timeline: number;
@@ -71,18 +77,26 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     faultPoint('backup-started');
     trace('backup: backup mode started');
 
-    const work = await planWork(ctx, chosen);
+    const levels: SpaceLevel[] = opts.level > 0 ? await chooseBases(ctx.sm, ctx.history.instances(), chosen.map((s) => s.name), opts.level, handle.timeline) : chosen.map((s) => ({ space: s.name, level: 0 }));
+    for (const l of levels) if (l.note) { ctx.log.info(`backup ${aid}: ${l.note}`); opts.report?.(`${l.space}: ${l.note}`); }
+    const sources = await incrementalSources(ctx, engine, aid, levels, handle);
+    const work = await planWork(ctx, chosen, sources);
     trace('backup: files listed');
     const total = [...new Set(work.map((w) => w.queue))].reduce((a, q) => a + q.bytes, 0);
     ctx.history.progress(aid, 0, total);
     const progress = new Progress({ what: `backup ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
-    const common = { txn, aid, level: opts.level, handle, info, progress, signal: opts.signal };
+    const common = { txn, aid, handle, info, progress, signal: opts.signal };
+    const levelOf = (name: string) => levels.find((l) => l.space === name)!;
+    const job = (w: (typeof work)[number]) => ({
+      ...common, ...w, level: levelOf(w.space.name).level, baseCopyId: levelOf(w.space.name).base?.copyIds[0] ?? null,
+      incremental: sources.get(w.space.name),
+    });
     const results: PartResult[] = [];
     // the critical space starts first; the parts of a space share its queue of pieces, so
     // a stream that finishes early helps with what is left instead of idling
     await runParallel(work, ctx.settings.max_backup, async (w) => {
       try {
-        results.push(await copySpacePart(ctx, { ...common, space: w.space, files: w.queue.forPart(w.part), part: w.part, parts: w.parts }));
+        results.push(await copySpacePart(ctx, { ...job(w), files: w.queue.forPart(w.part) }));
       } catch (err) {
         w.queue.stop();
         throw err;
@@ -95,7 +109,8 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     const stopped = await handle.stop();
     trace('backup: backup mode stopped');
     ctx.log.info(`backup ${aid}: backup mode stopped at ${stopped.stopLsn}; WAL ${stopped.walFiles[0]} .. ${stopped.walFiles[stopped.walFiles.length - 1]} required`);
-    const labelId = await storeLabel(ctx, txn, aid, opts.level, handle, stopped, info, chosen);
+    const level = Math.max(...levels.map((l) => l.level));
+    const labelId = await storeLabel(ctx, txn, aid, level, handle, stopped, info, chosen, levels, sources);
     faultPoint('backup-before-wal-check');
     const wal = await secureWal(ctx, stopped.walFiles, 60_000);
     if (wal.stored.length > 0) ctx.log.info(`backup ${aid}: WAL ${wal.stored.join(', ')} stored from the server's WAL directory`);
@@ -108,12 +123,12 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     const spaces = summarise(chosen, results.map((r) => ({ ...r, storedBytes: stored.get(r.id) ?? 0 })));
     const instances: NewInstance[] = [
       ...spaces.map((s): NewInstance => ({
-        object: s.space, type: chosen.find((c) => c.name === s.space)!.critical ? 'R' : 'D', level: opts.level, copyIds: s.copyIds,
-        baseId: null, startLsn: handle!.startLsn, stopLsn: stopped.stopLsn, timeline: handle!.timeline, firstWal: handle!.startWal,
+        object: s.space, type: chosen.find((c) => c.name === s.space)!.critical ? 'R' : 'D', level: levelOf(s.space).level, copyIds: s.copyIds,
+        baseId: levelOf(s.space).base?.copyIds[0] ?? null, startLsn: handle!.startLsn, stopLsn: stopped.stopLsn, timeline: handle!.timeline, firstWal: handle!.startWal,
         time: stopped.stopTime, meta: { bytes: s.bytes, storedBytes: s.storedBytes, parts: s.parts, badPages: s.badPages },
       })),
       {
-        object: 'backup_label', type: 'B', level: opts.level, copyIds: [labelId], baseId: null, startLsn: handle.startLsn,
+        object: 'backup_label', type: 'B', level, copyIds: [labelId], baseId: null, startLsn: handle.startLsn,
         stopLsn: stopped.stopLsn, timeline: handle.timeline, firstWal: handle.startWal, time: stopped.stopTime,
         meta: { nextXid: stopped.nextXid, walFiles: stopped.walFiles, startTime: handle.startTime, systemId: info.systemId },
       },
@@ -124,10 +139,10 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     const ms = Date.now() - started;
     ctx.history.endAction(aid, 0, 'completed', { bytes, storedBytes, ms, startLsn: handle.startLsn, stopLsn: stopped.stopLsn });
     const badPages = spaces.reduce((a, s) => a + s.badPages, 0);
-    ctx.log.info(`backup ${aid}: completed, level ${opts.level}, ${formatBytes(bytes)} read, ${formatBytes(storedBytes)} stored, ${formatRate(bytes, ms)}${badPages ? `, ${badPages} bad page(s) reported` : ''}`);
-    for (const s of spaces) opts.report?.(spaceLine(s));
+    ctx.log.info(`backup ${aid}: completed, level ${level}${sources.size ? ` (${[...new Set([...sources.values()].map((x) => x.method))].join('/')})` : ''}, ${formatBytes(bytes)} read, ${formatBytes(storedBytes)} stored, ${formatRate(bytes, ms)}${badPages ? `, ${badPages} bad page(s) reported` : ''}`);
+    for (const s of spaces) opts.report?.(spaceLine(s, levelOf(s.space), sources.get(s.space)?.method));
     trace('backup: recorded');
-    return { id: aid, level: opts.level, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, walFiles: stopped.walFiles, spaces, bytes, storedBytes, ms };
+    return { id: aid, level, levels: levels.map((l) => ({ space: l.space, level: l.level, base: l.base?.action ?? null, note: l.note ?? null })), method: [...sources.values()][0]?.method ?? null, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, walFiles: stopped.walFiles, spaces, bytes, storedBytes, ms };
   } catch (err) {
     await txn.abort().catch(() => {});
     await handle?.abort().catch(() => {});
@@ -154,11 +169,15 @@ function chooseSpaces(all: readonly SpaceInfo[], names: readonly string[] | unde
 }
 
 /** One unit of work per part of each space; the critical space first, then the largest spaces. */
-async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[]) {
+async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[], sources: ReadonlyMap<string, IncrementalSource>) {
   const engine = ctx.engine();
-  const listed = await Promise.all(spaces.map(async (space) => ({ space, queue: new PieceQueue(await engine.listFiles(space)) })));
+  const listed = await Promise.all(spaces.map(async (space) => {
+    const src = sources.get(space.name);
+    return { space, queue: new PieceQueue(await engine.listFiles(space), src ? (f) => engine.incrementalBytes(space, f, src) : undefined) };
+  }));
   listed.sort((a, b) => Number(b.space.critical) - Number(a.space.critical) || b.queue.bytes - a.queue.bytes);
-  for (const { space, queue } of listed) engine.prepareCopy?.(space, queue.order());
+  // small files read ahead: only for full copies (an incremental reads few of them)
+  for (const { space, queue } of listed) if (!sources.has(space.name)) engine.prepareCopy?.(space, queue.order());
   return listed.flatMap(({ space, queue }) => {
     const parts = space.critical ? 1 : partsFor(queue.bytes, ctx.settings.max_backup);
     return Array.from({ length: parts }, (_, part) => ({ space, queue, part, parts }));
@@ -166,14 +185,16 @@ async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[]) {
 }
 
 async function storeLabel(ctx: BarContext, txn: import('../../sm/storage-manager.js').Transaction, aid: number, level: number,
-  handle: { startLsn: string; timeline: number; startWal: string; startTime: string }, stopped: BackupStopped, info: ServerInfo, spaces: readonly SpaceInfo[]): Promise<number> {
+  handle: { startLsn: string; timeline: number; startWal: string; startTime: string }, stopped: BackupStopped, info: ServerInfo, spaces: readonly SpaceInfo[],
+  levels: readonly SpaceLevel[], sources: ReadonlyMap<string, IncrementalSource>): Promise<number> {
   const w = await txn.createObject({
     pool: ctx.settings.data_pool, server: ctx.server, name: 'backup_label', kind: 'label', level,
     meta: {
       aid, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, startWal: handle.startWal,
       startTime: handle.startTime, stopTime: stopped.stopTime, nextXid: stopped.nextXid, walFiles: stopped.walFiles,
-      systemId: info.systemId, walSegmentSize: info.walSegmentSize, version: info.version,
+      systemId: info.systemId, walSegmentSize: info.walSegmentSize, version: info.version, checksums: info.checksums,
       spaces: spaces.map((s) => ({ name: s.name, critical: s.critical, oid: s.oid, location: s.oid === null ? null : s.root })),
+      levels: levels.map((l) => ({ space: l.space, level: l.level, baseCopyId: l.base?.copyIds[0] ?? null, baseAid: l.base?.action ?? null, method: sources.get(l.space)?.method ?? null })),
     },
   });
   await w.write(Buffer.from(JSON.stringify({ labelFiles: stopped.labelFiles }), 'utf8'));
@@ -192,6 +213,7 @@ function summarise(spaces: readonly SpaceInfo[], parts: readonly PartResult[]): 
   });
 }
 
-function spaceLine(s: SpaceResult): string {
-  return `${s.space.padEnd(12)} ${formatBytes(s.bytes).padStart(10)} read  ${formatBytes(s.storedBytes).padStart(10)} stored  ${s.parts} part(s)  save set(s) ${s.copyIds.join(',')}${s.badPages ? `  ${s.badPages} BAD PAGE(S)` : ''}`;
+function spaceLine(s: SpaceResult, l: SpaceLevel, method: string | undefined): string {
+  const level = `level ${l.level}${l.base ? ` on backup ${l.base.action}${method ? ` (${method})` : ''}` : ''}`;
+  return `${s.space.padEnd(12)} ${level.padEnd(24)} ${formatBytes(s.bytes).padStart(10)} read  ${formatBytes(s.storedBytes).padStart(10)} stored  ${s.parts} part(s)  save set(s) ${s.copyIds.join(',')}${s.badPages ? `  ${s.badPages} BAD PAGE(S)` : ''}`;
 }

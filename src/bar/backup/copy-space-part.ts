@@ -3,7 +3,7 @@
 
 import type { Progress } from '../../common/progress.js';
 import { trace } from '../../common/trace.js';
-import type { BackupHandle, ServerInfo, SpaceFile, SpaceInfo } from '../../engine/engine.js';
+import type { BackupHandle, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo } from '../../engine/engine.js';
 import type { Transaction } from '../../sm/storage-manager.js';
 import type { BarContext } from '../bar-context.js';
 
@@ -11,6 +11,9 @@ export interface PartJob {
   readonly txn: Transaction;
   readonly aid: number;
   readonly level: number;
+  /** levels 1 and 2: the first save set of the instance this part's space builds on */
+  readonly baseCopyId: number | null;
+  readonly incremental: IncrementalSource | undefined;
   readonly handle: BackupHandle;
   readonly info: ServerInfo;
   readonly space: SpaceInfo;
@@ -40,6 +43,7 @@ export async function copySpacePart(ctx: BarContext, job: PartJob): Promise<Part
     meta: {
       aid: job.aid, part: job.part, parts: job.parts, critical: job.space.critical, oid: job.space.oid,
       location: job.space.oid === null ? null : job.space.root, startLsn: job.handle.startLsn, timeline: job.handle.timeline,
+      ...(job.level > 0 ? { baseCopyId: job.baseCopyId, baseLsn: job.incremental?.baseLsn ?? null, method: job.incremental?.method ?? null } : {}),
     },
   });
   let badPages = 0;
@@ -47,6 +51,7 @@ export async function copySpacePart(ctx: BarContext, job: PartJob): Promise<Part
   await ctx.engine().copySpace(job.space, job.files, writer, {
     server: ctx.server, systemId: job.info.systemId, level: job.level, part: job.part, parts: job.parts,
     startLsn: job.handle.startLsn, checksums: job.info.checksums, ...(job.signal ? { signal: job.signal } : {}),
+    ...(job.incremental ? { incremental: job.incremental } : {}),
     onBadPage: (p) => {
       badPages++;
       ctx.log.warn(`backup ${job.aid}: space ${p.space} file ${p.path} block ${p.block}: ${p.problem} (read twice)`);

@@ -1,12 +1,14 @@
-// The restore strategy: which backup reaches the target, and whether the WAL to get
-// there is all in the Logs pool. Everything here only reads; a target that cannot be
-// reached fails here, before anything is overwritten.
+// The restore strategy: which backup reaches the target, each space's chain of levels
+// (a backup is a candidate only when every save set of every level is there), and whether
+// the WAL to get there is all in the Logs pool. Everything here only reads; a target that
+// cannot be reached fails here, before anything is overwritten.
 
 import { fail } from '../../common/errors.js';
 import { formatTime } from '../../common/units.js';
 import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget } from '../../engine/engine.js';
 import type { BackupCopy } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
+import { BackupChains, type ChainLevel } from './backup-chain.js';
 
 export interface LabelMeta {
   readonly aid: number;
@@ -31,19 +33,28 @@ export interface RestorePlan {
   /** WAL known to be needed and present: from the backup's start to the target (or to the newest archived) */
   readonly walFrom: string;
   readonly walTo: string;
-  readonly spaces: readonly (RecordedSpace & { copyIds: readonly number[] })[];
+  /** per space: its chain, newest level first (one level for a level 0); `copyIds` are the newest level's */
+  readonly spaces: readonly (RecordedSpace & { copyIds: readonly number[]; levels: readonly ChainLevel[] })[];
 }
 
 export async function chooseBackup(ctx: BarContext, engine: ColdRestoreEngine, target: RecoveryTarget): Promise<RestorePlan> {
-  const candidates: { backup: BackupCopy; label: LabelMeta; labelCopyId: number }[] = [];
+  const candidates: { backup: BackupCopy; label: LabelMeta; labelCopyId: number; chains: ReadonlyMap<string, readonly ChainLevel[]> }[] = [];
+  const chains = new BackupChains(ctx.history.instances());
+  const known = new Map<number, boolean>();
+  const present = async (id: number) => {
+    if (!known.has(id)) known.set(id, (await ctx.sm.query({ id })).length > 0);
+    return known.get(id)!;
+  };
   for (const b of ctx.history.backups()) {
     const labelObj = b.objects.find((o) => o.type === 'B');
     const [info] = labelObj ? await ctx.sm.query({ id: labelObj.copyIds[0]! }) : [];
     if (!info) continue; // its save sets are gone (expired or deleted)
-    const missing = b.objects.flatMap((o) => o.copyIds).filter((id) => id !== info.id);
-    const present = await Promise.all(missing.map(async (id) => (await ctx.sm.query({ id })).length > 0));
-    if (present.includes(false)) continue;
-    candidates.push({ backup: b, label: info.meta as unknown as LabelMeta, labelCopyId: info.id });
+    const spaceChains = chainsOf(ctx, chains, b);
+    if (!spaceChains) continue;
+    // every save set of every level of every space's chain
+    const ids = [...spaceChains.values()].flatMap((levels) => levels.flatMap((l) => l.copyIds));
+    if ((await Promise.all(ids.map(present))).includes(false)) continue;
+    candidates.push({ backup: b, label: info.meta as unknown as LabelMeta, labelCopyId: info.id, chains: spaceChains });
   }
   if (candidates.length === 0) fail('UNREACHABLE', `no backup of server ${ctx.server} is available`, 'take one with `openbar backup`');
 
@@ -65,8 +76,25 @@ export async function chooseBackup(ctx: BarContext, engine: ColdRestoreEngine, t
   }
   const chosen = reachable[reachable.length - 1]!;
   const { walFrom, walTo } = await checkWal(ctx, engine, chosen.label, target, markLsn);
-  const spaces = chosen.label.spaces.map((s) => ({ ...s, copyIds: chosen.backup.objects.find((o) => o.name === s.name)?.copyIds ?? [] }));
+  const spaces = chosen.label.spaces.map((s) => {
+    const levels = chosen.chains.get(s.name) ?? [];
+    return { ...s, copyIds: levels[0]?.copyIds ?? [], levels };
+  });
   return { backup: chosen.backup, label: chosen.label, labelCopyId: chosen.labelCopyId, target, walFrom, walTo, spaces };
+}
+
+/** Each space's chain, newest first; undefined when one cannot be resolved from the history. */
+function chainsOf(ctx: BarContext, chains: BackupChains, b: BackupCopy): Map<string, readonly ChainLevel[]> | undefined {
+  const out = new Map<string, readonly ChainLevel[]>();
+  for (const o of b.objects.filter((x) => x.type === 'R' || x.type === 'D')) {
+    const c = o.copyIds.length > 0 ? chains.of(o.copyIds[0]!) : { problem: `space ${o.name} of backup ${b.aid} has no save set` };
+    if ('problem' in c) {
+      ctx.log.info(`restore: backup ${b.aid} cannot be used: ${c.problem}`);
+      return undefined;
+    }
+    out.set(o.name, c.levels);
+  }
+  return out;
 }
 
 function findMark(ctx: BarContext, name: string): string | undefined {

@@ -1,5 +1,7 @@
 // The restartable-restore record, kept in the data directory while a restore runs:
-// which backup and target, and which save sets are already written. Removed at the end.
+// which backup and target, which save sets are already written (spaces restored from one
+// level), and which spaces are complete (spaces restored from a chain of levels: what an
+// interrupted chain wrote is not recorded, so such a space is redone whole). Removed at the end.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,7 +10,7 @@ import type { RecoveryTarget } from '../../engine/engine.js';
 
 const FILE = '.openbar_restore';
 
-interface Stored { version: 1; backupAid: number; target: RecoveryTarget; done: number[]; started: string }
+interface Stored { version: 1; backupAid: number; target: RecoveryTarget; done: number[]; started: string; spacesDone?: string[] }
 
 export class RestoreState {
   private constructor(private readonly file: string, private readonly s: Stored) {}
@@ -37,6 +39,15 @@ export class RestoreState {
 
   markDone(id: number): void {
     this.s.done.push(id);
+    this.save();
+  }
+
+  isSpaceDone(name: string): boolean {
+    return this.s.spacesDone?.includes(name) ?? false;
+  }
+
+  markSpaceDone(name: string): void {
+    (this.s.spacesDone ??= []).push(name);
     this.save();
   }
 

@@ -1,8 +1,9 @@
 // `openbar restore`: a cold restore of the whole system into a data directory, with
 // recovery configured to the target. In order: check the target and the directory
 // (nothing is touched before both pass), salvage WAL not yet archived, prepare the
-// directories, write the spaces in parallel (pg_global first), then backup_label,
-// tablespace links and recovery settings. Interrupted, it resumes with --restart.
+// directories, write the spaces in parallel (pg_global first; a space of a level 1 or 2
+// from its chain, newest level first), then backup_label, tablespace links and recovery
+// settings. Interrupted, it resumes with --restart.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,7 @@ import type { ColdRestoreEngine, RecoveryTarget } from '../../engine/engine.js';
 import type { BarContext } from '../bar-context.js';
 import { runParallel } from '../../common/run-parallel.js';
 import { archiveWal } from '../log/archive-wal.js';
+import { describeChain, type ChainLevel } from './backup-chain.js';
 import { chooseBackup, describeTarget, type RestorePlan } from './choose-backup.js';
 import { RestoreState } from './restore-state.js';
 
@@ -57,36 +59,55 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
   for (const s of opts.tablespaceMap.keys()) {
     if (!plan.spaces.some((x) => x.oid !== null && (x.name === s || String(x.oid) === s))) fail('USAGE', `--map-tablespace: the backup has no tablespace '${s}'`, `tablespaces: ${plan.spaces.filter((x) => x.oid !== null).map((x) => x.name).join(', ') || 'none'}`);
   }
+  const mapped = (s: (typeof plan.spaces)[number]) => opts.tablespaceMap.get(s.name) ?? (s.oid !== null ? opts.tablespaceMap.get(String(s.oid)) : undefined);
+  const roots = plan.spaces.map((s) => ({ space: s, root: engine.spaceRoot(dataDir, s, mapped(s)) }));
+  // a copy restored beside the running original must not take the original's tablespaces
+  const live = ctx.settings.pg_data !== undefined && path.resolve(ctx.settings.pg_data) !== dataDir ? engine.runningServer(path.resolve(ctx.settings.pg_data)) : undefined;
+  const shared = live === undefined ? undefined : roots.find((r) => r.space.oid !== null && mapped(r.space) === undefined);
+  if (shared) {
+    fail('SERVER_RUNNING', `tablespace ${shared.space.name} would be restored to ${shared.root}, where the running server (pid ${live}) of ${ctx.settings.pg_data} keeps it`,
+      `restore it elsewhere with --map-tablespace ${shared.space.name}=NEWDIR, or stop that server first`);
+  }
   if (opts.planOnly) return { plan, salvaged, bytes: 0, ms: Date.now() - started, dataDir };
 
   trace('restore: planned');
   const aid = ctx.history.beginAction('restore', plan.backup.level, { dataDir, target: describeTarget(target), backup: plan.backup.aid });
   ctx.log.info(`restore ${aid}: backup ${plan.backup.aid} into ${dataDir}, recovery to ${describeTarget(target)}`);
   try {
-    const mapped = (s: (typeof plan.spaces)[number]) => opts.tablespaceMap.get(s.name) ?? (s.oid !== null ? opts.tablespaceMap.get(String(s.oid)) : undefined);
-    const roots = plan.spaces.map((s) => ({ space: s, root: engine.spaceRoot(dataDir, s, mapped(s)) }));
     let st = state;
     if (!opts.restart) {
       engine.prepareDirectory(dataDir, 'data');
       for (const r of roots) if (r.space.oid !== null) engine.prepareDirectory(r.root, 'tablespace');
       st = RestoreState.create(dataDir, plan.backup.aid, target);
     }
-    const jobs = roots.flatMap((r) => r.space.copyIds.map((id) => ({ ...r, id }))).filter((j) => !st!.isDone(j.id));
-    const sizes = await Promise.all(jobs.map(async (j) => (await ctx.sm.query({ id: j.id }))[0]?.rawBytes ?? 0));
+    const jobs = restoreJobs(roots, st!);
+    const sizes = await Promise.all(jobs.map(async (j) => (await Promise.all(j.ids.map(async (id) => (await ctx.sm.query({ id }))[0]?.rawBytes ?? 0))).reduce((a, b) => a + b, 0)));
     const total = sizes.reduce((a, b) => a + b, 0);
     ctx.history.progress(aid, 0, total);
     const progress = new Progress({ what: `restore ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
     trace('restore: prepared');
-    const one = async (j: (typeof jobs)[number]) => {
-      await engine.restoreSpace(ctx.sm.readChunks(j.id, opts.signal ? { signal: opts.signal } : {}), j.root, { onBytes: (n) => progress.add(n), ...(opts.signal ? { signal: opts.signal } : {}) });
-      trace(`restore: save set ${j.id} (${j.space.name}) restored`);
-      st!.markDone(j.id);
-      faultPoint('restore-saveset-done');
+    const read = (id: number) => ctx.sm.readChunks(id, opts.signal ? { signal: opts.signal } : {});
+    const common = { onBytes: (n: number) => progress.add(n), ...(opts.signal ? { signal: opts.signal } : {}) };
+    const others = jobs.filter((x) => !x.space.critical);
+    // streams for the parts of one level of a chain: max_backup shared by the spaces restored at once
+    const share = (j: RestoreJob) => (j.space.critical ? ctx.settings.max_backup : Math.max(1, Math.floor(ctx.settings.max_backup / Math.min(ctx.settings.max_backup, others.length))));
+    const one = async (j: RestoreJob) => {
+      if (j.chain) {
+        // newest level first; parts of a level in parallel streams
+        await engine.restoreChain(j.chain.map((l) => ({ level: l.level, parts: l.copyIds.map((id) => () => read(id)) })), j.root, { ...common, parallel: share(j) });
+        st!.markSpaceDone(j.space.name);
+        faultPoint('restore-space-done');
+      } else {
+        await engine.restoreSpace(read(j.ids[0]!), j.root, common);
+        trace(`restore: save set ${j.ids[0]} (${j.space.name}) restored`);
+        st!.markDone(j.ids[0]!);
+        faultPoint('restore-saveset-done');
+      }
     };
     // the critical space starts first, on a stream of its own beside the others: it is
     // small, and the other parts, sized by the backup, would otherwise wait for it or end apart
     const critical = (async () => { for (const j of jobs.filter((x) => x.space.critical)) await one(j); })();
-    const rest = runParallel(jobs.filter((x) => !x.space.critical), ctx.settings.max_backup, one);
+    const rest = runParallel(others, ctx.settings.max_backup, one);
     await Promise.allSettled([critical, rest]);
     await critical;
     await rest;
@@ -104,13 +125,28 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
     const ms = Date.now() - started;
     ctx.history.endAction(aid, 0, 'completed', { bytes, ms });
     ctx.log.info(`restore ${aid}: completed, ${bytes} bytes written, ${formatRate(bytes, ms)}; start PostgreSQL on ${dataDir} to recover to ${describeTarget(target)}`);
-    for (const r of roots) opts.report?.(`${r.space.name.padEnd(12)} restored to ${r.root} from save set(s) ${r.space.copyIds.join(',')}`);
+    for (const r of roots) opts.report?.(`${r.space.name.padEnd(12)} restored to ${r.root} from ${describeChain(r.space.levels)}`);
     return { plan, salvaged, bytes, ms, dataDir };
   } catch (err) {
     ctx.history.endAction(aid, err instanceof OpenbarError ? err.exitStatus : 1, (err as Error).message);
     ctx.log.error(`restore ${aid}: failed: ${(err as Error).message}; resume with \`openbar restore --data-dir ${dataDir} --restart\``);
     throw err;
   }
+}
+
+type PlannedSpace = RestorePlan['spaces'][number];
+
+/** A save set of a one-level space, or a whole space restored from its chain of levels. */
+interface RestoreJob { readonly space: PlannedSpace; readonly root: string; readonly ids: readonly number[]; readonly chain?: readonly ChainLevel[] }
+
+/** What is left to do: on --restart, save sets and chained spaces already written are skipped. */
+function restoreJobs(roots: readonly { space: PlannedSpace; root: string }[], st: RestoreState): RestoreJob[] {
+  return roots.flatMap((r): RestoreJob[] => {
+    if (r.space.levels.length > 1) {
+      return st.isSpaceDone(r.space.name) ? [] : [{ ...r, ids: r.space.levels.flatMap((l) => l.copyIds), chain: r.space.levels }];
+    }
+    return r.space.copyIds.filter((id) => !st.isDone(id)).map((id) => ({ ...r, ids: [id] }));
+  });
 }
 
 async function readLabel(ctx: BarContext, id: number): Promise<{ name: string; content: string }[]> {

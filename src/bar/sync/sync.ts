@@ -80,7 +80,8 @@ export function linesFromSaveSets(sets: readonly SaveSetInfo[]): { lines: BootLi
       const parts = mine.filter((s) => s.name === sp.name).sort((a, b) => Number(a.meta.part) - Number(b.meta.part));
       const expected = Number(parts[0]?.meta.parts ?? -1);
       if (parts.length === 0 || parts.length !== expected) { whole = false; break; }
-      out.push({ ...common, object: sp.name, type: sp.critical ? 'R' : 'D', copyIds: parts.map((p) => p.id), baseId: baseOf(parts[0]!) });
+      // each space has its own level (a space of a level-1 backup may be a level 0)
+      out.push({ ...common, object: sp.name, type: sp.critical ? 'R' : 'D', level: parts[0]!.level ?? common.level, copyIds: parts.map((p) => p.id), baseId: baseOf(parts[0]!) });
     }
     if (!whole) { incomplete.push(`backup ${m.aid} of ${label.server}: a space save set is missing`); continue; }
     lines.push(...out, { ...common, object: 'backup_label', type: 'B', copyIds: [label.id], baseId: null });

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { fail } from '../../common/errors.js';
 import { formatBytes, formatRate, formatTime } from '../../common/units.js';
 import { runRestore } from '../../bar/restore/restore.js';
+import { describeChain } from '../../bar/restore/backup-chain.js';
 import { describeTarget } from '../../bar/restore/choose-backup.js';
 import type { RecoveryTarget } from '../../engine/engine.js';
 import { postgresColdRestore } from '../../engine/postgres/cold-restore.js';
@@ -68,7 +69,7 @@ export function register(program: Command, globals: Globals): void {
           ...(r.salvaged.length ? [`salvaged ${r.salvaged.length} WAL file(s) from the old pg_wal`] : []),
         ];
         if (opts.plan) {
-          process.stdout.write(`${head.join('\n')}\n${p.spaces.map((s) => `${s.name.padEnd(12)} save set(s) ${s.copyIds.join(',')}`).join('\n')}\nnothing changed (--plan)\n`);
+          process.stdout.write(`${head.join('\n')}\n${p.spaces.map((s) => `${s.name.padEnd(12)} ${describeChain(s.levels)}`).join('\n')}\nnothing changed (--plan)\n`);
           return;
         }
         process.stdout.write(`${head.join('\n')}\n${lines.join('\n')}\nrestored ${formatBytes(r.bytes)} in ${(r.ms / 1000).toFixed(1)} s (${formatRate(r.bytes, r.ms)})\nnext: pg_ctl start -D ${r.dataDir}\n`);

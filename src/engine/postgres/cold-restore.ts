@@ -4,12 +4,17 @@
 import fs from 'node:fs';
 import { trace } from '../../common/trace.js';
 import path from 'node:path';
+import { fsyncDirSync } from '../../common/durable-fs.js';
 import { fail } from '../../common/errors.js';
 import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget } from '../engine.js';
 import { runningPostmaster, walFilesIn } from './cluster-dir.js';
 import { formatLsn, parseLsn, parseWalFileName, segmentOf, walFileKind, walFileName } from './lsn.js';
 import { writeRecoveryConfig } from './recovery-config.js';
+import { restoreTrial } from './restore-trial.js';
+import { restoreChainStreams } from './chain-restorer.js';
 import { restoreSpaceStream, syncTree } from './space-restorer.js';
+
+const PENDING_CONTROL: ReadonlyMap<string, string> = new Map([['global/pg_control', 'global/pg_control.openbar-restoring']]);
 
 export const postgresColdRestore: ColdRestoreEngine = {
   runningServer: runningPostmaster,
@@ -47,9 +52,17 @@ export const postgresColdRestore: ColdRestoreEngine = {
   },
 
   async restoreSpace(stream, root, opts) {
-    const r = await restoreSpaceStream(stream, root, opts);
+    // pg_control is written under another name until the restore is complete: a
+    // directory left by a failed restore cannot be started by mistake
+    const r = await restoreSpaceStream(stream, root, { ...opts, writeAs: PENDING_CONTROL });
     trace(`restore: written to ${root}`);
     await syncTree(root); // durable before the restart record says it is done
+    return { files: r.files, bytes: r.bytes };
+  },
+
+  async restoreChain(levels, root, opts) {
+    const r = await restoreChainStreams(levels, root, { ...opts, writeAs: PENDING_CONTROL });
+    await syncTree(root);
     return { files: r.files, bytes: r.bytes };
   },
 
@@ -69,6 +82,12 @@ export const postgresColdRestore: ColdRestoreEngine = {
     writeRecoveryConfig(dataDir, f.recovery);
     await syncTree(dataDir);
     for (const t of f.tablespaces) await syncTree(t.location);
+    // last: only now can the directory be started
+    const pending = path.join(dataDir, PENDING_CONTROL.get('global/pg_control')!);
+    if (fs.existsSync(pending)) {
+      fs.renameSync(pending, path.join(dataDir, 'global', 'pg_control'));
+      fsyncDirSync(path.join(dataDir, 'global'));
+    }
   },
 
   parseTarget(kind, value): RecoveryTarget {
@@ -107,6 +126,8 @@ export const postgresColdRestore: ColdRestoreEngine = {
     for (let s = from.segno; s <= segmentOf(parseLsn(lsn), segmentSize); s++) out.push(walFileName(from.timeline, s, segmentSize));
     return out;
   },
+
+  trialRun: (dataDir, workDir, user) => restoreTrial(dataDir, workDir, user),
 
   walPosition(name) {
     const kind = walFileKind(name);

@@ -50,9 +50,15 @@ export function pageLsn(page: Uint8Array, offset = 0): bigint {
   return (BigInt(dv.getUint32(0, true)) << 32n) | BigInt(dv.getUint32(4, true));
 }
 
+const ZEROS = Buffer.alloc(8192);
+
+/** True when every byte is zero (a memcmp against zeros, 8 KiB at a time). */
 export function isAllZero(page: Uint8Array): boolean {
-  const dv = new DataView(page.buffer, page.byteOffset, page.byteLength);
-  for (let i = 0; i < page.byteLength; i += 8) if (dv.getBigUint64(i, true) !== 0n) return false;
+  const b = Buffer.from(page.buffer, page.byteOffset, page.byteLength);
+  for (let i = 0; i < b.length; i += ZEROS.length) {
+    const n = Math.min(ZEROS.length, b.length - i);
+    if (ZEROS.compare(b, i, i + n, 0, n) !== 0) return false;
+  }
   return true;
 }
 

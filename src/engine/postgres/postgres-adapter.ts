@@ -5,11 +5,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { fail } from '../../common/errors.js';
-import type { BackupHandle, ByteSink, EngineAdapter, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
+import type { BackupHandle, ByteSink, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
 import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
 import { copySpace } from './copy-space.js';
+import { copySpaceIncremental } from './copy-space-incremental.js';
+import type { PageChanges } from './page-changes.js';
+import { findWalChanges } from './wal-changes.js';
+import { parseLsn } from './lsn.js';
 import { SmallFileCache } from './small-file-cache.js';
 
 export interface PostgresSettings extends PgConnectionSettings {
@@ -88,6 +92,7 @@ export class PostgresAdapter implements EngineAdapter {
   }
 
   copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
+    if (opts.incremental) return copySpaceIncremental(space, files, sink, { ...opts, incremental: opts.incremental });
     // reading ahead starts with the space's first part, so only spaces being copied hold memory
     let cache = this.smallFiles.get(space.name);
     if (cache !== undefined && !(cache instanceof SmallFileCache)) {
@@ -95,6 +100,24 @@ export class PostgresAdapter implements EngineAdapter {
       this.smallFiles.set(space.name, cache);
     }
     return copySpace(space, files, sink, opts, cache);
+  }
+
+  async walChanges(fromLsn: string, toLsn: string, timeline: number, fetchArchived: (name: string) => Promise<Uint8Array | undefined>) {
+    const info = await this.describe();
+    return findWalChanges({ fromLsn, toLsn, timeline, segmentSize: info.walSegmentSize, systemId: info.systemId, pgWal: path.join(info.dataDir, 'pg_wal'), fetchArchived });
+  }
+
+  compareLsn(a: string, b: string): number {
+    const x = parseLsn(a);
+    const y = parseLsn(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+
+  incrementalBytes(space: SpaceInfo, file: SpaceFile, source: IncrementalSource): number {
+    const bytes = file.range?.length ?? file.size;
+    if (file.type !== 'file' || source.method === 'scan' || !source.changes) return bytes;
+    const pick = (source.changes as PageChanges).pagesOf(space, file.path);
+    return pick === 'whole' ? bytes : pick.length * 8192;
   }
 
   async switchWal(): Promise<{ lsn: string; walFile: string }> {
@@ -113,6 +136,33 @@ export class PostgresAdapter implements EngineAdapter {
     const r = await queryOne<{ lsn: string; now: Date }>(c, 'SELECT pg_create_restore_point($1)::text AS lsn, clock_timestamp() AS now', [name]);
     const x = await queryOne<{ next: string }>(c, 'SELECT txid_current_snapshot()::text AS next');
     return { lsn: r.lsn, time: r.now.toISOString(), xid: String(x.next).split(':')[1]! };
+  }
+
+  /**
+   * Names for relation files, as the server knows them now (best effort: a relation
+   * dropped since the backup has none). Keys are `dbOid/relfilenode`.
+   */
+  async relationNames(list: readonly { dbOid: number; spcOid: number; relfilenode: number }[]): Promise<Map<string, { database: string; relation: string | null }>> {
+    const out = new Map<string, { database: string; relation: string | null }>();
+    if (list.length === 0) return out;
+    const c = await this.db();
+    const dbs = new Map((await c.query<{ oid: number; datname: string }>('SELECT oid::int AS oid, datname FROM pg_database')).rows.map((r) => [r.oid, r.datname]));
+    for (const dbOid of new Set(list.map((x) => x.dbOid))) {
+      const datname = dbOid === 0 ? (this.s.database) : dbs.get(dbOid);
+      if (datname === undefined) continue;
+      const mine = list.filter((x) => x.dbOid === dbOid);
+      const conn = datname === this.s.database ? c : await connect({ ...this.s, database: datname }).catch(() => undefined);
+      if (!conn) continue;
+      try {
+        for (const x of mine) {
+          const r = await conn.query<{ rel: string | null }>('SELECT pg_filenode_relation($1, $2)::regclass::text AS rel', [x.spcOid === 1663 ? 0 : x.spcOid, x.relfilenode]).catch(() => ({ rows: [{ rel: null }] }));
+          out.set(`${dbOid}/${x.relfilenode}`, { database: dbOid === 0 ? '(shared)' : datname, relation: r.rows[0]?.rel ?? null });
+        }
+      } finally {
+        if (conn !== c) await conn.end().catch(() => {});
+      }
+    }
+    return out;
   }
 
   async close(): Promise<void> {

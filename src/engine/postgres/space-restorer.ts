@@ -31,7 +31,7 @@ export interface RestoreResult {
   readonly bytes: number;
 }
 
-export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: string, opts: { onBytes?: (n: number) => void; signal?: AbortSignal } = {}): Promise<RestoreResult> {
+export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: string, opts: { onBytes?: (n: number) => void; signal?: AbortSignal; writeAs?: ReadonlyMap<string, string> } = {}): Promise<RestoreResult> {
   const decoder = new SpaceStreamDecoder();
   let header: StreamHeader | undefined;
   let trailer: StreamTrailer | undefined;
@@ -67,7 +67,7 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
       await Promise.all([fh.close(), direct?.close()]);
     }
     // created 0600: only another mode needs a chmod
-    if (entry.mode !== 0o600) await fsp.chmod(safeJoin(root, entry.path), entry.mode).catch(() => {});
+    if (entry.mode !== 0o600) await fsp.chmod(safeJoin(root, opts.writeAs?.get(entry.path) ?? entry.path), entry.mode).catch(() => {});
   };
 
   try {
@@ -81,7 +81,7 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
           case 'entry': {
             await finish();
             const e = ev.entry;
-            const target = safeJoin(root, e.path);
+            const target = safeJoin(root, opts.writeAs?.get(e.path) ?? e.path);
             files++;
             if (e.type === 'dir') {
               await fsp.mkdir(target, { recursive: true, mode: e.mode || 0o700 });

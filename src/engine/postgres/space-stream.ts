@@ -26,6 +26,8 @@ export interface StreamHeader {
   readonly startLsn: string;
   readonly pageSize: number;
   readonly created: string;
+  /** levels 1 and 2: the base backup's start LSN */
+  readonly baseLsn?: string;
 }
 
 export interface FileEntry {
@@ -140,7 +142,12 @@ export class SpaceStreamDecoder {
       const len = buf.readUInt32LE(pos + headLen);
       if (len > 64 * 1024 * 1024) fail('FORMAT', 'space stream frame too long');
       if (buf.length - pos < headLen + 4 + len) break;
-      const body = JSON.parse(buf.subarray(pos + headLen + 4, pos + headLen + 4 + len).toString('utf8')) as unknown;
+      let body: unknown;
+      try {
+        body = JSON.parse(buf.subarray(pos + headLen + 4, pos + headLen + 4 + len).toString('utf8'));
+      } catch {
+        fail('FORMAT', `space stream: a ${this.state === 'header' ? 'header' : 'frame'} of ${len} bytes is not valid JSON`);
+      }
       pos += headLen + 4 + len;
       if (this.state === 'header') {
         const header = body as StreamHeader;

@@ -40,7 +40,9 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
   let expectSeq = 0;
   let rawBytes = 0;
   let ended = false;
-  const slots = new SlotPool(plan.slotSize, plan.readAhead + 1, maxStoredLength(plan.slotSize));
+  // a pool an earlier reader gave back: reading many save sets (WAL files) one after the
+  // other reuses the same memory instead of leaving each its own until garbage collection
+  const slots = SlotPool.borrow(plan.slotSize, plan.readAhead + 1, maxStoredLength(plan.slotSize));
   const queue: { slot: Slot; rawLength: number; opened: Promise<{ digest: Uint8Array }> }[] = [];
   let lent: Slot | undefined;
   // hands out the oldest opened record; its slot returns to the pool on the next call
@@ -54,6 +56,7 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
     return q.slot.view.subarray(0, q.rawLength);
   };
 
+  try {
   for (const frag of fragments) {
     plan.signal?.throwIfAborted();
     const fh = await openVolumeForRead(frag.path, { smId: plan.smId, pool: info.pool, label: frag.label });
@@ -115,5 +118,9 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
   if (!ended) {
     const last = fragments[fragments.length - 1]!;
     damage(last.label, last.offset + last.length, 'END record missing', 'TRUNCATED');
+  }
+  } finally {
+    if (lent) { slots.release(lent); lent = undefined; }
+    if (queue.length === 0) slots.giveBack(); // records still being opened keep their slots
   }
 }

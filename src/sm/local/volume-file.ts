@@ -17,7 +17,10 @@ export interface LabelExpectation {
 
 export async function createVolumeFile(file: string, label: VolumeLabel): Promise<void> {
   await fsp.mkdir(path.dirname(file), { recursive: true });
-  const fh = await fsp.open(file, 'wx', 0o640).catch((err: NodeJS.ErrnoException) => {
+  const open = () => fsp.open(file, 'wx', 0o640);
+  const fh = await open().catch(async (err: NodeJS.ErrnoException) => {
+    // a torn label left by a crash while labelling (and forgotten by a catalog rebuild) holds nothing
+    if (err.code === 'EEXIST' && await unlabelledStub(file)) return open();
     if (err.code === 'EEXIST') fail('LABEL_MISMATCH', `volume file ${file} already exists; refusing to overwrite it`, 'run `openbar sm scan` to see what it holds');
     throw err;
   });

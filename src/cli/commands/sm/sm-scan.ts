@@ -2,6 +2,7 @@
 // damage (exit 3), or rebuilds the catalog from the volumes alone.
 
 import type { Command } from 'commander';
+import { LABEL_SIZE } from '../../../sm/local/volume-format.js';
 import { formatBytes } from '../../../common/units.js';
 import { rebuildLocalCatalog } from '../../../sm/local/local-storage-manager.js';
 import type { VolumeScan } from '../../../sm/local/volume-scanner.js';
@@ -71,6 +72,13 @@ function judge(s: VolumeScan, catalogued: { size: number; state: string; label: 
   const damage: string[] = [];
   const notes: string[] = [];
   const committed = catalogued?.size ?? s.committedEnd;
+  // a crash between making a volume's file and writing its label leaves at most a torn
+  // label block with nothing committed: the next writer labels it again
+  const stub = s.labelError !== undefined && s.fileSize <= LABEL_SIZE && committed <= LABEL_SIZE;
+  if (stub) {
+    notes.push(`label not written yet (interrupted while labelling): labelled again when next used`);
+    return { volume: catalogued?.label ?? s.file, file: s.file, pool: null, records: 0, saveSets: 0, bytes: s.fileSize, state: catalogued?.state ?? 'open', damage, notes };
+  }
   if (s.labelError) damage.push(`label unreadable: ${s.labelError}`);
   if (s.fileSize < committed) damage.push(`truncated: ${s.fileSize} bytes, ${committed} committed`);
   for (const b of s.badRecords) if (b.offset < committed) damage.push(`${b.error} at offset ${b.offset} (save set ${b.savesetId})`);

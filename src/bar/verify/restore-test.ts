@@ -1,0 +1,37 @@
+// `openbar verify --restore-test`: the backup is restored into a scratch directory to
+// its consistency point, started there, every database checked with pg_amcheck, and
+// everything removed again. The proof that a backup restores, recorded like the rest.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ColdRestoreEngine } from '../../engine/engine.js';
+import type { BarContext } from '../bar-context.js';
+import { runRestore } from '../restore/restore.js';
+
+export interface RestoreTestResult { readonly passed: boolean; readonly detail: string; readonly problems: readonly string[] }
+
+export async function runRestoreTest(ctx: BarContext, engine: ColdRestoreEngine, backupId: number, opts: { restoreCommand: string; workRoot?: string }): Promise<RestoreTestResult> {
+  const backup = ctx.history.backups().find((b) => b.aid === backupId);
+  if (!backup) return { passed: false, detail: 'backup not found', problems: [`backup ${backupId} is not recorded`] };
+  const work = fs.mkdtempSync(path.join(opts.workRoot ?? os.tmpdir(), `openbar-restore-test-${backupId}-`));
+  fs.chmodSync(work, 0o700);
+  const dataDir = path.join(work, 'data');
+  try {
+    const spaces = (await ctx.sm.query({ id: backup.objects.find((o) => o.type === 'B')!.copyIds[0]! }))[0]?.meta.spaces as { name: string; oid: number | null }[] | undefined;
+    // tablespaces go into the scratch directory too, never over the originals
+    const map = new Map((spaces ?? []).filter((s) => s.oid !== null).map((s) => [s.name, path.join(work, `tablespace-${s.oid}`)]));
+    const r = await runRestore(ctx, engine, {
+      dataDir, target: { kind: 'lsn', value: backup.stopLsn }, tablespaceMap: map, salvage: false, restart: false, planOnly: false,
+      archiveMode: 'off', restoreCommand: opts.restoreCommand,
+    });
+    if (r.plan.backup.aid !== backupId) return { passed: false, detail: 'another backup was chosen', problems: [`restoring to ${backup.stopLsn} chose backup ${r.plan.backup.aid}`] };
+    const t = await engine.trialRun(dataDir, work, ctx.settings.pg_user);
+    ctx.log.info(`verify: restore test of backup ${backupId} ${t.passed ? 'passed' : 'FAILED'}: ${t.detail}`);
+    return t;
+  } catch (err) {
+    return { passed: false, detail: 'the restore failed', problems: [(err as Error).message] };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,296 @@
+// `openbar verify` (archecker): a backup nobody has checked is a hope, not a backup.
+// Scan phase: every record of every save set the backup needs (for a level 1 or 2, those
+// of every level of each space's chain) is read and its checksum checked, every page
+// parsed and checked, and which pages each file has is noted.
+// Verification phase: every file complete to its recorded size, pg_control valid and of
+// this system, the backup's own WAL present and sound, and the WAL after it continuous
+// to the newest archived file (for point-in-time restores). Every problem is reported
+// as data and the verifier goes on; the result is recorded on the backup's instances.
+
+import { fail, isOpenbarError } from '../../common/errors.js';
+import { runParallel } from '../../common/run-parallel.js';
+import type { ArchiveChecker, ArchiveFinding, ColdRestoreEngine, SpaceCoverage } from '../../engine/engine.js';
+import type { BackupCopy } from '../../history/backup-history.js';
+import type { BarContext } from '../bar-context.js';
+import { BackupChains } from '../restore/backup-chain.js';
+import type { LabelMeta } from '../restore/choose-backup.js';
+
+export interface VerifyCheck {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly detail: string;
+  readonly problems: readonly string[];
+}
+
+export interface VerifyReport {
+  readonly backup: number;
+  readonly level: number;
+  readonly time: string;
+  readonly startLsn: string;
+  readonly stopLsn: string;
+  readonly checks: readonly VerifyCheck[];
+  readonly passed: boolean;
+  readonly bytes: number;
+  readonly pages: number;
+  readonly ms: number;
+}
+
+export interface VerifyOptions {
+  readonly backup: number | 'latest';
+  readonly signal?: AbortSignal;
+  readonly onBytes?: (n: number) => void;
+}
+
+type WalEngine = Pick<ColdRestoreEngine, 'nextWal' | 'walPosition'>;
+
+export async function runVerify(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine, opts: VerifyOptions): Promise<VerifyReport> {
+  const started = Date.now();
+  const backup = pickBackup(ctx, opts.backup);
+  const aid = ctx.history.beginAction('verify', backup.level, { backup: backup.aid });
+  try {
+    const labelId = backup.objects.find((o) => o.type === 'B')!.copyIds[0]!;
+    const labelProblem = await readLabelSet(ctx, labelId);
+    const checks: VerifyCheck[] = [];
+    let scan: ScanResult | undefined;
+    if (labelProblem) {
+      // without its label the backup cannot be restored, nor its WAL range known
+      checks.push({ name: 'save sets', passed: false, detail: 'the backup label save set is unreadable', problems: [labelProblem] });
+    } else {
+      const label = (await ctx.sm.query({ id: labelId }))[0]!.meta as unknown as LabelMeta & { checksums?: boolean };
+      scan = await scanPhase(ctx, checker, backup, label, opts);
+      checks.push(...scan.checks);
+      checks.push(controlCheck(checker, scan.control, label, backup));
+      checks.push(...await walChecks(ctx, checker, wal, label, opts));
+      await nameRelations(ctx, checks, scan.findings);
+    }
+
+    const passed = checks.every((c) => c.passed);
+    const report: VerifyReport = {
+      backup: backup.aid, level: backup.level, time: backup.time, startLsn: backup.startLsn, stopLsn: backup.stopLsn,
+      checks, passed, bytes: scan?.bytes ?? 0, pages: scan?.pages ?? 0, ms: Date.now() - started,
+    };
+    ctx.history.recordVerify(backup.aid, passed, new Date().toISOString());
+    const problems = checks.reduce((a, c) => a + c.problems.length, 0);
+    ctx.history.endAction(aid, passed ? 0 : 3, passed ? 'passed' : `${problems} problem(s)`, { backup: backup.aid, passed, problems, bytes: report.bytes, pages: report.pages });
+    ctx.log.info(`verify ${aid}: backup ${backup.aid} ${passed ? 'PASSED' : `FAILED with ${problems} problem(s)`}; ${report.pages} pages, ${report.bytes} bytes read`);
+    return report;
+  } catch (err) {
+    ctx.history.endAction(aid, 1, (err as Error).message);
+    throw err;
+  }
+}
+
+/** Reads the label save set whole (its records checked); why it cannot be used, if it cannot. */
+async function readLabelSet(ctx: BarContext, id: number): Promise<string | undefined> {
+  if ((await ctx.sm.query({ id })).length === 0) return `the backup label save set ${id} is missing from the storage manager`;
+  try {
+    const parts: Buffer[] = [];
+    for await (const c of ctx.sm.readChunks(id)) parts.push(Buffer.from(c));
+    JSON.parse(Buffer.concat(parts).toString('utf8'));
+    return undefined;
+  } catch (err) {
+    if (isOpenbarError(err) && !['CHECKSUM', 'TRUNCATED', 'FORMAT'].includes(err.code)) throw err;
+    return `backup label save set ${id}: ${(err as Error).message}`;
+  }
+}
+
+function pickBackup(ctx: BarContext, which: number | 'latest'): BackupCopy {
+  const all = ctx.history.backups();
+  if (all.length === 0) fail('UNREACHABLE', `no backup of server ${ctx.server} is recorded`, 'take one with `openbar backup`');
+  if (which === 'latest') return all[all.length - 1]!;
+  return all.find((b) => b.aid === which) ?? fail('NOT_FOUND', `no backup ${which} of server ${ctx.server}`, `backups: ${all.map((b) => b.aid).join(', ')}`);
+}
+
+interface ScanResult {
+  readonly checks: VerifyCheck[];
+  readonly findings: Map<ArchiveFinding, string>;
+  readonly control: Buffer | undefined;
+  readonly bytes: number;
+  readonly pages: number;
+}
+
+interface ScanJob { space: string; id: number; part: number; depth: number; level: number; chained: boolean; startLsn: string }
+
+/**
+ * Reads every save set of every level of every space's chain once (max_backup at a time),
+ * then asks for the gaps: the newest level's files at their sizes, pages from any level.
+ */
+async function scanPhase(ctx: BarContext, checker: ArchiveChecker, backup: BackupCopy, label: LabelMeta & { checksums?: boolean }, opts: VerifyOptions): Promise<ScanResult> {
+  const setProblems: string[] = [];
+  const pageProblems: string[] = [];
+  const fileProblems: string[] = [];
+  const findings = new Map<ArchiveFinding, string>();
+  let control: Buffer | undefined;
+  let bytes = 0;
+  let pages = 0;
+  let records = 0;
+  const spaces = backup.objects.filter((o) => o.type === 'R' || o.type === 'D');
+  const cover = new Map<string, { coverage: SpaceCoverage; unreadable: number[]; broken: boolean }>(spaces.map((s) => [s.name, { coverage: checker.newCoverage(), unreadable: [], broken: false }]));
+  const oidOf = (name: string) => label.spaces.find((s) => s.name === name)?.oid ?? null;
+  const jobs = scanJobs(ctx, spaces, label, (space, problem) => { setProblems.push(problem); cover.get(space)!.broken = true; });
+  await runParallel(jobs, Math.max(1, ctx.settings.max_backup), async (j) => {
+    const [info] = await ctx.sm.query({ id: j.id });
+    if (!info) {
+      setProblems.push(`save set ${j.id} (space ${j.space}${j.chained ? `, level ${j.level}` : ''}, part ${j.part + 1}) is missing from the storage manager`);
+      cover.get(j.space)!.unreadable.push(j.id);
+      return;
+    }
+    try {
+      const r = await checker.scanSpace(ctx.sm.readChunks(j.id, opts.signal ? { signal: opts.signal } : {}), {
+        space: j.space, spaceOid: oidOf(j.space), startLsn: j.startLsn, checksums: label.checksums ?? false,
+        coverage: cover.get(j.space)!.coverage, depth: j.depth,
+        onFinding: (f) => { const line = describe(f); findings.set(f, line); pageProblems.push(line); },
+        onBytes: (n) => { bytes += n; opts.onBytes?.(n); },
+        // the newest level's pg_control is the one restored
+        ...(j.depth === 0 ? { onControlFile: (c: Buffer) => { control = c; } } : {}),
+      });
+      pages += r.pages;
+      records += info.records;
+    } catch (err) {
+      if (!isOpenbarError(err) || !['CHECKSUM', 'TRUNCATED', 'FORMAT'].includes(err.code)) throw err;
+      setProblems.push(err.message);
+      cover.get(j.space)!.unreadable.push(j.id);
+    }
+  });
+  let files = 0;
+  for (const s of spaces) {
+    const c = cover.get(s.name)!;
+    files += c.coverage.fileCount;
+    if (c.broken) {
+      fileProblems.push(`space ${s.name}: not checked, its chain of levels cannot be resolved`);
+      continue;
+    }
+    if (c.unreadable.length > 0) {
+      fileProblems.push(`space ${s.name}: not checked, save set(s) ${c.unreadable.join(', ')} could not be read`);
+      continue;
+    }
+    for (const f of checker.coverageGaps(s.name, oidOf(s.name), c.coverage)) {
+      const line = describe(f);
+      findings.set(f, line);
+      fileProblems.push(line);
+    }
+  }
+  const sets = jobs.length;
+  const baseSets = jobs.filter((j) => j.depth > 0).length;
+  return {
+    checks: [
+      { name: 'save sets', passed: setProblems.length === 0, detail: `${sets} save set(s)${baseSets ? ` (${baseSets} of base levels)` : ''}, ${records} record(s) read, checksums checked`, problems: setProblems },
+      { name: 'pages', passed: pageProblems.length === 0, detail: `${pages} page(s) parsed${label.checksums ? ', data checksums checked' : ' (cluster without data checksums: headers only)'}`, problems: pageProblems },
+      { name: 'files complete', passed: fileProblems.length === 0, detail: `${files} file(s) in ${spaces.length} space(s)`, problems: fileProblems },
+    ],
+    findings, control, bytes, pages,
+  };
+}
+
+/** Every save set of every level of each space's chain; a chain that cannot be resolved is reported, its newest level still scanned. */
+function scanJobs(ctx: BarContext, spaces: BackupCopy['objects'], label: LabelMeta, broken: (space: string, problem: string) => void): ScanJob[] {
+  const chains = new BackupChains(ctx.history.instances());
+  const jobs: ScanJob[] = [];
+  for (const s of spaces) {
+    const c = s.copyIds.length > 0 ? chains.of(s.copyIds[0]!) : { problem: `space ${s.name} has no save set` };
+    const levels = 'levels' in c ? c.levels : [{ level: 0, copyIds: s.copyIds, startLsn: label.startLsn }];
+    if ('problem' in c) broken(s.name, c.problem);
+    levels.forEach((l, depth) => l.copyIds.forEach((id, part) => jobs.push({
+      space: s.name, id, part, depth, level: l.level, chained: levels.length > 1, startLsn: depth === 0 ? label.startLsn : l.startLsn ?? label.startLsn,
+    })));
+  }
+  return jobs;
+}
+
+function controlCheck(checker: ArchiveChecker, control: Buffer | undefined, label: LabelMeta, backup: BackupCopy): VerifyCheck {
+  const name = 'pg_control';
+  if (!backup.objects.some((o) => o.type === 'R')) return { name, passed: true, detail: 'not in this backup (pg_global not backed up)', problems: [] };
+  if (!control) return { name, passed: false, detail: 'missing', problems: ['global/pg_control is not in the pg_global save set'] };
+  const why = checker.checkControlFile(control, label.systemId);
+  return why ? { name, passed: false, detail: 'damaged or foreign', problems: [`global/pg_control: ${why}`] } : { name, passed: true, detail: `valid, system ${label.systemId}`, problems: [] };
+}
+
+/** The backup's own WAL (start to stop), then the WAL after it to the newest archived file. */
+async function walChecks(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine, label: LabelMeta, opts: VerifyOptions): Promise<VerifyCheck[]> {
+  const stored = await ctx.sm.query({ server: ctx.server, kind: 'wal' });
+  const byName = new Map(stored.map((s) => [s.name, s]));
+  const checkFile = async (name: string): Promise<string | undefined> => {
+    const s = byName.get(name);
+    if (!s) return `WAL file ${name} is missing`;
+    const c = checker.walFileCheck(name, label.walSegmentSize, label.systemId);
+    try {
+      for await (const chunk of ctx.sm.readChunks(s.id, opts.signal ? { signal: opts.signal } : {})) { c.push(chunk); opts.onBytes?.(chunk.length); }
+    } catch (err) {
+      if (!isOpenbarError(err) || !['CHECKSUM', 'TRUNCATED', 'FORMAT'].includes(err.code)) throw err;
+      return `WAL file ${name}: ${err.message}`;
+    }
+    const problems = c.end();
+    return problems.length ? `WAL file ${name}: ${problems[0]}` : undefined;
+  };
+  const own: string[] = [];
+  for (const w of label.walFiles) { const p = await checkFile(w); if (p) own.push(p); }
+  const first = label.walFiles[0], last = label.walFiles[label.walFiles.length - 1];
+  const ownCheck: VerifyCheck = { name: 'backup WAL', passed: own.length === 0, detail: `${label.walFiles.length} file(s), ${first} .. ${last} (start ${label.startLsn}, stop ${label.stopLsn})`, problems: own };
+
+  // after the backup: continuous on its timeline up to the newest segment archived on it
+  const tli = (n: string) => n.slice(0, 8);
+  const segs = stored.filter((s) => wal.walPosition(s.name)?.kind === 'segment' && tli(s.name) === tli(last ?? label.startWal)).map((s) => s.name).sort();
+  const newest = segs[segs.length - 1];
+  const pitr: string[] = [];
+  const present: string[] = [];
+  if (last && newest && newest > last) {
+    for (let n = wal.nextWal(last, label.walSegmentSize); n <= newest; n = wal.nextWal(n, label.walSegmentSize)) {
+      if (!byName.has(n)) {
+        const resume = segs.find((x) => x > n);
+        pitr.push(`WAL file ${n} is missing: point-in-time restores from this backup stop before it${resume ? ` (archived WAL resumes at ${resume})` : ''}`);
+        if (!resume) break;
+        n = resume;
+      }
+      present.push(n);
+    }
+  }
+  // the files are independent: checked in parallel streams, problems reported in log order
+  const found = new Map<string, string>();
+  await runParallel(present, Math.max(1, ctx.settings.max_backup), async (n) => {
+    opts.signal?.throwIfAborted();
+    const p = await checkFile(n);
+    if (p) found.set(n, p);
+  });
+  for (const n of present) if (found.has(n)) pitr.push(found.get(n)!);
+  const count = present.length;
+  const pitrCheck: VerifyCheck = {
+    name: 'WAL to latest', passed: pitr.length === 0,
+    detail: newest && last && newest > last ? `${count} file(s) after the backup, to ${newest}` : 'no WAL archived after the backup yet', problems: pitr,
+  };
+  return [ownCheck, pitrCheck];
+}
+
+function describe(f: ArchiveFinding): string {
+  const r = f.relation;
+  const where = r
+    ? `space ${f.space}, database ${r.dbOid === 0 ? '(shared)' : r.dbOid}, relfilenode ${r.relfilenode}${r.fork !== 'main' ? ` fork ${r.fork}` : ''}`
+    : `space ${f.space}, file ${f.path}`;
+  const page = f.block === undefined ? '' : f.lastBlock !== undefined ? `, pages ${f.block}..${f.lastBlock}` : `, page ${f.block}`;
+  return `${where}${page}: ${f.problem}${r ? ` (file ${f.path})` : ''}`;
+}
+
+/** Adds database and relation names from the server when it is reachable (best effort, bounded in time). */
+async function nameRelations(ctx: BarContext, checks: VerifyCheck[], findings: Map<ArchiveFinding, string>): Promise<void> {
+  const refs = [...findings.keys()].filter((f) => f.relation).slice(0, 1000);
+  if (refs.length === 0) return;
+  let names: Map<string, { database: string; relation: string | null }>;
+  try {
+    const engine = ctx.engine();
+    names = await Promise.race([
+      engine.relationNames(refs.map((f) => f.relation!)),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 5000).unref()),
+    ]);
+  } catch {
+    return; // server down: the oids stand
+  }
+  const renamed = new Map<string, string>();
+  for (const f of refs) {
+    const n = names.get(`${f.relation!.dbOid}/${f.relation!.relfilenode}`);
+    if (!n) continue;
+    const before = findings.get(f)!;
+    const after = before.replace(`database ${f.relation!.dbOid === 0 ? '(shared)' : f.relation!.dbOid}, relfilenode ${f.relation!.relfilenode}`,
+      `database ${f.relation!.dbOid === 0 ? '(shared)' : `${f.relation!.dbOid} (${n.database})`}, relation ${n.relation ?? '(dropped since)'} (relfilenode ${f.relation!.relfilenode})`);
+    renamed.set(before, after);
+  }
+  for (const c of checks) (c.problems as string[]).forEach((p, i, arr) => { const r = renamed.get(p); if (r) arr[i] = r; });
+}

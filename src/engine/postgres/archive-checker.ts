@@ -1,0 +1,71 @@
+// PostgreSQL's side of archive validation (archecker): scans space streams page by
+// page, says which pages or bytes are missing, checks pg_control and WAL page headers.
+// Problems come back as data naming the file, the relation and the page.
+
+import type { ArchiveChecker, ArchiveFinding, RelationRef } from '../engine.js';
+import { readControlFile } from './control-file.js';
+import { FileCoverage } from './file-coverage.js';
+import { RELSEG_BLOCKS } from './page.js';
+import { scanSpaceStream } from './verify-space.js';
+import { WalSegmentCheck } from './wal-segment-check.js';
+
+const PAGE = 8192;
+const DEFAULTTABLESPACE_OID = 1663;
+const GLOBALTABLESPACE_OID = 1664;
+const FORKS: Record<string, string> = { '': 'main', _fsm: 'fsm', _vm: 'vm', _init: 'init' };
+
+/**
+ * The relation a file of a space belongs to: `global/REL[_fork][.seg]` in pg_global, and
+ * `DB/REL...` relative to pg_default's root (base/) or `PG_NN_CATVER/DB/REL...` in a tablespace.
+ */
+export function relationRef(path: string, spaceOid: number | null): RelationRef | undefined {
+  const m = /^(?:(global)|(?:PG_\d+_\d+\/)?(\d+))\/(\d+)(_fsm|_vm|_init)?(?:\.(\d+))?$/.exec(path);
+  if (!m) return undefined;
+  return {
+    dbOid: m[1] ? 0 : Number(m[2]), spcOid: m[1] ? GLOBALTABLESPACE_OID : spaceOid ?? DEFAULTTABLESPACE_OID,
+    relfilenode: Number(m[3]), fork: FORKS[m[4] ?? '']!, segment: Number(m[5] ?? 0),
+  };
+}
+
+export const postgresArchiveChecker: ArchiveChecker = {
+  newCoverage: () => new FileCoverage(),
+
+  async scanSpace(stream, o) {
+    const capture = o.onControlFile && o.space === 'pg_global' ? new Map([['global/pg_control', o.onControlFile]]) : undefined;
+    return scanSpaceStream(stream, {
+      startLsn: o.startLsn, checksums: o.checksums, coverage: o.coverage as FileCoverage, depth: o.depth ?? 0,
+      ...(o.onBytes ? { onBytes: o.onBytes } : {}), ...(capture ? { capture } : {}),
+      onFinding: (f) => {
+        const rel = relationRef(f.path, o.spaceOid);
+        o.onFinding({ space: o.space, path: f.path, block: f.block, ...(rel ? { relation: rel } : {}), problem: f.problem === 'checksum' ? 'page checksum mismatch' : 'page header is not valid' });
+      },
+    });
+  },
+
+  *coverageGaps(space, spaceOid, coverage): Generator<ArchiveFinding> {
+    for (const g of (coverage as FileCoverage).gaps()) {
+      const rel = g.relation ? relationRef(g.path, spaceOid) : undefined;
+      if (rel) {
+        const base = rel.segment * RELSEG_BLOCKS;
+        const first = base + Math.floor(g.from / PAGE);
+        const last = base + Math.ceil(g.to / PAGE) - 1;
+        yield { space, path: g.path, relation: rel, block: first, ...(last > first ? { lastBlock: last } : {}), problem: last > first ? `${last - first + 1} pages missing` : 'page missing' };
+      } else {
+        yield { space, path: g.path, problem: `bytes ${g.from}..${g.to - 1} of ${g.size} missing (file truncated)` };
+      }
+    }
+  },
+
+  checkControlFile(content, systemId) {
+    const c = readControlFile(content);
+    if ('error' in c) return c.error;
+    if (c.crcOffset === undefined) return 'its CRC does not match its content (damaged)';
+    if (c.systemId !== systemId) return `it belongs to database system ${c.systemId}, the backup was taken of ${systemId}`;
+    return undefined;
+  },
+
+  walFileCheck(name, segmentSize, systemId) {
+    const c = new WalSegmentCheck(name, segmentSize, systemId);
+    return { push: (chunk) => c.push(chunk), end: () => c.end() };
+  },
+};

@@ -1,0 +1,197 @@
+// Level 1 and 2 copies of a space: relation files as page lists holding only the pages
+// changed since the base backup (found from the WAL's block references, or by reading
+// every page and comparing its LSN with the base's start), every other file whole.
+// Every file that exists gets an entry (a page list may be empty): the newest level's
+// entries say which files a restore creates and how long they are. Pages are checked
+// as they are read, like a level 0; pages newer than this backup's start are not judged.
+
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { ByteSink, IncrementalSource, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
+import { parseLsn } from './lsn.js';
+import { checkChunk, checkPage, isAllZero, pageLsn, RELSEG_BLOCKS } from './page.js';
+import type { PageChanges } from './page-changes.js';
+import { relationBlockBase } from './spaces.js';
+import { encodeEntry, encodeHeader, encodeTrailer } from './space-stream.js';
+
+const PAGE = 8192;
+/** pages read at a time by the scan method; also the most pages one entry lists */
+const WINDOW_PAGES = 256;
+const WHOLE_CHUNK = 1024 * 1024;
+
+interface Ctx {
+  readonly space: SpaceInfo;
+  readonly sink: ByteSink;
+  readonly opts: SpaceReadOptions & { incremental: IncrementalSource };
+  readonly startLsn: bigint;
+  readonly baseLsn: bigint;
+  bytes: number;
+  badPages: number;
+}
+
+export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions & { incremental: IncrementalSource }): Promise<void> {
+  await sink.write(encodeHeader({
+    space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
+    startLsn: opts.startLsn, pageSize: PAGE, created: new Date().toISOString(), baseLsn: opts.incremental.baseLsn,
+  }));
+  const c: Ctx = { space, sink, opts, startLsn: parseLsn(opts.startLsn), baseLsn: parseLsn(opts.incremental.baseLsn), bytes: 0, badPages: 0 };
+  let count = 0;
+  for (const f of files) {
+    opts.signal?.throwIfAborted();
+    if (f.type !== 'file') {
+      await sink.write(encodeEntry({ path: f.path, type: f.type, mode: f.mode, mtimeMs: f.mtimeMs, size: 0, ...(f.target ? { target: f.target } : {}) }));
+      count++;
+      continue;
+    }
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(path.join(space.root, f.path), 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // dropped since listed: WAL replay agrees
+      throw err;
+    }
+    try {
+      const st = await fh.stat();
+      const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
+      const whole = f.range ? f.size : st.size;
+      const size = blockBase === undefined ? whole : whole - (whole % PAGE);
+      const from = f.range?.offset ?? 0;
+      const to = f.range ? Math.min(size, f.range.offset + f.range.length) : size;
+      const head = { path: f.path, type: 'file' as const, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size };
+      // free space and visibility maps change without new page LSNs: always whole (they are small)
+      const pick = blockBase === undefined || /_(fsm|vm)(\.\d+)?$/.test(f.path) ? 'whole'
+        : opts.incremental.method === 'wal' ? (opts.incremental.changes as PageChanges).pagesOf(space, f.path) : 'scan';
+      if (pick === 'whole') await copyWhole(c, fh, head, from, to, f.range !== undefined, blockBase);
+      else if (pick === 'scan') await copyScanned(c, fh, head, from, to, blockBase!);
+      else await copyListed(c, fh, head, pick, from, to, blockBase!);
+      count++;
+    } finally {
+      await fh.close();
+    }
+  }
+  await sink.write(encodeTrailer({ files: count, bytes: c.bytes, badPages: c.badPages }));
+}
+
+type Head = { path: string; type: 'file'; mode: number; mtimeMs: number; size: number };
+
+/** A file copied in full (or its range), as a level 0 does. */
+async function copyWhole(c: Ctx, fh: fsp.FileHandle, head: Head, from: number, to: number, ranged: boolean, blockBase: number | undefined): Promise<void> {
+  await c.sink.write(encodeEntry({ ...head, ...(ranged ? { offset: from, length: Math.max(0, to - from) } : {}) }));
+  const buf = Buffer.allocUnsafe(WHOLE_CHUNK);
+  for (let pos = from; pos < to;) {
+    const n = Math.min(WHOLE_CHUNK, to - pos);
+    await readAt(fh, buf, pos, n);
+    const chunk = buf.subarray(0, n);
+    if (blockBase !== undefined) await checkRun(c, fh, chunk, pos, blockBase, head.path);
+    await c.sink.write(chunk);
+    pos += n;
+    c.bytes += n;
+    c.opts.onBytes(n);
+  }
+}
+
+/** Method wal: the listed blocks (within this part's range and the file's size), read in runs. */
+async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32Array, from: number, to: number, blockBase: number): Promise<void> {
+  const lo = from / PAGE;
+  const hi = to / PAGE;
+  const mine: number[] = [];
+  for (const b of blocks) if (b >= lo && b < hi) mine.push(b);
+  // the file's tail: pages added after this backup started (or truncated and re-grown
+  // since the base) are in no WAL range this level reads; walk back from the end while
+  // pages are newer than the base or all zero (about one page read per unchanged file)
+  if (to === head.size) {
+    const tail: number[] = [];
+    const page = Buffer.allocUnsafe(PAGE);
+    const listed = new Set(mine.slice(-WINDOW_PAGES * 4));
+    for (let b = hi - 1; b >= lo; b--) {
+      if (listed.has(b)) continue;
+      await readAt(fh, page, b * PAGE, PAGE);
+      if (!(pageLsn(page) >= c.baseLsn || isAllZero(page))) break;
+      tail.push(b);
+    }
+    if (tail.length > 0) {
+      mine.push(...tail);
+      mine.sort((a, b) => a - b);
+      for (let i = mine.length - 1; i > 0; i--) if (mine[i] === mine[i - 1]) mine.splice(i, 1);
+    }
+  }
+  // a file with no change still gets its entry, in the part holding its start
+  if (mine.length === 0) {
+    if (from === 0) await c.sink.write(encodeEntry({ ...head, pages: [] }));
+    return;
+  }
+  for (let i = 0; i < mine.length; i += WINDOW_PAGES) {
+    const list = mine.slice(i, i + WINDOW_PAGES);
+    const buf = Buffer.allocUnsafe(list.length * PAGE);
+    // consecutive blocks are read together
+    for (let j = 0; j < list.length;) {
+      let k = j + 1;
+      while (k < list.length && list[k] === list[k - 1]! + 1) k++;
+      const run = buf.subarray(j * PAGE, k * PAGE);
+      await readAt(fh, run, list[j]! * PAGE, run.length);
+      await checkRun(c, fh, run, list[j]! * PAGE, blockBase, head.path);
+      j = k;
+    }
+    await c.sink.write(encodeEntry({ ...head, pages: list }));
+    await c.sink.write(buf);
+    c.bytes += buf.length;
+  }
+  c.opts.onBytes(to - from > 0 ? mine.length * PAGE : 0);
+}
+
+/**
+ * Method scan: every page is read; kept when its LSN is at or after the base's start,
+ * when it is all zero (a page the base may hold older content for) or when it fails its
+ * check (reported, and kept as read).
+ */
+async function copyScanned(c: Ctx, fh: fsp.FileHandle, head: Head, from: number, to: number, blockBase: number): Promise<void> {
+  const buf = Buffer.allocUnsafe(WINDOW_PAGES * PAGE);
+  let entries = 0;
+  for (let pos = from; pos < to;) {
+    const n = Math.min(buf.length, to - pos);
+    await readAt(fh, buf, pos, n);
+    const window = buf.subarray(0, n);
+    await checkRun(c, fh, window, pos, blockBase, head.path);
+    const pages: number[] = [];
+    for (let p = 0; p < n; p += PAGE) {
+      const page = window.subarray(p, p + PAGE);
+      if (pageLsn(page) >= c.baseLsn || isAllZero(page) || checkPage(page, blockBase + (pos + p) / PAGE, false) !== undefined) pages.push((pos + p) / PAGE);
+    }
+    if (pages.length > 0) {
+      await c.sink.write(encodeEntry({ ...head, pages }));
+      for (const b of pages) await c.sink.write(window.subarray(b * PAGE - pos, b * PAGE - pos + PAGE));
+      c.bytes += pages.length * PAGE;
+      entries++;
+    }
+    pos += n;
+    c.opts.onBytes(n);
+  }
+  if (entries === 0 && from === 0) await c.sink.write(encodeEntry({ ...head, pages: [] }));
+}
+
+async function readAt(fh: fsp.FileHandle, into: Buffer, off: number, want: number): Promise<void> {
+  let got = 0;
+  while (got < want) {
+    const { bytesRead } = await fh.read(into, got, want - got, off + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  if (got < want) into.fill(0, got, want); // truncated while we read: the truncation is in the WAL
+}
+
+/** Checks consecutive pages read at `fileOffset`; a failing page is re-read once, then reported. */
+async function checkRun(c: Ctx, fh: fsp.FileHandle, run: Buffer, fileOffset: number, blockBase: number, relPath: string): Promise<void> {
+  const first = blockBase + fileOffset / PAGE;
+  for (const { index } of checkChunk(run, first, `${c.startLsn}`, c.opts.checksums).bad) {
+    const p = index * PAGE;
+    const again = Buffer.allocUnsafe(PAGE);
+    const { bytesRead } = await fh.read(again, 0, PAGE, fileOffset + p);
+    if (bytesRead !== PAGE) continue;
+    again.copy(run, p);
+    if (pageLsn(again) >= c.startLsn) continue;
+    const problem = checkPage(again, first + index, c.opts.checksums);
+    if (problem === undefined) continue;
+    c.opts.onBadPage({ space: c.space.name, path: relPath, block: first + index, problem: problem === 'checksum' ? 'checksum mismatch' : 'invalid page header' });
+    c.badPages++;
+  }
+}

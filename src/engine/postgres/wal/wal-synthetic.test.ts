@@ -1,0 +1,250 @@
+// The WAL reader and decoder on WAL written here byte by byte: the layouts of the versions
+// no server on this machine produces (13, 14: bimg_info bits, dbase codes, no top-level
+// xid), and the reader's rare paths (a record longer than a segment, a start inside a
+// record spanning pages, an overwritten contrecord, XLOG_SWITCH, a recycled tail).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CRC32C_INIT, crc32cFinish, crc32cUpdate } from '../../../common/io/crc32c.js';
+import { BlockRefCollector } from './block-ref-collector.js';
+import { walFormatForMajor, type WalFormat } from './wal-format.js';
+import { decodeRecord, DecodedRecord, imageApplies, imageCompression } from './wal-record.js';
+
+const PAGE = 8192;
+const SEG = 4 * PAGE; // a small segment: four pages
+
+/** Writes WAL the way XLogInsert lays it out: page headers, records MAXALIGNed, continuations flagged. */
+class WalWriter {
+  readonly segments: Buffer[] = [];
+  pos = 0;
+  private prev = 0;
+  constructor(readonly format: WalFormat, readonly firstSegment = 1) {
+    this.pos = firstSegment * SEG;
+  }
+
+  /** Appends a record with this body (block headers, block data, main data); returns its LSN. */
+  record(rmid: number, info: number, body: Buffer, xid = 700): number {
+    this.pos = (this.pos + 7) & ~7;
+    if (this.pos % PAGE === 0) this.pageHeader(0, 0);
+    const lsn = this.pos;
+    const rec = Buffer.alloc(24 + body.length);
+    rec.writeUInt32LE(rec.length, 0);
+    rec.writeUInt32LE(xid, 4);
+    rec.writeUInt32LE(this.prev % 0x100000000, 8);
+    rec.writeUInt32LE(Math.floor(this.prev / 0x100000000), 12);
+    rec[16] = info;
+    rec[17] = rmid;
+    body.copy(rec, 24);
+    rec.writeUInt32LE(crc32cFinish(crc32cUpdate(crc32cUpdate(CRC32C_INIT, rec, 24, rec.length), rec, 0, 20)), 20);
+    this.write(rec);
+    this.prev = lsn;
+    return lsn;
+  }
+
+  /** The first part of a record that is never finished (a crash), then a page that overwrites the rest. */
+  brokenRecord(totLen: number): void {
+    this.pos = (this.pos + 7) & ~7;
+    const head = Buffer.alloc(PAGE - (this.pos % PAGE));
+    head.writeUInt32LE(totLen, 0);
+    head.writeUInt32LE(this.prev % 0x100000000, 8);
+    head.writeUInt32LE(Math.floor(this.prev / 0x100000000), 12);
+    head[17] = 10; // a sane header: the reader checks it before the rest arrives
+    this.bytes(head);
+    this.pageHeader(0x0004, 0); // XLP_FIRST_IS_OVERWRITE_CONTRECORD
+  }
+
+  private write(rec: Buffer): void {
+    let done = 0;
+    while (done < rec.length) {
+      if (this.pos % PAGE === 0) this.pageHeader(0x0001, rec.length - done); // XLP_FIRST_IS_CONTRECORD
+      const n = Math.min(rec.length - done, PAGE - (this.pos % PAGE));
+      this.bytes(rec.subarray(done, done + n));
+      done += n;
+    }
+  }
+
+  private pageHeader(flags: number, remLen: number): void {
+    const long = this.pos % SEG === 0;
+    const h = Buffer.alloc(long ? 40 : 24);
+    h.writeUInt16LE(this.format.magic, 0);
+    h.writeUInt16LE(flags | (long ? 0x0002 : 0), 2);
+    h.writeUInt32LE(1, 4);
+    h.writeUInt32LE(this.pos % 0x100000000, 8);
+    h.writeUInt32LE(Math.floor(this.pos / 0x100000000), 12);
+    h.writeUInt32LE(remLen, 16);
+    if (long) {
+      h.writeBigUInt64LE(7000000000000000001n, 24);
+      h.writeUInt32LE(SEG, 32);
+      h.writeUInt32LE(PAGE, 36);
+    }
+    this.bytes(h);
+  }
+
+  private bytes(b: Buffer): void {
+    const k = Math.floor(this.pos / SEG) - this.firstSegment;
+    while (this.segments.length <= k) this.segments.push(Buffer.alloc(SEG));
+    b.copy(this.segments[k]!, this.pos % SEG);
+    this.pos += b.length;
+  }
+}
+
+interface Block { id: number; fork?: number; rel?: [number, number, number]; blk: number; data?: number; image?: { len: number; holeOffset: number; info: number; holeLength?: number } }
+
+/** A record body: block headers, XLR_BLOCK_ID_DATA_SHORT/LONG, then block images and data, then main data. */
+function body(blocks: Block[], main: Buffer, extraHeaders: Buffer = Buffer.alloc(0)): Buffer {
+  const heads: Buffer[] = [extraHeaders];
+  const payload: Buffer[] = [];
+  for (const b of blocks) {
+    const h = Buffer.alloc(4 + (b.image ? 5 + (b.image.holeLength !== undefined ? 2 : 0) : 0) + (b.rel ? 12 : 0) + 4);
+    let p = 0;
+    h[p++] = b.id;
+    h[p++] = (b.fork ?? 0) | (b.image ? 0x10 : 0) | (b.data ? 0x20 : 0) | (b.rel ? 0 : 0x80);
+    h.writeUInt16LE(b.data ?? 0, p);
+    p += 2;
+    if (b.image) {
+      h.writeUInt16LE(b.image.len, p);
+      h.writeUInt16LE(b.image.holeOffset, p + 2);
+      h[p + 4] = b.image.info;
+      p += 5;
+      if (b.image.holeLength !== undefined) {
+        h.writeUInt16LE(b.image.holeLength, p);
+        p += 2;
+      }
+      payload.push(Buffer.alloc(b.image.len, 0x5a));
+    }
+    if (b.rel) {
+      b.rel.forEach((v, k) => h.writeUInt32LE(v, p + k * 4));
+      p += 12;
+    }
+    h.writeUInt32LE(b.blk, p);
+    heads.push(h.subarray(0, p + 4));
+    if (b.data) payload.push(Buffer.alloc(b.data, 0x33));
+  }
+  const dh = main.length < 256 ? Buffer.from([255, main.length]) : Buffer.concat([Buffer.from([254]), u32(main.length)]);
+  return Buffer.concat([...heads, ...(main.length > 0 ? [dh] : []), ...payload, main]);
+}
+
+const u32 = (...v: number[]) => Buffer.concat(v.map((x) => { const b = Buffer.alloc(4); b.writeUInt32LE(x >>> 0); return b; }));
+const decode = (w: WalWriter, lsn: number, format: WalFormat) => {
+  const seg = w.segments[Math.floor(lsn / SEG) - 1]!;
+  const rec = new DecodedRecord();
+  const err = decodeRecord(seg, new DataView(seg.buffer, seg.byteOffset, seg.length), lsn % SEG, lsn, format, PAGE, rec);
+  return { rec, err };
+};
+
+describe('decoder: version differences', () => {
+  const pg13 = walFormatForMajor(13)!, pg14 = walFormatForMajor(14)!, pg15 = walFormatForMajor(15)!;
+
+  it('reads bimg_info of 13/14 (IS_COMPRESSED 0x02, APPLY 0x04) and of 15+ (APPLY 0x02, pglz/lz4/zstd)', () => {
+    const w14 = new WalWriter(pg14);
+    const a = w14.record(10, 0, body([
+      { id: 0, rel: [1663, 5, 16384], blk: 7, image: { len: 300, holeOffset: 40, info: 0x01 | 0x02 | 0x04, holeLength: 7000 } },
+      { id: 1, blk: 8, image: { len: PAGE - 100, holeOffset: 60, info: 0x01 } }, // plain image with a hole, not applied
+    ], Buffer.from([1, 2, 3])));
+    const { rec, err } = decode(w14, a, pg14);
+    assert.equal(err, undefined);
+    assert.equal(rec.blockCount, 2);
+    assert.deepEqual([imageCompression(rec, 0, pg14), imageApplies(rec, 0, pg14), rec.holeLength[0]], ['pglz', true, 7000]);
+    assert.deepEqual([imageCompression(rec, 1, pg14), imageApplies(rec, 1, pg14), rec.holeLength[1], rec.relNumber[1]], ['none', false, 100, 16384]);
+    const w15 = new WalWriter(pg15);
+    const b = w15.record(10, 0, body([{ id: 0, rel: [1663, 5, 16384], blk: 1, image: { len: 500, holeOffset: 40, info: 0x01 | 0x02 | 0x10, holeLength: 6000 } }], Buffer.alloc(0)));
+    const d = decode(w15, b, pg15);
+    assert.deepEqual([d.err, imageCompression(d.rec, 0, pg15), imageApplies(d.rec, 0, pg15), d.rec.holeLength[0], d.rec.mainDataLength], [undefined, 'zstd', true, 6000, 0]);
+  });
+
+  it('takes XLR_BLOCK_ID_TOPLEVEL_XID from 14 on, and refuses it in 13', () => {
+    const extra = Buffer.concat([Buffer.from([252]), u32(4242)]);
+    for (const [format, ok] of [[pg13, false], [pg14, true]] as const) {
+      const w = new WalWriter(format);
+      const lsn = w.record(10, 0, body([{ id: 0, rel: [1663, 5, 1], blk: 0, data: 10 }], Buffer.from('main'), extra));
+      const { rec, err } = decode(w, lsn, format);
+      if (ok) assert.deepEqual([err, rec.toplevelXid, rec.blockCount], [undefined, 4242, 1]);
+      else assert.match(err ?? '', /invalid block_id 252/);
+    }
+  });
+
+  it('finds database create and drop under the codes of 13/14 and of 15+', () => {
+    const events = (format: WalFormat, records: [number, Buffer][]) => {
+      const w = new WalWriter(format);
+      for (const [info, main] of records) w.record(4, info, body([], main));
+      w.record(0, 0x40, Buffer.alloc(0)); // XLOG_SWITCH
+      const c = new BlockRefCollector({ startLsn: BigInt(SEG), endLsn: BigInt(w.pos), format });
+      for (const s of w.segments) c.push(s);
+      return c.finish();
+    };
+    const old = events(pg13, [[0x00, u32(16400, 1663, 1, 1663)], [0x10, u32(16400, 2, 1663, 16500)]]);
+    assert.equal(old.complete, true, old.stop.message);
+    assert.deepEqual(old.databasesCreated.map((e) => [e.strategy, e.dbId, e.srcDbId]), [['file_copy', 16400, 1]]);
+    assert.deepEqual(old.databasesDropped.map((e) => [e.dbId, e.tablespaceIds]), [[16400, [1663, 16500]]]);
+    const now = events(pg15, [[0x10, u32(16401, 1663)], [0x20, u32(16401, 1, 1663)]]);
+    assert.deepEqual(now.databasesCreated.map((e) => [e.strategy, e.dbId]), [['wal_log', 16401]]);
+    assert.deepEqual(now.databasesDropped.map((e) => [e.dbId, e.tablespaceIds]), [[16401, [1663]]]);
+  });
+});
+
+describe('reader: rare paths', () => {
+  const pg15 = walFormatForMajor(15)!;
+  const collect = (w: WalWriter, start: number, end: number, segments = w.segments) => {
+    const lsns: number[] = [];
+    const c = new BlockRefCollector({ startLsn: BigInt(start), endLsn: BigInt(end), onRecord: (r) => lsns.push(r.lsn) });
+    for (const s of segments) c.push(s);
+    return { ...c.finish(), lsns };
+  };
+
+  it('follows a record longer than a segment, and starts inside a record spanning pages', () => {
+    const w = new WalWriter(pg15);
+    const a = w.record(21, 0, body([], Buffer.alloc(100)));
+    const big = w.record(21, 0, body([{ id: 0, rel: [1663, 5, 9], blk: 3, data: 60000 }], Buffer.alloc(2 * SEG)));
+    const c = w.record(10, 0, body([{ id: 0, rel: [1663, 5, 9], blk: 4, data: 8 }], Buffer.alloc(4)));
+    w.record(0, 0x40, Buffer.alloc(0));
+    const all = collect(w, a, w.pos);
+    assert.equal(all.complete, true, all.stop.message);
+    assert.deepEqual(all.lsns.slice(0, 3), [a, big, c]);
+    assert.deepEqual([...all.relations.get('1663/5/9')!.forks.get(0)!], [3, 4]);
+    const mid = collect(w, big + 3 * PAGE + 100, w.pos); // inside the big record, pages after its start
+    assert.equal(mid.lsns[0], c);
+    assert.deepEqual([...mid.relations.get('1663/5/9')!.forks.get(0)!], [4]);
+  });
+
+  it('drops a record cut by a crash when the next page says XLP_FIRST_IS_OVERWRITE_CONTRECORD', () => {
+    const w = new WalWriter(pg15);
+    const a = w.record(10, 0, body([{ id: 0, rel: [1663, 5, 9], blk: 1, data: 8 }], Buffer.alloc(4)));
+    w.brokenRecord(20000);
+    const b = w.record(0, 0xd0, Buffer.concat([Buffer.from([255, 16]), Buffer.alloc(16)])); // XLOG_OVERWRITE_CONTRECORD
+    const c = w.record(10, 0, body([{ id: 0, rel: [1663, 5, 9], blk: 2, data: 8 }], Buffer.alloc(4)));
+    const r = collect(w, a, c + 1);
+    assert.equal(r.complete, true, r.stop.message);
+    assert.deepEqual(r.lsns, [a, b, c]);
+  });
+
+  it('skips the rest of a segment after XLOG_SWITCH and stops at a recycled or zeroed tail', () => {
+    const w = new WalWriter(pg15);
+    const a = w.record(10, 0, body([{ id: 0, rel: [1663, 5, 9], blk: 1, data: 8 }], Buffer.alloc(4)));
+    const sw = w.record(0, 0x40, Buffer.alloc(0));
+    w.pos = 2 * SEG;
+    const b = w.record(10, 0, body([{ id: 0, rel: [1663, 5, 9], blk: 2, data: 8 }], Buffer.alloc(4)));
+    w.segments[0]!.fill(0xee, PAGE, 2 * PAGE); // garbage after the switch: never read
+    const zeroTail = collect(w, a, 3 * SEG + 5000, w.segments);
+    assert.deepEqual(zeroTail.lsns, [a, sw, b]);
+    assert.deepEqual([zeroTail.complete, zeroTail.stop.reason, zeroTail.stop.code], [false, 'end-of-wal', 'TRUNCATED']);
+    assert.equal(zeroTail.stoppedAt, BigInt(b + 64)); // 24 + 20 block header + 2 data header + 8 + 4, MAXALIGNed
+    // a recycled segment: the next page still carries its old address
+    w.segments[1]!.writeUInt32LE(0x100, PAGE + 8);
+    w.segments[1]!.writeUInt16LE(pg15.magic, PAGE);
+    const recycled = collect(w, a, 3 * SEG, w.segments);
+    assert.deepEqual([recycled.stop.reason, recycled.lsns.length], ['end-of-wal', 3]);
+  });
+
+  it('stops with a CRC error at a changed byte and with a FORMAT error on another version', () => {
+    const w = new WalWriter(pg15);
+    const a = w.record(10, 0, body([{ id: 0, rel: [1663, 5, 9], blk: 1, data: 8 }], Buffer.alloc(4)));
+    const b = w.record(10, 0, body([{ id: 0, rel: [1663, 5, 9], blk: 2, data: 8 }], Buffer.alloc(4)));
+    w.segments[0]![(b % SEG) + 30] ^= 1;
+    const r = collect(w, a, w.pos + 1);
+    assert.deepEqual([r.lsns, r.stop.reason, r.stop.code, r.stoppedAt], [[a], 'bad-crc', 'CHECKSUM', BigInt(b)]);
+    const pg18 = new WalWriter({ ...pg15, magic: 0xd118 });
+    pg18.record(10, 0, body([], Buffer.alloc(4)));
+    const v = collect(pg18, SEG, pg18.pos + 1);
+    assert.deepEqual([v.stop.reason, v.stop.code], ['bad-page', 'FORMAT']);
+  });
+});

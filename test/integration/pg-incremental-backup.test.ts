@@ -1,0 +1,137 @@
+// Level 1 and 2 backups, the backup side: a space gets the lower level when its base is
+// missing; a level 1 after ~1% of the pages changed stores well under 10% of the level 0;
+// every changed page the scan method finds, the WAL method finds too (exceptions: all-zero
+// pages, which scan keeps to be safe, and files WAL copies whole); a WAL file missing from
+// the range makes `auto` scan instead and `wal` fail with a clear message.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SpaceStreamDecoder } from '../../src/engine/postgres/space-stream.js';
+import { openbar, savesets } from '../harness/cli.js';
+import { makePgEnv, ok, removeEnv, type PgEnv } from '../harness/pg.js';
+import { readSaveSetContent } from '../harness/volume-surgery.js';
+
+interface Result { id: number; level: number; method: string | null; storedBytes: number; bytes: number; levels: { space: string; level: number; base: number | null; note: string | null }[] }
+
+/** Per file of a save set: the pages it carries ('whole' for whole files), and the all-zero ones. */
+async function pageLists(home: string, id: number): Promise<Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>> {
+  const content = await readSaveSetContent(home, id);
+  const out = new Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>();
+  const d = new SpaceStreamDecoder();
+  let cur: { path: string; pages?: readonly number[] } | undefined;
+  let buf: Buffer[] = [];
+  const flush = () => {
+    if (!cur?.pages) return;
+    const data = Buffer.concat(buf);
+    const e = out.get(cur.path) ?? { pages: new Set<number>(), zero: new Set<number>() };
+    cur.pages.forEach((b, i) => {
+      (e.pages as Set<number>).add(b);
+      if (data.subarray(i * 8192, (i + 1) * 8192).every((x) => x === 0)) e.zero.add(b);
+    });
+    out.set(cur.path, e);
+  };
+  for (const ev of d.push(content)) {
+    if (ev.kind === 'entry') {
+      flush();
+      buf = [];
+      cur = ev.entry.type === 'file' ? ev.entry : undefined;
+      if (cur && !cur.pages) out.set(cur.path, { pages: 'whole', zero: new Set() });
+    } else if (ev.kind === 'data') buf.push(Buffer.from(ev.data));
+  }
+  flush();
+  return out;
+}
+
+describe('level 1 and 2 backups (backup side)', () => {
+  let env: PgEnv;
+  const backup = (args: string[], set: string[] = []): Result => JSON.parse(ok(openbar([...set, 'backup', ...args, '--json'], { config: env.config }), `backup ${args.join(' ')}`).stdout) as Result;
+  const spaceSets = (aid: number) => savesets(env.config).filter((s) => s.kind === 'space' && (s as unknown as { meta: { aid: number } }).meta.aid === aid);
+
+  before(async () => {
+    env = await makePgEnv('incremental', { settings: { compression: 'zstd' } });
+    env.cluster.pgbenchInit(10);
+  });
+  after(() => removeEnv(env, [env.cluster]));
+
+  it('takes level 0 when asked for level 1 or 2 with nothing to build on, and says so', () => {
+    const r = backup(['-L', '2']);
+    assert.equal(r.level, 0);
+    assert.ok(r.levels.every((l) => l.level === 0 && /^no level 0 of .*: taking level 0$/.test(l.note ?? '')), JSON.stringify(r.levels));
+    const two = backup(['-L', '2']);
+    assert.equal(two.level, 1, 'no level 1 since the level 0: level 1');
+    assert.ok(two.levels.every((l) => l.base === r.id));
+  });
+
+  it('stores well under 10% of the level 0 for a level 1 after ~1% of the pages changed', async () => {
+    const l0 = backup([]);
+    await env.cluster.query('UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= 10000');
+    const l1 = backup(['-L', '1']);
+    assert.equal(l1.level, 1);
+    assert.equal(l1.method, 'wal');
+    assert.ok(l1.levels.every((l) => l.base === l0.id));
+    const ratio = l1.storedBytes / l0.storedBytes;
+    assert.ok(ratio < 0.1, `level 1 stored ${l1.storedBytes} bytes, ${(ratio * 100).toFixed(1)}% of the level 0's ${l0.storedBytes}`);
+    assert.ok(l1.bytes < l0.bytes * 0.1, `level 1 read ${l1.bytes} bytes of ${l0.bytes}`);
+    // a level 2 builds on that level 1
+    await env.cluster.query('UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid > 990000');
+    const l2 = backup(['-L', '2']);
+    assert.equal(l2.level, 2);
+    assert.ok(l2.levels.every((l) => l.base === l1.id));
+  });
+
+  it('finds by WAL every changed page that the scan finds', async () => {
+    await env.cluster.query('CREATE TABLE churn (id int PRIMARY KEY, v text)');
+    await env.cluster.query("INSERT INTO churn SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g");
+    await env.cluster.query('UPDATE pgbench_accounts SET abalance = abalance - 1 WHERE aid % 997 = 0');
+    await env.cluster.query('DELETE FROM pgbench_history');
+    await env.cluster.query('VACUUM pgbench_accounts');
+    await env.cluster.query('CREATE INDEX ON churn (v)');
+    // scan first: whatever changes between the two is in the WAL range of the second
+    const scan = backup(['-L', '1'], ['--set', 'incremental_method=scan']);
+    const wal = backup(['-L', '1'], ['--set', 'incremental_method=wal']);
+    assert.equal(scan.method, 'scan');
+    assert.equal(wal.method, 'wal');
+    let compared = 0;
+    for (const space of ['pg_global', 'pg_default']) {
+      const byScan = new Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>();
+      for (const s of spaceSets(scan.id).filter((x) => x.name === space)) for (const [k, v] of await pageLists(env.home, s.id)) byScan.set(k, v);
+      const byWal = new Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>();
+      for (const s of spaceSets(wal.id).filter((x) => x.name === space)) for (const [k, v] of await pageLists(env.home, s.id)) byWal.set(k, v);
+      for (const [file, s] of byScan) {
+        const w = byWal.get(file);
+        assert.ok(w, `${space}/${file} is in the scan level 1 but not in the WAL level 1`);
+        if (s.pages === 'whole' || w.pages === 'whole') continue;
+        for (const p of s.pages) {
+          if (s.zero.has(p)) continue; // scan keeps all-zero pages (a base may hold older content there)
+          assert.ok(w.pages.has(p), `${space}/${file} page ${p}: changed (found by scan) but not found in the WAL`);
+          compared++;
+        }
+      }
+    }
+    assert.ok(compared > 500, `only ${compared} changed pages compared`);
+  });
+
+  it('a WAL file missing from the range: auto scans instead, wal fails clearly', async () => {
+    const base = backup([]);
+    for (let i = 0; i < 3; i++) {
+      await env.cluster.query('UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= 2000');
+      ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
+    }
+    // the old segments leave pg_wal at the next checkpoints; one is then deleted from the Logs pool
+    await env.cluster.query('CHECKPOINT');
+    ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
+    await env.cluster.query('CHECKPOINT');
+    const label = savesets(env.config).find((s) => s.kind === 'label' && (s as unknown as { meta: { aid: number } }).meta.aid === base.id) as unknown as { meta: { walFiles: string[] } };
+    const first = label.meta.walFiles[0]!;
+    const victim = savesets(env.config).filter((s) => s.kind === 'wal' && /^[0-9A-F]{24}$/.test(s.name) && s.name > first).sort((a, b) => a.name.localeCompare(b.name))[1]!;
+    ok(openbar(['sm', 'delete', '--force', String(victim.id)], { config: env.config }), 'sm delete');
+    const r = openbar(['--set', 'incremental_method=wal', 'backup', '-L', '1'], { config: env.config });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`incremental_method = wal: WAL file ${victim.name} .*is neither in the Logs pool nor in pg_wal: set incremental_method = scan`));
+    const auto = backup(['-L', '1']);
+    assert.equal(auto.method, 'scan');
+    assert.equal(auto.level, 1);
+    const log = (await import('node:fs')).readFileSync(`${env.home}/activity.log`, 'utf8');
+    assert.match(log, new RegExp(`backup ${auto.id}: WAL file ${victim.name} .*finding changed pages by scanning instead`));
+  });
+});

@@ -1,0 +1,254 @@
+// The WAL parser against a real PostgreSQL and its own pg_waldump: a varied workload
+// (DML, VACUUM truncation, indexes of every access method, TOAST, compressed and plain
+// full-page images, CREATE DATABASE with both strategies, DROP DATABASE, SET TABLESPACE,
+// dropped, rolled-back and prepared relations), then every block reference and every
+// special event the parser reports must equal what pg_waldump prints. A flipped byte
+// must stop it with a CRC error at that record; a missing segment must leave it incomplete.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseLsn, type Lsn } from '../../src/engine/postgres/lsn.js';
+import { giveToPostgres, SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import type { WalChanges } from '../../src/engine/postgres/wal/block-ref-collector.js';
+import { changedBlocksFromFiles, segmentPaths } from '../../src/engine/postgres/wal/changed-blocks.js';
+import { FORK_NAMES, type WalFormat } from '../../src/engine/postgres/wal/wal-format.js';
+import { imageApplies, imageCompression, type DecodedRecord } from '../../src/engine/postgres/wal/wal-record.js';
+import { tempDir } from '../harness/cli.js';
+import { hexLsn, specialEventsOfDump, waldump, type Dump } from '../harness/waldump.js';
+
+const SEG = 16 * 1024 * 1024;
+
+interface Parsed { changes: WalChanges; records: { lsn: number; totLen: number; blocks: string[] }[] }
+
+/** The parser over `files`, keeping each record's block references as pg_waldump -b prints them. */
+async function parse(files: string[], start: Lsn, end: Lsn): Promise<Parsed> {
+  const records: Parsed['records'] = [];
+  const changes = await changedBlocksFromFiles(files, {
+    startLsn: start, endLsn: end,
+    onRecord: (rec: DecodedRecord, format: WalFormat) => records.push({ lsn: rec.lsn, totLen: rec.totLen, blocks: blockLines(rec, format) }),
+  });
+  return { changes, records };
+}
+
+function blockLines(rec: DecodedRecord, format: WalFormat): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < rec.blockCount; i++) {
+    let line = `#${rec.blockId[i]} ${rec.spcOid[i]}/${rec.dbOid[i]}/${rec.relNumber[i]} ${FORK_NAMES[rec.fork(i)]} ${rec.blockNumber[i]}`;
+    const method = imageCompression(rec, i, format);
+    if (method) line += ` FPW${imageApplies(rec, i, format) ? '' : ' verify'} hole ${rec.holeOffset[i]}+${rec.holeLength[i]}${method === 'none' ? '' : ` ${method}`}`;
+    out.push(line);
+  }
+  return out;
+}
+
+function specialEventsOf(c: WalChanges): string[] {
+  const rel = (r: { spcOid: number; dbOid: number; relNumber: number }) => `${r.spcOid}/${r.dbOid}/${r.relNumber}`;
+  const out: [number, string][] = [
+    ...c.created.map((e): [number, string] => [e.lsn, `create ${rel(e.rel)} fork ${e.fork}`]),
+    ...c.truncated.map((e): [number, string] => [e.lsn, `truncate ${rel(e.rel)} to ${e.blkno} flags ${e.flags}`]),
+    ...c.databasesCreated.map((e): [number, string] => [e.lsn, e.strategy === 'file_copy'
+      ? `create-database file_copy ${e.tablespaceId}/${e.dbId} from ${e.srcTablespaceId}/${e.srcDbId}`
+      : `create-database wal_log ${e.tablespaceId}/${e.dbId}`]),
+    ...c.databasesDropped.map((e): [number, string] => [e.lsn, `drop-database ${e.dbId} in ${e.tablespaceIds.join(',')}`]),
+    ...c.droppedRels.map((e): [number, string] => [e.lsn, `drop-rels ${e.commit ? 'commit' : 'abort'} ${e.rels.map(rel).join(' ')}`]),
+  ];
+  return out.sort((a, b) => a[0] - b[0]).map(([lsn, s]) => `${hexLsn(lsn)} ${s}`);
+}
+
+describe('WAL parser against pg_waldump', () => {
+  let dir: string;
+  let cluster: SandboxCluster;
+  let walDir: string;
+  let start: Lsn;
+  let end: Lsn;
+  let files: string[];
+  let mine: Parsed;
+  let dump: Dump;
+
+  before(async () => {
+    dir = tempDir('walparse');
+    cluster = await SandboxCluster.create({ dir: path.join(dir, 'pg'), settings: {
+      wal_keep_size: "'4GB'", max_wal_size: "'4GB'", full_page_writes: 'on', max_prepared_transactions: '4', autovacuum: 'off',
+    } });
+    cluster.start();
+    walDir = path.join(cluster.dataDir, 'pg_wal');
+    const tsDir = path.join(dir, 'ts2');
+    fs.mkdirSync(tsDir);
+    giveToPostgres(tsDir);
+    const q = (sql: string, db = 'postgres') => cluster.query(sql, [], db);
+    await q(`CREATE TABLESPACE ts2 LOCATION '${tsDir}'`);
+    start = parseLsn((await cluster.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l'))[0]!.l);
+
+    await q('CREATE TABLE items (id int PRIMARY KEY, payload text, n int)');
+    await q("INSERT INTO items SELECT g, md5(g::text), 0 FROM generate_series(1, 20000) g");
+    await q('UPDATE items SET n = n + 1 WHERE id % 3 = 0');
+    await q('DELETE FROM items WHERE id > 12000');
+    await q('VACUUM items'); // empty tail pages: an smgr truncate
+    await q('CREATE TABLE docs (id int, body text)');
+    await q("INSERT INTO docs SELECT g, (SELECT string_agg(md5(random()::text || x.i || g.g), '') FROM generate_series(1, 2500) AS x(i)) FROM generate_series(1, 120) AS g(g)");
+    await q('CHECKPOINT'); // full-page images from here on
+    await q('UPDATE items SET n = n + 1 WHERE id % 5 = 0');
+    for (const method of ['pglz', 'lz4', 'zstd']) {
+      await q(`ALTER SYSTEM SET wal_compression = '${method}'`);
+      await q('SELECT pg_reload_conf()');
+      await q('CHECKPOINT');
+      await q('UPDATE items SET n = n + 1 WHERE id % 7 = 0');
+    }
+    await q("ALTER SYSTEM SET wal_compression = 'off'");
+    await q('SELECT pg_reload_conf()');
+    await q('CREATE INDEX items_n ON items (n)');
+    await q('CREATE INDEX items_h ON items USING hash (payload)');
+    await q('CREATE INDEX docs_gin ON docs USING gin (to_tsvector(\'simple\', left(body, 200)))');
+    await q('CREATE TABLE pts (p point, r int4range)');
+    await q('INSERT INTO pts SELECT point(g, g % 97), int4range(g, g + 10) FROM generate_series(1, 3000) g');
+    await q('CREATE INDEX pts_gist ON pts USING gist (p)');
+    await q('CREATE INDEX pts_spg ON pts USING spgist (r)');
+    await q('CREATE INDEX items_brin ON items USING brin (id)');
+    await q('CREATE SEQUENCE s1');
+    await q("SELECT nextval('s1') FROM generate_series(1, 100)");
+    await q('TRUNCATE docs');
+    await q('CREATE DATABASE db_wal STRATEGY WAL_LOG');
+    await q('CREATE TABLE in_db_wal (a int)', 'db_wal');
+    await q('INSERT INTO in_db_wal SELECT generate_series(1, 1000)', 'db_wal');
+    await q('CREATE DATABASE db_copy STRATEGY FILE_COPY');
+    await q('DROP DATABASE db_copy');
+    await q('CREATE DATABASE db_ts TABLESPACE ts2 STRATEGY FILE_COPY');
+    await q('CREATE TABLE in_default (a int) TABLESPACE pg_default', 'db_ts'); // the database now spans two tablespaces
+    await q('INSERT INTO in_default SELECT generate_series(1, 100)', 'db_ts');
+    await q('DROP DATABASE db_ts');
+    await q('ALTER TABLE items SET TABLESPACE ts2');
+    await q('CREATE TABLE gone (a int, b text)');
+    await q("INSERT INTO gone SELECT g, repeat('z', 500) FROM generate_series(1, 2000) g");
+    await q('DROP TABLE gone');
+    await q('CREATE UNLOGGED TABLE ul (a int)');
+    await q('INSERT INTO ul SELECT generate_series(1, 1000)');
+    await q('BEGIN; CREATE TABLE rolled (a int); INSERT INTO rolled VALUES (1); ROLLBACK');
+    await q('BEGIN; CREATE TABLE kept (a int); SAVEPOINT sp; CREATE TABLE sub_rolled (a int); ROLLBACK TO sp; COMMIT');
+    await q("BEGIN; CREATE TABLE prep_rolled (a int); PREPARE TRANSACTION 'p1'");
+    await q("ROLLBACK PREPARED 'p1'");
+    await q("BEGIN; DROP TABLE kept; PREPARE TRANSACTION 'p2'");
+    await q("COMMIT PREPARED 'p2'");
+    await q('VACUUM FULL pts');
+    await q("SELECT pg_logical_emit_message(false, 'big', repeat('m', 20 * 1024 * 1024))"); // one record longer than a segment
+    await q('CHECKPOINT');
+    await q('DELETE FROM items WHERE id < 100');
+    await q('VACUUM items');
+    const [sw] = await cluster.query<{ l: string }>('SELECT pg_switch_wal()::text AS l');
+    end = parseLsn(sw!.l);
+    files = segmentPaths(walDir, 1, start, end, SEG);
+    mine = await parse(files, start, end);
+    dump = waldump(cluster.bin, walDir, hexLsn(start), hexLsn(end), path.join(dir, 'dump.txt'));
+  });
+  after(() => {
+    cluster?.stop('immediate');
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the whole range and spans several segments', () => {
+    assert.equal(mine.changes.complete, true, mine.changes.stop.message);
+    assert.equal(mine.changes.stop.reason, 'end-of-range');
+    assert.ok(files.length >= 3, `${files.length} segments`);
+    assert.equal(mine.changes.unknownCount, 0, JSON.stringify(mine.changes.unknown.slice(0, 3)));
+    const crossing = mine.records.filter((r) => Math.floor(r.lsn / SEG) !== Math.floor((r.lsn + r.totLen - 1) / SEG));
+    const spanning = mine.records.filter((r) => Math.floor(r.lsn / 8192) !== Math.floor((r.lsn + r.totLen - 1) / 8192));
+    assert.ok(spanning.length > 100 && crossing.length >= 1, `${spanning.length} records span pages, ${crossing.length} cross segments`);
+    assert.ok(mine.records.some((r) => r.totLen > SEG), 'the 20 MB logical message');
+  });
+
+  it('finds the same records, block references and full-page images as pg_waldump', () => {
+    assert.equal(mine.records.length, dump.records.length);
+    for (let i = 0; i < mine.records.length; i++) {
+      const a = mine.records[i]!, b = dump.records[i]!;
+      assert.equal(hexLsn(a.lsn), hexLsn(b.lsn), `record ${i}`);
+      assert.deepEqual(a.blocks, b.blocks, `blocks of the record at ${hexLsn(a.lsn)} (${b.rmgr} ${b.desc.slice(0, 60)})`);
+    }
+    const images = dump.records.flatMap((r) => r.blocks).filter((b) => b.includes('FPW'));
+    for (const m of [' pglz', ' lz4', ' zstd', 'hole ']) assert.ok(images.some((b) => b.endsWith(m) || b.includes(m)), `an image with ${m}`);
+  });
+
+  it('returns exactly the set of (relation, fork, block) pg_waldump lists', () => {
+    const theirs = new Set(dump.records.flatMap((r) => r.blocks.map((b) => b.split(' ').slice(1, 4).join(' '))));
+    const ours = new Set<string>();
+    for (const r of mine.changes.relations.values()) {
+      for (const [fork, blocks] of r.forks) for (const b of blocks) ours.add(`${r.key} ${FORK_NAMES[fork]} ${b}`);
+    }
+    assert.equal(ours.size, mine.changes.blockCount);
+    assert.deepEqual([...ours].sort(), [...theirs].sort());
+    assert.ok([...ours].some((k) => k.startsWith(`${tablespaceOid(mine)}/`)), 'blocks in the second tablespace');
+  });
+
+  it('reports the same smgr, database and dropped-relation events as pg_waldump', () => {
+    assert.deepEqual(specialEventsOf(mine.changes), specialEventsOfDump(dump.records));
+    const c = mine.changes;
+    assert.ok(c.created.some((e) => e.fork === 3), 'an init fork (unlogged table)');
+    assert.ok(c.created.some((e) => e.rel.spcOid === tablespaceOid(mine)), 'a file created in ts2 (SET TABLESPACE)');
+    assert.ok(c.truncated.length >= 1, 'a VACUUM truncation');
+    assert.deepEqual(c.databasesCreated.map((e) => e.strategy).sort(), ['file_copy', 'file_copy', 'wal_log']);
+    assert.equal(c.databasesDropped.length, 2);
+    assert.ok(c.databasesDropped.some((e) => e.tablespaceIds.length === 2), 'a database in two tablespaces dropped');
+    assert.ok(c.droppedRels.some((e) => e.commit), 'relations dropped at commit');
+    assert.ok(c.droppedRels.filter((e) => !e.commit).length >= 3, 'relations dropped at abort, subtransaction abort and ROLLBACK PREPARED');
+  });
+
+  it('starts like pg_waldump -s at an LSN that is not a record boundary', async () => {
+    const from = start + 100_003n;
+    const some = waldump(cluster.bin, walDir, hexLsn(from), hexLsn(end), path.join(dir, 'dump-mid.txt'), ['-n', '20']);
+    const part = await parse(files, from, end);
+    assert.deepEqual(part.records.slice(0, 20).map((r) => hexLsn(r.lsn)), some.records.map((r) => hexLsn(r.lsn)));
+  });
+
+  it('stops with a CRC error at a damaged record, where pg_waldump does', async () => {
+    const copy = path.join(dir, 'damaged');
+    fs.mkdirSync(copy);
+    for (const f of files) fs.copyFileSync(f, path.join(copy, path.basename(f)));
+    // a record of the second segment that lies within one page: flip its last byte
+    const i = mine.records.findIndex((r) => r.lsn > Number(start) + SEG && r.totLen > 40 && (r.lsn % 8192) + r.totLen <= 8192);
+    const victim = mine.records[i]!;
+    const file = path.join(copy, path.basename(files[Math.floor(victim.lsn / SEG) - Math.floor(Number(start) / SEG)]!));
+    const fd = fs.openSync(file, 'r+');
+    const b = Buffer.alloc(1);
+    const at = (victim.lsn % SEG) + victim.totLen - 1;
+    fs.readSync(fd, b, 0, 1, at);
+    b[0] ^= 0x40;
+    fs.writeSync(fd, b, 0, 1, at);
+    fs.closeSync(fd);
+    const damaged = await parse(segmentPaths(copy, 1, start, end, SEG), start, end);
+    assert.equal(damaged.changes.complete, false);
+    assert.equal(damaged.changes.stop.reason, 'bad-crc');
+    assert.equal(hexLsn(damaged.changes.stoppedAt), hexLsn(victim.lsn));
+    assert.equal(damaged.records.length, i, 'every record before the damaged one');
+    const theirs = waldump(cluster.bin, copy, hexLsn(start), hexLsn(end), path.join(dir, 'dump-damaged.txt'));
+    assert.match(theirs.stderr, new RegExp(`incorrect resource manager data checksum in record at ${hexLsn(victim.lsn)}`));
+    assert.equal(theirs.records.length, i);
+  });
+
+  it('reports a missing segment in the range as incomplete', async () => {
+    const gap = files.filter((_, k) => k !== 1);
+    const cut = await parse(gap, start, end);
+    assert.equal(cut.changes.complete, false);
+    assert.equal(cut.changes.stop.reason, 'missing-segment');
+    const missingFrom = (start / BigInt(SEG) + 1n) * BigInt(SEG);
+    assert.ok(cut.changes.stoppedAt <= missingFrom && cut.changes.stoppedAt > missingFrom - BigInt(SEG), hexLsn(cut.changes.stoppedAt));
+    assert.equal(cut.records.length, mine.records.filter((r) => r.lsn < Number(cut.changes.stoppedAt)).length);
+  });
+
+  it('stops at the end of the written WAL, where pg_waldump does', async () => {
+    cluster.stop(); // no more WAL while both read the tail
+    const later = end + 64n * BigInt(SEG);
+    const tail = await parse(segmentPaths(walDir, 1, end, later, SEG), end, later);
+    assert.equal(tail.changes.complete, false);
+    assert.equal(tail.changes.stop.reason, 'end-of-wal', tail.changes.stop.message);
+    const theirs = waldump(cluster.bin, walDir, hexLsn(end), undefined, path.join(dir, 'dump-tail.txt'));
+    assert.deepEqual(tail.records.map((r) => hexLsn(r.lsn)), theirs.records.map((r) => hexLsn(r.lsn)));
+  });
+});
+
+function tablespaceOid(p: Parsed): number {
+  const spcs = new Set([...p.changes.relations.values()].map((r) => r.spcOid));
+  spcs.delete(1663);
+  spcs.delete(1664);
+  assert.equal(spcs.size, 1, `one user tablespace, got ${[...spcs].join(',')}`);
+  return [...spcs][0]!;
+}
