@@ -3,18 +3,27 @@
 // older level writes only the pages no newer level wrote. Parts of one level may run in
 // parallel; levels run strictly in order. Paths never leave the root; nothing is ever
 // written beyond a file's final size, and no file the newest level lacks is created.
+// As in a one-level restore, page-aligned runs of large files go to disk with O_DIRECT
+// straight from the transfer buffers, and small files are written with synchronous calls.
 
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
+import { isPageAligned } from '../../common/io/shared-memory.js';
 import { safeJoin } from '../../common/names.js';
 import { runParallel } from '../../common/run-parallel.js';
 import { PageLedger } from './page-ledger.js';
-import { SpaceStreamDecoder, type FileEntry } from './space-stream.js';
+import { contentLength, SpaceStreamDecoder, type FileEntry } from './space-stream.js';
 
 const PAGE = 8192;
+/** files of at most this size, created whole by the newest level, are written with synchronous calls */
+const SMALL_SYNC = 256 * 1024;
+/** files with at least this much content are written with O_DIRECT where aligned */
+const DIRECT_MIN = 1024 * 1024;
+/** the alignment direct writes need, in memory and in the file */
+const DIRECT_ALIGN = 4096;
 
 /** One level of a space's chain: its save sets (parts), each opened when its turn comes. */
 export interface ChainLevelStreams {
@@ -46,9 +55,10 @@ export async function restoreChainStreams(levels: readonly ChainLevelStreams[], 
   const ledger = new PageLedger(levels.length, PAGE);
   const totals = { entries: 0, bytes: 0, written: 0 };
   await fsp.mkdir(root, { recursive: true });
+  const dirs = new Set<string>([root]);
   for (const [depth, level] of levels.entries()) {
     opts.signal?.throwIfAborted();
-    await runParallel(level.parts, Math.max(1, opts.parallel ?? 1), (open) => restorePart(open(), { root, depth, level: level.level, ledger, opts, totals }));
+    await runParallel(level.parts, Math.max(1, opts.parallel ?? 1), (open) => restorePart(open(), { root, depth, level: level.level, ledger, opts, totals, dirs }));
     faultPoint('restore-chain-level');
   }
   return { files: totals.entries, bytes: totals.bytes, written: totals.written };
@@ -61,10 +71,29 @@ interface PartContext {
   readonly ledger: PageLedger;
   readonly opts: ChainRestoreOptions;
   readonly totals: { entries: number; bytes: number; written: number };
+  /** directories known to exist (made once, not for every file) */
+  readonly dirs: Set<string>;
 }
 
-/** The file entry being written: the handle is opened on the first byte to write. */
-interface Current { readonly entry: FileEntry; readonly target: string; fh: fsp.FileHandle | undefined; readonly write: boolean }
+/**
+ * The file entry being written: the handle is opened on the first byte to write; `fd` is
+ * set instead for a small file written with synchronous calls; `direct` is opened on the
+ * first aligned run of a large file (null: the file system does not do direct writes).
+ */
+interface Current {
+  readonly entry: FileEntry;
+  readonly target: string;
+  fh: fsp.FileHandle | undefined;
+  readonly write: boolean;
+  fd?: number | undefined;
+  direct?: fsp.FileHandle | null | undefined;
+}
+
+async function ensureDir(dir: string, c: PartContext): Promise<void> {
+  if (c.dirs.has(dir)) return;
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  c.dirs.add(dir);
+}
 
 async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promise<void> {
   const decoder = new SpaceStreamDecoder();
@@ -75,11 +104,12 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
     if (!cur) return;
     const done = cur;
     cur = undefined;
-    await done.fh?.close();
+    if (done.fd !== undefined) fs.closeSync(done.fd);
+    await Promise.all([done.fh?.close(), done.direct?.close()]);
     if (!done.write) return;
     if (done.entry.pages) c.ledger.markWritten(done.entry.path, done.entry.pages, c.depth);
-    // the newest level's mode is the file's
-    if (c.depth === 0) await fsp.chmod(done.target, done.entry.mode).catch(() => {});
+    // the newest level's mode is the file's (created 0600: only another mode needs a chmod)
+    if (c.depth === 0 && done.entry.mode !== 0o600) await fsp.chmod(done.target, done.entry.mode).catch(() => {});
   };
   try {
     for await (const chunk of source) {
@@ -104,7 +134,8 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
     }
     decoder.end();
   } finally {
-    await cur?.fh?.close().catch(() => {});
+    if (cur?.fd !== undefined) fs.closeSync(cur.fd);
+    await Promise.all([cur?.fh?.close().catch(() => {}), cur?.direct?.close().catch(() => {})]);
   }
   if (!sawHeader || !sawTrailer) fail('TRUNCATED', `space stream of level ${c.level} ended early`);
 }
@@ -117,6 +148,7 @@ async function startEntry(e: FileEntry, c: PartContext): Promise<Current | undef
     c.totals.entries++;
     if (e.type === 'dir') {
       await fsp.mkdir(target, { recursive: true, mode: e.mode || 0o700 });
+      c.dirs.add(target);
     } else {
       await fsp.rm(target, { force: true });
       await fsp.symlink(e.target ?? '', target);
@@ -129,7 +161,12 @@ async function startEntry(e: FileEntry, c: PartContext): Promise<Current | undef
   if (claim.create) {
     // first sight in the newest level: the file exists from now on, at its final size
     c.totals.entries++;
-    await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    await ensureDir(path.dirname(target), c);
+    if (e.pages === undefined && e.offset === undefined && claim.size <= SMALL_SYNC) {
+      const fd = fs.openSync(target, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+      fs.ftruncateSync(fd, claim.size);
+      return { entry: e, target, fh: undefined, write: true, fd };
+    }
     fh = await fsp.open(target, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
     await fh.truncate(claim.size);
   }
@@ -187,10 +224,48 @@ async function writeWhole(cur: Current, data: Buffer, offset: number, c: PartCon
   const at = (cur.entry.offset ?? 0) + offset;
   let written = 0;
   for (const [from, to] of c.ledger.byteRanges(cur.entry.path, at, at + data.length, c.depth)) {
-    await writeAll(await handle(cur), data.subarray(from - at, to - at), from);
+    const run = data.subarray(from - at, to - at);
+    if (cur.fd !== undefined) {
+      for (let done = 0; done < run.length;) done += fs.writeSync(cur.fd, run, done, run.length - done, from + done);
+    } else {
+      const direct = aligned(run, from) ? await directHandle(cur, c) : undefined;
+      const done = direct ? await writeDirect(direct, run, from) : 0;
+      if (done < run.length) await writeAll(await handle(cur), run.subarray(done), from + done);
+    }
     written += to - from;
   }
   return written;
+}
+
+/** Whether `run` can go to file offset `at` by direct I/O: memory, offset and length all aligned. */
+function aligned(run: Buffer, at: number): boolean {
+  return isPageAligned(run.buffer) && run.byteOffset % DIRECT_ALIGN === 0 && at % DIRECT_ALIGN === 0 && run.length % DIRECT_ALIGN === 0;
+}
+
+/** The file opened for direct writes when it is large enough to be worth it; undefined otherwise or where refused. */
+async function directHandle(cur: Current, c: PartContext): Promise<fsp.FileHandle | undefined> {
+  if (cur.direct !== undefined) return cur.direct ?? undefined;
+  cur.direct = null;
+  const flag = fs.constants.O_DIRECT;
+  if (flag === undefined || contentLength(cur.entry, PAGE) < DIRECT_MIN) return undefined;
+  try {
+    cur.direct = await fsp.open(cur.target, fs.constants.O_WRONLY | flag);
+  } catch (err) {
+    // not there yet: another part of the newest level registered the file and makes its directory
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') await ensureDir(path.dirname(cur.target), c);
+    return undefined; // EINVAL on tmpfs and the like: buffered writes do it all
+  }
+  return cur.direct;
+}
+
+/** Writes what it can of `data` at `pos` directly; returns how much (the caller writes the rest buffered). */
+async function writeDirect(fh: fsp.FileHandle, data: Buffer, pos: number): Promise<number> {
+  try {
+    return (await fh.write(data, 0, data.length, pos)).bytesWritten;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+    return 0;
+  }
 }
 
 async function writeAll(fh: fsp.FileHandle, data: Buffer, position: number): Promise<void> {
