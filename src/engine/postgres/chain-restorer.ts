@@ -16,6 +16,7 @@ import { safeJoin } from '../../common/names.js';
 import { runParallel } from '../../common/run-parallel.js';
 import { PageLedger } from './page-ledger.js';
 import { contentLength, SpaceStreamDecoder, type FileEntry } from './space-stream.js';
+import { writeDirect } from './space-restorer.js';
 
 const PAGE = 8192;
 /** files of at most this size, created whole by the newest level, are written with synchronous calls */
@@ -258,15 +259,6 @@ async function directHandle(cur: Current, c: PartContext): Promise<fsp.FileHandl
   return cur.direct;
 }
 
-/** Writes what it can of `data` at `pos` directly; returns how much (the caller writes the rest buffered). */
-async function writeDirect(fh: fsp.FileHandle, data: Buffer, pos: number): Promise<number> {
-  try {
-    return (await fh.write(data, 0, data.length, pos)).bytesWritten;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-    return 0;
-  }
-}
 
 async function writeAll(fh: fsp.FileHandle, data: Buffer, position: number): Promise<void> {
   for (let done = 0; done < data.length;) {

@@ -11,7 +11,8 @@ import type { ByteSink, IncrementalSource, SpaceFile, SpaceInfo, SpaceReadOption
 import { parseLsn } from './lsn.js';
 import { checkChunk, checkPage, isAllZero, pageLsn, RELSEG_BLOCKS } from './page.js';
 import type { PageChanges } from './page-changes.js';
-import { relationBlockBase } from './spaces.js';
+import { copyBounds, relationBlockBase } from './spaces.js';
+import { readChunk } from './copy-space.js';
 import { encodeEntry, encodeHeader, encodeTrailer } from './space-stream.js';
 
 const PAGE = 8192;
@@ -53,10 +54,7 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
     try {
       const st = await fh.stat();
       const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
-      const whole = f.range ? f.size : st.size;
-      const size = blockBase === undefined ? whole : whole - (whole % PAGE);
-      const from = f.range?.offset ?? 0;
-      const to = f.range ? Math.min(size, f.range.offset + f.range.length) : size;
+      const { size, from, to } = copyBounds(f, st.size, blockBase !== undefined, PAGE);
       const head = { path: f.path, type: 'file' as const, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size };
       // free space and visibility maps change without new page LSNs: always whole (they are small)
       const pick = blockBase === undefined || /_(fsm|vm)(\.\d+)?$/.test(f.path) ? 'whole'
@@ -80,7 +78,7 @@ async function copyWhole(c: Ctx, fh: fsp.FileHandle, head: Head, from: number, t
   const buf = Buffer.allocUnsafe(WHOLE_CHUNK);
   for (let pos = from; pos < to;) {
     const n = Math.min(WHOLE_CHUNK, to - pos);
-    await readAt(fh, buf, pos, n);
+    await readChunk(fh, buf, pos, n);
     const chunk = buf.subarray(0, n);
     if (blockBase !== undefined) await checkRun(c, fh, chunk, pos, blockBase, head.path);
     await c.sink.write(chunk);
@@ -105,7 +103,7 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
     const listed = new Set(mine.slice(-WINDOW_PAGES * 4));
     for (let b = hi - 1; b >= lo; b--) {
       if (listed.has(b)) continue;
-      await readAt(fh, page, b * PAGE, PAGE);
+      await readChunk(fh, page, b * PAGE, PAGE);
       if (!(pageLsn(page) >= c.baseLsn || isAllZero(page))) break;
       tail.push(b);
     }
@@ -128,7 +126,7 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
       let k = j + 1;
       while (k < list.length && list[k] === list[k - 1]! + 1) k++;
       const run = buf.subarray(j * PAGE, k * PAGE);
-      await readAt(fh, run, list[j]! * PAGE, run.length);
+      await readChunk(fh, run, list[j]! * PAGE, run.length);
       await checkRun(c, fh, run, list[j]! * PAGE, blockBase, head.path);
       j = k;
     }
@@ -149,7 +147,7 @@ async function copyScanned(c: Ctx, fh: fsp.FileHandle, head: Head, from: number,
   let entries = 0;
   for (let pos = from; pos < to;) {
     const n = Math.min(buf.length, to - pos);
-    await readAt(fh, buf, pos, n);
+    await readChunk(fh, buf, pos, n);
     const window = buf.subarray(0, n);
     await checkRun(c, fh, window, pos, blockBase, head.path);
     const pages: number[] = [];
@@ -169,15 +167,6 @@ async function copyScanned(c: Ctx, fh: fsp.FileHandle, head: Head, from: number,
   if (entries === 0 && from === 0) await c.sink.write(encodeEntry({ ...head, pages: [] }));
 }
 
-async function readAt(fh: fsp.FileHandle, into: Buffer, off: number, want: number): Promise<void> {
-  let got = 0;
-  while (got < want) {
-    const { bytesRead } = await fh.read(into, got, want - got, off + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  if (got < want) into.fill(0, got, want); // truncated while we read: the truncation is in the WAL
-}
 
 /** Checks consecutive pages read at `fileOffset`; a failing page is re-read once, then reported. */
 async function checkRun(c: Ctx, fh: fsp.FileHandle, run: Buffer, fileOffset: number, blockBase: number, relPath: string): Promise<void> {

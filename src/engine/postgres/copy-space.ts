@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { ByteSink, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
 import { parseLsn } from './lsn.js';
 import { checkChunk, checkPage, pageLsn, RELSEG_BLOCKS } from './page.js';
-import { relationBlockBase } from './spaces.js';
+import { copyBounds, relationBlockBase } from './spaces.js';
 import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from './space-stream.js';
 import { isSmallFile, readSmallFile, type SmallFile, type SmallFileCache } from './small-file-cache.js';
 
@@ -70,11 +70,7 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
     try {
       const st = await fh.stat();
       const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
-      // a relation is copied in whole pages; a concurrent extension is in the WAL
-      const whole = f.range ? f.size : st.size;
-      const size = blockBase === undefined ? whole : whole - (whole % PAGE);
-      const from = f.range?.offset ?? 0;
-      const to = f.range ? Math.min(size, f.range.offset + f.range.length) : size;
+      const { size, from, to } = copyBounds(f, st.size, blockBase !== undefined, PAGE);
       const entry: FileEntry = {
         path: f.path, type: 'file', mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size,
         ...(f.range ? { offset: from, length: Math.max(0, to - from) } : {}),
@@ -181,7 +177,7 @@ async function openDirect(file: string): Promise<fsp.FileHandle | undefined> {
  * Reads `want` bytes at `off` into `into`. With `direct` (all aligned), one direct read does
  * it; anything it leaves (a file truncated meanwhile, a refused read) is read buffered.
  */
-async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, want: number, direct?: fsp.FileHandle): Promise<void> {
+export async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, want: number, direct?: fsp.FileHandle): Promise<void> {
   let got = 0;
   if (direct) {
     try {

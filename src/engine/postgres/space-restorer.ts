@@ -164,7 +164,7 @@ async function openDirect(file: string): Promise<fsp.FileHandle | undefined> {
 }
 
 /** Writes what it can of `data` at `pos` directly; returns how much (the caller writes the rest buffered). */
-async function writeDirect(fh: fsp.FileHandle, data: Buffer, pos: number): Promise<number> {
+export async function writeDirect(fh: fsp.FileHandle, data: Buffer, pos: number): Promise<number> {
   try {
     return (await fh.write(data, 0, data.length, pos)).bytesWritten;
   } catch (err) {

@@ -126,3 +126,14 @@ export function relationBlockBase(relPath: string, blocksPerSegment: number): nu
   const seg = m[3] ? Number(m[3].slice(1)) : 0;
   return seg * blocksPerSegment;
 }
+
+/**
+ * What of `f` a copy takes, given the file's size now: a relation in whole pages (a
+ * concurrent extension is in the WAL), and for a range its part of that.
+ */
+export function copyBounds(f: SpaceFile, sizeNow: number, relation: boolean, pageSize: number): { size: number; from: number; to: number } {
+  const whole = f.range ? f.size : sizeNow;
+  const size = relation ? whole - (whole % pageSize) : whole;
+  const from = f.range?.offset ?? 0;
+  return { size, from, to: f.range ? Math.min(size, f.range.offset + f.range.length) : size };
+}
