@@ -6,6 +6,11 @@ import { Command, CommanderError } from 'commander';
 import { exitCodesHelp, reportError, type Globals } from './command.js';
 import type { GlobalFlags } from './context.js';
 
+// libuv's thread pool does every file read; its default 4 threads leave scattered reads
+// (the changed pages of a level 1, restores' small files) waiting on each other. It starts
+// at the first asynchronous file call, which comes after this line.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
 type Register = (program: Command, globals: Globals) => void;
 type CommandModule = { register: Register };
 

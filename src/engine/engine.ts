@@ -73,6 +73,12 @@ export interface BadPage {
 /** Pages changed since a base backup, as the engine found them in the WAL (opaque to the client). */
 export interface WalPageChanges { readonly blockCount: number }
 
+/** The WAL being read for changed pages (EngineAdapter.walChanges). */
+export interface WalChangesReading {
+  finish(toLsn: string): Promise<{ changes: WalPageChanges; records: number; walBytes: number } | { incomplete: string }>;
+  abort(): void;
+}
+
 /** How a level 1 or 2 copy of a space finds its pages. */
 export interface IncrementalSource {
   /** the base instance's start LSN: pages changed at or after it are copied */
@@ -80,6 +86,11 @@ export interface IncrementalSource {
   /** wal: the block references of the WAL since baseLsn; scan: every page read, LSN compared */
   readonly method: 'wal' | 'scan';
   readonly changes?: WalPageChanges;
+  /**
+   * wal: a file last modified before this time (ms since the epoch) is on disk as the
+   * base read it, so it is not opened at all; absent when the clock cannot be trusted
+   */
+  readonly unchangedBefore?: number;
 }
 
 export interface SpaceReadOptions {
@@ -152,12 +163,14 @@ export interface EngineAdapter {
   walFilePath(name: string): Promise<string>;
   createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }>;
   /**
-   * Blocks changed by WAL records starting in [fromLsn, toLsn) on `timeline`: segments come
-   * from `fetchArchived` (the Logs pool), else from the server's pg_wal. `incomplete` says
-   * why the WAL cannot tell (a missing segment, damage, a record of unknown effect).
+   * Starts reading the block references of the WAL from `fromLsn` (a base's start) on
+   * `timeline`, in the background, with the segments the Logs pool has (`fetchArchived`:
+   * a file's content as it is read, each piece valid until the next). `finish(toLsn)` reads on to this backup's
+   * start, from the Logs pool or else the server's pg_wal, and says which blocks records
+   * starting in [fromLsn, toLsn) changed, or why the WAL cannot tell (a missing segment,
+   * damage, a record of unknown effect).
    */
-  walChanges(fromLsn: string, toLsn: string, timeline: number, fetchArchived: (name: string) => Promise<Uint8Array | undefined>):
-    Promise<{ changes: WalPageChanges; records: number; walBytes: number } | { incomplete: string }>;
+  walChanges(fromLsn: string, timeline: number, fetchArchived: (name: string) => Promise<AsyncIterable<Uint8Array> | undefined>): Promise<WalChangesReading>;
   compareLsn(a: string, b: string): number;
   /** Bytes an incremental copy of `file` will read (for planning streams and progress). */
   incrementalBytes(space: SpaceInfo, file: SpaceFile, source: IncrementalSource): number;

@@ -93,6 +93,11 @@ export interface Transaction {
 
 export interface ReadOptions {
   readonly signal?: AbortSignal;
+  /**
+   * Records opened (decompressed, hashed) ahead of the one being read; the storage
+   * manager's buffer count when absent. Fewer suits a reader that may stop early.
+   */
+  readonly readAhead?: number;
 }
 
 export interface StorageManager {

@@ -13,7 +13,7 @@ import { Progress } from '../../common/progress.js';
 import { formatBytes, formatRate } from '../../common/units.js';
 import type { BackupStopped, IncrementalSource, ServerInfo, SpaceInfo } from '../../engine/engine.js';
 import { chooseBases, type SpaceLevel } from './choose-bases.js';
-import { incrementalSources } from './incremental-sources.js';
+import { incrementalSources, startWalReading, type EarlyWal } from './incremental-sources.js';
 import type { NewInstance } from '../../history/history-db.js';
 import type { BarContext } from '../bar-context.js';
 import { copySpacePart, type PartResult } from './copy-space-part.js';
@@ -71,7 +71,9 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
   ctx.log.info(`backup ${aid}: level ${opts.level} of ${chosen.map((s) => s.name).join(', ')} started`);
   const txn = await ctx.sm.beginTransaction();
   let handle: Awaited<ReturnType<typeof engine.startBackup>> | undefined;
+  let early: EarlyWal | undefined;
   try {
+    early = await startWalReading(ctx, engine, chosen.map((s) => s.name), opts.level);
     handle = await engine.startBackup(`openbar backup ${aid}`);
     ctx.log.info(`backup ${aid}: backup mode started at ${handle.startLsn} (timeline ${handle.timeline}, WAL ${handle.startWal})`);
     faultPoint('backup-started');
@@ -79,7 +81,7 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
 
     const levels: SpaceLevel[] = opts.level > 0 ? await chooseBases(ctx.sm, ctx.history.instances(), chosen.map((s) => s.name), opts.level, handle.timeline) : chosen.map((s) => ({ space: s.name, level: 0 }));
     for (const l of levels) if (l.note) { ctx.log.info(`backup ${aid}: ${l.note}`); opts.report?.(`${l.space}: ${l.note}`); }
-    const sources = await incrementalSources(ctx, engine, aid, levels, handle);
+    const sources = await incrementalSources(ctx, engine, aid, levels, handle, early);
     const work = await planWork(ctx, chosen, sources);
     trace('backup: files listed');
     const total = [...new Set(work.map((w) => w.queue))].reduce((a, q) => a + q.bytes, 0);
@@ -144,6 +146,7 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     trace('backup: recorded');
     return { id: aid, level, levels: levels.map((l) => ({ space: l.space, level: l.level, base: l.base?.action ?? null, note: l.note ?? null })), method: [...sources.values()][0]?.method ?? null, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, walFiles: stopped.walFiles, spaces, bytes, storedBytes, ms };
   } catch (err) {
+    early?.reading.abort();
     await txn.abort().catch(() => {});
     await handle?.abort().catch(() => {});
     const message = err instanceof Error ? err.message : String(err);

@@ -15,7 +15,8 @@ export interface SpaceLevel {
   readonly note?: string;
 }
 
-export async function chooseBases(sm: StorageManager, instances: readonly HistoryInstance[], spaces: readonly string[], level: number, timeline: number): Promise<SpaceLevel[]> {
+/** `timeline`: the server's; undefined before backup mode starts (a first guess, not checked against it). */
+export async function chooseBases(sm: StorageManager, instances: readonly HistoryInstance[], spaces: readonly string[], level: number, timeline: number | undefined): Promise<SpaceLevel[]> {
   const byCopy = new Map<number, HistoryInstance>();
   for (const i of instances) for (const c of i.copyIds) byCopy.set(c, i);
   const present = async (i: HistoryInstance): Promise<boolean> => {
@@ -39,7 +40,7 @@ export async function chooseBases(sm: StorageManager, instances: readonly Histor
       if (want === 0) break;
       const candidate = want === 2 ? l1SinceL0 : l0;
       const why = !candidate ? `no level ${want - 1} of ${space}${want === 2 ? ' since its last level 0' : ''}`
-        : candidate.timeline !== null && candidate.timeline !== timeline ? `its level ${want - 1} (backup ${candidate.action}) is on timeline ${candidate.timeline}, the server on ${timeline}`
+        : timeline !== undefined && candidate.timeline !== null && candidate.timeline !== timeline ? `its level ${want - 1} (backup ${candidate.action}) is on timeline ${candidate.timeline}, the server on ${timeline}`
           : !(await present(candidate)) ? `the save sets of its level ${want - 1} (backup ${candidate.action}) or of their bases are gone`
             : undefined;
       if (!why) { base = candidate; break; }

@@ -14,11 +14,14 @@ import type { PageChanges } from './page-changes.js';
 import { copyBounds, relationBlockBase } from './spaces.js';
 import { readChunk } from './copy-space.js';
 import { encodeEntry, encodeHeader, encodeTrailer } from './space-stream.js';
+import { runParallel } from '../../common/run-parallel.js';
 
 const PAGE = 8192;
 /** pages read at a time by the scan method; also the most pages one entry lists */
 const WINDOW_PAGES = 256;
 const WHOLE_CHUNK = 1024 * 1024;
+/** reads of scattered changed pages in flight at once (the thread pool is sized for it) */
+const READS_IN_FLIGHT = 16;
 
 interface Ctx {
   readonly space: SpaceInfo;
@@ -42,6 +45,15 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
     if (f.type !== 'file') {
       await sink.write(encodeEntry({ path: f.path, type: f.type, mode: f.mode, mtimeMs: f.mtimeMs, size: 0, ...(f.target ? { target: f.target } : {}) }));
       count++;
+      continue;
+    }
+    if (unchangedOnDisk(f, opts.incremental)) {
+      // written last before the base read it: the base holds it as it is; older levels fill it in
+      if ((f.range?.offset ?? 0) === 0) {
+        const { size } = copyBounds(f, f.size, true, PAGE);
+        await sink.write(encodeEntry({ path: f.path, type: 'file', mode: f.mode & 0o7777, mtimeMs: f.mtimeMs, size, pages: [] }));
+        count++;
+      }
       continue;
     }
     let fh: fsp.FileHandle;
@@ -68,6 +80,17 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
     }
   }
   await sink.write(encodeTrailer({ files: count, bytes: c.bytes, badPages: c.badPages }));
+}
+
+/**
+ * Method wal: a relation file whose last write (its listed mtime) is older than the base's
+ * start. Every page changed since is flushed by this backup's start checkpoint, which
+ * writes the file, so such a file has no change the WAL could list, nor pages added since.
+ * A time in the future (the clock was set back) is not trusted.
+ */
+export function unchangedOnDisk(f: SpaceFile, src: IncrementalSource): boolean {
+  return src.method === 'wal' && src.unchangedBefore !== undefined && f.type === 'file'
+    && f.mtimeMs < src.unchangedBefore && f.mtimeMs <= Date.now() && relationBlockBase(f.path, RELSEG_BLOCKS) !== undefined;
 }
 
 type Head = { path: string; type: 'file'; mode: number; mtimeMs: number; size: number };
@@ -100,9 +123,11 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
   if (to === head.size) {
     const tail: number[] = [];
     const page = Buffer.allocUnsafe(PAGE);
-    const listed = new Set(mine.slice(-WINDOW_PAGES * 4));
+    // `mine` is ascending: walking back, the listed blocks come in descending order too
+    let nextListed = mine.length - 1;
     for (let b = hi - 1; b >= lo; b--) {
-      if (listed.has(b)) continue;
+      while (nextListed >= 0 && mine[nextListed]! > b) nextListed--;
+      if (nextListed >= 0 && mine[nextListed] === b) continue;
       await readChunk(fh, page, b * PAGE, PAGE);
       if (!(pageLsn(page) >= c.baseLsn || isAllZero(page))) break;
       tail.push(b);
@@ -121,15 +146,20 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
   for (let i = 0; i < mine.length; i += WINDOW_PAGES) {
     const list = mine.slice(i, i + WINDOW_PAGES);
     const buf = Buffer.allocUnsafe(list.length * PAGE);
-    // consecutive blocks are read together
+    // consecutive blocks are read together, several runs at once: changed pages lie
+    // scattered, and one read at a time would wait out each one's latency in turn
+    const runs: { j: number; k: number }[] = [];
     for (let j = 0; j < list.length;) {
       let k = j + 1;
       while (k < list.length && list[k] === list[k - 1]! + 1) k++;
+      runs.push({ j, k });
+      j = k;
+    }
+    await runParallel(runs, READS_IN_FLIGHT, async ({ j, k }) => {
       const run = buf.subarray(j * PAGE, k * PAGE);
       await readChunk(fh, run, list[j]! * PAGE, run.length);
       await checkRun(c, fh, run, list[j]! * PAGE, blockBase, head.path);
-      j = k;
-    }
+    });
     await c.sink.write(encodeEntry({ ...head, pages: list }));
     await c.sink.write(buf);
     c.bytes += buf.length;

@@ -10,9 +10,9 @@ import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
 import { copySpace } from './copy-space.js';
-import { copySpaceIncremental } from './copy-space-incremental.js';
+import { copySpaceIncremental, unchangedOnDisk } from './copy-space-incremental.js';
 import type { PageChanges } from './page-changes.js';
-import { findWalChanges } from './wal-changes.js';
+import { WalChangesReading } from './wal-changes.js';
 import { parseLsn } from './lsn.js';
 import { SmallFileCache } from './small-file-cache.js';
 
@@ -102,9 +102,9 @@ export class PostgresAdapter implements EngineAdapter {
     return copySpace(space, files, sink, opts, cache);
   }
 
-  async walChanges(fromLsn: string, toLsn: string, timeline: number, fetchArchived: (name: string) => Promise<Uint8Array | undefined>) {
+  async walChanges(fromLsn: string, timeline: number, fetchArchived: (name: string) => Promise<AsyncIterable<Uint8Array> | undefined>): Promise<WalChangesReading> {
     const info = await this.describe();
-    return findWalChanges({ fromLsn, toLsn, timeline, segmentSize: info.walSegmentSize, systemId: info.systemId, pgWal: path.join(info.dataDir, 'pg_wal'), fetchArchived });
+    return new WalChangesReading({ fromLsn, timeline, segmentSize: info.walSegmentSize, systemId: info.systemId, pgWal: path.join(info.dataDir, 'pg_wal'), fetchArchived });
   }
 
   compareLsn(a: string, b: string): number {
@@ -116,6 +116,7 @@ export class PostgresAdapter implements EngineAdapter {
   incrementalBytes(space: SpaceInfo, file: SpaceFile, source: IncrementalSource): number {
     const bytes = file.range?.length ?? file.size;
     if (file.type !== 'file' || source.method === 'scan' || !source.changes) return bytes;
+    if (unchangedOnDisk(file, source)) return 0;
     const pick = (source.changes as PageChanges).pagesOf(space, file.path);
     return pick === 'whole' ? bytes : pick.length * 8192;
   }

@@ -3,42 +3,196 @@
 // Logs pool or, not yet archived, from the server's pg_wal (checked like any other: a
 // recycled file fails its page addresses). Anything the WAL cannot vouch for (a missing
 // segment, damage, a record of unknown effect) comes back as a reason, not a guess.
+//
+// Reading starts before this backup's start LSN is known: the archived segments are
+// parsed on a thread of their own while the server checkpoints for backup mode, and
+// `finish` reads the rest once the start is known. Records read past that start only
+// add pages to copy, which is always safe (WAL replay from the start rewrites them).
 
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { parseLsn, parseWalFileName, walFilesBetween } from './lsn.js';
+import { Worker } from 'node:worker_threads';
+import { OpenbarError } from '../../common/errors.js';
+import { parseLsn, segmentOf, walFileName } from './lsn.js';
 import { PageChanges } from './page-changes.js';
-import { collectChangedBlocks, type WalSegmentInput } from './wal/changed-blocks.js';
 import { lsnText } from './wal/wal-page.js';
+import type { WalWorkerReply, WalWorkerRequest } from './wal/wal-changes-worker.js';
+import type { WalChanges } from './wal/block-ref-collector.js';
 
 export interface WalChangesInput {
   readonly fromLsn: string;
-  readonly toLsn: string;
   readonly timeline: number;
   readonly segmentSize: number;
   readonly systemId: string;
   readonly pgWal: string;
-  readonly fetchArchived: (name: string) => Promise<Uint8Array | undefined>;
+  /** a WAL file from the Logs pool, as it is read (each piece valid until the next); undefined when not there */
+  readonly fetchArchived: (name: string) => Promise<AsyncIterable<Uint8Array> | undefined>;
 }
 
-export async function findWalChanges(i: WalChangesInput): Promise<{ changes: PageChanges; records: number; walBytes: number } | { incomplete: string }> {
-  const from = parseLsn(i.fromLsn);
-  const to = parseLsn(i.toLsn);
-  const names = walFilesBetween(i.timeline, from, to, i.segmentSize);
-  let missing: string | undefined;
-  async function* segments(): AsyncGenerator<WalSegmentInput> {
-    for (const name of names) {
-      const data = (await i.fetchArchived(name)) ?? (await fsp.readFile(path.join(i.pgWal, name)).catch(() => undefined));
-      if (!data) { missing = name; return; }
-      yield { data, segno: Number(parseWalFileName(name, i.segmentSize)!.segno) };
+export type WalChangesResult = { changes: PageChanges; records: number; walBytes: number } | { incomplete: string };
+
+export class WalChangesReading {
+  private readonly worker: Worker;
+  private readonly replies: WalWorkerReply[] = [];
+  private waiting: ((r: WalWorkerReply) => void) | undefined;
+  private failed: Error | undefined;
+  private segno: bigint;
+  private done = false;
+  private ended = false;
+  /** the LSN the reader needs next, as of its latest answer */
+  private nextLsn = 0;
+  private readonly archived: Promise<void>;
+
+  constructor(private readonly i: WalChangesInput) {
+    this.segno = segmentOf(parseLsn(i.fromLsn), i.segmentSize);
+    this.worker = new Worker(new URL('./wal/wal-changes-worker.js', import.meta.url));
+    this.worker.on('message', (r: WalWorkerReply) => this.deliver(r));
+    this.worker.on('error', (err) => { this.failed ??= err; this.deliver({ type: 'error', message: err.message }); });
+    this.post({ type: 'start', startLsn: parseLsn(i.fromLsn), sysid: BigInt(i.systemId), segmentSize: i.segmentSize });
+    this.archived = this.readArchived();
+    this.archived.catch(() => {}); // awaited by finish; an abandoned reading must not count as unhandled
+  }
+
+  /** Reads on to `toLsn` (this backup's start), then says which pages changed, or why the WAL cannot tell. */
+  async finish(toLsn: string): Promise<WalChangesResult> {
+    try {
+      await this.archived;
+      const to = parseLsn(toLsn);
+      this.post({ type: 'end', endLsn: to });
+      this.ended = false;
+      while (!this.ended) await this.settleOne();
+      let missing: string | undefined;
+      const last = segmentOf(to, this.i.segmentSize);
+      while (!this.done && this.segno <= last) {
+        const name = walFileName(this.i.timeline, this.segno, this.i.segmentSize);
+        const pieces = (await this.open(this.segno)) ?? (await fsp.readFile(path.join(this.i.pgWal, name)).then((b) => [b][Symbol.iterator](), () => undefined));
+        if (!pieces) { missing = name; break; }
+        await this.feed(toAsync(pieces));
+      }
+      this.post({ type: 'finish' });
+      const r = await this.next();
+      if (r.type !== 'result') throw new Error(`unexpected reply ${r.type}`);
+      const w = r.result as WalChanges;
+      if (missing) return { incomplete: `WAL file ${missing} (between ${this.i.fromLsn} and ${toLsn}) is neither in the Logs pool nor in pg_wal` };
+      if (!w.complete) return { incomplete: `the WAL between ${this.i.fromLsn} and ${toLsn} cannot be read: ${w.stop.message}` };
+      if (w.unknownCount > 0) {
+        const u = w.unknown[0]!;
+        return { incomplete: `${w.unknownCount} WAL record(s) change relations in ways openbar cannot follow (first at ${lsnText(u.lsn)}: ${u.reason})` };
+      }
+      return { changes: new PageChanges(w), records: w.records, walBytes: w.walBytes };
+    } finally {
+      this.abort();
     }
   }
-  const w = await collectChangedBlocks(segments(), { startLsn: from, endLsn: to, blockSize: 8192, sysid: BigInt(i.systemId) });
-  if (missing) return { incomplete: `WAL file ${missing} (between ${i.fromLsn} and ${i.toLsn}) is neither in the Logs pool nor in pg_wal` };
-  if (!w.complete) return { incomplete: `the WAL between ${i.fromLsn} and ${i.toLsn} cannot be read: ${w.stop.message}` };
-  if (w.unknownCount > 0) {
-    const u = w.unknown[0]!;
-    return { incomplete: `${w.unknownCount} WAL record(s) change relations in ways openbar cannot follow (first at ${lsnText(u.lsn)}: ${u.reason})` };
+
+  /** Stops reading (a backup that failed, or took another base). */
+  abort(): void {
+    void this.worker.terminate();
   }
-  return { changes: new PageChanges(w), records: w.records, walBytes: w.walBytes };
+
+  /**
+   * The archived segments from the base's start on, while they are there. The next
+   * segment's save set is opened and read ahead while one is parsed, so the reading
+   * thread does not wait on each one's start.
+   */
+  private async readArchived(): Promise<void> {
+    let cur = await this.open(this.segno);
+    while (cur && !this.done) {
+      const ahead = await this.open(this.segno + 1n);
+      await this.feed(cur);
+      cur = ahead;
+    }
+    await cur?.return?.();
+  }
+
+  /** A segment's save set, its reading started; undefined when the Logs pool does not have it. */
+  private async open(segno: bigint): Promise<AsyncIterator<Uint8Array> | undefined> {
+    const pieces = await this.i.fetchArchived(walFileName(this.i.timeline, segno, this.i.segmentSize));
+    if (!pieces) return undefined;
+    const it = pieces[Symbol.asyncIterator]();
+    const first = it.next();
+    first.catch(() => {}); // taken (and its failure thrown) by feed
+    return primed(it, first);
+  }
+
+  /**
+   * Hands segment `this.segno` to the reader piece by piece, each read before the next is
+   * sent (a piece lives in a transfer buffer its reader reuses), and stops fetching it once
+   * the reader has left it: after a WAL switch the rest of a segment is unused, and
+   * archive_timeout makes many such segments.
+   */
+  private async feed(pieces: AsyncIterator<Uint8Array>): Promise<void> {
+    const segno = this.segno;
+    const segEnd = Number((segno + 1n) * BigInt(this.i.segmentSize));
+    let offset = 0;
+    try {
+      for (;;) {
+        const r = await pieces.next();
+        if (r.done) break;
+        this.post({ type: 'piece', segno: Number(segno), offset, data: r.value });
+        offset += r.value.length;
+        await this.settleOne();
+        if (this.done || this.nextLsn >= segEnd) break;
+      }
+    } finally {
+      await pieces.return?.();
+    }
+    this.segno++;
+  }
+
+  private async settleOne(): Promise<void> {
+    const r = await this.next();
+    if (r.type === 'read') {
+      // one piece at a time
+    } else if (r.type === 'ended') {
+      this.ended = true;
+    } else {
+      throw new Error(`unexpected reply ${r.type}`);
+    }
+    this.done ||= r.done;
+    this.nextLsn = r.nextLsn;
+  }
+
+  private post(m: WalWorkerRequest, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(m, transfer);
+  }
+
+  private deliver(r: WalWorkerReply): void {
+    if (r.type === 'error') this.failed ??= new Error(r.message);
+    const w = this.waiting;
+    if (w) { this.waiting = undefined; w(r); } else this.replies.push(r);
+  }
+
+  private next(): Promise<WalWorkerReply> {
+    const r = this.replies.shift();
+    if (r) return r.type === 'error' ? Promise.reject(this.wrap()) : Promise.resolve(r);
+    if (this.failed) return Promise.reject(this.wrap());
+    return new Promise((resolve, reject) => {
+      this.waiting = (x) => (x.type === 'error' ? reject(this.wrap()) : resolve(x));
+    });
+  }
+
+  private wrap(): Error {
+    return new OpenbarError('INTERNAL', `reading the WAL for changed pages failed: ${this.failed?.message ?? 'the worker stopped'}`);
+  }
+}
+
+/** `it` with its first `next()` already called (reading started) and handed out first. */
+function primed(it: AsyncIterator<Uint8Array>, first: Promise<IteratorResult<Uint8Array>>): AsyncIterator<Uint8Array> {
+  let taken = false;
+  return {
+    next: () => {
+      if (taken) return it.next();
+      taken = true;
+      return first;
+    },
+    return: async () => it.return?.() ?? { done: true, value: undefined },
+  };
+}
+
+function toAsync(it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>): AsyncIterator<Uint8Array> {
+  return {
+    next: async () => it.next(),
+    return: async () => it.return?.() ?? { done: true, value: undefined },
+  };
 }

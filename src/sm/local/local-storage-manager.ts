@@ -85,7 +85,7 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
     const info = this.ctx.catalog.query({ id })[0];
     if (!info) fail('NOT_FOUND', `save set ${id} does not exist`, 'list them with `openbar sm savesets`');
     return readSaveSet({
-      info, fragments: this.ctx.catalog.fragments(id), smId: this.smId, readAhead: this.ctx.write.bufferCount,
+      info, fragments: this.ctx.catalog.fragments(id), smId: this.smId, readAhead: Math.max(1, opts.readAhead ?? this.ctx.write.bufferCount),
       slotSize: Math.max(this.ctx.write.recordSize, MAX_RECORD), signal: opts.signal,
     });
   }

@@ -75,9 +75,11 @@ export class BlockRefCollector {
   private unknownCount = 0;
   private records = 0;
   private walBytes = 0;
+  private endLsn: Lsn;
 
   constructor(private readonly o: BlockRefOptions) {
     const blockSize = o.blockSize ?? 8192;
+    this.endLsn = o.endLsn;
     this.reader = new WalRecordReader({
       startLsn: Number(o.startLsn), endLsn: Number(o.endLsn), format: o.format, sysid: o.sysid,
       onRecord: (bytes, view, off, lsn) => {
@@ -97,8 +99,19 @@ export class BlockRefCollector {
   }
 
   /** Feeds the next segment file (whole); `segno` from its file name when known. */
-  push(segment: Uint8Array, segno?: number): void {
-    this.reader.push(segment, segno);
+  push(segment: Uint8Array, segno?: number, filled?: number): void {
+    this.reader.push(segment, segno, filled);
+  }
+
+  /** The LSN of the next byte the reader needs: past a segment's end, nothing more of it is wanted. */
+  get nextLsn(): number {
+    return this.reader.nextLsn;
+  }
+
+  /** The end LSN, once known (see WalRecordReader.setEnd). */
+  setEnd(lsn: Lsn): void {
+    this.endLsn = lsn;
+    this.reader.setEnd(Number(lsn));
   }
 
   /** True once the end LSN is reached or reading stopped on bad or missing WAL. */
@@ -129,7 +142,7 @@ export class BlockRefCollector {
     }
     return {
       relations, blockCount, ...this.events, unknownCount: this.unknownCount,
-      startLsn: this.o.startLsn, endLsn: this.o.endLsn, complete: stop.reason === 'end-of-range', stop, stoppedAt: BigInt(stop.lsn),
+      startLsn: this.o.startLsn, endLsn: this.endLsn, complete: stop.reason === 'end-of-range', stop, stoppedAt: BigInt(stop.lsn),
       records: this.records, walBytes: this.walBytes,
     };
   }

@@ -60,7 +60,7 @@ export class WalRecordReader {
   pageSize = 0;
   private sysid: bigint | undefined;
   private readonly start: number;
-  private readonly end: number;
+  private end: number;
   private readonly sink: WalRecordSink;
   private pos: number;
   private state = SKIP;
@@ -102,8 +102,12 @@ export class WalRecordReader {
     return this.stopped !== undefined;
   }
 
-  /** Feeds one whole segment file; `segno` from its name, else read from its first page. */
-  push(data: Uint8Array, segno?: number): void {
+  /**
+   * Feeds one segment file; `segno` from its name, else read from its first page. `filled`:
+   * only the pages below it hold data yet (a segment arriving in pieces): the same buffer is
+   * pushed again as more arrives, and reading goes on where it stopped.
+   */
+  push(data: Uint8Array, segno?: number, filled = data.length): void {
     if (this.stopped) return;
     if (!this.format) {
       this.format = sniffWalFormat(data);
@@ -127,7 +131,16 @@ export class WalRecordReader {
     const base = (segno ?? Math.floor(readPageHeader(view, 0, this.hdr).pageAddr / segSize)) * segSize;
     if (this.pos >= base + segSize) return; // an earlier segment than needed: nothing in it is wanted
     if (this.pos < base) return this.halt('missing-segment', this.nextLsn, `the WAL segment holding ${lsnText(this.pos)} is missing`);
-    this.readSegment(data, view, crcViews(data), base);
+    this.readSegment(data, view, crcViews(data), base, filled - (filled % this.pageSize));
+  }
+
+  /**
+   * Moves the end LSN once it is known (a backup reads the WAL before its own start LSN is
+   * known): records from the new end on that were already read stay read.
+   */
+  setEnd(lsn: number): void {
+    this.end = lsn;
+    if (this.state === SCAN && this.pos >= lsn) this.halt('end-of-range', this.pos, `reached ${lsnText(lsn)}`);
   }
 
   /** No more segments: a reader not yet at the end LSN stops as incomplete. */
@@ -140,11 +153,11 @@ export class WalRecordReader {
     this.stopped ??= { reason, code: STOP_CODES[reason], lsn, message };
   }
 
-  private readSegment(data: Uint8Array, view: DataView, crcv: CrcViews, base: number): void {
+  private readSegment(data: Uint8Array, view: DataView, crcv: CrcViews, base: number, limit: number): void {
     const pageSize = this.pageSize;
     const format = this.format!;
     const h = this.hdr;
-    for (let pageOff = Math.floor((this.pos - base) / pageSize) * pageSize; pageOff < data.length; pageOff += pageSize) {
+    for (let pageOff = Math.floor((this.pos - base) / pageSize) * pageSize; pageOff < limit; pageOff += pageSize) {
       const pageLsn = base + pageOff;
       readPageHeader(view, pageOff, h);
       const bad = checkPageHeader(h, { format, pageAddr: pageLsn, segSize: this.segSize!, pageSize, sysid: this.sysid, minTli: this.tli });
