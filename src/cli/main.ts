@@ -10,6 +10,7 @@ import type { GlobalFlags } from './context.js';
 // (the changed pages of a level 1, restores' small files) waiting on each other. It starts
 // at the first asynchronous file call, which comes after this line.
 process.env.UV_THREADPOOL_SIZE ??= '16';
+if (process.env.OPENBAR_TRACE) process.on('exit', () => process.stderr.write(`trace ${performance.now().toFixed(0).padStart(6)} ms exit\n`));
 
 type Register = (program: Command, globals: Globals) => void;
 type CommandModule = { register: Register };

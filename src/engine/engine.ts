@@ -73,6 +73,9 @@ export interface BadPage {
 /** Pages changed since a base backup, as the engine found them in the WAL (opaque to the client). */
 export interface WalPageChanges { readonly blockCount: number }
 
+/** What reading a server's WAL needs to know of it. */
+export interface WalFacts { readonly segmentSize: number; readonly systemId: string }
+
 /** The WAL being read for changed pages (EngineAdapter.walChanges). */
 export interface WalChangesReading {
   finish(toLsn: string): Promise<{ changes: WalPageChanges; records: number; walBytes: number } | { incomplete: string }>;
@@ -168,9 +171,10 @@ export interface EngineAdapter {
    * a file's content as it is read, each piece valid until the next). `finish(toLsn)` reads on to this backup's
    * start, from the Logs pool or else the server's pg_wal, and says which blocks records
    * starting in [fromLsn, toLsn) changed, or why the WAL cannot tell (a missing segment,
-   * damage, a record of unknown effect).
+   * damage, a record of unknown effect). `known`: the WAL's segment size and system
+   * identifier as the base recorded them, so reading can start before the server is asked.
    */
-  walChanges(fromLsn: string, timeline: number, fetchArchived: (name: string) => Promise<AsyncIterable<Uint8Array> | undefined>): Promise<WalChangesReading>;
+  walChanges(fromLsn: string, timeline: number, fetchArchived: (name: string) => Promise<AsyncIterable<Uint8Array> | undefined>, known?: WalFacts): Promise<WalChangesReading>;
   compareLsn(a: string, b: string): number;
   /** Bytes an incremental copy of `file` will read (for planning streams and progress). */
   incrementalBytes(space: SpaceInfo, file: SpaceFile, source: IncrementalSource): number;

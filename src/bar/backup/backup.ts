@@ -11,7 +11,7 @@ import { trace } from '../../common/trace.js';
 import { warmCodecPool } from '../../common/io/codec-pool.js';
 import { Progress } from '../../common/progress.js';
 import { formatBytes, formatRate } from '../../common/units.js';
-import type { BackupStopped, IncrementalSource, ServerInfo, SpaceInfo } from '../../engine/engine.js';
+import type { BackupStopped, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo } from '../../engine/engine.js';
 import { chooseBases, type SpaceLevel } from './choose-bases.js';
 import { incrementalSources, startWalReading, type EarlyWal } from './incremental-sources.js';
 import type { NewInstance } from '../../history/history-db.js';
@@ -61,6 +61,17 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
   const started = Date.now();
   trace('backup: begin');
   warmCodecPool(); // the workers start while the server answers
+  // a level 1 or 2 reads the WAL since its base from the start, while the server answers
+  // and backup mode starts (its checkpoint can take long); whatever happens, it is stopped
+  const early: EarlyWal | undefined = await startWalReading(ctx, engine, opts.spaces, opts.level).catch(() => undefined);
+  try {
+    return await backupWith(ctx, engine, opts, started, early);
+  } finally {
+    early?.reading.abort();
+  }
+}
+
+async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOptions, started: number, early: EarlyWal | undefined): Promise<BackupResult> {
   const info = await engine.describe();
   trace('backup: described');
   checkArchiving(info.archiveMode, info.archiveCommand);
@@ -71,18 +82,19 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
   ctx.log.info(`backup ${aid}: level ${opts.level} of ${chosen.map((s) => s.name).join(', ')} started`);
   const txn = await ctx.sm.beginTransaction();
   let handle: Awaited<ReturnType<typeof engine.startBackup>> | undefined;
-  let early: EarlyWal | undefined;
   try {
-    early = await startWalReading(ctx, engine, chosen.map((s) => s.name), opts.level);
     handle = await engine.startBackup(`openbar backup ${aid}`);
     ctx.log.info(`backup ${aid}: backup mode started at ${handle.startLsn} (timeline ${handle.timeline}, WAL ${handle.startWal})`);
     faultPoint('backup-started');
     trace('backup: backup mode started');
 
+    // the files are listed while the WAL is still being read
+    const listing = Promise.all(chosen.map((space) => engine.listFiles(space)));
+    listing.catch(() => {}); // awaited by planWork
     const levels: SpaceLevel[] = opts.level > 0 ? await chooseBases(ctx.sm, ctx.history.instances(), chosen.map((s) => s.name), opts.level, handle.timeline) : chosen.map((s) => ({ space: s.name, level: 0 }));
     for (const l of levels) if (l.note) { ctx.log.info(`backup ${aid}: ${l.note}`); opts.report?.(`${l.space}: ${l.note}`); }
-    const sources = await incrementalSources(ctx, engine, aid, levels, handle, early);
-    const work = await planWork(ctx, chosen, sources);
+    const sources = await incrementalSources(ctx, engine, aid, levels, handle, info, early);
+    const work = await planWork(ctx, chosen, await listing, sources);
     trace('backup: files listed');
     const total = [...new Set(work.map((w) => w.queue))].reduce((a, q) => a + q.bytes, 0);
     ctx.history.progress(aid, 0, total);
@@ -146,7 +158,6 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
     trace('backup: recorded');
     return { id: aid, level, levels: levels.map((l) => ({ space: l.space, level: l.level, base: l.base?.action ?? null, note: l.note ?? null })), method: [...sources.values()][0]?.method ?? null, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, walFiles: stopped.walFiles, spaces, bytes, storedBytes, ms };
   } catch (err) {
-    early?.reading.abort();
     await txn.abort().catch(() => {});
     await handle?.abort().catch(() => {});
     const message = err instanceof Error ? err.message : String(err);
@@ -172,15 +183,15 @@ function chooseSpaces(all: readonly SpaceInfo[], names: readonly string[] | unde
 }
 
 /** One unit of work per part of each space; the critical space first, then the largest spaces. */
-async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[], sources: ReadonlyMap<string, IncrementalSource>) {
+async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[], files: readonly SpaceFile[][], sources: ReadonlyMap<string, IncrementalSource>) {
   const engine = ctx.engine();
-  const listed = await Promise.all(spaces.map(async (space) => {
+  const listed = spaces.map((space, i) => {
     const src = sources.get(space.name);
-    return { space, queue: new PieceQueue(await engine.listFiles(space), src ? (f) => engine.incrementalBytes(space, f, src) : undefined) };
-  }));
+    return { space, queue: new PieceQueue(files[i]!, src ? (f) => engine.incrementalBytes(space, f, src) : undefined) };
+  });
   listed.sort((a, b) => Number(b.space.critical) - Number(a.space.critical) || b.queue.bytes - a.queue.bytes);
-  // small files read ahead: only for full copies (an incremental reads few of them)
-  for (const { space, queue } of listed) if (!sources.has(space.name)) engine.prepareCopy?.(space, queue.order());
+  // small files read ahead (an incremental, only those it copies whole)
+  for (const { space, queue } of listed) engine.prepareCopy?.(space, queue.order());
   return listed.flatMap(({ space, queue }) => {
     const parts = space.critical ? 1 : partsFor(queue.bytes, ctx.settings.max_backup);
     return Array.from({ length: parts }, (_, part) => ({ space, queue, part, parts }));

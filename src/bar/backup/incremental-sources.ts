@@ -6,7 +6,7 @@
 // backup mode waits for and the parse then run at the same time.
 
 import { fail } from '../../common/errors.js';
-import type { BackupHandle, EngineAdapter, IncrementalSource, WalChangesReading } from '../../engine/engine.js';
+import type { BackupHandle, EngineAdapter, IncrementalSource, ServerInfo, WalChangesReading, WalFacts } from '../../engine/engine.js';
 import type { HistoryInstance } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
 import { chooseBases, type SpaceLevel } from './choose-bases.js';
@@ -15,24 +15,36 @@ import { chooseBases, type SpaceLevel } from './choose-bases.js';
 export interface EarlyWal {
   readonly from: string;
   readonly timeline: number;
+  readonly facts: WalFacts;
   readonly reading: WalChangesReading;
   readonly started: number;
 }
 
-export async function startWalReading(ctx: BarContext, engine: EngineAdapter, spaces: readonly string[], level: number): Promise<EarlyWal | undefined> {
+/**
+ * Starts reading the WAL a level 1 or 2 will need before anything else (the server is
+ * not asked: the base's label says where and what its WAL is), for the spaces named, or
+ * every space the history has when none are. Undefined when there is nothing to read.
+ */
+export async function startWalReading(ctx: BarContext, engine: EngineAdapter, spaces: readonly string[] | undefined, level: number): Promise<EarlyWal | undefined> {
   if (level === 0 || ctx.settings.incremental_method === 'scan') return undefined;
-  const levels = await chooseBases(ctx.sm, ctx.history.instances(), spaces, level, undefined);
-  const oldest = oldestBase(engine, levels);
+  const instances = ctx.history.instances();
+  const names = spaces?.length ? spaces : [...new Set(instances.filter((i) => i.type === 'R' || i.type === 'D').map((i) => i.object))];
+  const oldest = oldestBase(engine, await chooseBases(ctx.sm, instances, names, level, undefined));
   if (!oldest || oldest.timeline === null) return undefined;
-  return { from: oldest.startLsn!, timeline: oldest.timeline, reading: await engine.walChanges(oldest.startLsn!, oldest.timeline, (name) => fetchWal(ctx, name)), started: Date.now() };
+  const label = await baseLabel(ctx, instances, oldest.action);
+  const facts = label?.walSegmentSize && label.systemId ? { segmentSize: label.walSegmentSize, systemId: label.systemId } : undefined;
+  if (!facts) return undefined;
+  const reading = await engine.walChanges(oldest.startLsn!, oldest.timeline, (name) => fetchWal(ctx, name), facts);
+  return { from: oldest.startLsn!, timeline: oldest.timeline, facts, reading, started: Date.now() };
 }
 
-export async function incrementalSources(ctx: BarContext, engine: EngineAdapter, aid: number, levels: readonly SpaceLevel[], handle: BackupHandle, early: EarlyWal | undefined): Promise<Map<string, IncrementalSource>> {
+export async function incrementalSources(ctx: BarContext, engine: EngineAdapter, aid: number, levels: readonly SpaceLevel[], handle: BackupHandle, info: ServerInfo, early: EarlyWal | undefined): Promise<Map<string, IncrementalSource>> {
   const out = new Map<string, IncrementalSource>();
   const inc = levels.filter((l) => l.level > 0 && l.base?.startLsn);
   const oldest = oldestBase(engine, levels);
-  // read ahead from another base or timeline than the one chosen now: of no use
-  const reading = early && oldest && early.from === oldest.startLsn && early.timeline === handle.timeline ? early : undefined;
+  // read ahead from another base, timeline or system than the one found now: of no use
+  const reading = early && oldest && early.from === oldest.startLsn && early.timeline === handle.timeline
+    && early.facts.systemId === info.systemId && early.facts.segmentSize === info.walSegmentSize ? early : undefined;
   if (early && !reading) early.reading.abort();
   if (inc.length === 0) return out;
   const wanted = ctx.settings.incremental_method;
@@ -74,20 +86,24 @@ const MTIME_MARGIN_MS = 5_000;
  * was set back, so file times cannot be compared with it): every file is then read.
  */
 async function baseReadFrom(ctx: BarContext, instances: readonly HistoryInstance[], baseAction: number): Promise<number | undefined> {
-  const label = instances.find((i) => i.action === baseAction && i.type === 'B');
-  if (!label) return undefined;
-  const [set] = await ctx.sm.query({ id: label.copyIds[0]! });
-  const started = Date.parse(String((set?.meta as { startTime?: string } | undefined)?.startTime ?? ''));
+  const started = Date.parse((await baseLabel(ctx, instances, baseAction))?.startTime ?? '');
   if (!Number.isFinite(started) || Date.now() < started) return undefined;
   return started - MTIME_MARGIN_MS;
 }
 
+/** What the label save set of backup `action` recorded. */
+async function baseLabel(ctx: BarContext, instances: readonly HistoryInstance[], action: number): Promise<{ startTime?: string; walSegmentSize?: number; systemId?: string } | undefined> {
+  const label = instances.find((i) => i.action === action && i.type === 'B');
+  if (!label) return undefined;
+  const [set] = await ctx.sm.query({ id: label.copyIds[0]! });
+  return set?.meta as { startTime?: string; walSegmentSize?: number; systemId?: string } | undefined;
+}
+
 /**
- * A WAL file from the Logs pool as it is read; undefined when it is not there. One record
- * is opened ahead: the reader leaves a switched segment after its first record, and the
- * next segment is read ahead meanwhile.
+ * A WAL file from the Logs pool as it is read; undefined when it is not there. Two records
+ * are opened ahead, not more: the reader leaves a switched segment after its first record.
  */
 async function fetchWal(ctx: BarContext, name: string): Promise<AsyncIterable<Uint8Array> | undefined> {
   const [s] = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
-  return s ? ctx.sm.readChunks(s.id, { readAhead: 1 }) : undefined;
+  return s ? ctx.sm.readChunks(s.id, { readAhead: 2 }) : undefined;
 }

@@ -12,7 +12,8 @@ import { parseLsn } from './lsn.js';
 import { checkChunk, checkPage, isAllZero, pageLsn, RELSEG_BLOCKS } from './page.js';
 import type { PageChanges } from './page-changes.js';
 import { copyBounds, relationBlockBase } from './spaces.js';
-import { readChunk } from './copy-space.js';
+import { copySmallFile, readChunk } from './copy-space.js';
+import { isSmallFile, readSmallFile, type SmallFileCache } from './small-file-cache.js';
 import { encodeEntry, encodeHeader, encodeTrailer } from './space-stream.js';
 import { runParallel } from '../../common/run-parallel.js';
 
@@ -33,7 +34,7 @@ interface Ctx {
   badPages: number;
 }
 
-export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions & { incremental: IncrementalSource }): Promise<void> {
+export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions & { incremental: IncrementalSource }, smallFiles?: SmallFileCache): Promise<void> {
   await sink.write(encodeHeader({
     space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
     startLsn: opts.startLsn, pageSize: PAGE, created: new Date().toISOString(), baseLsn: opts.incremental.baseLsn,
@@ -56,6 +57,19 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
       }
       continue;
     }
+    if (smallFiles && isSmallFile(f) && copiedWhole(f, opts.incremental)) {
+      // read ahead while other files were copied, or now
+      const file = path.join(space.root, f.path);
+      const small = await (smallFiles.take(f.path) ?? readSmallFile(file));
+      if (!small) continue; // dropped since listed: WAL replay agrees
+      if (small !== 'grown') {
+        const r = await copySmallFile(small, file, f, sink, c.startLsn, opts, space.name);
+        c.badPages += r.bad;
+        c.bytes += r.size;
+        count++;
+        continue;
+      } // grown large since listed: copied below
+    }
     let fh: fsp.FileHandle;
     try {
       fh = await fsp.open(path.join(space.root, f.path), 'r');
@@ -69,7 +83,7 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
       const { size, from, to } = copyBounds(f, st.size, blockBase !== undefined, PAGE);
       const head = { path: f.path, type: 'file' as const, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size };
       // free space and visibility maps change without new page LSNs: always whole (they are small)
-      const pick = blockBase === undefined || /_(fsm|vm)(\.\d+)?$/.test(f.path) ? 'whole'
+      const pick = blockBase === undefined || FSM_OR_VM.test(f.path) ? 'whole'
         : opts.incremental.method === 'wal' ? (opts.incremental.changes as PageChanges).pagesOf(space, f.path) : 'scan';
       if (pick === 'whole') await copyWhole(c, fh, head, from, to, f.range !== undefined, blockBase);
       else if (pick === 'scan') await copyScanned(c, fh, head, from, to, blockBase!);
@@ -92,6 +106,17 @@ export function unchangedOnDisk(f: SpaceFile, src: IncrementalSource): boolean {
   return src.method === 'wal' && src.unchangedBefore !== undefined && f.type === 'file'
     && f.mtimeMs < src.unchangedBefore && f.mtimeMs <= Date.now() && relationBlockBase(f.path, RELSEG_BLOCKS) !== undefined;
 }
+
+/**
+ * Whether a file is copied whole whatever changed in it: a file that is not a relation's,
+ * or a free space or visibility map (they change without new page LSNs), unless it was
+ * last written before the base started.
+ */
+export function copiedWhole(f: SpaceFile, src: IncrementalSource): boolean {
+  return f.type === 'file' && !unchangedOnDisk(f, src) && (relationBlockBase(f.path, RELSEG_BLOCKS) === undefined || FSM_OR_VM.test(f.path));
+}
+
+const FSM_OR_VM = /_(fsm|vm)(\.\d+)?$/;
 
 type Head = { path: string; type: 'file'; mode: number; mtimeMs: number; size: number };
 

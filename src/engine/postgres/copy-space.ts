@@ -138,7 +138,8 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
 }
 
 /** Writes a small file read whole: entry, then its bytes, pages checked. */
-async function copySmallFile(small: SmallFile, file: string, f: SpaceFile, sink: ByteSink, startLsn: bigint,
+/** A small file read whole (ahead, or now) into the stream: the same entry as any file copied whole. */
+export async function copySmallFile(small: SmallFile, file: string, f: SpaceFile, sink: ByteSink, startLsn: bigint,
   opts: SpaceReadOptions, space: string): Promise<{ bad: number; size: number }> {
   const { st, data } = small;
   const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);

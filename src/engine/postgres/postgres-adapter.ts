@@ -5,12 +5,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { fail } from '../../common/errors.js';
-import type { BackupHandle, ByteSink, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
+import type { BackupHandle, ByteSink, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions, WalFacts } from '../engine.js';
 import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
 import { copySpace } from './copy-space.js';
-import { copySpaceIncremental, unchangedOnDisk } from './copy-space-incremental.js';
+import { copiedWhole, copySpaceIncremental, unchangedOnDisk } from './copy-space-incremental.js';
 import type { PageChanges } from './page-changes.js';
 import { WalChangesReading } from './wal-changes.js';
 import { parseLsn } from './lsn.js';
@@ -92,19 +92,22 @@ export class PostgresAdapter implements EngineAdapter {
   }
 
   copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
-    if (opts.incremental) return copySpaceIncremental(space, files, sink, { ...opts, incremental: opts.incremental });
-    // reading ahead starts with the space's first part, so only spaces being copied hold memory
+    // reading ahead starts with the space's first part, so only spaces being copied hold
+    // memory; an incremental reads ahead only the files it copies whole
     let cache = this.smallFiles.get(space.name);
     if (cache !== undefined && !(cache instanceof SmallFileCache)) {
-      cache = new SmallFileCache(space.root, cache);
+      const inc = opts.incremental;
+      cache = new SmallFileCache(space.root, inc ? cache.filter((f) => copiedWhole(f, inc)) : cache);
       this.smallFiles.set(space.name, cache);
     }
+    if (opts.incremental) return copySpaceIncremental(space, files, sink, { ...opts, incremental: opts.incremental }, cache);
     return copySpace(space, files, sink, opts, cache);
   }
 
-  async walChanges(fromLsn: string, timeline: number, fetchArchived: (name: string) => Promise<AsyncIterable<Uint8Array> | undefined>): Promise<WalChangesReading> {
-    const info = await this.describe();
-    return new WalChangesReading({ fromLsn, timeline, segmentSize: info.walSegmentSize, systemId: info.systemId, pgWal: path.join(info.dataDir, 'pg_wal'), fetchArchived });
+  async walChanges(fromLsn: string, timeline: number, fetchArchived: (name: string) => Promise<AsyncIterable<Uint8Array> | undefined>, known?: WalFacts): Promise<WalChangesReading> {
+    // with what the base recorded and pg_data configured, the server need not be asked first
+    const facts = known && this.s.dataDir ? { ...known, dataDir: this.s.dataDir } : await this.describe().then((i) => ({ segmentSize: i.walSegmentSize, systemId: i.systemId, dataDir: i.dataDir }));
+    return new WalChangesReading({ fromLsn, timeline, segmentSize: facts.segmentSize, systemId: facts.systemId, pgWal: path.join(facts.dataDir, 'pg_wal'), fetchArchived });
   }
 
   compareLsn(a: string, b: string): number {

@@ -13,6 +13,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { OpenbarError } from '../../common/errors.js';
+import { trace } from '../../common/trace.js';
 import { parseLsn, segmentOf, walFileName } from './lsn.js';
 import { PageChanges } from './page-changes.js';
 import { lsnText } from './wal/wal-page.js';
@@ -49,6 +50,7 @@ export class WalChangesReading {
     this.worker.on('message', (r: WalWorkerReply) => this.deliver(r));
     this.worker.on('error', (err) => { this.failed ??= err; this.deliver({ type: 'error', message: err.message }); });
     this.post({ type: 'start', startLsn: parseLsn(i.fromLsn), sysid: BigInt(i.systemId), segmentSize: i.segmentSize });
+    trace('wal: reading started');
     this.archived = this.readArchived();
     this.archived.catch(() => {}); // awaited by finish; an abandoned reading must not count as unhandled
   }
@@ -57,6 +59,7 @@ export class WalChangesReading {
   async finish(toLsn: string): Promise<WalChangesResult> {
     try {
       await this.archived;
+      trace('wal: archived segments read');
       const to = parseLsn(toLsn);
       this.post({ type: 'end', endLsn: to });
       this.ended = false;
@@ -116,8 +119,8 @@ export class WalChangesReading {
   }
 
   /**
-   * Hands segment `this.segno` to the reader piece by piece, each read before the next is
-   * sent (a piece lives in a transfer buffer its reader reuses), and stops fetching it once
+   * Hands segment `this.segno` to the reader piece by piece, each copied by the reader
+   * before the next is fetched (a piece lives in a transfer buffer that is reused), and stops fetching it once
    * the reader has left it: after a WAL switch the rest of a segment is unused, and
    * archive_timeout makes many such segments.
    */
@@ -137,13 +140,14 @@ export class WalChangesReading {
     } finally {
       await pieces.return?.();
     }
+    trace(`wal: segment ${segno} read (${offset} bytes)`);
     this.segno++;
   }
 
   private async settleOne(): Promise<void> {
     const r = await this.next();
-    if (r.type === 'read') {
-      // one piece at a time
+    if (r.type === 'copied') {
+      // the piece's buffer is free again
     } else if (r.type === 'ended') {
       this.ended = true;
     } else {

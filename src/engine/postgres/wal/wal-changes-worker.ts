@@ -1,10 +1,11 @@
 // A thread that collects the WAL's block references for a level 1 or 2 backup, so the
 // WAL is parsed while the server starts backup mode and the files are listed. Messages
 // come in order: start, piece…, end, finish. A segment arrives in pieces (the records of
-// its save set, in the sender's shared transfer buffers: copied here at once) and is read
-// as they come; each piece is answered, once read, with whether reading is over and the
-// LSN the reader needs next, so the sender stops fetching a segment the reader has left
-// (the rest of a switched segment).
+// its save set, in the sender's shared transfer buffers) and is read as they come. Each
+// piece is answered as soon as it is copied here, so the sender fetches the next one while
+// this one is read; the answer says whether reading is over and the LSN the reader needs
+// next (as of the pieces before), so the sender stops fetching a segment the reader has
+// left (the rest of a switched segment).
 
 import { parentPort } from 'node:worker_threads';
 import { BlockRefCollector } from './block-ref-collector.js';
@@ -16,7 +17,7 @@ export type WalWorkerRequest =
   | { type: 'finish' };
 
 export type WalWorkerReply =
-  | { type: 'read'; done: boolean; nextLsn: number }
+  | { type: 'copied'; done: boolean; nextLsn: number }
   | { type: 'ended'; done: boolean; nextLsn: number }
   | { type: 'result'; result: ReturnType<BlockRefCollector['finish']> }
   | { type: 'error'; message: string };
@@ -29,6 +30,7 @@ let collector: BlockRefCollector | undefined;
 let segment: Uint8Array | undefined;
 let segno = -1;
 let filled = 0;
+let busy = 0;
 
 parentPort!.on('message', (m: WalWorkerRequest) => {
   try {
@@ -41,12 +43,16 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
         const c = collector!;
         if (m.segno !== segno) { segno = m.segno; filled = 0; }
         // pieces come in order; one the reader no longer needs is only given back
-        if (m.offset === filled && !c.done && filled + m.data.length <= segment!.length) {
-          segment!.set(m.data, filled);
+        const wanted = m.offset === filled && !c.done && filled + m.data.length <= segment!.length;
+        if (wanted) segment!.set(m.data, filled);
+        // the sender may reuse its buffer now, and fetch the next piece while this one is read
+        reply({ type: 'copied', done: c.done, nextLsn: c.nextLsn });
+        if (wanted) {
           filled += m.data.length;
+          const t0 = performance.now();
           c.push(segment!, segno, filled);
+          busy += performance.now() - t0;
         }
-        reply({ type: 'read', done: c.done, nextLsn: c.nextLsn });
         break;
       }
       case 'end':
@@ -54,6 +60,7 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
         reply({ type: 'ended', done: collector!.done, nextLsn: collector!.nextLsn });
         break;
       case 'finish':
+        if (process.env.OPENBAR_TRACE) process.stderr.write(`trace wal worker: ${busy.toFixed(0)} ms parsing, up ${performance.now().toFixed(0)} ms\n`);
         reply({ type: 'result', result: collector!.finish() });
         break;
     }
