@@ -65,7 +65,7 @@ export async function incrementalSources(ctx: BarContext, engine: EngineAdapter,
   }
   const instances = method === 'wal' ? ctx.history.instances() : [];
   for (const l of inc) {
-    const unchangedBefore = method === 'wal' ? await baseReadFrom(ctx, instances, l.base!.action) : undefined;
+    const unchangedBefore = method === 'wal' && ctx.settings.file_times === 'trust' ? await baseReadFrom(ctx, instances, l.base!.action) : undefined;
     out.set(l.space, { baseLsn: l.base!.startLsn!, method, ...(changes ? { changes } : {}), ...(unchangedBefore !== undefined ? { unchangedBefore } : {}) });
   }
   return out;
