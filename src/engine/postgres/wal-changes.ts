@@ -49,6 +49,8 @@ export class WalChangesReading {
     this.worker = new Worker(new URL('./wal/wal-changes-worker.js', import.meta.url));
     this.worker.on('message', (r: WalWorkerReply) => this.deliver(r));
     this.worker.on('error', (err) => { this.failed ??= err; this.deliver({ type: 'error', message: err.message }); });
+    // a thread that ends before its answer (terminated, out of memory) must not leave finish waiting
+    this.worker.on('exit', () => { this.failed ??= new Error('the WAL reading thread ended'); this.deliver({ type: 'error', message: this.failed.message }); });
     this.post({ type: 'start', startLsn: parseLsn(i.fromLsn), sysid: BigInt(i.systemId), segmentSize: i.segmentSize });
     trace('wal: reading started');
     this.archived = this.readArchived();
@@ -100,12 +102,16 @@ export class WalChangesReading {
    */
   private async readArchived(): Promise<void> {
     let cur = await this.open(this.segno);
-    while (cur && !this.done) {
-      const ahead = await this.open(this.segno + 1n);
-      await this.feed(cur);
-      cur = ahead;
+    try {
+      while (cur && !this.done) {
+        const ahead = await this.open(this.segno + 1n);
+        const fed = cur;
+        cur = ahead;
+        await this.feed(fed);
+      }
+    } finally {
+      await cur?.return?.();
     }
-    await cur?.return?.();
   }
 
   /** A segment's save set, its reading started; undefined when the Logs pool does not have it. */
@@ -120,9 +126,9 @@ export class WalChangesReading {
 
   /**
    * Hands segment `this.segno` to the reader piece by piece, each copied by the reader
-   * before the next is fetched (a piece lives in a transfer buffer that is reused), and stops fetching it once
-   * the reader has left it: after a WAL switch the rest of a segment is unused, and
-   * archive_timeout makes many such segments.
+   * before the next is fetched (a piece lives in a transfer buffer that is reused), and
+   * stops fetching it once the reader has left it: after a WAL switch the rest of a
+   * segment is unused, and archive_timeout makes many such segments.
    */
   private async feed(pieces: AsyncIterator<Uint8Array>): Promise<void> {
     const segno = this.segno;
