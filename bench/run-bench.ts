@@ -1,7 +1,7 @@
 // npm run bench — openbar against pgBackRest on the same generated database, same
 // machine, same run: a full (level-0) backup and a restore with each, matched on
-// compression (zstd, level 1) and parallelism (2 processes/streams), and a verify of
-// the backup with each; pg_basebackup as a
+// compression (zstd, level 1) and parallelism (2 processes/streams), and verifies of
+// the backups; pg_basebackup as a
 // reference for the raw copy speed. Prints time, MB/s, stored bytes, peak memory of the
 // whole process tree, and the ratio openbar/pgBackRest. Each measurement is taken
 // BENCH_RUNS times, the two tools alternating, and reported as median and range (the
@@ -180,14 +180,20 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2000));
     cluster.stop();
 
-    // verify: pgBackRest checks its repository's file checksums and WAL; openbar also every page
-    dropCaches();
-    const brVerify = await must('pgbackrest verify', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', 'verify']);
-    rows.push({ what: 'verify', tool: 'pgBackRest', t: [brVerify], bytes: dbBytes });
-    dropCaches();
+    // verify, the tools alternating: pgBackRest checks its repository's file checksums and
+    // WAL; openbar also every page, of the latest level 0 and the WAL after it
     const obFull = (JSON.parse(obBackups[obBackups.length - 1]!.stdout) as { id: number }).id;
-    const obVerify = await must('openbar verify', process.execPath, [openbarBin, '--config', config, 'verify', String(obFull), '--json']);
-    rows.push({ what: 'verify', tool: 'openbar', t: [obVerify], bytes: dbBytes });
+    const brVerifies: Timed[] = [];
+    const obVerifies: Timed[] = [];
+    for (let i = 0; i < runs; i++) {
+      dropCaches();
+      brVerifies.push(await must('pgbackrest verify', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', 'verify']));
+      dropCaches();
+      obVerifies.push(await must('openbar verify', process.execPath, [openbarBin, '--config', config, 'verify', String(obFull), '--json']));
+      process.stdout.write(`bench: verify run ${i + 1}/${runs}: pgBackRest ${fmt(brVerifies[i]!.ms / 1000, 2)} s, openbar ${fmt(obVerifies[i]!.ms / 1000, 2)} s\n`);
+    }
+    rows.push({ what: 'verify', tool: 'pgBackRest', t: brVerifies, bytes: dbBytes });
+    rows.push({ what: 'verify', tool: 'openbar', t: obVerifies, bytes: dbBytes });
 
     // restores of the latest backup of each (a level 1 chain / an incremental), into empty directories, alternating
     const brDir = path.join(dir, 'restore-pgbackrest');
@@ -222,13 +228,13 @@ async function main(): Promise<void> {
       `${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / 1024 ** 3, 0)} GiB RAM.`,
       `pgbench scale ${scale}: ${fmt(dbBytes / 1e9, 2)} GB, data checksums on. zstd level 1 and ${streams} processes/streams for both; page cache dropped before each run${dropCaches() ? '' : ' (NOT: no permission)'}.`,
       `Peak RSS is the whole process tree (pgBackRest's worker processes included). pgBackRest ${spawnSync('pgbackrest', ['version'], { encoding: 'utf8' }).stdout.trim()}.`,
-      `${runs} run(s) of each backup and restore, pgBackRest and openbar alternating, each backup started with the archiver idle; figures are the median (min–max).`,
+      `${runs} run(s) of each backup, verify and restore, pgBackRest and openbar alternating, each backup started with the archiver idle; figures are the median (min–max).`,
       '',
       table,
       '',
       `Ratio openbar / pgBackRest per pair of runs (time, lower is better): backup **${spread(ratios('backup'), 2)}** [${ratios('backup').map((r) => fmt(r, 2)).join(', ')}], restore **${spread(ratios('restore'), 2)}** [${ratios('restore').map((r) => fmt(r, 2)).join(', ')}].`,
       
-      `Verify (one run each): ratio **${fmt(ratio('verify'), 2)}**.`,
+      `Verify, ratio per pair of runs: **${spread(ratios('verify'), 2)}** [${ratios('verify').map((r) => fmt(r, 2)).join(', ')}].`,
       'Targets: backup ≤ 0.50, restore ≤ 1.00, verify ≤ 1.00 (openbar also checks every page; pgBackRest verify checks file checksums and WAL).',
       `Level 1 / incr, time ratio of the medians to pgBackRest's incremental: by WAL **${fmt(ratio('level 1 / incr', 'openbar (wal)'), 3)}**, by scan **${fmt(ratio('level 1 / incr', 'openbar (scan)'), 2)}** (target by WAL ≤ 0.10, and bytes read within 2× of the changed bytes).`,
       incrementalNote,

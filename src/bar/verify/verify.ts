@@ -8,7 +8,9 @@
 // as data and the verifier goes on; the result is recorded on the backup's instances.
 
 import { fail, isOpenbarError } from '../../common/errors.js';
+import { warmCodecPool } from '../../common/io/codec-pool.js';
 import { runParallel } from '../../common/run-parallel.js';
+import { trace } from '../../common/trace.js';
 import type { ArchiveChecker, ArchiveFinding, ColdRestoreEngine, SpaceCoverage } from '../../engine/engine.js';
 import type { BackupCopy } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
@@ -45,6 +47,8 @@ type WalEngine = Pick<ColdRestoreEngine, 'nextWal' | 'walPosition'>;
 
 export async function runVerify(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine, opts: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
+  trace('verify: begin');
+  warmCodecPool(); // the workers start while the history and the label are read
   const backup = pickBackup(ctx, opts.backup);
   const aid = ctx.history.beginAction('verify', backup.level, { backup: backup.aid });
   try {
@@ -57,10 +61,17 @@ export async function runVerify(ctx: BarContext, checker: ArchiveChecker, wal: W
       checks.push({ name: 'save sets', passed: false, detail: 'the backup label save set is unreadable', problems: [labelProblem] });
     } else {
       const label = (await ctx.sm.query({ id: labelId }))[0]!.meta as unknown as LabelMeta & { checksums?: boolean };
-      scan = await scanPhase(ctx, checker, backup, label, opts);
+      trace('verify: label read');
+      const scanning = scanPhase(ctx, checker, backup, label, opts);
+      const walking = await walPhase(ctx, checker, wal, label, opts);
+      // one queue of max_backup streams: a stream done with the save sets goes on to the WAL
+      // files while the others finish theirs, so no core waits for the slowest save set
+      await runParallel([...scanning.tasks, ...walking.tasks], Math.max(1, ctx.settings.max_backup), (task) => task());
+      trace('verify: save sets and WAL read');
+      scan = scanning.finish();
       checks.push(...scan.checks);
       checks.push(controlCheck(checker, scan.control, label, backup));
-      checks.push(...await walChecks(ctx, checker, wal, label, opts));
+      checks.push(...walking.finish());
       await nameRelations(ctx, checks, scan.findings);
     }
 
@@ -73,6 +84,7 @@ export async function runVerify(ctx: BarContext, checker: ArchiveChecker, wal: W
     const problems = checks.reduce((a, c) => a + c.problems.length, 0);
     ctx.history.endAction(aid, passed ? 0 : 3, passed ? 'passed' : `${problems} problem(s)`, { backup: backup.aid, passed, problems, bytes: report.bytes, pages: report.pages });
     ctx.log.info(`verify ${aid}: backup ${backup.aid} ${passed ? 'PASSED' : `FAILED with ${problems} problem(s)`}; ${report.pages} pages, ${report.bytes} bytes read`);
+    trace('verify: recorded');
     return report;
   } catch (err) {
     ctx.history.endAction(aid, 1, (err as Error).message);
@@ -111,11 +123,17 @@ interface ScanResult {
 
 interface ScanJob { space: string; id: number; part: number; depth: number; level: number; chained: boolean; startLsn: string }
 
+/** Work of a phase as independent tasks (one stream each), and its checks once they have all run. */
+interface Phase<R> {
+  readonly tasks: (() => Promise<void>)[];
+  finish(): R;
+}
+
 /**
- * Reads every save set of every level of every space's chain once (max_backup at a time),
- * then asks for the gaps: the newest level's files at their sizes, pages from any level.
+ * Reads every save set of every level of every space's chain once (one task each), then
+ * asks for the gaps: the newest level's files at their sizes, pages from any level.
  */
-async function scanPhase(ctx: BarContext, checker: ArchiveChecker, backup: BackupCopy, label: LabelMeta & { checksums?: boolean }, opts: VerifyOptions): Promise<ScanResult> {
+function scanPhase(ctx: BarContext, checker: ArchiveChecker, backup: BackupCopy, label: LabelMeta & { checksums?: boolean }, opts: VerifyOptions): Phase<ScanResult> {
   const setProblems: string[] = [];
   const pageProblems: string[] = [];
   const fileProblems: string[] = [];
@@ -128,7 +146,7 @@ async function scanPhase(ctx: BarContext, checker: ArchiveChecker, backup: Backu
   const cover = new Map<string, { coverage: SpaceCoverage; unreadable: number[]; broken: boolean }>(spaces.map((s) => [s.name, { coverage: checker.newCoverage(), unreadable: [], broken: false }]));
   const oidOf = (name: string) => label.spaces.find((s) => s.name === name)?.oid ?? null;
   const jobs = scanJobs(ctx, spaces, label, (space, problem) => { setProblems.push(problem); cover.get(space)!.broken = true; });
-  await runParallel(jobs, Math.max(1, ctx.settings.max_backup), async (j) => {
+  const scan = async (j: ScanJob) => {
     const [info] = await ctx.sm.query({ id: j.id });
     if (!info) {
       setProblems.push(`save set ${j.id} (space ${j.space}${j.chained ? `, level ${j.level}` : ''}, part ${j.part + 1}) is missing from the storage manager`);
@@ -151,35 +169,40 @@ async function scanPhase(ctx: BarContext, checker: ArchiveChecker, backup: Backu
       setProblems.push(err.message);
       cover.get(j.space)!.unreadable.push(j.id);
     }
-  });
-  let files = 0;
-  for (const s of spaces) {
-    const c = cover.get(s.name)!;
-    files += c.coverage.fileCount;
-    if (c.broken) {
-      fileProblems.push(`space ${s.name}: not checked, its chain of levels cannot be resolved`);
-      continue;
-    }
-    if (c.unreadable.length > 0) {
-      fileProblems.push(`space ${s.name}: not checked, save set(s) ${c.unreadable.join(', ')} could not be read`);
-      continue;
-    }
-    for (const f of checker.coverageGaps(s.name, oidOf(s.name), c.coverage)) {
-      const line = describe(f);
-      findings.set(f, line);
-      fileProblems.push(line);
-    }
-  }
-  const sets = jobs.length;
-  const baseSets = jobs.filter((j) => j.depth > 0).length;
-  return {
-    checks: [
-      { name: 'save sets', passed: setProblems.length === 0, detail: `${sets} save set(s)${baseSets ? ` (${baseSets} of base levels)` : ''}, ${records} record(s) read, checksums checked`, problems: setProblems },
-      { name: 'pages', passed: pageProblems.length === 0, detail: `${pages} page(s) parsed${label.checksums ? ', data checksums checked' : ' (cluster without data checksums: headers only)'}`, problems: pageProblems },
-      { name: 'files complete', passed: fileProblems.length === 0, detail: `${files} file(s) in ${spaces.length} space(s)`, problems: fileProblems },
-    ],
-    findings, control, bytes, pages,
   };
+  return { tasks: jobs.map((j) => () => scan(j)), finish: scanChecks };
+
+  /** The checks once every save set has been read: gaps in each space's files. */
+  function scanChecks(): ScanResult {
+    let files = 0;
+    for (const s of spaces) {
+      const c = cover.get(s.name)!;
+      files += c.coverage.fileCount;
+      if (c.broken) {
+        fileProblems.push(`space ${s.name}: not checked, its chain of levels cannot be resolved`);
+        continue;
+      }
+      if (c.unreadable.length > 0) {
+        fileProblems.push(`space ${s.name}: not checked, save set(s) ${c.unreadable.join(', ')} could not be read`);
+        continue;
+      }
+      for (const f of checker.coverageGaps(s.name, oidOf(s.name), c.coverage)) {
+        const line = describe(f);
+        findings.set(f, line);
+        fileProblems.push(line);
+      }
+    }
+    const sets = jobs.length;
+    const baseSets = jobs.filter((j) => j.depth > 0).length;
+    return {
+      checks: [
+        { name: 'save sets', passed: setProblems.length === 0, detail: `${sets} save set(s)${baseSets ? ` (${baseSets} of base levels)` : ''}, ${records} record(s) read, checksums checked`, problems: setProblems },
+        { name: 'pages', passed: pageProblems.length === 0, detail: `${pages} page(s) parsed${label.checksums ? ', data checksums checked' : ' (cluster without data checksums: headers only)'}`, problems: pageProblems },
+        { name: 'files complete', passed: fileProblems.length === 0, detail: `${files} file(s) in ${spaces.length} space(s)`, problems: fileProblems },
+      ],
+      findings, control, bytes, pages,
+    };
+  }
 }
 
 /** Every save set of every level of each space's chain; a chain that cannot be resolved is reported, its newest level still scanned. */
@@ -205,8 +228,8 @@ function controlCheck(checker: ArchiveChecker, control: Buffer | undefined, labe
   return why ? { name, passed: false, detail: 'damaged or foreign', problems: [`global/pg_control: ${why}`] } : { name, passed: true, detail: `valid, system ${label.systemId}`, problems: [] };
 }
 
-/** The backup's own WAL (start to stop), then the WAL after it to the newest archived file. */
-async function walChecks(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine, label: LabelMeta, opts: VerifyOptions): Promise<VerifyCheck[]> {
+/** The backup's own WAL (start to stop), then the WAL after it to the newest archived file: one task per file. */
+async function walPhase(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine, label: LabelMeta, opts: VerifyOptions): Promise<Phase<VerifyCheck[]>> {
   const stored = await ctx.sm.query({ server: ctx.server, kind: 'wal' });
   const byName = new Map(stored.map((s) => [s.name, s]));
   const checkFile = async (name: string): Promise<string | undefined> => {
@@ -222,10 +245,7 @@ async function walChecks(ctx: BarContext, checker: ArchiveChecker, wal: WalEngin
     const problems = c.end();
     return problems.length ? `WAL file ${name}: ${problems[0]}` : undefined;
   };
-  const own: string[] = [];
-  for (const w of label.walFiles) { const p = await checkFile(w); if (p) own.push(p); }
   const first = label.walFiles[0], last = label.walFiles[label.walFiles.length - 1];
-  const ownCheck: VerifyCheck = { name: 'backup WAL', passed: own.length === 0, detail: `${label.walFiles.length} file(s), ${first} .. ${last} (start ${label.startLsn}, stop ${label.stopLsn})`, problems: own };
 
   // after the backup: continuous on its timeline up to the newest segment archived on it
   const tli = (n: string) => n.slice(0, 8);
@@ -246,18 +266,23 @@ async function walChecks(ctx: BarContext, checker: ArchiveChecker, wal: WalEngin
   }
   // the files are independent: checked in parallel streams, problems reported in log order
   const found = new Map<string, string>();
-  await runParallel(present, Math.max(1, ctx.settings.max_backup), async (n) => {
+  const tasks = [...label.walFiles, ...present].map((n) => async () => {
     opts.signal?.throwIfAborted();
     const p = await checkFile(n);
     if (p) found.set(n, p);
   });
-  for (const n of present) if (found.has(n)) pitr.push(found.get(n)!);
-  const count = present.length;
-  const pitrCheck: VerifyCheck = {
-    name: 'WAL to latest', passed: pitr.length === 0,
-    detail: newest && last && newest > last ? `${count} file(s) after the backup, to ${newest}` : 'no WAL archived after the backup yet', problems: pitr,
+  const finish = (): VerifyCheck[] => {
+    const own = label.walFiles.filter((n) => found.has(n)).map((n) => found.get(n)!);
+    for (const n of present) if (found.has(n)) pitr.push(found.get(n)!);
+    return [
+      { name: 'backup WAL', passed: own.length === 0, detail: `${label.walFiles.length} file(s), ${first} .. ${last} (start ${label.startLsn}, stop ${label.stopLsn})`, problems: own },
+      {
+        name: 'WAL to latest', passed: pitr.length === 0,
+        detail: newest && last && newest > last ? `${present.length} file(s) after the backup, to ${newest}` : 'no WAL archived after the backup yet', problems: pitr,
+      },
+    ];
   };
-  return [ownCheck, pitrCheck];
+  return { tasks, finish };
 }
 
 function describe(f: ArchiveFinding): string {

@@ -2,7 +2,7 @@
 // backup back whole and checks it; exit 0 when clean, 3 when damage is found.
 
 import type { Command } from 'commander';
-import { runRestoreTest } from '../../bar/verify/restore-test.js';
+import type { runRestoreTest } from '../../bar/verify/restore-test.js';
 import { runVerify, type VerifyReport } from '../../bar/verify/verify.js';
 import { fail } from '../../common/errors.js';
 import { Progress } from '../../common/progress.js';
@@ -13,7 +13,6 @@ import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { openBar } from '../bar-setup.js';
 import { loadContext } from '../context.js';
 import { printJson } from '../render.js';
-import { openbarCommandLine } from './init.js';
 
 export function register(program: Command, globals: Globals): void {
   subcommand(program, 'verify [backup]', 'read a backup back whole and check it (save sets, pages, files, pg_control, WAL); BACKUP is an id or latest')
@@ -38,6 +37,8 @@ The result is recorded on the backup (see \`openbar status\`).`)
         let test: Awaited<ReturnType<typeof runRestoreTest>> | undefined;
         if (opts.restoreTest) {
           if (!bar.configFile) fail('USAGE', 'verify --restore-test needs --config FILE', "the restored server's restore_command names it");
+          // loaded only for a restore test: the restore modules cost start-up time otherwise
+          const [{ runRestoreTest }, { openbarCommandLine }] = await Promise.all([import('../../bar/verify/restore-test.js'), import('./init.js')]);
           test = report.passed
             ? await runRestoreTest(bar, postgresColdRestore, report.backup, { restoreCommand: `${openbarCommandLine()} --config ${bar.configFile} log restore %f %p` })
             : { passed: false, detail: 'not run: the backup failed verification', problems: [] };

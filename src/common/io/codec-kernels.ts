@@ -8,8 +8,11 @@ import { createRequire } from 'node:module';
 import { crc32 } from 'node:zlib';
 
 const require = createRequire(import.meta.url);
-const lz4 = require('lz4-napi') as typeof import('lz4-napi');
 const zstd = require('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
+type Lz4 = typeof import('lz4-napi');
+let lz4Module: Lz4 | undefined;
+/** loaded on first use: most volumes are zstd, and loading it costs every thread a few ms */
+const lz4 = (): Lz4 => (lz4Module ??= require('lz4-napi') as Lz4);
 
 export const codecIds = Object.freeze({ none: 0, lz4: 1, zstd: 2 });
 export type CodecName = keyof typeof codecIds;
@@ -39,7 +42,7 @@ function compressInto(codec: number, level: number, src: Uint8Array, dst: Uint8A
       }
       return cctx.compress2(dst, src);
     case codecIds.lz4: {
-      const c = lz4.compressSync(Buffer.from(src.buffer, src.byteOffset, src.byteLength));
+      const c = lz4().compressSync(Buffer.from(src.buffer, src.byteOffset, src.byteLength));
       dst.set(c);
       return c.byteLength;
     }
@@ -53,7 +56,7 @@ function decompressInto(codec: number, src: Uint8Array, dst: Uint8Array): void {
   let n: number;
   switch (codec) {
     case codecIds.lz4: {
-      const out = lz4.uncompressSync(Buffer.from(src.buffer, src.byteOffset, src.byteLength));
+      const out = lz4().uncompressSync(Buffer.from(src.buffer, src.byteOffset, src.byteLength));
       n = out.byteLength;
       if (n === dst.byteLength) dst.set(out);
       break;

@@ -1,7 +1,8 @@
 // Archive validation of one stored WAL segment: every page header in order (magic of
 // one PostgreSQL version, xlp_pageaddr where the page sits, a long header on the first
 // page naming this cluster's system identifier and the segment size, timelines never
-// going back). Fed the segment's bytes in any chunking; reads only, keeps one page.
+// going back). Fed the segment's bytes in any chunking; reads only, and checks pages
+// where they lie (only a page cut between chunks is gathered into its own buffer).
 
 import { parseWalFileName } from './lsn.js';
 import { isAllZero } from './page.js';
@@ -11,7 +12,9 @@ import type { WalFormat } from './wal/wal-format.js';
 const WAL_PAGE = 8192;
 
 export class WalSegmentCheck {
+  /** a page cut between two chunks, gathered here; whole pages are checked where they lie */
   private readonly page = Buffer.alloc(WAL_PAGE);
+  private readonly pageView = new DataView(this.page.buffer, this.page.byteOffset, WAL_PAGE);
   private fill = 0;
   private pageNo = 0;
   private format: WalFormat | undefined;
@@ -20,23 +23,33 @@ export class WalSegmentCheck {
   private minTli = 1;
   private readonly nameTli: number;
   private readonly segStart: number;
+  private readonly sysid: bigint | undefined;
   private zeroFrom: number | undefined;
   readonly problems: string[] = [];
 
-  constructor(readonly name: string, private readonly segSize: number, private readonly systemId: string | undefined) {
+  constructor(readonly name: string, private readonly segSize: number, systemId: string | undefined) {
     const w = parseWalFileName(name, segSize);
     this.nameTli = w?.timeline ?? 1;
     this.segStart = w ? Number(w.segno) * segSize : 0;
+    this.sysid = systemId === undefined ? undefined : BigInt(systemId);
   }
 
   push(chunk: Uint8Array): void {
     let pos = 0;
-    while (pos < chunk.length && this.problems.length === 0) {
-      const n = Math.min(WAL_PAGE - this.fill, chunk.length - pos);
-      this.page.set(chunk.subarray(pos, pos + n), this.fill);
+    if (this.fill > 0) {
+      const n = Math.min(WAL_PAGE - this.fill, chunk.length);
+      this.page.set(chunk.subarray(0, n), this.fill);
       this.fill += n;
-      pos += n;
-      if (this.fill === WAL_PAGE) { this.checkPage(); this.fill = 0; this.pageNo++; }
+      pos = n;
+      if (this.fill < WAL_PAGE) return;
+      this.next(this.page, this.pageView, 0);
+      this.fill = 0;
+    }
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for (; pos + WAL_PAGE <= chunk.length && this.problems.length === 0; pos += WAL_PAGE) this.next(chunk, view, pos);
+    if (pos < chunk.length && this.problems.length === 0) {
+      this.page.set(chunk.subarray(pos), 0);
+      this.fill = chunk.length - pos;
     }
   }
 
@@ -47,29 +60,33 @@ export class WalSegmentCheck {
     return this.problems;
   }
 
-  private checkPage(): void {
-    const at = `page ${this.pageNo} (offset ${this.pageNo * WAL_PAGE})`;
-    if (this.page.readUInt32LE(0) === 0 && isAllZero(this.page)) {
+  private next(bytes: Uint8Array, view: DataView, off: number): void {
+    const why = this.checkPage(bytes, view, off);
+    if (why) this.problems.push(`page ${this.pageNo} (offset ${this.pageNo * WAL_PAGE}): ${why}`);
+    this.pageNo++;
+  }
+
+  /** Why the page at `off` is not valid here, or undefined. */
+  private checkPage(bytes: Uint8Array, view: DataView, off: number): string | undefined {
+    if (view.getUint32(off, true) === 0 && isAllZero(bytes.subarray(off, off + WAL_PAGE))) {
       // pages past the end of written WAL in a segment closed early are zero
       this.zeroFrom ??= this.pageNo;
-      return;
+      return undefined;
     }
-    if (this.zeroFrom !== undefined) {
-      this.problems.push(`${at}: WAL after zeroed pages from page ${this.zeroFrom}`);
-      return;
-    }
+    if (this.zeroFrom !== undefined) return `WAL after zeroed pages from page ${this.zeroFrom}`;
     if (this.pageNo === 0) {
-      this.format = sniffWalFormat(this.page);
-      if (!this.format) { this.problems.push(`${at}: not a WAL page of PostgreSQL 13 to 17 (magic 0x${this.page.readUInt16LE(0).toString(16)})`); return; }
+      this.format = sniffWalFormat(bytes.subarray(off, off + WAL_PAGE));
+      if (!this.format) return `not a WAL page of PostgreSQL 13 to 17 (magic 0x${view.getUint16(off, true).toString(16)})`;
     }
-    if (!this.format) return;
-    const h = readPageHeader(new DataView(this.page.buffer, this.page.byteOffset, WAL_PAGE), 0, this.header);
+    if (!this.format) return undefined;
+    const h = readPageHeader(view, off, this.header);
     const why = checkPageHeader(h, {
       format: this.format, pageAddr: this.segStart + this.pageNo * WAL_PAGE, segSize: this.segSize, pageSize: WAL_PAGE,
-      sysid: this.systemId === undefined ? undefined : BigInt(this.systemId), minTli: this.minTli,
+      sysid: this.sysid, minTli: this.minTli,
     });
-    if (why) { this.problems.push(`${at}: ${why}`); return; }
-    if (h.tli > this.nameTli) { this.problems.push(`${at}: a page of timeline ${h.tli} in a file of timeline ${this.nameTli}`); return; }
+    if (why) return why;
+    if (h.tli > this.nameTli) return `a page of timeline ${h.tli} in a file of timeline ${this.nameTli}`;
     this.minTli = h.tli;
+    return undefined;
   }
 }
