@@ -110,6 +110,13 @@ export interface StorageManager {
    * reused once the next chunk is asked for, so the consumer must be done with it by then.
    */
   readChunks(id: number, opts?: ReadOptions): AsyncIterable<Buffer>;
+  /**
+   * Checks what is stored of the object without reading its content: every record's
+   * header and stored-bytes checksum, their order and the set's totals (media checks,
+   * fast: nothing is decompressed, and the whole-set hash of the content is not checked).
+   * Throws on damage as reading does.
+   */
+  checkStored(id: number, opts?: ReadOptions): Promise<void>;
   /** Removes the objects; they stay gone even if the catalog is rebuilt from volumes. */
   delete(ids: readonly number[]): Promise<void>;
   close(): Promise<void>;

@@ -100,6 +100,24 @@ describe('verify (archecker)', () => {
     });
   });
 
+  it('--quick finds a flipped bit from the stored checksums alone, and is not recorded on the backup', async () => {
+    const clean = verify(older, ['--quick']);
+    assert.equal(clean.r.status, 0, clean.r.stdout);
+    assert.deepEqual(clean.report.checks.map((c) => c.name), ['save sets', 'backup WAL', 'WAL to latest']);
+    const s = spaceSet(newer);
+    await withDamage(() => flipRawBit(s.volume, s.id, 3_000_000), () => {
+      const b = verify(newer, ['--quick']);
+      assert.equal(b.r.status, 3);
+      assert.match(problems(b.report, 'save sets'), new RegExp(`save set ${s.id} \\(pg_default\\): record checksum mismatch in volume Data\\.\\d+ at offset \\d+`));
+      // a failed quick check does not mark the backup (only a full verify does)
+      const h = JSON.parse(ok(openbar(['history', '--json'], { config: env.config }), 'history').stdout) as { aid: number; instances: { verified: boolean }[] }[];
+      assert.ok(h.find((x) => x.aid === newer)!.instances.every((i) => i.verified), 'the earlier full verify still stands');
+    });
+    const both = openbar(['verify', String(older), '--quick', '--restore-test'], { config: env.config });
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /--quick and --restore-test do not go together/);
+  });
+
   it('finds a flipped bit inside a page once the record is re-sealed, by its page checksum', async () => {
     const s = spaceSet(newer);
     await withDamage(() => editSaveSet(s.volume, s.id, (content) => {

@@ -90,6 +90,16 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
     });
   }
 
+  async checkStored(id: number, opts: ReadOptions = {}): Promise<void> {
+    const info = this.ctx.catalog.query({ id })[0];
+    if (!info) fail('NOT_FOUND', `save set ${id} does not exist`, 'list them with `openbar sm savesets`');
+    const walk = readSaveSet({
+      info, fragments: this.ctx.catalog.fragments(id), smId: this.smId, readAhead: 1,
+      slotSize: Math.max(this.ctx.write.recordSize, MAX_RECORD), signal: opts.signal, storedOnly: true,
+    });
+    for await (const _ of walk) { /* nothing is yielded: the walk checks */ }
+  }
+
   async delete(ids: readonly number[]): Promise<void> {
     const infos = ids.map((id) => this.ctx.catalog.query({ id })[0] ?? fail('NOT_FOUND', `save set ${id} does not exist`));
     const byPool = new Map<string, number[]>();
