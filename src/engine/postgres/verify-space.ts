@@ -54,9 +54,13 @@ export async function scanSpaceStream(source: AsyncIterable<Buffer>, opts: Space
     const c = cur!;
     const blockOf = (i: number) => c.base! + (c.entry.pages ? c.entry.pages[firstIndex + i]! : ((c.entry.offset ?? 0) / PAGE) + firstIndex + i);
     if (c.entry.pages) {
-      // page lists: blocks are not consecutive, so each page is checked with its own number
-      for (let i = 0; i * PAGE < run.length; i++) {
-        for (const b of checkChunk(run.subarray(i * PAGE, (i + 1) * PAGE), blockOf(i), `${start}`, opts.checksums).bad) opts.onFinding({ path: c.entry.path, block: blockOf(i + b.index), problem: b.problem });
+      // page lists: checked in runs of consecutive block numbers, each with its own first number
+      const n = run.length / PAGE;
+      for (let i = 0; i < n;) {
+        let k = i + 1;
+        while (k < n && blockOf(k) === blockOf(k - 1) + 1) k++;
+        for (const b of checkChunk(run.subarray(i * PAGE, k * PAGE), blockOf(i), `${start}`, opts.checksums).bad) opts.onFinding({ path: c.entry.path, block: blockOf(i + b.index), problem: b.problem });
+        i = k;
       }
     } else {
       for (const b of checkChunk(run, blockOf(0), `${start}`, opts.checksums).bad) opts.onFinding({ path: c.entry.path, block: blockOf(b.index), problem: b.problem });
