@@ -32,6 +32,8 @@ interface Ctx {
   readonly baseLsn: bigint;
   bytes: number;
   badPages: number;
+  /** read buffer for the whole copy, reused file after file (the sink copies what it is given) */
+  readonly buf: Buffer;
 }
 
 export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions & { incremental: IncrementalSource }, smallFiles?: SmallFileCache): Promise<void> {
@@ -39,7 +41,7 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
     space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
     startLsn: opts.startLsn, pageSize: PAGE, created: new Date().toISOString(), baseLsn: opts.incremental.baseLsn,
   }));
-  const c: Ctx = { space, sink, opts, startLsn: parseLsn(opts.startLsn), baseLsn: parseLsn(opts.incremental.baseLsn), bytes: 0, badPages: 0 };
+  const c: Ctx = { space, sink, opts, startLsn: parseLsn(opts.startLsn), baseLsn: parseLsn(opts.incremental.baseLsn), bytes: 0, badPages: 0, buf: Buffer.allocUnsafe(Math.max(WHOLE_CHUNK, WINDOW_PAGES * PAGE)) };
   let count = 0;
   for (const f of files) {
     opts.signal?.throwIfAborted();
@@ -123,7 +125,7 @@ type Head = { path: string; type: 'file'; mode: number; mtimeMs: number; size: n
 /** A file copied in full (or its range), as a level 0 does. */
 async function copyWhole(c: Ctx, fh: fsp.FileHandle, head: Head, from: number, to: number, ranged: boolean, blockBase: number | undefined): Promise<void> {
   await c.sink.write(encodeEntry({ ...head, ...(ranged ? { offset: from, length: Math.max(0, to - from) } : {}) }));
-  const buf = Buffer.allocUnsafe(WHOLE_CHUNK);
+  const buf = c.buf.subarray(0, WHOLE_CHUNK);
   for (let pos = from; pos < to;) {
     const n = Math.min(WHOLE_CHUNK, to - pos);
     await readChunk(fh, buf, pos, n);
@@ -170,7 +172,7 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
   }
   for (let i = 0; i < mine.length; i += WINDOW_PAGES) {
     const list = mine.slice(i, i + WINDOW_PAGES);
-    const buf = Buffer.allocUnsafe(list.length * PAGE);
+    const buf = c.buf.subarray(0, list.length * PAGE);
     // consecutive blocks are read together, several runs at once: changed pages lie
     // scattered, and one read at a time would wait out each one's latency in turn
     const runs: { j: number; k: number }[] = [];
@@ -198,7 +200,7 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
  * check (reported, and kept as read).
  */
 async function copyScanned(c: Ctx, fh: fsp.FileHandle, head: Head, from: number, to: number, blockBase: number): Promise<void> {
-  const buf = Buffer.allocUnsafe(WINDOW_PAGES * PAGE);
+  const buf = c.buf.subarray(0, WINDOW_PAGES * PAGE);
   let entries = 0;
   for (let pos = from; pos < to;) {
     const n = Math.min(buf.length, to - pos);
