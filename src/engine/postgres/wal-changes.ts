@@ -17,6 +17,7 @@ import { trace } from '../../common/trace.js';
 import { parseLsn, segmentOf, walFileName } from './lsn.js';
 import { PageChanges } from './page-changes.js';
 import { lsnText } from './wal/wal-page.js';
+import { movable } from '../../common/io/worker-pool.js';
 import type { WalWorkerReply, WalWorkerRequest } from './wal/wal-changes-worker.js';
 import type { WalChanges } from './wal/block-ref-collector.js';
 
@@ -29,6 +30,9 @@ export interface WalChangesInput {
   /** a WAL file from the Logs pool, as it is read (each piece valid until the next); undefined when not there */
   readonly fetchArchived: (name: string) => Promise<AsyncIterable<Uint8Array> | undefined>;
 }
+
+/** Enough of a WAL page to hold any record header that starts before the end LSN. */
+const WAL_PAGE = 8192;
 
 export type WalChangesResult = { changes: PageChanges; records: number; walBytes: number } | { incomplete: string };
 
@@ -70,9 +74,12 @@ export class WalChangesReading {
       const last = segmentOf(to, this.i.segmentSize);
       while (!this.done && this.segno <= last) {
         const name = walFileName(this.i.timeline, this.segno, this.i.segmentSize);
-        const pieces = (await this.open(this.segno)) ?? (await fsp.readFile(path.join(this.i.pgWal, name)).then((b) => [b][Symbol.iterator](), () => undefined));
+        // not archived yet (the segment holding this backup's start, at least): read from pg_wal
+        // only as far as the reader needs
+        const upTo = Number(to - BigInt(this.segno) * BigInt(this.i.segmentSize)) + WAL_PAGE;
+        const pieces = (await this.open(this.segno)) ?? await fromPgWal(path.join(this.i.pgWal, name), Math.min(this.i.segmentSize, upTo));
         if (!pieces) { missing = name; break; }
-        await this.feed(toAsync(pieces));
+        await this.feed(pieces);
       }
       this.post({ type: 'finish' });
       const r = await this.next();
@@ -138,8 +145,10 @@ export class WalChangesReading {
       for (;;) {
         const r = await pieces.next();
         if (r.done) break;
-        this.post({ type: 'piece', segno: Number(segno), offset, data: r.value });
-        offset += r.value.length;
+        // a piece in memory of its own (read from pg_wal) moves; one in a shared buffer is shared
+        const length = r.value.length;
+        this.post({ type: 'piece', segno: Number(segno), offset, data: r.value }, movable(r.value) ? [r.value.buffer as ArrayBuffer] : []);
+        offset += length;
         await this.settleOne();
         if (this.done || this.nextLsn >= segEnd) break;
       }
@@ -200,9 +209,33 @@ function primed(it: AsyncIterator<Uint8Array>, first: Promise<IteratorResult<Uin
   };
 }
 
-function toAsync(it: AsyncIterator<Uint8Array> | Iterator<Uint8Array>): AsyncIterator<Uint8Array> {
-  return {
-    next: async () => it.next(),
-    return: async () => it.return?.() ?? { done: true, value: undefined },
+
+/**
+ * A WAL file in pg_wal as pieces in memory of their own: its first `head` bytes, then (only
+ * if the reader asks on, for a record running past them) the rest. Undefined when absent.
+ */
+async function fromPgWal(file: string, head: number): Promise<AsyncIterator<Uint8Array> | undefined> {
+  const fh = await fsp.open(file, 'r').catch(() => undefined);
+  if (!fh) return undefined;
+  const read = async (from: number, n: number): Promise<Uint8Array> => {
+    const buf = new Uint8Array(n);
+    let got = 0;
+    while (got < n) {
+      const { bytesRead } = await fh.read(buf, got, n - got, from + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === n ? buf : buf.slice(0, got);
   };
+  async function* pieces(): AsyncGenerator<Uint8Array> {
+    try {
+      const first = await read(0, head);
+      yield first;
+      const { size } = await fh!.stat();
+      if (first.length === head && size > head) yield await read(head, size - head);
+    } finally {
+      await fh!.close();
+    }
+  }
+  return pieces();
 }
