@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseLsn, parseWalFileName, type Lsn } from '../../src/engine/postgres/lsn.js';
 import { giveToPostgres, SandboxCluster } from '../../src/engine/postgres/sandbox.js';
 import { BlockRefCollector, type WalChanges } from '../../src/engine/postgres/wal/block-ref-collector.js';
+import { WalChangesReading } from '../../src/engine/postgres/wal-changes.js';
 import { changedBlocksFromFiles, segmentPaths } from '../../src/engine/postgres/wal/changed-blocks.js';
 import { FORK_NAMES, type WalFormat } from '../../src/engine/postgres/wal/wal-format.js';
 import { imageApplies, imageCompression, type DecodedRecord } from '../../src/engine/postgres/wal/wal-record.js';
@@ -218,6 +219,31 @@ describe('WAL parser against pg_waldump', () => {
     const flat = (w: WalChanges) => [...w.relations.values()].flatMap((r) => [...r.forks].map(([f, b]) => `${r.key} ${f} ${[...b].join(',')}`)).sort();
     assert.deepEqual(flat(pieces), flat(mine.changes));
     assert.deepEqual(specialEventsOf(pieces), specialEventsOf(mine.changes));
+  });
+
+  it('reads the same on its own thread, fed as a level 1 backup feeds it', async () => {
+    // the pieces as a save set gives them, the end LSN given last
+    const [{ sysid }] = (await cluster.query<{ sysid: string }>('SELECT system_identifier::text AS sysid FROM pg_control_system()')) as [{ sysid: string }];
+    const reading = new WalChangesReading({
+      fromLsn: hexLsn(start), timeline: 1, segmentSize: SEG, systemId: sysid, pgWal: walDir,
+      fetchArchived: async (name) => {
+        const file = path.join(walDir, name);
+        if (!fs.existsSync(file)) return undefined;
+        const data = fs.readFileSync(file);
+        return (async function* pieces() { for (let at = 0; at < data.length; at += 3 * 1024 * 1024 + 8192) yield data.subarray(at, at + 3 * 1024 * 1024 + 8192); })();
+      },
+    });
+    const r = await reading.finish(hexLsn(end));
+    assert.ok(!('incomplete' in r), 'incomplete' in r ? r.incomplete : '');
+    if ('incomplete' in r) return;
+    const w = r.changes.wal;
+    assert.equal(w.complete, true);
+    assert.equal(w.records, mine.changes.records);
+    assert.equal(w.walBytes, mine.changes.walBytes);
+    assert.equal(w.blockCount, mine.changes.blockCount);
+    const flat = (x: WalChanges) => [...x.relations.values()].flatMap((rel) => [...rel.forks].map(([f, b]) => `${rel.key} ${f} ${[...b].join(',')}`)).sort();
+    assert.deepEqual(flat(w), flat(mine.changes));
+    assert.deepEqual(specialEventsOf(w), specialEventsOf(mine.changes));
   });
 
   it('starts like pg_waldump -s at an LSN that is not a record boundary', async () => {

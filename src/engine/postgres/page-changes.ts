@@ -37,6 +37,9 @@ export class PageChanges {
 
   get blockCount(): number { return this.w.blockCount; }
 
+  /** What the WAL said, as read. */
+  get wal(): WalChanges { return this.w; }
+
   /**
    * For a relation file of `space`: 'whole' when it must be copied in full, else the
    * changed block numbers relative to the file (ascending; possibly none).
