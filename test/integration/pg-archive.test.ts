@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { lastLine, openbar, savesets, sha256File } from '../harness/cli.js';
+import { lastLine, openbar, openbarAsync, savesets, sha256File } from '../harness/cli.js';
 import { contentHash } from '../../src/common/io/content-hash.js';
 import { makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
 import type { SandboxCluster } from '../../src/engine/postgres/sandbox.js';
@@ -32,6 +32,17 @@ describe('WAL archive contract', () => {
     assert.equal(stored.length, 1);
     const [info] = JSON.parse(ok(openbar(['sm', 'savesets', '--json', '--name', path.basename(seg)], { config: env.config }), 'savesets').stdout) as { meta: { contentHash: string } }[];
     assert.equal(info!.meta.contentHash, contentHash(fs.readFileSync(seg)));
+  });
+
+  it('stores a file once when several processes push it at the same moment', async () => {
+    // as a backup storing its own WAL and archive_command can: one save set, every push exits 0
+    const file = path.join(env.dir, 'wal', '0000000900000000000000AC');
+    fs.copyFileSync(seg, file);
+    const runs = Array.from({ length: 4 }, () => openbarAsync(['log', 'archive', file], { config: env.config }));
+    const codes = await Promise.all(runs.map((c) => new Promise<number | null>((res) => c.on('exit', res))));
+    assert.deepEqual(codes, [0, 0, 0, 0]);
+    assert.equal(savesets(env.config).filter((s) => s.name === path.basename(file)).length, 1);
+    assert.deepEqual(fs.readdirSync(path.join(env.home, 'locks')).filter((n) => n.includes(path.basename(file))), [], 'no lock left behind');
   });
 
   it('refuses different content under a stored name', () => {

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { fail } from '../../common/errors.js';
 import { walFileKind } from '../../engine/postgres/lsn.js';
 import type { BarContext } from '../bar-context.js';
+import { withWalNameLock } from './wal-name-lock.js';
 
 export interface ArchiveResult { readonly name: string; readonly id: number; readonly already: boolean; readonly bytes: number }
 
@@ -23,6 +24,11 @@ export async function archiveWal(ctx: BarContext, file: string, opts: { action?:
     fail('NO_FILE', `cannot read WAL file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const hash = contentHash(data);
+  // the check and the store are one step: another process storing the same file waits
+  return withWalNameLock(ctx.home, name, 120_000, () => storeWal(ctx, name, kind, data, hash, opts));
+}
+
+async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnType<typeof walFileKind>>, data: Buffer, hash: string, opts: { action?: 'log-backup' | 'salvage' }): Promise<ArchiveResult> {
   const existing = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
   const same = existing.find((s) => s.meta.contentHash === hash);
   if (same) {
