@@ -63,9 +63,14 @@ export async function incrementalSources(ctx: BarContext, engine: EngineAdapter,
       ctx.log.info(`backup ${aid}: ${r.changes.blockCount} changed block(s) found in ${r.records} WAL record(s) (${r.walBytes} bytes) from ${from} to ${handle.startLsn} in ${Date.now() - started} ms`);
     }
   }
-  const instances = method === 'wal' ? ctx.history.instances() : [];
+  const trust = method === 'wal' && ctx.settings.file_times === 'trust';
+  const instances = trust ? ctx.history.instances() : [];
+  // spaces mostly share a base: its label is read once
+  const readFrom = new Map<number, number | undefined>();
   for (const l of inc) {
-    const unchangedBefore = method === 'wal' && ctx.settings.file_times === 'trust' ? await baseReadFrom(ctx, instances, l.base!.action) : undefined;
+    const base = l.base!.action;
+    if (trust && !readFrom.has(base)) readFrom.set(base, await baseReadFrom(ctx, instances, base));
+    const unchangedBefore = readFrom.get(base);
     out.set(l.space, { baseLsn: l.base!.startLsn!, method, ...(changes ? { changes } : {}), ...(unchangedBefore !== undefined ? { unchangedBefore } : {}) });
   }
   return out;

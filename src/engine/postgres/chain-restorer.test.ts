@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { restoreChainStreams, type ChainLevelStreams } from './chain-restorer.js';
+import { restoreChainStreams } from './chain-restorer.js';
+import type { RestoreLevel } from '../engine.js';
 import { postgresColdRestore } from './cold-restore.js';
 import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from './space-stream.js';
 
@@ -47,7 +48,7 @@ describe('chain restore (newest level first)', () => {
 
   it('writes each page from the newest level that has it, never overwritten by an older one', async () => {
     const root = tmp();
-    const levels: ChainLevelStreams[] = [
+    const levels: RestoreLevel[] = [
       { level: 2, parts: [stream(2, [{ entry: file('5/100', 4 * PAGE, { pages: [1] }), data: pages(2, [1]) }])] },
       { level: 1, parts: [stream(1, [{ entry: file('5/100', 4 * PAGE, { pages: [1, 2] }), data: pages(1, [1, 2]) }])] },
       { level: 0, parts: [stream(0, [{ entry: file('5/100', 4 * PAGE), data: pages(0, [0, 1, 2, 3]) }])] },
@@ -135,7 +136,7 @@ describe('chain restore (newest level first)', () => {
     const root = tmp();
     fs.mkdirSync(path.join(root, '5'));
     fs.writeFileSync(path.join(root, '5/100'), Buffer.alloc(9 * PAGE, 0x7f)); // half-restored, too long
-    const levels: ChainLevelStreams[] = [
+    const levels: RestoreLevel[] = [
       { level: 1, parts: [stream(1, [{ entry: file('5/100', 3 * PAGE, { pages: [1] }), data: pages(1, [1]) }])] },
       { level: 0, parts: [stream(0, [{ entry: file('5/100', 3 * PAGE), data: pages(0, [0, 1, 2]) }])] },
     ];

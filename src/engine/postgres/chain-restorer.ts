@@ -16,21 +16,10 @@ import { safeJoin } from '../../common/names.js';
 import { runParallel } from '../../common/run-parallel.js';
 import { PageLedger } from './page-ledger.js';
 import { contentLength, SpaceStreamDecoder, type FileEntry } from './space-stream.js';
-import { writeDirect } from './space-restorer.js';
+import { DIRECT_ALIGN, DIRECT_MIN, SMALL_SYNC, writeDirect } from './space-restorer.js';
+import type { RestoreLevel } from '../engine.js';
 
 const PAGE = 8192;
-/** files of at most this size, created whole by the newest level, are written with synchronous calls */
-const SMALL_SYNC = 256 * 1024;
-/** files with at least this much content are written with O_DIRECT where aligned */
-const DIRECT_MIN = 1024 * 1024;
-/** the alignment direct writes need, in memory and in the file */
-const DIRECT_ALIGN = 4096;
-
-/** One level of a space's chain: its save sets (parts), each opened when its turn comes. */
-export interface ChainLevelStreams {
-  readonly level: number;
-  readonly parts: readonly (() => AsyncIterable<Buffer>)[];
-}
 
 export interface ChainRestoreOptions {
   /** parts of one level restored at once */
@@ -50,8 +39,8 @@ export interface ChainRestoreResult {
   readonly written: number;
 }
 
-/** `levels` newest first; the last is the level 0 the chain rests on. */
-export async function restoreChainStreams(levels: readonly ChainLevelStreams[], root: string, opts: ChainRestoreOptions = {}): Promise<ChainRestoreResult> {
+/** `levels` newest first (each its save sets, opened when their turn comes); the last is the level 0 the chain rests on. */
+export async function restoreChainStreams(levels: readonly RestoreLevel[], root: string, opts: ChainRestoreOptions = {}): Promise<ChainRestoreResult> {
   if (levels.length === 0) fail('INTERNAL', 'a chain restore needs at least one level');
   const ledger = new PageLedger(levels.length, PAGE);
   const totals = { entries: 0, bytes: 0, written: 0 };

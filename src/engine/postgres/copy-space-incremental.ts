@@ -13,7 +13,7 @@ import { checkChunk, checkPage, isAllZero, pageLsn, RELSEG_BLOCKS } from './page
 import type { PageChanges } from './page-changes.js';
 import { copyBounds, relationBlockBase } from './spaces.js';
 import { copySmallFile, readChunk } from './copy-space.js';
-import { isSmallFile, readSmallFile, type SmallFileCache } from './small-file-cache.js';
+import { isSmallFile, type SmallFileCache } from './small-file-cache.js';
 import { encodeEntry, encodeHeader, encodeTrailer } from './space-stream.js';
 import { runParallel } from '../../common/run-parallel.js';
 
@@ -60,12 +60,9 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
       continue;
     }
     if (smallFiles && isSmallFile(f) && copiedWhole(f, opts.incremental)) {
-      // read ahead while other files were copied, or now
-      const file = path.join(space.root, f.path);
-      const small = await (smallFiles.take(f.path) ?? readSmallFile(file));
-      if (!small) continue; // dropped since listed: WAL replay agrees
-      if (small !== 'grown') {
-        const r = await copySmallFile(small, file, f, sink, c.startLsn, opts, space.name);
+      const r = await copySmallFile(space, f, sink, c.startLsn, opts, smallFiles);
+      if (r === 'dropped') continue;
+      if (r !== 'grown') {
         c.badPages += r.bad;
         c.bytes += r.size;
         count++;

@@ -6,15 +6,15 @@
 // files are read with O_DIRECT straight into the sink's page-aligned buffers: no copy out
 // of the page cache (the kernel's most expensive part of the read) and no cache pollution.
 
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { openDirect } from '../../common/io/direct-file.js';
 import type { ByteSink, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
 import { parseLsn } from './lsn.js';
 import { checkChunk, checkPage, pageLsn, RELSEG_BLOCKS } from './page.js';
 import { copyBounds, relationBlockBase } from './spaces.js';
 import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from './space-stream.js';
-import { isSmallFile, readSmallFile, type SmallFile, type SmallFileCache } from './small-file-cache.js';
+import { isSmallFile, readSmallFile, type SmallFileCache } from './small-file-cache.js';
 
 const mod = (a: number, m: number): number => ((a % m) + m) % m;
 
@@ -42,12 +42,9 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
   for (const f of files) {
     opts.signal?.throwIfAborted();
     if (isSmallFile(f)) {
-      // read ahead while the large files were copied, or now
-      const file = path.join(space.root, f.path);
-      const small = await (smallFiles?.take(f.path) ?? readSmallFile(file));
-      if (!small) continue; // dropped since listed: WAL replay agrees
-      if (small !== 'grown') {
-        const r = await copySmallFile(small, file, f, sink, startLsn, opts, space.name);
+      const r = await copySmallFile(space, f, sink, startLsn, opts, smallFiles);
+      if (r === 'dropped') continue;
+      if (r !== 'grown') {
         badPages += r.bad;
         bytes += r.size;
         count++;
@@ -77,7 +74,7 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
       };
       // the entry is padded so that the file's pages start page-aligned in the sink's buffer
       const gap = blockBase !== undefined && to - from >= DIRECT_MIN ? sink.gapToAligned?.(PAGE) : undefined;
-      if (gap !== undefined) direct = await openDirect(path.join(space.root, f.path));
+      if (gap !== undefined) direct = await openDirect(path.join(space.root, f.path), 'read');
       const natural = encodeEntry(entry);
       await sink.write(direct && gap !== undefined ? encodeEntry(entry, natural.length + mod(gap - natural.length, PAGE)) : natural);
       count++;
@@ -137,14 +134,21 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
   await sink.write(encodeTrailer({ files: count, bytes, badPages }));
 }
 
-/** Writes a small file read whole: entry, then its bytes, pages checked. */
-/** A small file read whole (ahead, or now) into the stream: the same entry as any file copied whole. */
-export async function copySmallFile(small: SmallFile, file: string, f: SpaceFile, sink: ByteSink, startLsn: bigint,
-  opts: SpaceReadOptions, space: string): Promise<{ bad: number; size: number }> {
+/**
+ * A small file into the stream, read whole (ahead while other files were copied, or now):
+ * the same entry as any file copied whole. 'dropped' when it is gone since listed (WAL
+ * replay agrees), 'grown' when it is no longer small (the caller streams it).
+ */
+export async function copySmallFile(space: SpaceInfo, f: SpaceFile, sink: ByteSink, startLsn: bigint,
+  opts: SpaceReadOptions, cache: SmallFileCache | undefined): Promise<{ bad: number; size: number } | 'dropped' | 'grown'> {
+  const file = path.join(space.root, f.path);
+  const small = await (cache?.take(f.path) ?? readSmallFile(file));
+  if (!small) return 'dropped';
+  if (small === 'grown') return small;
   const { st, data } = small;
   const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
   // a relation is copied in whole pages; a concurrent extension is in the WAL
-  const size = blockBase === undefined ? data.length : data.length - (data.length % PAGE);
+  const { size } = copyBounds(f, data.length, blockBase !== undefined, PAGE);
   await sink.write(encodeEntry({ path: f.path, type: 'file', mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size }));
   const body = data.subarray(0, size);
   const reread = async (into: Buffer, offset: number): Promise<number> => {
@@ -155,24 +159,13 @@ export async function copySmallFile(small: SmallFile, file: string, f: SpaceFile
       await fh.close();
     }
   };
-  const bad = blockBase === undefined || size === 0 ? 0 : await checkPages(reread, body, 0, blockBase, startLsn, opts, space, f.path);
+  const bad = blockBase === undefined || size === 0 ? 0 : await checkPages(reread, body, 0, blockBase, startLsn, opts, space.name, f.path);
   await sink.write(body);
   opts.onBytes(size);
   return { bad, size };
 }
 
 const rereadFrom = (fh: fsp.FileHandle) => async (into: Buffer, offset: number): Promise<number> => (await fh.read(into, 0, into.length, offset)).bytesRead;
-
-/** The file opened for direct reads, or undefined where the file system does not do them. */
-async function openDirect(file: string): Promise<fsp.FileHandle | undefined> {
-  const flag = fs.constants.O_DIRECT;
-  if (flag === undefined) return undefined;
-  try {
-    return await fsp.open(file, fs.constants.O_RDONLY | flag);
-  } catch {
-    return undefined; // EINVAL on tmpfs and the like; a file gone is found by the buffered open
-  }
-}
 
 /**
  * Reads `want` bytes at `off` into `into`. With `direct` (all aligned), one direct read does

@@ -23,7 +23,6 @@ export class PageLedger {
   /** `levels`: the chain's length; the oldest level needs no memory of what it writes. */
   constructor(private readonly levels: number, private readonly pageSize: number) {}
 
-  get fileCount(): number { return this.files.size; }
 
   /**
    * A file entry of the level at `depth`. The newest level registers the file (its size

@@ -10,6 +10,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import { isPageAligned } from '../../common/io/shared-memory.js';
+import { openDirect } from '../../common/io/direct-file.js';
 import { safeJoin } from '../../common/names.js';
 import { contentLength, SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from './space-stream.js';
 
@@ -18,11 +19,11 @@ import { contentLength, SpaceStreamDecoder, type FileEntry, type StreamHeader, t
  * cache they cost microseconds each, where a thread-pool round trip per call (open,
  * write, close) made the catalog files of a database the slowest part of a restore
  */
-const SMALL_SYNC = 256 * 1024;
+export const SMALL_SYNC = 256 * 1024;
 /** files with at least this much content are written with O_DIRECT where aligned */
-const DIRECT_MIN = 1024 * 1024;
+export const DIRECT_MIN = 1024 * 1024;
 /** the alignment direct writes need, in memory and in the file (the largest logical block size in use) */
-const DIRECT_ALIGN = 4096;
+export const DIRECT_ALIGN = 4096;
 
 export interface RestoreResult {
   readonly header: StreamHeader;
@@ -97,7 +98,7 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
               await ensureDir(path.dirname(target));
               const inPlace = e.pages !== undefined || e.offset !== undefined;
               const fh = await fsp.open(target, inPlace ? fs.constants.O_RDWR | fs.constants.O_CREAT : 'w', 0o600);
-              const direct = e.pages === undefined && contentLength(e, header?.pageSize ?? 8192) >= DIRECT_MIN ? await openDirect(target) : undefined;
+              const direct = e.pages === undefined && contentLength(e, header?.pageSize ?? 8192) >= DIRECT_MIN ? await openDirect(target, 'write') : undefined;
               current = { entry: e, fh, direct, pageSize: header?.pageSize ?? 8192, written: 0 };
             }
             break;
@@ -150,17 +151,6 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
   }
   if (!header || !trailer) fail('TRUNCATED', 'space stream ended early');
   return { header, trailer, files, bytes };
-}
-
-/** The file opened again for direct writes, or undefined where the file system does not do them. */
-async function openDirect(file: string): Promise<fsp.FileHandle | undefined> {
-  const flag = fs.constants.O_DIRECT;
-  if (flag === undefined) return undefined;
-  try {
-    return await fsp.open(file, fs.constants.O_WRONLY | flag);
-  } catch {
-    return undefined; // EINVAL on tmpfs and the like: buffered writes do it all
-  }
 }
 
 /** Writes what it can of `data` at `pos` directly; returns how much (the caller writes the rest buffered). */

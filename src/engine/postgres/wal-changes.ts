@@ -34,7 +34,7 @@ export interface WalChangesInput {
 /** Enough of a WAL page to hold any record header that starts before the end LSN. */
 const WAL_PAGE = 8192;
 
-export type WalChangesResult = { changes: PageChanges; records: number; walBytes: number } | { incomplete: string };
+type WalChangesResult = { changes: PageChanges; records: number; walBytes: number } | { incomplete: string };
 
 export class WalChangesReading {
   private readonly worker: Worker;
