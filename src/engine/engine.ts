@@ -76,9 +76,31 @@ export interface WalPageChanges { readonly blockCount: number }
 /** What reading a server's WAL needs to know of it. */
 export interface WalFacts { readonly segmentSize: number; readonly systemId: string }
 
+/** What the Logs pool holds of the WAL, for reading changed pages. */
+export interface WalSources {
+  /** a WAL file's content as it is read (each piece valid until the next); undefined when not stored */
+  archived(name: string): Promise<AsyncIterable<Uint8Array> | undefined>;
+  /** a stored WAL file's summary (WalSummarizer); undefined when the file or its summary is not stored */
+  summary(name: string): Promise<Uint8Array | undefined>;
+}
+
+/**
+ * Summaries of WAL files (what each changes), made as they are archived so that a level 1
+ * or 2 backup need not read archived WAL again. Opaque to the client, which stores them.
+ */
+export interface WalSummarizer {
+  /**
+   * The summary of WAL file `name` (its whole content `data`), using the stored summary of
+   * the file before (`previous`); undefined for a file that has none (a history file), or
+   * a reason when the WAL cannot be summarized (it is then read when needed).
+   */
+  summarize(name: string, data: Uint8Array, previous: (name: string) => Promise<Uint8Array | undefined>): Promise<{ summary: Uint8Array } | { skipped: string } | undefined>;
+}
+
 /** The WAL being read for changed pages (EngineAdapter.walChanges). */
 export interface WalChangesReading {
-  finish(toLsn: string): Promise<{ changes: WalPageChanges; records: number; walBytes: number } | { incomplete: string }>;
+  /** summarized: WAL files whose summaries stood in for them */
+  finish(toLsn: string): Promise<{ changes: WalPageChanges; records: number; walBytes: number; summarized: number } | { incomplete: string }>;
   abort(): void;
 }
 
@@ -167,14 +189,14 @@ export interface EngineAdapter {
   createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }>;
   /**
    * Starts reading the block references of the WAL from `fromLsn` (a base's start) on
-   * `timeline`, in the background, with the segments the Logs pool has (`fetchArchived`:
-   * a file's content as it is read, each piece valid until the next). `finish(toLsn)` reads on to this backup's
+   * `timeline`, in the background, with what the Logs pool has (`sources`): summaries
+   * where they are, else the segments. `finish(toLsn)` reads on to this backup's
    * start, from the Logs pool or else the server's pg_wal, and says which blocks records
    * starting in [fromLsn, toLsn) changed, or why the WAL cannot tell (a missing segment,
    * damage, a record of unknown effect). `known`: the WAL's segment size and system
    * identifier as the base recorded them, so reading can start before the server is asked.
    */
-  walChanges(fromLsn: string, timeline: number, fetchArchived: (name: string) => Promise<AsyncIterable<Uint8Array> | undefined>, known?: WalFacts): Promise<WalChangesReading>;
+  walChanges(fromLsn: string, timeline: number, sources: WalSources, known?: WalFacts): Promise<WalChangesReading>;
   compareLsn(a: string, b: string): number;
   /** Bytes an incremental copy of `file` will read (for planning streams and progress). */
   incrementalBytes(space: SpaceInfo, file: SpaceFile, source: IncrementalSource): number;

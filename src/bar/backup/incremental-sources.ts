@@ -6,7 +6,8 @@
 // backup mode waits for and the parse then run at the same time.
 
 import { fail } from '../../common/errors.js';
-import type { BackupHandle, EngineAdapter, IncrementalSource, ServerInfo, WalChangesReading, WalFacts } from '../../engine/engine.js';
+import type { BackupHandle, EngineAdapter, IncrementalSource, ServerInfo, WalChangesReading, WalFacts, WalSources } from '../../engine/engine.js';
+import { storedSummary } from '../log/wal-summaries.js';
 import type { HistoryInstance } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
 import { chooseBases, type SpaceLevel } from './choose-bases.js';
@@ -34,7 +35,7 @@ export async function startWalReading(ctx: BarContext, engine: EngineAdapter, sp
   const label = await baseLabel(ctx, instances, oldest.action);
   const facts = label?.walSegmentSize && label.systemId ? { segmentSize: label.walSegmentSize, systemId: label.systemId } : undefined;
   if (!facts) return undefined;
-  const reading = await engine.walChanges(oldest.startLsn!, oldest.timeline, (name) => fetchWal(ctx, name), facts);
+  const reading = await engine.walChanges(oldest.startLsn!, oldest.timeline, walSources(ctx), facts);
   return { from: oldest.startLsn!, timeline: oldest.timeline, facts, reading, started: Date.now() };
 }
 
@@ -53,14 +54,14 @@ export async function incrementalSources(ctx: BarContext, engine: EngineAdapter,
   if (method === 'wal') {
     const from = oldest!.startLsn!;
     const started = reading?.started ?? Date.now();
-    const r = await (reading?.reading ?? await engine.walChanges(from, handle.timeline, (name) => fetchWal(ctx, name))).finish(handle.startLsn);
+    const r = await (reading?.reading ?? await engine.walChanges(from, handle.timeline, walSources(ctx))).finish(handle.startLsn);
     if ('incomplete' in r) {
       if (wanted === 'wal') fail('UNREACHABLE', `incremental_method = wal: ${r.incomplete}`, 'set incremental_method = scan (or auto) to read every page instead, or take a level 0');
       ctx.log.info(`backup ${aid}: ${r.incomplete}; finding changed pages by scanning instead`);
       method = 'scan';
     } else {
       changes = r.changes;
-      ctx.log.info(`backup ${aid}: ${r.changes.blockCount} changed block(s) found in ${r.records} WAL record(s) (${r.walBytes} bytes) from ${from} to ${handle.startLsn} in ${Date.now() - started} ms`);
+      ctx.log.info(`backup ${aid}: ${r.changes.blockCount} changed block(s) found in ${r.records} WAL record(s) (${r.walBytes} bytes; ${r.summarized} WAL file(s) by their summaries) from ${from} to ${handle.startLsn} in ${Date.now() - started} ms`);
     }
   }
   const trust = method === 'wal' && ctx.settings.file_times === 'trust';
@@ -104,11 +105,14 @@ async function baseLabel(ctx: BarContext, instances: readonly HistoryInstance[],
   return set?.meta as { startTime?: string; walSegmentSize?: number; systemId?: string } | undefined;
 }
 
-/**
- * A WAL file from the Logs pool as it is read; undefined when it is not there. Two records
- * are opened ahead, not more: the reader leaves a switched segment after its first record.
- */
-async function fetchWal(ctx: BarContext, name: string): Promise<AsyncIterable<Uint8Array> | undefined> {
-  const [s] = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
-  return s ? ctx.sm.readChunks(s.id, { readAhead: 2 }) : undefined;
+/** The WAL files and summaries of the Logs pool (see log/wal-summaries.ts). */
+function walSources(ctx: BarContext): WalSources {
+  return {
+    // two records opened ahead, not more: the reader leaves a switched segment after its first record
+    archived: async (name) => {
+      const [s] = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
+      return s ? ctx.sm.readChunks(s.id, { readAhead: 2 }) : undefined;
+    },
+    summary: (name) => storedSummary(ctx, name),
+  };
 }

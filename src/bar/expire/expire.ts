@@ -5,6 +5,7 @@
 // A dry run plans through the same code and changes nothing at all.
 
 import type { ColdRestoreEngine } from '../../engine/engine.js';
+import { WAL_SUMMARY_KIND } from '../log/wal-summaries.js';
 import type { HistoryInstance } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
 import { planExpire, type ExpirePlan, type ExpirePolicy, type StoredWal } from './expire-plan.js';
@@ -36,8 +37,12 @@ export async function runExpire(ctx: BarContext, engine: Pick<ColdRestoreEngine,
     instances: ctx.history.instances(), wal, policy: opts.policy, force: opts.force,
     walPosition: (name) => engine.walPosition(name)?.position ?? null,
   });
-  const ids = [...new Set([...plan.expire.flatMap((b) => b.instances.flatMap((i) => i.copyIds)), ...plan.wal.map((w) => w.id)])];
-  const sizes = new Map(stored.map((s) => [s.id, s.storedBytes]));
+  // a WAL file's summary goes with it (and one left without its file by an earlier crash)
+  const goneWal = new Set(plan.wal.map((w) => w.name));
+  const keptWal = new Set(stored.map((w) => w.name).filter((n) => !goneWal.has(n)));
+  const summaries = (await ctx.sm.query({ server: ctx.server, kind: WAL_SUMMARY_KIND })).filter((s) => !keptWal.has(s.name));
+  const ids = [...new Set([...plan.expire.flatMap((b) => b.instances.flatMap((i) => i.copyIds)), ...plan.wal.map((w) => w.id), ...summaries.map((s) => s.id)])];
+  const sizes = new Map([...stored, ...summaries].map((s) => [s.id, s.storedBytes]));
   for (const b of plan.expire) for (const i of b.instances) for (const id of i.copyIds) if (!sizes.has(id)) sizes.set(id, (await ctx.sm.query({ id }))[0]?.storedBytes ?? 0);
   const freedBytes = ids.reduce((a, id) => a + (sizes.get(id) ?? 0), 0);
 

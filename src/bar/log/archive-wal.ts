@@ -10,10 +10,22 @@ import { fail } from '../../common/errors.js';
 import { walFileKind } from '../../engine/postgres/lsn.js';
 import type { BarContext } from '../bar-context.js';
 import { withWalNameLock } from './wal-name-lock.js';
+import { hasSummary, makeSummary, storeSummary, writeSummary } from './wal-summaries.js';
+import type { WalSummarizer } from '../../engine/engine.js';
 
 export interface ArchiveResult { readonly name: string; readonly id: number; readonly already: boolean; readonly bytes: number }
 
-export async function archiveWal(ctx: BarContext, file: string, opts: { action?: 'log-backup' | 'salvage' } = {}): Promise<ArchiveResult> {
+export interface ArchiveOptions {
+  readonly action?: 'log-backup' | 'salvage';
+  /**
+   * Summarizes the file as it is stored (and a file stored earlier without a summary), so
+   * levels 1 and 2 need not read it; a backup storing its own WAL leaves that to the
+   * archiver, which comes by later with the same file.
+   */
+  readonly summarizer?: WalSummarizer;
+}
+
+export async function archiveWal(ctx: BarContext, file: string, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
   const name = path.basename(file);
   const kind = walFileKind(name);
   if (!kind) fail('USAGE', `'${name}' is not a WAL file name`, 'archive_command passes %p, a path such as pg_wal/000000010000000000000001');
@@ -28,11 +40,13 @@ export async function archiveWal(ctx: BarContext, file: string, opts: { action?:
   return withWalNameLock(ctx.home, name, 120_000, () => storeWal(ctx, name, kind, data, hash, opts));
 }
 
-async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnType<typeof walFileKind>>, data: Buffer, hash: string, opts: { action?: 'log-backup' | 'salvage' }): Promise<ArchiveResult> {
+async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnType<typeof walFileKind>>, data: Buffer, hash: string, opts: ArchiveOptions): Promise<ArchiveResult> {
   const existing = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
   const same = existing.find((s) => s.meta.contentHash === hash);
   if (same) {
-    ctx.log.info(`log archive: ${name} already stored (save set ${same.id}), nothing to do`);
+    const summary = opts.summarizer && !(await hasSummary(ctx, name)) ? await makeSummary(ctx, opts.summarizer, name, data) : undefined;
+    const sid = summary ? await storeSummary(ctx, name, summary) : undefined;
+    ctx.log.info(`log archive: ${name} already stored (save set ${same.id}), ${sid ? `its summary stored as save set ${sid}` : 'nothing to do'}`);
     return { name, id: same.id, already: true, bytes: data.length };
   }
   if (existing.length > 0) {
@@ -43,13 +57,17 @@ async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnT
   const txn = await ctx.sm.beginTransaction();
   try {
     const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: 'wal', meta: { walKind: kind, size: data.length, contentHash: hash, aid } });
-    await w.write(data);
-    await w.close();
+    // the summary is made while the WAL is compressed (in the codec workers)
+    const writing = w.write(data).then(() => w.close());
+    writing.catch(() => {}); // awaited below
+    const summary = opts.summarizer ? await makeSummary(ctx, opts.summarizer, name, data) : undefined;
+    await writing;
+    if (summary) await writeSummary(ctx, txn, name, summary, aid);
     const [info] = await txn.commit();
     const time = info!.committed;
     ctx.history.recordInstances(aid, [{ object: name, type: 'L', level: 0, copyIds: [info!.id], time }]);
     ctx.history.endAction(aid, 0, 'completed');
-    ctx.log.info(`log archive: ${name} stored as save set ${info!.id} (${data.length} bytes, ${info!.storedBytes} stored)`);
+    ctx.log.info(`log archive: ${name} stored as save set ${info!.id} (${data.length} bytes, ${info!.storedBytes} stored${summary ? ', summarized' : ''})`);
     return { name, id: info!.id, already: false, bytes: data.length };
   } catch (err) {
     await txn.abort().catch(() => {});

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { archiveWal, restoreWal } from '../../bar/log/archive-wal.js';
 import { logBackup, logMark } from '../../bar/log/log-backup.js';
+import { postgresWalSummarizer } from '../../engine/postgres/wal-summarizer.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { loadContext } from '../context.js';
 import { openBar } from '../bar-setup.js';
@@ -15,7 +16,7 @@ export function register(program: Command, globals: Globals): void {
     .action(action(async (file: string) => {
       const bar = openBar(loadContext(globals()), globals());
       try {
-        await archiveWal(bar, file);
+        await archiveWal(bar, file, { summarizer: postgresWalSummarizer });
       } finally {
         await bar.close();
       }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { fail } from '../../common/errors.js';
-import type { BackupHandle, ByteSink, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions, WalFacts } from '../engine.js';
+import type { BackupHandle, ByteSink, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions, WalFacts, WalSources } from '../engine.js';
 import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
@@ -104,10 +104,11 @@ export class PostgresAdapter implements EngineAdapter {
     return copySpace(space, files, sink, opts, cache);
   }
 
-  async walChanges(fromLsn: string, timeline: number, fetchArchived: (name: string) => Promise<AsyncIterable<Uint8Array> | undefined>, known?: WalFacts): Promise<WalChangesReading> {
+  async walChanges(fromLsn: string, timeline: number, sources: WalSources, known?: WalFacts): Promise<WalChangesReading> {
     // with what the base recorded and pg_data configured, the server need not be asked first
     const facts = known && this.s.dataDir ? { ...known, dataDir: this.s.dataDir } : await this.describe().then((i) => ({ segmentSize: i.walSegmentSize, systemId: i.systemId, dataDir: i.dataDir }));
-    return new WalChangesReading({ fromLsn, timeline, segmentSize: facts.segmentSize, systemId: facts.systemId, pgWal: path.join(facts.dataDir, 'pg_wal'), fetchArchived });
+    return new WalChangesReading({ fromLsn, timeline, segmentSize: facts.segmentSize, systemId: facts.systemId, pgWal: path.join(facts.dataDir, 'pg_wal'),
+      fetchArchived: (name) => sources.archived(name), fetchSummary: (name) => sources.summary(name) });
   }
 
   compareLsn(a: string, b: string): number {

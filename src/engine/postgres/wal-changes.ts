@@ -4,8 +4,10 @@
 // recycled file fails its page addresses). Anything the WAL cannot vouch for (a missing
 // segment, damage, a record of unknown effect) comes back as a reason, not a guess.
 //
-// Reading starts before this backup's start LSN is known: the archived segments are
-// parsed on a thread of their own while the server checkpoints for backup mode, and
+// Archived segments with a summary (written by `log archive`, see wal/wal-summary.ts) are
+// not read at all: their summaries say what they change. Reading starts before this
+// backup's start LSN is known: the summaries are taken and the archived segments without
+// one parsed on a thread of their own while the server checkpoints for backup mode, and
 // `finish` reads the rest once the start is known. Records read past that start only
 // add pages to copy, which is always safe (WAL replay from the start rewrites them).
 
@@ -17,6 +19,8 @@ import { trace } from '../../common/trace.js';
 import { parseLsn, segmentOf, walFileName } from './lsn.js';
 import { PageChanges } from './page-changes.js';
 import { lsnText } from './wal/wal-page.js';
+import { decodeWalSummary, type WalSummary } from './wal/wal-summary.js';
+import type { PartialRecord } from './wal/wal-record-reader.js';
 import { movable } from '../../common/io/worker-pool.js';
 import type { WalWorkerReply, WalWorkerRequest } from './wal/wal-changes-worker.js';
 import type { WalChanges } from './wal/block-ref-collector.js';
@@ -29,12 +33,14 @@ export interface WalChangesInput {
   readonly pgWal: string;
   /** a WAL file from the Logs pool, as it is read (each piece valid until the next); undefined when not there */
   readonly fetchArchived: (name: string) => Promise<AsyncIterable<Uint8Array> | undefined>;
+  /** the summary of a WAL file in the Logs pool; undefined when the file or its summary is not there */
+  readonly fetchSummary?: (name: string) => Promise<Uint8Array | undefined>;
 }
 
 /** Enough of a WAL page to hold any record header that starts before the end LSN. */
 const WAL_PAGE = 8192;
 
-type WalChangesResult = { changes: PageChanges; records: number; walBytes: number } | { incomplete: string };
+type WalChangesResult = { changes: PageChanges; records: number; walBytes: number; summarized: number } | { incomplete: string };
 
 export class WalChangesReading {
   private readonly worker: Worker;
@@ -47,6 +53,8 @@ export class WalChangesReading {
   /** the LSN the reader needs next, as of its latest answer */
   private nextLsn = 0;
   private readonly archived: Promise<void>;
+  /** segments taken from their summaries */
+  private summarized = 0;
 
   constructor(private readonly i: WalChangesInput) {
     this.segno = segmentOf(parseLsn(i.fromLsn), i.segmentSize);
@@ -55,9 +63,8 @@ export class WalChangesReading {
     this.worker.on('error', (err) => { this.failed ??= err; this.deliver({ type: 'error', message: err.message }); });
     // a thread that ends before its answer (terminated, out of memory) must not leave finish waiting
     this.worker.on('exit', () => { this.failed ??= new Error('the WAL reading thread ended'); this.deliver({ type: 'error', message: this.failed.message }); });
-    this.post({ type: 'start', startLsn: parseLsn(i.fromLsn), sysid: BigInt(i.systemId), segmentSize: i.segmentSize });
     trace('wal: reading started');
-    this.archived = this.readArchived();
+    this.archived = this.takeSummaries().then(() => this.readArchived());
     this.archived.catch(() => {}); // awaited by finish; an abandoned reading must not count as unhandled
   }
 
@@ -91,7 +98,7 @@ export class WalChangesReading {
         const u = w.unknown[0]!;
         return { incomplete: `${w.unknownCount} WAL record(s) change relations in ways openbar cannot follow (first at ${lsnText(u.lsn)}: ${u.reason})` };
       }
-      return { changes: new PageChanges(w), records: w.records, walBytes: w.walBytes };
+      return { changes: new PageChanges(w), records: w.records, walBytes: w.walBytes, summarized: this.summarized };
     } finally {
       this.abort();
     }
@@ -103,7 +110,56 @@ export class WalChangesReading {
   }
 
   /**
-   * The archived segments from the base's start on, while they are there. The next
+   * The summaries of the archived segments from the base's start on, while each follows on
+   * from the one before, then the start of reading: after the last summary, on with the
+   * record it kept the first bytes of (or from that record's start when it kept only its
+   * LSN: a record longer than a summary keeps), or where the first segment without a
+   * summary begins.
+   */
+  private async takeSummaries(): Promise<void> {
+    const from = parseLsn(this.i.fromLsn);
+    const summaries: WalSummary[] = [];
+    const fetch = this.i.fetchSummary;
+    // a summary that cannot be had (damaged, say) only means its segment is read instead
+    const get = (segno: bigint) => (fetch ? fetch(walFileName(this.i.timeline, segno, this.i.segmentSize)).catch((err: Error) => {
+      trace(`wal: summary of segment ${segno} cannot be read (${err.message}), the segment is read instead`);
+      return undefined;
+    }) : Promise.resolve(undefined));
+    let next = get(this.segno);
+    for (let segno = this.segno; ; segno++) {
+      const bytes = await next;
+      if (!bytes) break;
+      next = get(segno + 1n);
+      let s: WalSummary;
+      try {
+        s = decodeWalSummary(bytes);
+      } catch (err) {
+        trace(`wal: summary of segment ${segno} unreadable (${(err as Error).message}), the segment is read instead`);
+        break;
+      }
+      // the record running on from the segment before must be in it, but for the first (it starts before the base)
+      if (s.segno !== Number(segno) || s.segmentSize !== this.i.segmentSize || s.systemId !== this.i.systemId) break;
+      if (summaries.length > 0 && s.head === 'unresolved') break;
+      summaries.push(s);
+    }
+    await next;
+    let readFrom = from;
+    let resume: PartialRecord | undefined;
+    const last = summaries.at(-1);
+    if (last) {
+      const after = BigInt(last.segno + 1) * BigInt(this.i.segmentSize);
+      if (last.tail?.bytes) resume = { lsn: last.tail.lsn, totLen: last.tail.totLen, bytes: last.tail.bytes };
+      readFrom = last.tail && !last.tail.bytes ? BigInt(last.tail.lsn) : after;
+      if (readFrom < from) readFrom = from;
+      this.segno = segmentOf(readFrom, this.i.segmentSize);
+    }
+    this.summarized = summaries.length;
+    this.post({ type: 'start', startLsn: from, readFrom, ...(resume ? { resume } : {}), sysid: BigInt(this.i.systemId), segmentSize: this.i.segmentSize, summaries });
+    trace(`wal: ${summaries.length} segment(s) from summaries, reading from ${lsnText(Number(readFrom))}`);
+  }
+
+  /**
+   * The archived segments without summaries, while they are there. The next
    * segment's save set is opened and read ahead while one is parsed, so the reading
    * thread does not wait on each one's start.
    */

@@ -7,8 +7,9 @@ import type { Lsn } from '../lsn.js';
 import { BlockSet } from './block-set.js';
 import type { WalFormat } from './wal-format.js';
 import { decodeRecord, DecodedRecord } from './wal-record.js';
-import { WalRecordReader, type WalStop } from './wal-record-reader.js';
+import { WalRecordReader, type PartialRecord, type WalStop } from './wal-record-reader.js';
 import { readSpecialRecord, type WalEvent } from './special-record.js';
+import type { WalSummary } from './wal-summary.js';
 
 export interface ChangedRelation {
   readonly spcOid: number;
@@ -53,6 +54,10 @@ export interface BlockRefOptions {
   readonly blockSize?: number;
   readonly format?: WalFormat;
   readonly sysid?: bigint;
+  /** where the WAL is read from, when summaries cover what lies before (startLsn when absent) */
+  readonly readFrom?: Lsn;
+  /** a record the last summary used kept the first bytes of: read on with its continuation */
+  readonly resume?: PartialRecord;
   /** sees each decoded record (reused object: copy what you keep) */
   readonly onRecord?: (rec: DecodedRecord, format: WalFormat) => void;
 }
@@ -82,6 +87,7 @@ export class BlockRefCollector {
     this.endLsn = o.endLsn;
     this.reader = new WalRecordReader({
       startLsn: Number(o.startLsn), endLsn: Number(o.endLsn), format: o.format, sysid: o.sysid,
+      ...(o.readFrom !== undefined ? { readFrom: Number(o.readFrom) } : {}), ...(o.resume ? { resume: o.resume } : {}),
       onRecord: (bytes, view, off, lsn) => {
         const format = this.reader.format!;
         const err = decodeRecord(bytes, view, off, lsn, format, blockSize, this.rec);
@@ -147,20 +153,54 @@ export class BlockRefCollector {
     };
   }
 
+  /**
+   * Takes what a segment's summary says in place of reading the segment: the blocks last
+   * referenced at or after the start LSN, and the events from it on.
+   */
+  addSummary(s: WalSummary): void {
+    const from = Number(this.o.startLsn);
+    this.records += s.records;
+    this.walBytes += s.walBytes;
+    for (const f of s.forks) {
+      let set: BlockSet | undefined;
+      for (let i = 0; i < f.blocks.length; i++) {
+        if (f.lsns[i]! < from) continue;
+        set ??= this.forkSet(f.spcOid, f.dbOid, f.relNumber, f.fork);
+        set.add(f.blocks[i]!);
+      }
+    }
+    for (const ev of s.events) if (ev.lsn >= from) this.addEvent(ev);
+    if (s.lastUnknownLsn >= from) {
+      const listed = s.unknown.filter((u) => u.lsn >= from);
+      for (const u of listed) this.addEvent(u);
+      // those beyond the list: counted, not kept (the list holds the first MAX_UNKNOWN)
+      this.unknownCount += s.unknownCount - s.unknown.length;
+    }
+  }
+
+  private forkSet(spc: number, db: number, rel: number, fork: number): BlockSet {
+    const e = this.entry(spc, db, rel);
+    return (e.forks[fork] ??= new BlockSet());
+  }
+
+  private entry(spc: number, db: number, rel: number): RelEntry {
+    let e = this.last;
+    if (!e || e.rel !== rel || e.db !== db || e.spc !== spc) {
+      const head = this.rels.get(rel);
+      for (e = head; e && (e.db !== db || e.spc !== spc); e = e.next);
+      if (!e) {
+        e = new RelEntry(spc, db, rel);
+        e.next = head;
+        this.rels.set(rel, e);
+      }
+      this.last = e;
+    }
+    return e;
+  }
+
   private addBlocks(rec: DecodedRecord): void {
     for (let i = 0; i < rec.blockCount; i++) {
-      const spc = rec.spcOid[i]!, db = rec.dbOid[i]!, rel = rec.relNumber[i]!;
-      let e = this.last;
-      if (!e || e.rel !== rel || e.db !== db || e.spc !== spc) {
-        const head = this.rels.get(rel);
-        for (e = head; e && (e.db !== db || e.spc !== spc); e = e.next);
-        if (!e) {
-          e = new RelEntry(spc, db, rel);
-          e.next = head;
-          this.rels.set(rel, e);
-        }
-        this.last = e;
-      }
+      const e = this.entry(rec.spcOid[i]!, rec.dbOid[i]!, rec.relNumber[i]!);
       const fork = rec.forkFlags[i]! & 0x0f;
       (e.forks[fork] ??= new BlockSet()).add(rec.blockNumber[i]!);
     }

@@ -9,9 +9,12 @@
 
 import { parentPort } from 'node:worker_threads';
 import { BlockRefCollector } from './block-ref-collector.js';
+import type { PartialRecord } from './wal-record-reader.js';
+import type { WalSummary } from './wal-summary.js';
 
 export type WalWorkerRequest =
-  | { type: 'start'; startLsn: bigint; sysid: bigint; segmentSize: number }
+  /** readFrom, resume: where reading starts after the summaries, which stand for what comes before */
+  | { type: 'start'; startLsn: bigint; readFrom: bigint; resume?: PartialRecord; sysid: bigint; segmentSize: number; summaries: WalSummary[] }
   | { type: 'piece'; segno: number; offset: number; data: Uint8Array }
   | { type: 'end'; endLsn: bigint }
   | { type: 'finish' };
@@ -36,7 +39,8 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
   try {
     switch (m.type) {
       case 'start':
-        collector = new BlockRefCollector({ startLsn: m.startLsn, endLsn: NO_END, sysid: m.sysid });
+        collector = new BlockRefCollector({ startLsn: m.startLsn, readFrom: m.readFrom, ...(m.resume ? { resume: m.resume } : {}), endLsn: NO_END, sysid: m.sysid });
+        for (const s of m.summaries) collector.addSummary(s);
         segment = new Uint8Array(m.segmentSize);
         break;
       case 'piece': {

@@ -38,6 +38,20 @@ export interface WalRecordReaderOptions {
   /** else taken from the first segment's long page header */
   readonly segSize?: number;
   readonly sysid?: bigint;
+  /** where reading starts (a page is read from its start, to find a record boundary); startLsn when absent */
+  readonly readFrom?: number;
+  /**
+   * A record whose first bytes an earlier reader kept (`partial()` at the end of the segment
+   * before `readFrom`): its continuation is read first, and it is handed to the sink whole.
+   */
+  readonly resume?: PartialRecord;
+}
+
+/** A record cut off at a segment's end: its LSN, its length and the bytes read of it so far. */
+export interface PartialRecord {
+  readonly lsn: number;
+  readonly totLen: number;
+  readonly bytes: Uint8Array;
 }
 
 const STOP_CODES: Record<WalStopReason, ErrorCode> = {
@@ -76,6 +90,7 @@ export class WalRecordReader {
   private switched = false;
   private readonly hdr = emptyPageHeader();
   private stopped: WalStop | undefined;
+  private skippedContinuation = false;
 
   constructor(o: WalRecordReaderOptions) {
     this.start = o.startLsn;
@@ -84,7 +99,35 @@ export class WalRecordReader {
     this.format = o.format;
     this.segSize = o.segSize;
     this.sysid = o.sysid;
-    this.pos = o.startLsn;
+    this.pos = o.readFrom ?? o.startLsn;
+    const r = o.resume;
+    if (r) {
+      if (r.bytes.length >= r.totLen || r.totLen > MAX_RECORD) throw new RangeError(`a partial record of ${r.bytes.length} of ${r.totLen} bytes cannot be resumed`);
+      this.asm = new Uint8Array(Math.max(r.totLen, this.asm.length));
+      this.asmView = new DataView(this.asm.buffer);
+      this.asmCrc = crcViews(this.asm);
+      this.asm.set(r.bytes, 0);
+      this.asmLen = r.bytes.length;
+      this.totLen = r.totLen;
+      this.recLsn = r.lsn;
+      this.headerChecked = false; // checked (prev-link aside) once the header is whole
+      this.state = CONT;
+    }
+  }
+
+  /** The record being put together when the data ran out (a record running on into the next segment). */
+  partial(): PartialRecord | undefined {
+    return this.state === CONT && !this.stopped ? { lsn: this.recLsn, totLen: this.totLen, bytes: this.asm.slice(0, this.asmLen) } : undefined;
+  }
+
+  /** The system identifier the page headers carry (or were checked against). */
+  get systemId(): bigint | undefined {
+    return this.sysid;
+  }
+
+  /** Whether a segment's first page opened with the tail of a record that started before it, which was skipped. */
+  get skippedHead(): boolean {
+    return this.skippedContinuation;
   }
 
   /** Set once reading is over, for good or bad. */
@@ -140,7 +183,8 @@ export class WalRecordReader {
    */
   setEnd(lsn: number): void {
     this.end = lsn;
-    if (this.state === SCAN && this.pos >= lsn) this.halt('end-of-range', this.pos, `reached ${lsnText(lsn)}`);
+    // whatever the state: the next record wanted starts at or after the end
+    if (this.nextLsn >= lsn) this.halt('end-of-range', this.nextLsn, `reached ${lsnText(lsn)}`);
   }
 
   /** No more segments: a reader not yet at the end LSN stops as incomplete. */
@@ -199,6 +243,7 @@ export class WalRecordReader {
         this.pos = pageLsn + hdrSize;
         if (h.info & WAL.XLP_FIRST_IS_CONTRECORD) {
           // the page opens with the tail of a record that started before the start LSN
+          this.skippedContinuation = true;
           if (h.remLen > pageSize - hdrSize) {
             this.state = SKIP;
             this.pos = pageLsn + pageSize;

@@ -1,0 +1,66 @@
+// WAL summaries in the Logs pool: one save set of kind `walsum` per summarized WAL file,
+// under the file's name, stored with the file (or after it, when the file was stored
+// without one). The engine makes and reads them; here they are only stored and found.
+// A summary is worth nothing without its WAL file: one whose file is gone is not used.
+
+import type { WalSummarizer } from '../../engine/engine.js';
+import type { Transaction } from '../../sm/storage-manager.js';
+import type { BarContext } from '../bar-context.js';
+
+export const WAL_SUMMARY_KIND = 'walsum';
+
+/** The stored summary of WAL file `name`; undefined when the file or its summary is not in the Logs pool. */
+export async function storedSummary(ctx: BarContext, name: string): Promise<Uint8Array | undefined> {
+  const sets = await ctx.sm.query({ server: ctx.server, name });
+  const wal = sets.find((s) => s.kind === 'wal');
+  const sum = sets.findLast((s) => s.kind === WAL_SUMMARY_KIND);
+  if (!wal || !sum) return undefined;
+  const parts: Buffer[] = [];
+  // chunks live in reused buffers: each is copied
+  for await (const c of ctx.sm.readChunks(sum.id)) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}
+
+/** Whether WAL file `name` has a summary stored. */
+export async function hasSummary(ctx: BarContext, name: string): Promise<boolean> {
+  return (await ctx.sm.query({ server: ctx.server, kind: WAL_SUMMARY_KIND, name })).length > 0;
+}
+
+/**
+ * Makes the summary of WAL file `name` (content `data`). Never fails the archiving: WAL
+ * that cannot be summarized is logged and simply read when a backup needs it.
+ */
+export async function makeSummary(ctx: BarContext, summarizer: WalSummarizer, name: string, data: Uint8Array): Promise<Uint8Array | undefined> {
+  try {
+    const r = await summarizer.summarize(name, data, (prev) => storedSummary(ctx, prev));
+    if (!r) return undefined;
+    if ('skipped' in r) {
+      ctx.log.info(`log archive: ${name} not summarized (${r.skipped}); a level 1 or 2 reads it instead`);
+      return undefined;
+    }
+    return r.summary;
+  } catch (err) {
+    ctx.log.info(`log archive: ${name} not summarized (${(err as Error).message}); a level 1 or 2 reads it instead`);
+    return undefined;
+  }
+}
+
+/** Adds the summary to `txn`, as the save set stored with WAL file `name`. */
+export async function writeSummary(ctx: BarContext, txn: Transaction, name: string, summary: Uint8Array, aid?: number): Promise<void> {
+  const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: WAL_SUMMARY_KIND, meta: { ...(aid !== undefined ? { aid } : {}), size: summary.length } });
+  await w.write(summary);
+  await w.close();
+}
+
+/** Stores the summary of a WAL file stored earlier without one (by a backup, say). */
+export async function storeSummary(ctx: BarContext, name: string, summary: Uint8Array): Promise<number> {
+  const txn = await ctx.sm.beginTransaction();
+  try {
+    await writeSummary(ctx, txn, name, summary);
+    const [info] = await txn.commit();
+    return info!.id;
+  } catch (err) {
+    await txn.abort().catch(() => {});
+    throw err;
+  }
+}
