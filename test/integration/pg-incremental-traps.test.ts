@@ -1,4 +1,4 @@
-// Level 0 → workload → level 1 (by WAL) → workload → level 2 (by scan), with the traps of
+// Level 0 → workload → level 1 (by WAL, from WAL summaries) → workload → level 2 (by scan), with the traps of
 // page-level incrementals in between: a database created with FILE_COPY (its files are
 // copied without WAL) and one with WAL_LOG, a table truncated and refilled, a table
 // dropped and a new one made, an unlogged table, a table moved to another tablespace and
@@ -60,6 +60,9 @@ describe('level 1 and 2 chains through the traps', () => {
     await q('INSERT INTO ul SELECT g FROM generate_series(1001, 5000) g');
     await mark('before-level-1', ['postgres', 'fc']);
     await q("UPDATE t_new SET twice = 0 WHERE id <= 100");
+    // the traps' WAL archived (and summarized) by archive_command: the level 1 takes it from the summaries
+    ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
+    await q("UPDATE t_new SET twice = 1 WHERE id > 7900");
     backups.push(backup(1, 'wal'));
 
     // between level 1 and level 2
@@ -78,6 +81,13 @@ describe('level 1 and 2 chains through the traps', () => {
     ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
   });
   after(() => removeEnv(env, [env.cluster, ...started]));
+
+  it('took the level 1 from WAL summaries, reading only the WAL not archived', () => {
+    const log = fs.readFileSync(path.join(env.home, 'activity.log'), 'utf8');
+    const m = new RegExp(`backup ${backups[1]!.id}: .*; (\\d+) WAL file\\(s\\) by their summaries`).exec(log);
+    assert.ok(m, 'the level 1 says how it found its pages');
+    assert.ok(Number(m[1]) >= 2, m[0]);
+  });
 
   it('chained the levels, each space on the one before', () => {
     assert.deepEqual(backups.map((b) => [b.level, b.method]), [[0, null], [1, 'wal'], [2, 'scan']]);
