@@ -11,6 +11,8 @@ export interface ServerInfo {
   readonly walSegmentSize: number;
   readonly archiveMode: string;
   readonly archiveCommand: string;
+  /** how far the server had flushed WAL when asked (pg_current_wal_flush_lsn) */
+  readonly walFlushLsn: string;
 }
 
 /** A storage space: the unit of backup and restore (ON-Bar's dbspace). */
@@ -100,6 +102,8 @@ export interface WalSummarizer {
 /** The WAL being read for changed pages (EngineAdapter.walChanges). */
 export interface WalChangesReading {
   /** summarized: WAL files whose summaries stood in for them */
+  /** The server has flushed WAL to `lsn`: what is not archived of it can be read now. */
+  walWritten(lsn: string): void;
   finish(toLsn: string): Promise<{ changes: WalPageChanges; records: number; walBytes: number; summarized: number } | { incomplete: string }>;
   abort(): void;
 }

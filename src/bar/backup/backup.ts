@@ -74,6 +74,8 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
 async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOptions, started: number, early: EarlyWal | undefined): Promise<BackupResult> {
   const info = await engine.describe();
   trace('backup: described');
+  // the WAL written so far is read while backup mode starts
+  early?.reading.walWritten(info.walFlushLsn);
   checkArchiving(info.archiveMode, info.archiveCommand);
   const allSpaces = await engine.spaces();
   const chosen = chooseSpaces(allSpaces, opts.spaces);
@@ -90,10 +92,12 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
 
     // the files are listed while the WAL is still being read
     const listing = Promise.all(chosen.map((space) => engine.listFiles(space)));
-    listing.catch(() => {}); // awaited by planWork
+    listing.then(() => trace('backup: listing done'), () => {}); // awaited by planWork
     const levels: SpaceLevel[] = opts.level > 0 ? await chooseBases(ctx.sm, ctx.history.instances(), chosen.map((s) => s.name), opts.level, handle.timeline) : chosen.map((s) => ({ space: s.name, level: 0 }));
     for (const l of levels) if (l.note) { ctx.log.info(`backup ${aid}: ${l.note}`); opts.report?.(`${l.space}: ${l.note}`); }
+    trace('backup: levels chosen');
     const sources = await incrementalSources(ctx, engine, aid, levels, handle, info, early);
+    trace('backup: changed pages known');
     const work = await planWork(ctx, chosen, await listing, sources);
     trace('backup: files listed');
     const total = [...new Set(work.map((w) => w.queue))].reduce((a, q) => a + q.bytes, 0);

@@ -24,13 +24,16 @@ export class PieceQueue implements Iterable<SpaceFile> {
   /** `cost`: bytes a piece takes to copy (an incremental reads less than the file); default its size */
   constructor(files: readonly SpaceFile[], cost: (f: SpaceFile) => number = sizeOf) {
     this.tree = files.filter((f) => f.type !== 'file');
-    this.pieces = files.filter((f) => f.type === 'file').flatMap((f) => {
+    // each piece's cost worked out once (for an incremental it looks the file up in the changes)
+    const costed = files.filter((f) => f.type === 'file').flatMap((f) => {
       if (f.size <= RANGE_BYTES) return [f];
       const out: SpaceFile[] = [];
       for (let offset = 0; offset < f.size; offset += RANGE_BYTES) out.push({ ...f, range: { offset, length: Math.min(RANGE_BYTES, f.size - offset) } });
       return out;
-    }).sort((a, b) => cost(b) - cost(a) || (a.path < b.path ? -1 : a.path > b.path ? 1 : (a.range?.offset ?? 0) - (b.range?.offset ?? 0)));
-    this.bytes = this.pieces.reduce((a, f) => a + cost(f), 0);
+    }).map((f) => ({ f, cost: cost(f) }));
+    costed.sort((a, b) => b.cost - a.cost || (a.f.path < b.f.path ? -1 : a.f.path > b.f.path ? 1 : (a.f.range?.offset ?? 0) - (b.f.range?.offset ?? 0)));
+    this.pieces = costed.map((c) => c.f);
+    this.bytes = costed.reduce((a, c) => a + c.cost, 0);
   }
 
   /** Every piece, in the order they are handed out. */

@@ -44,12 +44,13 @@ export class PostgresAdapter implements EngineAdapter {
       (SELECT setting FROM pg_settings WHERE name = 'block_size') AS block_size,
       (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS wal_segment_size,
       current_setting('archive_mode') AS archive_mode, current_setting('archive_command') AS archive_command,
-      pg_is_in_recovery()::text AS in_recovery`);
+      pg_is_in_recovery()::text AS in_recovery,
+      CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_flush_lsn()::text END AS flush_lsn`);
     if (r.in_recovery === 'true') fail('PG', 'the server is a standby (in recovery)', 'back up the primary; standby backups are not supported yet');
     const info: ServerInfo = {
       systemId: r.system_id!, version: Number(r.version), versionText: r.version_text!, dataDir: r.data_dir!,
       checksums: r.checksums === 'on', pageSize: Number(r.block_size), walSegmentSize: Number(r.wal_segment_size),
-      archiveMode: r.archive_mode!, archiveCommand: r.archive_command!,
+      archiveMode: r.archive_mode!, archiveCommand: r.archive_command!, walFlushLsn: r.flush_lsn!,
     };
     if (info.version < 130000) fail('PG', `PostgreSQL ${info.versionText} is not supported`, 'openbar supports PostgreSQL 13 to 17');
     if (info.pageSize !== 8192) fail('PG', `block size ${info.pageSize} is not supported (only 8192)`);

@@ -11,7 +11,6 @@
 // `finish` reads the rest once the start is known. Records read past that start only
 // add pages to copy, which is always safe (WAL replay from the start rewrites them).
 
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { OpenbarError } from '../../common/errors.js';
@@ -53,6 +52,10 @@ export class WalChangesReading {
   /** the LSN the reader needs next, as of its latest answer */
   private nextLsn = 0;
   private readonly archived: Promise<void>;
+  /** how much of segment `segno` has been handed over, when part of it was (read ahead from pg_wal) */
+  private fed = 0;
+  /** WAL the server has flushed (walWritten): what of pg_wal can be read before the end is known */
+  private ahead: Promise<void> = Promise.resolve();
   /** segments taken from their summaries */
   private summarized = 0;
 
@@ -68,10 +71,21 @@ export class WalChangesReading {
     this.archived.catch(() => {}); // awaited by finish; an abandoned reading must not count as unhandled
   }
 
+  /**
+   * The server has flushed WAL up to `lsn`: what pg_wal holds of it, after the archived
+   * segments, is read now (it cannot change any more), not when the end is known.
+   */
+  walWritten(lsn: string): void {
+    const written = parseLsn(lsn);
+    this.ahead = this.ahead.then(() => this.archived).then(() => this.readAhead(written));
+    this.ahead.catch(() => {}); // awaited by finish
+  }
+
   /** Reads on to `toLsn` (this backup's start), then says which pages changed, or why the WAL cannot tell. */
   async finish(toLsn: string): Promise<WalChangesResult> {
     try {
       await this.archived;
+      await this.ahead;
       trace('wal: archived segments read');
       const to = parseLsn(toLsn);
       this.post({ type: 'end', endLsn: to });
@@ -83,10 +97,16 @@ export class WalChangesReading {
         const name = walFileName(this.i.timeline, this.segno, this.i.segmentSize);
         // not archived yet (the segment holding this backup's start, at least): read from pg_wal
         // only as far as the reader needs
-        const upTo = Number(to - BigInt(this.segno) * BigInt(this.i.segmentSize)) + WAL_PAGE;
-        const pieces = (await this.open(this.segno)) ?? await fromPgWal(path.join(this.i.pgWal, name), Math.min(this.i.segmentSize, upTo));
-        if (!pieces) { missing = name; break; }
-        await this.feed(pieces);
+        const upTo = Math.min(this.i.segmentSize, Number(to - BigInt(this.segno) * BigInt(this.i.segmentSize)) + WAL_PAGE);
+        // a segment begun from pg_wal goes on from there (else from the Logs pool, where it may be by now)
+        const fromPool = async () => {
+          const p = await this.open(this.segno);
+          if (p) await this.feed(p, 0);
+          return p !== undefined;
+        };
+        const fromPgWal = () => this.feedFile(upTo, true, false);
+        const found = this.fed > 0 ? (await fromPgWal()) || await fromPool() : (await fromPool()) || await fromPgWal();
+        if (!found) { missing = name; break; }
       }
       this.post({ type: 'finish' });
       const r = await this.next();
@@ -125,11 +145,13 @@ export class WalChangesReading {
       trace(`wal: summary of segment ${segno} cannot be read (${err.message}), the segment is read instead`);
       return undefined;
     }) : Promise.resolve(undefined));
-    let next = get(this.segno);
-    for (let segno = this.segno; ; segno++) {
-      const bytes = await next;
+    // four asked for at a time: each is a catalog query and a small read
+    const asked: Promise<Uint8Array | undefined>[] = [];
+    const ask = (k: number) => (asked[k] ??= get(this.segno + BigInt(k)));
+    for (let k = 0, segno = this.segno; ; k++, segno++) {
+      for (let j = k; j < k + 4; j++) ask(j);
+      const bytes = await ask(k);
       if (!bytes) break;
-      next = get(segno + 1n);
       let s: WalSummary;
       try {
         s = decodeWalSummary(bytes);
@@ -142,7 +164,6 @@ export class WalChangesReading {
       if (summaries.length > 0 && s.head === 'unresolved') break;
       summaries.push(s);
     }
-    await next;
     let readFrom = from;
     let resume: PartialRecord | undefined;
     const last = summaries.at(-1);
@@ -170,7 +191,7 @@ export class WalChangesReading {
         const ahead = await this.open(this.segno + 1n);
         const fed = cur;
         cur = ahead;
-        await this.feed(fed);
+        await this.feed(fed, 0);
       }
     } finally {
       await cur?.return?.();
@@ -188,31 +209,78 @@ export class WalChangesReading {
   }
 
   /**
-   * Hands segment `this.segno` to the reader piece by piece, each copied by the reader
-   * before the next is fetched (a piece lives in a transfer buffer that is reused), and
-   * stops fetching it once the reader has left it: after a WAL switch the rest of a
-   * segment is unused, and archive_timeout makes many such segments.
+   * The segments after the archived ones, from pg_wal, as far as `written` (whole pages
+   * only: the page holding it may still be filling). A segment read in part is finished
+   * by `finish`.
    */
-  private async feed(pieces: AsyncIterator<Uint8Array>): Promise<void> {
+  private async readAhead(written: bigint): Promise<void> {
+    const size = BigInt(this.i.segmentSize);
+    while (!this.done) {
+      const flushed = written - this.segno * size;
+      const limit = Number(flushed >= size ? size : flushed - (flushed % BigInt(WAL_PAGE)));
+      if (limit <= this.fed) return;
+      if (!(await this.feedFile(limit, false, limit < this.i.segmentSize))) return; // finish finds out where it is
+      trace(`wal: read ahead from pg_wal to ${lsnText(Number(this.segno * size) + this.fed)}`);
+    }
+  }
+
+  /**
+   * Has the reading thread read segment `this.segno` from pg_wal itself, from where it was
+   * left to `to` (and with `rest`, on to the file's end while the reader needs more);
+   * false when the file is not there. `partial`: more of the segment comes later.
+   */
+  private async feedFile(to: number, rest: boolean, partial: boolean): Promise<boolean> {
+    const segno = this.segno;
+    const file = path.join(this.i.pgWal, walFileName(this.i.timeline, segno, this.i.segmentSize));
+    this.post({ type: 'file', segno: Number(segno), path: file, from: this.fed, to: Math.max(to, this.fed), rest });
+    const r = await this.next();
+    if (r.type !== 'file-read') throw new Error(`unexpected reply ${r.type}`);
+    if (r.missing) return false;
+    this.done ||= r.done;
+    this.nextLsn = r.nextLsn;
+    this.fed = r.fed;
+    trace(`wal: segment ${segno} read from pg_wal (to ${this.fed} bytes)`);
+    if (!partial || this.done || this.nextLsn >= Number((segno + 1n) * BigInt(this.i.segmentSize)) || this.fed >= this.i.segmentSize) {
+      this.segno++;
+      this.fed = 0;
+    }
+    return true;
+  }
+
+  /**
+   * Hands segment `this.segno` to the reader piece by piece, from where it was left
+   * (`fed`), each copied by the reader before the next is fetched (a piece lives in a
+   * transfer buffer that is reused), and stops fetching it once the reader has left it:
+   * after a WAL switch the rest of a segment is unused, and archive_timeout makes many
+   * such segments. `partial`: more of the segment comes later (it is not left).
+   */
+  private async feed(pieces: AsyncIterator<Uint8Array>, from: number, partial = false): Promise<void> {
     const segno = this.segno;
     const segEnd = Number((segno + 1n) * BigInt(this.i.segmentSize));
-    let offset = 0;
+    let offset = from;
     try {
       for (;;) {
         const r = await pieces.next();
         if (r.done) break;
+        let data = r.value;
+        let at = offset;
+        offset += data.length;
+        if (offset <= this.fed) continue; // handed over before (a source starting at the segment's beginning)
+        if (at < this.fed) { data = data.subarray(this.fed - at); at = this.fed; }
         // a piece in memory of its own (read from pg_wal) moves; one in a shared buffer is shared
-        const length = r.value.length;
-        this.post({ type: 'piece', segno: Number(segno), offset, data: r.value }, movable(r.value) ? [r.value.buffer as ArrayBuffer] : []);
-        offset += length;
+        this.post({ type: 'piece', segno: Number(segno), offset: at, data }, movable(data) ? [data.buffer as ArrayBuffer] : []);
+        this.fed = offset;
         await this.settleOne();
         if (this.done || this.nextLsn >= segEnd) break;
       }
     } finally {
       await pieces.return?.();
     }
-    trace(`wal: segment ${segno} read (${offset} bytes)`);
-    this.segno++;
+    trace(`wal: segment ${segno} read (to ${this.fed} bytes)`);
+    if (!partial || this.done || this.nextLsn >= segEnd || this.fed >= this.i.segmentSize) {
+      this.segno++;
+      this.fed = 0;
+    }
   }
 
   private async settleOne(): Promise<void> {
@@ -266,32 +334,3 @@ function primed(it: AsyncIterator<Uint8Array>, first: Promise<IteratorResult<Uin
 }
 
 
-/**
- * A WAL file in pg_wal as pieces in memory of their own: its first `head` bytes, then (only
- * if the reader asks on, for a record running past them) the rest. Undefined when absent.
- */
-async function fromPgWal(file: string, head: number): Promise<AsyncIterator<Uint8Array> | undefined> {
-  const fh = await fsp.open(file, 'r').catch(() => undefined);
-  if (!fh) return undefined;
-  const read = async (from: number, n: number): Promise<Uint8Array> => {
-    const buf = new Uint8Array(n);
-    let got = 0;
-    while (got < n) {
-      const { bytesRead } = await fh.read(buf, got, n - got, from + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return got === n ? buf : buf.slice(0, got);
-  };
-  async function* pieces(): AsyncGenerator<Uint8Array> {
-    try {
-      const first = await read(0, head);
-      yield first;
-      const { size } = await fh!.stat();
-      if (first.length === head && size > head) yield await read(head, size - head);
-    } finally {
-      await fh!.close();
-    }
-  }
-  return pieces();
-}

@@ -7,6 +7,7 @@
 // next (as of the pieces before), so the sender stops fetching a segment the reader has
 // left (the rest of a switched segment).
 
+import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { BlockRefCollector } from './block-ref-collector.js';
 import type { PartialRecord } from './wal-record-reader.js';
@@ -16,12 +17,16 @@ export type WalWorkerRequest =
   /** readFrom, resume: where reading starts after the summaries, which stand for what comes before */
   | { type: 'start'; startLsn: bigint; readFrom: bigint; resume?: PartialRecord; sysid: bigint; segmentSize: number; summaries: WalSummary[] }
   | { type: 'piece'; segno: number; offset: number; data: Uint8Array }
+  /** read the segment from this file (pg_wal) from `from` to `to`, and with `rest` on while the reader needs more */
+  | { type: 'file'; segno: number; path: string; from: number; to: number; rest: boolean }
   | { type: 'end'; endLsn: bigint }
   | { type: 'finish' };
 
 export type WalWorkerReply =
   | { type: 'copied'; done: boolean; nextLsn: number }
   | { type: 'ended'; done: boolean; nextLsn: number }
+  /** fed: how far the segment has been read */
+  | { type: 'file-read'; missing: boolean; fed: number; done: boolean; nextLsn: number }
   | { type: 'result'; result: ReturnType<BlockRefCollector['finish']> }
   | { type: 'error'; message: string };
 
@@ -59,6 +64,16 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
         }
         break;
       }
+      case 'file': {
+        const c = collector!;
+        if (m.segno !== segno) { segno = m.segno; filled = 0; }
+        if (m.from !== filled) throw new Error(`segment ${m.segno} asked from ${m.from}, read to ${filled}`);
+        const t0 = performance.now();
+        const found = readFile(c, m.path, m.to, m.rest);
+        busy += performance.now() - t0;
+        reply({ type: 'file-read', missing: !found, fed: filled, done: c.done, nextLsn: c.nextLsn });
+        break;
+      }
       case 'end':
         collector!.setEnd(m.endLsn);
         reply({ type: 'ended', done: collector!.done, nextLsn: collector!.nextLsn });
@@ -72,6 +87,40 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
     reply({ type: 'error', message: (err as Error).stack ?? String(err) });
   }
 });
+
+/** pg_wal is read in pieces of this size, each read before the next is asked for. */
+const FILE_PIECE = 1 << 20;
+
+/**
+ * Reads segment `segno` from `file` into the segment buffer, piece by piece, each parsed
+ * as it arrives: from `filled` to `to`, and with `rest` on to the file's end while the
+ * reader still needs this segment. False when the file is not there.
+ */
+function readFile(c: BlockRefCollector, file: string, to: number, rest: boolean): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  try {
+    const seg = segment!;
+    const segEnd = (segno + 1) * seg.length;
+    let end = Math.min(to, seg.length);
+    while (filled < end && !c.done) {
+      const n = fs.readSync(fd, seg, filled, Math.min(FILE_PIECE, end - filled), filled);
+      if (n <= 0) break;
+      filled += n;
+      c.push(seg, segno, filled);
+      if (c.nextLsn >= segEnd) break; // the reader has left the segment (a WAL switch)
+      if (filled === end && rest && end < seg.length) end = seg.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
 
 function reply(r: WalWorkerReply): void {
   parentPort!.postMessage(r);
