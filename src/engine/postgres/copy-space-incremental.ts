@@ -167,28 +167,55 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
     if (from === 0) await c.sink.write(encodeEntry({ ...head, pages: [] }));
     return;
   }
+  // an entry per window of pages; the pages are read straight into the sink's buffers,
+  // several fills in flight (the next is read while one is compressed)
+  const arriving: Promise<void>[] = [];
   for (let i = 0; i < mine.length; i += WINDOW_PAGES) {
     const list = mine.slice(i, i + WINDOW_PAGES);
-    const buf = c.buf.subarray(0, list.length * PAGE);
-    // consecutive blocks are read together, several runs at once: changed pages lie
-    // scattered, and one read at a time would wait out each one's latency in turn
-    const runs: { j: number; k: number }[] = [];
-    for (let j = 0; j < list.length;) {
-      let k = j + 1;
-      while (k < list.length && list[k] === list[k - 1]! + 1) k++;
-      runs.push({ j, k });
-      j = k;
-    }
-    await runParallel(runs, READS_IN_FLIGHT, async ({ j, k }) => {
-      const run = buf.subarray(j * PAGE, k * PAGE);
-      await readChunk(fh, run, list[j]! * PAGE, run.length);
-      await checkRun(c, fh, run, list[j]! * PAGE, blockBase, head.path);
-    });
     await c.sink.write(encodeEntry({ ...head, pages: list }));
-    await c.sink.write(buf);
-    c.bytes += buf.length;
+    for (let done = 0; done < list.length;) {
+      const at = done;
+      const n = c.sink.pourAhead ? await c.sink.pourAhead((room) => {
+        const take = Math.min(Math.floor(room.length / PAGE), list.length - at);
+        if (take === 0) return { bytes: 0, arrived: Promise.resolve() };
+        const arrived = readListed(c, fh, list.slice(at, at + take), room.subarray(0, take * PAGE), blockBase, head.path);
+        arriving.push(arrived);
+        return { bytes: take * PAGE, arrived };
+      }) : 0;
+      // no room for a whole page in this buffer (or no pourAhead): the pages go through a buffer of ours
+      const pages = n > 0 ? n / PAGE : Math.min(list.length - at, WINDOW_PAGES);
+      if (n === 0) {
+        const buf = c.buf.subarray(0, pages * PAGE);
+        await readListed(c, fh, list.slice(at, at + pages), buf, blockBase, head.path);
+        await c.sink.write(buf);
+      }
+      done += pages;
+      c.bytes += pages * PAGE;
+    }
   }
+  // the file is closed after this: every read into the sink's buffers must have landed
+  await Promise.all(arriving);
   c.opts.onBytes(to - from > 0 ? mine.length * PAGE : 0);
+}
+
+/**
+ * Reads the listed pages into `buf` and checks them: consecutive blocks together, several
+ * runs at once (changed pages lie scattered, and one read at a time would wait out each
+ * one's latency in turn).
+ */
+async function readListed(c: Ctx, fh: fsp.FileHandle, list: readonly number[], buf: Buffer, blockBase: number, relPath: string): Promise<void> {
+  const runs: { j: number; k: number }[] = [];
+  for (let j = 0; j < list.length;) {
+    let k = j + 1;
+    while (k < list.length && list[k] === list[k - 1]! + 1) k++;
+    runs.push({ j, k });
+    j = k;
+  }
+  await runParallel(runs, READS_IN_FLIGHT, async ({ j, k }) => {
+    const run = buf.subarray(j * PAGE, k * PAGE);
+    await readChunk(fh, run, list[j]! * PAGE, run.length);
+    await checkRun(c, fh, run, list[j]! * PAGE, blockBase, relPath);
+  });
 }
 
 /**
