@@ -5,6 +5,7 @@
 // the range makes `auto` scan instead and `wal` fail with a clear message.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { SpaceStreamDecoder } from '../../src/engine/postgres/space-stream.js';
 import { openbar, savesets } from '../harness/cli.js';
@@ -109,6 +110,30 @@ describe('level 1 and 2 backups (backup side)', () => {
       }
     }
     assert.ok(compared > 500, `only ${compared} changed pages compared`);
+    // the same base, the archived WAL read again instead of its summaries: a longer range, so
+    // every page the first found (from summaries where it had them) is found again
+    ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
+    const plain = backup(['-L', '1'], ['--set', 'incremental_method=wal', '--set', 'wal_summaries=ignore']);
+    assert.deepEqual(plain.levels.map((l) => l.base), wal.levels.map((l) => l.base));
+    const log = fs.readFileSync(`${env.home}/activity.log`, 'utf8');
+    assert.match(log, new RegExp(`backup ${plain.id}: .*; 0 WAL file\\(s\\) by their summaries`));
+    let again = 0;
+    for (const space of ['pg_global', 'pg_default']) {
+      const pagesOf = async (id: number) => {
+        const m = new Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>();
+        for (const s of spaceSets(id).filter((x) => x.name === space)) for (const [k, v] of await pageLists(env.home, s.id)) m.set(k, v);
+        return m;
+      };
+      const first = await pagesOf(wal.id);
+      const second = await pagesOf(plain.id);
+      for (const [file, f] of first) {
+        const g = second.get(file);
+        assert.ok(g, `${space}/${file} is in the first level 1 but not the second`);
+        if (f.pages === 'whole' || g.pages === 'whole') continue;
+        for (const p of f.pages) { assert.ok(g.pages.has(p), `${space}/${file} page ${p}`); again++; }
+      }
+    }
+    assert.ok(again > 500, `only ${again} pages compared`);
   });
 
   it('by WAL opens no relation file last written before its base started, unless file_times = ignore', async () => {

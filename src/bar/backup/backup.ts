@@ -18,7 +18,7 @@ import type { NewInstance } from '../../history/history-db.js';
 import type { BarContext } from '../bar-context.js';
 import { copySpacePart, type PartResult } from './copy-space-part.js';
 import { PieceQueue, partsFor } from './plan-parts.js';
-import { secureWal } from '../log/secure-wal.js';
+import { secureWal, warmWal } from '../log/secure-wal.js';
 import { runParallel } from '../../common/run-parallel.js';
 
 export interface BackupOptions {
@@ -56,13 +56,17 @@ export interface BackupResult {
   readonly ms: number;
 }
 
+/** A space with less than this to copy does not take one of the max_backup streams. */
+const SMALL_SPACE_BYTES = 16 * 1024 * 1024;
+
 export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<BackupResult> {
   const engine = ctx.engine();
   const started = Date.now();
   trace('backup: begin');
   warmCodecPool(); // the workers start while the server answers
-  // a level 1 or 2 reads the WAL since its base from the start, while the server answers
-  // and backup mode starts (its checkpoint can take long); whatever happens, it is stopped
+  // the server is asked at once; a level 1 or 2 reads the WAL since its base meanwhile, and
+  // while backup mode starts (its checkpoint can take long); whatever happens, it is stopped
+  engine.describe().catch(() => {}); // answered (or thrown) where backupWith asks again
   const early: EarlyWal | undefined = await startWalReading(ctx, engine, opts.spaces, opts.level).catch(() => undefined);
   try {
     return await backupWith(ctx, engine, opts, started, early);
@@ -89,6 +93,7 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
     ctx.log.info(`backup ${aid}: backup mode started at ${handle.startLsn} (timeline ${handle.timeline}, WAL ${handle.startWal})`);
     faultPoint('backup-started');
     trace('backup: backup mode started');
+    warmWal(ctx, [handle.startWal]);
 
     // the files are listed while the WAL is still being read
     const listing = Promise.all(chosen.map((space) => engine.listFiles(space)));
@@ -111,8 +116,10 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
     });
     const results: PartResult[] = [];
     // the critical space starts first; the parts of a space share its queue of pieces, so
-    // a stream that finishes early helps with what is left instead of idling
-    await runParallel(work, ctx.settings.max_backup, async (w) => {
+    // a stream that finishes early helps with what is left instead of idling. A critical
+    // space with little to copy (a level 1, say) runs beside the streams, not in one's place.
+    const aside = work[0]?.space.critical && work[0].queue.bytes < SMALL_SPACE_BYTES ? 1 : 0;
+    await runParallel(work, ctx.settings.max_backup + aside, async (w) => {
       try {
         results.push(await copySpacePart(ctx, { ...job(w), files: w.queue.forPart(w.part) }));
       } catch (err) {

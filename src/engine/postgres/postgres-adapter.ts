@@ -23,7 +23,7 @@ export interface PostgresSettings extends PgConnectionSettings {
 export class PostgresAdapter implements EngineAdapter {
   private client: pg.Client | undefined;
   private backupClient: pg.Client | undefined;
-  private info: ServerInfo | undefined;
+  private describing: Promise<ServerInfo> | undefined;
   /** per space: the order its files will be copied in (prepareCopy), then its small files read ahead */
   private readonly smallFiles = new Map<string, readonly SpaceFile[] | SmallFileCache>();
 
@@ -34,8 +34,13 @@ export class PostgresAdapter implements EngineAdapter {
     return this.client;
   }
 
-  async describe(): Promise<ServerInfo> {
-    if (this.info) return this.info;
+  /** Asked once: callers at the same time share the one question. */
+  describe(): Promise<ServerInfo> {
+    this.describing ??= this.ask();
+    return this.describing;
+  }
+
+  private async ask(): Promise<ServerInfo> {
     const c = await this.db();
     const r = await queryOne<Record<string, string>>(c, `SELECT
       (SELECT system_identifier::text FROM pg_control_system()) AS system_id,
@@ -58,7 +63,6 @@ export class PostgresAdapter implements EngineAdapter {
       const same = fs.existsSync(this.s.dataDir) && fs.realpathSync(this.s.dataDir) === fs.realpathSync(info.dataDir);
       if (!same) fail('CONFIG', `pg_data is ${this.s.dataDir} but the server at ${this.s.host}:${this.s.port} runs on ${info.dataDir}`, 'fix pg_data or pg_port in the config');
     }
-    this.info = info;
     return info;
   }
 

@@ -66,6 +66,7 @@ export class WalChangesReading {
     this.worker.on('error', (err) => { this.failed ??= err; this.deliver({ type: 'error', message: err.message }); });
     // a thread that ends before its answer (terminated, out of memory) must not leave finish waiting
     this.worker.on('exit', () => { this.failed ??= new Error('the WAL reading thread ended'); this.deliver({ type: 'error', message: this.failed.message }); });
+    this.post({ type: 'start', startLsn: parseLsn(i.fromLsn), sysid: BigInt(i.systemId), segmentSize: i.segmentSize });
     trace('wal: reading started');
     this.archived = this.takeSummaries().then(() => this.readArchived());
     this.archived.catch(() => {}); // awaited by finish; an abandoned reading must not count as unhandled
@@ -138,7 +139,8 @@ export class WalChangesReading {
    */
   private async takeSummaries(): Promise<void> {
     const from = parseLsn(this.i.fromLsn);
-    const summaries: WalSummary[] = [];
+    // each summary goes to the reading thread as it comes: memory follows the distinct blocks, not the WAL's length
+    let last: WalSummary | undefined;
     const fetch = this.i.fetchSummary;
     // a summary that cannot be had (damaged, say) only means its segment is read instead
     const get = (segno: bigint) => (fetch ? fetch(walFileName(this.i.timeline, segno, this.i.segmentSize)).catch((err: Error) => {
@@ -161,12 +163,13 @@ export class WalChangesReading {
       }
       // the record running on from the segment before must be in it, but for the first (it starts before the base)
       if (s.segno !== Number(segno) || s.segmentSize !== this.i.segmentSize || s.systemId !== this.i.systemId) break;
-      if (summaries.length > 0 && s.head === 'unresolved') break;
-      summaries.push(s);
+      if (last && s.head === 'unresolved') break;
+      this.post({ type: 'summary', summary: s });
+      this.summarized++;
+      last = s;
     }
     let readFrom = from;
     let resume: PartialRecord | undefined;
-    const last = summaries.at(-1);
     if (last) {
       const after = BigInt(last.segno + 1) * BigInt(this.i.segmentSize);
       if (last.tail?.bytes) resume = { lsn: last.tail.lsn, totLen: last.tail.totLen, bytes: last.tail.bytes };
@@ -174,9 +177,8 @@ export class WalChangesReading {
       if (readFrom < from) readFrom = from;
       this.segno = segmentOf(readFrom, this.i.segmentSize);
     }
-    this.summarized = summaries.length;
-    this.post({ type: 'start', startLsn: from, readFrom, ...(resume ? { resume } : {}), sysid: BigInt(this.i.systemId), segmentSize: this.i.segmentSize, summaries });
-    trace(`wal: ${summaries.length} segment(s) from summaries, reading from ${lsnText(Number(readFrom))}`);
+    this.post({ type: 'read-from', readFrom, ...(resume ? { resume } : {}) });
+    trace(`wal: ${this.summarized} segment(s) from summaries, reading from ${lsnText(Number(readFrom))}`);
   }
 
   /**

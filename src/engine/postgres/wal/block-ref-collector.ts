@@ -72,7 +72,7 @@ class RelEntry {
 
 /** Collects block references from segments pushed in order; `finish()` gives the result. */
 export class BlockRefCollector {
-  private readonly reader: WalRecordReader;
+  private reader: WalRecordReader;
   private readonly rec = new DecodedRecord();
   private readonly rels = new Map<number, RelEntry>();
   private last: RelEntry | undefined;
@@ -83,13 +83,26 @@ export class BlockRefCollector {
   private endLsn: Lsn;
 
   constructor(private readonly o: BlockRefOptions) {
-    const blockSize = o.blockSize ?? 8192;
     this.endLsn = o.endLsn;
-    this.reader = new WalRecordReader({
-      startLsn: Number(o.startLsn), endLsn: Number(o.endLsn), format: o.format, sysid: o.sysid,
-      ...(o.readFrom !== undefined ? { readFrom: Number(o.readFrom) } : {}), ...(o.resume ? { resume: o.resume } : {}),
+    this.reader = this.newReader(o.readFrom, o.resume);
+  }
+
+  /**
+   * Where reading starts, once summaries (addSummary) stand for what comes before: from
+   * `readFrom`, or on with the record a summary kept the first bytes of. Before any push.
+   */
+  readFrom(readFrom: Lsn, resume?: PartialRecord): void {
+    this.reader = this.newReader(readFrom, resume);
+  }
+
+  private newReader(readFrom: Lsn | undefined, resume: PartialRecord | undefined): WalRecordReader {
+    const o = this.o;
+    const blockSize = o.blockSize ?? 8192;
+    const reader: WalRecordReader = new WalRecordReader({
+      startLsn: Number(o.startLsn), endLsn: Number(this.endLsn), format: o.format, sysid: o.sysid,
+      ...(readFrom !== undefined ? { readFrom: Number(readFrom) } : {}), ...(resume ? { resume } : {}),
       onRecord: (bytes, view, off, lsn) => {
-        const format = this.reader.format!;
+        const format = reader.format!;
         const err = decodeRecord(bytes, view, off, lsn, format, blockSize, this.rec);
         if (err) return err;
         this.records++;
@@ -102,6 +115,7 @@ export class BlockRefCollector {
         return undefined;
       },
     });
+    return reader;
   }
 
   /** Feeds the next segment file (whole); `segno` from its file name when known. */

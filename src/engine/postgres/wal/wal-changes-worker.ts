@@ -14,8 +14,11 @@ import type { PartialRecord } from './wal-record-reader.js';
 import type { WalSummary } from './wal-summary.js';
 
 export type WalWorkerRequest =
-  /** readFrom, resume: where reading starts after the summaries, which stand for what comes before */
-  | { type: 'start'; startLsn: bigint; readFrom: bigint; resume?: PartialRecord; sysid: bigint; segmentSize: number; summaries: WalSummary[] }
+  | { type: 'start'; startLsn: bigint; sysid: bigint; segmentSize: number }
+  /** a segment's summary, standing for its records */
+  | { type: 'summary'; summary: WalSummary }
+  /** where reading starts after the summaries: before any piece */
+  | { type: 'read-from'; readFrom: bigint; resume?: PartialRecord }
   | { type: 'piece'; segno: number; offset: number; data: Uint8Array }
   /** read the segment from this file (pg_wal) from `from` to `to`, and with `rest` on while the reader needs more */
   | { type: 'file'; segno: number; path: string; from: number; to: number; rest: boolean }
@@ -44,9 +47,14 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
   try {
     switch (m.type) {
       case 'start':
-        collector = new BlockRefCollector({ startLsn: m.startLsn, readFrom: m.readFrom, ...(m.resume ? { resume: m.resume } : {}), endLsn: NO_END, sysid: m.sysid });
-        for (const s of m.summaries) collector.addSummary(s);
+        collector = new BlockRefCollector({ startLsn: m.startLsn, endLsn: NO_END, sysid: m.sysid });
         segment = new Uint8Array(m.segmentSize);
+        break;
+      case 'summary':
+        collector!.addSummary(m.summary);
+        break;
+      case 'read-from':
+        collector!.readFrom(m.readFrom, m.resume);
         break;
       case 'piece': {
         const c = collector!;
