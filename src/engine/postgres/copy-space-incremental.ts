@@ -143,8 +143,9 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
   for (const b of blocks) if (b >= lo && b < hi) mine.push(b);
   // the file's tail: pages added after this backup started (or truncated and re-grown
   // since the base) are in no WAL range this level reads; walk back from the end while
-  // pages are newer than the base or all zero (about one page read per unchanged file)
-  if (to === head.size) {
+  // pages are newer than the base or all zero (about one page read per unchanged file).
+  // A full segment file (1 GB) grows no more: pages are added to the next one.
+  if (to === head.size && head.size < RELSEG_BLOCKS * PAGE) {
     const tail: number[] = [];
     const page = Buffer.allocUnsafe(PAGE);
     // `mine` is ascending: walking back, the listed blocks come in descending order too
