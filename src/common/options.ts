@@ -60,7 +60,7 @@ export const optionTable = {
   history: { parse: oneOf('keep', 'purge'), def: 'purge', help: 'expired backups: keep their history rows (marked expired) or purge them' },
   incremental_method: { parse: oneOf('auto', 'wal', 'scan'), def: 'auto', help: 'how level 1/2 backups find changed pages: wal (block references in the WAL), scan (every page read, LSN compared), auto (wal when the WAL can tell)' },
   file_times: { parse: oneOf('trust', 'ignore'), def: 'trust', help: 'level 1/2 by WAL: trust = relation files last modified before the base started are not opened; ignore = every file is opened (for file systems or copies that do not keep modification times honest)' },
-  wal_summaries: { parse: oneOf('use', 'ignore'), def: 'use', help: 'level 1/2 by WAL: use = archived WAL files are taken from the summaries `log archive` stores with them; ignore = the archived WAL is read again (the summaries are still written)' },
+  wal_summaries: { parse: oneOf('on', 'off'), def: 'on', help: "level 1/2 by WAL: on = `log archive` stores a summary of each WAL segment (what its records change) and levels 1/2 read those instead of the archived WAL; off = neither (archive_command does less work; levels 1/2 read the archived WAL again)" },
   data_pool: { parse: text(), def: 'Data', help: 'pool for storage-space save sets' },
   log_pool: { parse: text(), def: 'Logs', help: 'pool for WAL save sets' },
   activity_log: { parse: text(), def: undefined, help: 'the activity log (default HOME/activity.log)' },

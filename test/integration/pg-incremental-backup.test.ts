@@ -113,7 +113,7 @@ describe('level 1 and 2 backups (backup side)', () => {
     // the same base, the archived WAL read again instead of its summaries: a longer range, so
     // every page the first found (from summaries where it had them) is found again
     ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
-    const plain = backup(['-L', '1'], ['--set', 'incremental_method=wal', '--set', 'wal_summaries=ignore']);
+    const plain = backup(['-L', '1'], ['--set', 'incremental_method=wal', '--set', 'wal_summaries=off']);
     assert.deepEqual(plain.levels.map((l) => l.base), wal.levels.map((l) => l.base));
     const log = fs.readFileSync(`${env.home}/activity.log`, 'utf8');
     assert.match(log, new RegExp(`backup ${plain.id}: .*; 0 WAL file\\(s\\) by their summaries`));

@@ -113,6 +113,6 @@ function walSources(ctx: BarContext): WalSources {
       const [s] = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
       return s ? ctx.sm.readChunks(s.id, { readAhead: 2 }) : undefined;
     },
-    summary: async (name) => (ctx.settings.wal_summaries === 'use' ? storedSummary(ctx, name) : undefined),
+    summary: async (name) => (ctx.settings.wal_summaries === 'on' ? storedSummary(ctx, name) : undefined),
   };
 }

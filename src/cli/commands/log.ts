@@ -16,7 +16,7 @@ export function register(program: Command, globals: Globals): void {
     .action(action(async (file: string) => {
       const bar = openBar(loadContext(globals()), globals());
       try {
-        await archiveWal(bar, file, { summarizer: postgresWalSummarizer });
+        await archiveWal(bar, file, bar.settings.wal_summaries === 'on' ? { summarizer: postgresWalSummarizer } : {});
       } finally {
         await bar.close();
       }

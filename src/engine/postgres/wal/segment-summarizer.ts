@@ -30,7 +30,7 @@ export function summarizeSegment(data: Uint8Array, o: SummarizeOptions): WalSumm
   const resume = prevTail?.bytes ? { lsn: prevTail.lsn, totLen: prevTail.totLen, bytes: prevTail.bytes } : undefined;
   const blockSize = o.blockSize ?? 8192;
   const rec = new DecodedRecord();
-  const forks = new Map<string, ForkBlocks>();
+  const forks = new Map<number, ForkBlocks[]>();
   const events: WalEvent[] = [];
   const unknown: WalEvent[] = [];
   let unknownCount = 0;
@@ -40,6 +40,8 @@ export function summarizeSegment(data: Uint8Array, o: SummarizeOptions): WalSumm
   let last: ForkBlocks | undefined;
   const segSize = data.length;
   const segStart = o.segno * segSize;
+  // LSNs are kept relative to this: a record summarized here starts after it (MAX_TAIL_BYTES < a segment)
+  const lsnBase = segStart - segSize;
   if (resume && prevTail!.lsn + resume.bytes.length > segStart) return 'the kept tail of the segment before overlaps this one';
   const reader: WalRecordReader = new WalRecordReader({
     startLsn: resume?.lsn ?? segStart,
@@ -55,11 +57,13 @@ export function summarizeSegment(data: Uint8Array, o: SummarizeOptions): WalSumm
       for (let i = 0; i < rec.blockCount; i++) {
         const spc = rec.spcOid[i]!, db = rec.dbOid[i]!, rel = rec.relNumber[i]!, fork = rec.forkFlags[i]! & 0x0f;
         if (!last || last.rel !== rel || last.fork !== fork || last.db !== db || last.spc !== spc) {
-          const key = `${spc}/${db}/${rel}/${fork}`;
-          last = forks.get(key);
-          if (!last) forks.set(key, (last = new ForkBlocks(spc, db, rel, fork)));
+          // by relation number, then the few forks (and rare namesakes) under it: no key strings
+          let list = forks.get(rel);
+          if (!list) forks.set(rel, (list = []));
+          last = list.find((e) => e.fork === fork && e.db === db && e.spc === spc);
+          if (!last) list.push((last = new ForkBlocks(spc, db, rel, fork)));
         }
-        last.last.set(rec.blockNumber[i]!, lsn);
+        last.last.set(rec.blockNumber[i]!, lsn - lsnBase); // small integers: no number allocated per reference
       }
       const ev = readSpecialRecord(rec, format);
       if (typeof ev === 'string') return ev;
@@ -79,13 +83,13 @@ export function summarizeSegment(data: Uint8Array, o: SummarizeOptions): WalSumm
   const head: WalSummary['head'] = resume ? 'resolved' : reader.skippedHead ? 'unresolved' : 'none';
   return {
     segno: o.segno, segmentSize: segSize, systemId: String(reader.systemId ?? ''), head, tail, records, walBytes,
-    forks: [...forks.values()].map(sortFork), events, unknown, unknownCount, lastUnknownLsn,
+    forks: [...forks.values()].flat().map((f) => sortFork(f, lsnBase)), events, unknown, unknownCount, lastUnknownLsn,
   };
 }
 
-function sortFork(f: ForkBlocks): SummaryFork {
+function sortFork(f: ForkBlocks, lsnBase: number): SummaryFork {
   const blocks = Uint32Array.from(f.last.keys()).sort();
   const lsns = new Float64Array(blocks.length);
-  for (let i = 0; i < blocks.length; i++) lsns[i] = f.last.get(blocks[i]!)!;
+  for (let i = 0; i < blocks.length; i++) lsns[i] = lsnBase + f.last.get(blocks[i]!)!;
   return { spcOid: f.spc, dbOid: f.db, relNumber: f.rel, fork: f.fork, blocks, lsns };
 }
