@@ -173,6 +173,8 @@ export interface ByteSink {
 
 export interface EngineAdapter {
   describe(): Promise<ServerInfo>;
+  /** Opens what startBackup will need (its connection) ahead, while other work goes on. */
+  prepareBackup?(): void;
   startBackup(label: string): Promise<BackupHandle>;
   spaces(): Promise<SpaceInfo[]>;
   listFiles(space: SpaceInfo): Promise<SpaceFile[]>;

@@ -126,14 +126,18 @@ export class HistoryDb {
     if (this.db.open) this.db.close();
   }
 
+  /** Records the server (and what is known of it) when new or changed; writes nothing when all is as recorded. */
   ensureServer(name: string, info: { systemId?: string; version?: string; pgData?: string } = {}): void {
-    this.db.prepare('INSERT OR IGNORE INTO bar_server (srv_name, srv_created) VALUES (?, ?)').run(name, new Date().toISOString());
-    const set = (col: string, v: string | undefined) => {
-      if (v !== undefined) this.db.prepare(`UPDATE bar_server SET ${col} = ? WHERE srv_name = ?`).run(v, name);
-    };
-    set('srv_system_id', info.systemId);
-    set('srv_version', info.version);
-    set('srv_pg_data', info.pgData);
+    const cur = this.db.prepare('SELECT srv_system_id AS systemId, srv_version AS version, srv_pg_data AS pgData FROM bar_server WHERE srv_name = ?').get(name) as
+      { systemId: string | null; version: string | null; pgData: string | null } | undefined;
+    const changed = (['systemId', 'version', 'pgData'] as const).filter((k) => info[k] !== undefined && info[k] !== cur?.[k]);
+    if (cur && changed.length === 0) return;
+    const column = { systemId: 'srv_system_id', version: 'srv_version', pgData: 'srv_pg_data' } as const;
+    // one transaction: one sync of the database, not one per statement
+    this.db.transaction(() => {
+      if (!cur) this.db.prepare('INSERT OR IGNORE INTO bar_server (srv_name, srv_created) VALUES (?, ?)').run(name, new Date().toISOString());
+      for (const k of changed) this.db.prepare(`UPDATE bar_server SET ${column[k]} = ? WHERE srv_name = ?`).run(info[k], name);
+    })();
   }
 
   private objectId(server: string, name: string, type: ObjectType): number {
@@ -143,10 +147,12 @@ export class HistoryDb {
 
   /** Records the start of an attempt; returns its action id. */
   beginAction(server: string, type: ActionType, level: number | null, detail: Record<string, unknown> = {}): number {
-    this.ensureServer(server);
-    const info = this.db.prepare('INSERT INTO bar_action (act_srv_name, act_type, act_level, act_start, act_pid, act_detail) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(server, type, level, new Date().toISOString(), process.pid, JSON.stringify(detail));
-    return Number(info.lastInsertRowid);
+    return this.db.transaction(() => {
+      this.ensureServer(server);
+      const info = this.db.prepare('INSERT INTO bar_action (act_srv_name, act_type, act_level, act_start, act_pid, act_detail) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(server, type, level, new Date().toISOString(), process.pid, JSON.stringify(detail));
+      return Number(info.lastInsertRowid);
+    })();
   }
 
   /** Ends an attempt: status 0 is success; anything else is a failure with its text. */

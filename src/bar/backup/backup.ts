@@ -67,6 +67,7 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
   // the server is asked at once; a level 1 or 2 reads the WAL since its base meanwhile, and
   // while backup mode starts (its checkpoint can take long); whatever happens, it is stopped
   engine.describe().catch(() => {}); // answered (or thrown) where backupWith asks again
+  engine.prepareBackup?.();
   const early: EarlyWal | undefined = await startWalReading(ctx, engine, opts.spaces, opts.level).catch(() => undefined);
   try {
     return await backupWith(ctx, engine, opts, started, early);

@@ -22,7 +22,8 @@ export interface PostgresSettings extends PgConnectionSettings {
 
 export class PostgresAdapter implements EngineAdapter {
   private client: pg.Client | undefined;
-  private backupClient: pg.Client | undefined;
+  /** the connection that holds backup mode (its session must live until the stop) */
+  private backupClient: Promise<pg.Client> | undefined;
   private describing: Promise<ServerInfo> | undefined;
   /** per space: the order its files will be copied in (prepareCopy), then its small files read ahead */
   private readonly smallFiles = new Map<string, readonly SpaceFile[] | SmallFileCache>();
@@ -68,8 +69,8 @@ export class PostgresAdapter implements EngineAdapter {
 
   async startBackup(label: string): Promise<BackupHandle> {
     const info = await this.describe();
-    this.backupClient = await connect(this.s, 'openbar backup');
-    return startBackup(this.backupClient, info.version, info.walSegmentSize, label);
+    this.prepareBackup();
+    return startBackup(await this.backupClient!, info.version, info.walSegmentSize, label);
   }
 
   async spaces(): Promise<SpaceInfo[]> {
@@ -175,10 +176,17 @@ export class PostgresAdapter implements EngineAdapter {
     return out;
   }
 
+  prepareBackup(): void {
+    if (this.backupClient) return;
+    this.backupClient = connect(this.s, 'openbar backup');
+    this.backupClient.catch(() => {}); // thrown where startBackup awaits it
+  }
+
   async close(): Promise<void> {
     for (const c of this.smallFiles.values()) if (c instanceof SmallFileCache) c.stop();
     this.smallFiles.clear();
-    await Promise.all([this.client?.end().catch(() => {}), this.backupClient?.end().catch(() => {})]);
+    const backupClient = await this.backupClient?.catch(() => undefined);
+    await Promise.all([this.client?.end().catch(() => {}), backupClient?.end().catch(() => {})]);
     this.client = undefined;
     this.backupClient = undefined;
   }
