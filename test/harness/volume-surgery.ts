@@ -61,6 +61,23 @@ export function editSaveSet(volumeFile: string, id: number, edit: (content: Buff
   fs.writeFileSync(volumeFile, vol);
 }
 
+/** Flips a byte in the middle of the stored (possibly compressed) payload of save set `id`'s first data record: media damage. */
+export function flipStoredByte(volumeFile: string, id: number): void {
+  fs.chmodSync(volumeFile, 0o640);
+  const vol = fs.readFileSync(volumeFile);
+  for (let off = LABEL_SIZE; off + RECORD_HEADER_SIZE <= vol.length;) {
+    const h = decodeRecordHeader(vol, off);
+    if ('error' in h) break;
+    if (h.savesetId === id && h.kind === RecordKind.data) {
+      vol[off + RECORD_HEADER_SIZE + Math.floor(h.storedLength / 2)]! ^= 0x5a;
+      fs.writeFileSync(volumeFile, vol);
+      return;
+    }
+    off += RECORD_HEADER_SIZE + h.storedLength;
+  }
+  throw new Error(`save set ${id} has no data record in ${volumeFile}`);
+}
+
 /** Flips one bit of save set `id`'s content at `index` without re-sealing: only the record checksum can tell. */
 export function flipRawBit(volumeFile: string, id: number, index: number): void {
   fs.chmodSync(volumeFile, 0o640);

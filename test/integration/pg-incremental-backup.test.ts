@@ -6,11 +6,12 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SpaceStreamDecoder } from '../../src/engine/postgres/space-stream.js';
 import { openbar, savesets } from '../harness/cli.js';
 import { makePgEnv, ok, removeEnv, type PgEnv } from '../harness/pg.js';
-import { readSaveSetContent } from '../harness/volume-surgery.js';
+import { flipStoredByte, readSaveSetContent } from '../harness/volume-surgery.js';
 
 interface Result { id: number; level: number; method: string | null; storedBytes: number; bytes: number; levels: { space: string; level: number; base: number | null; note: string | null }[] }
 
@@ -41,6 +42,35 @@ async function pageLists(home: string, id: number): Promise<Map<string, { pages:
   }
   flush();
   return out;
+}
+
+type PageMap = Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>;
+
+/** Per file of a backup's space, over all its parts (a large file's ranges go to several): the pages it carries. */
+async function backupPages(home: string, ids: readonly number[]): Promise<PageMap> {
+  const out: PageMap = new Map();
+  for (const id of ids) {
+    for (const [file, v] of await pageLists(home, id)) {
+      const cur = out.get(file);
+      if (!cur) { out.set(file, { pages: v.pages === 'whole' ? 'whole' : new Set(v.pages), zero: new Set(v.zero) }); continue; }
+      for (const z of v.zero) cur.zero.add(z);
+      if (cur.pages === 'whole' || v.pages === 'whole') cur.pages = 'whole';
+      else for (const p of v.pages) cur.pages.add(p);
+    }
+  }
+  return out;
+}
+
+/** Every page `earlier` carries, `later` carries too (a later level 1 on the same base reads a longer WAL range); how many were compared. */
+function assertCovers(later: PageMap, earlier: PageMap, what: string): number {
+  let compared = 0;
+  for (const [file, f] of earlier) {
+    const g = later.get(file);
+    assert.ok(g, `${what}: ${file} is in the first level 1 but not in the second`);
+    if (f.pages === 'whole' || g.pages === 'whole') continue;
+    for (const p of f.pages) { assert.ok(g.pages.has(p), `${what}: ${file} page ${p}`); compared++; }
+  }
+  return compared;
 }
 
 describe('level 1 and 2 backups (backup side)', () => {
@@ -94,10 +124,8 @@ describe('level 1 and 2 backups (backup side)', () => {
     assert.equal(wal.method, 'wal');
     let compared = 0;
     for (const space of ['pg_global', 'pg_default']) {
-      const byScan = new Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>();
-      for (const s of spaceSets(scan.id).filter((x) => x.name === space)) for (const [k, v] of await pageLists(env.home, s.id)) byScan.set(k, v);
-      const byWal = new Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>();
-      for (const s of spaceSets(wal.id).filter((x) => x.name === space)) for (const [k, v] of await pageLists(env.home, s.id)) byWal.set(k, v);
+      const byScan = await backupPages(env.home, spaceSets(scan.id).filter((x) => x.name === space).map((x) => x.id));
+      const byWal = await backupPages(env.home, spaceSets(wal.id).filter((x) => x.name === space).map((x) => x.id));
       for (const [file, s] of byScan) {
         const w = byWal.get(file);
         assert.ok(w, `${space}/${file} is in the scan level 1 but not in the WAL level 1`);
@@ -119,21 +147,36 @@ describe('level 1 and 2 backups (backup side)', () => {
     assert.match(log, new RegExp(`backup ${plain.id}: .*; 0 WAL file\\(s\\) by their summaries`));
     let again = 0;
     for (const space of ['pg_global', 'pg_default']) {
-      const pagesOf = async (id: number) => {
-        const m = new Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>();
-        for (const s of spaceSets(id).filter((x) => x.name === space)) for (const [k, v] of await pageLists(env.home, s.id)) m.set(k, v);
-        return m;
-      };
-      const first = await pagesOf(wal.id);
-      const second = await pagesOf(plain.id);
-      for (const [file, f] of first) {
-        const g = second.get(file);
-        assert.ok(g, `${space}/${file} is in the first level 1 but not the second`);
-        if (f.pages === 'whole' || g.pages === 'whole') continue;
-        for (const p of f.pages) { assert.ok(g.pages.has(p), `${space}/${file} page ${p}`); again++; }
-      }
+      const sets = (id: number) => spaceSets(id).filter((x) => x.name === space).map((x) => x.id);
+      again += assertCovers(await backupPages(env.home, sets(plain.id)), await backupPages(env.home, sets(wal.id)), space);
     }
     assert.ok(again > 500, `only ${again} pages compared`);
+  });
+
+  it('a damaged WAL summary is not used: the WAL it stands for is read, and no changed page is missed', async () => {
+    const base = backup([]);
+    await env.cluster.query('UPDATE pgbench_accounts SET abalance = abalance + 3 WHERE aid % 50 = 0');
+    ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
+    await env.cluster.query('UPDATE pgbench_accounts SET abalance = abalance + 3 WHERE aid % 70 = 0');
+    ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
+    // every summary from the base's first WAL file on is damaged on its volume
+    const label = savesets(env.config).find((s) => s.kind === 'label' && (s as unknown as { meta: { aid: number } }).meta.aid === base.id) as unknown as { meta: { walFiles: string[] } };
+    const damaged = savesets(env.config).filter((s) => s.kind === 'walsum' && s.name >= label.meta.walFiles[0]!);
+    assert.ok(damaged.length >= 2, `${damaged.length} summaries to damage`);
+    for (const s of damaged) flipStoredByte(path.join(env.home, 'volumes', s.pool, `${s.volumes[0]}.vol`), s.id);
+    // the archived WAL read in full first; the level 1 with damaged summaries after it reads a longer range
+    const full = backup(['-L', '1'], ['--set', 'incremental_method=wal', '--set', 'wal_summaries=off']);
+    const hurt = backup(['-L', '1'], ['--set', 'incremental_method=wal']);
+    assert.equal(hurt.method, 'wal');
+    assert.ok(full.levels.every((l) => l.base === base.id) && hurt.levels.every((l) => l.base === base.id));
+    const log = fs.readFileSync(`${env.home}/activity.log`, 'utf8');
+    assert.match(log, new RegExp(`backup ${hurt.id}: .*; 0 WAL file\\(s\\) by their summaries`));
+    let compared = 0;
+    for (const space of ['pg_global', 'pg_default']) {
+      const sets = (id: number) => spaceSets(id).filter((x) => x.name === space).map((x) => x.id);
+      compared += assertCovers(await backupPages(env.home, sets(hurt.id)), await backupPages(env.home, sets(full.id)), space);
+    }
+    assert.ok(compared > 500, `only ${compared} pages compared`);
   });
 
   it('by WAL opens no relation file last written before its base started, unless file_times = ignore', async () => {

@@ -24,7 +24,8 @@ export class LocalTransaction implements Transaction {
   private readonly tombstones: { pool: string; ids: number[] }[] = [];
   private state: 'open' | 'committed' | 'aborted' = 'open';
   private bytes = 0;
-  private lastProgress = 0;
+  /** the session row is first updated a second in: a short transaction never needs it (its row says it is open) */
+  private lastProgress = Date.now();
 
   constructor(private readonly ctx: LocalContext, readonly id: number) {}
 
