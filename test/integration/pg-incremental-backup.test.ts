@@ -77,6 +77,15 @@ describe('level 1 and 2 backups (backup side)', () => {
   let env: PgEnv;
   const backup = (args: string[], set: string[] = []): Result => JSON.parse(ok(openbar([...set, 'backup', ...args, '--json'], { config: env.config }), `backup ${args.join(' ')}`).stdout) as Result;
   const spaceSets = (aid: number) => savesets(env.config).filter((s) => s.kind === 'space' && (s as unknown as { meta: { aid: number } }).meta.aid === aid);
+  /** every page level 1 `earlier` carries, level 1 `later` (same base, longer range) carries too, in every space; how many were compared */
+  const covers = async (later: number, earlier: number): Promise<number> => {
+    let n = 0;
+    for (const space of ['pg_global', 'pg_default']) {
+      const sets = (aid: number) => spaceSets(aid).filter((x) => x.name === space).map((x) => x.id);
+      n += assertCovers(await backupPages(env.home, sets(later)), await backupPages(env.home, sets(earlier)), space);
+    }
+    return n;
+  };
 
   before(async () => {
     env = await makePgEnv('incremental', { settings: { compression: 'zstd' } });
@@ -145,11 +154,7 @@ describe('level 1 and 2 backups (backup side)', () => {
     assert.deepEqual(plain.levels.map((l) => l.base), wal.levels.map((l) => l.base));
     const log = fs.readFileSync(`${env.home}/activity.log`, 'utf8');
     assert.match(log, new RegExp(`backup ${plain.id}: .*; 0 WAL file\\(s\\) by their summaries`));
-    let again = 0;
-    for (const space of ['pg_global', 'pg_default']) {
-      const sets = (id: number) => spaceSets(id).filter((x) => x.name === space).map((x) => x.id);
-      again += assertCovers(await backupPages(env.home, sets(plain.id)), await backupPages(env.home, sets(wal.id)), space);
-    }
+    const again = await covers(plain.id, wal.id);
     assert.ok(again > 500, `only ${again} pages compared`);
   });
 
@@ -171,11 +176,7 @@ describe('level 1 and 2 backups (backup side)', () => {
     assert.ok(full.levels.every((l) => l.base === base.id) && hurt.levels.every((l) => l.base === base.id));
     const log = fs.readFileSync(`${env.home}/activity.log`, 'utf8');
     assert.match(log, new RegExp(`backup ${hurt.id}: .*; 0 WAL file\\(s\\) by their summaries`));
-    let compared = 0;
-    for (const space of ['pg_global', 'pg_default']) {
-      const sets = (id: number) => spaceSets(id).filter((x) => x.name === space).map((x) => x.id);
-      compared += assertCovers(await backupPages(env.home, sets(hurt.id)), await backupPages(env.home, sets(full.id)), space);
-    }
+    const compared = await covers(hurt.id, full.id);
     assert.ok(compared > 500, `only ${compared} pages compared`);
   });
 
