@@ -173,7 +173,10 @@ async function main(): Promise<void> {
       await cluster.query('CHECKPOINT');
       await archiverIdle();
       dropCaches();
-      const t = await must('openbar backup -L 1 (wal)', process.execPath, [openbarBin, '--config', config, '--set', 'incremental_method=wal', 'backup', '-L', '1', '--json']);
+      // traced (one line per phase on stderr, kept beside the report) to see where a slow run lost its time
+      const t = await timed(process.execPath, [openbarBin, '--config', config, '--set', 'incremental_method=wal', 'backup', '-L', '1', '--json'], { ...(as ?? {}), env: { OPENBAR_TRACE: '1' } });
+      if (t.status !== 0) throw new Error(`openbar backup -L 1 (wal) failed (${t.status}): ${t.stderr.trim() || t.stdout.trim()}`);
+      writeReport(`level1-wal-trace-${i + 1}`, ['```', t.stderr.trim(), '```', ''].join('\n'));
       l1Wal.push(t);
       l1 = JSON.parse(t.stdout) as { bytes: number; storedBytes: number };
       if (i === 0) {
@@ -201,6 +204,7 @@ async function main(): Promise<void> {
     incrementalNote = [
       `Each level 1 / incr run: a new level 0 / full (not timed), then about 1% of pgbench_accounts' rows updated (non-HOT: new row versions and index entries), CHECKPOINT, page cache dropped; each tool starts with the archiver idle. archive_command runs pgBackRest's archive-push, then openbar's log archive (which summarizes each WAL segment for levels 1/2).`,
       `Changed bytes, as the scan method (which reads every page) kept them: ${fmt(changedBytes / 1e6, 1)} MB (pages newer than the base, files copied whole, entries). The WAL method read ${fmt(l1.bytes / 1e6, 1)} MB (${fmt(l1.bytes / changedBytes, 2)}× that); pgBackRest copied ${fmt(brIncr.delta / 1e6, 0)} MB (the changed files whole).`,
+      `Where each level 1 by WAL spent its time (OPENBAR_TRACE): bench-report/level1-wal-trace-1.md and on.`,
       `For level 1 / incr, the MB/s column is those bytes per second. Time ratio openbar (wal) / pgBackRest incr per pair: **${spread(l1Ratios, 3)}** [${l1Ratios.map((r) => fmt(r, 3)).join(', ')}] (target ≤ 0.10).`,
     ].join('\n');
 
