@@ -13,7 +13,7 @@ import { Progress } from '../../common/progress.js';
 import { formatBytes, formatRate } from '../../common/units.js';
 import type { BackupStopped, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo } from '../../engine/engine.js';
 import { chooseBases, type SpaceLevel } from './choose-bases.js';
-import { incrementalSources, startWalReading, type EarlyWal } from './incremental-sources.js';
+import { earlyLevels, incrementalSources, startWalReading, type EarlyWal } from './incremental-sources.js';
 import type { NewInstance } from '../../history/history-db.js';
 import type { BarContext } from '../bar-context.js';
 import { copySpacePart, type PartResult } from './copy-space-part.js';
@@ -99,7 +99,9 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
     // the files are listed while the WAL is still being read
     const listing = Promise.all(chosen.map((space) => engine.listFiles(space)));
     listing.then(() => trace('backup: listing done'), () => {}); // awaited by planWork
-    const levels: SpaceLevel[] = opts.level > 0 ? await chooseBases(ctx.sm, ctx.history.instances(), chosen.map((s) => s.name), opts.level, handle.timeline) : chosen.map((s) => ({ space: s.name, level: 0 }));
+    const names = chosen.map((s) => s.name);
+    const levels: SpaceLevel[] = opts.level === 0 ? names.map((space) => ({ space, level: 0 }))
+      : earlyLevels(early, names, handle.timeline) ?? await chooseBases(ctx.sm, ctx.history.instances(), names, opts.level, handle.timeline);
     for (const l of levels) if (l.note) { ctx.log.info(`backup ${aid}: ${l.note}`); opts.report?.(`${l.space}: ${l.note}`); }
     trace('backup: levels chosen');
     const sources = await incrementalSources(ctx, engine, aid, levels, handle, info, early);

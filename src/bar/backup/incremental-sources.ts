@@ -19,6 +19,20 @@ export interface EarlyWal {
   readonly facts: WalFacts;
   readonly reading: WalChangesReading;
   readonly started: number;
+  /** the bases chosen then, for these spaces (before the server's timeline was known) */
+  readonly levels: readonly SpaceLevel[];
+}
+
+/**
+ * The bases chosen before backup mode, when they still hold: the same spaces, and every
+ * base on the server's timeline (the only thing that choice could not check). Saves
+ * reading the history and the catalog again while the copy waits.
+ */
+export function earlyLevels(early: EarlyWal | undefined, spaces: readonly string[], timeline: number): SpaceLevel[] | undefined {
+  if (!early) return undefined;
+  const levels = spaces.map((space) => early.levels.find((l) => l.space === space));
+  if (levels.some((l) => !l)) return undefined;
+  return levels.every((l) => !l!.base || l!.base.timeline === null || l!.base.timeline === timeline) ? levels as SpaceLevel[] : undefined;
 }
 
 /**
@@ -30,13 +44,14 @@ export async function startWalReading(ctx: BarContext, engine: EngineAdapter, sp
   if (level === 0 || ctx.settings.incremental_method === 'scan') return undefined;
   const instances = ctx.history.instances();
   const names = spaces?.length ? spaces : [...new Set(instances.filter((i) => i.type === 'R' || i.type === 'D').map((i) => i.object))];
-  const oldest = oldestBase(engine, await chooseBases(ctx.sm, instances, names, level, undefined));
+  const levels = await chooseBases(ctx.sm, instances, names, level, undefined);
+  const oldest = oldestBase(engine, levels);
   if (!oldest || oldest.timeline === null) return undefined;
   const label = await baseLabel(ctx, instances, oldest.action);
   const facts = label?.walSegmentSize && label.systemId ? { segmentSize: label.walSegmentSize, systemId: label.systemId } : undefined;
   if (!facts) return undefined;
   const reading = await engine.walChanges(oldest.startLsn!, oldest.timeline, walSources(ctx), facts);
-  return { from: oldest.startLsn!, timeline: oldest.timeline, facts, reading, started: Date.now() };
+  return { from: oldest.startLsn!, timeline: oldest.timeline, facts, reading, started: Date.now(), levels };
 }
 
 export async function incrementalSources(ctx: BarContext, engine: EngineAdapter, aid: number, levels: readonly SpaceLevel[], handle: BackupHandle, info: ServerInfo, early: EarlyWal | undefined): Promise<Map<string, IncrementalSource>> {
