@@ -232,18 +232,25 @@ describe('WAL parser against pg_waldump', () => {
   });
 
   /** A level 1's reading of the WAL from `start` to `end`: summaries from `summaries`, segments from pg_wal in pieces as a save set gives them. */
-  async function readAsBackup(summaries?: Map<string, Uint8Array>, from = start) {
+  /**
+   * A level 1's reading of the WAL from `from` to `end`: summaries from `summaries`, archived
+   * segments (all but `unarchived` of the last ones) in pieces as a save set gives them, the
+   * rest from pg_wal, read ahead as far as `written` (the flush LSN a backup learns) first.
+   */
+  async function readAsBackup(summaries?: Map<string, Uint8Array>, from = start, unarchived = 0, written?: Lsn) {
     const [{ sysid }] = (await cluster.query<{ sysid: string }>('SELECT system_identifier::text AS sysid FROM pg_control_system()')) as [{ sysid: string }];
+    const inPool = new Set(files.slice(0, files.length - unarchived).map((f) => path.basename(f)));
     const reading = new WalChangesReading({
       fromLsn: hexLsn(from), timeline: 1, segmentSize: SEG, systemId: sysid, pgWal: walDir,
       fetchArchived: async (name) => {
         const file = path.join(walDir, name);
-        if (!fs.existsSync(file)) return undefined;
+        if (!fs.existsSync(file) || !inPool.has(name)) return undefined;
         const data = fs.readFileSync(file);
         return (async function* pieces() { for (let at = 0; at < data.length; at += 3 * 1024 * 1024 + 8192) yield data.subarray(at, at + 3 * 1024 * 1024 + 8192); })();
       },
       ...(summaries ? { fetchSummary: async (name: string) => summaries.get(name) } : {}),
     });
+    if (written !== undefined) reading.walWritten(hexLsn(written));
     const r = await reading.finish(hexLsn(end));
     if ('incomplete' in r) assert.fail(r.incomplete);
     assert.equal(r.changes.wal.complete, true);
@@ -253,6 +260,15 @@ describe('WAL parser against pg_waldump', () => {
   it('reads the same on its own thread, fed as a level 1 backup feeds it', async () => {
     // the pieces as a save set gives them, the end LSN given last
     const r = await readAsBackup();
+    assert.equal(r.changes.wal.walBytes, mine.changes.walBytes);
+    assertSameChanges(r.changes.wal, mine.changes);
+  });
+
+  it('reads the same when the last segments come from pg_wal, read ahead to a flush point first', async () => {
+    // the last two segments not archived: read by the reading thread from pg_wal, the first
+    // part (to a flush point in the middle of a segment, not on a page boundary) before the end is known
+    const second = BigInt(Math.floor(Number(end) / SEG) - 1) * BigInt(SEG);
+    const r = await readAsBackup(undefined, start, 2, second + BigInt(SEG / 2 + 1234));
     assert.equal(r.changes.wal.walBytes, mine.changes.walBytes);
     assertSameChanges(r.changes.wal, mine.changes);
   });

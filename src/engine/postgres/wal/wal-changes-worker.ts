@@ -116,13 +116,15 @@ function readFile(c: BlockRefCollector, file: string, to: number, rest: boolean)
     const seg = segment!;
     const segEnd = (segno + 1) * seg.length;
     let end = Math.min(to, seg.length);
-    while (filled < end && !c.done) {
+    while (!c.done && c.nextLsn < segEnd) { // else done, or the reader has left the segment (a WAL switch)
+      if (filled >= end) {
+        if (!rest || end >= seg.length) break;
+        end = seg.length; // a record runs on past `to`: the rest of the file
+      }
       const n = fs.readSync(fd, seg, filled, Math.min(FILE_PIECE, end - filled), filled);
       if (n <= 0) break;
       filled += n;
       c.push(seg, segno, filled);
-      if (c.nextLsn >= segEnd) break; // the reader has left the segment (a WAL switch)
-      if (filled === end && rest && end < seg.length) end = seg.length;
     }
   } finally {
     fs.closeSync(fd);
