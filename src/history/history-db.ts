@@ -126,6 +126,10 @@ export class HistoryDb {
     if (this.db.open) this.db.close();
   }
 
+  private addServer(name: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO bar_server (srv_name, srv_created) VALUES (?, ?)').run(name, new Date().toISOString());
+  }
+
   /** Records the server (and what is known of it) when new or changed; writes nothing when all is as recorded. */
   ensureServer(name: string, info: { systemId?: string; version?: string; pgData?: string } = {}): void {
     const cur = this.db.prepare('SELECT srv_system_id AS systemId, srv_version AS version, srv_pg_data AS pgData FROM bar_server WHERE srv_name = ?').get(name) as
@@ -136,7 +140,7 @@ export class HistoryDb {
     // one transaction, one sync of the database (not one per statement); IMMEDIATE: it
     // waits its turn behind other writers instead of failing on upgrading a read
     this.db.transaction(() => {
-      this.db.prepare('INSERT OR IGNORE INTO bar_server (srv_name, srv_created) VALUES (?, ?)').run(name, new Date().toISOString());
+      this.addServer(name);
       for (const k of changed) this.db.prepare(`UPDATE bar_server SET ${column[k]} = ? WHERE srv_name = ?`).run(info[k], name);
     }).immediate();
   }
@@ -149,7 +153,7 @@ export class HistoryDb {
   /** Records the start of an attempt; returns its action id. */
   beginAction(server: string, type: ActionType, level: number | null, detail: Record<string, unknown> = {}): number {
     return this.db.transaction(() => {
-      this.db.prepare('INSERT OR IGNORE INTO bar_server (srv_name, srv_created) VALUES (?, ?)').run(server, new Date().toISOString());
+      this.addServer(server);
       const info = this.db.prepare('INSERT INTO bar_action (act_srv_name, act_type, act_level, act_start, act_pid, act_detail) VALUES (?, ?, ?, ?, ?, ?)')
         .run(server, type, level, new Date().toISOString(), process.pid, JSON.stringify(detail));
       return Number(info.lastInsertRowid);

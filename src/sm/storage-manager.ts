@@ -121,3 +121,11 @@ export interface StorageManager {
   delete(ids: readonly number[]): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A small save set's whole content (a label, a WAL summary), checked as `readChunks` checks it. */
+export async function readWhole(sm: StorageManager, id: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  // chunks live in reused transfer buffers: each is copied
+  for await (const c of sm.readChunks(id)) parts.push(Buffer.from(c));
+  return Buffer.concat(parts);
+}

@@ -242,13 +242,15 @@ describe('WAL parser against pg_waldump', () => {
     const inPool = new Set(files.slice(0, files.length - unarchived).map((f) => path.basename(f)));
     const reading = new WalChangesReading({
       fromLsn: hexLsn(from), timeline: 1, segmentSize: SEG, systemId: sysid, pgWal: walDir,
-      fetchArchived: async (name) => {
-        const file = path.join(walDir, name);
-        if (!fs.existsSync(file) || !inPool.has(name)) return undefined;
-        const data = fs.readFileSync(file);
-        return (async function* pieces() { for (let at = 0; at < data.length; at += 3 * 1024 * 1024 + 8192) yield data.subarray(at, at + 3 * 1024 * 1024 + 8192); })();
+      sources: {
+        archived: async (name) => {
+          const file = path.join(walDir, name);
+          if (!fs.existsSync(file) || !inPool.has(name)) return undefined;
+          const data = fs.readFileSync(file);
+          return (async function* pieces() { for (let at = 0; at < data.length; at += 3 * 1024 * 1024 + 8192) yield data.subarray(at, at + 3 * 1024 * 1024 + 8192); })();
+        },
+        summary: async (name) => summaries?.get(name),
       },
-      ...(summaries ? { fetchSummary: async (name: string) => summaries.get(name) } : {}),
     });
     if (written !== undefined) reading.walWritten(hexLsn(written));
     const r = await reading.finish(hexLsn(end));

@@ -21,6 +21,9 @@ export interface EarlyWal {
   readonly started: number;
   /** the bases chosen then, for these spaces (before the server's timeline was known) */
   readonly levels: readonly SpaceLevel[];
+  /** the history as read then, and the label of the base the WAL is read from: not read again */
+  readonly instances: readonly HistoryInstance[];
+  readonly label: { readonly action: number; readonly meta: LabelInfo };
 }
 
 /**
@@ -48,10 +51,10 @@ export async function startWalReading(ctx: BarContext, engine: EngineAdapter, sp
   const oldest = oldestBase(engine, levels);
   if (!oldest || oldest.timeline === null) return undefined;
   const label = await baseLabel(ctx, instances, oldest.action);
-  const facts = label?.walSegmentSize && label.systemId ? { segmentSize: label.walSegmentSize, systemId: label.systemId } : undefined;
-  if (!facts) return undefined;
+  if (!label?.walSegmentSize || !label.systemId) return undefined;
+  const facts = { segmentSize: label.walSegmentSize, systemId: label.systemId };
   const reading = await engine.walChanges(oldest.startLsn!, oldest.timeline, walSources(ctx), facts);
-  return { from: oldest.startLsn!, timeline: oldest.timeline, facts, reading, started: Date.now(), levels };
+  return { from: oldest.startLsn!, timeline: oldest.timeline, facts, reading, started: Date.now(), levels, instances, label: { action: oldest.action, meta: label } };
 }
 
 export async function incrementalSources(ctx: BarContext, engine: EngineAdapter, aid: number, levels: readonly SpaceLevel[], handle: BackupHandle, info: ServerInfo, early: EarlyWal | undefined): Promise<Map<string, IncrementalSource>> {
@@ -80,12 +83,13 @@ export async function incrementalSources(ctx: BarContext, engine: EngineAdapter,
     }
   }
   const trust = method === 'wal' && ctx.settings.file_times === 'trust';
-  const instances = trust ? ctx.history.instances() : [];
-  // spaces mostly share a base: its label is read once
+  const instances = trust ? (reading?.instances ?? ctx.history.instances()) : [];
+  // spaces mostly share a base: its label is read once (or was, by startWalReading)
   const readFrom = new Map<number, number | undefined>();
   for (const l of inc) {
     const base = l.base!.action;
-    if (trust && !readFrom.has(base)) readFrom.set(base, await baseReadFrom(ctx, instances, base));
+    const label = async () => (reading?.label.action === base ? reading.label.meta : baseLabel(ctx, instances, base));
+    if (trust && !readFrom.has(base)) readFrom.set(base, readFromTime(await label()));
     const unchangedBefore = readFrom.get(base);
     out.set(l.space, { baseLsn: l.base!.startLsn!, method, ...(changes ? { changes } : {}), ...(unchangedBefore !== undefined ? { unchangedBefore } : {}) });
   }
@@ -101,23 +105,26 @@ function oldestBase(engine: EngineAdapter, levels: readonly SpaceLevel[]): Histo
 const MTIME_MARGIN_MS = 5_000;
 
 /**
- * Before when a file must have been last written for the base backup `baseAction` to
- * hold it as it is on disk now: the base's start (it read every file after that), less a
+ * Before when a file must have been last written for the base backup whose label this is
+ * to hold it as it is on disk now: the base's start (it read every file after that), less a
  * margin. Undefined when unknown, or when the clock now reads earlier than that start (it
  * was set back, so file times cannot be compared with it): every file is then read.
  */
-async function baseReadFrom(ctx: BarContext, instances: readonly HistoryInstance[], baseAction: number): Promise<number | undefined> {
-  const started = Date.parse((await baseLabel(ctx, instances, baseAction))?.startTime ?? '');
+function readFromTime(label: LabelInfo | undefined): number | undefined {
+  const started = Date.parse(label?.startTime ?? '');
   if (!Number.isFinite(started) || Date.now() < started) return undefined;
   return started - MTIME_MARGIN_MS;
 }
 
+/** What a backup's label save set recorded that a level 1/2 on it needs. */
+interface LabelInfo { readonly startTime?: string; readonly walSegmentSize?: number; readonly systemId?: string }
+
 /** What the label save set of backup `action` recorded. */
-async function baseLabel(ctx: BarContext, instances: readonly HistoryInstance[], action: number): Promise<{ startTime?: string; walSegmentSize?: number; systemId?: string } | undefined> {
+async function baseLabel(ctx: BarContext, instances: readonly HistoryInstance[], action: number): Promise<LabelInfo | undefined> {
   const label = instances.find((i) => i.action === action && i.type === 'B');
   if (!label) return undefined;
   const [set] = await ctx.sm.query({ id: label.copyIds[0]! });
-  return set?.meta as { startTime?: string; walSegmentSize?: number; systemId?: string } | undefined;
+  return set?.meta as LabelInfo | undefined;
 }
 
 /** The WAL files and summaries of the Logs pool (see log/wal-summaries.ts). */

@@ -4,7 +4,7 @@
 // A summary is worth nothing without its WAL file: one whose file is gone is not used.
 
 import type { WalSummarizer } from '../../engine/engine.js';
-import type { Transaction } from '../../sm/storage-manager.js';
+import { readWhole, type Transaction } from '../../sm/storage-manager.js';
 import type { BarContext } from '../bar-context.js';
 
 export const WAL_SUMMARY_KIND = 'walsum';
@@ -15,10 +15,7 @@ export async function storedSummary(ctx: BarContext, name: string): Promise<Uint
   const wal = sets.find((s) => s.kind === 'wal');
   const sum = sets.findLast((s) => s.kind === WAL_SUMMARY_KIND);
   if (!wal || !sum) return undefined;
-  const parts: Buffer[] = [];
-  // chunks live in reused buffers: each is copied
-  for await (const c of ctx.sm.readChunks(sum.id)) parts.push(Buffer.from(c));
-  return Buffer.concat(parts);
+  return readWhole(ctx.sm, sum.id);
 }
 
 /** Whether WAL file `name` has a summary stored. */

@@ -20,6 +20,7 @@ import { archiveWal } from '../log/archive-wal.js';
 import { describeChain, type ChainLevel } from './backup-chain.js';
 import { chooseBackup, describeTarget, type RestorePlan } from './choose-backup.js';
 import { RestoreState } from './restore-state.js';
+import { readWhole } from '../../sm/storage-manager.js';
 
 export interface RestoreOptions {
   readonly dataDir: string;
@@ -150,9 +151,7 @@ function restoreJobs(roots: readonly { space: PlannedSpace; root: string }[], st
 }
 
 async function readLabel(ctx: BarContext, id: number): Promise<{ name: string; content: string }[]> {
-  const parts: Buffer[] = [];
-  for await (const c of ctx.sm.readChunks(id)) parts.push(Buffer.from(c));
-  return (JSON.parse(Buffer.concat(parts).toString('utf8')) as { labelFiles: { name: string; content: string }[] }).labelFiles;
+  return (JSON.parse((await readWhole(ctx.sm, id)).toString('utf8')) as { labelFiles: { name: string; content: string }[] }).labelFiles;
 }
 
 /** Log salvage: WAL in the old pg_wal that the Logs pool lacks is archived before it is overwritten. */

@@ -10,6 +10,7 @@
 import { fail, isOpenbarError } from '../../common/errors.js';
 import { warmCodecPool } from '../../common/io/codec-pool.js';
 import { runParallel } from '../../common/run-parallel.js';
+import { readWhole } from '../../sm/storage-manager.js';
 import { trace } from '../../common/trace.js';
 import type { ArchiveChecker, ArchiveFinding, ColdRestoreEngine, SpaceCoverage } from '../../engine/engine.js';
 import type { BackupCopy } from '../../history/backup-history.js';
@@ -105,9 +106,7 @@ export async function runVerify(ctx: BarContext, checker: ArchiveChecker, wal: W
 async function readLabelSet(ctx: BarContext, id: number): Promise<string | undefined> {
   if ((await ctx.sm.query({ id })).length === 0) return `the backup label save set ${id} is missing from the storage manager`;
   try {
-    const parts: Buffer[] = [];
-    for await (const c of ctx.sm.readChunks(id)) parts.push(Buffer.from(c));
-    JSON.parse(Buffer.concat(parts).toString('utf8'));
+    JSON.parse((await readWhole(ctx.sm, id)).toString('utf8'));
     return undefined;
   } catch (err) {
     if (isOpenbarError(err) && !['CHECKSUM', 'TRUNCATED', 'FORMAT'].includes(err.code)) throw err;

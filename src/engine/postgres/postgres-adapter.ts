@@ -113,8 +113,7 @@ export class PostgresAdapter implements EngineAdapter {
   async walChanges(fromLsn: string, timeline: number, sources: WalSources, known?: WalFacts): Promise<WalChangesReading> {
     // with what the base recorded and pg_data configured, the server need not be asked first
     const facts = known && this.s.dataDir ? { ...known, dataDir: this.s.dataDir } : await this.describe().then((i) => ({ segmentSize: i.walSegmentSize, systemId: i.systemId, dataDir: i.dataDir }));
-    return new WalChangesReading({ fromLsn, timeline, segmentSize: facts.segmentSize, systemId: facts.systemId, pgWal: path.join(facts.dataDir, 'pg_wal'),
-      fetchArchived: (name) => sources.archived(name), fetchSummary: (name) => sources.summary(name) });
+    return new WalChangesReading({ fromLsn, timeline, segmentSize: facts.segmentSize, systemId: facts.systemId, pgWal: path.join(facts.dataDir, 'pg_wal'), sources });
   }
 
   compareLsn(a: string, b: string): number {

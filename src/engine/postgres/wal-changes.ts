@@ -23,6 +23,7 @@ import type { PartialRecord } from './wal/wal-record-reader.js';
 import { movable } from '../../common/io/worker-pool.js';
 import type { WalWorkerReply, WalWorkerRequest } from './wal/wal-changes-worker.js';
 import type { WalChanges } from './wal/block-ref-collector.js';
+import type { WalSources } from '../engine.js';
 
 export interface WalChangesInput {
   readonly fromLsn: string;
@@ -30,10 +31,8 @@ export interface WalChangesInput {
   readonly segmentSize: number;
   readonly systemId: string;
   readonly pgWal: string;
-  /** a WAL file from the Logs pool, as it is read (each piece valid until the next); undefined when not there */
-  readonly fetchArchived: (name: string) => Promise<AsyncIterable<Uint8Array> | undefined>;
-  /** the summary of a WAL file in the Logs pool; undefined when the file or its summary is not there */
-  readonly fetchSummary?: (name: string) => Promise<Uint8Array | undefined>;
+  /** the WAL files and their summaries in the Logs pool */
+  readonly sources: WalSources;
 }
 
 /** Enough of a WAL page to hold any record header that starts before the end LSN. */
@@ -141,12 +140,11 @@ export class WalChangesReading {
     const from = parseLsn(this.i.fromLsn);
     // each summary goes to the reading thread as it comes: memory follows the distinct blocks, not the WAL's length
     let last: WalSummary | undefined;
-    const fetch = this.i.fetchSummary;
     // a summary that cannot be had (damaged, say) only means its segment is read instead
-    const get = (segno: bigint) => (fetch ? fetch(walFileName(this.i.timeline, segno, this.i.segmentSize)).catch((err: Error) => {
+    const get = (segno: bigint) => this.i.sources.summary(walFileName(this.i.timeline, segno, this.i.segmentSize)).catch((err: Error) => {
       trace(`wal: summary of segment ${segno} cannot be read (${err.message}), the segment is read instead`);
       return undefined;
-    }) : Promise.resolve(undefined));
+    });
     // four asked for at a time: each is a catalog query and a small read
     const asked: Promise<Uint8Array | undefined>[] = [];
     const ask = (k: number) => (asked[k] ??= get(this.segno + BigInt(k)));
@@ -202,7 +200,7 @@ export class WalChangesReading {
 
   /** A segment's save set, its reading started; undefined when the Logs pool does not have it. */
   private async open(segno: bigint): Promise<AsyncIterator<Uint8Array> | undefined> {
-    const pieces = await this.i.fetchArchived(walFileName(this.i.timeline, segno, this.i.segmentSize));
+    const pieces = await this.i.sources.archived(walFileName(this.i.timeline, segno, this.i.segmentSize));
     if (!pieces) return undefined;
     const it = pieces[Symbol.asyncIterator]();
     const first = it.next();

@@ -62,7 +62,8 @@ export interface BlockRefOptions {
   readonly onRecord?: (rec: DecodedRecord, format: WalFormat) => void;
 }
 
-const MAX_UNKNOWN = 1000;
+/** unknown events kept in full (all are counted) */
+export const MAX_UNKNOWN = 1000;
 
 class RelEntry {
   readonly forks: (BlockSet | undefined)[] = [undefined, undefined, undefined, undefined];

@@ -3,13 +3,12 @@
 // without block references (see wal-summary.ts for what a summary covers). Checks every
 // record as the backup's own reader would; WAL it cannot read fully gives no summary.
 
+import { MAX_UNKNOWN } from './block-ref-collector.js';
 import type { WalFormat } from './wal-format.js';
 import { decodeRecord, DecodedRecord } from './wal-record.js';
 import { WalRecordReader } from './wal-record-reader.js';
 import { readSpecialRecord, type WalEvent } from './special-record.js';
 import { MAX_TAIL_BYTES, type SummaryFork, type SummaryTail, type WalSummary } from './wal-summary.js';
-
-const MAX_UNKNOWN = 1000;
 
 export interface SummarizeOptions {
   /** the segment number (from the file name) */
