@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { appendBootLines, bootFilePath, ensureBootFile, readBootFile, rewriteBootFile, type BootLine } from './boot-file.js';
-import { HistoryDb, type ActionRow, type ActionType, type InstanceRow, type NewInstance } from './history-db.js';
+import { HistoryDb, type ActionRow, type ActionType, type InstanceRow, type NewInstance, type ObjectType } from './history-db.js';
 
 export function historyPath(home: string): string {
   return path.join(home, 'history.db');
@@ -37,6 +37,8 @@ export interface MarkRecord {
 export type HistoryInstance = Omit<BootLine, 'server'> & { readonly id?: number };
 
 /** Identity of an instance across history.db and the boot file. */
+const BACKUP_TYPES: readonly ObjectType[] = ['R', 'D', 'B'];
+
 export const instanceKey = (i: { action: number; object: string; copyIds: readonly number[] }) => `${i.action} ${i.object} ${i.copyIds.join(',')}`;
 
 export class BackupHistory {
@@ -124,11 +126,20 @@ export class BackupHistory {
       .map((l) => ({ aid: l.action, name: l.object, lsn: l.stopLsn ?? '', time: l.time }));
   }
 
+  /**
+   * The live instances of backups only (spaces and labels), without the one record per
+   * archived WAL file that a long history is mostly made of: what choosing a base or a
+   * restore chain reads, at a cost that follows the backups kept, not the WAL.
+   */
+  backupInstances(): HistoryInstance[] {
+    if (this.db) return this.db.instances({ server: this.server, types: BACKUP_TYPES }).map(toHistoryInstance);
+    return readBootFile(this.bootFile).filter((l) => l.server === this.server && BACKUP_TYPES.includes(l.type));
+  }
+
   /** Successful backups (those with a backup label instance), oldest first. */
   backups(): BackupCopy[] {
     const byAction = new Map<number, HistoryInstance[]>();
-    for (const r of this.instances()) {
-      if (r.type === 'L' || r.type === 'M') continue;
+    for (const r of this.backupInstances()) {
       byAction.set(r.action, [...(byAction.get(r.action) ?? []), r]);
     }
     const out: BackupCopy[] = [];

@@ -101,7 +101,7 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
     listing.then(() => trace('backup: listing done'), () => {}); // awaited by planWork
     const names = chosen.map((s) => s.name);
     const levels: SpaceLevel[] = opts.level === 0 ? names.map((space) => ({ space, level: 0 }))
-      : earlyLevels(early, names, handle.timeline) ?? await chooseBases(ctx.sm, ctx.history.instances(), names, opts.level, handle.timeline);
+      : earlyLevels(early, names, handle.timeline) ?? await chooseBases(ctx.sm, ctx.history.backupInstances(), names, opts.level, handle.timeline);
     for (const l of levels) if (l.note) { ctx.log.info(`backup ${aid}: ${l.note}`); opts.report?.(`${l.space}: ${l.note}`); }
     trace('backup: levels chosen');
     const sources = await incrementalSources(ctx, engine, aid, levels, handle, info, early);

@@ -45,7 +45,7 @@ export function earlyLevels(early: EarlyWal | undefined, spaces: readonly string
  */
 export async function startWalReading(ctx: BarContext, engine: EngineAdapter, spaces: readonly string[] | undefined, level: number): Promise<EarlyWal | undefined> {
   if (level === 0 || ctx.settings.incremental_method === 'scan') return undefined;
-  const instances = ctx.history.instances();
+  const instances = ctx.history.backupInstances();
   const names = spaces?.length ? spaces : [...new Set(instances.filter((i) => i.type === 'R' || i.type === 'D').map((i) => i.object))];
   const levels = await chooseBases(ctx.sm, instances, names, level, undefined);
   const oldest = oldestBase(engine, levels);
@@ -83,7 +83,7 @@ export async function incrementalSources(ctx: BarContext, engine: EngineAdapter,
     }
   }
   const trust = method === 'wal' && ctx.settings.file_times === 'trust';
-  const instances = trust ? (reading?.instances ?? ctx.history.instances()) : [];
+  const instances = trust ? (reading?.instances ?? ctx.history.backupInstances()) : [];
   // spaces mostly share a base: its label is read once (or was, by startWalReading)
   const readFrom = new Map<number, number | undefined>();
   for (const l of inc) {

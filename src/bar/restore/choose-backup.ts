@@ -39,7 +39,7 @@ export interface RestorePlan {
 
 export async function chooseBackup(ctx: BarContext, engine: ColdRestoreEngine, target: RecoveryTarget): Promise<RestorePlan> {
   const candidates: { backup: BackupCopy; label: LabelMeta; labelCopyId: number; chains: ReadonlyMap<string, readonly ChainLevel[]> }[] = [];
-  const chains = new BackupChains(ctx.history.instances());
+  const chains = new BackupChains(ctx.history.backupInstances());
   const known = new Map<number, boolean>();
   const present = async (id: number) => {
     if (!known.has(id)) known.set(id, (await ctx.sm.query({ id })).length > 0);

@@ -228,7 +228,7 @@ function scanPhase(ctx: BarContext, checker: ArchiveChecker, backup: BackupCopy,
 
 /** Every save set of every level of each space's chain; a chain that cannot be resolved is reported, its newest level still scanned. */
 function scanJobs(ctx: BarContext, spaces: BackupCopy['objects'], label: LabelMeta, broken: (space: string, problem: string) => void): ScanJob[] {
-  const chains = new BackupChains(ctx.history.instances());
+  const chains = new BackupChains(ctx.history.backupInstances());
   const jobs: ScanJob[] = [];
   for (const s of spaces) {
     const c = s.copyIds.length > 0 ? chains.of(s.copyIds[0]!) : { problem: `space ${s.name} has no save set` };

@@ -195,6 +195,7 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
     }
   }
   // the file is closed after this: every read into the sink's buffers must have landed
+  // (on failure, FileHandle.close itself waits for reads still running on the file)
   await Promise.all(arriving);
   c.opts.onBytes(to - from > 0 ? mine.length * PAGE : 0);
 }

@@ -24,6 +24,7 @@ import { movable } from '../../common/io/worker-pool.js';
 import type { WalWorkerReply, WalWorkerRequest } from './wal/wal-changes-worker.js';
 import type { WalChanges } from './wal/block-ref-collector.js';
 import type { WalSources } from '../engine.js';
+import { warmPgWal } from './wal/warm-pg-wal.js';
 
 export interface WalChangesInput {
   readonly fromLsn: string;
@@ -60,6 +61,8 @@ export class WalChangesReading {
 
   constructor(private readonly i: WalChangesInput) {
     this.segno = segmentOf(parseLsn(i.fromLsn), i.segmentSize);
+    // what will be read from pg_wal is read into memory meanwhile, while the reading thread starts
+    warmPgWal(i.pgWal, i.timeline, i.segmentSize, this.segno);
     this.worker = new Worker(new URL('./wal/wal-changes-worker.js', import.meta.url));
     this.worker.on('message', (r: WalWorkerReply) => this.deliver(r));
     this.worker.on('error', (err) => { this.failed ??= err; this.deliver({ type: 'error', message: err.message }); });

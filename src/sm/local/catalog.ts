@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS deleted (id INTEGER PRIMARY KEY, time TEXT NOT NULL);
 /** Added after version 1 was first written; created on open when missing. */
 const additions = `
 CREATE TABLE IF NOT EXISTS deleted_volumes (id INTEGER NOT NULL, volume INTEGER NOT NULL, PRIMARY KEY (id, volume));
+-- the open transactions, looked for by every transaction's start (stale owners), without a
+-- walk over one row per transaction ever made (one per archived WAL file)
+CREATE INDEX IF NOT EXISTS txns_open ON txns (owner) WHERE state = 'open';
+-- a transaction's save sets (its commit, its abort) without a walk over every save set
+CREATE INDEX IF NOT EXISTS savesets_txn ON savesets (txn);
 `;
 
 export interface PoolRow {
