@@ -101,9 +101,9 @@ export interface WalSummarizer {
 
 /** The WAL being read for changed pages (EngineAdapter.walChanges). */
 export interface WalChangesReading {
-  /** summarized: WAL files whose summaries stood in for them */
   /** The server has flushed WAL to `lsn`: what is not archived of it can be read now. */
   walWritten(lsn: string): void;
+  /** Reads on to `toLsn`; `summarized`: WAL files whose summaries stood in for them. */
   finish(toLsn: string): Promise<{ changes: WalPageChanges; records: number; walBytes: number; summarized: number } | { incomplete: string }>;
   abort(): void;
 }

@@ -140,12 +140,10 @@ export class HistoryDb {
     const changed = (['systemId', 'version', 'pgData'] as const).filter((k) => info[k] !== undefined && info[k] !== cur?.[k]);
     if (cur && changed.length === 0) return;
     const column = { systemId: 'srv_system_id', version: 'srv_version', pgData: 'srv_pg_data' } as const;
-    // one transaction, one sync of the database (not one per statement); IMMEDIATE: it
-    // waits its turn behind other writers instead of failing on upgrading a read
-    this.db.transaction(() => {
+    this.inTransaction(() => {
       this.addServer(name);
       for (const k of changed) this.db.prepare(`UPDATE bar_server SET ${column[k]} = ? WHERE srv_name = ?`).run(info[k], name);
-    }).immediate();
+    });
   }
 
   private objectId(server: string, name: string, type: ObjectType): number {
@@ -155,12 +153,12 @@ export class HistoryDb {
 
   /** Records the start of an attempt; returns its action id. */
   beginAction(server: string, type: ActionType, level: number | null, detail: Record<string, unknown> = {}): number {
-    return this.db.transaction(() => {
+    return this.inTransaction(() => {
       this.addServer(server);
       const info = this.db.prepare('INSERT INTO bar_action (act_srv_name, act_type, act_level, act_start, act_pid, act_detail) VALUES (?, ?, ?, ?, ?, ?)')
         .run(server, type, level, new Date().toISOString(), process.pid, JSON.stringify(detail));
       return Number(info.lastInsertRowid);
-    }).immediate();
+    });
   }
 
   /** Ends an attempt: status 0 is success; anything else is a failure with its text. */
@@ -203,7 +201,10 @@ export class HistoryDb {
     ).run(a.aid, a.server, a.type, a.level, a.status, a.statusText, a.start, a.end, JSON.stringify(a.detail));
   }
 
-  /** Runs `fn` in one write transaction. */
+  /**
+   * Runs `fn` in one write transaction: one sync of the database, not one per statement;
+   * IMMEDIATE, so it waits its turn behind other writers instead of failing on upgrading a read.
+   */
   inTransaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
   }

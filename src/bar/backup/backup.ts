@@ -58,12 +58,16 @@ export interface BackupResult {
 
 /** A space with less than this to copy does not take one of the max_backup streams. */
 const SMALL_SPACE_BYTES = 16 * 1024 * 1024;
+/** A copy this large gets every codec worker (a level 1 or 2 starts with one). */
+const LARGE_COPY_BYTES = 256 * 1024 * 1024;
 
 export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<BackupResult> {
   const engine = ctx.engine();
   const started = Date.now();
   trace('backup: begin');
-  warmCodecPool(); // the workers start while the server answers
+  // the workers start while the server answers; a level 1 or 2 has little to compress, as a
+  // rule: one worker, more once the plan says otherwise (each costs a core ~100 ms to start)
+  warmCodecPool(opts.level > 0 ? 1 : undefined);
   // the server is asked at once; a level 1 or 2 reads the WAL since its base meanwhile, and
   // while backup mode starts (its checkpoint can take long); whatever happens, it is stopped
   engine.describe().catch(() => {}); // answered (or thrown) where backupWith asks again
@@ -109,6 +113,7 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
     const work = await planWork(ctx, chosen, await listing, sources);
     trace('backup: files listed');
     const total = [...new Set(work.map((w) => w.queue))].reduce((a, q) => a + q.bytes, 0);
+    if (total >= LARGE_COPY_BYTES) warmCodecPool();
     ctx.history.progress(aid, 0, total);
     const progress = new Progress({ what: `backup ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
     const common = { txn, aid, handle, info, progress, signal: opts.signal };

@@ -3,7 +3,6 @@
 import type { Command } from 'commander';
 import { archiveWal, restoreWal } from '../../bar/log/archive-wal.js';
 import { logBackup, logMark } from '../../bar/log/log-backup.js';
-import { postgresWalSummarizer } from '../../engine/postgres/wal-summarizer.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { loadContext } from '../context.js';
 import { openBar } from '../bar-setup.js';
@@ -16,7 +15,9 @@ export function register(program: Command, globals: Globals): void {
     .action(action(async (file: string) => {
       const bar = openBar(loadContext(globals()), globals());
       try {
-        await archiveWal(bar, file, bar.settings.wal_summaries === 'on' ? { summarizer: postgresWalSummarizer } : {});
+        // the WAL parser is loaded only to summarize: restore_command and the rest do without it
+        const summarizer = bar.settings.wal_summaries === 'on' ? (await import('../../engine/postgres/wal-summarizer.js')).postgresWalSummarizer : undefined;
+        await archiveWal(bar, file, summarizer ? { summarizer } : {});
       } finally {
         await bar.close();
       }

@@ -51,17 +51,31 @@ export function preferInThread(bytes: number): boolean {
   return true;
 }
 
+/** one worker per core, up to four */
+const MAX_WORKERS = Math.max(1, Math.min(4, os.availableParallelism()));
+
 function pool(): PoolWorker[] {
-  workers ??= Array.from({ length: Math.max(1, Math.min(4, os.availableParallelism())) }, () => new PoolWorker());
+  workers ??= Array.from({ length: MAX_WORKERS }, () => new PoolWorker());
   return workers;
 }
 
 /**
- * Starts the workers now and has each load `kernel`, for a job known to be large: they come
- * up while the caller waits on other things, and no work of the job runs in-thread.
+ * Starts workers now and has each load `kernel`, for a job known to be large: they come
+ * up while the caller waits on other things, and no work of the job runs in-thread. All of
+ * them, or `count` for a job that will give them little to do: each costs a core some
+ * 100 ms to start, which on a small machine is taken from the job itself. Called again
+ * with more, the pool grows to that.
  */
-export function warmPool(kernel: URL): void {
-  for (const w of pool()) post(w, kernel, '', []).catch(() => {}); // a failing worker fails its next real task
+export function warmPool(kernel: URL, count = MAX_WORKERS): void {
+  const want = Math.max(1, Math.min(count, MAX_WORKERS));
+  const have = workers?.length ?? 0;
+  if (have >= want) return;
+  workers ??= [];
+  for (let i = have; i < want; i++) {
+    const w = new PoolWorker();
+    workers.push(w);
+    post(w, kernel, '', []).catch(() => {}); // a failing worker fails its next real task
+  }
 }
 
 /** True when `u` owns all of its memory, so it can be moved to another thread. */

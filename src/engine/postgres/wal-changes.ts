@@ -104,7 +104,7 @@ export class WalChangesReading {
         // a segment begun from pg_wal goes on from there (else from the Logs pool, where it may be by now)
         const fromPool = async () => {
           const p = await this.open(this.segno);
-          if (p) await this.feed(p, 0);
+          if (p) await this.feed(p);
           return p !== undefined;
         };
         const fromPgWal = () => this.feedFile(upTo, true, false);
@@ -194,7 +194,7 @@ export class WalChangesReading {
         const ahead = await this.open(this.segno + 1n);
         const fed = cur;
         cur = ahead;
-        await this.feed(fed, 0);
+        await this.feed(fed);
       }
     } finally {
       await cur?.return?.();
@@ -251,16 +251,16 @@ export class WalChangesReading {
   }
 
   /**
-   * Hands segment `this.segno` to the reader piece by piece, from where it was left
-   * (`fed`), each copied by the reader before the next is fetched (a piece lives in a
-   * transfer buffer that is reused), and stops fetching it once the reader has left it:
-   * after a WAL switch the rest of a segment is unused, and archive_timeout makes many
-   * such segments. `partial`: more of the segment comes later (it is not left).
+   * Hands segment `this.segno`, a save set read from its start, to the reader piece by
+   * piece from where it was left (`fed`), each copied by the reader before the next is
+   * fetched (a piece lives in a transfer buffer that is reused), and stops fetching it once
+   * the reader has left it: after a WAL switch the rest of a segment is unused, and
+   * archive_timeout makes many such segments. The segment is done with afterwards.
    */
-  private async feed(pieces: AsyncIterator<Uint8Array>, from: number, partial = false): Promise<void> {
+  private async feed(pieces: AsyncIterator<Uint8Array>): Promise<void> {
     const segno = this.segno;
     const segEnd = Number((segno + 1n) * BigInt(this.i.segmentSize));
-    let offset = from;
+    let offset = 0;
     try {
       for (;;) {
         const r = await pieces.next();
@@ -280,10 +280,8 @@ export class WalChangesReading {
       await pieces.return?.();
     }
     trace(`wal: segment ${segno} read (to ${this.fed} bytes)`);
-    if (!partial || this.done || this.nextLsn >= segEnd || this.fed >= this.i.segmentSize) {
-      this.segno++;
-      this.fed = 0;
-    }
+    this.segno++;
+    this.fed = 0;
   }
 
   private async settleOne(): Promise<void> {

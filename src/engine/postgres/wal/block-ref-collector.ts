@@ -54,10 +54,6 @@ export interface BlockRefOptions {
   readonly blockSize?: number;
   readonly format?: WalFormat;
   readonly sysid?: bigint;
-  /** where the WAL is read from, when summaries cover what lies before (startLsn when absent) */
-  readonly readFrom?: Lsn;
-  /** a record the last summary used kept the first bytes of: read on with its continuation */
-  readonly resume?: PartialRecord;
   /** sees each decoded record (reused object: copy what you keep) */
   readonly onRecord?: (rec: DecodedRecord, format: WalFormat) => void;
 }
@@ -85,7 +81,7 @@ export class BlockRefCollector {
 
   constructor(private readonly o: BlockRefOptions) {
     this.endLsn = o.endLsn;
-    this.reader = this.newReader(o.readFrom, o.resume);
+    this.reader = this.newReader(undefined, undefined);
   }
 
   /**
