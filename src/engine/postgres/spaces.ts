@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { fail } from '../../common/errors.js';
 import type { SpaceFile, SpaceInfo } from '../engine.js';
 
 /** Directories whose contents are runtime state: copied empty. */
@@ -64,7 +65,7 @@ function walk(abs: string, rel: string, out: SpaceFile[], opts: WalkOptions): vo
     entries = fs.readdirSync(abs, { withFileTypes: true });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // dropped while we looked
-    throw err;
+    cannotList(abs, err);
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // unlogged relations: those with an init fork; only the init fork is copied
@@ -80,7 +81,12 @@ function walk(abs: string, rel: string, out: SpaceFile[], opts: WalkOptions): vo
     if (m && unlogged.has(m[1]!) && m[2] !== '_init') continue;
     const relPath = rel ? `${rel}/${name}` : name;
     const absPath = `${abs}/${name}`;
-    const st = fs.lstatSync(absPath, { throwIfNoEntry: false });
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(absPath, { throwIfNoEntry: false });
+    } catch (err) {
+      cannotList(absPath, err); // a file that cannot be looked at is never left out quietly
+    }
     if (!st) continue; // dropped while we looked
     const base = { path: relPath, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs };
     if (st.isDirectory()) {
@@ -105,6 +111,11 @@ function walk(abs: string, rel: string, out: SpaceFile[], opts: WalkOptions): vo
       out.push({ ...base, type: 'file', size: st.size });
     }
   }
+}
+
+function cannotList(file: string, err: unknown): never {
+  fail('IO', `cannot list ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    'openbar runs as the user that owns the data directory (postgres): check the permissions there');
 }
 
 /** For a relation segment file, the block number of its first page; undefined for other files. */
