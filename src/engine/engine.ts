@@ -1,6 +1,8 @@
 // The engine adapter: everything the backup client (bar/) needs from a database
 // server, and nothing about its file formats. PostgreSQL is engine/postgres/.
 
+import type { Worker } from 'node:worker_threads';
+
 export interface ServerInfo {
   readonly systemId: string;
   readonly version: number;
@@ -97,6 +99,19 @@ export interface WalSummarizer {
    * a reason when the WAL cannot be summarized (it is then read when needed).
    */
   summarize(name: string, data: Uint8Array, previous: (name: string) => Promise<Uint8Array | undefined>): Promise<{ summary: Uint8Array } | { skipped: string } | undefined>;
+}
+
+/**
+ * Borrows a thread the engine starts for its own work (reading WAL), so that the borrower
+ * (the codec pool) need not start one: the thread serves the borrower's tasks besides its
+ * own messages, and is the borrower's once its work is over.
+ */
+export type WorkerLender = (worker: Worker) => WorkerLoan;
+export interface WorkerLoan {
+  /** the thread is idle for a while: the borrower may have it prepare */
+  warm(): void;
+  /** the engine's work on it is over */
+  release(): void;
 }
 
 /** The WAL being read for changed pages (EngineAdapter.walChanges). */
@@ -202,7 +217,8 @@ export interface EngineAdapter {
    * damage, a record of unknown effect). `known`: the WAL's segment size and system
    * identifier as the base recorded them, so reading can start before the server is asked.
    */
-  walChanges(fromLsn: string, timeline: number, sources: WalSources, known?: WalFacts): Promise<WalChangesReading>;
+  /** `lend`: the reading thread is lent to other work (the codec pool) and ends as part of it */
+  walChanges(fromLsn: string, timeline: number, sources: WalSources, known?: WalFacts, lend?: WorkerLender): Promise<WalChangesReading>;
   compareLsn(a: string, b: string): number;
   /** Bytes an incremental copy of `file` will read (for planning streams and progress). */
   incrementalBytes(space: SpaceInfo, file: SpaceFile, source: IncrementalSource): number;

@@ -65,14 +65,16 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
   const engine = ctx.engine();
   const started = Date.now();
   trace('backup: begin');
-  // the workers start while the server answers; a level 1 or 2 has little to compress, as a
-  // rule: one worker, more once the plan says otherwise (each costs a core ~100 ms to start)
-  warmCodecPool(opts.level > 0 ? 1 : undefined);
+  // the codec workers start while the server answers: all of them for a level 0; a level 1
+  // or 2 has little to compress, as a rule: the thread reading its WAL becomes the one codec
+  // worker (each thread costs a core ~100 ms to start), more once the plan says otherwise
+  if (opts.level === 0) warmCodecPool();
   // the server is asked at once; a level 1 or 2 reads the WAL since its base meanwhile, and
   // while backup mode starts (its checkpoint can take long); whatever happens, it is stopped
   engine.describe().catch(() => {}); // answered (or thrown) where backupWith asks again
   engine.prepareBackup?.();
   const early: EarlyWal | undefined = await startWalReading(ctx, engine, opts.spaces, opts.level).catch(() => undefined);
+  if (opts.level > 0 && !early) warmCodecPool(1);
   try {
     return await backupWith(ctx, engine, opts, started, early);
   } finally {

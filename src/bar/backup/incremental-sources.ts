@@ -5,6 +5,7 @@
 // The WAL is read from before backup mode starts (`startWalReading`): the checkpoint
 // backup mode waits for and the parse then run at the same time.
 
+import { lendCodecWorker } from '../../common/io/codec-pool.js';
 import { fail } from '../../common/errors.js';
 import type { BackupHandle, EngineAdapter, IncrementalSource, ServerInfo, WalChangesReading, WalFacts, WalSources } from '../../engine/engine.js';
 import { storedSummary } from '../log/wal-summaries.js';
@@ -53,7 +54,8 @@ export async function startWalReading(ctx: BarContext, engine: EngineAdapter, sp
   const label = await baseLabel(ctx, instances, oldest.action);
   if (!label?.walSegmentSize || !label.systemId) return undefined;
   const facts = { segmentSize: label.walSegmentSize, systemId: label.systemId };
-  const reading = await engine.walChanges(oldest.startLsn!, oldest.timeline, walSources(ctx), facts);
+  // its thread becomes the codec worker once the WAL is read: no other need start
+  const reading = await engine.walChanges(oldest.startLsn!, oldest.timeline, walSources(ctx), facts, lendCodecWorker);
   return { from: oldest.startLsn!, timeline: oldest.timeline, facts, reading, started: Date.now(), levels, instances, label: { action: oldest.action, meta: label } };
 }
 

@@ -6,11 +6,21 @@
 // and archive_command runs per segment.
 
 import { openShared as openSharedSync, sealShared as sealSharedSync, type SealedShared } from './codec-kernels.js';
-import { preferInThread, runTask, warmPool } from './worker-pool.js';
+import type { Worker } from 'node:worker_threads';
+import { adoptWorker, preferInThread, runTask, warmPool } from './worker-pool.js';
 
 export type { SealedShared } from './codec-kernels.js';
 
 const kernels = new URL('./codec-kernels.js', import.meta.url);
+
+/**
+ * Makes `worker` (a thread that serves pool tasks besides its own work) a codec worker, so
+ * that no other thread need start; `warm` has it load the codecs (when it has time),
+ * `release` says its own work is over.
+ */
+export function lendCodecWorker(worker: Worker): { warm(): void; release(): void } {
+  return adoptWorker(worker, kernels);
+}
 
 /** A transfer buffer as the kernels see it: raw bytes at 0, stored bytes at `storedAt`. */
 export interface RecordBuffer {

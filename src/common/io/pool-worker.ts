@@ -17,6 +17,7 @@ function transferables(v: unknown, out: ArrayBuffer[]): void {
 }
 
 parentPort!.on('message', async (task: Task) => {
+  if (typeof task?.kernel !== 'string') return; // a message of the thread's own (a worker lent to the pool)
   try {
     let mod = modules.get(task.kernel);
     if (!mod) {

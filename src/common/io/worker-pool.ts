@@ -12,24 +12,45 @@ interface Pending { resolve: (r: unknown) => void; reject: (e: Error) => void }
 class PoolWorker {
   readonly worker: Worker;
   readonly pending = new Map<number, Pending>();
+  /** other work the thread does for its lender (an adopted worker) */
+  private holds = 0;
 
-  constructor() {
-    this.worker = new Worker(new URL('./pool-worker.js', import.meta.url));
-    this.worker.unref();
+  /** `lent`: a running thread whose script also serves pool tasks (it imports pool-worker.js) */
+  constructor(lent?: Worker, held = 0) {
+    this.worker = lent ?? new Worker(new URL('./pool-worker.js', import.meta.url));
+    this.holds = held;
+    this.keepAlive();
     // an unref before the worker is online does not stick: repeat it once it is
-    this.worker.on('online', () => { if (this.pending.size === 0) this.worker.unref(); });
+    this.worker.on('online', () => this.keepAlive());
     this.worker.on('message', (msg: Reply) => {
+      if (typeof msg?.id !== 'number') return; // the lender's own messages
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
-      if (this.pending.size === 0) this.worker.unref();
+      this.keepAlive();
       if (msg.error !== undefined) p.reject(Object.assign(new Error(msg.error), { code: msg.code ?? 'INTERNAL' }));
       else p.resolve(msg.result);
     });
-    this.worker.on('error', (err) => {
+    const fail = (err: Error) => {
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', () => {
+      fail(new Error('a worker thread ended'));
+      workers = workers?.filter((w) => w !== this); // the next task goes to another (or a new) one
+      if (workers?.length === 0) workers = undefined;
     });
+  }
+
+  /** The thread keeps the process alive only while it has work (or its lender needs it). */
+  keepAlive(): void {
+    if (this.pending.size + this.holds > 0) this.worker.ref(); else this.worker.unref();
+  }
+
+  release(): void {
+    this.holds = Math.max(0, this.holds - 1);
+    this.keepAlive();
   }
 }
 
@@ -78,6 +99,22 @@ export function warmPool(kernel: URL, count = MAX_WORKERS): void {
   }
 }
 
+/**
+ * Takes a thread started for other work into the pool, instead of the pool starting one of
+ * its own (each costs a core some 100 ms to start). Its script must serve pool tasks too
+ * (import pool-worker.js); tasks queue behind its own messages. The lender keeps it alive
+ * until `release`, and must not terminate it.
+ */
+export function adoptWorker(worker: Worker, kernel?: URL): { warm(): void; release(): void } {
+  const w = new PoolWorker(worker, 1);
+  (workers ??= []).push(w);
+  let released = false;
+  return {
+    warm: () => { if (kernel) post(w, kernel, '', []).catch(() => {}); },
+    release: () => { if (!released) { released = true; w.release(); } },
+  };
+}
+
 /** True when `u` owns all of its memory, so it can be moved to another thread. */
 export function movable(u: Uint8Array): boolean {
   return u.byteLength > 0 && u.byteOffset === 0 && u.byteLength === u.buffer.byteLength && !(u.buffer instanceof SharedArrayBuffer);
@@ -101,7 +138,7 @@ function post<T>(w: PoolWorker, kernel: URL, fn: string, rawArgs: readonly unkno
   const transfer = args.filter((a): a is Uint8Array => a instanceof Uint8Array && movable(a)).map((a) => a.buffer as ArrayBuffer);
   return new Promise<T>((resolve, reject) => {
     w.pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
-    if (w.pending.size === 1) w.worker.ref();
+    w.keepAlive();
     w.worker.postMessage({ id, kernel: kernel.href, fn, args }, transfer);
   });
 }

@@ -23,7 +23,7 @@ import type { PartialRecord } from './wal/wal-record-reader.js';
 import { movable } from '../../common/io/worker-pool.js';
 import type { WalWorkerReply, WalWorkerRequest } from './wal/wal-changes-worker.js';
 import type { WalChanges } from './wal/block-ref-collector.js';
-import type { WalSources } from '../engine.js';
+import type { WalSources, WorkerLender, WorkerLoan } from '../engine.js';
 import { warmPgWal } from './wal/warm-pg-wal.js';
 
 export interface WalChangesInput {
@@ -34,6 +34,8 @@ export interface WalChangesInput {
   readonly pgWal: string;
   /** the WAL files and their summaries in the Logs pool */
   readonly sources: WalSources;
+  /** lends the reading thread to other work once it is idle (see WorkerLender) */
+  readonly lend?: WorkerLender;
 }
 
 /** Enough of a WAL page to hold any record header that starts before the end LSN. */
@@ -59,12 +61,17 @@ export class WalChangesReading {
   /** segments taken from their summaries */
   private summarized = 0;
 
+  /** the thread lent to other work, which it takes on when this reading is over */
+  private readonly loan: WorkerLoan | undefined;
+  private ended_ = false;
+
   constructor(private readonly i: WalChangesInput) {
     this.segno = segmentOf(parseLsn(i.fromLsn), i.segmentSize);
     // what will be read from pg_wal is read into memory meanwhile, while the reading thread starts
     warmPgWal(i.pgWal, i.timeline, i.segmentSize, this.segno);
     this.worker = new Worker(new URL('./wal/wal-changes-worker.js', import.meta.url));
-    this.worker.on('message', (r: WalWorkerReply) => this.deliver(r));
+    this.loan = i.lend?.(this.worker);
+    this.worker.on('message', (r: WalWorkerReply) => { if (typeof r?.type === 'string') this.deliver(r); }); // else a task of the borrower's
     this.worker.on('error', (err) => { this.failed ??= err; this.deliver({ type: 'error', message: err.message }); });
     // a thread that ends before its answer (terminated, out of memory) must not leave finish waiting
     this.worker.on('exit', () => { this.failed ??= new Error('the WAL reading thread ended'); this.deliver({ type: 'error', message: this.failed.message }); });
@@ -82,6 +89,8 @@ export class WalChangesReading {
     const written = parseLsn(lsn);
     this.ahead = this.ahead.then(() => this.archived).then(() => this.readAhead(written));
     this.ahead.catch(() => {}); // awaited by finish
+    // the thread then waits for backup mode: the borrower's work can load meanwhile
+    this.ahead.then(() => this.loan?.warm(), () => {});
   }
 
   /** Reads on to `toLsn` (this backup's start), then says which pages changed, or why the WAL cannot tell. */
@@ -127,9 +136,17 @@ export class WalChangesReading {
     }
   }
 
-  /** Stops reading (a backup that failed, or took another base). */
+  /** Stops reading (a backup that failed, or took another base); a lent thread lets go of the WAL and goes on with the borrower's work. */
   abort(): void {
-    void this.worker.terminate();
+    if (this.ended_) return;
+    this.ended_ = true;
+    if (!this.loan) {
+      void this.worker.terminate();
+      return;
+    }
+    this.done = true; // nothing more is fed
+    this.post({ type: 'drop' });
+    this.loan.release();
   }
 
   /**

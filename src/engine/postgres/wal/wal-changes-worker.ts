@@ -9,6 +9,8 @@
 
 import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+// the thread may be lent to the worker pool once the WAL is read: it serves pool tasks too
+import '../../../common/io/pool-worker.js';
 import { BlockRefCollector } from './block-ref-collector.js';
 import type { PartialRecord } from './wal-record-reader.js';
 import type { WalSummary } from './wal-summary.js';
@@ -23,7 +25,9 @@ export type WalWorkerRequest =
   /** read the segment from this file (pg_wal) from `from` to `to`, and with `rest` on while the reader needs more */
   | { type: 'file'; segno: number; path: string; from: number; to: number; rest: boolean }
   | { type: 'end'; endLsn: bigint }
-  | { type: 'finish' };
+  | { type: 'finish' }
+  /** the reading is over (or abandoned): its memory is let go; the thread goes on serving pool tasks */
+  | { type: 'drop' };
 
 export type WalWorkerReply =
   | { type: 'copied'; done: boolean; nextLsn: number }
@@ -44,6 +48,8 @@ let filled = 0;
 let busy = 0;
 
 parentPort!.on('message', (m: WalWorkerRequest) => {
+  // a pool task (pool-worker.js serves it), or what was still on its way to a dropped reading
+  if (typeof m?.type !== 'string' || (collector === undefined && m.type !== 'start')) return;
   try {
     switch (m.type) {
       case 'start':
@@ -85,6 +91,12 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
       case 'end':
         collector!.setEnd(m.endLsn);
         reply({ type: 'ended', done: collector!.done, nextLsn: collector!.nextLsn });
+        break;
+      case 'drop':
+        collector = undefined;
+        segment = undefined;
+        segno = -1;
+        filled = 0;
         break;
       case 'finish':
         if (process.env.OPENBAR_TRACE) process.stderr.write(`trace wal worker: ${busy.toFixed(0)} ms parsing, up ${performance.now().toFixed(0)} ms\n`);
