@@ -74,8 +74,13 @@ export function checkLabel(label: VolumeLabel, expect: LabelExpectation, file: s
   if (label.label !== expect.label) fail('LABEL_MISMATCH', `${file} is labelled ${label.label}, the catalog expects ${expect.label}`);
 }
 
-export async function openVolumeForRead(file: string, expect: LabelExpectation): Promise<fsp.FileHandle> {
-  const fh = await fsp.open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+export function openVolumeForRead(file: string, expect: LabelExpectation): Promise<fsp.FileHandle> {
+  return openLabelled(file, expect, 'r');
+}
+
+/** Opens a volume and checks its label says it is the one expected. */
+async function openLabelled(file: string, expect: LabelExpectation, flags: 'r' | 'r+'): Promise<fsp.FileHandle> {
+  const fh = await fsp.open(file, flags).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') fail('IO', `volume ${expect.label} is missing: ${file}`, 'restore the file, or run `openbar sm scan --rebuild` to drop what it held from the catalog');
     throw err;
   });
@@ -93,7 +98,7 @@ export async function openVolumeForRead(file: string, expect: LabelExpectation):
  * torn or uncommitted tail of a crashed writer: they are cut off (and reported).
  */
 export async function openVolumeForAppend(file: string, expect: LabelExpectation, committedSize: number): Promise<{ fh: fsp.FileHandle; tornBytes: number }> {
-  const fh = await openVolumeForRead(file, expect).then(async (h) => { await h.close(); return fsp.open(file, 'r+'); });
+  const fh = await openLabelled(file, expect, 'r+');
   try {
     const { size } = await fh.stat();
     if (size < committedSize) {
