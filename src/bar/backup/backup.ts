@@ -58,16 +58,15 @@ export interface BackupResult {
 
 /** A space with less than this to copy does not take one of the max_backup streams. */
 const SMALL_SPACE_BYTES = 16 * 1024 * 1024;
-/** A copy this large gets every codec worker (a level 1 or 2 starts with one). */
-const LARGE_COPY_BYTES = 256 * 1024 * 1024;
 
 export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<BackupResult> {
   const engine = ctx.engine();
   const started = Date.now();
   trace('backup: begin');
-  // the codec workers start while the server answers: all of them for a level 0; a level 1
-  // or 2 has little to compress, as a rule: the thread reading its WAL becomes the one codec
-  // worker (each thread costs a core ~100 ms to start), more once the plan says otherwise
+  // The codec workers start while the server answers: all of them for a level 0. A level 1
+  // or 2 starts fewer threads at first, as each costs a core ~100 ms to start, taken from
+  // the start of the backup on a small machine: the thread reading its WAL serves as the
+  // first codec worker, and the others start once the server has answered (see backupWith).
   if (opts.level === 0) warmCodecPool();
   // the server is asked at once; a level 1 or 2 reads the WAL since its base meanwhile, and
   // while backup mode starts (its checkpoint can take long); whatever happens, it is stopped
@@ -85,6 +84,7 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
 async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOptions, started: number, early: EarlyWal | undefined): Promise<BackupResult> {
   const info = await engine.describe();
   trace('backup: described');
+  if (opts.level > 0) warmCodecPool(); // up by the time the copy starts; the thread reading the WAL is one of them
   // the WAL written so far is read while backup mode starts
   early?.reading.walWritten(info.walFlushLsn);
   checkArchiving(info.archiveMode, info.archiveCommand);
@@ -115,7 +115,6 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
     const work = await planWork(ctx, chosen, await listing, sources);
     trace('backup: files listed');
     const total = [...new Set(work.map((w) => w.queue))].reduce((a, q) => a + q.bytes, 0);
-    if (total >= LARGE_COPY_BYTES) warmCodecPool();
     ctx.history.progress(aid, 0, total);
     const progress = new Progress({ what: `backup ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
     const common = { txn, aid, handle, info, progress, signal: opts.signal };
