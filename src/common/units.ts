@@ -62,3 +62,15 @@ export function formatTime(d: Date | number | string): string {
   const p = (x: number) => String(x).padStart(2, '0');
   return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())} ${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())}`;
 }
+
+/**
+ * UTC time in ISO 8601, as Date#toISOString writes it, made from the UTC fields:
+ * toISOString sets up V8's time-zone data on its first call, which takes ~18 ms on a
+ * cold page cache, paid by every command on its first record (a backup's history row,
+ * archive_command's catalog rows) before anything else could be done.
+ */
+export function isoTime(d: Date | number = Date.now()): string {
+  const t = typeof d === 'number' ? new Date(d) : d;
+  const p = (x: number, n = 2) => String(x).padStart(n, '0');
+  return `${p(t.getUTCFullYear(), 4)}-${p(t.getUTCMonth() + 1)}-${p(t.getUTCDate())}T${p(t.getUTCHours())}:${p(t.getUTCMinutes())}:${p(t.getUTCSeconds())}.${p(t.getUTCMilliseconds(), 3)}Z`;
+}

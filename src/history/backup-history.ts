@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { appendBootLines, bootFilePath, ensureBootFile, readBootFile, rewriteBootFile, type BootLine } from './boot-file.js';
 import { HistoryDb, type ActionRow, type ActionType, type InstanceRow, type NewInstance, type ObjectType } from './history-db.js';
+import { isoTime } from '../common/units.js';
 
 export function historyPath(home: string): string {
   return path.join(home, 'history.db');
@@ -86,7 +87,7 @@ export class BackupHistory {
   }
 
   progress(aid: number, done: number, total: number | undefined): void {
-    if (aid > 0) this.db?.updateDetail(aid, { doneBytes: done, totalBytes: total ?? null, progressAt: new Date().toISOString() });
+    if (aid > 0) this.db?.updateDetail(aid, { doneBytes: done, totalBytes: total ?? null, progressAt: isoTime() });
   }
 
   /** The result of `openbar verify` on every instance of backup `aid` (history.db only). */

@@ -6,6 +6,7 @@
 
 import Database from 'better-sqlite3';
 import { fail } from '../common/errors.js';
+import { isoTime } from '../common/units.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -130,7 +131,7 @@ export class HistoryDb {
   }
 
   private addServer(name: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO bar_server (srv_name, srv_created) VALUES (?, ?)').run(name, new Date().toISOString());
+    this.db.prepare('INSERT OR IGNORE INTO bar_server (srv_name, srv_created) VALUES (?, ?)').run(name, isoTime());
   }
 
   /** Records the server (and what is known of it) when new or changed; writes nothing when all is as recorded. */
@@ -156,7 +157,7 @@ export class HistoryDb {
     return this.inTransaction(() => {
       this.addServer(server);
       const info = this.db.prepare('INSERT INTO bar_action (act_srv_name, act_type, act_level, act_start, act_pid, act_detail) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(server, type, level, new Date().toISOString(), process.pid, JSON.stringify(detail));
+        .run(server, type, level, isoTime(), process.pid, JSON.stringify(detail));
       return Number(info.lastInsertRowid);
     });
   }
@@ -166,7 +167,7 @@ export class HistoryDb {
     const cur = this.db.prepare('SELECT act_detail FROM bar_action WHERE act_aid = ?').get(aid) as { act_detail: string } | undefined;
     const merged = { ...(cur ? JSON.parse(cur.act_detail) : {}), ...(detail ?? {}) };
     this.db.prepare('UPDATE bar_action SET act_status = ?, act_status_text = ?, act_end = ?, act_detail = ? WHERE act_aid = ?')
-      .run(status, statusText, new Date().toISOString(), JSON.stringify(merged), aid);
+      .run(status, statusText, isoTime(), JSON.stringify(merged), aid);
   }
 
   /** Merges `detail` into a running action's (its progress, for `openbar status`). */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { bootFilePath, readBootFile, rewriteBootFile, type BootLine } from './boot-file.js';
 import { historyPath, seedFromBootLines } from './backup-history.js';
 import { HistoryDb } from './history-db.js';
+import { isoTime } from '../common/units.js';
 
 /** Every server's boot file in `home` (ixbar.SERVER). */
 export function bootFiles(home: string): { server: string; file: string }[] {
@@ -19,7 +20,7 @@ export function bootFiles(home: string): { server: string; file: string }[] {
 /** Moves `file` (and its SQLite companions) to `file.replaced-TIME`; returns the new name, if it existed. */
 export function keepAside(file: string): string | undefined {
   if (!fs.existsSync(file)) return undefined;
-  const aside = `${file}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const aside = `${file}.replaced-${isoTime().replace(/[:.]/g, '-')}`;
   fs.renameSync(file, aside);
   for (const s of ['-wal', '-shm']) if (fs.existsSync(file + s)) fs.renameSync(file + s, aside + s);
   return aside;
@@ -56,7 +57,7 @@ export function replaceBootFile(home: string, server: string, lines: readonly Bo
   const file = bootFilePath(home, server);
   let aside: string | undefined;
   if (fs.existsSync(file)) {
-    aside = `${file}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    aside = `${file}.replaced-${isoTime().replace(/[:.]/g, '-')}`;
     fs.copyFileSync(file, aside);
   }
   rewriteBootFile(file, lines);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomicSync } from '../../common/durable-fs.js';
 import type { RecoveryTarget } from '../../engine/engine.js';
+import { isoTime } from '../../common/units.js';
 
 const FILE = '.openbar_restore';
 
@@ -25,7 +26,7 @@ export class RestoreState {
   }
 
   static create(dataDir: string, backupAid: number, target: RecoveryTarget): RestoreState {
-    const st = new RestoreState(path.join(dataDir, FILE), { version: 1, backupAid, target, done: [], started: new Date().toISOString() });
+    const st = new RestoreState(path.join(dataDir, FILE), { version: 1, backupAid, target, done: [], started: isoTime() });
     st.save();
     return st;
   }

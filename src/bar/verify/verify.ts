@@ -17,6 +17,7 @@ import type { BackupCopy } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
 import { BackupChains } from '../restore/backup-chain.js';
 import type { LabelMeta } from '../restore/choose-backup.js';
+import { isoTime } from '../../common/units.js';
 
 export interface VerifyCheck {
   readonly name: string;
@@ -90,7 +91,7 @@ export async function runVerify(ctx: BarContext, checker: ArchiveChecker, wal: W
       checks, passed, bytes: scan?.bytes ?? 0, pages: scan?.pages ?? 0, ms: Date.now() - started, quick: opts.quick === true,
     };
     // a quick pass proves the media, not the backup: only a full verify counts on the backup
-    if (!opts.quick) ctx.history.recordVerify(backup.aid, passed, new Date().toISOString());
+    if (!opts.quick) ctx.history.recordVerify(backup.aid, passed, isoTime());
     const problems = checks.reduce((a, c) => a + c.problems.length, 0);
     ctx.history.endAction(aid, passed ? 0 : 3, passed ? 'passed' : `${problems} problem(s)`, { backup: backup.aid, passed, problems, bytes: report.bytes, pages: report.pages });
     ctx.log.info(`verify ${aid}: backup ${backup.aid} ${passed ? 'PASSED' : `FAILED with ${problems} problem(s)`}${opts.quick ? ' (quick: stored checksums)' : `; ${report.pages} pages, ${report.bytes} bytes read`}`);

@@ -6,7 +6,7 @@ import type { runRestoreTest } from '../../bar/verify/restore-test.js';
 import { runVerify, type VerifyReport } from '../../bar/verify/verify.js';
 import { fail } from '../../common/errors.js';
 import { Progress } from '../../common/progress.js';
-import { formatBytes, formatRate, formatTime } from '../../common/units.js';
+import { formatBytes, formatRate, formatTime, isoTime } from '../../common/units.js';
 import { postgresArchiveChecker } from '../../engine/postgres/archive-checker.js';
 import { postgresColdRestore } from '../../engine/postgres/cold-restore.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
@@ -46,7 +46,7 @@ every night, while the full verify proves the backup can be restored.`)
           test = report.passed
             ? await runRestoreTest(bar, postgresColdRestore, report.backup, { restoreCommand: `${openbarCommandLine()} --config ${bar.configFile} log restore %f %p` })
             : { passed: false, detail: 'not run: the backup failed verification', problems: [] };
-          bar.history.recordVerify(report.backup, report.passed && test.passed, new Date().toISOString());
+          bar.history.recordVerify(report.backup, report.passed && test.passed, isoTime());
         }
         const passed = report.passed && (test?.passed ?? true);
         if (opts.json) printJson({ ...report, restoreTest: test ?? null, passed });

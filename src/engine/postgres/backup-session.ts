@@ -7,11 +7,12 @@ import type pg from 'pg';
 import type { BackupHandle, BackupStopped } from '../engine.js';
 import { queryOne } from './pg-connection.js';
 import { formatLsn, parseLsn, walFileName, walFilesBetween, segmentOf } from './lsn.js';
+import { isoTime } from '../../common/units.js';
 
 export async function startBackup(client: pg.Client, version: number, segmentSize: number, label: string): Promise<BackupHandle> {
   const startSql = version >= 150000 ? 'SELECT pg_backup_start($1, true) AS lsn' : 'SELECT pg_start_backup($1, true, false) AS lsn';
   const started = await queryOne<{ lsn: string }>(client, startSql, [label]);
-  const startTime = new Date().toISOString();
+  const startTime = isoTime();
   const startLsn = parseLsn(started.lsn);
   const { timeline_id: timeline } = await queryOne<{ timeline_id: number }>(client, 'SELECT timeline_id FROM pg_control_checkpoint()');
   let done = false;
@@ -28,7 +29,7 @@ export async function startBackup(client: pg.Client, version: number, segmentSiz
     const labelFiles = [{ name: 'backup_label', content: r.labelfile }];
     if (r.spcmapfile) labelFiles.push({ name: 'tablespace_map', content: r.spcmapfile });
     return {
-      stopLsn: formatLsn(stopLsn), stopTime: new Date().toISOString(),
+      stopLsn: formatLsn(stopLsn), stopTime: isoTime(),
       walFiles: walFilesBetween(timeline, startLsn, lastByte, segmentSize), labelFiles, nextXid,
     };
   };

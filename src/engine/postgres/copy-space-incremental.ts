@@ -16,6 +16,7 @@ import { copySmallFile, readChunk } from './copy-space.js';
 import { isSmallFile, type SmallFileCache } from './small-file-cache.js';
 import { encodeEntry, encodeHeader, encodeTrailer } from './space-stream.js';
 import { runParallel } from '../../common/run-parallel.js';
+import { isoTime } from '../../common/units.js';
 
 const PAGE = 8192;
 /** pages read at a time by the scan method; also the most pages one entry lists */
@@ -39,7 +40,7 @@ interface Ctx {
 export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions & { incremental: IncrementalSource }, smallFiles?: SmallFileCache): Promise<void> {
   await sink.write(encodeHeader({
     space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
-    startLsn: opts.startLsn, pageSize: PAGE, created: new Date().toISOString(), baseLsn: opts.incremental.baseLsn,
+    startLsn: opts.startLsn, pageSize: PAGE, created: isoTime(), baseLsn: opts.incremental.baseLsn,
   }));
   const c: Ctx = { space, sink, opts, startLsn: parseLsn(opts.startLsn), baseLsn: parseLsn(opts.incremental.baseLsn), bytes: 0, badPages: 0, buf: Buffer.allocUnsafe(Math.max(WHOLE_CHUNK, WINDOW_PAGES * PAGE)) };
   let count = 0;

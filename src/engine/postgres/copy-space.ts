@@ -15,6 +15,7 @@ import { checkChunk, checkPage, pageLsn, RELSEG_BLOCKS } from './page.js';
 import { copyBounds, relationBlockBase } from './spaces.js';
 import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from './space-stream.js';
 import { isSmallFile, readSmallFile, type SmallFileCache } from './small-file-cache.js';
+import { isoTime } from '../../common/units.js';
 
 const mod = (a: number, m: number): number => ((a % m) + m) % m;
 
@@ -32,7 +33,7 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
   const startLsn = parseLsn(opts.startLsn);
   await sink.write(encodeHeader({
     space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
-    startLsn: opts.startLsn, pageSize: PAGE, created: new Date().toISOString(),
+    startLsn: opts.startLsn, pageSize: PAGE, created: isoTime(),
   }));
   let count = 0;
   let bytes = 0;

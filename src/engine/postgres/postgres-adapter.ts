@@ -15,6 +15,7 @@ import type { PageChanges } from './page-changes.js';
 import { WalChangesReading } from './wal-changes.js';
 import { parseLsn } from './lsn.js';
 import { SmallFileCache } from './small-file-cache.js';
+import { isoTime } from '../../common/units.js';
 
 export interface PostgresSettings extends PgConnectionSettings {
   readonly dataDir: string | undefined;
@@ -145,7 +146,7 @@ export class PostgresAdapter implements EngineAdapter {
     const c = await this.db();
     const r = await queryOne<{ lsn: string; now: Date }>(c, 'SELECT pg_create_restore_point($1)::text AS lsn, clock_timestamp() AS now', [name]);
     const x = await queryOne<{ next: string }>(c, 'SELECT txid_current_snapshot()::text AS next');
-    return { lsn: r.lsn, time: r.now.toISOString(), xid: String(x.next).split(':')[1]! };
+    return { lsn: r.lsn, time: isoTime(r.now), xid: String(x.next).split(':')[1]! };
   }
 
   /**

@@ -10,6 +10,7 @@ import { Catalog, type PoolRow } from './catalog.js';
 import { scanVolume, type PartSeen, type VolumeScan } from './volume-scanner.js';
 import { LABEL_SIZE } from './volume-format.js';
 import type { Compression } from '../storage-manager.js';
+import { isoTime } from '../../common/units.js';
 
 export interface RebuildReport {
   readonly smId: string;
@@ -112,7 +113,7 @@ export async function rebuildCatalog(input: RebuildInput): Promise<RebuildReport
         if (s.fileSize > size && !s.closed) tornTails.push({ label: l.label, bytes: s.fileSize - size });
         volumeIds.set(s, catalog.insertVolumeRow({
           label: l.label, pool: l.pool, sequence: l.sequence, path: s.file, state, created: l.created,
-          closed: s.closed ? new Date().toISOString() : null, size,
+          closed: s.closed ? isoTime() : null, size,
         }));
       }
 
@@ -160,7 +161,7 @@ export async function rebuildCatalog(input: RebuildInput): Promise<RebuildReport
   }
   // swap: the old catalog (if any) is kept aside, never silently lost
   if (fs.existsSync(input.catalogFile)) {
-    const aside = `${input.catalogFile}.replaced-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const aside = `${input.catalogFile}.replaced-${isoTime().replace(/[:.]/g, '-')}`;
     fs.renameSync(input.catalogFile, aside);
     input.log.info(`previous catalog kept as ${aside}`);
   }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { fail } from '../../common/errors.js';
 import { ownerAlive } from '../../common/process-owner.js';
 import type { Compression, ObjectQuery, SaveSetInfo } from '../storage-manager.js';
+import { isoTime } from '../../common/units.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -194,7 +195,7 @@ export class Catalog {
   }
 
   createPool(p: Omit<PoolRow, 'created'> & { created?: string }): PoolRow {
-    const created = p.created ?? new Date().toISOString();
+    const created = p.created ?? isoTime();
     this.db.prepare('INSERT INTO pools (name, device, max_volume_size, retention_days, compression, created) VALUES (?, ?, ?, ?, ?, ?)')
       .run(p.name, p.device, p.maxVolumeSize, p.retentionDays, p.compression, created);
     return this.pool(p.name)!;
@@ -249,7 +250,7 @@ export class Catalog {
     const r = this.db.prepare('SELECT COALESCE(MAX(sequence), 0) AS s FROM volumes WHERE pool = ?').get(pool) as { s: number };
     const sequence = r.s + 1;
     const label = `${pool}.${String(sequence).padStart(4, '0')}`;
-    const created = new Date().toISOString();
+    const created = isoTime();
     const info = this.db.prepare(
       "INSERT INTO volumes (label, pool, sequence, path, state, created, size, mounted_by) VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
     ).run(label, pool, sequence, pathFor(label), created, labelSize, owner);
@@ -286,13 +287,13 @@ export class Catalog {
   // ---- transactions --------------------------------------------------------
 
   beginTxn(owner: string): number {
-    const now = new Date().toISOString();
+    const now = isoTime();
     const info = this.db.prepare("INSERT INTO txns (owner, started, updated, state) VALUES (?, ?, ?, 'open')").run(owner, now, now);
     return Number(info.lastInsertRowid);
   }
 
   txnProgress(txn: number, bytes: number, current: string | null): void {
-    this.db.prepare('UPDATE txns SET bytes = ?, current = ?, updated = ? WHERE id = ?').run(bytes, current, new Date().toISOString(), txn);
+    this.db.prepare('UPDATE txns SET bytes = ?, current = ?, updated = ? WHERE id = ?').run(bytes, current, isoTime(), txn);
   }
 
   openTxns(): TxnRow[] {
@@ -318,7 +319,7 @@ export class Catalog {
 
   /** The commit point of a transaction: its save sets become visible, its volumes advance. */
   commitTxn(txn: number, owner: string, volumes: readonly VolumeCommit[]): void {
-    const now = new Date().toISOString();
+    const now = isoTime();
     this.db.transaction(() => {
       this.db.prepare("UPDATE savesets SET state = 'committed', committed = ? WHERE txn = ?").run(now, txn);
       const up = this.db.prepare("UPDATE volumes SET size = ?, state = CASE WHEN ? THEN 'full' ELSE state END, closed = CASE WHEN ? THEN ? ELSE closed END, mounted_by = NULL WHERE id = ? AND mounted_by = ?");
@@ -338,7 +339,7 @@ export class Catalog {
   private abortTxnRows(txn: number): void {
     this.db.prepare("DELETE FROM fragments WHERE saveset IN (SELECT id FROM savesets WHERE txn = ? AND state = 'writing')").run(txn);
     this.db.prepare("DELETE FROM savesets WHERE txn = ? AND state = 'writing'").run(txn);
-    this.db.prepare("UPDATE txns SET state = 'aborted', updated = ? WHERE id = ?").run(new Date().toISOString(), txn);
+    this.db.prepare("UPDATE txns SET state = 'aborted', updated = ? WHERE id = ?").run(isoTime(), txn);
   }
 
   // ---- save sets -----------------------------------------------------------
@@ -374,7 +375,7 @@ export class Catalog {
   }
 
   deleteSaveSets(ids: readonly number[]): void {
-    const now = new Date().toISOString();
+    const now = isoTime();
     this.db.transaction(() => {
       for (const id of ids) {
         // where its data lay: a volume holding its tombstone is recycled only once these are too

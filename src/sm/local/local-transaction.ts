@@ -16,6 +16,7 @@ import { MountedVolume } from './mounted-volume.js';
 import { LocalObjectWriter } from './object-writer.js';
 import { createVolumeFile, markReadOnly, openVolumeForAppend, unlabelledStub } from './volume-file.js';
 import { encodeControlRecord, LABEL_SIZE, RecordKind, type VolumeLabel } from './volume-format.js';
+import { isoTime } from '../../common/units.js';
 
 export class LocalTransaction implements Transaction {
   private readonly mounts: MountedVolume[] = [];
@@ -37,7 +38,7 @@ export class LocalTransaction implements Transaction {
     const pool = this.ctx.catalog.pool(desc.pool);
     if (!pool) fail('NOT_FOUND', `pool '${desc.pool}' does not exist`, `pools: ${this.ctx.catalog.pools().map((p) => p.name).join(', ')}`);
     const compression = desc.compression ?? pool.compression ?? this.ctx.write.compression;
-    const created = new Date().toISOString();
+    const created = isoTime();
     const meta = { ...(desc.meta ?? {}) };
     const id = this.ctx.catalog.insertSaveSet({
       txn: this.id, pool: pool.name, server: desc.server, name: desc.name, kind: desc.kind,
@@ -62,7 +63,7 @@ export class LocalTransaction implements Transaction {
   async addTombstone(pool: string, ids: number[], highWater?: { maxSaveSet: number; maxTxn: number }): Promise<void> {
     this.checkOpen();
     const m = await this.mount(pool);
-    await m.append([encodeControlRecord(RecordKind.delete, 0, 0, this.id, { ids, time: new Date().toISOString(), ...(highWater ?? {}) })]);
+    await m.append([encodeControlRecord(RecordKind.delete, 0, 0, this.id, { ids, time: isoTime(), ...(highWater ?? {}) })]);
     this.release(m);
     this.tombstones.push({ pool, ids });
   }
@@ -125,13 +126,13 @@ export class LocalTransaction implements Transaction {
       fail('USAGE', `transaction ${this.id}: save set(s) ${open} not closed before commit`);
     }
     try {
-      const commitRecord = encodeControlRecord(RecordKind.commit, 0, 0, this.id, { txn: this.id, ids: this.ids, time: new Date().toISOString() });
+      const commitRecord = encodeControlRecord(RecordKind.commit, 0, 0, this.id, { txn: this.id, ids: this.ids, time: isoTime() });
       const updates: VolumeCommit[] = [];
       faultPoint('sm-before-commit');
       for (const m of this.mounts) {
         if (m.appended > 0) {
           await m.append([commitRecord]);
-          if (m.full) await m.append([encodeControlRecord(RecordKind.close, 0, 0, this.id, { label: m.label, time: new Date().toISOString() })]);
+          if (m.full) await m.append([encodeControlRecord(RecordKind.close, 0, 0, this.id, { label: m.label, time: isoTime() })]);
           await m.sync();
         }
         updates.push({ id: m.id, size: m.size, full: m.full && m.appended > 0 });

@@ -12,6 +12,7 @@ import type { VolumeRow } from './catalog.js';
 import { encodeLabel, LABEL_SIZE } from './volume-format.js';
 import { readLabel, checkLabel } from './volume-file.js';
 import { scanVolume } from './volume-scanner.js';
+import { isoTime } from '../../common/units.js';
 
 export interface RecycledVolume { readonly label: string; readonly pool: string; readonly freedBytes: number }
 
@@ -45,7 +46,7 @@ export async function recycleVolumes(ctx: LocalContext, pool: string, begin: () 
 /** Cuts the volume back to its label (rewritten with a new date) and reopens it in the catalog. */
 async function emptyVolume(ctx: LocalContext, v: VolumeRow): Promise<RecycledVolume> {
   ctx.catalog.setVolumeState(v.id, 'recyclable');
-  const created = new Date().toISOString();
+  const created = isoTime();
   let freedBytes = 0;
   if (fs.existsSync(v.path)) {
     fs.chmodSync(v.path, 0o640);

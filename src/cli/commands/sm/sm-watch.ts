@@ -1,7 +1,7 @@
 // `openbar sm watch [--once]` (ism_watch): sessions writing now, volumes per pool, throughput.
 
 import type { Command } from 'commander';
-import { formatBytes, formatRate, formatTime } from '../../../common/units.js';
+import { formatBytes, formatRate, formatTime, isoTime } from '../../../common/units.js';
 import type { LocalStorageManager } from '../../../sm/local/local-storage-manager.js';
 import { action, jsonOption, subcommand, type Globals } from '../../command.js';
 import { loadContext } from '../../context.js';
@@ -74,5 +74,5 @@ async function view(sm: LocalStorageManager, before: Map<number, number>, interv
     ]),
     '',
   ].join('\n');
-  return { text, data: { smId: sm.smId, time: new Date(now).toISOString(), sessions: rows, pools: poolRows }, bytes: new Map(sessions.map((s) => [s.txn, s.bytes])) };
+  return { text, data: { smId: sm.smId, time: isoTime(now), sessions: rows, pools: poolRows }, bytes: new Map(sessions.map((s) => [s.txn, s.bytes])) };
 }
