@@ -216,8 +216,8 @@ export interface EngineAdapter {
    * starting in [fromLsn, toLsn) changed, or why the WAL cannot tell (a missing segment,
    * damage, a record of unknown effect). `known`: the WAL's segment size and system
    * identifier as the base recorded them, so reading can start before the server is asked.
+   * `lend`: the reading thread is lent to other work (the codec pool) and ends as part of it.
    */
-  /** `lend`: the reading thread is lent to other work (the codec pool) and ends as part of it */
   walChanges(fromLsn: string, timeline: number, sources: WalSources, known?: WalFacts, lend?: WorkerLender): Promise<WalChangesReading>;
   compareLsn(a: string, b: string): number;
   /** Bytes an incremental copy of `file` will read (for planning streams and progress). */

@@ -73,7 +73,6 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
   engine.describe().catch(() => {}); // answered (or thrown) where backupWith asks again
   engine.prepareBackup?.();
   const early: EarlyWal | undefined = await startWalReading(ctx, engine, opts.spaces, opts.level).catch(() => undefined);
-  if (opts.level > 0 && !early) warmCodecPool(1);
   try {
     return await backupWith(ctx, engine, opts, started, early);
   } finally {
@@ -84,7 +83,7 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
 async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOptions, started: number, early: EarlyWal | undefined): Promise<BackupResult> {
   const info = await engine.describe();
   trace('backup: described');
-  if (opts.level > 0) warmCodecPool(); // up by the time the copy starts; the thread reading the WAL is one of them
+  if (opts.level > 0) warmCodecPool(); // up by the time the copy starts; a thread reading the WAL is one of them
   // the WAL written so far is read while backup mode starts
   early?.reading.walWritten(info.walFlushLsn);
   checkArchiving(info.archiveMode, info.archiveCommand);

@@ -28,12 +28,9 @@ export interface RecordBuffer {
   readonly storedAt: number;
 }
 
-/**
- * Starts the codec workers ahead of a large job (a backup, a restore), so none of it runs
- * in-thread: all of them, or `count` when little is expected (see warmPool).
- */
-export function warmCodecPool(count?: number): void {
-  warmPool(kernels, count);
+/** Starts the codec workers ahead of a large job (a backup, a restore), so none of it runs in-thread. */
+export function warmCodecPool(): void {
+  warmPool(kernels);
 }
 
 /** Seals the first `length` raw bytes of `buf`; a compressed result is left in its stored area. */

@@ -81,18 +81,14 @@ function pool(): PoolWorker[] {
 }
 
 /**
- * Starts workers now and has each load `kernel`, for a job known to be large: they come
- * up while the caller waits on other things, and no work of the job runs in-thread. All of
- * them, or `count` for a job that will give them little to do: each costs a core some
- * 100 ms to start, which on a small machine is taken from the job itself. Called again
- * with more, the pool grows to that.
+ * Starts the workers the pool lacks now and has each load `kernel`, for a job known to be
+ * large: they come up while the caller waits on other things, and no work of the job runs
+ * in-thread. Threads lent to the pool (adoptWorker) count as workers.
  */
-export function warmPool(kernel: URL, count = MAX_WORKERS): void {
-  const want = Math.max(1, Math.min(count, MAX_WORKERS));
+export function warmPool(kernel: URL): void {
   const have = workers?.length ?? 0;
-  if (have >= want) return;
   workers ??= [];
-  for (let i = have; i < want; i++) {
+  for (let i = have; i < MAX_WORKERS; i++) {
     const w = new PoolWorker();
     workers.push(w);
     post(w, kernel, '', []).catch(() => {}); // a failing worker fails its next real task
@@ -105,12 +101,12 @@ export function warmPool(kernel: URL, count = MAX_WORKERS): void {
  * (import pool-worker.js); tasks queue behind its own messages. The lender keeps it alive
  * until `release`, and must not terminate it.
  */
-export function adoptWorker(worker: Worker, kernel?: URL): { warm(): void; release(): void } {
+export function adoptWorker(worker: Worker, kernel: URL): { warm(): void; release(): void } {
   const w = new PoolWorker(worker, 1);
   (workers ??= []).push(w);
   let released = false;
   return {
-    warm: () => { if (kernel) post(w, kernel, '', []).catch(() => {}); },
+    warm: () => { post(w, kernel, '', []).catch(() => {}); },
     release: () => { if (!released) { released = true; w.release(); } },
   };
 }

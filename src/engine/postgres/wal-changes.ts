@@ -63,7 +63,8 @@ export class WalChangesReading {
 
   /** the thread lent to other work, which it takes on when this reading is over */
   private readonly loan: WorkerLoan | undefined;
-  private ended_ = false;
+  /** abort has run: the thread is terminated, or given back to its borrower */
+  private letGo = false;
 
   constructor(private readonly i: WalChangesInput) {
     this.segno = segmentOf(parseLsn(i.fromLsn), i.segmentSize);
@@ -138,8 +139,8 @@ export class WalChangesReading {
 
   /** Stops reading (a backup that failed, or took another base); a lent thread lets go of the WAL and goes on with the borrower's work. */
   abort(): void {
-    if (this.ended_) return;
-    this.ended_ = true;
+    if (this.letGo) return;
+    this.letGo = true;
     if (!this.loan) {
       void this.worker.terminate();
       return;

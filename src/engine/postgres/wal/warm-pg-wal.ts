@@ -4,10 +4,10 @@
 // file is in memory and is parsed at memory speed, not at the pace of one read at a time.
 // Best effort: nothing is kept, nothing fails.
 
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { parseWalFileName, walFileName } from '../lsn.js';
+import { emptyPageHeader, readPageHeader } from './wal-page.js';
 
 /** reads in flight at once: a cold file is read at the disk's speed, not one latency at a time */
 const IN_FLIGHT = 4;
@@ -42,27 +42,25 @@ export function warmPgWal(pgWal: string, timeline: number, segmentSize: number, 
 }
 
 async function warmSegment(file: string, segno: bigint, segmentSize: number): Promise<void> {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return;
-  }
-  const expected = segno * BigInt(segmentSize);
+  const fh = await fsp.open(file, 'r').catch(() => undefined);
+  if (!fh) return;
+  const start = Number(segno) * segmentSize;
   let next = 0;
   let stop = false;
   const one = async (buf: Buffer): Promise<void> => {
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const header = emptyPageHeader();
     while (!stop && next < segmentSize) {
       const at = next;
       next += CHUNK;
-      const n = await new Promise<number>((resolve) => fs.read(fd, buf, 0, CHUNK, at, (err, bytes) => resolve(err ? 0 : bytes)));
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, at);
       // a first page not of this segment: written no further (the rest is an older segment's, or zeros)
-      if (n < 24 || buf.readBigUInt64LE(8) !== expected + BigInt(at)) stop = true;
+      if (bytesRead < 40 || readPageHeader(view, 0, header).pageAddr !== start + at) stop = true;
     }
   };
   try {
     await Promise.all(Array.from({ length: IN_FLIGHT }, () => one(Buffer.allocUnsafe(CHUNK))));
   } finally {
-    fs.closeSync(fd);
+    await fh.close();
   }
 }
