@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const openbarBin = path.join(repoRoot, 'dist/src/cli/main.js');
+export const openbarBin = path.join(repoRoot, 'dist/bundle/openbar.js');
 
 export interface Timed { ms: number; peakRssKiB: number; status: number | null; stdout: string; stderr: string }
 

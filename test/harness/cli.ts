@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const openbarBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+export const openbarBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bundle/openbar.js');
 
 export interface RunResult { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
