@@ -44,6 +44,16 @@ function duBytes(dir: string): number {
   return Number(r.stdout.split('\t')[0]);
 }
 
+/**
+ * NODE_EXTRA_CA_CERTS, when set (some machines point it at the whole CA bundle), makes
+ * every node start parse those certificates before any script runs: ~35 ms per openbar
+ * process on the bench machine (node -e 0: 62–67 ms warm against 29–35). openbar opens no
+ * TLS connection to anything but PostgreSQL, so the bench runs both tools, and the server
+ * whose archive_command they are, without it; the report says whether it was set.
+ */
+const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS;
+delete process.env.NODE_EXTRA_CA_CERTS;
+
 async function main(): Promise<void> {
   if (spawnSync('sh', ['-c', 'command -v pgbackrest']).status !== 0) {
     process.stderr.write('bench: pgBackRest is not installed: apt-get install -y pgbackrest\n');
@@ -248,6 +258,7 @@ async function main(): Promise<void> {
       `pgbench scale ${scale}: ${fmt(dbBytes / 1e9, 2)} GB, data checksums on. zstd level 1 and ${streams} processes/streams for both; page cache dropped before each run${dropCaches() ? '' : ' (NOT: no permission)'}.`,
       `Peak RSS is the whole process tree (pgBackRest's worker processes included). pgBackRest ${spawnSync('pgbackrest', ['version'], { encoding: 'utf8' }).stdout.trim()}.`,
       `${runs} run(s) of each backup, verify and restore, pgBackRest and openbar alternating, each backup started with the archiver idle; figures are the median (min–max).`,
+      extraCaCerts ? `NODE_EXTRA_CA_CERTS (${extraCaCerts}) is set on this machine; the bench removed it from the environment of both tools and of the server (it costs every node start ~35 ms of certificate parsing).` : 'NODE_EXTRA_CA_CERTS is not set.',
       '',
       table,
       '',
