@@ -33,6 +33,10 @@ describe('catalog at scale', () => {
         const p = plan(sql);
         assert.doesNotMatch(p, /\bSCAN (savesets|txns|s)\b(?! USING (COVERING )?INDEX)/, `${sql}\n  plans a walk over every row: ${p}`);
       }
+      // a WAL file's save sets by name (its data and its summary), as a level 1 asks for
+      // each archived segment since its base: not every save set of the server
+      const byName = plan("SELECT * FROM savesets s WHERE s.state = 'committed' AND s.server = ? AND s.name = ? ORDER BY s.id");
+      assert.match(byName, /USING INDEX \w+ \(server=\? AND name=\?\)/, `the lookup by name walks the server's save sets: ${byName}`);
     } finally {
       db.close();
     }

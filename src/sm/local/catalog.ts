@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS deleted_volumes (id INTEGER NOT NULL, volume INTEGER 
 CREATE INDEX IF NOT EXISTS txns_open ON txns (owner) WHERE state = 'open';
 -- a transaction's save sets (its commit, its abort) without a walk over every save set
 CREATE INDEX IF NOT EXISTS savesets_txn ON savesets (txn);
+-- a save set by name whatever its kind (a WAL file and its summary), without a walk over
+-- every save set of the server: savesets_lookup serves only a lookup that names the kind
+CREATE INDEX IF NOT EXISTS savesets_name ON savesets (server, name);
 `;
 
 export interface PoolRow {
