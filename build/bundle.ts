@@ -35,6 +35,8 @@ await build({
   external: ['better-sqlite3', 'zstd-napi', 'lz4-napi', '@napi-rs/blake-hash', 'pg-native'],
   // the CommonJS packages bundled (pg, commander) call require for Node's own modules
   banner: { js: "import { createRequire as openbarCreateRequire } from 'node:module'; const require = openbarCreateRequire(import.meta.url);" },
+  // linked to the TypeScript sources through tsc's maps (node --enable-source-maps uses them)
+  sourcemap: 'linked',
   logLevel: 'warning',
 });
 fs.chmodSync(path.join(outdir, 'openbar.js'), 0o755);
