@@ -16,6 +16,7 @@ import { chooseBases, type SpaceLevel } from './choose-bases.js';
 import { earlyLevels, incrementalSources, startWalReading, type EarlyWal } from './incremental-sources.js';
 import type { NewInstance } from '../../history/history-db.js';
 import type { BarContext } from '../bar-context.js';
+import type { Transaction } from '../../sm/storage-manager.js';
 import { copySpacePart, type PartResult } from './copy-space-part.js';
 import { PieceQueue, partsFor } from './plan-parts.js';
 import { secureWal, warmWal } from '../log/secure-wal.js';
@@ -91,11 +92,17 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
   const chosen = chooseSpaces(allSpaces, opts.spaces);
   ctx.history.ensureServer({ systemId: info.systemId, version: info.versionText, pgData: info.dataDir });
   const aid = ctx.history.beginAction('backup', opts.level, { spaces: chosen.map((s) => s.name) });
-  ctx.log.info(`backup ${aid}: level ${opts.level} of ${chosen.map((s) => s.name).join(', ')} started`);
-  const txn = await ctx.sm.beginTransaction();
+  // backup mode is asked for now: the server's checkpoint runs while the rest is set up (the
+  // first activity-log line alone sets up the time zone, 10-25 ms; the storage transaction)
+  const starting = engine.startBackup(`openbar backup ${aid}`);
+  starting.catch(() => {}); // awaited below, or stopped on failure
+  await new Promise((resolve) => setImmediate(resolve)); // the question leaves before the work below
+  let opened: Transaction | undefined;
   let handle: Awaited<ReturnType<typeof engine.startBackup>> | undefined;
   try {
-    handle = await engine.startBackup(`openbar backup ${aid}`);
+    ctx.log.info(`backup ${aid}: level ${opts.level} of ${chosen.map((s) => s.name).join(', ')} started`);
+    const txn = opened = await ctx.sm.beginTransaction();
+    handle = await starting;
     ctx.log.info(`backup ${aid}: backup mode started at ${handle.startLsn} (timeline ${handle.timeline}, WAL ${handle.startWal})`);
     faultPoint('backup-started');
     trace('backup: backup mode started');
@@ -177,7 +184,9 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
     trace('backup: recorded');
     return { id: aid, level, levels: levels.map((l) => ({ space: l.space, level: l.level, base: l.base?.action ?? null, note: l.note ?? null })), method: [...sources.values()][0]?.method ?? null, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, walFiles: stopped.walFiles, spaces, bytes, storedBytes, ms };
   } catch (err) {
-    await txn.abort().catch(() => {});
+    await opened?.abort().catch(() => {});
+    // backup mode asked for but not yet answered (the transaction failed first): stopped once it is
+    handle ??= await starting.catch(() => undefined);
     await handle?.abort().catch(() => {});
     const message = err instanceof Error ? err.message : String(err);
     ctx.history.endAction(aid, err instanceof OpenbarError ? err.exitStatus : 1, message);
@@ -217,7 +226,7 @@ async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[], files: re
   });
 }
 
-async function storeLabel(ctx: BarContext, txn: import('../../sm/storage-manager.js').Transaction, aid: number, level: number,
+async function storeLabel(ctx: BarContext, txn: Transaction, aid: number, level: number,
   handle: { startLsn: string; timeline: number; startWal: string; startTime: string }, stopped: BackupStopped, info: ServerInfo, spaces: readonly SpaceInfo[],
   levels: readonly SpaceLevel[], sources: ReadonlyMap<string, IncrementalSource>): Promise<number> {
   const w = await txn.createObject({
