@@ -392,7 +392,7 @@ export class Catalog {
 
   // ---- rebuild (sm scan --rebuild) -------------------------------------------
 
-  /** Runs `fn` in one write transaction (used by the rebuild to insert everything at once). */
+  /** Runs `fn` in one write transaction: one commit for several rows (the rebuild's, a save set's close). */
   inTransaction<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
   }

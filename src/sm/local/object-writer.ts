@@ -110,8 +110,11 @@ export class LocalObjectWriter implements ObjectWriter {
     };
     faultPoint('sm-before-end');
     await this.appendRecord(this.seq + 1, encodeControlRecord(RecordKind.end, this.id, this.seq + 1, this.begin.txn, end));
-    this.finishPart();
-    this.ctx.catalog.setTotals(this.id, { rawBytes: end.rawBytes, storedBytes: end.storedBytes, records: end.records, hash: end.hash });
+    // one catalog commit (one fsync) for the last part's fragment and the totals
+    this.ctx.catalog.inTransaction(() => {
+      this.finishPart();
+      this.ctx.catalog.setTotals(this.id, { rawBytes: end.rawBytes, storedBytes: end.storedBytes, records: end.records, hash: end.hash });
+    });
     this.state = 'closed';
     this.slots.giveBack();
     this.txn.release(this.part!.volume);
