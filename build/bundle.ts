@@ -16,7 +16,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const outdir = path.join(root, 'dist/bundle');
 
 /** script in dist/bundle (without .js) → tsc's output it is made from */
-export const bundleEntries: Readonly<Record<string, string>> = {
+const bundleEntries: Readonly<Record<string, string>> = {
   openbar: 'dist/src/cli/main.js',
   'pool-worker': 'dist/src/common/io/pool-worker.js',
   'codec-kernels': 'dist/src/common/io/codec-kernels.js',

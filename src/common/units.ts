@@ -61,8 +61,8 @@ export function formatDuration(ms: number): string {
 /** Local time as `YYYY-MM-DD HH:MM:SS`, the form of the activity log and listings. */
 export function formatTime(d: Date | number | string): string {
   const t = d instanceof Date ? d : new Date(d);
+  if (localTimeIsUtc()) return isoTime(t).slice(0, 19).replace('T', ' ');
   const p = (x: number) => String(x).padStart(2, '0');
-  if (localTimeIsUtc()) return `${t.getUTCFullYear()}-${p(t.getUTCMonth() + 1)}-${p(t.getUTCDate())} ${p(t.getUTCHours())}:${p(t.getUTCMinutes())}:${p(t.getUTCSeconds())}`;
   return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())} ${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())}`;
 }
 

@@ -7,7 +7,7 @@
 
 import { openShared as openSharedSync, sealShared as sealSharedSync, type SealedShared } from './codec-kernels.js';
 import type { Worker } from 'node:worker_threads';
-import { adoptWorker, preferInThread, runTask, warmPool } from './worker-pool.js';
+import { adoptWorker, preferInThread, runTask, warmPool, type PoolLoan } from './worker-pool.js';
 
 export type { SealedShared } from './codec-kernels.js';
 
@@ -18,7 +18,7 @@ const kernels = new URL('./codec-kernels.js', import.meta.url);
  * that no other thread need start; `warm` has it load the codecs (when it has time),
  * `release` says its own work is over.
  */
-export function lendCodecWorker(worker: Worker): { warm(): void; release(): void } {
+export function lendCodecWorker(worker: Worker): PoolLoan {
   return adoptWorker(worker, kernels);
 }
 

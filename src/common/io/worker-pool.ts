@@ -103,13 +103,19 @@ export function warmPool(kernel: URL): void {
   }
 }
 
+/** A thread lent to the pool: `warm` has it load the kernel, `release` says the lender's work on it is over. */
+export interface PoolLoan {
+  warm(): void;
+  release(): void;
+}
+
 /**
  * Takes a thread started for other work into the pool, instead of the pool starting one of
  * its own (each costs a core some 100 ms to start). Its script must serve pool tasks too
  * (import pool-worker.js); tasks queue behind its own messages. The lender keeps it alive
  * until `release`, and must not terminate it.
  */
-export function adoptWorker(worker: Worker, kernel: URL): { warm(): void; release(): void } {
+export function adoptWorker(worker: Worker, kernel: URL): PoolLoan {
   const w = new PoolWorker(worker, 1);
   (workers ??= []).push(w);
   let released = false;
