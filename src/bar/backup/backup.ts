@@ -151,6 +151,7 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
     ctx.log.info(`backup ${aid}: backup mode stopped at ${stopped.stopLsn}; WAL ${stopped.walFiles[0]} .. ${stopped.walFiles[stopped.walFiles.length - 1]} required`);
     const level = Math.max(...levels.map((l) => l.level));
     const labelId = await storeLabel(ctx, txn, aid, level, handle, stopped, info, chosen, levels, sources);
+    trace('backup: label stored');
     faultPoint('backup-before-wal-check');
     const wal = await secureWal(ctx, stopped.walFiles, 60_000);
     if (wal.stored.length > 0) ctx.log.info(`backup ${aid}: WAL ${wal.stored.join(', ')} stored from the server's WAL directory`);

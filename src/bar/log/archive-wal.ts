@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fail } from '../../common/errors.js';
+import { trace } from '../../common/trace.js';
 import { walFileKind } from '../../engine/postgres/lsn.js';
 import type { BarContext } from '../bar-context.js';
 import { withWalNameLock } from './wal-name-lock.js';
@@ -35,7 +36,9 @@ export async function archiveWal(ctx: BarContext, file: string, opts: ArchiveOpt
   } catch (err) {
     fail('NO_FILE', `cannot read WAL file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  trace('wal store: read');
   const hash = contentHash(data);
+  trace('wal store: hashed');
   // the check and the store are one step: another process storing the same file waits
   return withWalNameLock(ctx.home, name, 120_000, () => storeWal(ctx, name, kind, data, hash, opts));
 }
@@ -53,8 +56,10 @@ async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnT
     fail('CONFLICT', `WAL file ${name} is already stored for server ${ctx.server} with different content (save set ${existing[0]!.id})`,
       'is another cluster archiving under the same server name? give each cluster its own `server` in the config');
   }
+  trace('wal store: locked+queried');
   const aid = ctx.history.beginAction(opts.action ?? 'log-backup', null, { name });
   const txn = await ctx.sm.beginTransaction();
+  trace('wal store: txn begun');
   try {
     const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: 'wal', meta: { walKind: kind, size: data.length, contentHash: hash, aid } });
     // the summary is made while the WAL is compressed (in the codec workers)
@@ -62,8 +67,10 @@ async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnT
     writing.catch(() => {}); // awaited below
     const summary = opts.summarizer ? await makeSummary(ctx, opts.summarizer, name, data) : undefined;
     await writing;
+    trace('wal store: written');
     if (summary) await writeSummary(ctx, txn, name, summary, aid);
     const [info] = await txn.commit();
+    trace('wal store: committed');
     const time = info!.committed;
     ctx.history.recordInstances(aid, [{ object: name, type: 'L', level: 0, copyIds: [info!.id], time }]);
     ctx.history.endAction(aid, 0, 'completed');

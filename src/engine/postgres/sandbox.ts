@@ -6,8 +6,9 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { fail } from '../../common/errors.js';
+import { connect } from './pg-connection.js';
 
 export function findPgBin(preferred?: string): string | undefined {
   if (preferred && fs.existsSync(path.join(preferred, 'pg_ctl'))) return preferred;
@@ -120,10 +121,9 @@ export class SandboxCluster {
     return { host: this.socketDir, port: this.port, user: 'postgres', database: 'postgres' };
   }
 
-  async client(database = 'postgres'): Promise<pg.Client> {
-    const c = new pg.Client({ ...this.connectionSettings(), database });
-    await c.connect();
-    return c;
+  /** pg is loaded on first use, as for every command: the demo's import of this module costs no start-up */
+  client(database = 'postgres'): Promise<pg.Client> {
+    return connect({ ...this.connectionSettings(), database }, 'openbar sandbox');
   }
 
   async query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, args: unknown[] = [], database = 'postgres'): Promise<T[]> {
