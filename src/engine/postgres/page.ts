@@ -87,14 +87,15 @@ function headerSane(dv: DataView, off: number, pageSize: number): boolean {
 }
 
 /**
- * Checks every page of a chunk read at block `blockBase`. Pages with an LSN at or after
+ * Checks every page of a chunk: read at block `blocks` (consecutive pages), or holding the
+ * blocks `blocks` lists, one per page (scattered pages). Pages with an LSN at or after
  * `startLsn` are not judged: they change during the backup and WAL replay rewrites them.
  * Returns the chunk and the failed pages. Checksums are computed with WebAssembly SIMD
  * (about 3× the plain version): in place when the chunk lives in a transfer buffer, on a
  * copy otherwise. Runs once per page of every backup and verify: it reads the chunk
  * through one DataView and allocates nothing per good page.
  */
-export function checkChunk(chunk: Uint8Array, blockBase: number, startLsn: string, checksums: boolean): { chunk: Uint8Array; bad: { index: number; problem: PageProblem }[] } {
+export function checkChunk(chunk: Uint8Array, blocks: number | ArrayLike<number>, startLsn: string, checksums: boolean): { chunk: Uint8Array; bad: { index: number; problem: PageProblem }[] } {
   const start = BigInt(startLsn);
   // pd_lsn is two uint32 (xlogid, xrecoff): compared as such, without a BigInt per page
   const startHi = Number(start >> 32n);
@@ -109,8 +110,8 @@ export function checkChunk(chunk: Uint8Array, blockBase: number, startLsn: strin
     if (!headerSane(dv, p, PAGE)) {
       if (!isAllZero(chunk.subarray(p, p + PAGE))) problem = 'header';
     } else if (cs) {
-      if (cs.at(cs.base + p, blockBase + i) !== dv.getUint16(p + 8, true)) problem = 'checksum';
-    } else if (checksums && dv.getUint16(p + 8, true) !== pageChecksum(chunk.subarray(p, p + PAGE), blockBase + i)) {
+      if (cs.at(cs.base + p, typeof blocks === 'number' ? blocks + i : blocks[i]!) !== dv.getUint16(p + 8, true)) problem = 'checksum';
+    } else if (checksums && dv.getUint16(p + 8, true) !== pageChecksum(chunk.subarray(p, p + PAGE), typeof blocks === 'number' ? blocks + i : blocks[i]!)) {
       problem = 'checksum';
     }
     if (problem) bad.push({ index: i, problem });

@@ -54,14 +54,9 @@ export async function scanSpaceStream(source: AsyncIterable<Buffer>, opts: Space
     const c = cur!;
     const blockOf = (i: number) => c.base! + (c.entry.pages ? c.entry.pages[firstIndex + i]! : ((c.entry.offset ?? 0) / PAGE) + firstIndex + i);
     if (c.entry.pages) {
-      // page lists: checked in runs of consecutive block numbers, each with its own first number
-      const n = run.length / PAGE;
-      for (let i = 0; i < n;) {
-        let k = i + 1;
-        while (k < n && blockOf(k) === blockOf(k - 1) + 1) k++;
-        for (const b of checkChunk(run.subarray(i * PAGE, k * PAGE), blockOf(i), `${start}`, opts.checksums).bad) opts.onFinding({ path: c.entry.path, block: blockOf(i + b.index), problem: b.problem });
-        i = k;
-      }
+      // page lists: each page checked with its own block number
+      const blocks = Array.from({ length: run.length / PAGE }, (_, i) => blockOf(i));
+      for (const b of checkChunk(run, blocks, `${start}`, opts.checksums).bad) opts.onFinding({ path: c.entry.path, block: blocks[b.index]!, problem: b.problem });
     } else {
       for (const b of checkChunk(run, blockOf(0), `${start}`, opts.checksums).bad) opts.onFinding({ path: c.entry.path, block: blockOf(b.index), problem: b.problem });
     }
