@@ -4,6 +4,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { exitCodesHelp, reportError, type Globals } from './command.js';
+import { commandWord } from './command-word.js';
 import type { GlobalFlags } from './context.js';
 
 // libuv's thread pool does every file read; its default 4 threads leave scattered reads
@@ -38,17 +39,6 @@ const commands: readonly (readonly [string, () => Promise<CommandModule[]>])[] =
   ])],
   ['config', async () => [await import('./commands/config.js')]],
 ];
-
-/** The command word of `argv` (after the global options), if any. */
-function commandWord(argv: readonly string[]): string | undefined {
-  for (let i = 2; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-c' || a === '--config' || a === '--set') { i++; continue; }
-    if (a.startsWith('-')) continue;
-    return a;
-  }
-  return undefined;
-}
 
 /** The program with `only` registered (its help lists only it), or every command when undefined. */
 export async function buildProgram(only?: string): Promise<Command> {
@@ -102,4 +92,5 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv);
+// not a top-level await: the bundle is a CommonJS script (see build/bundle.ts)
+main(process.argv).catch(reportError);

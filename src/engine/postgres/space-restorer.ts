@@ -5,6 +5,7 @@
 // written with O_DIRECT: no copy into the page cache, nothing left for the final sync to
 // flush; anything unaligned (older backups, a frame split across records) is written buffered.
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -165,7 +166,6 @@ export async function writeDirect(fh: fsp.FileHandle, data: Buffer, pos: number)
 
 /** Flushes everything written under `dir` to disk (syncfs when available, else per file). */
 export async function syncTree(dir: string): Promise<void> {
-  const { spawnSync } = await import('node:child_process');
   const r = spawnSync('sync', ['-f', dir], { stdio: 'ignore' });
   if (r.status === 0) return;
   const walk = async (d: string): Promise<void> => {
