@@ -46,7 +46,11 @@ function codeCacheFile(st: fs.Stats): string | undefined {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
   }
-  if (!privateTo(fs.lstatSync(dir, { throwIfNoEntry: false }), true)) return undefined;
+  try {
+    if (!privateTo(fs.lstatSync(dir), true)) return undefined;
+  } catch {
+    return undefined;
+  }
   const word = (commandWord(process.argv) ?? '').replace(/[^a-z0-9]/gi, '').slice(0, 32) || 'none';
   return path.join(dir, `${bundleKey(st)}-${word}.bin`);
 }
