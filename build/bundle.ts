@@ -38,7 +38,7 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3', 'zstd-napi', 'lz4-napi', '@napi-rs/blake-hash', 'pg-native'],
+  external: ['better-sqlite3', 'zstd-napi', 'lz4-napi', '@napi-rs/blake-hash', '@napi-rs/blake-hash-*', '@node-rs/crc32', '@node-rs/crc32-*', 'pg-native'],
   define: { 'import.meta.url': 'openbarScriptUrl' },
   banner: { js: "'use strict';\nconst openbarScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
   // linked to the TypeScript sources through tsc's maps (node --enable-source-maps uses them)

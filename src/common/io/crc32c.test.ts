@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { CRC32C_INIT, crc32c, crc32cFinish, crc32cUpdate } from './crc32c.js';
+import { CRC32C_INIT, crc32c, crc32cFinish, crc32cUpdate, nativeCrc32cLoaded } from './crc32c.js';
 
 /** Bit at a time, straight from the definition: the reference the tables must match. */
 function slowCrc32c(b: Uint8Array): number {
@@ -27,7 +27,7 @@ describe('crc32c', () => {
   it('agrees with the bitwise definition at every alignment and length', () => {
     const data = randomBytes(4096);
     for (let start = 0; start < 16; start++) {
-      for (const len of [0, 1, 3, 7, 8, 9, 15, 16, 17, 63, 100, 1000, 4000 - start]) {
+      for (const len of [0, 1, 3, 7, 8, 9, 15, 16, 17, 63, 100, 511, 512, 513, 1000, 4000 - start]) {
         const part = data.subarray(start, start + len);
         assert.equal(crc32c(data, start, start + len), slowCrc32c(part), `start ${start} len ${len}`);
         assert.equal(crc32c(part), slowCrc32c(part)); // a view with its own byteOffset
@@ -40,5 +40,16 @@ describe('crc32c', () => {
     let c = crc32cUpdate(CRC32C_INIT, rec, 24, 200);
     c = crc32cFinish(crc32cUpdate(c, rec, 0, 20));
     assert.equal(c, slowCrc32c(Buffer.concat([rec.subarray(24), rec.subarray(0, 20)])));
+  });
+
+  it('chains short ranges (tables) and long ones (native) into one checksum', () => {
+    // the native build ships for Linux x64 (the CI machines): there, this checks its use
+    if (process.platform === 'linux' && process.arch === 'x64') assert.ok(nativeCrc32cLoaded());
+    const data = randomBytes(9000);
+    for (const cuts of [[0, 100, 5000, 5100], [3, 515, 1030, 1031, 9000], [0, 8192, 9000], [24, 9000]]) {
+      let c = CRC32C_INIT;
+      for (let i = 1; i < cuts.length; i++) c = crc32cUpdate(c, data, cuts[i - 1]!, cuts[i]!);
+      assert.equal(crc32cFinish(c), slowCrc32c(data.subarray(cuts[0]!, cuts[cuts.length - 1]!)), `cuts ${cuts.join(',')}`);
+    }
   });
 });
