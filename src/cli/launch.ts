@@ -6,7 +6,8 @@
 // ~25 ms less CPU (`openbar status`: 85 against 113 ms of user time, 40 runs).
 //
 // The cache is V8's serialized bytecode, taken once the command has run (so it holds the
-// functions that command used), one file per command word, in a directory only this user
+// functions that command used), one file per command and set of flags (a level 0 and a
+// level 1 run different code: `backup` and `backup.L`), in a directory only this user
 // can write: $OPENBAR_CODE_CACHE, else <tmpdir>/openbar-code-cache-<uid>; `off` disables
 // it. V8 rejects a cache made by another V8 or with other flags; the file's name holds
 // the node version and the bundle's inode, size and change time, so a rebuilt bundle
@@ -20,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
-import { commandWord } from './command-word.js';
+import { commandShape } from './command-word.js';
 
 /** bytes of the SHA-256 at the head of a cache file */
 const SUM_BYTES = 32;
@@ -51,8 +52,7 @@ function codeCacheFile(st: fs.Stats): string | undefined {
   } catch {
     return undefined;
   }
-  const word = (commandWord(process.argv) ?? '').replace(/[^a-z0-9]/gi, '').slice(0, 32) || 'none';
-  return path.join(dir, `${bundleKey(st)}-${word}.bin`);
+  return path.join(dir, `${bundleKey(st)}-${commandShape(process.argv)}.bin`);
 }
 
 /** The part of a cache file's name that ties it to this node and this build of the bundle. */

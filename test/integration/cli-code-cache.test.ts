@@ -28,7 +28,7 @@ describe('code cache of the bundled CLI', () => {
     assert.equal(r.stdout, expected);
     const files = cacheFiles();
     assert.equal(files.length, 1);
-    assert.match(files[0]!, /^v\d+\.\d+\.\d+-\w+-\d+-\d+-\d+-config\.bin$/);
+    assert.match(files[0]!, /^v\d+\.\d+\.\d+-\w+-\d+-\d+-\d+-config\.describe\.bin$/);
     assert.equal(fs.statSync(path.join(dir, files[0]!)).mode & 0o777, 0o600);
   });
 
