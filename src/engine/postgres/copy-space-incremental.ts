@@ -23,8 +23,10 @@ const PAGE = 8192;
 /** pages read at a time by the scan method; also the most pages one entry lists */
 const WINDOW_PAGES = 256;
 const WHOLE_CHUNK = 1024 * 1024;
-/** reads of scattered changed pages in flight at once (the thread pool is sized for it) */
+/** reads of scattered changed pages in flight at once per fill (the thread pool is sized for it) */
 const READS_IN_FLIGHT = 16;
+/** files of a part whose page reads may still be landing while the next file's start */
+const FILES_LANDING = 4;
 
 interface Ctx {
   readonly space: SpaceInfo;
@@ -46,60 +48,88 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
   const c: Ctx = { space, sink, opts, startLsn: parseLsn(opts.startLsn), baseLsn: parseLsn(opts.incremental.baseLsn), bytes: 0, badPages: 0, buf: Buffer.allocUnsafe(Math.max(WHOLE_CHUNK, WINDOW_PAGES * PAGE)) };
   let count = 0;
   const tally = { unchanged: 0, small: 0, opened: 0 };
-  for (const f of files) {
-    opts.signal?.throwIfAborted();
-    if (f.type !== 'file') {
-      await sink.write(encodeEntry({ path: f.path, type: f.type, mode: f.mode, mtimeMs: f.mtimeMs, size: 0, ...(f.target ? { target: f.target } : {}) }));
-      count++;
-      continue;
-    }
-    if (unchangedOnDisk(f, opts.incremental)) {
-      // written last before the base read it: the base holds it as it is; older levels fill it in
-      if ((f.range?.offset ?? 0) === 0) {
-        const { size } = copyBounds(f, f.size, true, PAGE);
-        await sink.write(encodeEntry({ path: f.path, type: 'file', mode: f.mode & 0o7777, mtimeMs: f.mtimeMs, size, pages: [] }));
-        count++;
-        tally.unchanged++;
-      }
-      continue;
-    }
-    if (smallFiles && isSmallFile(f) && copiedWhole(f, opts.incremental)) {
-      const r = await copySmallFile(space, f, sink, c.startLsn, opts, smallFiles);
-      if (r === 'dropped') continue;
-      if (r !== 'grown') {
-        c.badPages += r.bad;
-        c.bytes += r.size;
-        count++;
-        tally.small++;
-        continue;
-      } // grown large since listed: copied below
-    }
-    let fh: fsp.FileHandle;
-    try {
-      fh = await fsp.open(path.join(space.root, f.path), 'r');
-      tally.opened++;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // dropped since listed: WAL replay agrees
-      throw err;
-    }
-    try {
-      const st = await fh.stat();
-      const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
-      const { size, from, to } = copyBounds(f, st.size, blockBase !== undefined, PAGE);
-      const head = { path: f.path, type: 'file' as const, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size };
-      // free space and visibility maps change without new page LSNs: always whole (they are small)
-      const pick = blockBase === undefined || FSM_OR_VM.test(f.path) ? 'whole'
-        : opts.incremental.method === 'wal' ? (opts.incremental.changes as PageChanges).pagesOf(space, f.path) : 'scan';
-      if (pick === 'whole') await copyWhole(c, fh, head, from, to, f.range !== undefined, blockBase);
-      else if (pick === 'scan') await copyScanned(c, fh, head, from, to, blockBase!);
-      else await copyListed(c, fh, head, pick, from, to, blockBase!);
-      count++;
-    } finally {
-      await fh.close();
-    }
+  // files whose listed pages are still being read (into the sink's buffers) while the next
+  // file is opened and its reads start: each is closed once its reads have landed
+  const landing: Promise<void>[] = [];
+  try {
+    await copyFiles();
+    await settleAll(landing.splice(0));
+  } finally {
+    await Promise.allSettled(landing);
   }
   await sink.write(encodeTrailer({ files: count, bytes: c.bytes, badPages: c.badPages }));
   trace(`copy ${space.name} part ${opts.part}: ${count} files, ${tally.unchanged} unchanged since the base, ${tally.small} small read whole, ${tally.opened} opened`);
+
+  async function copyFiles(): Promise<void> {
+    for (const f of files) {
+      opts.signal?.throwIfAborted();
+      if (f.type !== 'file') {
+        await sink.write(encodeEntry({ path: f.path, type: f.type, mode: f.mode, mtimeMs: f.mtimeMs, size: 0, ...(f.target ? { target: f.target } : {}) }));
+        count++;
+        continue;
+      }
+      if (unchangedOnDisk(f, opts.incremental)) {
+        // written last before the base read it: the base holds it as it is; older levels fill it in
+        if ((f.range?.offset ?? 0) === 0) {
+          const { size } = copyBounds(f, f.size, true, PAGE);
+          await sink.write(encodeEntry({ path: f.path, type: 'file', mode: f.mode & 0o7777, mtimeMs: f.mtimeMs, size, pages: [] }));
+          count++;
+          tally.unchanged++;
+        }
+        continue;
+      }
+      if (smallFiles && isSmallFile(f) && copiedWhole(f, opts.incremental)) {
+        const r = await copySmallFile(space, f, sink, c.startLsn, opts, smallFiles);
+        if (r === 'dropped') continue;
+        if (r !== 'grown') {
+          c.badPages += r.bad;
+          c.bytes += r.size;
+          count++;
+          tally.small++;
+          continue;
+        } // grown large since listed: copied below
+      }
+      let fh: fsp.FileHandle;
+      try {
+        fh = await fsp.open(path.join(space.root, f.path), 'r');
+        tally.opened++;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // dropped since listed: WAL replay agrees
+        throw err;
+      }
+      let reads: Promise<void> | undefined;
+      try {
+        const st = await fh.stat();
+        const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
+        const { size, from, to } = copyBounds(f, st.size, blockBase !== undefined, PAGE);
+        const head = { path: f.path, type: 'file' as const, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size };
+        // free space and visibility maps change without new page LSNs: always whole (they are small)
+        const pick = blockBase === undefined || FSM_OR_VM.test(f.path) ? 'whole'
+          : opts.incremental.method === 'wal' ? (opts.incremental.changes as PageChanges).pagesOf(space, f.path) : 'scan';
+        if (pick === 'whole') await copyWhole(c, fh, head, from, to, f.range !== undefined, blockBase);
+        else if (pick === 'scan') await copyScanned(c, fh, head, from, to, blockBase!);
+        else reads = (await copyListed(c, fh, head, pick, from, to, blockBase!)).landed;
+        count++;
+      } finally {
+        if (reads) {
+          const open = fh;
+          const closed = reads.finally(() => open.close());
+          closed.catch(() => {}); // awaited below or at the end, after other files
+          landing.push(closed);
+        } else {
+          await fh.close();
+        }
+      }
+      // a few files at a time: their reads fill the thread pool, their descriptors stay few
+      if (landing.length >= FILES_LANDING) await landing.shift();
+    }
+  }
+}
+
+/** Waits for every promise to settle, then throws the first failure. */
+async function settleAll(all: readonly Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(all)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /**
@@ -142,8 +172,12 @@ async function copyWhole(c: Ctx, fh: fsp.FileHandle, head: Head, from: number, t
   }
 }
 
-/** Method wal: the listed blocks (within this part's range and the file's size), read in runs. */
-async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32Array, from: number, to: number, blockBase: number): Promise<void> {
+/**
+ * Method wal: the listed blocks (within this part's range and the file's size), read in
+ * runs. Returns once the reads are under way: `landed` settles when they have landed (the
+ * file must stay open until then), rejected if one failed.
+ */
+async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32Array, from: number, to: number, blockBase: number): Promise<{ landed: Promise<void> }> {
   const lo = from / PAGE;
   const hi = to / PAGE;
   const mine: number[] = [];
@@ -173,20 +207,21 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
   // a file with no change still gets its entry, in the part holding its start
   if (mine.length === 0) {
     if (from === 0) await c.sink.write(encodeEntry({ ...head, pages: [] }));
-    return;
+    return { landed: Promise.resolve() };
   }
   // an entry per window of pages; the pages are read straight into the sink's buffers,
   // several fills in flight (the next is read while one is compressed)
   const arriving: Promise<void>[] = [];
   try {
     await pourListed(c, fh, head, mine, blockBase, arriving);
-  } finally {
+  } catch (err) {
     // reads still on their way land before the file is closed (they read by descriptor)
     await Promise.allSettled(arriving);
+    throw err;
   }
-  // every read into the sink's buffers has landed; a failed one fails here
-  await Promise.all(arriving);
-  c.opts.onBytes(to - from > 0 ? mine.length * PAGE : 0);
+  const landed = settleAll(arriving).then(() => c.opts.onBytes(to - from > 0 ? mine.length * PAGE : 0));
+  landed.catch(() => {}); // awaited by the caller, which may first finish another file
+  return { landed };
 }
 
 async function pourListed(c: Ctx, fh: fsp.FileHandle, head: Head, mine: readonly number[], blockBase: number, arriving: Promise<void>[]): Promise<void> {
