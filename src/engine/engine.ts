@@ -190,6 +190,11 @@ export interface EngineAdapter {
   describe(): Promise<ServerInfo>;
   /** Opens what startBackup will need (its connection) ahead, while other work goes on. */
   prepareBackup?(): void;
+  /**
+   * Read without the server, before it answers: its system and a WAL position up to which
+   * the WAL is certainly written (the last checkpoint's); undefined when it cannot tell.
+   */
+  walSurelyWritten?(): { systemId: string; lsn: string } | undefined;
   startBackup(label: string): Promise<BackupHandle>;
   spaces(): Promise<SpaceInfo[]>;
   listFiles(space: SpaceInfo): Promise<SpaceFile[]>;

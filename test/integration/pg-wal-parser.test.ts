@@ -6,10 +6,12 @@
 // must stop it with a CRC error at that record; a missing segment must leave it incomplete.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseLsn, parseWalFileName, type Lsn } from '../../src/engine/postgres/lsn.js';
+import { formatLsn, parseLsn, parseWalFileName, type Lsn } from '../../src/engine/postgres/lsn.js';
+import { readControlFile } from '../../src/engine/postgres/control-file.js';
 import { giveToPostgres, SandboxCluster } from '../../src/engine/postgres/sandbox.js';
 import { BlockRefCollector, type WalChanges } from '../../src/engine/postgres/wal/block-ref-collector.js';
 import { WalChangesReading } from '../../src/engine/postgres/wal-changes.js';
@@ -237,7 +239,7 @@ describe('WAL parser against pg_waldump', () => {
    * segments (all but `unarchived` of the last ones) in pieces as a save set gives them, the
    * rest from pg_wal, read ahead as far as `written` (the flush LSN a backup learns) first.
    */
-  async function readAsBackup(summaries?: Map<string, Uint8Array>, from = start, unarchived = 0, written?: Lsn) {
+  async function readAsBackup(summaries?: Map<string, Uint8Array>, from = start, unarchived = 0, written: Lsn | readonly Lsn[] = []) {
     const [{ sysid }] = (await cluster.query<{ sysid: string }>('SELECT system_identifier::text AS sysid FROM pg_control_system()')) as [{ sysid: string }];
     const inPool = new Set(files.slice(0, files.length - unarchived).map((f) => path.basename(f)));
     const reading = new WalChangesReading({
@@ -252,7 +254,7 @@ describe('WAL parser against pg_waldump', () => {
         summary: async (name) => summaries?.get(name),
       },
     });
-    if (written !== undefined) reading.walWritten(hexLsn(written));
+    for (const w of typeof written === 'bigint' ? [written] : written) reading.walWritten(hexLsn(w));
     const r = await reading.finish(hexLsn(end));
     if ('incomplete' in r) assert.fail(r.incomplete);
     assert.equal(r.changes.wal.complete, true);
@@ -273,6 +275,22 @@ describe('WAL parser against pg_waldump', () => {
     const r = await readAsBackup(undefined, start, 2, second + BigInt(SEG / 2 + 1234));
     assert.equal(r.changes.wal.walBytes, mine.changes.walBytes);
     assertSameChanges(r.changes.wal, mine.changes);
+  });
+
+  it('reads the same when read ahead twice, as a level 1 does (to the last checkpoint, then to the flush point)', async () => {
+    const second = BigInt(Math.floor(Number(end) / SEG) - 1) * BigInt(SEG);
+    const r = await readAsBackup(undefined, start, 2, [second + BigInt(SEG / 4 + 777), second + BigInt(SEG / 2 + 1234)]);
+    assert.equal(r.changes.wal.walBytes, mine.changes.walBytes);
+    assertSameChanges(r.changes.wal, mine.changes);
+  });
+
+  it('reads the last checkpoint from pg_control where pg_controldata does', () => {
+    const r = spawnSync(path.join(cluster.bin, 'pg_controldata'), [cluster.dataDir], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    const latest = /^Latest checkpoint location:\s+(\S+)$/m.exec(r.stdout)?.[1];
+    assert.ok(latest, r.stderr || r.stdout);
+    const c = readControlFile(fs.readFileSync(path.join(cluster.dataDir, 'global', 'pg_control')));
+    assert.ok(!('error' in c) && c.crcOffset !== undefined);
+    assert.equal(formatLsn(c.checkPointLsn), latest);
   });
 
   it('finds the same from summaries made segment by segment as they are archived, and reads the rest', async () => {

@@ -81,6 +81,9 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
   engine.describe().catch(() => {}); // answered (or thrown) where backupWith asks again
   engine.prepareBackup?.();
   const early: EarlyWal | undefined = await startWalReading(ctx, engine, opts.spaces, opts.level).catch(() => undefined);
+  // the WAL up to the last checkpoint is surely written: read at once, not when the server has answered
+  const written = early ? engine.walSurelyWritten?.() : undefined;
+  if (early && written?.systemId === early.facts.systemId) early.reading.walWritten(written.lsn);
   try {
     return await backupWith(ctx, engine, opts, started, early);
   } finally {

@@ -1,5 +1,6 @@
-// pg_control (global/pg_control), read for archive validation: its system identifier,
-// its format version, and whether its CRC-32C holds. The CRC is the struct's last
+// pg_control (global/pg_control), read for archive validation and by a level 1 or 2 before
+// the server answers: its system identifier, its format version, the last checkpoint's
+// location, and whether its CRC-32C holds. The CRC is the struct's last
 // member, at an offset that differs between control-file versions; it is found as the
 // one 4-byte-aligned offset where the stored CRC matches the bytes before it (a chance
 // match elsewhere is 1 in 2^32 per offset). Reads only.
@@ -10,6 +11,8 @@ export interface ControlFileInfo {
   readonly systemId: string;
   readonly controlVersion: number;
   readonly catalogVersion: number;
+  /** checkPoint: where the last checkpoint record starts (all WAL before it is on disk) */
+  readonly checkPointLsn: bigint;
   /** offset of the CRC, when one matched */
   readonly crcOffset: number | undefined;
 }
@@ -28,6 +31,8 @@ export function readControlFile(content: Uint8Array): ControlFileInfo | { error:
     systemId: dv.getBigUint64(0, true).toString(),
     controlVersion: dv.getUint32(8, true),
     catalogVersion: dv.getUint32(12, true),
+    // after state (4 bytes) and time (8, aligned): the same in every version openbar reads (13-17)
+    checkPointLsn: dv.getBigUint64(32, true),
     crcOffset,
   };
 }

@@ -13,7 +13,8 @@ import { copySpace } from './copy-space.js';
 import { copiedWhole, copySpaceIncremental, unchangedOnDisk } from './copy-space-incremental.js';
 import type { PageChanges } from './page-changes.js';
 import { WalChangesReading } from './wal-changes.js';
-import { parseLsn } from './lsn.js';
+import { formatLsn, parseLsn } from './lsn.js';
+import { readControlFile } from './control-file.js';
 import { SmallFileCache } from './small-file-cache.js';
 import { isoTime } from '../../common/units.js';
 
@@ -174,6 +175,18 @@ export class PostgresAdapter implements EngineAdapter {
       }
     }
     return out;
+  }
+
+  walSurelyWritten(): { systemId: string; lsn: string } | undefined {
+    if (!this.s.dataDir) return undefined;
+    try {
+      const c = readControlFile(fs.readFileSync(path.join(this.s.dataDir, 'global', 'pg_control')));
+      // a file read while the server rewrote it fails its CRC: nothing is known then
+      if ('error' in c || c.crcOffset === undefined) return undefined;
+      return { systemId: c.systemId, lsn: formatLsn(c.checkPointLsn) };
+    } catch {
+      return undefined;
+    }
   }
 
   prepareBackup(): void {
