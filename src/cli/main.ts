@@ -2,6 +2,9 @@
 // openbar: the command table. Commands live one per file under commands/; this file
 // only wires them, with global flags and exit statuses.
 
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { exitCodesHelp, reportError, type Globals } from './command.js';
 import { commandWord } from './command-word.js';
@@ -40,10 +43,22 @@ const commands: readonly (readonly [string, () => Promise<CommandModule[]>])[] =
   ['config', async () => [await import('./commands/config.js')]],
 ];
 
+/** The version in openbar's package.json, found upwards from this script (dist/src/cli or dist/bundle). */
+function openbarVersion(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'openbar' && pkg.version) return pkg.version;
+    } catch { /* none here */ }
+    if (path.dirname(dir) === dir) return 'unknown';
+  }
+}
+
 /** The program with `only` registered (its help lists only it), or every command when undefined. */
 export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('openbar')
     .description('online backup and restore for PostgreSQL: levels 0/1/2, WAL backup, point-in-time restore, storage manager')
+    .version(openbarVersion(), '-V, --version', 'print the version of openbar')
     .option('-c, --config <file>', 'config file (or OPENBAR_CONFIG)')
     .option('--set <key=value>', 'override a setting for this run, repeatable (see `openbar config --describe`)', (v: string, prev: string[] = []) => [...prev, v])
     .addHelpText('after', exitCodesHelp)
