@@ -1,15 +1,23 @@
 // The command a command line asks for (`backup` in `openbar --config f backup -L 1`), and
 // the shape of the command line (for the code cache of the bundle: src/cli/launch.ts).
 
-/** The first word of `argv` (node, script, …) that is neither a flag nor a global flag's value. */
-export function commandWord(argv: readonly string[]): string | undefined {
+/** The command word of `argv` (node, script, …) and the other flags given, past the global flags and their values. */
+function scan(argv: readonly string[]): { word: string | undefined; flags: string[] } {
+  let word: string | undefined;
+  const flags: string[] = [];
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-c' || a === '--config' || a === '--set') { i++; continue; }
-    if (a.startsWith('-')) continue;
-    return a;
+    if (a.startsWith('--config=') || a.startsWith('--set=')) continue;
+    if (a.startsWith('-')) flags.push(a.replace(/=.*$/, ''));
+    else word ??= a;
   }
-  return undefined;
+  return { word, flags };
+}
+
+/** The first word of `argv` that is neither a flag nor a global flag's value. */
+export function commandWord(argv: readonly string[]): string | undefined {
+  return scan(argv).word;
 }
 
 /**
@@ -18,12 +26,8 @@ export function commandWord(argv: readonly string[]): string | undefined {
  * dots between.
  */
 export function commandShape(argv: readonly string[]): string {
-  const flags = new Set<string>();
-  for (let i = 2; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-c' || a === '--config' || a === '--set') { i++; continue; }
-    if (a.startsWith('-') && !a.startsWith('--config=') && !a.startsWith('--set=')) flags.add(a.replace(/=.*$/, '').replace(/[^a-z0-9]/gi, ''));
-  }
-  const word = (commandWord(argv) ?? '').replace(/[^a-z0-9]/gi, '') || 'none';
-  return [word, ...[...flags].filter(Boolean).sort()].join('.').slice(0, 64);
+  const { word, flags } = scan(argv);
+  const name = (x: string) => x.replace(/[^a-z0-9]/gi, '');
+  const names = [...new Set(flags.map(name))].filter(Boolean).sort();
+  return [name(word ?? '') || 'none', ...names].join('.').slice(0, 64);
 }

@@ -53,24 +53,27 @@ export const NATIVE_MIN_BYTES = 512;
 type NativeCrc = (input: Buffer, initialState?: number) => number;
 let native: NativeCrc | null | undefined;
 
-/** Whether long ranges go to the native function (it loaded); for the tests. */
-export function nativeCrc32cLoaded(): boolean {
-  return (native === undefined ? loadNative() : native) !== null;
-}
-
-function loadNative(): NativeCrc | null {
-  try {
-    native = requireNative<{ crc32c: NativeCrc }>('@node-rs/crc32').crc32c;
-  } catch {
-    native = null; // not built for this platform: the tables do it all
+/** The native function, loaded on first use; null where it is not built for this platform. */
+function nativeCrc(): NativeCrc | null {
+  if (native === undefined) {
+    try {
+      native = requireNative<{ crc32c: NativeCrc }>('@node-rs/crc32').crc32c;
+    } catch {
+      native = null; // the tables do it all
+    }
   }
   return native;
+}
+
+/** Whether long ranges go to the native function (it loaded); for the tests. */
+export function nativeCrc32cLoaded(): boolean {
+  return nativeCrc() !== null;
 }
 
 /** The raw CRC register `crc` run over buf[start, end) of the buffer `v` was made from (no inversions: ranges chain). */
 export function crc32cAt(crc: number, v: CrcViews, start: number, end: number): number {
   if (end - start >= NATIVE_MIN_BYTES) {
-    const f = native === undefined ? loadNative() : native;
+    const f = nativeCrc();
     // it takes and returns finished values (inverted registers)
     if (f) return (f(v.buffer.subarray(v.base + start, v.base + end), (crc ^ 0xffffffff) >>> 0) ^ 0xffffffff) | 0;
   }

@@ -6,7 +6,6 @@
 // files are read with O_DIRECT straight into the sink's page-aligned buffers: no copy out
 // of the page cache (the kernel's most expensive part of the read) and no cache pollution.
 
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { openDirect } from '../../common/io/direct-file.js';
@@ -183,22 +182,11 @@ export async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, w
     }
   }
   while (got < want) {
-    const bytesRead = await readAt(fh.fd, into, got, want - got, off + got);
+    const { bytesRead } = await fh.read(into, got, want - got, off + got);
     if (bytesRead === 0) break;
     got += bytesRead;
   }
   if (got < want) into.fill(0, got, want); // truncated while we read: the truncation is in the WAL
-}
-
-/**
- * One read on the handle's descriptor through Node's callback API: a level 1 reads
- * thousands of scattered pages, and a FileHandle's promise read costs the main thread
- * about twice as much per call (2,000 8 KiB reads, 16 at a time: 42-78 ms against
- * 23-30 ms warm, 70-129 against 49-84 ms cold). Callers await every read before the
- * handle is closed (FileHandle.close waits only for its own operations).
- */
-function readAt(fd: number, into: Buffer, at: number, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.read(fd, into, at, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
 /**
