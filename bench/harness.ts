@@ -1,5 +1,6 @@
 // Shared pieces of the benchmarks: timing a child process with its peak memory,
-// dropping the page cache between runs when allowed, and writing the report.
+// emptying the page cache between runs when allowed (all of it, or only the files of
+// the data directory and the repositories), and writing the report.
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -74,6 +75,36 @@ export function dropCaches(): boolean {
     canDrop = false;
   }
   return canDrop;
+}
+
+/**
+ * Evicts the files under `dirs` from the page cache (POSIX_FADV_DONTNEED through
+ * coreutils' `dd iflag=nocache count=0`, after a sync so that no page is dirty), leaving
+ * everything else cached: the programs, their libraries and openbar's node_modules stay
+ * in memory, as on a live server where both tools run as archive_command at every WAL
+ * segment. False when a file's pages stayed resident (checked on the largest file with
+ * util-linux's fincore) or when the tools are missing.
+ */
+export function evictFiles(dirs: readonly string[]): boolean {
+  const present = dirs.filter((d) => fs.existsSync(d));
+  if (present.length === 0) return true;
+  spawnSyncQuiet('sync');
+  const r = spawnSync('sh', ['-c', 'find "$@" -type f -print0 | xargs -0 -r -P2 -n 64 sh -c \'for f; do dd if="$f" iflag=nocache count=0 status=none 2>/dev/null; done\' sh', 'sh', ...present], { stdio: 'ignore' });
+  if (r.status !== 0) return false;
+  let largest = { file: '', size: -1 };
+  for (const d of present) {
+    for (const e of fs.readdirSync(d, { recursive: true, withFileTypes: true })) {
+      if (!e.isFile()) continue;
+      const file = path.join(e.parentPath, e.name);
+      try {
+        const size = fs.statSync(file).size;
+        if (size > largest.size) largest = { file, size };
+      } catch { /* gone */ }
+    }
+  }
+  if (largest.size <= 0) return true;
+  const res = spawnSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', largest.file], { encoding: 'utf8' });
+  return res.status === 0 && Number(res.stdout.trim()) === 0;
 }
 
 function spawnSyncQuiet(cmd: string): void {

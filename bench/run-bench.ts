@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { giveToPostgres, SandboxCluster } from '../src/engine/postgres/sandbox.js';
-import { dropCaches, fmt, markdownTable, mbps, openbarBin, timed, writeReport, type Timed } from './harness.js';
+import { dropCaches, evictFiles, fmt, markdownTable, mbps, openbarBin, timed, writeReport, type Timed } from './harness.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 100);
 const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
@@ -75,6 +75,11 @@ async function main(): Promise<void> {
     return t;
   };
   const rows: Row[] = [];
+  // before each timed run the files each tool reads or writes are evicted from the page
+  // cache: the data directory (WAL included), openbar's home, pgBackRest's repository
+  const dataDirs = [cluster.dataDir, path.join(dir, 'openbar-home'), path.join(dir, 'pgbr-repo')];
+  let evicted = true;
+  const coldData = () => { evicted = evictFiles(dataDirs) && evicted; };
   let incrementalNote = '';
   let verifyNote = '';
   try {
@@ -112,7 +117,7 @@ async function main(): Promise<void> {
 
     // reference: pg_basebackup, plain, no WAL
     await archiverIdle();
-    dropCaches();
+    coldData();
     const pgbb = await must('pg_basebackup', path.join(cluster.bin, 'pg_basebackup'), ['-D', path.join(dir, 'pgbb'), '-X', 'none', '-c', 'fast', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres']);
     rows.push({ what: 'backup', tool: 'pg_basebackup (plain, reference)', t: [pgbb], bytes: dbBytes, stored: duBytes(path.join(dir, 'pgbb')) });
     fs.rmSync(path.join(dir, 'pgbb'), { recursive: true, force: true });
@@ -125,11 +130,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < runs; i++) {
       await setArchive(pgbrArchive);
       await archiverIdle();
-      dropCaches();
+      coldData();
       brBackups.push(await must('pgbackrest backup', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--type=full', 'backup']));
       await setArchive(openbarArchive);
       await archiverIdle();
-      dropCaches();
+      coldData();
       const t = await must('openbar backup', process.execPath, [openbarBin, '--config', config, 'backup', '--json']);
       obStored = (JSON.parse(t.stdout) as { storedBytes: number }).storedBytes;
       obBackups.push(t);
@@ -149,11 +154,11 @@ async function main(): Promise<void> {
     const obVerifies: Timed[] = [];
     const obQuick: Timed[] = [];
     for (let i = 0; i < runs; i++) {
-      dropCaches();
+      coldData();
       brVerifies.push(await must('pgbackrest verify', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', 'verify']));
-      dropCaches();
+      coldData();
       obVerifies.push(await must('openbar verify', process.execPath, [openbarBin, '--config', config, 'verify', String(obFull), '--json']));
-      dropCaches();
+      coldData();
       obQuick.push(await must('openbar verify --quick', process.execPath, [openbarBin, '--config', config, 'verify', String(obFull), '--quick', '--json']));
       process.stdout.write(`bench: verify run ${i + 1}/${runs}: pgBackRest ${fmt(brVerifies[i]!.ms / 1000, 2)} s, openbar ${fmt(obVerifies[i]!.ms / 1000, 2)} s, openbar --quick ${fmt(obQuick[i]!.ms / 1000, 2)} s\n`);
     }
@@ -200,7 +205,7 @@ async function main(): Promise<void> {
         await w.change();
         await cluster.query('CHECKPOINT');
         await archiverIdle();
-        dropCaches();
+        coldData();
         // traced (one line per phase on stderr, kept beside the report) to see where a slow run lost its time
         const t = await timed(process.execPath, [openbarBin, '--config', config, '--set', 'incremental_method=wal', 'backup', '-L', '1', '--json'], { ...(as ?? {}), env: { OPENBAR_TRACE: '1' } });
         if (t.status !== 0) throw new Error(`openbar backup -L 1 (wal) failed (${t.status}): ${t.stderr.trim() || t.stdout.trim()}`);
@@ -209,7 +214,7 @@ async function main(): Promise<void> {
         l1 = JSON.parse(t.stdout) as { bytes: number; storedBytes: number };
         if (i === 0) {
           // the scan reads every page: what it keeps (pages newer than the base, files copied whole) is the change
-          dropCaches();
+          coldData();
           const s = await must('openbar backup -L 1 (scan)', process.execPath, [openbarBin, '--config', config, '--set', 'incremental_method=scan', 'backup', '-L', '1', '--json']);
           const r = JSON.parse(s.stdout) as { id: number; bytes: number; storedBytes: number };
           l1Scan = { t: s, ...r };
@@ -218,7 +223,7 @@ async function main(): Promise<void> {
           changedBytes = sets.filter((x) => x.kind === 'space' && x.meta.aid === r.id).reduce((a, x) => a + x.rawBytes, 0);
         }
         await archiverIdle(); // openbar's level 1 left WAL to archive: pgBackRest does not share the CPU with it
-        dropCaches();
+        coldData();
         brIncrs.push(await must('pgbackrest backup --type=incr', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--type=incr', 'backup']));
         const info = JSON.parse((await must('pgbackrest info', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--output=json', 'info'])).stdout) as { backup: { type: string; info: { delta: number; repository: { delta: number } } }[] }[];
         const incr = info[0]!.backup.filter((b) => b.type === 'incr').pop()!;
@@ -235,7 +240,7 @@ async function main(): Promise<void> {
       l1Notes.push(`${w.label}: changed bytes, as the scan method (which reads every page) kept them: ${fmt(changedBytes / 1e6, 1)} MB (pages newer than the base, files copied whole, entries). The WAL method read ${fmt(l1.bytes / 1e6, 1)} MB (${fmt(l1.bytes / changedBytes, 2)}× that); pgBackRest copied ${fmt(brIncr.delta / 1e6, 0)} MB (the changed files whole).`);
     }
     incrementalNote = [
-      `Each level 1 / incr run: a new level 0 / full (not timed), then the change, CHECKPOINT, page cache dropped; each tool starts with the archiver idle. archive_command runs pgBackRest's archive-push, then openbar's log archive (which summarizes each WAL segment for levels 1/2). The pgbench run is ${transactions} TPC-B transactions (\`pgbench -n -t ${transactions}\`): accounts rows at random, so changed pages lie scattered over every file of the table and its index; the range update changes 1% of pgbench_accounts' rows with aid in one range (non-HOT: new row versions and index entries).`,
+      `Each level 1 / incr run: a new level 0 / full (not timed), then the change, CHECKPOINT, data evicted from the page cache; each tool starts with the archiver idle. archive_command runs pgBackRest's archive-push, then openbar's log archive (which summarizes each WAL segment for levels 1/2). The pgbench run is ${transactions} TPC-B transactions (\`pgbench -n -t ${transactions}\`): accounts rows at random, so changed pages lie scattered over every file of the table and its index; the range update changes 1% of pgbench_accounts' rows with aid in one range (non-HOT: new row versions and index entries).`,
       ...l1Notes,
       `Where each level 1 by WAL spent its time (OPENBAR_TRACE): bench-report/level1-wal-trace-WORKLOAD-N.md.`,
       `For level 1 / incr, the MB/s column is those bytes per second.`,
@@ -253,10 +258,10 @@ async function main(): Promise<void> {
     const obRestores: Timed[] = [];
     let restoredBytes = 0;
     for (let i = 0; i < runs; i++) {
-      dropCaches();
+      coldData();
       brRestores.push(await must('pgbackrest restore', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', `--pg1-path=${brDir}`, 'restore']));
       fs.rmSync(brDir, { recursive: true, force: true });
-      dropCaches();
+      coldData();
       obRestores.push(await must('openbar restore', process.execPath, [openbarBin, '--config', config, 'restore', '--data-dir', obDir, '--archive-mode', 'off']));
       restoredBytes = duBytes(obDir);
       fs.rmSync(obDir, { recursive: true, force: true });
@@ -264,6 +269,20 @@ async function main(): Promise<void> {
     }
     rows.push({ what: 'restore', tool: 'pgBackRest', t: brRestores, bytes: restoredBytes });
     rows.push({ what: 'restore', tool: 'openbar', t: obRestores, bytes: restoredBytes });
+
+    // what the eviction above leaves out: loading each program from disk. openbar is node
+    // (~95 MB binary) and native modules; pgBackRest one small C binary
+    const starts = { openbar: [] as number[], pgbackrest: [] as number[] };
+    const canDropAll = dropCaches();
+    for (let i = 0; canDropAll && i < 3; i++) {
+      dropCaches();
+      starts.openbar.push((await must('openbar --version', process.execPath, [openbarBin, '--version'])).ms);
+      dropCaches();
+      starts.pgbackrest.push((await must('pgbackrest version', 'pgbackrest', ['version'])).ms);
+    }
+    const startNote = canDropAll
+      ? `Program start from a page cache dropped whole (not part of the runs above; median of 3): \`openbar --version\` ${fmt(median(starts.openbar) / 1000, 2)} s, \`pgbackrest version\` ${fmt(median(starts.pgbackrest) / 1000, 2)} s. A run that started with both programs out of memory would add at least that difference to openbar's time (a backup also loads openbar's native modules).`
+      : 'Program start from a cold page cache: not measured (no permission to drop the page cache).';
 
     const find = (what: string, tool: string) => rows.find((r) => r.what === what && r.tool === tool)!;
     /** openbar / pgBackRest per run (the two ran back to back), then the median and range of those */
@@ -276,7 +295,8 @@ async function main(): Promise<void> {
       '# openbar against pgBackRest',
       '',
       `${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / 1024 ** 3, 0)} GiB RAM.`,
-      `pgbench scale ${scale}: ${fmt(dbBytes / 1e9, 2)} GB, data checksums on. zstd level 1 and ${streams} processes/streams for both; page cache dropped before each run${dropCaches() ? '' : ' (NOT: no permission)'}.`,
+      `pgbench scale ${scale}: ${fmt(dbBytes / 1e9, 2)} GB, data checksums on. zstd level 1 and ${streams} processes/streams for both; before each timed run the page cache of the data directory (WAL included), openbar's home and pgBackRest's repository was evicted${evicted ? '' : ' (NOT everywhere: a file stayed resident or dd/fincore are missing)'}; the programs stayed cached, as on a live server where both tools run as archive_command at every WAL segment.`,
+      startNote,
       `Peak RSS is the whole process tree (pgBackRest's worker processes included). pgBackRest ${spawnSync('pgbackrest', ['version'], { encoding: 'utf8' }).stdout.trim()}.`,
       `${runs} run(s) of each backup, verify and restore, pgBackRest and openbar alternating, each backup started with the archiver idle; figures are the median (min–max).`,
       extraCaCerts ? `NODE_EXTRA_CA_CERTS (${extraCaCerts}) is set on this machine; the bench removed it from the environment of both tools and of the server (it costs every node start ~35 ms of certificate parsing).` : 'NODE_EXTRA_CA_CERTS is not set.',
