@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { commandShape, commandWord } from './command-word.js';
+import { commandShape, commandWord, readsWalForLevel } from './command-word.js';
 
 const argv = (...a: string[]) => ['node', 'openbar', ...a];
 
@@ -18,5 +18,14 @@ describe('command word and shape', () => {
     assert.equal(commandShape(argv('restore', '--until-time=2026-01-01', '--data-dir', '/x')), 'restore.datadir.untiltime');
     assert.equal(commandShape(argv('--config=f', '--set=a=b', 'log', 'archive', '/pg_wal/0001')), 'log');
     assert.equal(commandShape(argv()), 'none');
+  });
+
+  it('knows a level 1 or 2 that reads the WAL from the command line alone', () => {
+    for (const a of [['backup', '-L', '1'], ['-c', 'f', 'backup', '-L2', '--json'], ['backup', '--level=1'], ['--set', 'incremental_method=wal', 'backup', '--level', '2']]) {
+      assert.equal(readsWalForLevel(argv(...a)), true, a.join(' '));
+    }
+    for (const a of [['backup'], ['backup', '-L', '0'], ['backup', '-L0'], ['--set', 'incremental_method=scan', 'backup', '-L', '1'], ['backup', '-L', '1', '--set=incremental_method=scan'], ['restore', '-L', '1'], ['-c', 'backup', 'log', 'archive', 'x']]) {
+      assert.equal(readsWalForLevel(argv(...a)), false, a.join(' '));
+    }
   });
 });

@@ -31,3 +31,22 @@ export function commandShape(argv: readonly string[]): string {
   const names = [...new Set(flags.map(name))].filter(Boolean).sort();
   return [name(word ?? '') || 'none', ...names].join('.').slice(0, 64);
 }
+
+/**
+ * Whether `argv` asks for a level 1 or 2 backup that reads the WAL (`backup -L 1`, `-L2`,
+ * `--level=1`, not with `--set incremental_method=scan`): its WAL thread is worth
+ * starting before the CLI has loaded (src/cli/launch.ts).
+ */
+export function readsWalForLevel(argv: readonly string[]): boolean {
+  if (scan(argv).word !== 'backup') return false;
+  let level: string | undefined;
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    const set = a === '--set' ? argv[i + 1] : a.startsWith('--set=') ? a.slice(6) : undefined;
+    if (set !== undefined && /^incremental_method\s*=\s*scan\s*$/.test(set)) return false;
+    if (a === '-L' || a === '--level') level = argv[i + 1];
+    else if (a.startsWith('--level=')) level = a.slice(8);
+    else if (/^-L\d$/.test(a)) level = a.slice(2);
+  }
+  return level === '1' || level === '2';
+}

@@ -114,9 +114,15 @@ describe('level 1 and 2 backups (backup side)', () => {
     assert.ok(l1.bytes < l0.bytes * 0.1, `level 1 read ${l1.bytes} bytes of ${l0.bytes}`);
     // a level 2 builds on that level 1
     await env.cluster.query('UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid > 990000');
-    const l2 = backup(['-L', '2']);
+    // the WAL thread was started by the launcher, before the CLI loaded (src/common/io/prestarted-worker.ts)
+    const traced = ok(openbar(['backup', '-L', '2', '--json'], { config: env.config, env: { OPENBAR_TRACE: '1' } }), 'backup -L 2 traced');
+    assert.match(traced.stderr, /wal: reading started \(thread started by the launcher\)/);
+    const l2 = JSON.parse(traced.stdout) as Result;
     assert.equal(l2.level, 2);
     assert.ok(l2.levels.every((l) => l.base === l1.id));
+    // and a scan, which reads no WAL, has none started for it
+    const scan = ok(openbar(['--set', 'incremental_method=scan', 'backup', '-L', '1', '--json'], { config: env.config, env: { OPENBAR_TRACE: '1' } }), 'backup -L 1 scan traced');
+    assert.doesNotMatch(scan.stderr, /wal: reading started/);
   });
 
   it('finds by WAL every changed page that the scan finds', async () => {

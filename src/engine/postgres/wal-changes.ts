@@ -25,6 +25,7 @@ import type { WalWorkerReply, WalWorkerRequest } from './wal/wal-changes-worker.
 import type { WalChanges } from './wal/block-ref-collector.js';
 import type { WalSources, WorkerLender, WorkerLoan } from '../engine.js';
 import { warmPgWal } from './wal/warm-pg-wal.js';
+import { takePrestarted } from '../../common/io/prestarted-worker.js';
 
 export interface WalChangesInput {
   readonly fromLsn: string;
@@ -70,14 +71,17 @@ export class WalChangesReading {
     this.segno = segmentOf(parseLsn(i.fromLsn), i.segmentSize);
     // what will be read from pg_wal is read into memory meanwhile, while the reading thread starts
     warmPgWal(i.pgWal, i.timeline, i.segmentSize, this.segno);
-    this.worker = new Worker(new URL('./wal/wal-changes-worker.js', import.meta.url));
+    const script = new URL('./wal/wal-changes-worker.js', import.meta.url);
+    // started by the launcher when the command line asked for a level 1 or 2
+    const prestarted = takePrestarted(script);
+    this.worker = prestarted ?? new Worker(script);
     this.loan = i.lend?.(this.worker);
     this.worker.on('message', (r: WalWorkerReply) => { if (typeof r?.type === 'string') this.deliver(r); }); // else a task of the borrower's
     this.worker.on('error', (err) => { this.failed ??= err; this.deliver({ type: 'error', message: err.message }); });
     // a thread that ends before its answer (terminated, out of memory) must not leave finish waiting
     this.worker.on('exit', () => { this.failed ??= new Error('the WAL reading thread ended'); this.deliver({ type: 'error', message: this.failed.message }); });
     this.post({ type: 'start', startLsn: parseLsn(i.fromLsn), sysid: BigInt(i.systemId), segmentSize: i.segmentSize });
-    trace('wal: reading started');
+    trace(`wal: reading started (${prestarted ? 'thread started by the launcher' : 'thread started now'})`);
     this.archived = this.takeSummaries().then(() => this.readArchived());
     this.archived.catch(() => {}); // awaited by finish; an abandoned reading must not count as unhandled
   }
