@@ -36,8 +36,6 @@ export function crc32cFinish(crc: number): number {
 /** Byte and 32-bit views of a buffer's whole memory, made once per buffer for `crc32cAt`. */
 export interface CrcViews {
   readonly bytes: Uint8Array;
-  /** the same bytes as a Buffer, for the native function */
-  readonly buffer: Buffer;
   readonly words: Int32Array<ArrayBufferLike>;
   /** where the buffer starts in that memory */
   readonly base: number;
@@ -45,12 +43,13 @@ export interface CrcViews {
 
 export function crcViews(buf: Uint8Array): CrcViews {
   const bytes = new Uint8Array(buf.buffer, 0, buf.buffer.byteLength);
-  return { bytes, buffer: Buffer.from(buf.buffer, 0, buf.buffer.byteLength), words: new Int32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2), base: buf.byteOffset };
+  return { bytes, words: new Int32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2), base: buf.byteOffset };
 }
 
 /** Ranges at least this long go to the native function. */
 export const NATIVE_MIN_BYTES = 512;
-type NativeCrc = (input: Buffer, initialState?: number) => number;
+/** it takes any Uint8Array (napi's buffer check accepts typed arrays): a plain view costs less than Buffer's subarray */
+type NativeCrc = (input: Uint8Array, initialState?: number) => number;
 let native: NativeCrc | null | undefined;
 
 /** The native function, loaded on first use; null where it is not built for this platform. */
@@ -65,6 +64,11 @@ function nativeCrc(): NativeCrc | null {
   return native;
 }
 
+/** Loads the native function now (a thread started early does it before its first WAL arrives: ~2 ms). */
+export function preloadNativeCrc32c(): void {
+  nativeCrc();
+}
+
 /** Whether long ranges go to the native function (it loaded); for the tests. */
 export function nativeCrc32cLoaded(): boolean {
   return nativeCrc() !== null;
@@ -75,7 +79,7 @@ export function crc32cAt(crc: number, v: CrcViews, start: number, end: number): 
   if (end - start >= NATIVE_MIN_BYTES) {
     const f = nativeCrc();
     // it takes and returns finished values (inverted registers)
-    if (f) return (f(v.buffer.subarray(v.base + start, v.base + end), (crc ^ 0xffffffff) >>> 0) ^ 0xffffffff) | 0;
+    if (f) return (f(new Uint8Array(v.bytes.buffer, v.base + start, end - start), (crc ^ 0xffffffff) >>> 0) ^ 0xffffffff) | 0;
   }
   const b = v.bytes;
   let i = v.base + start;

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 // the thread may be lent to the worker pool once the WAL is read: it serves pool tasks too
 import '../../../common/io/pool-worker.js';
+import { preloadNativeCrc32c } from '../../../common/io/crc32c.js';
 import { BlockRefCollector } from './block-ref-collector.js';
 import type { PartialRecord } from './wal-record-reader.js';
 import type { WalSummary } from './wal-summary.js';
@@ -143,6 +144,10 @@ function readFile(c: BlockRefCollector, file: string, to: number, rest: boolean)
   }
   return true;
 }
+
+// the thread is mostly started before it is needed (src/common/io/prestarted-worker.ts):
+// what every reading loads is loaded while it waits
+preloadNativeCrc32c();
 
 function reply(r: WalWorkerReply): void {
   parentPort!.postMessage(r);
