@@ -61,6 +61,7 @@ export const optionTable = {
   incremental_method: { parse: oneOf('auto', 'wal', 'scan'), def: 'auto', help: 'how level 1/2 backups find changed pages: wal (block references in the WAL), scan (every page read, LSN compared), auto (wal when the WAL can tell)' },
   file_times: { parse: oneOf('trust', 'ignore'), def: 'trust', help: 'level 1/2 by WAL: trust = relation files last modified before the base started are not opened; ignore = every file is opened (for file systems or copies that do not keep modification times honest)' },
   wal_summaries: { parse: oneOf('on', 'off'), def: 'on', help: "level 1/2 by WAL: on = `log archive` stores a summary of each WAL segment (what its records change) and levels 1/2 read those instead of the archived WAL; off = neither (archive_command does less work; levels 1/2 read the archived WAL again)" },
+  wal_images: { parse: oneOf('on', 'off'), def: 'on', help: 'level 1/2 by WAL: on = a changed page whose last change in the WAL carries its full-page image is restored from that image (as WAL replay would) instead of read from its data file; off = every changed page is read from the files' },
   data_pool: { parse: text(), def: 'Data', help: 'pool for storage-space save sets' },
   log_pool: { parse: text(), def: 'Logs', help: 'pool for WAL save sets' },
   activity_log: { parse: text(), def: undefined, help: 'the activity log (default HOME/activity.log)' },

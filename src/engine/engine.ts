@@ -80,6 +80,11 @@ export interface WalPageChanges { readonly blockCount: number }
 /** What reading a server's WAL needs to know of it. */
 export interface WalFacts { readonly segmentSize: number; readonly systemId: string }
 
+export interface WalReadingOptions {
+  readonly lend?: WorkerLender;
+  readonly pageImages?: boolean;
+}
+
 /** What the Logs pool holds of the WAL, for reading changed pages. */
 export interface WalSources {
   /** a WAL file's content as it is read (each piece valid until the next); undefined when not stored */
@@ -150,6 +155,8 @@ export interface SpaceReadOptions {
   readonly signal?: AbortSignal;
   onBadPage(p: BadPage): void;
   onBytes(n: number): void;
+  /** level 1/2 by WAL: pages taken from the WAL's full-page images instead of read from the files */
+  onImagePages?(n: number): void;
 }
 
 export type RecoveryTarget =
@@ -221,9 +228,11 @@ export interface EngineAdapter {
    * starting in [fromLsn, toLsn) changed, or why the WAL cannot tell (a missing segment,
    * damage, a record of unknown effect). `known`: the WAL's segment size and system
    * identifier as the base recorded them, so reading can start before the server is asked.
-   * `lend`: the reading thread is lent to other work (the codec pool) and ends as part of it.
+   * `opts.lend`: the reading thread is lent to other work (the codec pool) and ends as part
+   * of it. `opts.pageImages`: pages the WAL's full-page images restore are handed to the
+   * copy (which then need not read them).
    */
-  walChanges(fromLsn: string, timeline: number, sources: WalSources, known?: WalFacts, lend?: WorkerLender): Promise<WalChangesReading>;
+  walChanges(fromLsn: string, timeline: number, sources: WalSources, known?: WalFacts, opts?: WalReadingOptions): Promise<WalChangesReading>;
   compareLsn(a: string, b: string): number;
   /** Bytes an incremental copy of `file` will read (for planning streams and progress). */
   incrementalBytes(space: SpaceInfo, file: SpaceFile, source: IncrementalSource): number;

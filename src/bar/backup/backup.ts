@@ -38,6 +38,8 @@ export interface SpaceResult {
   readonly parts: number;
   readonly ms: number;
   readonly badPages: number;
+  /** level 1/2 by WAL: pages (of `bytes`) restored from the WAL's full-page images instead of read from the files */
+  readonly imagePages: number;
 }
 
 export interface BackupResult {
@@ -192,7 +194,8 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
     const ms = Date.now() - started;
     ctx.history.endAction(aid, 0, 'completed', { bytes, storedBytes, ms, startLsn: handle.startLsn, stopLsn: stopped.stopLsn });
     const badPages = spaces.reduce((a, s) => a + s.badPages, 0);
-    ctx.log.info(`backup ${aid}: completed, level ${level}${sources.size ? ` (${[...new Set([...sources.values()].map((x) => x.method))].join('/')})` : ''}, ${formatBytes(bytes)} read, ${formatBytes(storedBytes)} stored, ${formatRate(bytes, ms)}${badPages ? `, ${badPages} bad page(s) reported` : ''}`);
+    const imagePages = spaces.reduce((a, s) => a + s.imagePages, 0);
+    ctx.log.info(`backup ${aid}: completed, level ${level}${sources.size ? ` (${[...new Set([...sources.values()].map((x) => x.method))].join('/')})` : ''}, ${formatBytes(bytes)} read${imagePages ? ` (${imagePages} page(s) of it from the WAL's full-page images)` : ''}, ${formatBytes(storedBytes)} stored, ${formatRate(bytes, ms)}${badPages ? `, ${badPages} bad page(s) reported` : ''}`);
     for (const s of spaces) opts.report?.(spaceLine(s, levelOf(s.space), sources.get(s.space)?.method));
     trace('backup: recorded');
     return { id: aid, level, levels: levels.map((l) => ({ space: l.space, level: l.level, base: l.base?.action ?? null, note: l.note ?? null })), method: [...sources.values()][0]?.method ?? null, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, walFiles: stopped.walFiles, spaces, bytes, storedBytes, ms };
@@ -264,6 +267,7 @@ function summarise(spaces: readonly SpaceInfo[], parts: readonly PartResult[]): 
       space: s.name, copyIds: mine.map((p) => p.id), parts: mine.length,
       bytes: mine.reduce((a, p) => a + p.bytes, 0), storedBytes: mine.reduce((a, p) => a + p.storedBytes, 0),
       ms: Math.max(0, ...mine.map((p) => p.ms)), badPages: mine.reduce((a, p) => a + p.badPages, 0),
+      imagePages: mine.reduce((a, p) => a + p.imagePages, 0),
     };
   });
 }

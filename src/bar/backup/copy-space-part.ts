@@ -34,6 +34,8 @@ export interface PartResult {
   readonly storedBytes: number;
   readonly ms: number;
   readonly badPages: number;
+  /** level 1/2 by WAL: of `bytes`, pages taken from the WAL's full-page images, not read from the files */
+  readonly imagePages: number;
 }
 
 export async function copySpacePart(ctx: BarContext, job: PartJob): Promise<PartResult> {
@@ -48,6 +50,7 @@ export async function copySpacePart(ctx: BarContext, job: PartJob): Promise<Part
   });
   let badPages = 0;
   let bytes = 0;
+  let imagePages = 0;
   await ctx.engine().copySpace(job.space, job.files, writer, {
     server: ctx.server, systemId: job.info.systemId, level: job.level, part: job.part, parts: job.parts,
     startLsn: job.handle.startLsn, checksums: job.info.checksums, ...(job.signal ? { signal: job.signal } : {}),
@@ -57,10 +60,11 @@ export async function copySpacePart(ctx: BarContext, job: PartJob): Promise<Part
       ctx.log.warn(`backup ${job.aid}: space ${p.space} file ${p.path} block ${p.block}: ${p.problem} (read twice)`);
     },
     onBytes: (n) => { bytes += n; job.progress.add(n); },
+    onImagePages: (n) => { imagePages += n; },
   });
   await writer.close();
   trace(`backup: ${job.space.name} part ${job.part + 1}/${job.parts} copied`);
   const ms = Date.now() - started;
   ctx.log.info(`backup ${job.aid}: ${job.space.name} part ${job.part + 1}/${job.parts} stored as save set ${writer.id} (${bytes} bytes of files)`);
-  return { space: job.space.name, part: job.part, id: writer.id, bytes, storedBytes: 0, ms, badPages };
+  return { space: job.space.name, part: job.part, id: writer.id, bytes, storedBytes: 0, ms, badPages, imagePages };
 }

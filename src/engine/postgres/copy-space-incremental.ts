@@ -10,8 +10,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { ByteSink, IncrementalSource, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
 import { parseLsn } from './lsn.js';
-import { checkChunk, checkPage, isAllZero, pageLsn, RELSEG_BLOCKS } from './page.js';
-import type { PageChanges } from './page-changes.js';
+import { checkChunk, checkPage, isAllZero, pageLsn, RELSEG_BLOCKS, stampChecksums } from './page.js';
+import type { FileImages, PageChanges } from './page-changes.js';
 import { copyBounds, relationBlockBase } from './spaces.js';
 import { copySmallFile, readChunk } from './copy-space.js';
 import { isSmallFile, type SmallFileCache } from './small-file-cache.js';
@@ -36,6 +36,8 @@ interface Ctx {
   readonly baseLsn: bigint;
   bytes: number;
   badPages: number;
+  /** pages restored from WAL images instead of read */
+  imagePages: number;
   /** read buffer for the whole copy, reused file after file (the sink copies what it is given) */
   readonly buf: Buffer;
 }
@@ -45,7 +47,7 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
     space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
     startLsn: opts.startLsn, pageSize: PAGE, created: isoTime(), baseLsn: opts.incremental.baseLsn,
   }));
-  const c: Ctx = { space, sink, opts, startLsn: parseLsn(opts.startLsn), baseLsn: parseLsn(opts.incremental.baseLsn), bytes: 0, badPages: 0, buf: Buffer.allocUnsafe(Math.max(WHOLE_CHUNK, WINDOW_PAGES * PAGE)) };
+  const c: Ctx = { space, sink, opts, startLsn: parseLsn(opts.startLsn), baseLsn: parseLsn(opts.incremental.baseLsn), bytes: 0, badPages: 0, imagePages: 0, buf: Buffer.allocUnsafe(Math.max(WHOLE_CHUNK, WINDOW_PAGES * PAGE)) };
   let count = 0;
   const tally = { unchanged: 0, small: 0, opened: 0 };
   // files whose listed pages are still being read (into the sink's buffers) while the next
@@ -58,7 +60,8 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
     await Promise.allSettled(landing);
   }
   await sink.write(encodeTrailer({ files: count, bytes: c.bytes, badPages: c.badPages }));
-  trace(`copy ${space.name} part ${opts.part}: ${count} files, ${tally.unchanged} unchanged since the base, ${tally.small} small read whole, ${tally.opened} opened`);
+  if (c.imagePages > 0) opts.onImagePages?.(c.imagePages);
+  trace(`copy ${space.name} part ${opts.part}: ${count} files, ${tally.unchanged} unchanged since the base, ${tally.small} small read whole, ${tally.opened} opened, ${c.imagePages} pages from WAL images`);
 
   async function copyFiles(): Promise<void> {
     for (const f of files) {
@@ -213,7 +216,9 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
   // several fills in flight (the next is read while one is compressed)
   const arriving: Promise<void>[] = [];
   try {
-    await pourListed(c, fh, head, mine, blockBase, arriving);
+    // pages the WAL's full-page images restore (their blocks' last references) are not read
+    const images = c.opts.incremental.method === 'wal' ? (c.opts.incremental.changes as PageChanges).imagesOf(c.space, head.path) : undefined;
+    await pourListed(c, fh, head, mine, blockBase, arriving, images);
   } catch (err) {
     // reads still on their way land before the file is closed (they read by descriptor)
     await Promise.allSettled(arriving);
@@ -224,7 +229,7 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
   return { landed };
 }
 
-async function pourListed(c: Ctx, fh: fsp.FileHandle, head: Head, mine: readonly number[], blockBase: number, arriving: Promise<void>[]): Promise<void> {
+async function pourListed(c: Ctx, fh: fsp.FileHandle, head: Head, mine: readonly number[], blockBase: number, arriving: Promise<void>[], images: FileImages | undefined): Promise<void> {
   for (let i = 0; i < mine.length; i += WINDOW_PAGES) {
     const list = mine.slice(i, i + WINDOW_PAGES);
     await c.sink.write(encodeEntry({ ...head, pages: list }));
@@ -233,7 +238,7 @@ async function pourListed(c: Ctx, fh: fsp.FileHandle, head: Head, mine: readonly
       const n = c.sink.pourAhead ? await c.sink.pourAhead((room) => {
         const take = Math.min(Math.floor(room.length / PAGE), list.length - at);
         if (take === 0) return { bytes: 0, arrived: Promise.resolve() };
-        const arrived = readListed(c, fh, list.slice(at, at + take), room.subarray(0, take * PAGE), blockBase, head.path);
+        const arrived = readListed(c, fh, list.slice(at, at + take), room.subarray(0, take * PAGE), blockBase, head.path, images);
         arriving.push(arrived);
         return { bytes: take * PAGE, arrived };
       }) : 0;
@@ -241,7 +246,7 @@ async function pourListed(c: Ctx, fh: fsp.FileHandle, head: Head, mine: readonly
       const pages = n > 0 ? n / PAGE : Math.min(list.length - at, WINDOW_PAGES);
       if (n === 0) {
         const buf = c.buf.subarray(0, pages * PAGE);
-        await readListed(c, fh, list.slice(at, at + pages), buf, blockBase, head.path);
+        await readListed(c, fh, list.slice(at, at + pages), buf, blockBase, head.path, images);
         await c.sink.write(buf);
       }
       done += pages;
@@ -256,9 +261,23 @@ async function pourListed(c: Ctx, fh: fsp.FileHandle, head: Head, mine: readonly
  * one's latency in turn), then all checked in one pass. A level 1 reads thousands of
  * scattered pages: per page, the main thread does one read call and no promise.
  */
-async function readListed(c: Ctx, fh: fsp.FileHandle, list: readonly number[], buf: Buffer, blockBase: number, relPath: string): Promise<void> {
-  await readScattered(fh.fd, buf, list, READS_IN_FLIGHT);
+async function readListed(c: Ctx, fh: fsp.FileHandle, list: readonly number[], buf: Buffer, blockBase: number, relPath: string, images?: FileImages): Promise<void> {
   const blocks = list.map((b) => blockBase + b);
+  let filled: Uint8Array | undefined;
+  if (images) {
+    filled = new Uint8Array(list.length);
+    let n = 0;
+    for (let i = 0; i < list.length; i++) {
+      const page = images.page(list[i]!);
+      if (!page) continue;
+      buf.set(page, i * PAGE);
+      filled[i] = 1;
+      n++;
+    }
+    if (n > 0 && c.opts.checksums) stampChecksums(buf, blocks, filled);
+    c.imagePages += n;
+  }
+  await readScattered(fh.fd, buf, list, READS_IN_FLIGHT, filled);
   for (const { index } of checkChunk(buf, blocks, `${c.startLsn}`, c.opts.checksums).bad) {
     await recheckPage(c, fh, buf.subarray(index * PAGE, (index + 1) * PAGE), list[index]! * PAGE, blocks[index]!, relPath);
   }
@@ -266,11 +285,11 @@ async function readListed(c: Ctx, fh: fsp.FileHandle, list: readonly number[], b
 
 /**
  * Reads block `list[i]` of the file into page i of `buf`, runs of consecutive blocks in one
- * read, at most `limit` reads at once, by Node's callback API. Settles only when no read
- * is running (the descriptor may be closed next). A file cut short while it is read leaves
+ * read, at most `limit` reads at once, by Node's callback API; pages marked in `filled` are
+ * there already. Settles only when no read is running (the descriptor may be closed next). A file cut short while it is read leaves
  * zeros where its pages were: the truncation is in the WAL.
  */
-export function readScattered(fd: number, buf: Buffer, list: readonly number[], limit: number): Promise<void> {
+export function readScattered(fd: number, buf: Buffer, list: readonly number[], limit: number, filled?: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
     let next = 0;
     let running = 0;
@@ -287,8 +306,9 @@ export function readScattered(fd: number, buf: Buffer, list: readonly number[], 
     };
     const pump = (): void => {
       while (failed === undefined && running < limit && next < list.length) {
+        if (filled?.[next]) { next++; continue; }
         let k = next + 1;
-        while (k < list.length && list[k] === list[k - 1]! + 1) k++;
+        while (k < list.length && list[k] === list[k - 1]! + 1 && !filled?.[k]) k++;
         read(next * PAGE, (k - next) * PAGE, list[next]! * PAGE);
         next = k;
       }

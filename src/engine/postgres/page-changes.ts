@@ -7,6 +7,7 @@
 import type { SpaceInfo } from '../engine.js';
 import { RELSEG_BLOCKS } from './page.js';
 import type { WalChanges } from './wal/block-ref-collector.js';
+import type { RelationImages } from './wal/block-images.js';
 
 const DEFAULTTABLESPACE_OID = 1663;
 const GLOBALTABLESPACE_OID = 1664;
@@ -29,6 +30,8 @@ export function spaceOid(space: SpaceInfo): number {
 export class PageChanges {
   private readonly whole = new Set<string>();
   private readonly copiedDatabases = new Set<string>();
+  private imageChunks: Uint8Array[] | undefined;
+  private imageRels: Map<string, RelationImages> | undefined;
 
   constructor(private readonly w: WalChanges) {
     for (const c of w.created) this.whole.add(`${c.rel.spcOid}/${c.rel.dbOid}/${c.rel.relNumber}/${c.fork}`);
@@ -36,6 +39,40 @@ export class PageChanges {
   }
 
   get blockCount(): number { return this.w.blockCount; }
+
+  /** How many pages the WAL's images restore (see wal/block-images.ts). */
+  get imageCount(): number { return this.w.images?.count ?? 0; }
+
+  /**
+   * The pages of `relPath` (a main fork's file) that the WAL's full-page images restore,
+   * which need not be read; undefined when there are none.
+   */
+  imagesOf(space: SpaceInfo, relPath: string): FileImages | undefined {
+    const kept = this.w.images;
+    if (!kept || kept.count === 0) return undefined;
+    const f = relationFileOf(relPath);
+    if (!f || f.fork !== 0) return undefined;
+    const spc = spaceOid(space);
+    this.imageRels ??= new Map(kept.relations.map((x) => [`${x.spcOid}/${x.dbOid}/${x.relNumber}`, x]));
+    const r = this.imageRels.get(`${spc}/${f.db}/${f.rel}`);
+    if (!r) return undefined;
+    const lo = f.segment * RELSEG_BLOCKS;
+    const from = lowerBound(r.blocks, lo);
+    const to = lowerBound(r.blocks, lo + RELSEG_BLOCKS);
+    if (from === to) return undefined;
+    const size = kept.pageSize;
+    const chunks = this.imageChunks ??= kept.chunks.map((c) => new Uint8Array(c));
+    return {
+      count: to - from,
+      page: (block) => {
+        const k = lowerBound(r.blocks, lo + block);
+        if (k >= to || r.blocks[k] !== lo + block) return undefined;
+        const slot = r.slots[k]!;
+        const at = (slot % kept.chunkPages) * size;
+        return chunks[Math.floor(slot / kept.chunkPages)]!.subarray(at, at + size);
+      },
+    };
+  }
 
   /** What the WAL said, as read. */
   get wal(): WalChanges { return this.w; }
@@ -63,6 +100,13 @@ export class PageChanges {
     for (let i = 0; i < out.length; i++) out[i] = out[i]! - lo;
     return out;
   }
+}
+
+/** The pages restored from WAL images for one relation file: by block number within the file. */
+export interface FileImages {
+  /** the page of block `block` (within the file), or undefined */
+  page(block: number): Uint8Array | undefined;
+  readonly count: number;
 }
 
 function lowerBound(a: Uint32Array, x: number): number {

@@ -119,6 +119,19 @@ export function checkChunk(chunk: Uint8Array, blocks: number | ArrayLike<number>
   return { chunk, bad };
 }
 
+/**
+ * Sets pd_checksum of the pages of `chunk` marked in `which` (page i: block `blocks[i]`),
+ * as PostgreSQL does when it writes a page out (pages made here: restored from WAL images).
+ */
+export function stampChecksums(chunk: Uint8Array, blocks: ArrayLike<number>, which: Uint8Array): void {
+  const cs = simdOver(chunk);
+  const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  for (let i = 0, p = 0; p + PAGE <= chunk.byteLength; i++, p += PAGE) {
+    if (!which[i]) continue;
+    dv.setUint16(p + 8, cs ? cs.at(cs.base + p, blocks[i]!) : pageChecksum(chunk.subarray(p, p + PAGE), blocks[i]!), true);
+  }
+}
+
 /** The SIMD checksum over `chunk`'s pages (at `base` + page offset): in place in a transfer buffer, else on a copy; undefined without SIMD. */
 function simdOver(chunk: Uint8Array): { at: (offset: number, blkno: number) => number; base: number } | undefined {
   const inPlace = simdChecksumIn(chunk.buffer);

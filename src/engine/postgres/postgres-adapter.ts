@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { fail } from '../../common/errors.js';
-import type { BackupHandle, ByteSink, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions, WalFacts, WalSources, WorkerLender } from '../engine.js';
+import type { BackupHandle, ByteSink, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions, WalFacts, WalSources, WalReadingOptions } from '../engine.js';
 import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
@@ -112,10 +112,10 @@ export class PostgresAdapter implements EngineAdapter {
     return copySpace(space, files, sink, opts, cache);
   }
 
-  async walChanges(fromLsn: string, timeline: number, sources: WalSources, known?: WalFacts, lend?: WorkerLender): Promise<WalChangesReading> {
+  async walChanges(fromLsn: string, timeline: number, sources: WalSources, known?: WalFacts, opts: WalReadingOptions = {}): Promise<WalChangesReading> {
     // with what the base recorded and pg_data configured, the server need not be asked first
     const facts = known && this.s.dataDir ? { ...known, dataDir: this.s.dataDir } : await this.describe().then((i) => ({ segmentSize: i.walSegmentSize, systemId: i.systemId, dataDir: i.dataDir }));
-    return new WalChangesReading({ fromLsn, timeline, segmentSize: facts.segmentSize, systemId: facts.systemId, pgWal: path.join(facts.dataDir, 'pg_wal'), sources, ...(lend ? { lend } : {}) });
+    return new WalChangesReading({ fromLsn, timeline, segmentSize: facts.segmentSize, systemId: facts.systemId, pgWal: path.join(facts.dataDir, 'pg_wal'), sources, ...(opts.lend ? { lend: opts.lend } : {}), pageImages: opts.pageImages ?? false });
   }
 
   compareLsn(a: string, b: string): number {

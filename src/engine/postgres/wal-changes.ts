@@ -37,7 +37,15 @@ export interface WalChangesInput {
   readonly sources: WalSources;
   /** lends the reading thread to other work once it is idle (see WorkerLender) */
   readonly lend?: WorkerLender;
+  /** keep pages the WAL's full-page images restore, for the copy (wal/block-images.ts) */
+  readonly pageImages?: boolean;
 }
+
+/**
+ * Pages restored from the WAL's full-page images (their blocks' last references) are kept
+ * up to this many, 32 MiB: the copy takes them instead of reading them (wal/block-images.ts).
+ */
+const KEEP_IMAGES = 4096;
 
 /** Enough of a WAL page to hold any record header that starts before the end LSN. */
 const WAL_PAGE = 8192;
@@ -80,7 +88,7 @@ export class WalChangesReading {
     this.worker.on('error', (err) => { this.failed ??= err; this.deliver({ type: 'error', message: err.message }); });
     // a thread that ends before its answer (terminated, out of memory) must not leave finish waiting
     this.worker.on('exit', () => { this.failed ??= new Error('the WAL reading thread ended'); this.deliver({ type: 'error', message: this.failed.message }); });
-    this.post({ type: 'start', startLsn: parseLsn(i.fromLsn), sysid: BigInt(i.systemId), segmentSize: i.segmentSize });
+    this.post({ type: 'start', startLsn: parseLsn(i.fromLsn), sysid: BigInt(i.systemId), segmentSize: i.segmentSize, ...(i.pageImages ? { keepImages: KEEP_IMAGES } : {}) });
     trace(`wal: reading started (${prestarted ? 'thread started by the launcher' : 'thread started now'})`);
     this.archived = this.takeSummaries().then(() => this.readArchived());
     this.archived.catch(() => {}); // awaited by finish; an abandoned reading must not count as unhandled

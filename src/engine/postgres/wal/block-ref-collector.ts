@@ -5,6 +5,7 @@
 
 import type { Lsn } from '../lsn.js';
 import { BlockSet } from './block-set.js';
+import { BlockImages, type KeptImages, type RelImageSlots } from './block-images.js';
 import type { WalFormat } from './wal-format.js';
 import { decodeRecord, DecodedRecord } from './wal-record.js';
 import { WalRecordReader, type PartialRecord, type WalStop } from './wal-record-reader.js';
@@ -44,6 +45,8 @@ export interface WalChanges {
   readonly stoppedAt: Lsn;
   readonly records: number;
   readonly walBytes: number;
+  /** pages restored from full-page images that are their blocks' last references (BlockRefOptions.keepImages) */
+  readonly images?: KeptImages;
 }
 
 export interface BlockRefOptions {
@@ -54,6 +57,8 @@ export interface BlockRefOptions {
   readonly blockSize?: number;
   readonly format?: WalFormat;
   readonly sysid?: bigint;
+  /** keep up to this many pages restored from full-page images (see block-images.ts); none when absent */
+  readonly keepImages?: number;
   /** sees each decoded record (reused object: copy what you keep) */
   readonly onRecord?: (rec: DecodedRecord, format: WalFormat) => void;
 }
@@ -64,6 +69,8 @@ export const MAX_UNKNOWN = 1000;
 class RelEntry {
   readonly forks: (BlockSet | undefined)[] = [undefined, undefined, undefined, undefined];
   next: RelEntry | undefined;
+  /** main-fork blocks whose last reference so far restores a kept page */
+  images: RelImageSlots | undefined;
   constructor(readonly spc: number, readonly db: number, readonly rel: number) {}
 }
 
@@ -78,9 +85,11 @@ export class BlockRefCollector {
   private records = 0;
   private walBytes = 0;
   private endLsn: Lsn;
+  private readonly images: BlockImages | undefined;
 
   constructor(private readonly o: BlockRefOptions) {
     this.endLsn = o.endLsn;
+    this.images = o.keepImages ? new BlockImages(o.keepImages, o.blockSize ?? 8192) : undefined;
     this.reader = this.newReader(undefined, undefined);
   }
 
@@ -104,7 +113,8 @@ export class BlockRefCollector {
         if (err) return err;
         this.records++;
         this.walBytes += this.rec.totLen;
-        this.addBlocks(this.rec);
+        // the reader stands at the next record: where this one ends (EndRecPtr)
+        this.addBlocks(this.rec, format, reader.nextLsn);
         const ev = readSpecialRecord(this.rec, format);
         if (typeof ev === 'string') return ev;
         if (ev) this.addEvent(ev);
@@ -161,7 +171,12 @@ export class BlockRefCollector {
       relations, blockCount, ...this.events, unknownCount: this.unknownCount,
       startLsn: this.o.startLsn, endLsn: this.endLsn, complete: stop.reason === 'end-of-range', stop, stoppedAt: BigInt(stop.lsn),
       records: this.records, walBytes: this.walBytes,
+      ...(this.images ? { images: this.images.finish(this.entries()) } : {}),
     };
+  }
+
+  private *entries(): Generator<RelEntry> {
+    for (const head of this.rels.values()) for (let e: RelEntry | undefined = head; e; e = e.next) yield e;
   }
 
   /**
@@ -209,11 +224,14 @@ export class BlockRefCollector {
     return e;
   }
 
-  private addBlocks(rec: DecodedRecord): void {
+  private addBlocks(rec: DecodedRecord, format: WalFormat, endLsn: number): void {
+    const images = this.images;
     for (let i = 0; i < rec.blockCount; i++) {
       const e = this.entry(rec.spcOid[i]!, rec.dbOid[i]!, rec.relNumber[i]!);
       const fork = rec.forkFlags[i]! & 0x0f;
       (e.forks[fork] ??= new BlockSet()).add(rec.blockNumber[i]!);
+      // a main-fork page: kept when this reference restores it whole, let go otherwise
+      if (images && fork === 0 && (e.images || rec.hasImage(i))) images.note(e.images ??= new Map(), rec, i, format, endLsn);
     }
   }
 
@@ -227,6 +245,24 @@ export class BlockRefCollector {
       case 'unknown':
         if (this.unknownCount++ < MAX_UNKNOWN) this.events.unknown.push(ev);
         break;
+    }
+    if (this.images) this.dropImages(ev);
+  }
+
+  /** Pages kept from images of relations (or databases) the event creates, truncates or drops are stale. */
+  private dropImages(ev: WalEvent): void {
+    const images = this.images!;
+    const rel = (r: { spcOid: number; dbOid: number; relNumber: number }) => {
+      for (let e = this.rels.get(r.relNumber); e; e = e.next) if (e.spc === r.spcOid && e.db === r.dbOid && e.images) images.dropAll(e.images);
+    };
+    const where = (keep: (e: RelEntry) => boolean) => {
+      for (const e of this.entries()) if (e.images && !keep(e)) images.dropAll(e.images);
+    };
+    switch (ev.kind) {
+      case 'create': case 'truncate': rel(ev.rel); break;
+      case 'drop-rels': for (const r of ev.rels) rel(r); break;
+      case 'create-database': case 'drop-database': where((e) => e.db !== ev.dbId); break;
+      case 'unknown': where(() => false); break;
     }
   }
 }

@@ -17,7 +17,7 @@ import type { PartialRecord } from './wal-record-reader.js';
 import type { WalSummary } from './wal-summary.js';
 
 export type WalWorkerRequest =
-  | { type: 'start'; startLsn: bigint; sysid: bigint; segmentSize: number }
+  | { type: 'start'; startLsn: bigint; sysid: bigint; segmentSize: number; keepImages?: number }
   /** a segment's summary, standing for its records */
   | { type: 'summary'; summary: WalSummary }
   /** where reading starts after the summaries: before any piece */
@@ -54,7 +54,7 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
   try {
     switch (m.type) {
       case 'start':
-        collector = new BlockRefCollector({ startLsn: m.startLsn, endLsn: NO_END, sysid: m.sysid });
+        collector = new BlockRefCollector({ startLsn: m.startLsn, endLsn: NO_END, sysid: m.sysid, ...(m.keepImages ? { keepImages: m.keepImages } : {}) });
         segment = new Uint8Array(m.segmentSize);
         break;
       case 'summary':
@@ -99,10 +99,13 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
         segno = -1;
         filled = 0;
         break;
-      case 'finish':
+      case 'finish': {
         if (process.env.OPENBAR_TRACE) process.stderr.write(`trace wal worker: ${busy.toFixed(0)} ms parsing, up ${performance.now().toFixed(0)} ms\n`);
-        reply({ type: 'result', result: collector!.finish() });
+        const result = collector!.finish();
+        // the kept pages move to the main thread, not copied
+        parentPort!.postMessage({ type: 'result', result } satisfies WalWorkerReply, result.images?.chunks ?? []);
         break;
+      }
     }
   } catch (err) {
     reply({ type: 'error', message: (err as Error).stack ?? String(err) });

@@ -33,6 +33,8 @@ export class DecodedRecord {
   readonly holeOffset = new Uint16Array(MAX_BLOCKS);
   readonly holeLength = new Uint16Array(MAX_BLOCKS);
   readonly bimgInfo = new Uint8Array(MAX_BLOCKS);
+  /** where the blocks' images and data start: block i's image follows blocks 0..i-1's images and data */
+  blockDataOffset = 0;
   /** main data: bytes[mainDataOffset, mainDataOffset + mainDataLength) */
   bytes: Uint8Array = new Uint8Array(0);
   view: DataView = new DataView(new ArrayBuffer(0));
@@ -54,6 +56,13 @@ export function imageCompression(rec: DecodedRecord, i: number, format: WalForma
   const b = rec.bimgInfo[i]!;
   if ((b & format.bimgCompressed) === 0) return 'none';
   return b & format.bimgPglz ? 'pglz' : b & format.bimgLz4 ? 'lz4' : 'zstd';
+}
+
+/** Where block `i`'s image starts in `rec.bytes` (it has one): after the images and data of the blocks before it. */
+export function imageOffset(rec: DecodedRecord, i: number): number {
+  let at = rec.blockDataOffset;
+  for (let j = 0; j < i; j++) at += rec.imageLength[j]! + rec.dataLength[j]!;
+  return at;
 }
 
 /** Whether block `i`'s image is replayed (BKPIMAGE_APPLY), or only kept for wal_consistency_checking. */
@@ -195,6 +204,7 @@ export function decodeRecord(bytes: Uint8Array, view: DataView, off: number, lsn
     out.blockCount = n + 1;
   }
   if (remaining !== dataTotal) return `record at ${hexLsn(lsn)}: header length mismatch (${remaining} bytes left, ${dataTotal} announced)`;
+  out.blockDataOffset = p;
   out.mainDataLength = mainLen;
   out.mainDataOffset = off + totLen - mainLen;
   return undefined;

@@ -88,7 +88,7 @@ class WalWriter {
   }
 }
 
-interface Block { id: number; fork?: number; rel?: [number, number, number]; blk: number; data?: number; image?: { len: number; holeOffset: number; info: number; holeLength?: number } }
+interface Block { id: number; fork?: number; rel?: [number, number, number]; blk: number; data?: number; image?: { len: number; holeOffset: number; info: number; holeLength?: number; bytes?: Buffer } }
 
 /** A record body: block headers, XLR_BLOCK_ID_DATA_SHORT/LONG, then block images and data, then main data. */
 function body(blocks: Block[], main: Buffer, extraHeaders: Buffer = Buffer.alloc(0)): Buffer {
@@ -110,7 +110,7 @@ function body(blocks: Block[], main: Buffer, extraHeaders: Buffer = Buffer.alloc
         h.writeUInt16LE(b.image.holeLength, p);
         p += 2;
       }
-      payload.push(Buffer.alloc(b.image.len, 0x5a));
+      payload.push(b.image.bytes ?? Buffer.alloc(b.image.len, 0x5a));
     }
     if (b.rel) {
       b.rel.forEach((v, k) => h.writeUInt32LE(v, p + k * 4));
@@ -246,5 +246,90 @@ describe('reader: rare paths', () => {
     pg18.record(10, 0, body([], Buffer.alloc(4)));
     const v = collect(pg18, SEG, pg18.pos + 1);
     assert.deepEqual([v.stop.reason, v.stop.code], ['bad-page', 'FORMAT']);
+  });
+});
+
+describe('pages kept from full-page images (a level 1 takes them instead of reading them)', () => {
+  const pg15 = walFormatForMajor(15)!;
+  const REL: [number, number, number] = [1663, 5, 16384];
+  const OTHER: [number, number, number] = [1663, 5, 16385];
+  /** an image as XLogRecordAssemble writes it: the page without its hole (pd_lower..pd_upper) */
+  const imageOf = (page: Buffer, holeOffset: number, holeLength: number) => Buffer.concat([page.subarray(0, holeOffset), page.subarray(holeOffset + holeLength)]);
+  const page = (seed: number) => { const p = Buffer.alloc(PAGE); for (let i = 0; i < PAGE; i++) p[i] = (i * 7 + seed) & 0xff; return p; };
+  const fpi = (rel: [number, number, number], blk: number, p: Buffer, info = 0x01 | 0x02, fork = 0): Block => ({
+    id: 0, rel, blk, fork, image: { len: PAGE - 1000, holeOffset: 200, info, bytes: imageOf(p, 200, 1000) },
+  });
+  const plain = (rel: [number, number, number], blk: number): Block => ({ id: 0, rel, blk, data: 8 });
+  const kept = (w: WalWriter, start: number, keep = 100) => {
+    w.record(0, 0x40, Buffer.alloc(0)); // XLOG_SWITCH: the segment ends
+    const c = new BlockRefCollector({ startLsn: BigInt(start), endLsn: BigInt(w.pos), keepImages: keep });
+    for (const s of w.segments) c.push(s);
+    const r = c.finish();
+    assert.equal(r.complete, true, r.stop.message);
+    const pages = new Map<string, Buffer>();
+    for (const rel of r.images!.relations) {
+      rel.blocks.forEach((b, k) => {
+        const slot = rel.slots[k]!;
+        const chunk = Buffer.from(r.images!.chunks[Math.floor(slot / r.images!.chunkPages)]!);
+        const at = (slot % r.images!.chunkPages) * PAGE;
+        pages.set(`${rel.relNumber}/${b}`, chunk.subarray(at, at + PAGE));
+      });
+    }
+    return pages;
+  };
+  const lsnOf = (p: Buffer) => p.readUInt32LE(0) * 0x100000000 + p.readUInt32LE(4);
+
+  it('restores the page as replay does: the hole zero-filled, pd_lsn the end of the record', () => {
+    const w = new WalWriter(pg15);
+    const p = page(3);
+    const a = w.record(10, 0, body([fpi(REL, 7, p)], Buffer.alloc(4)));
+    const next = w.record(10, 0, body([plain(OTHER, 1)], Buffer.alloc(4)));
+    const got = kept(w, a).get('16384/7')!;
+    const want = Buffer.from(p);
+    want.fill(0, 200, 1200);
+    assert.ok(got.subarray(8).equals(want.subarray(8)), 'page content after pd_lsn');
+    assert.equal(lsnOf(got), next, 'pd_lsn: where the next record starts');
+  });
+
+  it('keeps a page only while its image is the last reference to the block', () => {
+    const w = new WalWriter(pg15);
+    const a = w.record(10, 0, body([fpi(REL, 1, page(1))], Buffer.alloc(4)));
+    w.record(10, 0, body([fpi(REL, 2, page(2))], Buffer.alloc(4)));
+    w.record(10, 0, body([plain(REL, 1)], Buffer.alloc(4))); // block 1 changed again, no image
+    w.record(10, 0, body([fpi(REL, 2, page(9))], Buffer.alloc(4))); // block 2: a newer image
+    const pages = kept(w, a);
+    assert.deepEqual([...pages.keys()], ['16384/2']);
+    assert.equal(pages.get('16384/2')![2000], page(9)[2000]);
+  });
+
+  it('keeps no compressed image, none replay does not apply, none of another fork', () => {
+    const w = new WalWriter(pg15);
+    const a = w.record(10, 0, body([{ id: 0, rel: REL, blk: 1, image: { len: 500, holeOffset: 40, info: 0x01 | 0x02 | 0x10, holeLength: 6000 } }], Buffer.alloc(4)));
+    w.record(10, 0, body([fpi(REL, 2, page(2), 0x01)], Buffer.alloc(4))); // no BKPIMAGE_APPLY: wal_consistency_checking's
+    w.record(10, 0, body([fpi(REL, 3, page(3), 0x01 | 0x02, 2)], Buffer.alloc(4))); // visibility map
+    assert.equal(kept(w, a).size, 0);
+  });
+
+  it('lets go of a relation\'s pages when it is truncated, created again or dropped, and keeps the others', () => {
+    const smgr = (info: number, main: Buffer) => w.record(2, info, body([], main));
+    const w = new WalWriter(pg15);
+    const a = w.record(10, 0, body([fpi(REL, 1, page(1))], Buffer.alloc(4)));
+    w.record(10, 0, body([fpi(OTHER, 1, page(2))], Buffer.alloc(4)));
+    smgr(0x20, u32(0, ...REL, 7)); // XLOG_SMGR_TRUNCATE to 0 blocks
+    assert.deepEqual([...kept(w, a).keys()], ['16385/1']);
+    const w2 = new WalWriter(pg15);
+    const b = w2.record(10, 0, body([fpi(REL, 1, page(1))], Buffer.alloc(4)));
+    w2.record(2, 0x10, body([], u32(...REL, 0))); // XLOG_SMGR_CREATE (a relfilenode used again)
+    assert.equal(kept(w2, b).size, 0);
+  });
+
+  it('keeps at most as many pages as asked, and none for a block it cannot keep', () => {
+    const w = new WalWriter(pg15);
+    const a = w.record(10, 0, body([fpi(REL, 1, page(1))], Buffer.alloc(4)));
+    w.record(10, 0, body([fpi(REL, 2, page(2))], Buffer.alloc(4)));
+    w.record(10, 0, body([fpi(REL, 1, page(5))], Buffer.alloc(4))); // the kept block's newer image takes its place
+    const pages = kept(w, a, 1);
+    assert.deepEqual([...pages.keys()], ['16384/1']);
+    assert.equal(pages.get('16384/1')![2000], page(5)[2000]);
   });
 });
