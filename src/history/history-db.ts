@@ -5,6 +5,7 @@
 // touches history.db.
 
 import Database from 'better-sqlite3';
+import { Statements } from '../common/sqlite-statements.js';
 import { fail } from '../common/errors.js';
 import { isoTime } from '../common/units.js';
 
@@ -106,7 +107,12 @@ const instanceOf = (r: Row): InstanceRow => ({
 });
 
 export class HistoryDb {
-  private constructor(private readonly db: Database.Database, readonly file: string) {}
+  /** statements prepared once (see common/sqlite-statements.ts) */
+  private readonly sql: Statements;
+
+  private constructor(private readonly db: Database.Database, readonly file: string) {
+    this.sql = new Statements(db);
+  }
 
   static open(file: string, opts: { create: boolean }): HistoryDb {
     let db: Database.Database;
@@ -131,32 +137,32 @@ export class HistoryDb {
   }
 
   private addServer(name: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO bar_server (srv_name, srv_created) VALUES (?, ?)').run(name, isoTime());
+    this.sql.get('INSERT OR IGNORE INTO bar_server (srv_name, srv_created) VALUES (?, ?)').run(name, isoTime());
   }
 
   /** Records the server (and what is known of it) when new or changed; writes nothing when all is as recorded. */
   ensureServer(name: string, info: { systemId?: string; version?: string; pgData?: string } = {}): void {
-    const cur = this.db.prepare('SELECT srv_system_id AS systemId, srv_version AS version, srv_pg_data AS pgData FROM bar_server WHERE srv_name = ?').get(name) as
+    const cur = this.sql.get('SELECT srv_system_id AS systemId, srv_version AS version, srv_pg_data AS pgData FROM bar_server WHERE srv_name = ?').get(name) as
       { systemId: string | null; version: string | null; pgData: string | null } | undefined;
     const changed = (['systemId', 'version', 'pgData'] as const).filter((k) => info[k] !== undefined && info[k] !== cur?.[k]);
     if (cur && changed.length === 0) return;
     const column = { systemId: 'srv_system_id', version: 'srv_version', pgData: 'srv_pg_data' } as const;
     this.inTransaction(() => {
       this.addServer(name);
-      for (const k of changed) this.db.prepare(`UPDATE bar_server SET ${column[k]} = ? WHERE srv_name = ?`).run(info[k], name);
+      for (const k of changed) this.sql.get(`UPDATE bar_server SET ${column[k]} = ? WHERE srv_name = ?`).run(info[k], name);
     });
   }
 
   private objectId(server: string, name: string, type: ObjectType): number {
-    this.db.prepare('INSERT OR IGNORE INTO bar_object (obj_srv_name, obj_name, obj_type) VALUES (?, ?, ?)').run(server, name, type);
-    return (this.db.prepare('SELECT obj_oid FROM bar_object WHERE obj_srv_name = ? AND obj_name = ?').get(server, name) as { obj_oid: number }).obj_oid;
+    this.sql.get('INSERT OR IGNORE INTO bar_object (obj_srv_name, obj_name, obj_type) VALUES (?, ?, ?)').run(server, name, type);
+    return (this.sql.get('SELECT obj_oid FROM bar_object WHERE obj_srv_name = ? AND obj_name = ?').get(server, name) as { obj_oid: number }).obj_oid;
   }
 
   /** Records the start of an attempt; returns its action id. */
   beginAction(server: string, type: ActionType, level: number | null, detail: Record<string, unknown> = {}): number {
     return this.inTransaction(() => {
       this.addServer(server);
-      const info = this.db.prepare('INSERT INTO bar_action (act_srv_name, act_type, act_level, act_start, act_pid, act_detail) VALUES (?, ?, ?, ?, ?, ?)')
+      const info = this.sql.get('INSERT INTO bar_action (act_srv_name, act_type, act_level, act_start, act_pid, act_detail) VALUES (?, ?, ?, ?, ?, ?)')
         .run(server, type, level, isoTime(), process.pid, JSON.stringify(detail));
       return Number(info.lastInsertRowid);
     });
@@ -164,24 +170,24 @@ export class HistoryDb {
 
   /** Ends an attempt: status 0 is success; anything else is a failure with its text. */
   endAction(aid: number, status: number, statusText: string | null, detail?: Record<string, unknown>): void {
-    const cur = this.db.prepare('SELECT act_detail FROM bar_action WHERE act_aid = ?').get(aid) as { act_detail: string } | undefined;
+    const cur = this.sql.get('SELECT act_detail FROM bar_action WHERE act_aid = ?').get(aid) as { act_detail: string } | undefined;
     const merged = { ...(cur ? JSON.parse(cur.act_detail) : {}), ...(detail ?? {}) };
-    this.db.prepare('UPDATE bar_action SET act_status = ?, act_status_text = ?, act_end = ?, act_detail = ? WHERE act_aid = ?')
+    this.sql.get('UPDATE bar_action SET act_status = ?, act_status_text = ?, act_end = ?, act_detail = ? WHERE act_aid = ?')
       .run(status, statusText, isoTime(), JSON.stringify(merged), aid);
   }
 
   /** Merges `detail` into a running action's (its progress, for `openbar status`). */
   updateDetail(aid: number, detail: Record<string, unknown>): void {
-    const cur = this.db.prepare('SELECT act_detail FROM bar_action WHERE act_aid = ?').get(aid) as { act_detail: string } | undefined;
+    const cur = this.sql.get('SELECT act_detail FROM bar_action WHERE act_aid = ?').get(aid) as { act_detail: string } | undefined;
     if (!cur) return;
-    this.db.prepare('UPDATE bar_action SET act_detail = ? WHERE act_aid = ?').run(JSON.stringify({ ...JSON.parse(cur.act_detail), ...detail }), aid);
+    this.sql.get('UPDATE bar_action SET act_detail = ? WHERE act_aid = ?').run(JSON.stringify({ ...JSON.parse(cur.act_detail), ...detail }), aid);
   }
 
   /** Adds the successful instances of an action in one transaction. */
   addInstances(aid: number, server: string, list: readonly NewInstance[]): InstanceRow[] {
     const ids = this.db.transaction(() => list.map((i) => {
       const oid = this.objectId(server, i.object, i.type);
-      const info = this.db.prepare(
+      const info = this.sql.get(
         `INSERT INTO bar_instance (ins_aid, ins_oid, ins_level, ins_copy_ids, ins_base_id, ins_start_lsn, ins_stop_lsn, ins_timeline, ins_first_wal, ins_time, ins_meta)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(aid, oid, i.level, i.copyIds.join(','), i.baseId ?? null, i.startLsn ?? null, i.stopLsn ?? null, i.timeline ?? null, i.firstWal ?? null, i.time, JSON.stringify(i.meta ?? {}));
@@ -196,7 +202,7 @@ export class HistoryDb {
    */
   restoreAction(a: Omit<ActionRow, 'pid'>): void {
     this.ensureServer(a.server);
-    this.db.prepare(
+    this.sql.get(
       `INSERT OR IGNORE INTO bar_action (act_aid, act_srv_name, act_type, act_level, act_status, act_status_text, act_start, act_end, act_pid, act_detail)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)`,
     ).run(a.aid, a.server, a.type, a.level, a.status, a.statusText, a.start, a.end, JSON.stringify(a.detail));
@@ -212,23 +218,23 @@ export class HistoryDb {
 
   /** history = keep: the rows stay, marked expired. */
   markExpired(ids: readonly number[]): void {
-    const stmt = this.db.prepare('UPDATE bar_instance SET ins_expired = 1 WHERE ins_id = ?');
+    const stmt = this.sql.get('UPDATE bar_instance SET ins_expired = 1 WHERE ins_id = ?');
     this.db.transaction(() => { for (const id of ids) stmt.run(id); })();
   }
 
   /** history = purge (or a sync dropping records of save sets that are gone). */
   deleteInstances(ids: readonly number[]): void {
-    const stmt = this.db.prepare('DELETE FROM bar_instance WHERE ins_id = ?');
+    const stmt = this.sql.get('DELETE FROM bar_instance WHERE ins_id = ?');
     this.db.transaction(() => { for (const id of ids) stmt.run(id); })();
   }
 
   setVerified(ids: readonly number[], ok: boolean, date: string): void {
-    const stmt = this.db.prepare('UPDATE bar_instance SET ins_verify = ?, ins_verify_date = ? WHERE ins_id = ?');
+    const stmt = this.sql.get('UPDATE bar_instance SET ins_verify = ?, ins_verify_date = ? WHERE ins_id = ?');
     this.db.transaction(() => { for (const id of ids) stmt.run(ok ? 1 : 2, date, id); })();
   }
 
   servers(): { name: string; systemId: string | null; version: string | null; pgData: string | null; created: string }[] {
-    return (this.db.prepare('SELECT * FROM bar_server ORDER BY srv_name').all() as Row[]).map((r) => ({
+    return (this.sql.get('SELECT * FROM bar_server ORDER BY srv_name').all() as Row[]).map((r) => ({
       name: r.srv_name as string, systemId: (r.srv_system_id as string | null) ?? null, version: (r.srv_version as string | null) ?? null,
       pgData: (r.srv_pg_data as string | null) ?? null, created: r.srv_created as string,
     }));
@@ -240,7 +246,7 @@ export class HistoryDb {
     if (q.server !== undefined) { where.push('act_srv_name = ?'); args.push(q.server); }
     if (q.type !== undefined) { where.push('act_type = ?'); args.push(q.type); }
     if (q.aid !== undefined) { where.push('act_aid = ?'); args.push(q.aid); }
-    return (this.db.prepare(`SELECT * FROM bar_action WHERE ${where.join(' AND ')} ORDER BY act_aid`).all(...args) as Row[]).map(actionOf);
+    return (this.sql.get(`SELECT * FROM bar_action WHERE ${where.join(' AND ')} ORDER BY act_aid`).all(...args) as Row[]).map(actionOf);
   }
 
   instances(q: { server?: string; aid?: number; ids?: readonly number[]; type?: ObjectType; types?: readonly ObjectType[]; includeExpired?: boolean } = {}): InstanceRow[] {
@@ -252,6 +258,6 @@ export class HistoryDb {
     if (q.types !== undefined) { where.push(`o.obj_type IN (${q.types.map(() => '?').join(',') || 'NULL'})`); args.push(...q.types); }
     if (q.ids !== undefined) { where.push(`i.ins_id IN (${q.ids.map(() => '?').join(',') || 'NULL'})`); args.push(...q.ids); }
     if (!q.includeExpired) where.push('i.ins_expired = 0');
-    return (this.db.prepare(`SELECT i.*, o.obj_srv_name, o.obj_name, o.obj_type FROM bar_instance i JOIN bar_object o ON o.obj_oid = i.ins_oid WHERE ${where.join(' AND ')} ORDER BY i.ins_id`).all(...args) as Row[]).map(instanceOf);
+    return (this.sql.get(`SELECT i.*, o.obj_srv_name, o.obj_name, o.obj_type FROM bar_instance i JOIN bar_object o ON o.obj_oid = i.ins_oid WHERE ${where.join(' AND ')} ORDER BY i.ins_id`).all(...args) as Row[]).map(instanceOf);
   }
 }

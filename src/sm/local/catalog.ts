@@ -3,6 +3,7 @@
 // what the volumes hold; the volumes stay the truth (the catalog can be rebuilt).
 
 import Database from 'better-sqlite3';
+import { Statements } from '../../common/sqlite-statements.js';
 import { randomUUID } from 'node:crypto';
 import { fail } from '../../common/errors.js';
 import { ownerAlive } from '../../common/process-owner.js';
@@ -132,7 +133,12 @@ const poolOf = (r: Row): PoolRow => ({
 });
 
 export class Catalog {
-  private constructor(private readonly db: Database.Database, readonly file: string) {}
+  /** statements prepared once (see common/sqlite-statements.ts) */
+  private readonly sql: Statements;
+
+  private constructor(private readonly db: Database.Database, readonly file: string) {
+    this.sql = new Statements(db);
+  }
 
   static open(file: string, opts: { create: boolean; smId?: string }): Catalog {
     let db: Database.Database;
@@ -153,7 +159,7 @@ export class Catalog {
 
   private initSchema(smId: string): void {
     this.db.exec(schema);
-    const put = this.db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
+    const put = this.sql.get('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
     put.run('schema_version', String(SCHEMA_VERSION));
     put.run('sm_id', smId);
   }
@@ -169,7 +175,7 @@ export class Catalog {
   }
 
   meta(key: string): string | undefined {
-    const r = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    const r = this.sql.get('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return r?.value;
   }
 
@@ -189,17 +195,17 @@ export class Catalog {
   // ---- pools ---------------------------------------------------------------
 
   pools(): PoolRow[] {
-    return (this.db.prepare('SELECT * FROM pools ORDER BY name').all() as Row[]).map(poolOf);
+    return (this.sql.get('SELECT * FROM pools ORDER BY name').all() as Row[]).map(poolOf);
   }
 
   pool(name: string): PoolRow | undefined {
-    const r = this.db.prepare('SELECT * FROM pools WHERE name = ?').get(name) as Row | undefined;
+    const r = this.sql.get('SELECT * FROM pools WHERE name = ?').get(name) as Row | undefined;
     return r ? poolOf(r) : undefined;
   }
 
   createPool(p: Omit<PoolRow, 'created'> & { created?: string }): PoolRow {
     const created = p.created ?? isoTime();
-    this.db.prepare('INSERT INTO pools (name, device, max_volume_size, retention_days, compression, created) VALUES (?, ?, ?, ?, ?, ?)')
+    this.sql.get('INSERT INTO pools (name, device, max_volume_size, retention_days, compression, created) VALUES (?, ?, ?, ?, ?, ?)')
       .run(p.name, p.device, p.maxVolumeSize, p.retentionDays, p.compression, created);
     return this.pool(p.name)!;
   }
@@ -208,19 +214,19 @@ export class Catalog {
 
   volumes(pool?: string): VolumeRow[] {
     const rows = pool === undefined
-      ? this.db.prepare('SELECT * FROM volumes ORDER BY pool, sequence').all()
-      : this.db.prepare('SELECT * FROM volumes WHERE pool = ? ORDER BY sequence').all(pool);
+      ? this.sql.get('SELECT * FROM volumes ORDER BY pool, sequence').all()
+      : this.sql.get('SELECT * FROM volumes WHERE pool = ? ORDER BY sequence').all(pool);
     return (rows as Row[]).map(volumeOf);
   }
 
   volume(id: number): VolumeRow | undefined {
-    const r = this.db.prepare('SELECT * FROM volumes WHERE id = ?').get(id) as Row | undefined;
+    const r = this.sql.get('SELECT * FROM volumes WHERE id = ?').get(id) as Row | undefined;
     return r ? volumeOf(r) : undefined;
   }
 
   /** Per volume: committed save sets with data in it. */
   volumeSaveSetCounts(): Map<number, number> {
-    const rows = this.db.prepare(
+    const rows = this.sql.get(
       "SELECT f.volume AS v, COUNT(DISTINCT f.saveset) AS n FROM fragments f JOIN savesets s ON s.id = f.saveset WHERE s.state = 'committed' GROUP BY f.volume",
     ).all() as { v: number; n: number }[];
     return new Map(rows.map((r) => [r.v, r.n]));
@@ -233,11 +239,11 @@ export class Catalog {
   mountForAppend(pool: string, owner: string, pathFor: (label: string) => string, labelSize: number): { volume: VolumeRow; isNew: boolean } {
     return this.db.transaction(() => {
       this.releaseStaleMounts();
-      const free = this.db.prepare(
+      const free = this.sql.get(
         "SELECT * FROM volumes WHERE pool = ? AND state = 'open' AND mounted_by IS NULL ORDER BY sequence LIMIT 1",
       ).get(pool) as Row | undefined;
       if (free) {
-        this.db.prepare('UPDATE volumes SET mounted_by = ? WHERE id = ?').run(owner, free.id);
+        this.sql.get('UPDATE volumes SET mounted_by = ? WHERE id = ?').run(owner, free.id);
         return { volume: { ...volumeOf(free), mountedBy: owner }, isNew: false };
       }
       return { volume: this.insertVolume(pool, owner, pathFor, labelSize), isNew: true };
@@ -250,37 +256,37 @@ export class Catalog {
   }
 
   private insertVolume(pool: string, owner: string | null, pathFor: (label: string) => string, labelSize: number): VolumeRow {
-    const r = this.db.prepare('SELECT COALESCE(MAX(sequence), 0) AS s FROM volumes WHERE pool = ?').get(pool) as { s: number };
+    const r = this.sql.get('SELECT COALESCE(MAX(sequence), 0) AS s FROM volumes WHERE pool = ?').get(pool) as { s: number };
     const sequence = r.s + 1;
     const label = `${pool}.${String(sequence).padStart(4, '0')}`;
     const created = isoTime();
-    const info = this.db.prepare(
+    const info = this.sql.get(
       "INSERT INTO volumes (label, pool, sequence, path, state, created, size, mounted_by) VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
     ).run(label, pool, sequence, pathFor(label), created, labelSize, owner);
     return this.volume(Number(info.lastInsertRowid))!;
   }
 
   unmount(volumeIds: readonly number[], owner: string): void {
-    const stmt = this.db.prepare('UPDATE volumes SET mounted_by = NULL WHERE id = ? AND mounted_by = ?');
+    const stmt = this.sql.get('UPDATE volumes SET mounted_by = NULL WHERE id = ? AND mounted_by = ?');
     this.db.transaction(() => { for (const id of volumeIds) stmt.run(id, owner); })();
   }
 
   setVolumeState(id: number, state: VolumeState): void {
-    this.db.prepare('UPDATE volumes SET state = ? WHERE id = ?').run(state, id);
+    this.sql.get('UPDATE volumes SET state = ? WHERE id = ?').run(state, id);
   }
 
   /** Frees mounts and aborts transactions whose owner process is gone (kill -9). */
   releaseStaleMounts(): number {
     const owners = new Set<string>();
-    for (const r of this.db.prepare('SELECT DISTINCT mounted_by AS o FROM volumes WHERE mounted_by IS NOT NULL').all() as { o: string }[]) owners.add(r.o);
-    for (const r of this.db.prepare("SELECT DISTINCT owner AS o FROM txns WHERE state = 'open'").all() as { o: string }[]) owners.add(r.o);
+    for (const r of this.sql.get('SELECT DISTINCT mounted_by AS o FROM volumes WHERE mounted_by IS NOT NULL').all() as { o: string }[]) owners.add(r.o);
+    for (const r of this.sql.get("SELECT DISTINCT owner AS o FROM txns WHERE state = 'open'").all() as { o: string }[]) owners.add(r.o);
     let n = 0;
     for (const o of owners) {
       if (ownerAlive(o)) continue;
       n++;
       this.db.transaction(() => {
-        this.db.prepare('UPDATE volumes SET mounted_by = NULL WHERE mounted_by = ?').run(o);
-        const txns = this.db.prepare("SELECT id FROM txns WHERE owner = ? AND state = 'open'").all(o) as { id: number }[];
+        this.sql.get('UPDATE volumes SET mounted_by = NULL WHERE mounted_by = ?').run(o);
+        const txns = this.sql.get("SELECT id FROM txns WHERE owner = ? AND state = 'open'").all(o) as { id: number }[];
         for (const t of txns) this.abortTxnRows(t.id);
       })();
     }
@@ -291,32 +297,32 @@ export class Catalog {
 
   beginTxn(owner: string): number {
     const now = isoTime();
-    const info = this.db.prepare("INSERT INTO txns (owner, started, updated, state) VALUES (?, ?, ?, 'open')").run(owner, now, now);
+    const info = this.sql.get("INSERT INTO txns (owner, started, updated, state) VALUES (?, ?, ?, 'open')").run(owner, now, now);
     return Number(info.lastInsertRowid);
   }
 
   txnProgress(txn: number, bytes: number, current: string | null): void {
-    this.db.prepare('UPDATE txns SET bytes = ?, current = ?, updated = ? WHERE id = ?').run(bytes, current, isoTime(), txn);
+    this.sql.get('UPDATE txns SET bytes = ?, current = ?, updated = ? WHERE id = ?').run(bytes, current, isoTime(), txn);
   }
 
   openTxns(): TxnRow[] {
-    return this.db.prepare("SELECT * FROM txns WHERE state = 'open' ORDER BY id").all() as TxnRow[];
+    return this.sql.get("SELECT * FROM txns WHERE state = 'open' ORDER BY id").all() as TxnRow[];
   }
 
   insertSaveSet(s: NewSaveSet): number {
-    const info = this.db.prepare(
+    const info = this.sql.get(
       "INSERT INTO savesets (txn, state, pool, server, name, kind, level, meta, created, compression) VALUES (?, 'writing', ?, ?, ?, ?, ?, ?, ?, ?)",
     ).run(s.txn, s.pool, s.server, s.name, s.kind, s.level, JSON.stringify(s.meta), s.created, s.compression);
     return Number(info.lastInsertRowid);
   }
 
   addFragment(f: Omit<FragmentRow, 'label' | 'path'>): void {
-    this.db.prepare('INSERT INTO fragments (saveset, part, volume, offset, length, first_seq) VALUES (?, ?, ?, ?, ?, ?)')
+    this.sql.get('INSERT INTO fragments (saveset, part, volume, offset, length, first_seq) VALUES (?, ?, ?, ?, ?, ?)')
       .run(f.saveset, f.part, f.volume, f.offset, f.length, f.firstSeq);
   }
 
   setTotals(id: number, t: SaveSetTotals): void {
-    this.db.prepare('UPDATE savesets SET raw_bytes = ?, stored_bytes = ?, records = ?, hash = ? WHERE id = ?')
+    this.sql.get('UPDATE savesets SET raw_bytes = ?, stored_bytes = ?, records = ?, hash = ? WHERE id = ?')
       .run(t.rawBytes, t.storedBytes, t.records, t.hash, id);
   }
 
@@ -324,25 +330,25 @@ export class Catalog {
   commitTxn(txn: number, owner: string, volumes: readonly VolumeCommit[]): void {
     const now = isoTime();
     this.db.transaction(() => {
-      this.db.prepare("UPDATE savesets SET state = 'committed', committed = ? WHERE txn = ?").run(now, txn);
-      const up = this.db.prepare("UPDATE volumes SET size = ?, state = CASE WHEN ? THEN 'full' ELSE state END, closed = CASE WHEN ? THEN ? ELSE closed END, mounted_by = NULL WHERE id = ? AND mounted_by = ?");
+      this.sql.get("UPDATE savesets SET state = 'committed', committed = ? WHERE txn = ?").run(now, txn);
+      const up = this.sql.get("UPDATE volumes SET size = ?, state = CASE WHEN ? THEN 'full' ELSE state END, closed = CASE WHEN ? THEN ? ELSE closed END, mounted_by = NULL WHERE id = ? AND mounted_by = ?");
       for (const v of volumes) up.run(v.size, v.full ? 1 : 0, v.full ? 1 : 0, now, v.id, owner);
-      this.db.prepare("UPDATE txns SET state = 'committed', updated = ? WHERE id = ?").run(now, txn);
+      this.sql.get("UPDATE txns SET state = 'committed', updated = ? WHERE id = ?").run(now, txn);
     }).immediate();
   }
 
   abortTxn(txn: number, owner: string, volumeIds: readonly number[]): void {
     this.db.transaction(() => {
       this.abortTxnRows(txn);
-      const up = this.db.prepare('UPDATE volumes SET mounted_by = NULL WHERE id = ? AND mounted_by = ?');
+      const up = this.sql.get('UPDATE volumes SET mounted_by = NULL WHERE id = ? AND mounted_by = ?');
       for (const id of volumeIds) up.run(id, owner);
     }).immediate();
   }
 
   private abortTxnRows(txn: number): void {
-    this.db.prepare("DELETE FROM fragments WHERE saveset IN (SELECT id FROM savesets WHERE txn = ? AND state = 'writing')").run(txn);
-    this.db.prepare("DELETE FROM savesets WHERE txn = ? AND state = 'writing'").run(txn);
-    this.db.prepare("UPDATE txns SET state = 'aborted', updated = ? WHERE id = ?").run(isoTime(), txn);
+    this.sql.get("DELETE FROM fragments WHERE saveset IN (SELECT id FROM savesets WHERE txn = ? AND state = 'writing')").run(txn);
+    this.sql.get("DELETE FROM savesets WHERE txn = ? AND state = 'writing'").run(txn);
+    this.sql.get("UPDATE txns SET state = 'aborted', updated = ? WHERE id = ?").run(isoTime(), txn);
   }
 
   // ---- save sets -----------------------------------------------------------
@@ -354,7 +360,7 @@ export class Catalog {
     eq('s.id', q.id); eq('s.server', q.server); eq('s.name', q.name); eq('s.kind', q.kind); eq('s.level', q.level); eq('s.pool', q.pool); eq('s.txn', q.txn);
     if (q.after !== undefined) { where.push('s.committed >= ?'); args.push(q.after); }
     if (q.before !== undefined) { where.push('s.committed < ?'); args.push(q.before); }
-    const rows = this.db.prepare(
+    const rows = this.sql.get(
       `SELECT s.*, (SELECT group_concat(label, ' ') FROM (SELECT v.label FROM fragments f JOIN volumes v ON v.id = f.volume WHERE f.saveset = s.id ORDER BY f.part)) AS vols
        FROM savesets s WHERE ${where.join(' AND ')} ORDER BY s.id`,
     ).all(...args) as Row[];
@@ -368,7 +374,7 @@ export class Catalog {
   }
 
   fragments(saveset: number): FragmentRow[] {
-    const rows = this.db.prepare(
+    const rows = this.sql.get(
       'SELECT f.*, v.label, v.path FROM fragments f JOIN volumes v ON v.id = f.volume WHERE f.saveset = ? ORDER BY f.part',
     ).all(saveset) as Row[];
     return rows.map((r) => ({
@@ -382,10 +388,10 @@ export class Catalog {
     this.db.transaction(() => {
       for (const id of ids) {
         // where its data lay: a volume holding its tombstone is recycled only once these are too
-        this.db.prepare('INSERT OR IGNORE INTO deleted_volumes (id, volume) SELECT saveset, volume FROM fragments WHERE saveset = ?').run(id);
-        this.db.prepare('DELETE FROM fragments WHERE saveset = ?').run(id);
-        this.db.prepare('DELETE FROM savesets WHERE id = ?').run(id);
-        this.db.prepare('INSERT OR REPLACE INTO deleted (id, time) VALUES (?, ?)').run(id, now);
+        this.sql.get('INSERT OR IGNORE INTO deleted_volumes (id, volume) SELECT saveset, volume FROM fragments WHERE saveset = ?').run(id);
+        this.sql.get('DELETE FROM fragments WHERE saveset = ?').run(id);
+        this.sql.get('DELETE FROM savesets WHERE id = ?').run(id);
+        this.sql.get('INSERT OR REPLACE INTO deleted (id, time) VALUES (?, ?)').run(id, now);
       }
     }).immediate();
   }
@@ -398,14 +404,14 @@ export class Catalog {
   }
 
   insertVolumeRow(v: Omit<VolumeRow, 'id' | 'mountedBy'>): number {
-    const info = this.db.prepare(
+    const info = this.sql.get(
       'INSERT INTO volumes (label, pool, sequence, path, state, created, closed, size, mounted_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)',
     ).run(v.label, v.pool, v.sequence, v.path, v.state, v.created, v.closed, v.size);
     return Number(info.lastInsertRowid);
   }
 
   insertCommittedSaveSet(id: number, txn: number, s: Omit<NewSaveSet, 'txn'>, totals: SaveSetTotals, committed: string): void {
-    this.db.prepare(
+    this.sql.get(
       `INSERT INTO savesets (id, txn, state, pool, server, name, kind, level, meta, created, committed, raw_bytes, stored_bytes, records, hash, compression)
        VALUES (?, ?, 'committed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(id, txn, s.pool, s.server, s.name, s.kind, s.level, JSON.stringify(s.meta), s.created, committed,
@@ -415,25 +421,25 @@ export class Catalog {
   /** Makes the id sequences continue after `maxSaveSet` / `maxTxn`, so ids are never reused. */
   bumpSequences(maxSaveSet: number, maxTxn: number): void {
     for (const [name, value] of [['savesets', maxSaveSet], ['txns', maxTxn]] as const) {
-      const cur = this.db.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').get(name) as { seq: number } | undefined;
-      if (cur === undefined) this.db.prepare('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)').run(name, value);
-      else if (cur.seq < value) this.db.prepare('UPDATE sqlite_sequence SET seq = ? WHERE name = ?').run(value, name);
+      const cur = this.sql.get('SELECT seq FROM sqlite_sequence WHERE name = ?').get(name) as { seq: number } | undefined;
+      if (cur === undefined) this.sql.get('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)').run(name, value);
+      else if (cur.seq < value) this.sql.get('UPDATE sqlite_sequence SET seq = ? WHERE name = ?').run(value, name);
     }
   }
 
   recordDeleted(id: number, time: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO deleted (id, time) VALUES (?, ?)').run(id, time);
+    this.sql.get('INSERT OR REPLACE INTO deleted (id, time) VALUES (?, ?)').run(id, time);
   }
 
   recordDeletedVolume(id: number, volume: number): void {
-    this.db.prepare('INSERT OR IGNORE INTO deleted_volumes (id, volume) VALUES (?, ?)').run(id, volume);
+    this.sql.get('INSERT OR IGNORE INTO deleted_volumes (id, volume) VALUES (?, ?)').run(id, volume);
   }
 
   // ---- recycling -------------------------------------------------------------
 
   /** Full, unmounted volumes that hold no fragment of any save set, committed or being written. */
   recyclableVolumes(pool: string): VolumeRow[] {
-    return (this.db.prepare(
+    return (this.sql.get(
       `SELECT * FROM volumes v WHERE v.pool = ? AND v.state IN ('full', 'recyclable') AND v.mounted_by IS NULL
          AND NOT EXISTS (SELECT 1 FROM fragments f WHERE f.volume = v.id) ORDER BY v.sequence`,
     ).all(pool) as Row[]).map(volumeOf);
@@ -442,7 +448,7 @@ export class Catalog {
   /** For each deleted save set id: the volumes its data was in (none known: absent from the map). */
   deletedLocations(ids: readonly number[]): Map<number, number[]> {
     const out = new Map<number, number[]>();
-    const stmt = this.db.prepare('SELECT volume FROM deleted_volumes WHERE id = ?');
+    const stmt = this.sql.get('SELECT volume FROM deleted_volumes WHERE id = ?');
     for (const id of ids) {
       const vols = (stmt.all(id) as { volume: number }[]).map((r) => r.volume);
       if (vols.length > 0) out.set(id, vols);
@@ -452,15 +458,15 @@ export class Catalog {
 
   /** The highest save-set and transaction ids ever handed out. */
   highWater(): { maxSaveSet: number; maxTxn: number } {
-    const seq = (name: string) => (this.db.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').get(name) as { seq: number } | undefined)?.seq ?? 0;
+    const seq = (name: string) => (this.sql.get('SELECT seq FROM sqlite_sequence WHERE name = ?').get(name) as { seq: number } | undefined)?.seq ?? 0;
     return { maxSaveSet: seq('savesets'), maxTxn: seq('txns') };
   }
 
   /** A recycled volume: empty again (label only), open for appending. */
   reopenRecycled(id: number, created: string, size: number): void {
     this.db.transaction(() => {
-      this.db.prepare("UPDATE volumes SET state = 'open', created = ?, closed = NULL, size = ? WHERE id = ?").run(created, size, id);
-      this.db.prepare('DELETE FROM deleted_volumes WHERE volume = ?').run(id);
+      this.sql.get("UPDATE volumes SET state = 'open', created = ?, closed = NULL, size = ? WHERE id = ?").run(created, size, id);
+      this.sql.get('DELETE FROM deleted_volumes WHERE volume = ?').run(id);
     }).immediate();
   }
 }
