@@ -82,15 +82,16 @@ export function dropCaches(): boolean {
  * coreutils' `dd iflag=nocache count=0`, after a sync so that no page is dirty), leaving
  * everything else cached: the programs, their libraries and openbar's node_modules stay
  * in memory, as on a live server where both tools run as archive_command at every WAL
- * segment. False when a file's pages stayed resident (checked on the largest file with
- * util-linux's fincore) or when the tools are missing.
+ * segment. Undefined when done; else what went wrong: pages of the largest file stayed
+ * resident (checked with util-linux's fincore; the running server may have read some
+ * since), or the tools are missing.
  */
-export function evictFiles(dirs: readonly string[]): boolean {
+export function evictFiles(dirs: readonly string[]): string | undefined {
   const present = dirs.filter((d) => fs.existsSync(d));
-  if (present.length === 0) return true;
+  if (present.length === 0) return undefined;
   spawnSyncQuiet('sync');
   const r = spawnSync('sh', ['-c', 'find "$@" -type f -print0 | xargs -0 -r -P2 -n 64 sh -c \'for f; do dd if="$f" iflag=nocache count=0 status=none 2>/dev/null; done\' sh', 'sh', ...present], { stdio: 'ignore' });
-  if (r.status !== 0) return false;
+  if (r.status !== 0) return 'find/xargs/dd failed';
   let largest = { file: '', size: -1 };
   for (const d of present) {
     for (const e of fs.readdirSync(d, { recursive: true, withFileTypes: true })) {
@@ -102,9 +103,11 @@ export function evictFiles(dirs: readonly string[]): boolean {
       } catch { /* gone */ }
     }
   }
-  if (largest.size <= 0) return true;
+  if (largest.size <= 0) return undefined;
   const res = spawnSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', largest.file], { encoding: 'utf8' });
-  return res.status === 0 && Number(res.stdout.trim()) === 0;
+  if (res.status !== 0) return 'fincore is missing';
+  const resident = Number(res.stdout.trim());
+  return resident === 0 ? undefined : `${largest.file}: ${resident} of ${largest.size} bytes stayed resident`;
 }
 
 function spawnSyncQuiet(cmd: string): void {

@@ -81,8 +81,13 @@ async function main(): Promise<void> {
   // before each timed run the files each tool reads or writes are evicted from the page
   // cache: the data directory (WAL included), openbar's home, pgBackRest's repository
   const dataDirs = [cluster.dataDir, path.join(dir, 'openbar-home'), path.join(dir, 'pgbr-repo')];
-  let evicted = true;
-  const coldData = () => { evicted = evictFiles(dataDirs) && evicted; };
+  /** the first eviction that was not complete, and how many were not */
+  let evictNote: string | undefined;
+  let evictMisses = 0;
+  const coldData = () => {
+    const miss = evictFiles(dataDirs);
+    if (miss) { evictNote ??= miss; evictMisses++; }
+  };
   let incrementalNote = '';
   let verifyNote = '';
   try {
@@ -317,7 +322,7 @@ async function main(): Promise<void> {
       '# openbar against pgBackRest',
       '',
       `${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / 1024 ** 3, 0)} GiB RAM.`,
-      `pgbench scale ${scale}: ${fmt(dbBytes / 1e9, 2)} GB, data checksums on. zstd level 1 and ${streams} processes/streams for both; before each timed run the page cache of the data directory (WAL included), openbar's home and pgBackRest's repository was evicted${evicted ? '' : ' (NOT everywhere: a file stayed resident or dd/fincore are missing)'}; the programs stayed cached, as on a live server where both tools run as archive_command at every WAL segment.`,
+      `pgbench scale ${scale}: ${fmt(dbBytes / 1e9, 2)} GB, data checksums on. zstd level 1 and ${streams} processes/streams for both; before each timed run the page cache of the data directory (WAL included), openbar's home and pgBackRest's repository was evicted${evictNote ? ` (not completely before ${evictMisses} run(s); first: ${evictNote})` : ''}; the programs stayed cached, as on a live server where both tools run as archive_command at every WAL segment.`,
       startNote,
       `Peak RSS is the whole process tree (pgBackRest's worker processes included). pgBackRest ${spawnSync('pgbackrest', ['version'], { encoding: 'utf8' }).stdout.trim()}.`,
       `${runs} run(s) of each backup, verify and restore, pgBackRest and openbar alternating, each backup started with the archiver idle; figures are the median (min–max).`,
