@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { checkChunk, pageChecksum } from './page.js';
+import { checkChunk, pageChecksum, stampChecksums } from './page.js';
 import { simdChecksum, simdChecksumIn } from './page-checksum-simd.js';
 import { allocShared } from '../../common/io/shared-memory.js';
 
@@ -65,5 +65,21 @@ describe('page checks', () => {
     for (const p of pages) p[5000] ^= 0x01; // every page damaged: only the older ones are judged
     const { bad } = checkChunk(Buffer.concat(pages), 10, String((2n << 32n) | 0x10n), true);
     assert.deepEqual(bad, [{ index: 0, problem: 'checksum' }, { index: 1, problem: 'checksum' }]);
+  });
+});
+
+describe('checksums stamped on pages made here (restored from WAL images)', () => {
+  it('sets pd_checksum of the marked pages as PostgreSQL computes it, and leaves a new (all-zero) page all zero', () => {
+    const chunk = Buffer.alloc(3 * 8192);
+    randomBytes(8192).copy(chunk, 0);
+    chunk.writeUInt16LE(24, 12); // pd_lower
+    chunk.writeUInt16LE(8000, 14); // pd_upper: not a new page
+    randomBytes(8192).copy(chunk, 2 * 8192);
+    chunk.writeUInt16LE(8000, 2 * 8192 + 14);
+    const third = Buffer.from(chunk.subarray(2 * 8192));
+    stampChecksums(chunk, [70, 71, 72], Uint8Array.from([1, 1, 0]));
+    assert.equal(chunk.readUInt16LE(8), pageChecksum(chunk.subarray(0, 8192), 70));
+    assert.ok(chunk.subarray(8192, 2 * 8192).equals(Buffer.alloc(8192)), 'the new page stays all zero');
+    assert.ok(chunk.subarray(2 * 8192).equals(third), 'an unmarked page is not touched');
   });
 });

@@ -121,13 +121,14 @@ export function checkChunk(chunk: Uint8Array, blocks: number | ArrayLike<number>
 
 /**
  * Sets pd_checksum of the pages of `chunk` marked in `which` (page i: block `blocks[i]`),
- * as PostgreSQL does when it writes a page out (pages made here: restored from WAL images).
+ * as PostgreSQL does when it writes a page out (pages made here: restored from WAL images);
+ * a new page (pd_upper 0) keeps none, as PageSetChecksumInplace leaves it.
  */
 export function stampChecksums(chunk: Uint8Array, blocks: ArrayLike<number>, which: Uint8Array): void {
   const cs = simdOver(chunk);
   const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   for (let i = 0, p = 0; p + PAGE <= chunk.byteLength; i++, p += PAGE) {
-    if (!which[i]) continue;
+    if (!which[i] || dv.getUint16(p + 14, true) === 0) continue;
     dv.setUint16(p + 8, cs ? cs.at(cs.base + p, blocks[i]!) : pageChecksum(chunk.subarray(p, p + PAGE), blocks[i]!), true);
   }
 }

@@ -18,6 +18,9 @@
 import { imageApplies, imageOffset, type DecodedRecord } from './wal-record.js';
 import type { WalFormat } from './wal-format.js';
 
+/** offset of pd_upper in PageHeaderData: 0 on a new (all-zero) page */
+const PD_UPPER = 14;
+
 /** pages per storage chunk: memory grows 1 MiB at a time, as images come */
 const CHUNK_PAGES = 128;
 
@@ -112,7 +115,11 @@ export class BlockImages {
     this.live--;
   }
 
-  /** RestoreBlockImage into the slot: the image with its hole zero-filled, then pd_lsn = `endLsn`. */
+  /**
+   * RestoreBlockImage into the slot: the image with its hole zero-filled, then pd_lsn =
+   * `endLsn`, unless the page is new (pd_upper 0: an all-zero page stays all zero, as
+   * XLogReadBufferForRedoExtended leaves it).
+   */
   private restore(slot: number, rec: DecodedRecord, i: number, endLsn: number): void {
     const size = this.pageSize;
     const page = this.chunks[Math.floor(slot / CHUNK_PAGES)]!.subarray((slot % CHUNK_PAGES) * size, (slot % CHUNK_PAGES + 1) * size);
@@ -129,7 +136,8 @@ export class BlockImages {
       page.set(bytes.subarray(src + holeOff, src + len), holeOff + holeLen);
     }
     // PageXLogRecPtr: xlogid (high half), then xrecoff, each in the machine's order (little-endian here)
-    const dv = new DataView(page.buffer, page.byteOffset, 8);
+    const dv = new DataView(page.buffer, page.byteOffset, 16);
+    if (dv.getUint16(PD_UPPER, true) === 0) return;
     dv.setUint32(0, Math.floor(endLsn / 0x100000000), true);
     dv.setUint32(4, endLsn >>> 0, true);
   }

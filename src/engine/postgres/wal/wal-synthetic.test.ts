@@ -302,6 +302,14 @@ describe('pages kept from full-page images (a level 1 takes them instead of read
     assert.equal(pages.get('16384/2')![2000], page(9)[2000]);
   });
 
+  it('leaves a new (all-zero) page all zero: no pd_lsn, as replay leaves it', () => {
+    const w = new WalWriter(pg15);
+    const a = w.record(11, 0, body([{ id: 0, rel: REL, blk: 4, image: { len: PAGE, holeOffset: 0, info: pg15.bimgApply, bytes: Buffer.alloc(PAGE) } }], Buffer.alloc(4)));
+    w.record(10, 0, body([plain(OTHER, 1)], Buffer.alloc(4)));
+    const got = kept(w, a).get('16384/4')!;
+    assert.ok(got.equals(Buffer.alloc(PAGE)), 'all zero');
+  });
+
   it('keeps no compressed image, none replay does not apply, none of another fork', () => {
     const w = new WalWriter(pg15);
     const a = w.record(10, 0, body([{ id: 0, rel: REL, blk: 1, image: { len: 500, holeOffset: 40, info: 0x01 | 0x02 | 0x10, holeLength: 6000 } }], Buffer.alloc(4)));
