@@ -206,13 +206,17 @@ async function main(): Promise<void> {
       let l1Scan: { t: Timed; bytes: number; storedBytes: number } | undefined;
       let brIncr = { delta: 0, stored: 0 };
       let changedBytes = 0;
-      for (let i = 0; i < runs; i++) {
+      /** a new full / level 0 of each (not timed), then the change, CHECKPOINT, the archiver idle */
+      const newBasesAndChange = async () => {
         await archiverIdle();
         await must('pgbackrest backup', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--type=full', 'backup']);
         await must('openbar backup', process.execPath, [openbarBin, '--config', config, 'backup']);
         await w.change();
         await cluster.query('CHECKPOINT');
         await archiverIdle();
+      };
+      for (let i = 0; i < runs; i++) {
+        await newBasesAndChange();
         coldData();
         // traced (one line per phase on stderr, kept beside the report) to see where a slow run lost its time
         const t = await timed(process.execPath, [openbarBin, '--config', config, '--set', 'incremental_method=wal', 'backup', '-L', '1', '--json'], { ...(as ?? {}), env: { OPENBAR_TRACE: '1' } });
@@ -243,12 +247,7 @@ async function main(): Promise<void> {
       // neither ran lately; the runs above evict only the data, see the report's head)
       let allCold: { ob: Timed; br: Timed } | undefined;
       if (w.name === 'pgbench' && dropCaches()) {
-        await archiverIdle();
-        await must('pgbackrest backup', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--type=full', 'backup']);
-        await must('openbar backup', process.execPath, [openbarBin, '--config', config, 'backup']);
-        await w.change();
-        await cluster.query('CHECKPOINT');
-        await archiverIdle();
+        await newBasesAndChange();
         dropCaches();
         const ob = await must('openbar backup -L 1 (all cold)', process.execPath, [openbarBin, '--config', config, '--set', 'incremental_method=wal', 'backup', '-L', '1', '--json']);
         await archiverIdle();

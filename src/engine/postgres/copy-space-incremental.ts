@@ -286,8 +286,9 @@ async function readListed(c: Ctx, fh: fsp.FileHandle, list: readonly number[], b
 /**
  * Reads block `list[i]` of the file into page i of `buf`, runs of consecutive blocks in one
  * read, at most `limit` reads at once, by Node's callback API; pages marked in `filled` are
- * there already. Settles only when no read is running (the descriptor may be closed next). A file cut short while it is read leaves
- * zeros where its pages were: the truncation is in the WAL.
+ * there already. Settles only when no read is running (the descriptor may be closed next).
+ * A file cut short while it is read leaves zeros where its pages were: the truncation is
+ * in the WAL.
  */
 export function readScattered(fd: number, buf: Buffer, list: readonly number[], limit: number, filled?: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
