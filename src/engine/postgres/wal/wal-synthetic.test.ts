@@ -331,6 +331,17 @@ describe('pages kept from full-page images (a level 1 takes them instead of read
     assert.equal(kept(w2, b).size, 0);
   });
 
+  it('reads 13/14\'s image bits: APPLY 0x04 kept, IS_COMPRESSED 0x02 not', () => {
+    const pg14 = walFormatForMajor(14)!;
+    const w = new WalWriter(pg14);
+    const a = w.record(10, 0, body([fpi(REL, 1, page(1), 0x01 | 0x04)], Buffer.alloc(4)));
+    w.record(10, 0, body([{ id: 0, rel: REL, blk: 2, image: { len: 500, holeOffset: 40, info: 0x01 | 0x02 | 0x04, holeLength: 6000 } }], Buffer.alloc(4)));
+    w.record(10, 0, body([fpi(REL, 3, page(3), 0x01)], Buffer.alloc(4))); // no APPLY bit: not applied
+    const pages = kept(w, a);
+    assert.deepEqual([...pages.keys()], ['16384/1']);
+    assert.equal(pages.get('16384/1')![2000], page(1)[2000]);
+  });
+
   it('keeps at most as many pages as asked, and none for a block it cannot keep', () => {
     const w = new WalWriter(pg15);
     const a = w.record(10, 0, body([fpi(REL, 1, page(1))], Buffer.alloc(4)));
