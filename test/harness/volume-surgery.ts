@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openActivityLog } from '../../src/common/activity-log.js';
 import { LocalStorageManager } from '../../src/sm/local/local-storage-manager.js';
-import { digestOf, SetHasher } from '../../src/common/io/content-hash.js';
+import { ContentHasher, digestOf } from '../../src/common/io/content-hash.js';
 import { decodeRecordHeader, encodeRecordHeader, LABEL_SIZE, payloadChecksum, RECORD_HEADER_SIZE, RecordKind } from '../../src/sm/local/volume-format.js';
 
 interface Rec { offset: number; kind: number; seq: number; payload: Buffer }
@@ -45,7 +45,7 @@ export function editSaveSet(volumeFile: string, id: number, edit: (content: Buff
   const content = Buffer.concat(data.map((r) => r.payload));
   edit(content);
   let at = 0;
-  const hasher = new SetHasher();
+  const hasher = new ContentHasher();
   for (const r of data) {
     const next = content.subarray(at, at + r.payload.length);
     at += r.payload.length;

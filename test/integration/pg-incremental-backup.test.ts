@@ -8,39 +8,20 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SpaceStreamDecoder } from '../../src/engine/postgres/space-stream.js';
+import { savesetPages } from '../harness/space-pages.js';
 import { openbar, savesets } from '../harness/cli.js';
 import { makePgEnv, ok, removeEnv, type PgEnv } from '../harness/pg.js';
-import { flipStoredByte, readSaveSetContent } from '../harness/volume-surgery.js';
+import { flipStoredByte } from '../harness/volume-surgery.js';
 
 interface Result { id: number; level: number; method: string | null; storedBytes: number; bytes: number; levels: { space: string; level: number; base: number | null; note: string | null }[] }
 
 /** Per file of a save set: the pages it carries ('whole' for whole files), and the all-zero ones. */
 async function pageLists(home: string, id: number): Promise<Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>> {
-  const content = await readSaveSetContent(home, id);
   const out = new Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>();
-  const d = new SpaceStreamDecoder();
-  let cur: { path: string; pages?: readonly number[] } | undefined;
-  let buf: Buffer[] = [];
-  const flush = () => {
-    if (!cur?.pages) return;
-    const data = Buffer.concat(buf);
-    const e = out.get(cur.path) ?? { pages: new Set<number>(), zero: new Set<number>() };
-    cur.pages.forEach((b, i) => {
-      (e.pages as Set<number>).add(b);
-      if (data.subarray(i * 8192, (i + 1) * 8192).every((x) => x === 0)) e.zero.add(b);
-    });
-    out.set(cur.path, e);
-  };
-  for (const ev of d.push(content)) {
-    if (ev.kind === 'entry') {
-      flush();
-      buf = [];
-      cur = ev.entry.type === 'file' ? ev.entry : undefined;
-      if (cur && !cur.pages) out.set(cur.path, { pages: 'whole', zero: new Set() });
-    } else if (ev.kind === 'data') buf.push(Buffer.from(ev.data));
+  for (const [file, pages] of await savesetPages(home, id)) {
+    if (pages === 'whole') { out.set(file, { pages: 'whole', zero: new Set() }); continue; }
+    out.set(file, { pages: new Set(pages.keys()), zero: new Set([...pages].filter(([, p]) => p.every((x) => x === 0)).map(([b]) => b)) });
   }
-  flush();
   return out;
 }
 

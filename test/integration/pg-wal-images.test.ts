@@ -7,36 +7,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SandboxCluster } from '../../src/engine/postgres/sandbox.js';
-import { SpaceStreamDecoder } from '../../src/engine/postgres/space-stream.js';
+import { savesetPages } from '../harness/space-pages.js';
 import { openbar, savesets } from '../harness/cli.js';
 import { amcheck, makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
-import { readSaveSetContent } from '../harness/volume-surgery.js';
 
 interface Result { id: number; level: number; method: string | null; spaces: { space: string; imagePages: number }[] }
 
-/** file → block → page, over the space save sets of backup `aid` */
+/** file → block → page, over the space save sets of backup `aid` (files stored whole left out) */
 async function pagesOf(home: string, config: string, aid: number, space: string): Promise<Map<string, Map<number, Buffer>>> {
   const out = new Map<string, Map<number, Buffer>>();
   const ids = savesets(config).filter((s) => s.kind === 'space' && s.name === space && (s as unknown as { meta: { aid: number } }).meta.aid === aid).map((s) => s.id);
   for (const id of ids) {
-    const d = new SpaceStreamDecoder();
-    let cur: { path: string; pages?: readonly number[] } | undefined;
-    let data: Buffer[] = [];
-    const flush = () => {
-      if (!cur?.pages) return;
-      const all = Buffer.concat(data);
-      const m = out.get(cur.path) ?? new Map<number, Buffer>();
-      cur.pages.forEach((b, i) => m.set(b, all.subarray(i * 8192, (i + 1) * 8192)));
-      out.set(cur.path, m);
-    };
-    for (const ev of d.push(await readSaveSetContent(home, id))) {
-      if (ev.kind === 'entry') {
-        flush();
-        data = [];
-        cur = ev.entry.type === 'file' ? ev.entry : undefined;
-      } else if (ev.kind === 'data') data.push(Buffer.from(ev.data));
+    for (const [file, pages] of await savesetPages(home, id)) {
+      if (pages === 'whole') continue;
+      const m = out.get(file) ?? new Map<number, Buffer>();
+      for (const [b, p] of pages) m.set(b, p);
+      out.set(file, m);
     }
-    flush();
   }
   return out;
 }

@@ -55,7 +55,7 @@ export async function startWalReading(ctx: BarContext, engine: EngineAdapter, sp
   if (!label?.walSegmentSize || !label.systemId) return undefined;
   const facts = { segmentSize: label.walSegmentSize, systemId: label.systemId };
   // its thread becomes the codec worker once the WAL is read: no other need start
-  const reading = await engine.walChanges(oldest.startLsn!, oldest.timeline, walSources(ctx), facts, { lend: lendCodecWorker, pageImages: ctx.settings.wal_images === 'on' });
+  const reading = await engine.walChanges(oldest.startLsn!, oldest.timeline, walSources(ctx), facts, { lend: lendCodecWorker, pageImages: pageImages(ctx) });
   return { from: oldest.startLsn!, timeline: oldest.timeline, facts, reading, started: Date.now(), levels, instances, label: { action: oldest.action, meta: label } };
 }
 
@@ -74,7 +74,7 @@ export async function incrementalSources(ctx: BarContext, engine: EngineAdapter,
   if (method === 'wal') {
     const from = oldest!.startLsn!;
     const started = reading?.started ?? Date.now();
-    const r = await (reading?.reading ?? await engine.walChanges(from, handle.timeline, walSources(ctx), undefined, { pageImages: ctx.settings.wal_images === 'on' })).finish(handle.startLsn);
+    const r = await (reading?.reading ?? await engine.walChanges(from, handle.timeline, walSources(ctx), undefined, { pageImages: pageImages(ctx) })).finish(handle.startLsn);
     if ('incomplete' in r) {
       if (wanted === 'wal') fail('UNREACHABLE', `incremental_method = wal: ${r.incomplete}`, 'set incremental_method = scan (or auto) to read every page instead, or take a level 0');
       ctx.log.info(`backup ${aid}: ${r.incomplete}; finding changed pages by scanning instead`);
@@ -128,6 +128,9 @@ async function baseLabel(ctx: BarContext, instances: readonly HistoryInstance[],
   const [set] = await ctx.sm.query({ id: label.copyIds[0]! });
   return set?.meta as LabelInfo | undefined;
 }
+
+/** Whether pages the WAL's full-page images restore are taken instead of read (setting wal_images). */
+const pageImages = (ctx: BarContext): boolean => ctx.settings.wal_images === 'on';
 
 /** The WAL files and summaries of the Logs pool (see log/wal-summaries.ts). */
 function walSources(ctx: BarContext): WalSources {

@@ -32,6 +32,3 @@ export class ContentHasher {
     return this.h.digest('hex');
   }
 }
-
-/** Hash of a sequence of record digests. */
-export class SetHasher extends ContentHasher {}

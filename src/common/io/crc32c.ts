@@ -64,13 +64,11 @@ function nativeCrc(): NativeCrc | null {
   return native;
 }
 
-/** Loads the native function now (a thread started early does it before its first WAL arrives: ~2 ms). */
-export function preloadNativeCrc32c(): void {
-  nativeCrc();
-}
-
-/** Whether long ranges go to the native function (it loaded); for the tests. */
-export function nativeCrc32cLoaded(): boolean {
+/**
+ * Loads the native function now (a thread started early does it before its first WAL
+ * arrives: ~2 ms); whether long ranges go to it.
+ */
+export function loadNativeCrc32c(): boolean {
   return nativeCrc() !== null;
 }
 

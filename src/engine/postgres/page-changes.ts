@@ -40,9 +40,6 @@ export class PageChanges {
 
   get blockCount(): number { return this.w.blockCount; }
 
-  /** How many pages the WAL's images restore (see wal/block-images.ts). */
-  get imageCount(): number { return this.w.images?.count ?? 0; }
-
   /**
    * The pages of `relPath` (a main fork's file) that the WAL's full-page images restore,
    * which need not be read; undefined when there are none.
@@ -63,7 +60,6 @@ export class PageChanges {
     const size = kept.pageSize;
     const chunks = this.imageChunks ??= kept.chunks.map((c) => new Uint8Array(c));
     return {
-      count: to - from,
       page: (block) => {
         const k = lowerBound(r.blocks, lo + block);
         if (k >= to || r.blocks[k] !== lo + block) return undefined;
@@ -106,7 +102,6 @@ export class PageChanges {
 export interface FileImages {
   /** the page of block `block` (within the file), or undefined */
   page(block: number): Uint8Array | undefined;
-  readonly count: number;
 }
 
 function lowerBound(a: Uint32Array, x: number): number {

@@ -119,6 +119,11 @@ export function checkChunk(chunk: Uint8Array, blocks: number | ArrayLike<number>
   return { chunk, bad };
 }
 
+/** PageIsNew: pd_upper is 0 (a page never initialized: valid only all zero). */
+export function pageIsNew(dv: DataView, off = 0): boolean {
+  return dv.getUint16(off + 14, true) === 0;
+}
+
 /**
  * Sets pd_checksum of the pages of `chunk` marked in `which` (page i: block `blocks[i]`),
  * as PostgreSQL does when it writes a page out (pages made here: restored from WAL images);
@@ -128,7 +133,7 @@ export function stampChecksums(chunk: Uint8Array, blocks: ArrayLike<number>, whi
   const cs = simdOver(chunk);
   const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   for (let i = 0, p = 0; p + PAGE <= chunk.byteLength; i++, p += PAGE) {
-    if (!which[i] || dv.getUint16(p + 14, true) === 0) continue;
+    if (!which[i] || pageIsNew(dv, p)) continue;
     dv.setUint16(p + 8, cs ? cs.at(cs.base + p, blocks[i]!) : pageChecksum(chunk.subarray(p, p + PAGE), blocks[i]!), true);
   }
 }

@@ -5,7 +5,7 @@
 // object's size, and no record allocates memory of its own. When a
 // volume fills, the set goes on in another volume with a CONTINUE record.
 
-import { SetHasher } from '../../common/io/content-hash.js';
+import { ContentHasher } from '../../common/io/content-hash.js';
 import { Writable } from 'node:stream';
 import { fail } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
@@ -29,7 +29,7 @@ export class LocalObjectWriter implements ObjectWriter {
   private storedBytes = 0;
   private seq = 0;
   /** the set's hash: over the records' digests, in order */
-  private readonly hash = new SetHasher();
+  private readonly hash = new ContentHasher();
   /** the transfer buffers of this writer: xfer_buf_count slots of xfer_buf_size */
   private readonly slots: SlotPool;
   private slot: Slot | undefined;

@@ -3,7 +3,7 @@
 // codec pool, and at END checks the totals and the hash of the whole set. Any
 // mismatch stops the read with an error naming the save set, the volume and the offset.
 
-import { SetHasher } from '../../common/io/content-hash.js';
+import { ContentHasher } from '../../common/io/content-hash.js';
 import { fail } from '../../common/errors.js';
 import { openShared } from '../../common/io/codec-pool.js';
 import { SlotPool, type Slot } from '../../common/io/slot-pool.js';
@@ -41,7 +41,7 @@ export async function* readSaveSet(plan: ReadPlan): AsyncGenerator<Buffer> {
   }
 
   if (fragments.length === 0) fail('FORMAT', `save set ${info.id} (${info.name}) has no fragments in the catalog`, 'run `openbar sm scan --rebuild`');
-  const hash = new SetHasher();
+  const hash = new ContentHasher();
   let expectSeq = 0;
   let rawBytes = 0;
   let ended = false;

@@ -15,11 +15,9 @@
 // (wal_compression: read from disk as before). At most `maxPages` pages are kept.
 // pd_checksum is the copy's to set (the image carries the value of its time).
 
-import { imageApplies, imageOffset, type DecodedRecord } from './wal-record.js';
+import { imageApplies, imageCompression, imageOffset, type DecodedRecord } from './wal-record.js';
+import { pageIsNew } from '../page.js';
 import type { WalFormat } from './wal-format.js';
-
-/** offset of pd_upper in PageHeaderData: 0 on a new (all-zero) page */
-const PD_UPPER = 14;
 
 /** pages per storage chunk: memory grows 1 MiB at a time, as images come */
 const CHUNK_PAGES = 128;
@@ -61,7 +59,7 @@ export class BlockImages {
   note(slots: RelImageSlots, rec: DecodedRecord, i: number, format: WalFormat, endLsn: number): void {
     const block = rec.blockNumber[i]!;
     const had = slots.get(block);
-    const usable = imageApplies(rec, i, format) && (rec.bimgInfo[i]! & format.bimgCompressed) === 0;
+    const usable = imageApplies(rec, i, format) && imageCompression(rec, i, format) === 'none';
     if (!usable) {
       if (had !== undefined) this.release(slots, block, had);
       return;
@@ -77,10 +75,6 @@ export class BlockImages {
     for (const slot of slots.values()) this.free.push(slot);
     this.live -= slots.size;
     slots.clear();
-  }
-
-  get count(): number {
-    return this.live;
   }
 
   /** The kept pages, by relation; `rels` are the collector's entries with their slots. */
@@ -137,7 +131,7 @@ export class BlockImages {
     }
     // PageXLogRecPtr: xlogid (high half), then xrecoff, each in the machine's order (little-endian here)
     const dv = new DataView(page.buffer, page.byteOffset, 16);
-    if (dv.getUint16(PD_UPPER, true) === 0) return;
+    if (pageIsNew(dv)) return;
     dv.setUint32(0, Math.floor(endLsn / 0x100000000), true);
     dv.setUint32(4, endLsn >>> 0, true);
   }

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 // the thread may be lent to the worker pool once the WAL is read: it serves pool tasks too
 import '../../../common/io/pool-worker.js';
-import { preloadNativeCrc32c } from '../../../common/io/crc32c.js';
+import { loadNativeCrc32c } from '../../../common/io/crc32c.js';
 import { BlockRefCollector } from './block-ref-collector.js';
 import type { PartialRecord } from './wal-record-reader.js';
 import type { WalSummary } from './wal-summary.js';
@@ -103,7 +103,7 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
         if (process.env.OPENBAR_TRACE) process.stderr.write(`trace wal worker: ${busy.toFixed(0)} ms parsing, up ${performance.now().toFixed(0)} ms\n`);
         const result = collector!.finish();
         // the kept pages move to the main thread, not copied
-        parentPort!.postMessage({ type: 'result', result } satisfies WalWorkerReply, result.images?.chunks ?? []);
+        reply({ type: 'result', result }, result.images?.chunks);
         break;
       }
     }
@@ -150,8 +150,8 @@ function readFile(c: BlockRefCollector, file: string, to: number, rest: boolean)
 
 // the thread is mostly started before it is needed (src/common/io/prestarted-worker.ts):
 // what every reading loads is loaded while it waits
-preloadNativeCrc32c();
+loadNativeCrc32c();
 
-function reply(r: WalWorkerReply): void {
-  parentPort!.postMessage(r);
+function reply(r: WalWorkerReply, transfer: ArrayBuffer[] = []): void {
+  parentPort!.postMessage(r, transfer);
 }
