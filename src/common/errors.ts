@@ -6,6 +6,11 @@ export const ExitStatus = Object.freeze({
   failed: 1,
   usage: 2,
   damage: 3,
+  /**
+   * restore_command only: the file is stored but cannot be served. PostgreSQL aborts
+   * recovery on an exit status above 125, where 1 would read as the end of the WAL.
+   */
+  recoveryMustStop: 255,
 });
 
 interface ErrorKind {
@@ -31,6 +36,7 @@ export const errorTable = Object.freeze({
   ABORTED: { exit: ExitStatus.failed },
   PG: { exit: ExitStatus.failed },
   UNREACHABLE: { exit: ExitStatus.failed },
+  BAD_WAL: { exit: ExitStatus.failed },
   SERVER_RUNNING: { exit: ExitStatus.failed, hint: 'stop the server (pg_ctl stop -D DIR) or restore into another directory' },
   DAMAGE: { exit: ExitStatus.damage },
   INTERNAL: { exit: ExitStatus.failed },

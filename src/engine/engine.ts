@@ -168,7 +168,10 @@ export type RecoveryTarget =
 
 export interface RecoverySettings {
   readonly target: RecoveryTarget;
+  /** the timeline recovery follows (chosen by the restore, never left to 'latest') */
+  readonly timeline: number;
   readonly restoreCommand: string;
+  /** off: the restored cluster is a copy that does not archive (and is never salvaged from) */
   readonly archiveMode: 'preserve' | 'off';
 }
 
@@ -193,8 +196,47 @@ export interface ByteSink {
   gapToAligned?(block: number): number | undefined;
 }
 
-export interface EngineAdapter {
+/** What a cluster's data directory says of it without a server (pg_control). */
+export interface ClusterIdentity {
+  readonly systemId: string;
+}
+
+/** What is expected of a WAL file entering the archive: this cluster's, when known. */
+export interface WalFileExpectations {
+  readonly systemId?: string | undefined;
+  readonly segmentSize?: number | undefined;
+  /**
+   * Salvage from a stopped or crashed server's pg_wal: a segment may end in stale pages
+   * (a recycled file, written to a point); its WAL then ends at the first invalid page.
+   */
+  readonly salvage?: boolean;
+}
+
+/** The verdict on a WAL file, and what it says of itself when it is sound. */
+export type WalFileVerdict =
+  | { readonly ok: true; readonly systemId?: string; readonly segmentSize?: number; readonly timeline: number;
+      /** salvage: the segment's WAL ends here; what follows is stale and is stored as zeros */
+      readonly validBytes?: number }
+  | { readonly ok: false; readonly problem: string };
+
+/**
+ * The gate of the archive (invariant 11): a WAL file's bytes, fed in any chunking, are
+ * checked before it is stored (a segment's size and page headers, a history or backup
+ * file's content). `end` gives the verdict; a refused file must not be stored.
+ */
+export interface WalFileCheck {
+  push(chunk: Uint8Array): void;
+  end(): WalFileVerdict;
+}
+
+export interface WalFileRules {
+  walFileCheck(name: string, expect: WalFileExpectations): WalFileCheck;
+}
+
+export interface EngineAdapter extends WalFileRules {
   describe(): Promise<ServerInfo>;
+  /** The configured data directory's identity, read from disk (no server); undefined when unreadable. */
+  localIdentity(): ClusterIdentity | undefined;
   /** Opens what startBackup will need (its connection) ahead, while other work goes on. */
   prepareBackup?(): void;
   /**
@@ -219,7 +261,7 @@ export interface EngineAdapter {
   switchWal(): Promise<{ lsn: string; walFile: string }>;
   /** Where the server keeps WAL file `name` until it is archived and recycled (it may be gone). */
   walFilePath(name: string): Promise<string>;
-  createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }>;
+  createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string; timeline: number }>;
   /**
    * Starts reading the block references of the WAL from `fromLsn` (a base's start) on
    * `timeline`, in the background, with what the Logs pool has (`sources`): summaries
@@ -255,14 +297,51 @@ export interface RestoreLevel {
   readonly parts: readonly (() => AsyncIterable<Buffer>)[];
 }
 
+/** An old data directory a restore is about to overwrite, for log salvage. */
+export interface OldDataDirectory {
+  /** its pg_control's system, or why it cannot be read (undefined: no directory, or no cluster in it) */
+  readonly identity: ClusterIdentity | { readonly problem: string } | undefined;
+  /** set when openbar restored it as a copy that does not archive (--archive-mode off) */
+  readonly restoredCopy?: string;
+  /** the WAL segment and history files of its pg_wal, oldest first */
+  readonly walFiles: readonly { name: string; path: string; kind: 'segment' | 'history' }[];
+}
+
+/**
+ * The archive's timelines (from its history files): which WAL a recovery following one
+ * of them reads. LSNs are the engine's text form; file names its WAL file names.
+ */
+export interface WalTimelines {
+  /** timeline 1 and those with a history file, ascending */
+  readonly timelines: readonly number[];
+  /** whether recovery following `timeline` passes through [fromLsn, toLsn] written on `on` */
+  holds(timeline: number, on: number, fromLsn: string, toLsn: string): boolean;
+  /** the timeline of `timeline`'s path current at `lsn` */
+  timelineAt(timeline: number, lsn: string): number | undefined;
+  /** whether WAL segment `name` is one recovery following `timeline` reads */
+  onPath(timeline: number, name: string): boolean;
+  /** the segments recovery following `timeline` reads from the one holding `fromLsn` on, in order (endless) */
+  files(timeline: number, fromLsn: string): Iterable<{ readonly name: string; readonly start: string; readonly end: string }>;
+}
+
 /** What a cold restore needs from the engine, with no server running. */
-export interface ColdRestoreEngine {
+export interface ColdRestoreEngine extends WalFileRules {
   /** pid of a server running in `dataDir`, if any */
   runningServer(dataDir: string): number | undefined;
-  /** WAL files in an existing data directory that may not have been archived */
-  salvageableWal(dataDir: string): { name: string; path: string }[];
+  /** what an existing data directory holds for salvage: whose it is, and its WAL */
+  oldDirectory(dataDir: string): OldDataDirectory;
+  /**
+   * Why `dir` cannot receive a restore (not empty and not an old cluster of its kind, not
+   * writable), or undefined; reads only, so --plan checks what the restore checks.
+   */
+  checkDirectory(dir: string, role: 'data' | 'tablespace'): string | undefined;
   /** makes `dir` ready to receive a restore: empty, or an old cluster's files cleared */
   prepareDirectory(dir: string, role: 'data' | 'tablespace'): void;
+  /**
+   * The archive's timelines from the content of its history files (name to content);
+   * `problems`: history files that cannot be used (the timeline stays unknown).
+   */
+  walTimelines(histories: ReadonlyMap<string, Uint8Array>, segmentSize: number): { timelines: WalTimelines; problems: string[] };
   spaceRoot(dataDir: string, space: RecordedSpace, mappedLocation: string | undefined): string;
   restoreSpace(stream: AsyncIterable<Buffer>, root: string, opts: { onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<{ files: number; bytes: number }>;
   /**
@@ -285,7 +364,7 @@ export interface ColdRestoreEngine {
    * Where a stored WAL file sits in the log, for retention: `position` sorts like the
    * log whatever the timeline; timeline history files have none (they are always kept).
    */
-  walPosition(name: string): { kind: 'segment' | 'history' | 'backup' | 'partial'; position: string | null } | undefined;
+  walPosition(name: string): { kind: 'segment' | 'history' | 'backup' | 'partial'; position: string | null; timeline: number } | undefined;
   /** Starts a restored directory on a free port (socket in `workDir`), checks every database, stops it. */
   trialRun(dataDir: string, workDir: string, user: string): Promise<{ passed: boolean; detail: string; problems: readonly string[] }>;
 }

@@ -25,7 +25,7 @@ describe('backup history: the instances of backups', () => {
       h.recordInstances(aid, [{ object: `0000000100000000000000${(i + 2).toString(16).padStart(2, '0').toUpperCase()}`, type: 'L', level: 0, copyIds: [10 + i], time }]);
       h.endAction(aid, 0, 'completed');
     }
-    h.recordMark(h.beginAction('mark', null), { name: 'before', lsn: '0/5000000', time, xid: '800' });
+    h.recordMark(h.beginAction('mark', null), { name: 'before', lsn: '0/5000000', time, xid: '800', timeline: 1 });
     const kinds = (list: readonly { type: string }[]) => [...new Set(list.map((i) => i.type))].sort().join('');
     assert.equal(kinds(h.instances()), 'BDLR', 'every instance is still there for those who want them all');
     const fromDb = h.backupInstances();

@@ -32,6 +32,8 @@ export interface MarkRecord {
   readonly name: string;
   readonly lsn: string;
   readonly time: string;
+  /** the timeline it was made on (marks of older openbar versions have none) */
+  readonly timeline?: number;
 }
 
 /** An instance as both history.db and the boot file know it (`id` only from history.db). */
@@ -74,6 +76,11 @@ export class BackupHistory {
     this.db?.ensureServer(this.server, info);
   }
 
+  /** The database system this server's backups were taken of (history.db only), if any was recorded. */
+  systemId(): string | undefined {
+    return this.db?.servers().find((s) => s.name === this.server)?.systemId ?? undefined;
+  }
+
   /** Without history.db (a cold restore after losing it) the id continues the boot file's, so a later rebuild keeps it. */
   beginAction(type: ActionType, level: number | null, detail: Record<string, unknown> = {}): number {
     if (this.db) return this.db.beginAction(this.server, type, level, detail);
@@ -107,9 +114,9 @@ export class BackupHistory {
   }
 
   /** A restore point: its action ends with its LSN, and a boot-file line keeps it for a cold restore. */
-  recordMark(aid: number, mark: { name: string; lsn: string; time: string; xid: string }): void {
+  recordMark(aid: number, mark: { name: string; lsn: string; time: string; xid: string; timeline: number }): void {
     this.endAction(aid, 0, 'completed', mark);
-    appendBootLines(this.bootFile, [markLine(this.server, { aid, name: mark.name, lsn: mark.lsn, time: mark.time })]);
+    appendBootLines(this.bootFile, [markLine(this.server, { aid, name: mark.name, lsn: mark.lsn, time: mark.time, timeline: mark.timeline })]);
   }
 
   /** Every live (not expired) instance, from history.db or else the boot file, in the order recorded. */
@@ -121,10 +128,11 @@ export class BackupHistory {
   marks(): MarkRecord[] {
     if (this.db) {
       return this.db.actions({ server: this.server, type: 'mark' }).filter((a) => a.status === 0 && typeof a.detail.lsn === 'string')
-        .map((a) => ({ aid: a.aid, name: String(a.detail.name), lsn: String(a.detail.lsn), time: String(a.detail.time ?? a.end ?? a.start) }));
+        .map((a) => ({ aid: a.aid, name: String(a.detail.name), lsn: String(a.detail.lsn), time: String(a.detail.time ?? a.end ?? a.start),
+          ...(Number.isSafeInteger(a.detail.timeline) ? { timeline: a.detail.timeline as number } : {}) }));
     }
     return readBootFile(this.bootFile).filter((l) => l.server === this.server && l.type === 'M')
-      .map((l) => ({ aid: l.action, name: l.object, lsn: l.stopLsn ?? '', time: l.time }));
+      .map((l) => ({ aid: l.action, name: l.object, lsn: l.stopLsn ?? '', time: l.time, ...(l.timeline !== null ? { timeline: l.timeline } : {}) }));
   }
 
   /**
@@ -189,7 +197,7 @@ function toHistoryInstance(i: InstanceRow): HistoryInstance {
 function markLine(server: string, m: MarkRecord): BootLine {
   return {
     server, object: m.name, type: 'M', action: m.aid, level: 0, copyIds: [], baseId: null, startLsn: null, stopLsn: m.lsn,
-    timeline: null, firstWal: null, time: m.time,
+    timeline: m.timeline ?? null, firstWal: null, time: m.time,
   };
 }
 

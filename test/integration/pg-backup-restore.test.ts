@@ -97,7 +97,7 @@ describe('level-0 backup and point-in-time restore', () => {
     fs.writeFileSync(path.join(dir, 'PG_VERSION'), '15\n');
     const early = openbar(['restore', '--data-dir', dir, '--until-time', '2001-01-01 00:00:00+00'], { config: env.config });
     assert.equal(early.status, 1);
-    assert.match(early.stderr, /^openbar: no backup is consistent before time 2001-01-01 00:00:00\+00: the oldest backup \(\d+\) is consistent from /);
+    assert.match(early.stderr, /^openbar: no backup is consistent before time 2001-01-01 00:00:00\+00 \(2001-01-01 00:00:00 UTC\): the oldest backup \(\d+\) is consistent from /);
     const late = openbar(['restore', '--data-dir', dir, '--until-lsn', 'FF/0'], { config: env.config });
     assert.equal(late.status, 1);
     assert.match(late.stderr, /^openbar: LSN FF\/0 needs WAL file \w+, which is not in the Logs pool/);

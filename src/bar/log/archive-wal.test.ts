@@ -8,6 +8,9 @@ import { contentHash } from '../../common/io/content-hash.js';
 import { isOpenbarError } from '../../common/errors.js';
 import type { ObjectWriter } from '../../sm/storage-manager.js';
 import { fileInPieces } from './archive-wal.js';
+import { WalFileCheck } from '../../engine/postgres/wal-file-check.js';
+
+const gate = (name: string) => new WalFileCheck(name, {});
 
 /** An ObjectWriter that keeps what is poured into it, 100,000 bytes of buffer at a time. */
 function collector(): { w: ObjectWriter; bytes: () => Buffer } {
@@ -30,7 +33,7 @@ describe('WAL file read in pieces for storing', () => {
   it('hashes as contentHash does and writes every byte, over several pieces', async () => {
     const data = randomBytes((3 << 20) + 5);
     fs.writeFileSync(file, data);
-    const src = fileInPieces(file);
+    const src = fileInPieces(file, gate(path.basename(file)));
     try {
       assert.equal(src.size, data.length);
       assert.equal(src.hash, contentHash(data));
@@ -44,7 +47,7 @@ describe('WAL file read in pieces for storing', () => {
 
   it('fails as unreadable when the file changed between hashing and storing (a segment recycled meanwhile)', async () => {
     fs.writeFileSync(file, Buffer.alloc(1 << 20));
-    const src = fileInPieces(file);
+    const src = fileInPieces(file, gate(path.basename(file)));
     try {
       const fd = fs.openSync(file, 'r+');
       fs.writeSync(fd, Buffer.from([1, 2, 3]), 0, 3, 500_000);
@@ -56,7 +59,7 @@ describe('WAL file read in pieces for storing', () => {
   });
 
   it('a missing file is NO_FILE (the backup then waits for the archiver instead)', () => {
-    assert.throws(() => fileInPieces(path.join(dir, 'nope')), (err) => isOpenbarError(err, 'NO_FILE'));
+    assert.throws(() => fileInPieces(path.join(dir, 'nope'), gate('nope')), (err) => isOpenbarError(err, 'NO_FILE'));
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

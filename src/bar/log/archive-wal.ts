@@ -1,6 +1,8 @@
 // `openbar log archive PATH` (archive_command): stores one WAL file in the Logs pool
-// and returns only once it is durable. The same file twice is fine; different content
-// under a name already stored is refused (two clusters archiving into one server name).
+// and returns only once it is durable. Nothing enters the archive unchecked: the file
+// must be a whole WAL file of this cluster (the engine's gate: size, page headers, system
+// identifier; a history or backup file's content), else nothing is stored and it fails.
+// The same file twice is fine; different content under a name already stored is refused.
 
 import { ContentHasher, contentHash } from '../../common/io/content-hash.js';
 import fs from 'node:fs';
@@ -12,7 +14,7 @@ import { walFileKind } from '../../engine/postgres/lsn.js';
 import type { BarContext } from '../bar-context.js';
 import { withWalNameLock } from './wal-name-lock.js';
 import { hasSummary, makeSummary, storeSummary, writeSummary } from './wal-summaries.js';
-import type { WalSummarizer } from '../../engine/engine.js';
+import type { WalFileCheck, WalFileExpectations, WalFileVerdict, WalSummarizer } from '../../engine/engine.js';
 import type { ObjectWriter } from '../../sm/storage-manager.js';
 
 export interface ArchiveResult { readonly name: string; readonly id: number; readonly already: boolean; readonly bytes: number }
@@ -25,28 +27,57 @@ export interface ArchiveOptions {
    * archiver, which comes by later with the same file.
    */
   readonly summarizer?: WalSummarizer;
+  /** what the file must be; by default this cluster's, as pg_data and the history say */
+  readonly expect?: WalFileExpectations;
 }
 
 export async function archiveWal(ctx: BarContext, file: string, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
   const name = path.basename(file);
   const kind = walFileKind(name);
   if (!kind) fail('USAGE', `'${name}' is not a WAL file name`, 'archive_command passes %p, a path such as pg_wal/000000010000000000000001');
-  // the summarizer needs the whole file at once; else it is read in pieces into one small
-  // buffer and then straight into the save set's buffers: a 16 MiB segment read whole
-  // into fresh memory costs ~10-20 ms of page faults alone
-  const src = opts.summarizer ? wholeFile(file) : fileInPieces(file);
+  const expect = opts.expect ?? thisCluster(ctx);
+  const check = ctx.engine().walFileCheck(name, expect);
+  // the summarizer needs the whole file at once (salvage too: a stale tail is zeroed);
+  // else it is read in pieces into one small buffer and then straight into the save set's
+  // buffers: a 16 MiB segment read whole into fresh memory costs ~10-20 ms of page faults
+  const src = opts.summarizer || expect.salvage ? wholeFile(file, check) : fileInPieces(file, check);
   try {
+    const verdict = src.verdict;
+    if (!verdict.ok) refuse(ctx, name, verdict.problem, expect);
+    trace('wal store: checked');
     // the check and the store are one step: another process storing the same file waits
-    return await withWalNameLock(ctx.home, name, 120_000, () => storeWal(ctx, name, kind, src, opts));
+    return await withWalNameLock(ctx.home, name, 120_000, () => storeWal(ctx, name, kind, src, verdict, opts));
   } finally {
     src.close();
   }
 }
 
-/** A WAL file to store: its size and content hash, and its bytes on demand. */
+/** What this cluster's WAL must carry: the system of pg_data's pg_control, else the one its backups recorded. */
+export function thisCluster(ctx: BarContext): WalFileExpectations {
+  const local = ctx.engine().localIdentity()?.systemId;
+  const recorded = ctx.history.systemId();
+  if (local !== undefined && recorded !== undefined && local !== recorded) {
+    fail('CONFLICT', `pg_data (${ctx.settings.pg_data}) holds database system ${local}, but the backups of server ${ctx.server} are of system ${recorded}`,
+      'a new cluster (initdb, pg_upgrade) needs its own `server` name: give it a config of its own and point its archive_command there');
+  }
+  return { systemId: local ?? recorded };
+}
+
+/** Refuses a file the gate did not pass: one activity-log line, one error; nothing is stored. */
+function refuse(ctx: BarContext, name: string, problem: string, expect: WalFileExpectations): never {
+  const foreign = expect.systemId !== undefined && problem.includes('database system');
+  const message = `WAL file ${name} ${problem.startsWith('page ') ? `has a bad ${problem}` : problem}; not stored`;
+  ctx.log.error(`log archive: ${message}`);
+  fail('BAD_WAL', message, foreign
+    ? 'is another cluster archiving with this config? give each cluster its own `server` in its own config'
+    : 'PostgreSQL hands archive_command whole WAL files of its own: find what wrote this one');
+}
+
+/** A WAL file to store: its size and content hash, the gate's verdict on it, and its bytes on demand. */
 export interface WalSource {
   readonly size: number;
   readonly hash: string;
+  readonly verdict: WalFileVerdict;
   /** the whole content, when it was read whole */
   readonly data?: Buffer;
   /** writes the content to `w`; fails (NO_FILE) when it is no longer what was hashed */
@@ -54,11 +85,30 @@ export interface WalSource {
   close(): void;
 }
 
+/** The content hash of a WAL file as `log archive` would store it; undefined when the file is gone. */
+export function walFileHash(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    cannotRead(file, err);
+  }
+  try {
+    const buf = Buffer.allocUnsafe(PIECE);
+    const h = new ContentHasher();
+    for (let at = 0, n; (n = fs.readSync(fd, buf, 0, PIECE, at)) > 0; at += n) h.update(buf.subarray(0, n));
+    return h.hex();
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function cannotRead(file: string, err: unknown): never {
   fail('NO_FILE', `cannot read WAL file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
 }
 
-function wholeFile(file: string): WalSource {
+function wholeFile(file: string, check: WalFileCheck): WalSource {
   let data: Buffer;
   try {
     data = fs.readFileSync(file);
@@ -66,9 +116,13 @@ function wholeFile(file: string): WalSource {
     cannotRead(file, err);
   }
   trace('wal store: read');
+  check.push(data);
+  const verdict = check.end();
+  // salvaged from a crashed server: its WAL ends at the first stale page, which replay would never read
+  if (verdict.ok && verdict.validBytes !== undefined) data.fill(0, verdict.validBytes);
   const hash = contentHash(data);
   trace('wal store: hashed');
-  return { size: data.length, hash, data, writeTo: (w) => w.write(data), close: () => {} };
+  return { size: data.length, hash, verdict, data, writeTo: (w) => w.write(data), close: () => {} };
 }
 
 /** Bytes read at a time by fileInPieces. */
@@ -80,7 +134,7 @@ const PIECE = 1 << 20;
  * recycled by the server in between (a segment archived meanwhile) fails as unreadable
  * rather than storing other bytes under the first hash.
  */
-export function fileInPieces(file: string): WalSource {
+export function fileInPieces(file: string, check: WalFileCheck): WalSource {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -91,11 +145,15 @@ export function fileInPieces(file: string): WalSource {
     const buf = Buffer.allocUnsafe(PIECE);
     const h = new ContentHasher();
     let size = 0;
-    for (let n; (n = fs.readSync(fd, buf, 0, PIECE, size)) > 0; size += n) h.update(buf.subarray(0, n));
+    for (let n; (n = fs.readSync(fd, buf, 0, PIECE, size)) > 0; size += n) {
+      const piece = buf.subarray(0, n);
+      h.update(piece);
+      check.push(piece);
+    }
     const hash = h.hex();
     trace('wal store: read and hashed');
     return {
-      size, hash,
+      size, hash, verdict: check.end(),
       writeTo: async (w) => {
         const again = new ContentHasher();
         let at = 0;
@@ -118,7 +176,7 @@ export function fileInPieces(file: string): WalSource {
   }
 }
 
-async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnType<typeof walFileKind>>, src: WalSource, opts: ArchiveOptions): Promise<ArchiveResult> {
+async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnType<typeof walFileKind>>, src: WalSource, verdict: WalFileVerdict & { ok: true }, opts: ArchiveOptions): Promise<ArchiveResult> {
   const { hash, size } = src;
   const existing = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
   const same = existing.find((s) => s.meta.contentHash === hash);
@@ -130,14 +188,19 @@ async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnT
   }
   if (existing.length > 0) {
     fail('CONFLICT', `WAL file ${name} is already stored for server ${ctx.server} with different content (save set ${existing[0]!.id})`,
-      'is another cluster archiving under the same server name? give each cluster its own `server` in the config');
+      `is another cluster archiving under the same server name (give each its own \`server\`)? if the stored one is damaged (\`openbar sm extract ${existing[0]!.id}\`), remove it with \`openbar sm delete ${existing[0]!.id}\` and archiving resumes`);
   }
   trace('wal store: locked+queried');
   const aid = ctx.history.beginAction(opts.action ?? 'log-backup', null, { name });
   const txn = await ctx.sm.beginTransaction();
   trace('wal store: txn begun');
   try {
-    const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: 'wal', meta: { walKind: kind, size, contentHash: hash, aid } });
+    const meta = {
+      walKind: kind, size, contentHash: hash, aid, timeline: verdict.timeline,
+      ...(verdict.systemId !== undefined ? { systemId: verdict.systemId } : {}),
+      ...(verdict.validBytes !== undefined ? { validBytes: verdict.validBytes } : {}),
+    };
+    const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: 'wal', meta });
     // the summary is made while the WAL is compressed (in the codec workers)
     const writing = src.writeTo(w).then(() => w.close());
     writing.catch(() => {}); // awaited below
@@ -159,8 +222,19 @@ async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnT
   }
 }
 
-/** Streams a stored WAL file to `dest` (via a temporary name, renamed when whole). */
-export async function restoreWal(ctx: BarContext, name: string, dest: string): Promise<boolean> {
+/**
+ * Streams a stored WAL file to `dest` (via a temporary name, renamed when whole, its
+ * stored checksums checked on the way); false only when the file is not stored, or is a
+ * segment at or after `before` (a restore that accepted a gap: recovery ends there).
+ * Anything else (damage, a catalog that cannot be read) throws: it is not the end of WAL.
+ */
+export async function restoreWal(ctx: BarContext, name: string, dest: string, before?: string): Promise<boolean> {
+  const kind = walFileKind(name);
+  if (before !== undefined && walFileKind(before) !== 'segment') fail('USAGE', `--before ${before} is not a WAL segment name`);
+  if (before !== undefined && (kind === 'segment' || kind === 'partial') && name.slice(8, 24) >= before.slice(8, 24)) {
+    ctx.log.info(`log restore: ${name} not served: the restore ends recovery before ${before}`);
+    return false;
+  }
   const found = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
   if (found.length === 0) return false;
   const newest = found[found.length - 1]!;

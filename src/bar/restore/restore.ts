@@ -1,11 +1,11 @@
 // `openbar restore`: a cold restore of the whole system into a data directory, with
-// recovery configured to the target. In order: check the target and the directory
-// (nothing is touched before both pass), salvage WAL not yet archived, prepare the
-// directories, write the spaces in parallel (pg_global first; a space of a level 1 or 2
-// from its chain, newest level first), then backup_label, tablespace links and recovery
-// settings. Interrupted, it resumes with --restart.
+// recovery configured to the target. In order: plan (the backup, the timeline, the WAL to
+// the target present and intact, what salvage would store) and check the directories:
+// nothing is touched before all of it passes, and --plan checks exactly that; then salvage
+// WAL not yet archived, prepare the directories, write the spaces in parallel (pg_global
+// first; a space of a level 1 or 2 from its chain, newest level first), then backup_label,
+// tablespace links and recovery settings. Interrupted, it resumes with --restart.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import { fail, OpenbarError } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
@@ -16,9 +16,9 @@ import { formatRate } from '../../common/units.js';
 import type { ColdRestoreEngine, RecoveryTarget } from '../../engine/engine.js';
 import type { BarContext } from '../bar-context.js';
 import { runParallel } from '../../common/run-parallel.js';
-import { archiveWal } from '../log/archive-wal.js';
 import { describeChain, type ChainLevel } from './backup-chain.js';
-import { chooseBackup, describeTarget, type RestorePlan } from './choose-backup.js';
+import { describeTarget, planRestore, type RestorePlan } from './choose-backup.js';
+import { runSalvage } from './salvage.js';
 import { RestoreState } from './restore-state.js';
 import { readWhole } from '../../sm/storage-manager.js';
 
@@ -30,7 +30,12 @@ export interface RestoreOptions {
   readonly restart: boolean;
   readonly planOnly: boolean;
   readonly archiveMode: 'preserve' | 'off';
-  readonly restoreCommand: string;
+  /** the timeline to follow (default: the newest that passes through a backup reaching the target) */
+  readonly timeline?: number | undefined;
+  /** a gap or damage in the WAL before the target: recover to the furthest point instead of failing */
+  readonly acceptWalGap?: boolean;
+  /** the restored server's restore_command; `before`: the WAL file recovery must end before */
+  readonly restoreCommand: (before?: string) => string;
   readonly signal?: AbortSignal;
   readonly report?: (line: string) => void;
 }
@@ -52,10 +57,9 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
   if (opts.restart && !state) fail('USAGE', `no interrupted restore to resume in ${dataDir}`, 'run the restore without --restart');
 
   if (!opts.planOnly) warmCodecPool(); // the workers start while the plan is made
-  // salvage first: WAL in the old pg_wal may be what makes the target reachable
-  const salvaged = !opts.planOnly && opts.salvage && !opts.restart ? await salvage(ctx, engine, dataDir) : [];
   const target = opts.restart ? state!.target : opts.target;
-  const plan = await chooseBackup(ctx, engine, target);
+  // salvage is planned, not done: WAL in the old pg_wal may be what makes the target reachable
+  const plan = await planRestore(ctx, engine, { target, timeline: opts.timeline, acceptWalGap: opts.acceptWalGap === true, salvageFrom: opts.salvage && !opts.restart ? dataDir : undefined });
   if (opts.restart && plan.backup.aid !== state!.backupAid) fail('CONFLICT', `the interrupted restore used backup ${state!.backupAid}, which is no longer the right one`, 'run the restore again without --restart');
   for (const s of opts.tablespaceMap.keys()) {
     if (!plan.spaces.some((x) => x.oid !== null && (x.name === s || String(x.oid) === s))) fail('USAGE', `--map-tablespace: the backup has no tablespace '${s}'`, `tablespaces: ${plan.spaces.filter((x) => x.oid !== null).map((x) => x.name).join(', ') || 'none'}`);
@@ -69,8 +73,12 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
     fail('SERVER_RUNNING', `tablespace ${shared.space.name} would be restored to ${shared.root}, where the running server (pid ${live}) of ${ctx.settings.pg_data} keeps it`,
       `restore it elsewhere with --map-tablespace ${shared.space.name}=NEWDIR, or stop that server first`);
   }
-  if (opts.planOnly) return { plan, salvaged, bytes: 0, ms: Date.now() - started, dataDir };
+  if (!opts.restart) checkDirectories(engine, dataDir, roots);
+  if (opts.planOnly) return { plan, salvaged: [], bytes: 0, ms: Date.now() - started, dataDir };
 
+  const salvaged = await runSalvage(ctx, plan.salvage, dataDir, plan.label.systemId);
+  const lost = plan.salvage.files.find((f) => !salvaged.includes(f.name));
+  if (lost) fail('UNREACHABLE', `salvage could not store ${lost.name} from ${dataDir}/pg_wal (see the activity log), which the plan counted on`, 'run the restore again; or restore with --no-salvage to leave the old pg_wal out');
   trace('restore: planned');
   const aid = ctx.history.beginAction('restore', plan.backup.level, { dataDir, target: describeTarget(target), backup: plan.backup.aid });
   ctx.log.info(`restore ${aid}: backup ${plan.backup.aid} into ${dataDir}, recovery to ${describeTarget(target)}`);
@@ -119,7 +127,7 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
     await engine.finish(dataDir, {
       labelFiles,
       tablespaces: roots.filter((r) => r.space.oid !== null).map((r) => ({ oid: r.space.oid!, location: r.root })),
-      recovery: { target, restoreCommand: opts.restoreCommand, archiveMode: opts.archiveMode },
+      recovery: { target: recoveryTarget(plan), timeline: plan.timeline, restoreCommand: opts.restoreCommand(plan.endsBefore?.name), archiveMode: opts.archiveMode },
     });
     trace('restore: finished');
     st!.remove();
@@ -130,9 +138,31 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
     return { plan, salvaged, bytes, ms, dataDir };
   } catch (err) {
     ctx.history.endAction(aid, err instanceof OpenbarError ? err.exitStatus : 1, (err as Error).message);
-    ctx.log.error(`restore ${aid}: failed: ${(err as Error).message}; resume with \`openbar restore --data-dir ${dataDir} --restart\``);
+    // only a restore that has started writing can be resumed
+    const resumable = RestoreState.load(dataDir) !== undefined;
+    ctx.log.error(`restore ${aid}: failed: ${(err as Error).message}${resumable ? `; resume with \`openbar restore --data-dir ${dataDir} --restart\`` : ''}`);
     throw err;
   }
+}
+
+/** What the restore will check when it prepares them, checked before anything is written (and by --plan). */
+function checkDirectories(engine: ColdRestoreEngine, dataDir: string, roots: readonly { space: PlannedSpace; root: string }[]): void {
+  const dirs = [{ dir: dataDir, role: 'data' as const }, ...roots.filter((r) => r.space.oid !== null).map((r) => ({ dir: r.root, role: 'tablespace' as const }))];
+  for (const d of dirs) {
+    const problem = engine.checkDirectory(d.dir, d.role);
+    if (problem) fail('USAGE', problem, d.role === 'data' ? 'restore into an empty directory, or an old data directory of this cluster, that this user can write' : 'map the tablespace elsewhere with --map-tablespace NAME=DIR');
+  }
+}
+
+/**
+ * The target recovery is configured with. With --accept-wal-gap recovery ends where the
+ * WAL does; a target by position beyond that would only make the server refuse to start
+ * (PostgreSQL fails a recovery that ends before its target), so it is dropped. A time or
+ * a transaction is kept: it may lie before the gap, and recovery must never go past it.
+ */
+function recoveryTarget(plan: RestorePlan): RecoveryTarget {
+  const t = plan.target;
+  return plan.endsBefore && (t.kind === 'lsn' || t.kind === 'name') ? { kind: 'latest' } : t;
 }
 
 type PlannedSpace = RestorePlan['spaces'][number];
@@ -152,23 +182,4 @@ function restoreJobs(roots: readonly { space: PlannedSpace; root: string }[], st
 
 async function readLabel(ctx: BarContext, id: number): Promise<{ name: string; content: string }[]> {
   return (JSON.parse((await readWhole(ctx.sm, id)).toString('utf8')) as { labelFiles: { name: string; content: string }[] }).labelFiles;
-}
-
-/** Log salvage: WAL in the old pg_wal that the Logs pool lacks is archived before it is overwritten. */
-async function salvage(ctx: BarContext, engine: ColdRestoreEngine, dataDir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const w of engine.salvageableWal(dataDir)) {
-    if ((await ctx.sm.query({ server: ctx.server, kind: 'wal', name: w.name })).length > 0) continue;
-    try {
-      const size = fs.statSync(w.path).size;
-      if (size === 0) continue;
-      await archiveWal(ctx, w.path, { action: 'salvage' });
-      out.push(w.name);
-    } catch (err) {
-      // a recycled or foreign segment that conflicts is not salvage material: skip it, say so
-      ctx.log.warn(`salvage: ${w.name} not saved: ${(err as Error).message}`);
-    }
-  }
-  if (out.length > 0) ctx.log.info(`salvage: ${out.length} WAL file(s) saved from ${dataDir}/pg_wal: ${out[0]} .. ${out[out.length - 1]}`);
-  return out;
 }

@@ -11,7 +11,7 @@ import { runRestore } from '../restore/restore.js';
 
 export interface RestoreTestResult { readonly passed: boolean; readonly detail: string; readonly problems: readonly string[] }
 
-export async function runRestoreTest(ctx: BarContext, engine: ColdRestoreEngine, backupId: number, opts: { restoreCommand: string; workRoot?: string }): Promise<RestoreTestResult> {
+export async function runRestoreTest(ctx: BarContext, engine: ColdRestoreEngine, backupId: number, opts: { restoreCommand: (before?: string) => string; workRoot?: string }): Promise<RestoreTestResult> {
   const backup = ctx.history.backups().find((b) => b.aid === backupId);
   if (!backup) return { passed: false, detail: 'backup not found', problems: [`backup ${backupId} is not recorded`] };
   const work = fs.mkdtempSync(path.join(opts.workRoot ?? os.tmpdir(), `openbar-restore-test-${backupId}-`));
@@ -22,7 +22,8 @@ export async function runRestoreTest(ctx: BarContext, engine: ColdRestoreEngine,
     // tablespaces go into the scratch directory too, never over the originals
     const map = new Map((spaces ?? []).filter((s) => s.oid !== null).map((s) => [s.name, path.join(work, `tablespace-${s.oid}`)]));
     const r = await runRestore(ctx, engine, {
-      dataDir, target: { kind: 'lsn', value: backup.stopLsn }, tablespaceMap: map, salvage: false, restart: false, planOnly: false,
+      // on the backup's own timeline: whatever forked later, the consistency point is there
+      dataDir, target: { kind: 'lsn', value: backup.stopLsn }, timeline: backup.timeline, tablespaceMap: map, salvage: false, restart: false, planOnly: false,
       archiveMode: 'off', restoreCommand: opts.restoreCommand,
     });
     if (r.plan.backup.aid !== backupId) return { passed: false, detail: 'another backup was chosen', problems: [`restoring to ${backup.stopLsn} chose backup ${r.plan.backup.aid}`] };

@@ -16,7 +16,8 @@ import type { ArchiveChecker, ArchiveFinding, ColdRestoreEngine, SpaceCoverage }
 import type { BackupCopy } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
 import { BackupChains } from '../restore/backup-chain.js';
-import type { LabelMeta } from '../restore/choose-backup.js';
+import { decodeLabelMeta, type LabelMeta } from '../restore/label-meta.js';
+import { WalArchive } from '../log/wal-archive.js';
 import { isoTime } from '../../common/units.js';
 
 export interface VerifyCheck {
@@ -53,7 +54,7 @@ export interface VerifyOptions {
   readonly onBytes?: (n: number) => void;
 }
 
-type WalEngine = Pick<ColdRestoreEngine, 'nextWal' | 'walPosition'>;
+type WalEngine = Pick<ColdRestoreEngine, 'walPosition' | 'walTimelines' | 'compareLsn'>;
 
 export async function runVerify(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine, opts: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();
@@ -70,7 +71,7 @@ export async function runVerify(ctx: BarContext, checker: ArchiveChecker, wal: W
       // without its label the backup cannot be restored, nor its WAL range known
       checks.push({ name: 'save sets', passed: false, detail: 'the backup label save set is unreadable', problems: [labelProblem] });
     } else {
-      const label = (await ctx.sm.query({ id: labelId }))[0]!.meta as unknown as LabelMeta & { checksums?: boolean };
+      const label = decodeLabelMeta((await ctx.sm.query({ id: labelId }))[0]!, { server: ctx.server, aid: backup.aid });
       trace('verify: label read');
       const scanning = scanPhase(ctx, checker, backup, label, opts);
       const walking = await walPhase(ctx, checker, wal, label, opts);
@@ -142,7 +143,7 @@ interface Phase<R> {
  * Reads every save set of every level of every space's chain once (one task each), then
  * asks for the gaps: the newest level's files at their sizes, pages from any level.
  */
-function scanPhase(ctx: BarContext, checker: ArchiveChecker, backup: BackupCopy, label: LabelMeta & { checksums?: boolean }, opts: VerifyOptions): Phase<ScanResult> {
+function scanPhase(ctx: BarContext, checker: ArchiveChecker, backup: BackupCopy, label: LabelMeta, opts: VerifyOptions): Phase<ScanResult> {
   const setProblems: string[] = [];
   const pageProblems: string[] = [];
   const fileProblems: string[] = [];
@@ -279,21 +280,21 @@ async function walPhase(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine
   };
   const first = label.walFiles[0], last = label.walFiles[label.walFiles.length - 1];
 
-  // after the backup: continuous on its timeline up to the newest segment archived on it
-  const tli = (n: string) => n.slice(0, 8);
-  const segs = stored.filter((s) => wal.walPosition(s.name)?.kind === 'segment' && tli(s.name) === tli(last ?? label.startWal)).map((s) => s.name).sort();
-  const newest = segs[segs.length - 1];
-  const pitr: string[] = [];
+  // after the backup: continuous along the newest timeline that passes through it, to the newest file on it
+  const archive = await WalArchive.load(ctx, wal, label.walSegmentSize);
+  const tl = [...archive.timelines.timelines].reverse().find((t) => archive.timelines.holds(t, label.timeline, label.startLsn, label.stopLsn)) ?? label.timeline;
+  const pitr: string[] = [...archive.problems];
+  for (const g of archive.gaps(tl, label.startLsn)) {
+    pitr.push(`WAL file ${g.missing} is missing: point-in-time restores from this backup stop before it${g.resumes ? ` (archived WAL resumes at ${g.resumes})` : ''}`);
+  }
+  const newest = archive.newestOn(tl);
   const present: string[] = [];
-  if (last && newest && newest > last) {
-    for (let n = wal.nextWal(last, label.walSegmentSize); n <= newest; n = wal.nextWal(n, label.walSegmentSize)) {
-      if (!byName.has(n)) {
-        const resume = segs.find((x) => x > n);
-        pitr.push(`WAL file ${n} is missing: point-in-time restores from this backup stop before it${resume ? ` (archived WAL resumes at ${resume})` : ''}`);
-        if (!resume) break;
-        n = resume;
-      }
-      present.push(n);
+  if (newest !== undefined) {
+    const own = new Set(label.walFiles);
+    const end = wal.walPosition(newest)?.position ?? '';
+    for (const f of archive.timelines.files(tl, label.startLsn)) {
+      if ((wal.walPosition(f.name)?.position ?? '') > end) break;
+      if (!own.has(f.name) && byName.has(f.name)) present.push(f.name);
     }
   }
   // the files are independent: checked in parallel streams, problems reported in log order
@@ -310,7 +311,7 @@ async function walPhase(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine
       { name: 'backup WAL', passed: own.length === 0, detail: `${label.walFiles.length} file(s), ${first} .. ${last} (start ${label.startLsn}, stop ${label.stopLsn})`, problems: own },
       {
         name: 'WAL to latest', passed: pitr.length === 0,
-        detail: newest && last && newest > last ? `${present.length} file(s) after the backup, to ${newest}` : 'no WAL archived after the backup yet', problems: pitr,
+        detail: present.length > 0 ? `${present.length} file(s) after the backup on timeline ${tl}, to ${newest}` : 'no WAL archived after the backup yet', problems: pitr,
       },
     ];
   };

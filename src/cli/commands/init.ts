@@ -34,6 +34,11 @@ export function openbarCommandLine(): string {
   return `${process.execPath} ${openbarExecutable()}`;
 }
 
+/** The restore_command a restored server runs; `before`: recovery ends before this WAL file (--accept-wal-gap). */
+export function restoreCommandLine(exe: string, configFile: string): (before?: string) => string {
+  return (before) => `${exe} --config ${configFile} log restore${before ? ` --before ${before}` : ''} %f %p`;
+}
+
 export function walCommands(configFile: string): { archive: string; restore: string } {
   const exe = openbarCommandLine();
   return {

@@ -7,6 +7,7 @@ import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { loadContext } from '../context.js';
 import { openBar } from '../bar-setup.js';
 import { printJson } from '../render.js';
+import { ExitStatus } from '../../common/errors.js';
 
 export function register(program: Command, globals: Globals): void {
   const log = program.command('log').description('WAL backup: archive_command, restore_command, switch and store, restore points');
@@ -23,15 +24,21 @@ export function register(program: Command, globals: Globals): void {
       }
     }));
 
-  subcommand(log, 'restore <name> <dest>', "restore_command = 'openbar --config F log restore %f %p': exits 1 quietly when the file is not stored")
-    .action(action(async (name: string, dest: string) => {
-      const bar = openBar(loadContext(globals()), globals(), { history: 'read' });
-      try {
-        return (await restoreWal(bar, name, dest)) ? 0 : 1;
-      } finally {
-        await bar.close();
-      }
-    }));
+  subcommand(log, 'restore <name> <dest>', "restore_command = 'openbar --config F log restore %f %p': exits 1 quietly when the file is not stored, 255 when it is stored but cannot be served (PostgreSQL then stops recovery instead of taking it for the end of the WAL)")
+    .option('--before <wal>', 'answer "not stored" for segments from this one on (a restore that accepted a gap in the WAL ends recovery there)')
+    .action(async (name: string, dest: string, opts: { before?: string }) => {
+      // any failure but "not stored" must stop recovery: exit 1 would end it here, and
+      // the server would promote short of its target with committed data missing
+      await action(async () => {
+        const bar = openBar(loadContext(globals()), globals(), { history: 'read' });
+        try {
+          return (await restoreWal(bar, name, dest, opts.before)) ? 0 : 1;
+        } finally {
+          await bar.close();
+        }
+      })();
+      if (process.exitCode !== 0 && process.exitCode !== 1) process.exitCode = ExitStatus.recoveryMustStop;
+    });
 
   subcommand(log, 'backup', 'close the current WAL segment and wait until it is stored')
     .addOption(jsonOption())

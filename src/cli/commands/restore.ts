@@ -14,11 +14,12 @@ import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { loadContext } from '../context.js';
 import { openBar } from '../bar-setup.js';
 import { printJson } from '../render.js';
-import { openbarCommandLine } from './init.js';
+import { openbarCommandLine, restoreCommandLine } from './init.js';
 
 interface RestoreFlags {
   dataDir?: string; untilTime?: string; untilLsn?: string; untilXid?: string; untilName?: string;
   mapTablespace?: string[]; salvage: boolean; restart?: boolean; plan?: boolean; json?: boolean; archiveMode: string;
+  timeline?: string; acceptWalGap?: boolean;
 }
 
 export function register(program: Command, globals: Globals): void {
@@ -32,12 +33,16 @@ export function register(program: Command, globals: Globals): void {
     .option('--no-salvage', 'do not save WAL from the old pg_wal before overwriting it')
     .option('--restart', 'resume an interrupted restore')
     .option('--plan', 'print the backup and WAL that would be used; change nothing')
-    .option('--archive-mode <mode>', 'preserve: keep archive settings; off: the restored server does not archive', 'preserve')
+    .option('--archive-mode <mode>', 'preserve: keep archive settings; off: the restored server does not archive (a copy: never salvaged from)', 'preserve')
+    .option('--timeline <n>', 'follow this timeline (default: the newest that passes through a backup reaching the target)')
+    .option('--accept-wal-gap', 'when a WAL file before the target is missing or damaged, recover to the furthest point the WAL reaches instead of failing')
     .addOption(jsonOption())
     .action(action(async (opts: RestoreFlags) => {
       const targets = [opts.untilTime, opts.untilLsn, opts.untilXid, opts.untilName].filter((x) => x !== undefined);
       if (targets.length > 1) fail('USAGE', 'give at most one of --until-time, --until-lsn, --until-xid, --until-name');
       if (!['preserve', 'off'].includes(opts.archiveMode)) fail('USAGE', '--archive-mode is preserve or off');
+      const timeline = opts.timeline === undefined ? undefined : Number(opts.timeline);
+      if (timeline !== undefined && (!Number.isSafeInteger(timeline) || timeline < 1)) fail('USAGE', `--timeline ${opts.timeline} is not a timeline number`);
       const engine = postgresColdRestore;
       const target: RecoveryTarget = opts.untilTime !== undefined ? engine.parseTarget('time', opts.untilTime)
         : opts.untilLsn !== undefined ? engine.parseTarget('lsn', opts.untilLsn)
@@ -55,18 +60,28 @@ export function register(program: Command, globals: Globals): void {
       const bar = openBar(cmd, globals(), { history: 'read' });
       try {
         if (!bar.configFile) fail('USAGE', 'restore needs --config FILE', 'the restored server\'s restore_command names it');
-        const restoreCommand = `${openbarCommandLine()} --config ${bar.configFile} log restore %f %p`;
         const lines: string[] = [];
         const r = await runRestore(bar, engine, {
           dataDir, target, tablespaceMap: map, salvage: opts.salvage, restart: opts.restart === true, planOnly: opts.plan === true,
-          archiveMode: opts.archiveMode as 'preserve' | 'off', restoreCommand, report: (l) => lines.push(l),
+          archiveMode: opts.archiveMode as 'preserve' | 'off', timeline, acceptWalGap: opts.acceptWalGap === true,
+          restoreCommand: restoreCommandLine(openbarCommandLine(), bar.configFile), report: (l) => lines.push(l),
         });
         const p = r.plan;
-        if (opts.json) return printJson({ backup: p.backup.aid, level: p.backup.level, target: p.target, walFrom: p.walFrom, walTo: p.walTo, spaces: p.spaces, salvaged: r.salvaged, dataDir: r.dataDir, bytes: r.bytes, ms: r.ms, plan: opts.plan === true });
+        if (opts.json) {
+          return printJson({
+            backup: p.backup.aid, level: p.backup.level, target: p.target, timeline: p.timeline, walFrom: p.walFrom, walTo: p.walTo, walFiles: p.walFiles,
+            endsBefore: p.endsBefore ?? null, notes: p.notes, salvage: { files: p.salvage.files.map((f) => f.name), skipped: p.salvage.skipped },
+            spaces: p.spaces, salvaged: r.salvaged, dataDir: r.dataDir, bytes: r.bytes, ms: r.ms, plan: opts.plan === true,
+          });
+        }
+        const salvage = p.salvage.files;
         const head = [
           `backup ${p.backup.aid} (level ${p.backup.level}, consistent at ${p.label.stopLsn}, ${formatTime(p.label.stopTime)})`,
-          `WAL ${p.walFrom} .. ${p.walTo} available; recovery to ${describeTarget(p.target)}`,
-          ...(r.salvaged.length ? [`salvaged ${r.salvaged.length} WAL file(s) from the old pg_wal`] : []),
+          `WAL ${p.walFrom} .. ${p.walTo} (${p.walFiles} file(s)) present and intact on timeline ${p.timeline}; recovery to ${describeTarget(p.target)}`,
+          ...(p.endsBefore ? [`WARNING: WAL file ${p.endsBefore.name} ${p.endsBefore.why}: recovery ends at ${p.endsBefore.reached}, before the target (--accept-wal-gap)`] : []),
+          ...p.notes.map((n) => `note: ${n}`),
+          ...(salvage.length ? [opts.plan ? `salvage would store ${salvage.length} WAL file(s) from the old pg_wal: ${salvage.map((f) => f.name).join(' ')}` : `salvaged ${r.salvaged.length} WAL file(s) from the old pg_wal: ${r.salvaged.join(' ')}`] : []),
+          ...p.salvage.skipped.map((l) => `salvage: ${l}`),
         ];
         if (opts.plan) {
           process.stdout.write(`${head.join('\n')}\n${p.spaces.map((s) => `${s.name.padEnd(12)} ${describeChain(s.levels)}`).join('\n')}\nnothing changed (--plan)\n`);

@@ -10,7 +10,9 @@ import { ownerAlive } from '../../common/process-owner.js';
 import { formatBytes, formatTime } from '../../common/units.js';
 import { BackupHistory, type HistoryInstance } from '../../history/backup-history.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
-import { loadContext } from '../context.js';
+import { loadContext, type CommandContext } from '../context.js';
+import { timelineRuns, type TimelineRun } from '../../bar/log/wal-archive.js';
+import { postgresColdRestore } from '../../engine/postgres/cold-restore.js';
 import { printJson, printTable } from '../render.js';
 
 export function register(program: Command, globals: Globals): void {
@@ -33,10 +35,11 @@ export function register(program: Command, globals: Globals): void {
         const running = actions.filter((a) => a.status === -1 && a.pid !== null && ownerAlive(`${host}:${a.pid}:0`))
           .map((a) => ({ ...a, percent: typeof a.detail.totalBytes === 'number' && a.detail.totalBytes > 0 ? Math.min(100, (100 * Number(a.detail.doneBytes ?? 0)) / a.detail.totalBytes) : null }));
         const lastFailed = actions.filter((a) => a.type === 'backup' && a.status !== 0 && !running.some((r) => r.aid === a.aid)).pop();
+        const timelines = await archivedTimelines(cmd, server, wal.map((i) => i.object));
         const summary = {
           server, source: h.hasDatabase ? 'history' : 'boot file', spaces,
           backups: backups.length, oldestRestorable: backups[0] ? { backup: backups[0].aid, time: backups[0].time, lsn: backups[0].stopLsn } : null,
-          wal: { files: wal.length, first: wal[0]?.object ?? null, last: wal[wal.length - 1]?.object ?? null, lastTime: wal[wal.length - 1]?.time ?? null },
+          wal: { files: wal.length, first: wal[0]?.object ?? null, last: wal[wal.length - 1]?.object ?? null, lastTime: wal[wal.length - 1]?.time ?? null, timelines: timelines.runs, source: timelines.source },
           running, lastFailedBackup: lastFailed ?? null,
         };
         if (opts.json) return printJson(summary);
@@ -53,7 +56,11 @@ export function register(program: Command, globals: Globals): void {
         ], 'no backups yet');
         const o = summary.oldestRestorable;
         process.stdout.write(`\n${backups.length} backup(s); oldest restorable point: ${o ? `${formatTime(o.time)} (backup ${o.backup}, LSN ${o.lsn})` : 'none'}\n`);
-        process.stdout.write(`WAL archived: ${wal.length ? `${wal.length} file(s), ${summary.wal.first} .. ${summary.wal.last}, last at ${formatTime(summary.wal.lastTime!)}` : 'none'}\n`);
+        process.stdout.write(`WAL archived: ${wal.length ? `${wal.length} file(s), last at ${formatTime(summary.wal.lastTime!)}` : 'none'}${timelines.source === 'history' && wal.length ? ' (from the history: the catalog could not be read)' : ''}\n`);
+        for (const t of timelines.runs) {
+          const gaps = t.gaps.reduce((a, g) => a + g.count, 0);
+          process.stdout.write(`  timeline ${t.timeline}: ${t.files} segment(s), ${t.first} .. ${t.last}${gaps ? `, ${gaps} MISSING: ${t.gaps.map((g) => (g.count === 1 ? g.from : `${g.from} .. ${g.to}`)).join(', ')} (restores cannot pass a gap)` : ', no gaps'}\n`);
+        }
         if (lastFailed) process.stdout.write(`last failed backup: ${lastFailed.aid} at ${formatTime(lastFailed.start)}: ${lastFailed.status === -1 ? 'interrupted (killed)' : lastFailed.statusText}\n`);
         process.stdout.write(running.length === 0 ? 'nothing running\n' : running.map((a) => `running: ${a.type} ${a.aid} (pid ${a.pid}) since ${formatTime(a.start)}${a.percent !== null ? `, ${a.percent.toFixed(0)}% of ${formatBytes(Number(a.detail.totalBytes))}` : ''}`).join('\n') + '\n');
       } finally {
@@ -66,3 +73,30 @@ function verifiedText(i: { verified: boolean; verifyDate: string | null } | unde
   if (!i || !i.verifyDate) return 'no';
   return `${i.verified ? 'passed' : 'FAILED'} ${formatTime(i.verifyDate)}`;
 }
+
+/**
+ * The stored WAL segments per timeline with the gaps between them: from the catalog (what
+ * is really stored), else from the history's records of archived files.
+ */
+async function archivedTimelines(cmd: CommandContext, server: string, recorded: readonly string[]): Promise<{ runs: TimelineRun[]; source: 'catalog' | 'history' }> {
+  let names: string[] = [...recorded];
+  let size = DEFAULT_SEGMENT;
+  let source: 'catalog' | 'history' = 'history';
+  try {
+    const sm = cmd.openStorage();
+    try {
+      const sets = await sm.query({ server, kind: 'wal' });
+      names = sets.map((x) => x.name);
+      const seg = sets.find((x) => x.meta.walKind === 'segment' && Number.isSafeInteger(x.meta.size) && (x.meta.size as number) >= 1 << 20);
+      if (seg) size = seg.meta.size as number;
+      source = 'catalog';
+    } finally {
+      await sm.close();
+    }
+  } catch {
+    // the catalog is gone or unreadable: the history's records stand in
+  }
+  return { runs: timelineRuns(names, postgresColdRestore, size), source };
+}
+
+const DEFAULT_SEGMENT = 16 * 1024 * 1024;

@@ -42,9 +42,9 @@ every night, while the full verify proves the backup can be restored.`)
         if (opts.restoreTest) {
           if (!bar.configFile) fail('USAGE', 'verify --restore-test needs --config FILE', "the restored server's restore_command names it");
           // loaded only for a restore test: the restore modules cost start-up time otherwise
-          const [{ runRestoreTest }, { openbarCommandLine }] = await Promise.all([import('../../bar/verify/restore-test.js'), import('./init.js')]);
+          const [{ runRestoreTest }, { openbarCommandLine, restoreCommandLine }] = await Promise.all([import('../../bar/verify/restore-test.js'), import('./init.js')]);
           test = report.passed
-            ? await runRestoreTest(bar, postgresColdRestore, report.backup, { restoreCommand: `${openbarCommandLine()} --config ${bar.configFile} log restore %f %p` })
+            ? await runRestoreTest(bar, postgresColdRestore, report.backup, { restoreCommand: restoreCommandLine(openbarCommandLine(), bar.configFile!) })
             : { passed: false, detail: 'not run: the backup failed verification', problems: [] };
           bar.history.recordVerify(report.backup, report.passed && test.passed, isoTime());
         }

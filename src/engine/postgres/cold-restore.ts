@@ -6,9 +6,12 @@ import { trace } from '../../common/trace.js';
 import path from 'node:path';
 import { fsyncDirSync } from '../../common/durable-fs.js';
 import { fail } from '../../common/errors.js';
-import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget } from '../engine.js';
-import { runningPostmaster, walFilesIn } from './cluster-dir.js';
+import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget, WalTimelines } from '../engine.js';
+import { clusterIdentity, COPY_MARK, restoredCopy, runningPostmaster, walFilesIn } from './cluster-dir.js';
 import { formatLsn, parseLsn, parseWalFileName, segmentOf, walFileKind, walFileName } from './lsn.js';
+import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from './timeline-history.js';
+import { WalFileCheck } from './wal-file-check.js';
+import { WalTimelineMap } from './wal-timelines.js';
 import { writeRecoveryConfig } from './recovery-config.js';
 import { restoreTrial } from './restore-trial.js';
 import { restoreChainStreams } from './chain-restorer.js';
@@ -19,30 +22,58 @@ const PENDING_CONTROL: ReadonlyMap<string, string> = new Map([['global/pg_contro
 export const postgresColdRestore: ColdRestoreEngine = {
   runningServer: runningPostmaster,
 
-  salvageableWal(dataDir) {
-    return walFilesIn(dataDir).map((name) => ({ name, path: path.join(dataDir, 'pg_wal', name) }));
+  oldDirectory(dataDir) {
+    const copy = restoredCopy(dataDir);
+    return {
+      identity: clusterIdentity(dataDir),
+      ...(copy !== undefined ? { restoredCopy: copy } : {}),
+      walFiles: walFilesIn(dataDir).map((f) => ({ ...f, path: path.join(dataDir, 'pg_wal', f.name) })),
+    };
   },
 
-  prepareDirectory(dir, role) {
+  checkDirectory(dir, role) {
     let names: string[];
     try {
       names = fs.readdirSync(dir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') return `${dir} is not a directory`;
+      if (code !== 'ENOENT') return `cannot read ${dir} (${code ?? (err as Error).message})`;
+      // it will be made: the nearest directory above it that exists must be writable
+      let parent = path.dirname(dir);
+      while (!fs.existsSync(parent) && parent !== path.dirname(parent)) parent = path.dirname(parent);
+      return writable(parent) ? undefined : `cannot create ${dir}: ${parent} is not writable by this user`;
+    }
+    if (names.length > 0) {
+      const isCluster = role === 'data' ? names.includes('PG_VERSION') : names.every((n) => /^PG_\d+_\d+$/.test(n));
+      if (!isCluster) return `${dir} is not empty and does not hold a PostgreSQL ${role === 'data' ? 'data directory' : 'tablespace'}`;
+    }
+    return writable(dir) ? undefined : `${dir} is not writable by this user`;
+  },
+
+  prepareDirectory(dir, role) {
+    const problem = this.checkDirectory(dir, role);
+    if (problem) fail('USAGE', problem, 'restore into an empty directory, or an old data directory of this cluster, that this user can write');
+    if (!fs.existsSync(dir)) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       return;
     }
-    if (names.length === 0) {
-      if (role === 'data') fs.chmodSync(dir, 0o700);
-      return;
-    }
-    const isCluster = role === 'data' ? names.includes('PG_VERSION') : names.every((n) => /^PG_\d+_\d+$/.test(n));
-    if (!isCluster) {
-      fail('USAGE', `${dir} is not empty and does not hold a PostgreSQL ${role === 'data' ? 'data directory' : 'tablespace'}`,
-        'restore into an empty directory, or an old data directory of this cluster');
-    }
-    for (const n of names) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+    for (const n of fs.readdirSync(dir)) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
     if (role === 'data') fs.chmodSync(dir, 0o700);
+  },
+
+  walFileCheck: (name, expect) => new WalFileCheck(name, expect),
+
+  walTimelines(histories, segmentSize) {
+    const problems: string[] = [];
+    const parsed: TimelineHistory[] = [];
+    for (const [name, content] of histories) {
+      const tli = historyFileTimeline(name);
+      const h = tli === undefined ? { error: 'is not a history file name' } : parseTimelineHistory(tli, content);
+      if ('error' in h) problems.push(`timeline history ${name} ${h.error}`);
+      else parsed.push(h);
+    }
+    return { timelines: timelinesView(new WalTimelineMap(parsed, segmentSize)), problems };
   },
 
   spaceRoot(dataDir, space: RecordedSpace, mapped) {
@@ -80,6 +111,8 @@ export const postgresColdRestore: ColdRestoreEngine = {
     }
     for (const d of ['pg_wal', 'pg_wal/archive_status']) fs.mkdirSync(path.join(dataDir, d), { recursive: true, mode: 0o700 });
     writeRecoveryConfig(dataDir, f.recovery);
+    // a copy that does not archive: its WAL must never be salvaged into this server's archive
+    if (f.recovery.archiveMode === 'off') fs.writeFileSync(path.join(dataDir, COPY_MARK), `restored by openbar as a copy with --archive-mode off at ${new Date().toISOString()}\n`, { mode: 0o600 });
     await syncTree(dataDir);
     for (const t of f.tablespaces) await syncTree(t.location);
     // last: only now can the directory be started
@@ -97,6 +130,8 @@ export const postgresColdRestore: ColdRestoreEngine = {
       case 'time': {
         const ms = parseTimestamp(value);
         if (ms === undefined) fail('USAGE', `--until-time '${value}' is not a time`, "use e.g. '2026-11-22 14:05:00+00' (ISO 8601; give the zone)");
+        // without a zone openbar and the restored server (its TimeZone) could read it differently
+        if (!hasZone(value)) fail('USAGE', `--until-time '${value}' has no time zone`, `add one, e.g. '${value.trim()}+00' or '${value.trim()}Z' for UTC`);
         return { kind, value: value.trim(), ms };
       }
       case 'lsn':
@@ -133,7 +168,7 @@ export const postgresColdRestore: ColdRestoreEngine = {
     const kind = walFileKind(name);
     if (!kind) return undefined;
     // the log and segment parts of the name, after the timeline: fixed-width hex, so they sort as text
-    return { kind, position: kind === 'history' ? null : name.slice(8, 24) };
+    return { kind, position: kind === 'history' ? null : name.slice(8, 24), timeline: parseInt(name.slice(0, 8), 16) };
   },
 
   nextWal(wal, segmentSize) {
@@ -141,6 +176,24 @@ export const postgresColdRestore: ColdRestoreEngine = {
     return walFileName(w.timeline, w.segno + 1n, segmentSize);
   },
 };
+
+/** Views a WalTimelineMap with LSNs as text, as the client sees them. */
+function timelinesView(m: WalTimelineMap): WalTimelines {
+  return {
+    timelines: m.timelines,
+    holds: (timeline, on, fromLsn, toLsn) => m.holds(timeline, on, parseLsn(fromLsn), parseLsn(toLsn)),
+    timelineAt: (timeline, lsn) => m.timelineAt(timeline, parseLsn(lsn)),
+    onPath: (timeline, name) => m.onPath(timeline, name),
+    *files(timeline, fromLsn) {
+      for (const f of m.files(timeline, parseLsn(fromLsn))) yield { name: f.name, start: formatLsn(f.start), end: formatLsn(f.end) };
+    },
+  };
+}
+
+/** Whether a timestamp names its zone (Z or an offset). */
+function hasZone(text: string): boolean {
+  return /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(text.trim());
+}
 
 /** ISO 8601 / PostgreSQL-style timestamps; without a zone, local time. Milliseconds since the epoch. */
 export function parseTimestamp(text: string): number | undefined {
@@ -161,4 +214,13 @@ export function parseTimestamp(text: string): number | undefined {
   }
   if (Number.isNaN(t) || Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 60) return undefined;
   return t;
+}
+
+function writable(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

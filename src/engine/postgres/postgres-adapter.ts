@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { fail } from '../../common/errors.js';
-import type { BackupHandle, ByteSink, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions, WalFacts, WalSources, WalReadingOptions } from '../engine.js';
+import type { BackupHandle, ByteSink, ClusterIdentity, EngineAdapter, WalFileExpectations, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions, WalFacts, WalSources, WalReadingOptions } from '../engine.js';
 import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
@@ -16,6 +16,8 @@ import { WalChangesReading } from './wal-changes.js';
 import { formatLsn, parseLsn } from './lsn.js';
 import { readControlFile } from './control-file.js';
 import { SmallFileCache } from './small-file-cache.js';
+import { clusterIdentity } from './cluster-dir.js';
+import { WalFileCheck } from './wal-file-check.js';
 import { isoTime } from '../../common/units.js';
 
 export interface PostgresSettings extends PgConnectionSettings {
@@ -143,11 +145,11 @@ export class PostgresAdapter implements EngineAdapter {
     return path.join((await this.describe()).dataDir, 'pg_wal', name);
   }
 
-  async createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string }> {
+  async createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string; timeline: number }> {
     const c = await this.db();
-    const r = await queryOne<{ lsn: string; now: Date }>(c, 'SELECT pg_create_restore_point($1)::text AS lsn, clock_timestamp() AS now', [name]);
+    const r = await queryOne<{ lsn: string; now: Date; wal: string }>(c, 'SELECT p::text AS lsn, clock_timestamp() AS now, pg_walfile_name(p) AS wal FROM pg_create_restore_point($1) AS p', [name]);
     const x = await queryOne<{ next: string }>(c, 'SELECT txid_current_snapshot()::text AS next');
-    return { lsn: r.lsn, time: isoTime(r.now), xid: String(x.next).split(':')[1]! };
+    return { lsn: r.lsn, time: isoTime(r.now), xid: String(x.next).split(':')[1]!, timeline: parseInt(r.wal.slice(0, 8), 16) };
   }
 
   /**
@@ -175,6 +177,16 @@ export class PostgresAdapter implements EngineAdapter {
       }
     }
     return out;
+  }
+
+  localIdentity(): ClusterIdentity | undefined {
+    if (!this.s.dataDir) return undefined;
+    const id = clusterIdentity(this.s.dataDir);
+    return id && 'systemId' in id ? id : undefined;
+  }
+
+  walFileCheck(name: string, expect: WalFileExpectations): WalFileCheck {
+    return new WalFileCheck(name, expect);
   }
 
   walSurelyWritten(): { systemId: string; lsn: string } | undefined {

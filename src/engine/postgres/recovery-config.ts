@@ -18,7 +18,9 @@ export function recoveryLines(s: RecoverySettings): string[] {
   if (t.kind === 'xid') lines.push(`recovery_target_xid = ${quote(t.value)}`);
   if (t.kind === 'name') lines.push(`recovery_target_name = ${quote(t.value)}`);
   if (t.kind !== 'latest') lines.push("recovery_target_inclusive = on", "recovery_target_action = 'promote'");
-  lines.push("recovery_target_timeline = 'latest'");
+  // the timeline the restore chose and checked the WAL of; 'latest' could follow a
+  // timeline that does not descend from the backup, or one whose WAL was never checked
+  lines.push(`recovery_target_timeline = ${quote(String(s.timeline))}`);
   if (s.archiveMode === 'off') lines.push('archive_mode = off');
   return lines;
 }

@@ -12,11 +12,12 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import type { SpaceFile, SpaceInfo } from '../engine.js';
+import { COPY_MARK } from './cluster-dir.js';
 
 /** Directories whose contents are runtime state: copied empty. */
 const emptyDirs = new Set(['pg_wal', 'pg_replslot', 'pg_dynshmem', 'pg_notify', 'pg_serial', 'pg_snapshots', 'pg_stat_tmp', 'pg_subtrans']);
 /** Files never copied, wherever they are. */
-const skipFiles = new Set(['postmaster.pid', 'postmaster.opts', 'pg_internal.init', 'backup_label', 'tablespace_map', 'backup_manifest', 'postgresql.auto.conf.tmp', 'recovery.signal', 'standby.signal']);
+const skipFiles = new Set(['postmaster.pid', 'postmaster.opts', 'pg_internal.init', 'backup_label', 'tablespace_map', 'backup_manifest', 'postgresql.auto.conf.tmp', 'recovery.signal', 'standby.signal', COPY_MARK]);
 const relationFile = /^(\d+)(_fsm|_vm|_init)?(\.\d+)?$/;
 const tempRelation = /^t\d+_\d+/;
 

@@ -26,6 +26,10 @@ export class WalSegmentCheck {
   private readonly sysid: bigint | undefined;
   private zeroFrom: number | undefined;
   readonly problems: string[] = [];
+  /** the page of the first problem (checking stops there) */
+  badPage: number | undefined;
+  /** the bytes pushed */
+  get bytes(): number { return this.pageNo * WAL_PAGE + this.fill; }
 
   constructor(readonly name: string, private readonly segSize: number, systemId: string | undefined) {
     const w = parseWalFileName(name, segSize);
@@ -62,14 +66,18 @@ export class WalSegmentCheck {
 
   private next(bytes: Uint8Array, view: DataView, off: number): void {
     const why = this.checkPage(bytes, view, off);
-    if (why) this.problems.push(`page ${this.pageNo} (offset ${this.pageNo * WAL_PAGE}): ${why}`);
+    if (why) {
+      this.problems.push(`page ${this.pageNo} (offset ${this.pageNo * WAL_PAGE}): ${why}`);
+      this.badPage ??= this.pageNo;
+    }
     this.pageNo++;
   }
 
   /** Why the page at `off` is not valid here, or undefined. */
   private checkPage(bytes: Uint8Array, view: DataView, off: number): string | undefined {
     if (view.getUint32(off, true) === 0 && isAllZero(bytes.subarray(off, off + WAL_PAGE))) {
-      // pages past the end of written WAL in a segment closed early are zero
+      // pages past the end of written WAL in a segment closed early are zero; its first never is
+      if (this.pageNo === 0) return 'all zero: not a WAL segment';
       this.zeroFrom ??= this.pageNo;
       return undefined;
     }
