@@ -29,15 +29,16 @@ export function register(program: Command, globals: Globals): void {
     .action(async (name: string, dest: string, opts: { before?: string }) => {
       // any failure but "not stored" must stop recovery: exit 1 would end it here, and
       // the server would promote short of its target with committed data missing
+      let notStored = false;
       await action(async () => {
         const bar = openBar(loadContext(globals()), globals(), { history: 'read' });
         try {
-          return (await restoreWal(bar, name, dest, opts.before)) ? 0 : 1;
+          notStored = !(await restoreWal(bar, name, dest, opts.before));
         } finally {
           await bar.close();
         }
       })();
-      if (process.exitCode !== 0 && process.exitCode !== 1) process.exitCode = ExitStatus.recoveryMustStop;
+      process.exitCode = notStored ? 1 : process.exitCode === 0 ? 0 : ExitStatus.recoveryMustStop;
     });
 
   subcommand(log, 'backup', 'close the current WAL segment and wait until it is stored')
