@@ -123,6 +123,22 @@ describe('level-0 backup and point-in-time restore', () => {
     assert.match(plan.stdout, new RegExp(`backup ${backupId} \\(level 0`));
     assert.match(plan.stdout, /nothing changed/);
     assert.deepEqual(fs.readdirSync(dir), []);
-    for (const r of [bad, running, noConfig]) assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    // a time without its zone: openbar and the restored server could read it differently
+    const zoneless = openbar(['restore', '--data-dir', dir, '--until-time', '2026-11-22 14:05:00'], { config: env.config });
+    assert.equal(zoneless.status, 2);
+    assert.match(zoneless.stderr, /^openbar: --until-time '2026-11-22 14:05:00' has no time zone: add one, e.g. '2026-11-22 14:05:00\+00'/);
+    // --plan checks what the restore checks: a directory that is neither empty nor a cluster's
+    const full = path.join(env.dir, 'not-a-cluster');
+    fs.mkdirSync(full);
+    fs.writeFileSync(path.join(full, 'precious.txt'), 'keep me');
+    const logBefore = fs.readFileSync(path.join(env.home, 'activity.log'), 'utf8').length;
+    for (const flags of [['--plan'], []]) {
+      const r = openbar(['restore', '--data-dir', full, ...flags], { config: env.config });
+      assert.equal(r.status, 2, flags.join(' '));
+      assert.match(r.stderr, /^openbar: .*not-a-cluster is not empty and does not hold a PostgreSQL data directory: /);
+    }
+    assert.deepEqual(fs.readdirSync(full), ['precious.txt']);
+    assert.doesNotMatch(fs.readFileSync(path.join(env.home, 'activity.log'), 'utf8').slice(logBefore), /--restart/, 'nothing to resume');
+    for (const r of [bad, running, noConfig, zoneless]) assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   });
 });
