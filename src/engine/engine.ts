@@ -356,8 +356,6 @@ export interface ColdRestoreEngine extends WalFileRules {
   finish(dataDir: string, f: { labelFiles: readonly { name: string; content: string }[]; tablespaces: readonly { oid: number; location: string }[]; recovery: RecoverySettings }): Promise<void>;
   parseTarget(kind: RecoveryTarget['kind'], value: string): RecoveryTarget;
   compareLsn(a: string, b: string): number;
-  /** WAL segment names from `fromWal` up to the one holding `lsn` (same timeline) */
-  walFilesUpTo(fromWal: string, lsn: string, segmentSize: number): string[];
   /** the segment following `wal` on its timeline */
   nextWal(wal: string, segmentSize: number): string;
   /**

@@ -66,12 +66,6 @@ export class WalArchive {
     return this.byName.has(name) || this.extra.has(name);
   }
 
-  /** Stored segments (not history or backup files), in log order. */
-  segments(): SaveSetInfo[] {
-    return [...this.byName.values()].filter((s) => this.engine.walPosition(s.name)?.kind === 'segment')
-      .sort((a, b) => this.position(a.name).localeCompare(this.position(b.name)) || a.name.localeCompare(b.name));
-  }
-
   /** The newest segment present on `timeline`'s path. */
   newestOn(timeline: number): string | undefined {
     let best: string | undefined;

@@ -155,12 +155,6 @@ export const postgresColdRestore: ColdRestoreEngine = {
     return x < y ? -1 : x > y ? 1 : 0;
   },
 
-  walFilesUpTo(fromWal, lsn, segmentSize) {
-    const from = parseWalFileName(fromWal, segmentSize) ?? fail('FORMAT', `'${fromWal}' is not a WAL file name`);
-    const out: string[] = [];
-    for (let s = from.segno; s <= segmentOf(parseLsn(lsn), segmentSize); s++) out.push(walFileName(from.timeline, s, segmentSize));
-    return out;
-  },
 
   trialRun: (dataDir, workDir, user) => restoreTrial(dataDir, workDir, user),
 
