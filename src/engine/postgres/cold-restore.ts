@@ -8,7 +8,7 @@ import { fsyncDirSync } from '../../common/durable-fs.js';
 import { fail } from '../../common/errors.js';
 import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget, WalTimelines } from '../engine.js';
 import { clusterIdentity, COPY_MARK, restoredCopy, runningPostmaster, walFilesIn } from './cluster-dir.js';
-import { formatLsn, parseLsn, parseWalFileName, segmentOf, walFileKind, walFileName } from './lsn.js';
+import { formatLsn, parseLsn, parseWalFileName, walFileKind, walFileName } from './lsn.js';
 import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from './timeline-history.js';
 import { WalFileCheck } from './wal-file-check.js';
 import { WalTimelineMap } from './wal-timelines.js';
