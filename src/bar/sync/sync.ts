@@ -6,7 +6,7 @@
 
 import type { SaveSetInfo, StorageManager } from '../../sm/storage-manager.js';
 import { instanceKey, seedFromBootLines } from '../../history/backup-history.js';
-import { appendBootLines, readBootFile, type BootLine } from '../../history/boot-file.js';
+import { appendBootLines, type BootLine } from '../../history/boot-file.js';
 import { replaceBootFile, writeHistoryFromLines } from '../../history/history-rebuild.js';
 import type { BarContext } from '../bar-context.js';
 
@@ -18,7 +18,7 @@ export interface ReconcileReport {
 
 export async function reconcile(ctx: BarContext): Promise<ReconcileReport> {
   const db = ctx.history.database!;
-  const boot = readBootFile(ctx.history.bootFile).filter((l) => l.server === ctx.server);
+  const boot = ctx.history.bootLines().filter((l) => l.server === ctx.server);
   const inHistory = new Set(ctx.history.instances().map(instanceKey));
   const marksInHistory = new Set(ctx.history.marks().map((m) => `${m.aid} ${m.name}`));
   const missingInHistory = boot.filter((l) => (l.type === 'M' ? !marksInHistory.has(`${l.action} ${l.object}`) : !inHistory.has(instanceKey(l))));
