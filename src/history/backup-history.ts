@@ -6,7 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { appendBootLines, bootFilePath, ensureBootFile, readBootFile, rewriteBootFile, type BadBootLine, type BootLine } from './boot-file.js';
+import { appendBootLines, bootFilePath, checkBootLines, ensureBootFile, readBootFile, rewriteBootFile, type BadBootLine, type BootLine } from './boot-file.js';
 import { HistoryDb, type ActionRow, type ActionType, type InstanceRow, type NewInstance, type ObjectType } from './history-db.js';
 import { silentLog, warnUser, type ActivityLog } from '../common/activity-log.js';
 import { isoTime } from '../common/units.js';
@@ -117,18 +117,22 @@ export class BackupHistory {
 
   /** Records successful instances: history.db first, then one fsynced boot-file line each. */
   recordInstances(aid: number, list: readonly NewInstance[]): void {
-    this.db?.addInstances(aid, this.server, list);
-    appendBootLines(this.bootFile, list.map((i): BootLine => ({
+    const lines = list.map((i): BootLine => ({
       server: this.server, object: i.object, type: i.type, action: aid, level: i.level, copyIds: i.copyIds,
       baseId: i.baseId ?? null, startLsn: i.startLsn ?? null, stopLsn: i.stopLsn ?? null, timeline: i.timeline ?? null,
       firstWal: i.firstWal ?? null, time: i.time,
-    })));
+    }));
+    checkBootLines(lines); // neither is written when the boot file would refuse a line
+    this.db?.addInstances(aid, this.server, list);
+    appendBootLines(this.bootFile, lines);
   }
 
   /** A restore point: its action ends with its LSN, and a boot-file line keeps it for a cold restore. */
   recordMark(aid: number, mark: { name: string; lsn: string; time: string; xid: string }): void {
+    const line = markLine(this.server, { aid, name: mark.name, lsn: mark.lsn, time: mark.time });
+    checkBootLines([line]);
     this.endAction(aid, 0, 'completed', mark);
-    appendBootLines(this.bootFile, [markLine(this.server, { aid, name: mark.name, lsn: mark.lsn, time: mark.time })]);
+    appendBootLines(this.bootFile, [line]);
   }
 
   /** Every live (not expired) instance, from history.db or else the boot file, in the order recorded. */

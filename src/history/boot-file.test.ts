@@ -73,4 +73,14 @@ describe('boot file: a line read back is checked field by field', () => {
     assert.match(bad[0]!.why, /expected 12 fields, found 2/);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
   });
+
+  it('writes valid lines only: a line a reader would refuse is not written', () => {
+    const file = path.join(dir, 'ixbar.strict');
+    appendBootLines(file, [good]);
+    const before = fs.readFileSync(file, 'utf8');
+    for (const bad of [{ ...good, action: 0 }, { ...good, startLsn: 'undefined' }, { ...good, time: 'Invalid Date' }]) {
+      assert.throws(() => appendBootLines(file, [{ ...good, action: 14 }, bad]), /not writing an invalid boot-file line/);
+    }
+    assert.equal(fs.readFileSync(file, 'utf8'), before, 'not even the valid line before it');
+  });
 });

@@ -17,6 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { appendLineDurableSync, writeFileAtomicSync } from '../common/durable-fs.js';
+import { fail } from '../common/errors.js';
 import { mkdirPrivate } from '../common/private-modes.js';
 import type { ObjectType } from './history-db.js';
 
@@ -52,6 +53,19 @@ const unescapeName = (s: string) => s.replace(/%([0-9A-F]{2})/g, (_, h: string) 
 
 export function formatBootLine(l: BootLine): string {
   return [l.server, escapeName(l.object), l.type, l.action, l.level, l.copyIds.length ? l.copyIds.join(',') : '-', dash(l.baseId), dash(l.startLsn), dash(l.stopLsn), dash(l.timeline), dash(l.firstWal), l.time].join(' ');
+}
+
+/** The text of `l`, checked as a reader will check it: a writer writes valid lines only. */
+function checkedLine(l: BootLine): string {
+  const text = formatBootLine(l);
+  const back = parseBootLine(text);
+  if ('error' in back) fail('FORMAT', `not writing an invalid boot-file line for ${l.object} of action ${l.action}: ${back.error}`);
+  return text;
+}
+
+/** Fails as a write of `lines` would, before anything is written (history.db goes first). */
+export function checkBootLines(lines: readonly BootLine[]): void {
+  for (const l of lines) checkedLine(l);
 }
 
 const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i;
@@ -106,7 +120,8 @@ export function appendBootLines(file: string, lines: readonly BootLine[]): void 
   ensureBootFile(file);
   if (lines.length === 0) return;
   // a last line cut short by a crash is ended first, so that it cannot swallow this one
-  appendLineDurableSync(file, (endsInNewline(file) ? '' : '\n') + lines.map(formatBootLine).join('\n'));
+  const text = lines.map(checkedLine).join('\n');
+  appendLineDurableSync(file, (endsInNewline(file) ? '' : '\n') + text);
 }
 
 function endsInNewline(file: string): boolean {
@@ -146,6 +161,6 @@ export function readBootFile(file: string, onBad: (b: BadBootLine) => void = () 
 /** Replaces the whole file (expire, sync): a crash leaves the old file or the new, never a mix. */
 export function rewriteBootFile(file: string, lines: readonly BootLine[]): void {
   mkdirPrivate(path.dirname(file));
-  const text = [...HEADER, ...lines.map(formatBootLine)].join('\n') + '\n';
+  const text = [...HEADER, ...lines.map(checkedLine)].join('\n') + '\n';
   writeFileAtomicSync(file, text);
 }
