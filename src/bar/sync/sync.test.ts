@@ -30,4 +30,3 @@ describe('history lines from save sets', () => {
     assert.deepEqual(incomplete, ['label save set 4 of main: its meta does not describe a backup']);
   });
 });
-
