@@ -25,13 +25,15 @@ export function ensurePrivateFile(file: string): void {
   fs.closeSync(fs.openSync(file, 'a', PRIVATE_FILE_MODE));
 }
 
-/** Group/other bits of `p` (0 when private or absent). */
-function openBits(p: string): number {
+/** The permission bits of `p` when group or other have any (undefined when private or absent). */
+function openMode(p: string): number | undefined {
+  let mode: number;
   try {
-    return fs.statSync(p).mode & 0o077;
+    mode = fs.statSync(p).mode & 0o777;
   } catch {
-    return 0;
+    return undefined;
   }
+  return (mode & 0o077) === 0 ? undefined : mode;
 }
 
 const octal = (mode: number) => mode.toString(8).padStart(4, '0');
@@ -45,8 +47,8 @@ const octal = (mode: number) => mode.toString(8).padStart(4, '0');
 export function looseModes(home: string): { path: string; mode: number }[] {
   const out: { path: string; mode: number }[] = [];
   const note = (p: string) => {
-    const bits = openBits(p);
-    if (bits !== 0) out.push({ path: p, mode: fs.statSync(p).mode & 0o777 });
+    const mode = openMode(p);
+    if (mode !== undefined) out.push({ path: p, mode });
   };
   let names: fs.Dirent[];
   try {
@@ -77,7 +79,6 @@ export function looseHomeWarning(home: string): string | undefined {
 
 /** One warning line when a directory outside the home (a pool's device) is open to other users. */
 export function looseDirWarning(dir: string, what: string): string | undefined {
-  const bits = openBits(dir);
-  if (bits === 0) return undefined;
-  return `${what} ${dir} is open to other users (${octal(fs.statSync(dir).mode & 0o777)}): chmod go-rwx ${dir}`;
+  const mode = openMode(dir);
+  return mode === undefined ? undefined : `${what} ${dir} is open to other users (${octal(mode)}): chmod go-rwx ${dir}`;
 }
