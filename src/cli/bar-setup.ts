@@ -16,7 +16,7 @@ import type { CommandContext, GlobalFlags } from './context.js';
 export function openBar(cmd: CommandContext, flags: GlobalFlags, opts: { history?: 'read' | 'write' } = {}): BarContext & { close(): Promise<void> } {
   const server = checkName('server', cmd.settings.server);
   const sm = cmd.openStorage();
-  const history = BackupHistory.open(cmd.home, server, { create: opts.history !== 'read' });
+  const history = BackupHistory.open(cmd.home, server, { create: opts.history !== 'read', log: cmd.log });
   let engine: EngineAdapter | undefined;
   const configFile = flags.config ?? process.env.OPENBAR_CONFIG;
   return {

@@ -1,13 +1,15 @@
 // What every command starts from: the validated settings (config file, environment,
-// --set), the activity log, and the storage manager of the home.
+// --set), the activity log, and the storage manager of the home. A home open to other
+// users is said once per command (with the fix), never silently chmodded.
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openActivityLog, type ActivityLog } from '../common/activity-log.js';
+import { openActivityLog, warnUser, type ActivityLog } from '../common/activity-log.js';
 import { loadSettings, requireSetting } from '../common/config.js';
 import { fail } from '../common/errors.js';
 import type { Settings } from '../common/options.js';
+import { looseHomeWarning } from '../common/private-modes.js';
 import { LocalStorageManager, type LocalOptions } from '../sm/local/local-storage-manager.js';
 
 export interface GlobalFlags {
@@ -43,6 +45,7 @@ export function loadContext(flags: GlobalFlags, extra: Record<string, string> = 
   const home = requireSetting(settings, 'home');
   checkRunAsOwner(home);
   const log = openActivityLog(settings.activity_log ?? path.join(home, 'activity.log'));
+  warnLooseHome(home, log);
   const localOptions = (): LocalOptions => ({
     home,
     log,
@@ -76,4 +79,15 @@ export function checkRunAsOwner(home: string): void {
   const name = spawnSync('id', ['-nu', String(uid)], { encoding: 'utf8' }).stdout.trim() || String(uid);
   fail('USAGE', `the home ${home} belongs to ${name}; running openbar as root there would leave files ${name} cannot write`,
     `run it as ${name}: runuser -u ${name} -- openbar ...`);
+}
+
+const warned = new Set<string>();
+
+/** Says once per process when the home or anything in it is open to other users (a few stats: every command runs it). */
+export function warnLooseHome(home: string, log: ActivityLog): void {
+  if (warned.has(home)) return;
+  const w = looseHomeWarning(home);
+  if (!w) return;
+  warned.add(home);
+  warnUser(log, w);
 }

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { PRIVATE_FILE_MODE } from './private-modes.js';
 
 export function fsyncDirSync(dir: string): void {
   const fd = fs.openSync(dir, 'r');
@@ -15,9 +16,13 @@ export async function fsyncDir(dir: string): Promise<void> {
   try { await h.sync(); } finally { await h.close(); }
 }
 
-/** Writes `data` to `file` so that a crash leaves either the old or the new content, never a mix. */
-export function writeFileAtomicSync(file: string, data: string | Uint8Array, mode = 0o644): void {
+/**
+ * Writes `data` to `file` so that a crash leaves either the old or the new content, never
+ * a mix. The file is private unless `mode` says otherwise.
+ */
+export function writeFileAtomicSync(file: string, data: string | Uint8Array, mode = PRIVATE_FILE_MODE): void {
   const tmp = `${file}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { force: true }); // a leftover of a killed writer would keep its old mode
   const fd = fs.openSync(tmp, 'w', mode);
   try {
     fs.writeFileSync(fd, data);
@@ -29,9 +34,9 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, mod
   fsyncDirSync(path.dirname(file));
 }
 
-/** Appends one line and fsyncs it before returning (the boot file's contract). */
+/** Appends one line and fsyncs it before returning (the boot file's contract); a new file is private. */
 export function appendLineDurableSync(file: string, line: string): void {
-  const fd = fs.openSync(file, 'a', 0o644);
+  const fd = fs.openSync(file, 'a', PRIVATE_FILE_MODE);
   try {
     fs.writeSync(fd, line.endsWith('\n') ? line : `${line}\n`);
     fs.fsyncSync(fd);

@@ -26,6 +26,7 @@ export const errorTable = Object.freeze({
   NO_FILE: { exit: ExitStatus.usage },
   NOT_INITIALISED: { exit: ExitStatus.usage, hint: 'run `openbar init` first, or point --config at the right file' },
   CATALOG_MISSING: { exit: ExitStatus.failed, hint: 'run `openbar sm scan --rebuild` to rebuild it from the volumes' },
+  CATALOG_BEHIND: { exit: ExitStatus.failed, hint: 'run `openbar sm scan --rebuild` to rebuild it from the volumes (the old one is kept aside)' },
   LABEL_MISMATCH: { exit: ExitStatus.failed },
   CHECKSUM: { exit: ExitStatus.failed },
   TRUNCATED: { exit: ExitStatus.failed },

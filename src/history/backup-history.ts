@@ -6,8 +6,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { appendBootLines, bootFilePath, ensureBootFile, readBootFile, rewriteBootFile, type BootLine } from './boot-file.js';
+import { appendBootLines, bootFilePath, checkBootLines, ensureBootFile, readBootFile, rewriteBootFile, type BadBootLine, type BootLine } from './boot-file.js';
 import { HistoryDb, type ActionRow, type ActionType, type InstanceRow, type NewInstance, type ObjectType } from './history-db.js';
+import { silentLog, warnUser, type ActivityLog } from '../common/activity-log.js';
 import { isoTime } from '../common/units.js';
 
 export function historyPath(home: string): string {
@@ -46,22 +47,40 @@ export const instanceKey = (i: { action: number; object: string; copyIds: readon
 
 export class BackupHistory {
   private lastBootAction = 0;
+  /** boot-file lines already reported bad by this process: each is said once */
+  private readonly reported = new Set<string>();
 
-  private constructor(private readonly db: HistoryDb | undefined, readonly home: string, readonly server: string) {}
+  private db: HistoryDb | undefined;
+
+  private constructor(readonly home: string, readonly server: string, private readonly log: ActivityLog) {}
 
   /**
    * Opens history.db. `create`: make it when missing; when a boot file with lines is
    * there, it is seeded from it. Without `create` and without history.db, only the
    * boot file is used (a cold restore after losing the history).
    */
-  static open(home: string, server: string, opts: { create: boolean }): BackupHistory {
+  static open(home: string, server: string, opts: { create: boolean; log?: ActivityLog }): BackupHistory {
     const file = historyPath(home);
-    const boot = bootFilePath(home, server);
-    let db: HistoryDb | undefined;
-    if (fs.existsSync(file)) db = HistoryDb.open(file, { create: true });
-    else if (opts.create) db = createSeeded(file, readBootFile(boot));
-    if (opts.create) ensureBootFile(boot);
-    return new BackupHistory(db, home, server);
+    const h = new BackupHistory(home, server, opts.log ?? silentLog);
+    if (fs.existsSync(file)) h.db = HistoryDb.open(file, { create: true });
+    else if (opts.create) h.db = createSeeded(file, h.bootLines());
+    if (opts.create) ensureBootFile(h.bootFile);
+    return h;
+  }
+
+  /**
+   * Every valid line of this server's boot file (all servers' lines in it). A bad line is
+   * skipped, and said once per process: in the activity log and on stderr, by file and line.
+   */
+  bootLines(): BootLine[] {
+    return readBootFile(this.bootFile, (b) => this.reportBad(b));
+  }
+
+  private reportBad(b: BadBootLine): void {
+    const key = `${b.file}:${b.line}:${b.why}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    warnUser(this.log, `${b.file} line ${b.line}: ${b.why}; the line is skipped`);
   }
 
   get hasDatabase(): boolean { return this.db !== undefined; }
@@ -84,7 +103,7 @@ export class BackupHistory {
   /** Without history.db (a cold restore after losing it) the id continues the boot file's, so a later rebuild keeps it. */
   beginAction(type: ActionType, level: number | null, detail: Record<string, unknown> = {}): number {
     if (this.db) return this.db.beginAction(this.server, type, level, detail);
-    const max = readBootFile(this.bootFile).reduce((a, l) => Math.max(a, l.action), 0);
+    const max = this.bootLines().reduce((a, l) => Math.max(a, l.action), 0);
     this.lastBootAction = Math.max(max, this.lastBootAction) + 1;
     return this.lastBootAction;
   }
@@ -105,24 +124,28 @@ export class BackupHistory {
 
   /** Records successful instances: history.db first, then one fsynced boot-file line each. */
   recordInstances(aid: number, list: readonly NewInstance[]): void {
-    this.db?.addInstances(aid, this.server, list);
-    appendBootLines(this.bootFile, list.map((i): BootLine => ({
+    const lines = list.map((i): BootLine => ({
       server: this.server, object: i.object, type: i.type, action: aid, level: i.level, copyIds: i.copyIds,
       baseId: i.baseId ?? null, startLsn: i.startLsn ?? null, stopLsn: i.stopLsn ?? null, timeline: i.timeline ?? null,
       firstWal: i.firstWal ?? null, time: i.time,
-    })));
+    }));
+    checkBootLines(lines); // neither is written when the boot file would refuse a line
+    this.db?.addInstances(aid, this.server, list);
+    appendBootLines(this.bootFile, lines);
   }
 
   /** A restore point: its action ends with its LSN, and a boot-file line keeps it for a cold restore. */
   recordMark(aid: number, mark: { name: string; lsn: string; time: string; xid: string; timeline: number }): void {
+    const line = markLine(this.server, { aid, name: mark.name, lsn: mark.lsn, time: mark.time, timeline: mark.timeline });
+    checkBootLines([line]);
     this.endAction(aid, 0, 'completed', mark);
-    appendBootLines(this.bootFile, [markLine(this.server, { aid, name: mark.name, lsn: mark.lsn, time: mark.time, timeline: mark.timeline })]);
+    appendBootLines(this.bootFile, [line]);
   }
 
   /** Every live (not expired) instance, from history.db or else the boot file, in the order recorded. */
   instances(): HistoryInstance[] {
     if (this.db) return this.db.instances({ server: this.server }).map(toHistoryInstance);
-    return readBootFile(this.bootFile).filter((l) => l.server === this.server && l.type !== 'M');
+    return this.bootLines().filter((l) => l.server === this.server && l.type !== 'M');
   }
 
   marks(): MarkRecord[] {
@@ -131,7 +154,7 @@ export class BackupHistory {
         .map((a) => ({ aid: a.aid, name: String(a.detail.name), lsn: String(a.detail.lsn), time: String(a.detail.time ?? a.end ?? a.start),
           ...(Number.isSafeInteger(a.detail.timeline) ? { timeline: a.detail.timeline as number } : {}) }));
     }
-    return readBootFile(this.bootFile).filter((l) => l.server === this.server && l.type === 'M')
+    return this.bootLines().filter((l) => l.server === this.server && l.type === 'M')
       .map((l) => ({ aid: l.action, name: l.object, lsn: l.stopLsn ?? '', time: l.time, ...(l.timeline !== null ? { timeline: l.timeline } : {}) }));
   }
 
@@ -142,7 +165,7 @@ export class BackupHistory {
    */
   backupInstances(): HistoryInstance[] {
     if (this.db) return this.db.instances({ server: this.server, types: BACKUP_TYPES }).map(toHistoryInstance);
-    return readBootFile(this.bootFile).filter((l) => l.server === this.server && BACKUP_TYPES.includes(l.type));
+    return this.bootLines().filter((l) => l.server === this.server && BACKUP_TYPES.includes(l.type));
   }
 
   /** Successful backups (those with a backup label instance), oldest first. */
@@ -174,7 +197,14 @@ export class BackupHistory {
     const ids = list.map((i) => i.id).filter((id): id is number => id !== undefined);
     if (this.db) (mode === 'keep' ? this.db.markExpired(ids) : this.db.deleteInstances(ids));
     const gone = new Set(list.map(instanceKey));
-    const lines = readBootFile(this.bootFile);
+    let bad = 0;
+    const lines = readBootFile(this.bootFile, (b) => { bad++; this.reportBad(b); });
+    // the rewrite writes valid lines only: the file with the bad ones is kept beside it
+    if (bad > 0) {
+      const aside = `${this.bootFile}.replaced-${isoTime().replace(/[:.]/g, '-')}`;
+      fs.copyFileSync(this.bootFile, aside);
+      this.log.warn(`${this.bootFile}: rewritten without its ${bad} bad line(s); the previous file is kept as ${aside}`);
+    }
     rewriteBootFile(this.bootFile, lines.filter((l) => l.server !== this.server || l.type === 'M' || !gone.has(instanceKey(l))));
   }
 

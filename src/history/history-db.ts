@@ -2,11 +2,12 @@
 // database servers), bar_object (each space, WAL file or label ever backed up),
 // bar_action (every attempt: backup, restore, log backup, expire, mark; successful or
 // not) and bar_instance (each successful copy of an object). The only module that
-// touches history.db.
+// touches history.db. It is private (0600, and so its -wal and -shm) whatever the umask.
 
 import Database from 'better-sqlite3';
 import { Statements } from '../common/sqlite-statements.js';
 import { fail } from '../common/errors.js';
+import { ensurePrivateFile } from '../common/private-modes.js';
 import { isoTime } from '../common/units.js';
 
 const SCHEMA_VERSION = 1;
@@ -117,6 +118,7 @@ export class HistoryDb {
   static open(file: string, opts: { create: boolean }): HistoryDb {
     let db: Database.Database;
     try {
+      if (opts.create) ensurePrivateFile(file);
       db = new Database(file, { fileMustExist: !opts.create, timeout: 30_000 });
     } catch (err) {
       fail('IO', `cannot open backup history ${file}: ${(err as Error).message}`);

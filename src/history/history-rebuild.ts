@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { bootFilePath, readBootFile, rewriteBootFile, type BootLine } from './boot-file.js';
+import { bootFilePath, readBootFile, rewriteBootFile, type BadBootLine, type BootLine } from './boot-file.js';
 import { historyPath, seedFromBootLines } from './backup-history.js';
 import { HistoryDb } from './history-db.js';
 import { isoTime } from '../common/units.js';
@@ -45,10 +45,10 @@ export function writeHistoryFromLines(home: string, lines: readonly BootLine[], 
   return { aside, instances };
 }
 
-/** `sync --rebuild-history`: from every boot file in the home. */
-export function rebuildHistoryFromBootFiles(home: string): { aside: string | undefined; instances: number; servers: string[] } {
+/** `sync --rebuild-history`: from every boot file in the home; a bad line is handed to `onBad` and skipped. */
+export function rebuildHistoryFromBootFiles(home: string, onBad?: (b: BadBootLine) => void): { aside: string | undefined; instances: number; servers: string[] } {
   const files = bootFiles(home);
-  const lines = files.flatMap((f) => readBootFile(f.file));
+  const lines = files.flatMap((f) => readBootFile(f.file, onBad));
   return { ...writeHistoryFromLines(home, lines), servers: files.map((f) => f.server) };
 }
 

@@ -13,11 +13,11 @@ const POLL_MS = 20;
 export async function withWalNameLock<T>(home: string, name: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   const dir = path.join(home, 'locks');
   const file = path.join(dir, `wal-${name}`);
-  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const me = ownerId();
   for (const deadline = Date.now() + timeoutMs; ;) {
     try {
-      fs.writeFileSync(file, me, { flag: 'wx' });
+      fs.writeFileSync(file, me, { flag: 'wx', mode: 0o600 });
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;

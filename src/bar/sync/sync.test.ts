@@ -20,4 +20,13 @@ describe('history lines from save sets', () => {
     assert.deepEqual(of(2), ['backup_label 1 -', 'pg_default 0 -', 'pg_global 1 2']);
     assert.deepEqual(of(1), ['backup_label 0 -', 'pg_default 0 -', 'pg_global 0 -']);
   });
+
+  it('makes no lines of a label save set whose meta does not describe a backup (read back, not trusted)', () => {
+    const { lines, incomplete } = linesFromSaveSets([
+      label(1, 1, 0), set(2, 'space', 'pg_global', 0, { aid: 1, part: 0, parts: 1 }), set(3, 'space', 'pg_default', 0, { aid: 1, part: 0, parts: 1 }),
+      set(4, 'label', 'backup_label', 0, { aid: 2, spaces: 'pg_global' }),
+    ]);
+    assert.deepEqual([...new Set(lines.map((l) => l.action))], [1]);
+    assert.deepEqual(incomplete, ['label save set 4 of main: its meta does not describe a backup']);
+  });
 });

@@ -6,7 +6,7 @@
 
 import type { SaveSetInfo, StorageManager } from '../../sm/storage-manager.js';
 import { instanceKey, seedFromBootLines } from '../../history/backup-history.js';
-import { appendBootLines, readBootFile, type BootLine } from '../../history/boot-file.js';
+import { appendBootLines, type BootLine } from '../../history/boot-file.js';
 import { replaceBootFile, writeHistoryFromLines } from '../../history/history-rebuild.js';
 import type { BarContext } from '../bar-context.js';
 
@@ -18,7 +18,7 @@ export interface ReconcileReport {
 
 export async function reconcile(ctx: BarContext): Promise<ReconcileReport> {
   const db = ctx.history.database!;
-  const boot = readBootFile(ctx.history.bootFile).filter((l) => l.server === ctx.server);
+  const boot = ctx.history.bootLines().filter((l) => l.server === ctx.server);
   const inHistory = new Set(ctx.history.instances().map(instanceKey));
   const marksInHistory = new Set(ctx.history.marks().map((m) => `${m.aid} ${m.name}`));
   const missingInHistory = boot.filter((l) => (l.type === 'M' ? !marksInHistory.has(`${l.action} ${l.object}`) : !inHistory.has(instanceKey(l))));
@@ -71,6 +71,8 @@ export function linesFromSaveSets(sets: readonly SaveSetInfo[]): { lines: BootLi
   for (const s of sets) if (typeof s.meta.aid === 'number') maxAid = Math.max(maxAid, s.meta.aid);
   for (const label of sets.filter((x) => x.kind === 'label')) {
     const m = label.meta as { aid: number; startLsn: string; stopLsn: string; timeline: number; startWal: string; stopTime: string; systemId?: string; version?: number; spaces: { name: string; critical: boolean }[] };
+    // a save set's meta is read back, not trusted: a label that does not describe a backup makes no lines
+    if (!describesBackup(m)) { incomplete.push(`label save set ${label.id} of ${label.server}: its meta does not describe a backup`); continue; }
     servers.set(label.server, { ...(m.systemId ? { systemId: m.systemId } : {}), ...(m.version ? { version: String(m.version) } : {}) });
     const mine = spaces.get(`${label.server} ${m.aid}`) ?? [];
     const common = { server: label.server, action: m.aid, level: label.level ?? 0, startLsn: m.startLsn, stopLsn: m.stopLsn, timeline: m.timeline, firstWal: m.startWal, time: m.stopTime };
@@ -92,6 +94,12 @@ export function linesFromSaveSets(sets: readonly SaveSetInfo[]): { lines: BootLi
   }
   lines.sort((a, b) => a.time.localeCompare(b.time) || a.action - b.action);
   return { lines, incomplete, servers };
+}
+
+function describesBackup(m: Record<string, unknown>): boolean {
+  const str = (k: string) => typeof m[k] === 'string';
+  return Number.isSafeInteger(m.aid) && Number.isSafeInteger(m.timeline) && ['startLsn', 'stopLsn', 'startWal', 'stopTime'].every(str)
+    && Array.isArray(m.spaces) && (m.spaces as unknown[]).every((s) => typeof (s as { name?: unknown })?.name === 'string');
 }
 
 const baseOf = (s: SaveSetInfo): number | null => (typeof s.meta.baseCopyId === 'number' ? s.meta.baseCopyId : null);

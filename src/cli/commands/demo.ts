@@ -82,7 +82,7 @@ function storageManagerWalkThrough(dir: string): void {
 
   say('6. damage one byte of a volume: extract refuses and names the save set, volume and offset');
   const vol = path.join(home, 'volumes', 'Data', 'Data.0001.vol');
-  fs.chmodSync(vol, 0o640);
+  fs.chmodSync(vol, 0o600);
   const fd = fs.openSync(vol, 'r+');
   const b = Buffer.alloc(1);
   fs.readSync(fd, b, 0, 1, 1 << 20);

@@ -1,5 +1,6 @@
 // `openbar init`: writes the config file, creates the home (catalogs, the Data and
 // Logs pools, the boot file) and prints the postgresql.conf lines that hand WAL to openbar.
+// Everything it makes is private (0700/0600); a home it finds open to others is said.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import { renderConfigFile } from '../../common/config.js';
 import { writeFileAtomicSync } from '../../common/durable-fs.js';
 import { fail } from '../../common/errors.js';
 import { checkName } from '../../common/names.js';
+import { PRIVATE_FILE_MODE } from '../../common/private-modes.js';
 import type { OptionName } from '../../common/options.js';
 import { LocalStorageManager } from '../../sm/local/local-storage-manager.js';
 import { BackupHistory } from '../../history/backup-history.js';
@@ -71,8 +73,8 @@ export function register(program: Command, globals: Globals): void {
       const text = renderConfigFile(values);
       // validate before anything is written: the same loader every command uses
       const tmp = `${configFile}.check-${process.pid}`;
-      fs.mkdirSync(path.dirname(configFile), { recursive: true });
-      fs.writeFileSync(tmp, text);
+      fs.mkdirSync(path.dirname(configFile), { recursive: true }); // outside the home: e.g. /etc/openbar, read by postgres
+      fs.writeFileSync(tmp, text, { mode: PRIVATE_FILE_MODE });
       try {
         loadContext({ config: tmp });
       } finally {
@@ -83,7 +85,7 @@ export function register(program: Command, globals: Globals): void {
       const sm = LocalStorageManager.create(ctx.localOptions());
       const pools = await sm.pools();
       await sm.close();
-      BackupHistory.open(ctx.home, checkName('server', ctx.settings.server), { create: true }).close();
+      BackupHistory.open(ctx.home, checkName('server', ctx.settings.server), { create: true, log: ctx.log }).close();
       ctx.log.info(`openbar home initialised in ${ctx.home} for server ${ctx.settings.server}`);
       const wal = walCommands(configFile);
       process.stdout.write([

@@ -21,7 +21,7 @@ export function register(program: Command, globals: Globals): void {
     .action(action(async (opts: { json?: boolean }) => {
       const cmd = loadContext(globals());
       const server = checkName('server', cmd.settings.server);
-      const h = BackupHistory.open(cmd.home, server, { create: false });
+      const h = BackupHistory.open(cmd.home, server, { create: false, log: cmd.log });
       try {
         const all = h.instances();
         const latest = new Map<string, HistoryInstance>();

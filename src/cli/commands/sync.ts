@@ -3,6 +3,7 @@
 
 import type { Command } from 'commander';
 import { rebuildFromStorage, reconcile } from '../../bar/sync/sync.js';
+import { warnUser } from '../../common/activity-log.js';
 import { fail } from '../../common/errors.js';
 import { checkName } from '../../common/names.js';
 import { BackupHistory } from '../../history/backup-history.js';
@@ -33,7 +34,7 @@ replaces is kept beside it as NAME.replaced-TIME.`)
       const out = (json: unknown, text: string): void => { if (opts.json) printJson(json); else process.stdout.write(`${text}\n`); };
 
       if (opts.rebuildHistory) {
-        const r = rebuildHistoryFromBootFiles(cmd.home);
+        const r = rebuildHistoryFromBootFiles(cmd.home, (b) => warnUser(cmd.log, `${b.file} line ${b.line}: ${b.why}; the line is skipped`));
         cmd.log.info(`sync: history rebuilt from the boot file(s) of ${r.servers.join(', ') || 'no server'}: ${r.instances} instance(s)${r.aside ? `; previous history kept as ${r.aside}` : ''}`);
         return out(r, `history rebuilt from ${r.servers.length} boot file(s): ${r.instances} instance(s)${r.aside ? `\nprevious history kept as ${r.aside}` : ''}`);
       }
@@ -53,7 +54,7 @@ replaces is kept beside it as NAME.replaced-TIME.`)
         }
       }
       if (opts.rebuildBootFile) {
-        const h = BackupHistory.open(cmd.home, server, { create: false });
+        const h = BackupHistory.open(cmd.home, server, { create: false, log: cmd.log });
         try {
           if (!h.hasDatabase) fail('NOT_INITIALISED', `no backup history in ${cmd.home} to rebuild the boot file from`, 'run `openbar sync --from-storage` to rebuild both from the save sets');
           const lines = h.bootLinesFromDatabase();

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../common/private-modes.js';
 import type { BootstrapRecord } from '../bootstrap.js';
 import type { SaveSetInfo } from '../storage-manager.js';
 import { Catalog, type FragmentRow } from './catalog.js';
@@ -45,8 +46,8 @@ export async function recoverFromBootstrap(opts: LocalOptions, record: Bootstrap
   const tmp = `${file}.bootstrap-${process.pid}`;
   try {
     const gen = readSaveSet({ info: begin, fragments, smId: record.smId, readAhead: 4, slotSize: 16 * 1024 * 1024 });
-    await fsp.mkdir(opts.home, { recursive: true });
-    const out = await fsp.open(tmp, 'w');
+    await fsp.mkdir(opts.home, { recursive: true, mode: PRIVATE_DIR_MODE });
+    const out = await fsp.open(tmp, 'w', PRIVATE_FILE_MODE);
     try {
       for await (const chunk of gen) await out.write(chunk);
     } finally {

@@ -79,7 +79,9 @@ export async function rebuildCatalog(input: RebuildInput): Promise<RebuildReport
           retentionDays: l.retentionDays, compression: (l.compression as Compression | null) ?? null,
         });
       }
-      for (const p of input.seedPools ?? []) pools.set(p.name, { ...p, device: pools.get(p.name)?.device ?? p.device });
+      // a seeded device recorded relative (never written now) gives way to the default one
+      const seedDevice = (p: PoolRow) => (path.isAbsolute(p.device) ? p.device : path.join(input.home, 'volumes', p.name));
+      for (const p of input.seedPools ?? []) pools.set(p.name, { ...p, device: pools.get(p.name)?.device ?? seedDevice(p) });
       for (const p of pools.values()) catalog.createPool(p);
 
       const committed = new Map<number, string>();
@@ -128,6 +130,9 @@ export async function rebuildCatalog(input: RebuildInput): Promise<RebuildReport
         }
       }
       for (const id of deleted.keys()) maxId = Math.max(maxId, id);
+      // every id any whole record carries, uncommitted tails included: the catalog's check
+      // against its volumes (catalog-currency.ts) reads those tails too
+      for (const s of mine) { maxId = Math.max(maxId, s.maxSaveSet); maxTxn = Math.max(maxTxn, s.maxTxn); }
       for (const id of deleted.keys()) catalog.recordDeleted(id, deleted.get(id)!);
 
       for (const [id, list] of [...parts.entries()].sort((a, b) => a[0] - b[0])) {

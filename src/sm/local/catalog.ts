@@ -1,12 +1,14 @@
 // The storage manager's catalog (catalog.db, SQLite): pools, volumes, transactions,
 // save sets and their fragments. The only module that touches catalog.db. It records
 // what the volumes hold; the volumes stay the truth (the catalog can be rebuilt).
+// It is private (0600, and so its -wal and -shm) whatever the umask.
 
 import Database from 'better-sqlite3';
 import { Statements } from '../../common/sqlite-statements.js';
 import { randomUUID } from 'node:crypto';
 import { fail } from '../../common/errors.js';
 import { ownerAlive } from '../../common/process-owner.js';
+import { ensurePrivateFile } from '../../common/private-modes.js';
 import type { Compression, ObjectQuery, SaveSetInfo } from '../storage-manager.js';
 import { isoTime } from '../../common/units.js';
 
@@ -143,6 +145,7 @@ export class Catalog {
   static open(file: string, opts: { create: boolean; smId?: string }): Catalog {
     let db: Database.Database;
     try {
+      if (opts.create) ensurePrivateFile(file);
       db = new Database(file, { fileMustExist: !opts.create, timeout: 30_000 });
     } catch (err) {
       fail('IO', `cannot open catalog ${file}: ${(err as Error).message}`);
@@ -189,6 +192,7 @@ export class Catalog {
 
   /** A consistent copy of the whole catalog into `dest` (for the bootstrap). */
   async snapshotTo(dest: string): Promise<void> {
+    ensurePrivateFile(dest);
     await this.db.backup(dest);
   }
 
@@ -222,6 +226,22 @@ export class Catalog {
   volume(id: number): VolumeRow | undefined {
     const r = this.sql.get('SELECT * FROM volumes WHERE id = ?').get(id) as Row | undefined;
     return r ? volumeOf(r) : undefined;
+  }
+
+  /** The volumes appended to (state open): the only ones whose files grow. */
+  openVolumes(): VolumeRow[] {
+    return (this.sql.get("SELECT * FROM volumes WHERE state = 'open' ORDER BY id").all() as Row[]).map(volumeOf);
+  }
+
+  volumeByLabel(label: string): VolumeRow | undefined {
+    const r = this.sql.get('SELECT * FROM volumes WHERE label = ?').get(label) as Row | undefined;
+    return r ? volumeOf(r) : undefined;
+  }
+
+  /** Per pool: the highest volume sequence labelled (new volumes get the next). */
+  maxSequences(): Map<string, number> {
+    const rows = this.sql.get('SELECT pool, MAX(sequence) AS s FROM volumes GROUP BY pool').all() as { pool: string; s: number }[];
+    return new Map(rows.map((r) => [r.pool, r.s]));
   }
 
   /** Per volume: committed save sets with data in it. */

@@ -1,6 +1,6 @@
 // The in-process storage manager: volumes in local directories, a SQLite catalog in
 // the home. Implements the XBSA-like StorageManager and the administration calls
-// behind `openbar sm ...`.
+// behind `openbar sm ...`. It never works from a catalog its volumes prove behind.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,9 +9,11 @@ import type { ActivityLog } from '../../common/activity-log.js';
 import { fail } from '../../common/errors.js';
 import { checkName } from '../../common/names.js';
 import { ownerId } from '../../common/process-owner.js';
+import { mkdirPrivate } from '../../common/private-modes.js';
 import type { ObjectQuery, ReadOptions, SaveSetInfo, StorageManager, Transaction } from '../storage-manager.js';
 import type { StorageAdmin, PoolInfo, VolumeInfo, SessionInfo, NewPool } from '../storage-admin.js';
 import { Catalog, type FragmentRow, type PoolRow } from './catalog.js';
+import { checkCatalogCurrent } from './catalog-currency.js';
 import { listVolumeFiles, rebuildCatalog, type RebuildReport } from './catalog-rebuild.js';
 import { defaultDevice, volumePath, type LocalContext, type WriteSettings } from './local-context.js';
 import { LocalTransaction } from './local-transaction.js';
@@ -43,11 +45,11 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
 
   /** Creates the catalog and the default pools in `home` (openbar init); fine if they exist. */
   static create(opts: LocalOptions): LocalStorageManager {
-    fs.mkdirSync(opts.home, { recursive: true });
+    mkdirPrivate(opts.home);
     const catalog = Catalog.open(catalogPath(opts.home), { create: true });
     for (const p of defaultPools(opts)) {
       if (!catalog.pool(p.name)) catalog.createPool(p);
-      fs.mkdirSync(p.device, { recursive: true });
+      mkdirPrivate(p.device);
     }
     return new LocalStorageManager({ catalog, home: opts.home, log: opts.log, owner: ownerId(), write: opts.write }, opts);
   }
@@ -60,6 +62,12 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
       fail('NOT_INITIALISED', `${opts.home} is not an openbar home (no ${path.basename(file)})`);
     }
     const catalog = Catalog.open(file, { create: false });
+    try {
+      checkCatalogCurrent(catalog, opts.home);
+    } catch (err) {
+      catalog.close();
+      throw err;
+    }
     return new LocalStorageManager({ catalog, home: opts.home, log: opts.log, owner: ownerId(), write: opts.write }, opts);
   }
 
@@ -142,8 +150,12 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
   async createPool(p: NewPool): Promise<PoolInfo> {
     checkName('pool', p.name);
     if (this.ctx.catalog.pool(p.name)) fail('CONFLICT', `pool '${p.name}' already exists`);
-    const device = path.resolve(p.device ?? defaultDevice(this.ctx.home, p.name));
-    fs.mkdirSync(device, { recursive: true });
+    // a relative device would mean a different directory from every working directory
+    if (p.device !== undefined && !path.isAbsolute(p.device)) {
+      fail('USAGE', `pool device '${p.device}' is not an absolute path`, `give the full path (from this directory it would be ${path.resolve(p.device)})`);
+    }
+    const device = path.normalize(p.device ?? defaultDevice(this.ctx.home, p.name));
+    mkdirPrivate(device);
     this.ctx.catalog.createPool({
       name: p.name, device, maxVolumeSize: p.maxVolumeSize ?? this.opts.maxVolumeSize,
       retentionDays: p.retentionDays ?? null, compression: p.compression ?? null,

@@ -5,11 +5,12 @@
 // crash: the volumes are cut back to their committed size (a crash's tail is cut when
 // the volume is next mounted), so nothing of the transaction remains.
 
-import { fail } from '../../common/errors.js';
+import { fail, isOpenbarError } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
 import { checkName } from '../../common/names.js';
 import type { ObjectDescriptor, SaveSetInfo, Transaction } from '../storage-manager.js';
 import type { VolumeCommit } from './catalog.js';
+import { catalogBehind, tailBehind, walkTail } from './catalog-currency.js';
 import type { LocalContext } from './local-context.js';
 import { volumePath } from './local-context.js';
 import { MountedVolume } from './mounted-volume.js';
@@ -85,13 +86,21 @@ export class LocalTransaction implements Transaction {
           await createVolumeFile(volume.path, label);
           this.ctx.log.info(`volume ${volume.label} labelled in pool ${poolName} (${volume.path})`);
         }
-        const { fh, tornBytes } = await openVolumeForAppend(volume.path, { smId: catalog.smId, pool: poolName, label: volume.label }, volume.size);
+        const { fh, tornBytes } = await openVolumeForAppend(volume.path, { smId: catalog.smId, pool: poolName, label: volume.label }, volume.size, (fd, from, to) => {
+          // cut only a crashed writer's leftovers, never what a newer catalog committed
+          const why = tailBehind(volume.label, walkTail(fd, from, to), catalog.highWater());
+          if (why) catalogBehind(catalog.file, why);
+        });
         if (tornBytes > 0) this.ctx.log.warn(`volume ${volume.label}: discarded ${tornBytes} bytes of an interrupted write after offset ${volume.size}`);
         const m = new MountedVolume(volume, fh, volume.size, pool.maxVolumeSize);
         m.busy = true;
         this.mounts.push(m);
         return m;
       } catch (err) {
+        if (isOpenbarError(err, 'CATALOG_BEHIND') || isOpenbarError(err, 'CONFIG')) {
+          catalog.unmount([volume.id], this.ctx.owner); // the volume is sound: the catalog is not
+          throw err;
+        }
         // a volume we cannot use is set aside and never written; try the next one
         catalog.setVolumeState(volume.id, 'damaged');
         catalog.unmount([volume.id], this.ctx.owner);

@@ -1,12 +1,15 @@
 // Opening volume files on a local-directory device. Every open checks the label
 // (invariant 8): a volume of another storage manager or pool, or one whose label does
-// not match the catalog, is refused and never appended to or overwritten.
+// not match the catalog, is refused and never appended to or overwritten. Volumes are
+// private: 0600 while open, 0400 once closed, in 0700 directories.
 
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import { fsyncDir } from '../../common/durable-fs.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, READ_ONLY_FILE_MODE } from '../../common/private-modes.js';
+import { relativeHint } from './local-context.js';
 import { decodeLabel, encodeLabel, LABEL_SIZE, type VolumeLabel } from './volume-format.js';
 
 export interface LabelExpectation {
@@ -15,9 +18,12 @@ export interface LabelExpectation {
   readonly label: string;
 }
 
+/** Called before a tail past the committed size is cut: throws when it is not a crashed writer's leftovers. */
+export type TailCheck = (fd: number, committedSize: number, size: number) => void;
+
 export async function createVolumeFile(file: string, label: VolumeLabel): Promise<void> {
-  await fsp.mkdir(path.dirname(file), { recursive: true });
-  const open = () => fsp.open(file, 'wx', 0o640);
+  await fsp.mkdir(path.dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
+  const open = () => fsp.open(file, 'wx', PRIVATE_FILE_MODE);
   const fh = await open().catch(async (err: NodeJS.ErrnoException) => {
     // a torn label left by a crash while labelling (and forgotten by a catalog rebuild) holds nothing
     if (err.code === 'EEXIST' && await unlabelledStub(file)) return open();
@@ -80,6 +86,7 @@ export function openVolumeForRead(file: string, expect: LabelExpectation): Promi
 
 /** Opens a volume and checks its label says it is the one expected. */
 async function openLabelled(file: string, expect: LabelExpectation, flags: 'r' | 'r+'): Promise<fsp.FileHandle> {
+  if (!path.isAbsolute(file)) fail('CONFIG', `volume ${expect.label} has the relative path '${file}' in the catalog`, relativeHint);
   const fh = await fsp.open(file, flags).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') fail('IO', `volume ${expect.label} is missing: ${file}`, 'restore the file, or run `openbar sm scan --rebuild` to drop what it held from the catalog');
     throw err;
@@ -97,7 +104,7 @@ async function openLabelled(file: string, expect: LabelExpectation, flags: 'r' |
  * Opens a volume to append after its committed size. Bytes past that size are the
  * torn or uncommitted tail of a crashed writer: they are cut off (and reported).
  */
-export async function openVolumeForAppend(file: string, expect: LabelExpectation, committedSize: number): Promise<{ fh: fsp.FileHandle; tornBytes: number }> {
+export async function openVolumeForAppend(file: string, expect: LabelExpectation, committedSize: number, checkTail?: TailCheck): Promise<{ fh: fsp.FileHandle; tornBytes: number }> {
   const fh = await openLabelled(file, expect, 'r+');
   try {
     const { size } = await fh.stat();
@@ -106,6 +113,7 @@ export async function openVolumeForAppend(file: string, expect: LabelExpectation
     }
     const tornBytes = size - committedSize;
     if (tornBytes > 0) {
+      checkTail?.(fh.fd, committedSize, size);
       await fh.truncate(committedSize);
       await fh.sync();
     }
@@ -118,5 +126,5 @@ export async function openVolumeForAppend(file: string, expect: LabelExpectation
 
 /** A closed volume is immutable: its permission bits say so too. */
 export function markReadOnly(file: string): void {
-  try { fs.chmodSync(file, 0o440); } catch { /* advisory */ }
+  try { fs.chmodSync(file, READ_ONLY_FILE_MODE); } catch { /* advisory */ }
 }

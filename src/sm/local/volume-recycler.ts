@@ -6,6 +6,7 @@
 
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import { PRIVATE_FILE_MODE } from '../../common/private-modes.js';
 import type { LocalContext } from './local-context.js';
 import type { LocalTransaction } from './local-transaction.js';
 import type { VolumeRow } from './catalog.js';
@@ -49,7 +50,7 @@ async function emptyVolume(ctx: LocalContext, v: VolumeRow): Promise<RecycledVol
   const created = isoTime();
   let freedBytes = 0;
   if (fs.existsSync(v.path)) {
-    fs.chmodSync(v.path, 0o640);
+    fs.chmodSync(v.path, PRIVATE_FILE_MODE);
     const fh = await fsp.open(v.path, 'r+');
     try {
       const label = await readLabel(fh, v.path);

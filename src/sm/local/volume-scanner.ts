@@ -34,6 +34,9 @@ export interface VolumeScan {
   readonly parts: Map<number, PartSeen>;
   readonly commits: CommitPayload[];
   readonly deletes: (DeletePayload & { txn: number })[];
+  /** the highest transaction and save-set ids of any whole record (its high-water marks) */
+  maxTxn: number;
+  maxSaveSet: number;
   /** payloads that failed their checksum (the walk went on past them) */
   readonly badRecords: { offset: number; savesetId: number; error: string }[];
   stop: CursorStop | undefined;
@@ -48,7 +51,8 @@ export async function scanVolume(file: string, opts: { verifyPayloads: boolean }
     const decoded = decodeLabel(block.subarray(0, bytesRead));
     const scan: VolumeScan = {
       file, fileSize: size, label: 'error' in decoded ? undefined : decoded, labelError: 'error' in decoded ? decoded.error : undefined,
-      records: 0, committedEnd: LABEL_SIZE, goodEnd: LABEL_SIZE, closed: false, parts: new Map(), commits: [], deletes: [], badRecords: [], stop: undefined,
+      records: 0, committedEnd: LABEL_SIZE, goodEnd: LABEL_SIZE, closed: false, parts: new Map(), commits: [], deletes: [],
+      maxTxn: 0, maxSaveSet: 0, badRecords: [], stop: undefined,
     };
     if (!scan.label) return scan;
     const cursor = new RecordCursor(fh, LABEL_SIZE, size, { skipDataPayloads: !opts.verifyPayloads });
@@ -59,6 +63,8 @@ export async function scanVolume(file: string, opts: { verifyPayloads: boolean }
       scan.records++;
       scan.goodEnd = r.offset + r.size;
       const h = r.header;
+      scan.maxTxn = Math.max(scan.maxTxn, h.txn);
+      scan.maxSaveSet = Math.max(scan.maxSaveSet, h.savesetId);
       if (!r.checksumOk) {
         scan.badRecords.push({ offset: r.offset, savesetId: h.savesetId, error: 'record checksum mismatch' });
         if (h.kind !== RecordKind.data) continue;
