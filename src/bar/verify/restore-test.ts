@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { ColdRestoreEngine } from '../../engine/engine.js';
 import type { BarContext } from '../bar-context.js';
 import { runRestore } from '../restore/restore.js';
+import { decodeLabelMeta } from '../restore/label-meta.js';
 
 export interface RestoreTestResult { readonly passed: boolean; readonly detail: string; readonly problems: readonly string[] }
 
@@ -18,7 +19,8 @@ export async function runRestoreTest(ctx: BarContext, engine: ColdRestoreEngine,
   fs.chmodSync(work, 0o700);
   const dataDir = path.join(work, 'data');
   try {
-    const spaces = (await ctx.sm.query({ id: backup.objects.find((o) => o.type === 'B')!.copyIds[0]! }))[0]?.meta.spaces as { name: string; oid: number | null }[] | undefined;
+    const [info] = await ctx.sm.query({ id: backup.objects.find((o) => o.type === 'B')!.copyIds[0]! });
+    const spaces = info ? decodeLabelMeta(info, { server: ctx.server, aid: backupId }).spaces : undefined;
     // tablespaces go into the scratch directory too, never over the originals
     const map = new Map((spaces ?? []).filter((s) => s.oid !== null).map((s) => [s.name, path.join(work, `tablespace-${s.oid}`)]));
     const r = await runRestore(ctx, engine, {
