@@ -33,7 +33,8 @@ export function relativePathProblem(relative: unknown): string | undefined {
   if (relative.startsWith('/')) return 'absolute';
   if (Buffer.byteLength(relative) > MAX_PATH_BYTES) return `longer than ${MAX_PATH_BYTES} bytes`;
   for (const c of relative.split('/')) {
-    if (c === '' || c === '.' || c === '..') return `not normalised (a '${c}' component)`;
+    if (c === '') return 'not normalised (an empty component)';
+    if (c === '.' || c === '..') return `not normalised (a '${c}' component)`;
     if (Buffer.byteLength(c) > MAX_COMPONENT_BYTES) return `a component longer than ${MAX_COMPONENT_BYTES} bytes`;
   }
   return undefined;

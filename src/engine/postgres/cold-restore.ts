@@ -117,8 +117,8 @@ export const postgresColdRestore: ColdRestoreEngine = {
     // the only links a restore makes: pg_tblspc/OID to each tablespace's (mapped) location
     tree.dir('pg_tblspc');
     for (const t of f.tablespaces) {
-      if (!path.isAbsolute(t.location)) fail('INTERNAL', `tablespace ${t.oid}: location ${t.location} is not absolute`);
       const link = tree.path(`pg_tblspc/${checkOid(t.oid, String(t.oid))}`);
+      if (!path.isAbsolute(t.location)) fail('INTERNAL', `tablespace ${t.oid}: location ${t.location} is not absolute`);
       fs.rmSync(link, { force: true, recursive: true }); // a link itself, never what it points to
       fs.symlinkSync(t.location, link);
     }
@@ -128,8 +128,8 @@ export const postgresColdRestore: ColdRestoreEngine = {
     for (const t of f.tablespaces) await syncTree(t.location);
     // last: only now can the directory be started
     const pending = path.join(dataDir, PENDING_CONTROL.get('global/pg_control')!);
-    tree.dir('global');
     if (fs.existsSync(pending)) {
+      tree.dir('global'); // not a link: the rename stays in the data directory
       fs.renameSync(pending, path.join(dataDir, 'global', 'pg_control'));
       fsyncDirSync(path.join(dataDir, 'global'));
     }
