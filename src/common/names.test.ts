@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkName, safeJoin } from './names.js';
+import { checkName, relativePathProblem, safeJoin } from './names.js';
 
 describe('names', () => {
   it('accepts plain names and refuses separators, .. and odd characters', () => {
@@ -9,6 +9,10 @@ describe('names', () => {
   });
   it('keeps stream paths inside their directory', () => {
     assert.equal(safeJoin('/r', 'base/1/2'), '/r/base/1/2');
-    for (const bad of ['../x', '/etc/passwd', 'a/../../x', '']) assert.throws(() => safeJoin('/r', bad));
+    for (const bad of ['../x', '/etc/passwd', 'a/../../x', '', 'a/../b', 'a//b', './a', 'a/', 'a/.', 'a\0b', 'x'.repeat(256), 'a/'.repeat(2048) + 'b']) {
+      assert.throws(() => safeJoin('/r', bad), /unsafe path/, JSON.stringify(bad).slice(0, 40));
+    }
+    assert.equal(relativePathProblem('a/../b'), "not normalised (a '..' component)");
+    assert.equal(relativePathProblem(7), 'not a string');
   });
 });

@@ -17,13 +17,32 @@ export function checkName(kind: string, name: string): string {
   return name;
 }
 
-/** A relative path from a stream, checked never to leave the directory it is joined to. */
-export function safeJoin(root: string, relative: string): string {
-  if (relative.length === 0 || path.isAbsolute(relative) || relative.includes('\0')) {
-    fail('FORMAT', `unsafe path '${relative}' in stream`);
+/** Longest relative path (bytes) and path component a stream may name: PATH_MAX and NAME_MAX less one. */
+export const MAX_PATH_BYTES = 4095;
+const MAX_COMPONENT_BYTES = 255;
+
+/**
+ * Why `relative` is not a safe relative path, or undefined when it is: a string, not
+ * absolute, normalised (no empty, `.` or `..` component: `a//b`, `./a`, `a/../b` are all
+ * refused, not resolved), no NUL, bounded. Such a path joined to a directory stays in it.
+ */
+export function relativePathProblem(relative: unknown): string | undefined {
+  if (typeof relative !== 'string') return 'not a string';
+  if (relative.length === 0) return 'empty';
+  if (relative.includes('\0')) return 'contains a NUL byte';
+  if (relative.startsWith('/')) return 'absolute';
+  if (Buffer.byteLength(relative) > MAX_PATH_BYTES) return `longer than ${MAX_PATH_BYTES} bytes`;
+  for (const c of relative.split('/')) {
+    if (c === '') return 'not normalised (an empty component)';
+    if (c === '.' || c === '..') return `not normalised (a '${c}' component)`;
+    if (Buffer.byteLength(c) > MAX_COMPONENT_BYTES) return `a component longer than ${MAX_COMPONENT_BYTES} bytes`;
   }
-  const joined = path.resolve(root, relative);
-  const base = path.resolve(root);
-  if (joined !== base && !joined.startsWith(base + path.sep)) fail('FORMAT', `path '${relative}' escapes ${root}`);
-  return joined;
+  return undefined;
+}
+
+/** A relative path from a stream joined to `root`, checked (relativePathProblem) never to leave it. */
+export function safeJoin(root: string, relative: string): string {
+  const problem = relativePathProblem(relative);
+  if (problem !== undefined) fail('FORMAT', `unsafe path ${JSON.stringify(relative)} in stream: ${problem}`);
+  return path.join(root, relative);
 }

@@ -246,7 +246,8 @@ export interface EngineAdapter extends WalFileRules {
   walSurelyWritten?(): { systemId: string; lsn: string } | undefined;
   startBackup(label: string): Promise<BackupHandle>;
   spaces(): Promise<SpaceInfo[]>;
-  listFiles(space: SpaceInfo): Promise<SpaceFile[]>;
+  /** `onNote`: what the listing did that a DBA should know (a link followed or left out) */
+  listFiles(space: SpaceInfo, onNote?: (note: string) => void): Promise<SpaceFile[]>;
   /**
    * Before the parts of a space are copied: its files in the order the copies will pull
    * them. The engine may read some ahead (into bounded memory) while others are copied.

@@ -120,7 +120,8 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
     warmWal(ctx, [handle.startWal]);
 
     // the files are listed while the WAL is still being read
-    const listing = Promise.all(chosen.map((space) => engine.listFiles(space)));
+    const noted = (space: string) => (note: string) => { ctx.log.warn(`backup ${aid}: ${space}: ${note}`); opts.report?.(`${space}: ${note}`); };
+    const listing = Promise.all(chosen.map((space) => engine.listFiles(space, noted(space.name))));
     listing.then(() => trace('backup: listing done'), () => {}); // awaited by planWork
     const names = chosen.map((s) => s.name);
     const levels: SpaceLevel[] = opts.level === 0 ? names.map((space) => ({ space, level: 0 }))

@@ -1,25 +1,27 @@
 // Restores one space from a chain of levels (2, 1, 0), newest level first, writing each
 // page once: the newest level decides which files exist and how long they are, and an
 // older level writes only the pages no newer level wrote. Parts of one level may run in
-// parallel; levels run strictly in order. Paths never leave the root; nothing is ever
-// written beyond a file's final size, and no file the newest level lacks is created.
+// parallel; levels run strictly in order. What a stream names is checked by its decoder;
+// below the root nothing is reached through a symbolic link and no link is made from a
+// stream (TargetDir, as in a one-level restore). Nothing is ever written beyond a file's
+// final size, and no file the newest level lacks is created.
 // As in a one-level restore, page-aligned runs of large files go to disk with O_DIRECT
 // straight from the transfer buffers, and small files are written with synchronous calls.
 
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
+import type fsp from 'node:fs/promises';
 import { fail } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
 import { isPageAligned } from '../../common/io/shared-memory.js';
-import { safeJoin } from '../../common/names.js';
+import { TargetDir } from '../../common/io/target-dir.js';
 import { runParallel } from '../../common/run-parallel.js';
 import { PageLedger } from './page-ledger.js';
-import { contentLength, SpaceStreamDecoder, type FileEntry } from './space-stream.js';
+import { contentLength, restoredLinkAs, SpaceStreamDecoder, type FileEntry } from './space-stream.js';
 import { DIRECT_ALIGN, DIRECT_MIN, SMALL_SYNC, writeDirect } from './space-restorer.js';
 import type { RestoreLevel } from '../engine.js';
 
 const PAGE = 8192;
+const { O_CREAT, O_RDWR } = fs.constants;
 
 export interface ChainRestoreOptions {
   /** parts of one level restored at once */
@@ -39,30 +41,32 @@ export interface ChainRestoreResult {
   readonly written: number;
 }
 
-/** `levels` newest first (each its save sets, opened when their turn comes); the last is the level 0 the chain rests on. */
-export async function restoreChainStreams(levels: readonly RestoreLevel[], root: string, opts: ChainRestoreOptions = {}): Promise<ChainRestoreResult> {
+/**
+ * `levels` newest first (each its save sets, opened when their turn comes); the last is the
+ * level 0 the chain rests on. `root`: a directory (made when missing; it may be a link), or
+ * one checked below a data directory.
+ */
+export async function restoreChainStreams(levels: readonly RestoreLevel[], root: string | TargetDir, opts: ChainRestoreOptions = {}): Promise<ChainRestoreResult> {
   if (levels.length === 0) fail('INTERNAL', 'a chain restore needs at least one level');
   const ledger = new PageLedger(levels.length, PAGE);
   const totals = { entries: 0, bytes: 0, written: 0 };
-  await fsp.mkdir(root, { recursive: true });
-  const dirs = new Set<string>([root]);
+  const tree = typeof root === 'string' ? TargetDir.open(root) : root;
   for (const [depth, level] of levels.entries()) {
     opts.signal?.throwIfAborted();
-    await runParallel(level.parts, Math.max(1, opts.parallel ?? 1), (open) => restorePart(open(), { root, depth, level: level.level, ledger, opts, totals, dirs }));
+    await runParallel(level.parts, Math.max(1, opts.parallel ?? 1), (open) => restorePart(open(), { tree, depth, level: level.level, ledger, opts, totals }));
     faultPoint('restore-chain-level');
   }
   return { files: totals.entries, bytes: totals.bytes, written: totals.written };
 }
 
 interface PartContext {
-  readonly root: string;
+  /** shared by the parts: directories are checked once */
+  readonly tree: TargetDir;
   readonly depth: number;
   readonly level: number;
   readonly ledger: PageLedger;
   readonly opts: ChainRestoreOptions;
   readonly totals: { entries: number; bytes: number; written: number };
-  /** directories known to exist (made once, not for every file) */
-  readonly dirs: Set<string>;
 }
 
 /**
@@ -72,17 +76,12 @@ interface PartContext {
  */
 interface Current {
   readonly entry: FileEntry;
-  readonly target: string;
+  /** the path written, relative to the root */
+  readonly rel: string;
   fh: fsp.FileHandle | undefined;
   readonly write: boolean;
   fd?: number | undefined;
   direct?: fsp.FileHandle | null | undefined;
-}
-
-async function ensureDir(dir: string, c: PartContext): Promise<void> {
-  if (c.dirs.has(dir)) return;
-  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-  c.dirs.add(dir);
 }
 
 async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promise<void> {
@@ -94,12 +93,19 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
     if (!cur) return;
     const done = cur;
     cur = undefined;
-    if (done.fd !== undefined) fs.closeSync(done.fd);
-    await Promise.all([done.fh?.close(), done.direct?.close()]);
-    if (!done.write) return;
-    if (done.entry.pages) c.ledger.markWritten(done.entry.path, done.entry.pages, c.depth);
-    // the newest level's mode is the file's (created 0600: only another mode needs a chmod)
-    if (c.depth === 0 && done.entry.mode !== 0o600) await fsp.chmod(done.target, done.entry.mode).catch(() => {});
+    try {
+      // the newest level's mode is the file's (created 0600: only another mode needs a
+      // chmod), set through the descriptor of the entry that made it; permission bits only
+      const mode = done.entry.mode & 0o777;
+      if (done.write && c.depth === 0 && done.entry.mode !== 0o600) {
+        if (done.fd !== undefined) fs.fchmodSync(done.fd, mode);
+        else await done.fh?.chmod(mode);
+      }
+    } finally {
+      if (done.fd !== undefined) fs.closeSync(done.fd);
+      await Promise.all([done.fh?.close(), done.direct?.close()]);
+    }
+    if (done.write && done.entry.pages) c.ledger.markWritten(done.entry.path, done.entry.pages, c.depth);
   };
   try {
     for await (const chunk of source) {
@@ -132,48 +138,34 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
 
 /** Directories and links come from the newest level only; a file as the ledger says. */
 async function startEntry(e: FileEntry, c: PartContext): Promise<Current | undefined> {
-  const target = safeJoin(c.root, c.opts.writeAs?.get(e.path) ?? e.path);
+  const rel = c.opts.writeAs?.get(e.path) ?? e.path;
   if (e.type !== 'file') {
     if (c.depth > 0) return undefined;
     c.totals.entries++;
-    if (e.type === 'dir') {
-      await fsp.mkdir(target, { recursive: true, mode: e.mode || 0o700 });
-      c.dirs.add(target);
-    } else {
-      await fsp.rm(target, { force: true });
-      await fsp.symlink(e.target ?? '', target);
-    }
+    if (e.type === 'dir') c.tree.dir(rel, e.mode || 0o700);
+    else if (restoredLinkAs(e) === 'dir') c.tree.dir(rel);
     return undefined;
   }
   const claim = c.ledger.claim(e, c.depth);
-  if (!claim.write) return { entry: e, target, fh: undefined, write: false };
+  if (!claim.write) return { entry: e, rel, fh: undefined, write: false };
   let fh: fsp.FileHandle | undefined;
   if (claim.create) {
     // first sight in the newest level: the file exists from now on, at its final size
     c.totals.entries++;
-    await ensureDir(path.dirname(target), c);
     if (e.pages === undefined && e.offset === undefined && claim.size <= SMALL_SYNC) {
-      const fd = fs.openSync(target, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+      const fd = c.tree.openSync(rel, O_RDWR | O_CREAT);
       fs.ftruncateSync(fd, claim.size);
-      return { entry: e, target, fh: undefined, write: true, fd };
+      return { entry: e, rel, fh: undefined, write: true, fd };
     }
-    fh = await fsp.open(target, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    fh = await c.tree.open(rel, O_RDWR | O_CREAT);
     await fh.truncate(claim.size);
   }
-  return { entry: e, target, fh, write: true };
+  return { entry: e, rel, fh, write: true };
 }
 
-async function handle(cur: Current): Promise<fsp.FileHandle> {
-  if (cur.fh) return cur.fh;
-  const open = () => fsp.open(cur.target, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
-  try {
-    cur.fh = await open();
-  } catch (err) {
-    // another part of the newest level registered the file and is still making its directory
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await fsp.mkdir(path.dirname(cur.target), { recursive: true, mode: 0o700 });
-    cur.fh = await open();
-  }
+/** The file opened when first written (another part of the newest level may be the one that registered it). */
+async function handle(cur: Current, c: PartContext): Promise<fsp.FileHandle> {
+  cur.fh ??= await c.tree.open(cur.rel, O_RDWR | O_CREAT);
   return cur.fh;
 }
 
@@ -185,7 +177,7 @@ async function writePages(cur: Current, data: Buffer, offset: number, c: PartCon
   let runFile = 0; // its file offset
   let runLen = 0;
   const flush = async () => {
-    if (runLen > 0) { await writeAll(await handle(cur), data.subarray(runData, runData + runLen), runFile); written += runLen; }
+    if (runLen > 0) { await writeAll(await handle(cur, c), data.subarray(runData, runData + runLen), runFile); written += runLen; }
     runLen = 0;
   };
   for (let done = 0; done < data.length;) {
@@ -220,7 +212,7 @@ async function writeWhole(cur: Current, data: Buffer, offset: number, c: PartCon
     } else {
       const direct = aligned(run, from) ? await directHandle(cur, c) : undefined;
       const done = direct ? await writeDirect(direct, run, from) : 0;
-      if (done < run.length) await writeAll(await handle(cur), run.subarray(done), from + done);
+      if (done < run.length) await writeAll(await handle(cur, c), run.subarray(done), from + done);
     }
     written += to - from;
   }
@@ -236,16 +228,11 @@ function aligned(run: Buffer, at: number): boolean {
 async function directHandle(cur: Current, c: PartContext): Promise<fsp.FileHandle | undefined> {
   if (cur.direct !== undefined) return cur.direct ?? undefined;
   cur.direct = null;
-  const flag = fs.constants.O_DIRECT;
-  if (flag === undefined || contentLength(cur.entry, PAGE) < DIRECT_MIN) return undefined;
-  try {
-    cur.direct = await fsp.open(cur.target, fs.constants.O_WRONLY | flag);
-  } catch (err) {
-    // not there yet: another part of the newest level registered the file and makes its directory
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') await ensureDir(path.dirname(cur.target), c);
-    return undefined; // EINVAL on tmpfs and the like: buffered writes do it all
-  }
-  return cur.direct;
+  if (contentLength(cur.entry, PAGE) < DIRECT_MIN) return undefined;
+  // undefined where refused (EINVAL on tmpfs and the like; not made yet by the part that
+  // registered it): buffered writes do it all
+  cur.direct = (await c.tree.openDirect(cur.rel)) ?? null;
+  return cur.direct ?? undefined;
 }
 
 

@@ -1,11 +1,14 @@
 // The cold-restore side of the PostgreSQL engine: preparing directories, writing
-// spaces back, tablespace links, backup_label and recovery settings.
+// spaces back, tablespace links, backup_label and recovery settings. What a backup
+// recorded (label files, tablespaces) comes from storage: it is checked before it names
+// a path, and below the data directory nothing is written through a link (TargetDir).
 
 import fs from 'node:fs';
 import { trace } from '../../common/trace.js';
 import path from 'node:path';
 import { fsyncDirSync } from '../../common/durable-fs.js';
 import { fail } from '../../common/errors.js';
+import { TargetDir } from '../../common/io/target-dir.js';
 import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget, WalTimelines } from '../engine.js';
 import { clusterIdentity, COPY_MARK, restoredCopy, runningPostmaster, walFilesIn } from './cluster-dir.js';
 import { formatLsn, parseLsn, parseWalFileName, walFileKind, walFileName } from './lsn.js';
@@ -18,6 +21,37 @@ import { restoreChainStreams } from './chain-restorer.js';
 import { restoreSpaceStream, syncTree } from './space-restorer.js';
 
 const PENDING_CONTROL: ReadonlyMap<string, string> = new Map([['global/pg_control', 'global/pg_control.openbar-restoring']]);
+
+/**
+ * pg_default's root (a data directory's base/, as spaceRoot gave it) -> that data
+ * directory: base/ is checked to be a real directory there (only the data directory itself
+ * may be a link), whatever an earlier run left.
+ */
+const baseOf = new Map<string, string>();
+const target = (root: string): string | TargetDir => {
+  const dataDir = baseOf.get(root);
+  return dataDir === undefined ? root : TargetDir.open(dataDir).sub('base');
+};
+
+/** The label's files, as read back from storage: only backup_label and tablespace_map, with text. */
+function checkLabelFiles(files: unknown): readonly { name: string; content: string }[] {
+  if (!Array.isArray(files)) fail('FORMAT', 'the backup\'s label holds no list of files', LABEL_HINT);
+  for (const l of files as ({ name?: unknown; content?: unknown } | null)[]) {
+    const name = typeof l === 'object' && l !== null ? l.name : undefined;
+    if ((name !== 'backup_label' && name !== 'tablespace_map') || typeof l!.content !== 'string') {
+      fail('FORMAT', `the backup's label holds a file ${JSON.stringify(name)?.slice(0, 100)} that is not backup_label or tablespace_map`, LABEL_HINT);
+    }
+  }
+  return files as { name: string; content: string }[];
+}
+
+const LABEL_HINT = 'the label is damaged or was altered: restore from another backup';
+
+/** A recorded tablespace oid: it names pg_tblspc/OID. */
+function checkOid(oid: unknown, name: string): number {
+  if (typeof oid !== 'number' || !Number.isSafeInteger(oid) || oid <= 0 || oid > 0xffffffff) fail('FORMAT', `tablespace ${name}: recorded oid ${JSON.stringify(oid)} is not an oid`, LABEL_HINT);
+  return oid;
+}
 
 export const postgresColdRestore: ColdRestoreEngine = {
   runningServer: runningPostmaster,
@@ -78,46 +112,57 @@ export const postgresColdRestore: ColdRestoreEngine = {
 
   spaceRoot(dataDir, space: RecordedSpace, mapped) {
     if (space.critical) return dataDir;
-    if (space.oid === null) return path.join(dataDir, 'base');
-    return path.resolve(mapped ?? space.location ?? fail('FORMAT', `tablespace ${space.name} has no recorded location`));
+    if (space.oid === null) {
+      const root = path.join(dataDir, 'base');
+      baseOf.set(root, dataDir);
+      return root;
+    }
+    checkOid(space.oid, space.name);
+    if (mapped !== undefined) return path.resolve(mapped);
+    const recorded = space.location;
+    if (typeof recorded !== 'string' || !path.isAbsolute(recorded) || recorded.includes('\0')) fail('FORMAT', `tablespace ${space.name} has no recorded absolute location (${JSON.stringify(recorded)})`, 'give it one with --map-tablespace NAME=DIR');
+    return path.resolve(recorded);
   },
 
   async restoreSpace(stream, root, opts) {
     // pg_control is written under another name until the restore is complete: a
     // directory left by a failed restore cannot be started by mistake
-    const r = await restoreSpaceStream(stream, root, { ...opts, writeAs: PENDING_CONTROL });
+    const r = await restoreSpaceStream(stream, target(root), { ...opts, writeAs: PENDING_CONTROL });
     trace(`restore: written to ${root}`);
     await syncTree(root); // durable before the restart record says it is done
     return { files: r.files, bytes: r.bytes };
   },
 
   async restoreChain(levels, root, opts) {
-    const r = await restoreChainStreams(levels, root, { ...opts, writeAs: PENDING_CONTROL });
+    const r = await restoreChainStreams(levels, target(root), { ...opts, writeAs: PENDING_CONTROL });
     await syncTree(root);
     return { files: r.files, bytes: r.bytes };
   },
 
   async finish(dataDir, f) {
-    for (const l of f.labelFiles) {
+    const tree = TargetDir.open(dataDir);
+    for (const l of checkLabelFiles(f.labelFiles)) {
       if (l.name === 'tablespace_map') continue; // links are made below, remapped as asked
-      fs.writeFileSync(path.join(dataDir, l.name), l.content, { mode: 0o600 });
+      tree.writeFile(l.name, l.content);
     }
-    const tbl = path.join(dataDir, 'pg_tblspc');
-    fs.mkdirSync(tbl, { recursive: true, mode: 0o700 });
+    // the only links a restore makes: pg_tblspc/OID to each tablespace's (mapped) location
+    tree.dir('pg_tblspc');
     for (const t of f.tablespaces) {
-      const link = path.join(tbl, String(t.oid));
-      fs.rmSync(link, { force: true, recursive: true });
+      const link = tree.path(`pg_tblspc/${checkOid(t.oid, String(t.oid))}`);
+      if (!path.isAbsolute(t.location)) fail('INTERNAL', `tablespace ${t.oid}: location ${t.location} is not absolute`);
+      fs.rmSync(link, { force: true, recursive: true }); // a link itself, never what it points to
       fs.symlinkSync(t.location, link);
     }
-    for (const d of ['pg_wal', 'pg_wal/archive_status']) fs.mkdirSync(path.join(dataDir, d), { recursive: true, mode: 0o700 });
+    tree.dir('pg_wal/archive_status');
     writeRecoveryConfig(dataDir, f.recovery);
     // a copy that does not archive: its WAL must never be salvaged into this server's archive
-    if (f.recovery.archiveMode === 'off') fs.writeFileSync(path.join(dataDir, COPY_MARK), `restored by openbar as a copy with --archive-mode off at ${new Date().toISOString()}\n`, { mode: 0o600 });
+    if (f.recovery.archiveMode === 'off') tree.writeFile(COPY_MARK, `restored by openbar as a copy with --archive-mode off at ${new Date().toISOString()}\n`);
     await syncTree(dataDir);
     for (const t of f.tablespaces) await syncTree(t.location);
     // last: only now can the directory be started
     const pending = path.join(dataDir, PENDING_CONTROL.get('global/pg_control')!);
     if (fs.existsSync(pending)) {
+      tree.dir('global'); // not a link: the rename stays in the data directory
       fs.renameSync(pending, path.join(dataDir, 'global', 'pg_control'));
       fsyncDirSync(path.join(dataDir, 'global'));
     }

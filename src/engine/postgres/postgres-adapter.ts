@@ -90,9 +90,9 @@ export class PostgresAdapter implements EngineAdapter {
     ];
   }
 
-  async listFiles(space: SpaceInfo): Promise<SpaceFile[]> {
+  async listFiles(space: SpaceInfo, onNote?: (note: string) => void): Promise<SpaceFile[]> {
     const info = await this.describe();
-    return listSpaceFiles(space, { majorVersion: Math.floor(info.version / 10000) });
+    return listSpaceFiles(space, { majorVersion: Math.floor(info.version / 10000), ...(onNote ? { onNote } : {}) });
   }
 
   prepareCopy(space: SpaceInfo, files: readonly SpaceFile[]): void {

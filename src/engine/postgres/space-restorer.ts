@@ -1,5 +1,7 @@
-// Writes a space stream back to files under a root directory. Paths from the stream
-// are checked never to leave the root. Files are written in place at their offsets;
+// Writes a space stream back to files under a root directory. What the stream names is
+// checked by its decoder; below the root nothing is reached through a symbolic link
+// (TargetDir) and no link is made from a stream: a linked pg_wal becomes a directory,
+// tablespace links are the restore's last step. Files are written in place at their offsets;
 // page lists (incrementals) write only the pages they carry. The pages of large files
 // arrive page-aligned in the transfer buffers (the backup padded their entries so) and are
 // written with O_DIRECT: no copy into the page cache, nothing left for the final sync to
@@ -11,9 +13,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import { isPageAligned } from '../../common/io/shared-memory.js';
-import { openDirect } from '../../common/io/direct-file.js';
-import { safeJoin } from '../../common/names.js';
-import { contentLength, SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from './space-stream.js';
+import { TargetDir } from '../../common/io/target-dir.js';
+import { contentLength, restoredLinkAs, SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from './space-stream.js';
+
+const { O_CREAT, O_RDWR, O_TRUNC, O_WRONLY } = fs.constants;
 
 /**
  * whole files up to this size are written with plain synchronous calls: into the page
@@ -33,30 +36,29 @@ export interface RestoreResult {
   readonly bytes: number;
 }
 
-export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: string, opts: { onBytes?: (n: number) => void; signal?: AbortSignal; writeAs?: ReadonlyMap<string, string> } = {}): Promise<RestoreResult> {
+/** `root`: a directory (made when missing; it may be a link), or one checked below a data directory. */
+export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: string | TargetDir, opts: { onBytes?: (n: number) => void; signal?: AbortSignal; writeAs?: ReadonlyMap<string, string> } = {}): Promise<RestoreResult> {
   const decoder = new SpaceStreamDecoder();
   let header: StreamHeader | undefined;
   let trailer: StreamTrailer | undefined;
   let current: { entry: FileEntry; fh: fsp.FileHandle; direct: fsp.FileHandle | undefined; pageSize: number; written: number } | undefined;
   /** the small file being written with synchronous calls */
-  let small: { entry: FileEntry; fd: number; target: string } | undefined;
+  let small: { entry: FileEntry; fd: number } | undefined;
   let files = 0;
   let bytes = 0;
-  await fsp.mkdir(root, { recursive: true });
-  // directories known to exist: a file's directory is made once, not for every file
-  const dirs = new Set<string>([root]);
-  const ensureDir = async (dir: string) => {
-    if (dirs.has(dir)) return;
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    dirs.add(dir);
-  };
+  const tree = typeof root === 'string' ? TargetDir.open(root) : root;
 
+  // files are created 0600: only another mode needs a chmod, made through the descriptor
+  // (a path could be a link); permission bits only, never set-id or sticky
   const finish = async () => {
     if (small) {
-      const { fd, entry, target } = small;
+      const { fd, entry } = small;
       small = undefined;
-      fs.closeSync(fd);
-      if (entry.mode !== 0o600) fs.chmodSync(target, entry.mode);
+      try {
+        if (entry.mode !== 0o600) fs.fchmodSync(fd, entry.mode & 0o777);
+      } finally {
+        fs.closeSync(fd);
+      }
     }
     if (!current) return;
     const { fh, direct, entry, written } = current;
@@ -65,11 +67,10 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
       // a range never truncates: the other ranges of the file may be written in parallel; a
       // whole file opened empty ('w') that got all its bytes is already its size
       if (entry.offset === undefined && (entry.pages !== undefined || written !== entry.size)) await fh.truncate(entry.size);
+      if (entry.mode !== 0o600) await fh.chmod(entry.mode & 0o777);
     } finally {
       await Promise.all([fh.close(), direct?.close()]);
     }
-    // created 0600: only another mode needs a chmod
-    if (entry.mode !== 0o600) await fsp.chmod(safeJoin(root, opts.writeAs?.get(entry.path) ?? entry.path), entry.mode).catch(() => {});
   };
 
   try {
@@ -83,23 +84,19 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
           case 'entry': {
             await finish();
             const e = ev.entry;
-            const target = safeJoin(root, opts.writeAs?.get(e.path) ?? e.path);
+            const rel = opts.writeAs?.get(e.path) ?? e.path;
             files++;
             if (e.type === 'dir') {
-              await fsp.mkdir(target, { recursive: true, mode: e.mode || 0o700 });
-              dirs.add(target);
+              tree.dir(rel, e.mode || 0o700);
             } else if (e.type === 'symlink') {
-              await fsp.rm(target, { force: true });
-              await fsp.symlink(e.target ?? '', target);
+              if (restoredLinkAs(e) === 'dir') tree.dir(rel);
             } else if (e.pages === undefined && e.offset === undefined && e.size <= SMALL_SYNC) {
-              await ensureDir(path.dirname(target));
-              // 'w' makes it empty; its bytes follow, all of them (contentLength = size)
-              small = { entry: e, fd: fs.openSync(target, 'w', 0o600), target };
+              // made empty; its bytes follow, all of them (contentLength = size)
+              small = { entry: e, fd: tree.openSync(rel, O_WRONLY | O_CREAT | O_TRUNC) };
             } else {
-              await ensureDir(path.dirname(target));
               const inPlace = e.pages !== undefined || e.offset !== undefined;
-              const fh = await fsp.open(target, inPlace ? fs.constants.O_RDWR | fs.constants.O_CREAT : 'w', 0o600);
-              const direct = e.pages === undefined && contentLength(e, header?.pageSize ?? 8192) >= DIRECT_MIN ? await openDirect(target, 'write') : undefined;
+              const fh = await tree.open(rel, inPlace ? O_RDWR | O_CREAT : O_WRONLY | O_CREAT | O_TRUNC);
+              const direct = e.pages === undefined && contentLength(e, header?.pageSize ?? 8192) >= DIRECT_MIN ? await tree.openDirect(rel) : undefined;
               current = { entry: e, fh, direct, pageSize: header?.pageSize ?? 8192, written: 0 };
             }
             break;

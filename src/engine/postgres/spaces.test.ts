@@ -46,4 +46,37 @@ describe('space listing', () => {
     await assert.rejects(listSpaceFiles(defaultSpace(data), { majorVersion: 15 }), (err) => isOpenbarError(err, 'IO') && /cannot list .*base\/5: EACCES/.test(err.message));
     fs.chmodSync(path.join(data, 'base', '5'), 0o700);
   });
+
+  it('lists what a link points to in its place, leaves out one it cannot follow, and says so for both (but pg_wal)', async () => {
+    const top = fs.mkdtempSync(path.join(os.tmpdir(), 'openbar-links-'));
+    try {
+      const dir = path.join(top, 'data');
+      const elsewhere = path.join(top, 'elsewhere');
+      fs.mkdirSync(path.join(elsewhere, 'conf.d'), { recursive: true });
+      fs.mkdirSync(path.join(elsewhere, 'wal', 'archive_status'), { recursive: true });
+      fs.writeFileSync(path.join(elsewhere, 'wal', '000000010000000000000001'), 'w');
+      fs.writeFileSync(path.join(elsewhere, 'postgresql.conf'), 'port = 5433\n', { mode: 0o640 });
+      fs.writeFileSync(path.join(elsewhere, 'conf.d', 'a.conf'), 'a');
+      fs.mkdirSync(path.join(dir, 'global'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'PG_VERSION'), '15');
+      fs.symlinkSync(path.join(elsewhere, 'postgresql.conf'), path.join(dir, 'postgresql.conf'));
+      fs.symlinkSync(path.join(elsewhere, 'conf.d'), path.join(dir, 'conf.d'));
+      fs.symlinkSync(path.join(elsewhere, 'wal'), path.join(dir, 'pg_wal'));
+      fs.symlinkSync(path.join(top, 'nothing'), path.join(dir, 'ghost'));
+      fs.symlinkSync('..', path.join(dir, 'global', 'loop'));
+      const notes: string[] = [];
+      const files = await listSpaceFiles(criticalSpace(dir), { majorVersion: 15, onNote: (n) => notes.push(n) });
+      assert.deepEqual(files.map((f) => `${f.type[0]} ${f.path}`), ['f PG_VERSION', 'd conf.d', 'f conf.d/a.conf', 'd global', 'd pg_wal', 'd pg_wal/archive_status', 'f postgresql.conf']);
+      const conf = files.find((f) => f.path === 'postgresql.conf')!;
+      assert.deepEqual([conf.size, conf.mode], [12, 0o640], 'the size and mode of the file pointed to');
+      assert.deepEqual(notes, [
+        `conf.d is a symbolic link to ${elsewhere}/conf.d: the directory it points to is backed up, and restored as a plain one`,
+        `ghost is a symbolic link to ${top}/nothing, which does not exist: left out of the backup`,
+        'global/loop is a symbolic link to .., a directory already listed (a loop, or a second way in): left out of the backup',
+        `postgresql.conf is a symbolic link to ${elsewhere}/postgresql.conf: the file it points to is backed up, and restored as a plain one`,
+      ]);
+    } finally {
+      fs.rmSync(top, { recursive: true, force: true });
+    }
+  });
 });
