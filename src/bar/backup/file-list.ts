@@ -31,15 +31,19 @@ export function encodeFileList(spaces: ReadonlyMap<string, readonly (readonly [s
   w.varint(FILE_LIST_VERSION);
   w.varint(spaces.size);
   for (const [name, files] of spaces) {
-    w.text(Buffer.from(name, 'utf8'));
+    const name8 = Buffer.from(name, 'utf8');
+    w.text(name8, 0, name8.length);
     const sorted = files.slice().sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-    const unique = sorted.filter((f, i) => i + 1 === sorted.length || sorted[i + 1]![0] !== f[0]);
-    w.varint(unique.length);
-    // each path's bytes in one of two scratch buffers, the previous one in the other
+    let unique = 0;
+    for (let i = 0; i < sorted.length; i++) if (i + 1 === sorted.length || sorted[i + 1]![0] !== sorted[i]![0]) unique++;
+    w.varint(unique);
+    // each path's bytes in one of two scratch buffers, the previous one's in the other
     let prev = Buffer.allocUnsafe(256);
     let cur = Buffer.allocUnsafe(256);
     let prevLength = 0;
-    for (const [path, size] of unique) {
+    for (let i = 0; i < sorted.length; i++) {
+      const [path, size] = sorted[i]!;
+      if (i + 1 < sorted.length && sorted[i + 1]![0] === path) continue; // a repeated path, once
       if (cur.length < path.length * 3) cur = Buffer.allocUnsafe(path.length * 3);
       const length = cur.write(path, 0, 'utf8');
       let shared = 0;
@@ -48,7 +52,10 @@ export function encodeFileList(spaces: ReadonlyMap<string, readonly (readonly [s
       w.varint(shared);
       w.text(cur, shared, length);
       w.varint(size);
-      [prev, cur, prevLength] = [cur, prev, length];
+      const t = prev;
+      prev = cur;
+      cur = t;
+      prevLength = length;
     }
   }
   return w.done();
@@ -71,30 +78,29 @@ export function decodeFileList(b: Uint8Array): Map<string, SpaceFiles> {
 
 function decodeSpace(r: ByteReader, space: string): SpaceFiles {
   const sizes = new Map<string, number>();
-  // the path being decoded is built in `scratch` over the previous one's bytes
-  let scratch = Buffer.allocUnsafe(256);
+  // each path is built in `bytes` over the previous one's; `high`: where its first non-ASCII byte is
+  let bytes = Buffer.allocUnsafe(256);
   let length = 0;
+  let high = Infinity;
   let prev = '';
   for (let n = r.count(`space ${space}: file count`, 3); n > 0; n--) {
     const shared = r.varint('shared length');
     if (shared > length) r.bad(`space ${space}: ${shared} bytes shared with a ${length}-byte path`);
-    const suffix = r.bytes(r.varint('suffix length'), 'path');
-    if (scratch.length < shared + suffix.length) scratch = Buffer.concat([scratch.subarray(0, shared), Buffer.alloc(shared + suffix.length)]);
-    scratch.set(suffix, shared);
-    length = shared + suffix.length;
-    const path = r.utf8(scratch.subarray(0, length), 'path');
-    if (!(path > prev) || !saneRelative(path)) r.bad(`space ${space}: path '${path}' out of order, repeated, or not a relative path`);
+    const added = r.varint('suffix length');
+    if (bytes.length < shared + added) bytes = Buffer.concat([bytes.subarray(0, shared), Buffer.alloc(shared + added)]);
+    const firstHigh = r.copyInto(bytes, shared, added, 'path');
+    high = high < shared ? high : firstHigh < 0 ? Infinity : shared + firstHigh;
+    length = shared + added;
+    const path = high === Infinity ? bytes.toString('latin1', 0, length) : r.utf8(bytes.subarray(0, length), 'path');
+    if (!(path > prev) || NOT_RELATIVE.test(path)) r.bad(`space ${space}: path '${path}' out of order, repeated, or not a relative path`);
     sizes.set(path, r.varint('size'));
     prev = path;
   }
   return { count: sizes.size, sizeOf: (p) => sizes.get(p), entries: () => sizes.entries() };
 }
 
-/** A path relative to its space: not empty, no NUL, not absolute, no empty, `.` or `..` step. */
-function saneRelative(p: string): boolean {
-  if (p === '' || p.includes('\0') || p.startsWith('/') || p.endsWith('/') || p.includes('//')) return false;
-  return !p.includes('.') || p.split('/').every((x) => x !== '.' && x !== '..');
-}
+/** Not a path relative to its space: empty, absolute, a NUL, an empty, `.` or `..` step. */
+const NOT_RELATIVE = /^$|^\/|\/$|\/\/|\0|(^|\/)\.\.?(\/|$)/;
 
 /** The label content's record, decoded; undefined when the label carries none (an older openbar wrote it). */
 export function fileListOfLabel(content: Buffer): Map<string, SpaceFiles> | undefined {
@@ -124,11 +130,11 @@ class ByteWriter {
     this.buf[this.at++] = v;
   }
 
-  /** bytes [from, to) of `b` (all of it by default), after their length */
-  text(b: Buffer, from = 0, to = b.length): void {
+  /** bytes [from, to) of `b`, after their length */
+  text(b: Buffer, from: number, to: number): void {
     this.varint(to - from);
     this.room(to - from);
-    this.at += b.copy(this.buf, this.at, from, to);
+    for (let i = from; i < to; i++) this.buf[this.at++] = b[i]!;
   }
 
   done(): Buffer {
@@ -173,6 +179,19 @@ class ByteReader {
     return n;
   }
 
+  /** Copies the next `n` bytes into `to` at `at`; the index among them of the first non-ASCII byte, or -1. */
+  copyInto(to: Buffer, at: number, n: number, what: string): number {
+    if (n > this.b.length - this.at) this.bad(`${what} cut short`);
+    let high = -1;
+    for (let i = 0; i < n; i++) {
+      const x = this.b[this.at + i]!;
+      to[at + i] = x;
+      if (x >= 0x80 && high < 0) high = i;
+    }
+    this.at += n;
+    return high;
+  }
+
   bytes(n: number, what: string): Uint8Array {
     if (n > this.b.length - this.at) this.bad(`${what} cut short`);
     const out = this.b.subarray(this.at, this.at + n);
@@ -180,11 +199,8 @@ class ByteReader {
     return out;
   }
 
-  /** `b` as text: ASCII at once, anything else checked to be UTF-8 */
+  /** `b` as text, checked to be UTF-8 */
   utf8(b: Uint8Array, what: string): string {
-    let ascii = true;
-    for (let i = 0; i < b.length && ascii; i++) ascii = b[i]! < 0x80;
-    if (ascii) return Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
     try {
       return this.utf.decode(b);
     } catch {
