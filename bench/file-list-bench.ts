@@ -14,16 +14,23 @@ import { makeHome } from '../test/harness/cli.js';
 
 const count = Number(process.env.BENCH_FILES ?? 100_000);
 
-/** Files as a cluster has them: per database a catalog and tables with their forks, big ones in segments. */
+/**
+ * Files as a cluster has them: 13 databases, relfilenodes in rising order with random gaps,
+ * tables of random size (most small) with their maps, big ones in 1 GB segments.
+ */
 function files(n: number): [string, number][] {
+  let seed = 42;
+  const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
   const out: [string, number][] = [];
-  for (let i = 0; out.length < n; i++) {
-    const db = 16384 + (i % 13) * 1000;
-    const rel = 16385 + i * 2 + (i % 5);
-    const pages = (i * 7919) % 4000;
-    out.push([`${db}/${rel}`, pages * 8192]);
-    if (pages > 8) out.push([`${db}/${rel}_fsm`, 3 * 8192], [`${db}/${rel}_vm`, 8192]);
-    if (i % 97 === 0) out.push([`${db}/${rel}.1`, 1024 ** 3], [`${db}/${rel}.2`, 300 * 8192]);
+  const rel = new Array<number>(13).fill(16384);
+  while (out.length < n) {
+    const d = Math.floor(rand() * 13);
+    const db = 16384 + d * 4093;
+    rel[d]! += 1 + Math.floor(rand() * 40);
+    const pages = Math.floor(2 ** (rand() * 18));
+    out.push([`${db}/${rel[d]}`, Math.min(pages, 131072) * 8192]);
+    if (pages > 8) out.push([`${db}/${rel[d]}_fsm`, (3 + Math.floor(pages / 4000)) * 8192], [`${db}/${rel[d]}_vm`, (1 + Math.floor(pages / 32672)) * 8192]);
+    for (let s = 1; s * 131072 < pages; s++) out.push([`${db}/${rel[d]}.${s}`, Math.min(131072, pages - s * 131072) * 8192]);
   }
   return out.slice(0, n);
 }
@@ -41,7 +48,7 @@ async function main(): Promise<void> {
     write: { compression: 'zstd', compressionLevel: 1, recordSize: 1024 * 1024, bufferCount: 4 },
   });
   try {
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       let t = now();
       const record = encodeFileList(new Map([['pg_default', list]]));
       const content = Buffer.from(JSON.stringify({ labelFiles: [], fileList: record.toString('base64') }), 'utf8');
