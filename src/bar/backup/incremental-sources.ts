@@ -15,7 +15,7 @@ import { storedSummary } from '../log/wal-summaries.js';
 import type { HistoryInstance } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
 import { chooseBases, type SpaceLevel } from './choose-bases.js';
-import { baseFileLists } from './base-file-lists.js';
+import { baseFileLists, type BaseList } from './base-file-lists.js';
 
 /** The WAL read ahead of backup mode, from the start of the base the spaces are expected to build on. */
 export interface EarlyWal {
@@ -68,14 +68,13 @@ export async function startWalReading(ctx: BarContext, engine: EngineAdapter, sp
  * had to take level 0 (by scan on a base that recorded no file list), with a note saying so.
  */
 export async function incrementalSources(ctx: BarContext, engine: EngineAdapter, aid: number, levels: readonly SpaceLevel[], handle: BackupHandle, info: ServerInfo, early: EarlyWal | undefined): Promise<{ sources: Map<string, IncrementalSource>; levels: SpaceLevel[] }> {
-  const out = new Map<string, IncrementalSource>();
   const inc = levels.filter((l) => l.level > 0 && l.base?.startLsn);
   const oldest = oldestBase(engine, levels);
   // read ahead from another base, timeline or system than the one found now: of no use
   const reading = early && oldest && early.from === oldest.startLsn && early.timeline === handle.timeline
     && early.facts.systemId === info.systemId && early.facts.segmentSize === info.walSegmentSize ? early : undefined;
   if (early && !reading) early.reading.abort();
-  if (inc.length === 0) return { sources: out, levels: levels.slice() };
+  if (inc.length === 0) return { sources: new Map(), levels: levels.slice() };
   // the bases' file lists are read while the WAL is
   const listing = baseFileLists(ctx, reading?.instances ?? ctx.history.backupInstances(), inc);
   listing.catch(() => {}); // awaited below
@@ -99,28 +98,37 @@ export async function incrementalSources(ctx: BarContext, engine: EngineAdapter,
   const instances = trust ? (reading?.instances ?? ctx.history.backupInstances()) : [];
   // spaces mostly share a base: its label is read once (or was, by startWalReading)
   const readFrom = new Map<number, number | undefined>();
-  const lists = await listing;
+  const unchangedBefore = async (base: number): Promise<number | undefined> => {
+    if (!trust) return undefined;
+    if (!readFrom.has(base)) readFrom.set(base, readFromTime(reading?.label.action === base ? reading.label.meta : await baseLabel(ctx, instances, base)));
+    return readFrom.get(base);
+  };
+  return placeSpaces(ctx, aid, levels, inc, await listing, { method, changes, unchangedBefore });
+}
+
+/**
+ * Each space's source, with what its base holds; a space whose base recorded no list
+ * takes level 0 by scan (nothing else could tell its new files), keeps its level by wal.
+ */
+async function placeSpaces(ctx: BarContext, aid: number, levels: readonly SpaceLevel[], inc: readonly SpaceLevel[], lists: ReadonlyMap<string, BaseList>,
+  m: { method: 'wal' | 'scan'; changes: IncrementalSource['changes']; unchangedBefore: (base: number) => Promise<number | undefined> }): Promise<{ sources: Map<string, IncrementalSource>; levels: SpaceLevel[] }> {
+  const sources = new Map<string, IncrementalSource>();
   const lowered = new Map<string, SpaceLevel>();
   for (const l of inc) {
     const base = l.base!.action;
     const list = lists.get(l.space)!;
-    if ('missing' in list) {
-      // which files are new since the base, only the WAL can tell without its list
-      if (method === 'scan') {
-        lowered.set(l.space, { space: l.space, level: 0, note: `its level ${l.level - 1} (backup ${base}) ${list.missing}: by scan, files new since it cannot be told: taking level 0` });
-        continue;
-      }
-      ctx.log.info(`backup ${aid}: ${l.space}: its base (backup ${base}) ${list.missing}; the WAL alone says which files are new since`);
+    if ('missing' in list && m.method === 'scan') {
+      lowered.set(l.space, { space: l.space, level: 0, note: `its level ${l.level - 1} (backup ${base}) ${list.missing}: by scan, files new since it cannot be told: taking level 0` });
+      continue;
     }
-    const label = async () => (reading?.label.action === base ? reading.label.meta : baseLabel(ctx, instances, base));
-    if (trust && !readFrom.has(base)) readFrom.set(base, readFromTime(await label()));
-    const unchangedBefore = readFrom.get(base);
-    out.set(l.space, {
-      baseLsn: l.base!.startLsn!, method, ...(changes ? { changes } : {}), ...(unchangedBefore !== undefined ? { unchangedBefore } : {}),
+    if ('missing' in list) ctx.log.info(`backup ${aid}: ${l.space}: its base (backup ${base}) ${list.missing}; the WAL alone says which files are new since`);
+    const unchangedBefore = await m.unchangedBefore(base);
+    sources.set(l.space, {
+      baseLsn: l.base!.startLsn!, method: m.method, ...(m.changes ? { changes: m.changes } : {}), ...(unchangedBefore !== undefined ? { unchangedBefore } : {}),
       ...('files' in list ? { baseFiles: list.files } : {}),
     });
   }
-  return { sources: out, levels: levels.map((l) => lowered.get(l.space) ?? l) };
+  return { sources, levels: levels.map((l) => lowered.get(l.space) ?? l) };
 }
 
 /** The base with the earliest start among the spaces taking level 1 or 2: the WAL is read from its start. */
