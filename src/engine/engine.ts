@@ -128,6 +128,15 @@ export interface WalChangesReading {
   abort(): void;
 }
 
+/**
+ * The files a base backup's chain holds of a space, as the base recorded them: by path
+ * relative to the space, the size (bytes) its newest level restores each to.
+ */
+export interface BaseFiles {
+  /** undefined: a file the base did not hold (new since) */
+  sizeOf(path: string): number | undefined;
+}
+
 /** How a level 1 or 2 copy of a space finds its pages. */
 export interface IncrementalSource {
   /** the base instance's start LSN: pages changed at or after it are copied */
@@ -140,6 +149,11 @@ export interface IncrementalSource {
    * base read it, so it is not opened at all; absent when the clock cannot be trusted
    */
   readonly unchangedBefore?: number;
+  /**
+   * What the base holds: a file it lacks is copied whole, pages past the size it knew are
+   * copied whatever their LSN (every method). Absent when the base recorded no list.
+   */
+  readonly baseFiles?: BaseFiles;
 }
 
 export interface SpaceReadOptions {
@@ -157,6 +171,8 @@ export interface SpaceReadOptions {
   onBytes(n: number): void;
   /** level 1/2 by WAL: pages taken from the WAL's full-page images instead of read from the files */
   onImagePages?(n: number): void;
+  /** once per regular file the copy holds (by the part holding its start): its size as restored */
+  onFile?(path: string, size: number): void;
 }
 
 export type RecoveryTarget =

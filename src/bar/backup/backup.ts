@@ -14,6 +14,7 @@ import { formatBytes, formatRate } from '../../common/units.js';
 import type { BackupStopped, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo } from '../../engine/engine.js';
 import { chooseBases, type SpaceLevel } from './choose-bases.js';
 import { earlyLevels, incrementalSources, startWalReading, type EarlyWal } from './incremental-sources.js';
+import { encodeFileList, FILE_LIST_FIELD } from './file-list.js';
 import type { NewInstance } from '../../history/history-db.js';
 import type { BarContext } from '../bar-context.js';
 import type { Transaction } from '../../sm/storage-manager.js';
@@ -124,11 +125,12 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
     const listing = Promise.all(chosen.map((space) => engine.listFiles(space, noted(space.name))));
     listing.then(() => trace('backup: listing done'), () => {}); // awaited by planWork
     const names = chosen.map((s) => s.name);
-    const levels: SpaceLevel[] = opts.level === 0 ? names.map((space) => ({ space, level: 0 }))
+    const chosenLevels: SpaceLevel[] = opts.level === 0 ? names.map((space) => ({ space, level: 0 }))
       : earlyLevels(early, names, handle.timeline) ?? await chooseBases(ctx.sm, ctx.history.backupInstances(), names, opts.level, handle.timeline);
-    for (const l of levels) if (l.note) { ctx.log.info(`backup ${aid}: ${l.note}`); opts.report?.(`${l.space}: ${l.note}`); }
     trace('backup: levels chosen');
-    const sources = await incrementalSources(ctx, engine, aid, levels, handle, info, early);
+    // a space whose base cannot say which files are new since it may get a lower level here
+    const { sources, levels } = await incrementalSources(ctx, engine, aid, chosenLevels, handle, info, early);
+    for (const l of levels) if (l.note) { ctx.log.info(`backup ${aid}: ${l.note}`); opts.report?.(`${l.space}: ${l.note}`); }
     trace('backup: changed pages known');
     const work = await planWork(ctx, chosen, await listing, sources);
     trace('backup: files listed');
@@ -140,9 +142,11 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
     const progress = new Progress({ what: `backup ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
     const common = { txn, aid, handle, info, progress, signal: opts.signal };
     const levelOf = (name: string) => levels.find((l) => l.space === name)!;
+    // per space, the files the backup holds and their sizes: recorded with its label
+    const held = new Map(chosen.map((s) => [s.name, [] as [string, number][]]));
     const job = (w: (typeof work)[number]) => ({
       ...common, ...w, level: levelOf(w.space.name).level, baseCopyId: levelOf(w.space.name).base?.copyIds[0] ?? null,
-      incremental: sources.get(w.space.name),
+      incremental: sources.get(w.space.name), onFile: (path: string, size: number) => { held.get(w.space.name)!.push([path, size]); },
     });
     const results: PartResult[] = [];
     // the critical space starts first; the parts of a space share its queue of pieces, so
@@ -165,7 +169,7 @@ async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOp
     trace('backup: backup mode stopped');
     ctx.log.info(`backup ${aid}: backup mode stopped at ${stopped.stopLsn}; WAL ${stopped.walFiles[0]} .. ${stopped.walFiles[stopped.walFiles.length - 1]} required`);
     const level = Math.max(...levels.map((l) => l.level));
-    const labelId = await storeLabel(ctx, txn, aid, level, handle, stopped, info, chosen, levels, sources);
+    const labelId = await storeLabel(ctx, txn, aid, level, handle, stopped, info, chosen, levels, sources, held);
     trace('backup: label stored');
     faultPoint('backup-before-wal-check');
     const wal = await secureWal(ctx, stopped.walFiles, 60_000);
@@ -245,7 +249,7 @@ async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[], files: re
 
 async function storeLabel(ctx: BarContext, txn: Transaction, aid: number, level: number,
   handle: { startLsn: string; timeline: number; startWal: string; startTime: string }, stopped: BackupStopped, info: ServerInfo, spaces: readonly SpaceInfo[],
-  levels: readonly SpaceLevel[], sources: ReadonlyMap<string, IncrementalSource>): Promise<number> {
+  levels: readonly SpaceLevel[], sources: ReadonlyMap<string, IncrementalSource>, held: ReadonlyMap<string, readonly [string, number][]>): Promise<number> {
   const w = await txn.createObject({
     pool: ctx.settings.data_pool, server: ctx.server, name: 'backup_label', kind: 'label', level,
     meta: {
@@ -256,7 +260,8 @@ async function storeLabel(ctx: BarContext, txn: Transaction, aid: number, level:
       levels: levels.map((l) => ({ space: l.space, level: l.level, baseCopyId: l.base?.copyIds[0] ?? null, baseAid: l.base?.action ?? null, method: sources.get(l.space)?.method ?? null })),
     },
   });
-  await w.write(Buffer.from(JSON.stringify({ labelFiles: stopped.labelFiles }), 'utf8'));
+  const fileList = encodeFileList(held).toString('base64');
+  await w.write(Buffer.from(JSON.stringify({ labelFiles: stopped.labelFiles, [FILE_LIST_FIELD]: fileList }), 'utf8'));
   await w.close();
   return w.id;
 }

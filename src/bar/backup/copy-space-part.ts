@@ -23,6 +23,8 @@ export interface PartJob {
   readonly parts: number;
   readonly progress: Progress;
   readonly signal?: AbortSignal | undefined;
+  /** each regular file the part holds, with the size it is restored to (the backup's file list) */
+  readonly onFile?: (path: string, size: number) => void;
 }
 
 export interface PartResult {
@@ -55,6 +57,7 @@ export async function copySpacePart(ctx: BarContext, job: PartJob): Promise<Part
     server: ctx.server, systemId: job.info.systemId, level: job.level, part: job.part, parts: job.parts,
     startLsn: job.handle.startLsn, checksums: job.info.checksums, ...(job.signal ? { signal: job.signal } : {}),
     ...(job.incremental ? { incremental: job.incremental } : {}),
+    ...(job.onFile ? { onFile: job.onFile } : {}),
     onBadPage: (p) => {
       badPages++;
       ctx.log.warn(`backup ${job.aid}: space ${p.space} file ${p.path} block ${p.block}: ${p.problem} (read twice)`);

@@ -3,7 +3,10 @@
 // this backup's start and fails when the WAL cannot tell; `scan` reads every page and
 // compares its LSN; `auto` uses the WAL when it can and says when it cannot.
 // The WAL is read from before backup mode starts (`startWalReading`): the checkpoint
-// backup mode waits for and the parse then run at the same time.
+// backup mode waits for and the parse then run at the same time. Each space is told what
+// its base holds (the base's file list), so that no method trusts a page LSN for a file
+// the base never read; by scan, a base with no list cannot say that, and the space takes
+// level 0.
 
 import { lendCodecWorker } from '../../common/io/codec-pool.js';
 import { fail } from '../../common/errors.js';
@@ -12,6 +15,7 @@ import { storedSummary } from '../log/wal-summaries.js';
 import type { HistoryInstance } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
 import { chooseBases, type SpaceLevel } from './choose-bases.js';
+import { baseFileLists, type BaseList } from './base-file-lists.js';
 
 /** The WAL read ahead of backup mode, from the start of the base the spaces are expected to build on. */
 export interface EarlyWal {
@@ -59,15 +63,21 @@ export async function startWalReading(ctx: BarContext, engine: EngineAdapter, sp
   return { from: oldest.startLsn!, timeline: oldest.timeline, facts, reading, started: Date.now(), levels, instances, label: { action: oldest.action, meta: label } };
 }
 
-export async function incrementalSources(ctx: BarContext, engine: EngineAdapter, aid: number, levels: readonly SpaceLevel[], handle: BackupHandle, info: ServerInfo, early: EarlyWal | undefined): Promise<Map<string, IncrementalSource>> {
-  const out = new Map<string, IncrementalSource>();
+/**
+ * Per space of a level 1 or 2, how its copy finds its pages; and the levels, where a space
+ * had to take level 0 (by scan on a base that recorded no file list), with a note saying so.
+ */
+export async function incrementalSources(ctx: BarContext, engine: EngineAdapter, aid: number, levels: readonly SpaceLevel[], handle: BackupHandle, info: ServerInfo, early: EarlyWal | undefined): Promise<{ sources: Map<string, IncrementalSource>; levels: SpaceLevel[] }> {
   const inc = levels.filter((l) => l.level > 0 && l.base?.startLsn);
   const oldest = oldestBase(engine, levels);
   // read ahead from another base, timeline or system than the one found now: of no use
   const reading = early && oldest && early.from === oldest.startLsn && early.timeline === handle.timeline
     && early.facts.systemId === info.systemId && early.facts.segmentSize === info.walSegmentSize ? early : undefined;
   if (early && !reading) early.reading.abort();
-  if (inc.length === 0) return out;
+  if (inc.length === 0) return { sources: new Map(), levels: levels.slice() };
+  // the bases' file lists are read while the WAL is
+  const listing = baseFileLists(ctx, reading?.instances ?? ctx.history.backupInstances(), inc);
+  listing.catch(() => {}); // awaited below
   const wanted = ctx.settings.incremental_method;
   let method: 'wal' | 'scan' = wanted === 'scan' ? 'scan' : 'wal';
   let changes: IncrementalSource['changes'];
@@ -88,14 +98,37 @@ export async function incrementalSources(ctx: BarContext, engine: EngineAdapter,
   const instances = trust ? (reading?.instances ?? ctx.history.backupInstances()) : [];
   // spaces mostly share a base: its label is read once (or was, by startWalReading)
   const readFrom = new Map<number, number | undefined>();
+  const unchangedBefore = async (base: number): Promise<number | undefined> => {
+    if (!trust) return undefined;
+    if (!readFrom.has(base)) readFrom.set(base, readFromTime(reading?.label.action === base ? reading.label.meta : await baseLabel(ctx, instances, base)));
+    return readFrom.get(base);
+  };
+  return placeSpaces(ctx, aid, levels, inc, await listing, { method, changes, unchangedBefore });
+}
+
+/**
+ * Each space's source, with what its base holds; a space whose base recorded no list
+ * takes level 0 by scan (nothing else could tell its new files), keeps its level by wal.
+ */
+async function placeSpaces(ctx: BarContext, aid: number, levels: readonly SpaceLevel[], inc: readonly SpaceLevel[], lists: ReadonlyMap<string, BaseList>,
+  m: { method: 'wal' | 'scan'; changes: IncrementalSource['changes']; unchangedBefore: (base: number) => Promise<number | undefined> }): Promise<{ sources: Map<string, IncrementalSource>; levels: SpaceLevel[] }> {
+  const sources = new Map<string, IncrementalSource>();
+  const lowered = new Map<string, SpaceLevel>();
   for (const l of inc) {
     const base = l.base!.action;
-    const label = async () => (reading?.label.action === base ? reading.label.meta : baseLabel(ctx, instances, base));
-    if (trust && !readFrom.has(base)) readFrom.set(base, readFromTime(await label()));
-    const unchangedBefore = readFrom.get(base);
-    out.set(l.space, { baseLsn: l.base!.startLsn!, method, ...(changes ? { changes } : {}), ...(unchangedBefore !== undefined ? { unchangedBefore } : {}) });
+    const list = lists.get(l.space)!;
+    if ('missing' in list && m.method === 'scan') {
+      lowered.set(l.space, { space: l.space, level: 0, note: `its level ${l.level - 1} (backup ${base}) ${list.missing}: by scan, files new since it cannot be told: taking level 0` });
+      continue;
+    }
+    if ('missing' in list) ctx.log.info(`backup ${aid}: ${l.space}: its base (backup ${base}) ${list.missing}; the WAL alone says which files are new since`);
+    const unchangedBefore = await m.unchangedBefore(base);
+    sources.set(l.space, {
+      baseLsn: l.base!.startLsn!, method: m.method, ...(m.changes ? { changes: m.changes } : {}), ...(unchangedBefore !== undefined ? { unchangedBefore } : {}),
+      ...('files' in list ? { baseFiles: list.files } : {}),
+    });
   }
-  return out;
+  return { sources, levels: levels.map((l) => lowered.get(l.space) ?? l) };
 }
 
 /** The base with the earliest start among the spaces taking level 1 or 2: the WAL is read from its start. */

@@ -2,8 +2,10 @@
 // changed since the base backup (found from the WAL's block references, or by reading
 // every page and comparing its LSN with the base's start), every other file whole.
 // Every file that exists gets an entry (a page list may be empty): the newest level's
-// entries say which files a restore creates and how long they are. Pages are checked
-// as they are read, like a level 0; pages newer than this backup's start are not judged.
+// entries say which files a restore creates and how long they are. What the base lacks
+// (a file, the pages past the size it knew) is copied whatever the method finds
+// (incremental-rules.ts). Pages are checked as they are read, like a level 0; pages
+// newer than this backup's start are not judged.
 
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -14,6 +16,7 @@ import { checkChunk, checkPage, isAllZero, pageLsn, RELSEG_BLOCKS, stampChecksum
 import type { FileImages, PageChanges } from './page-changes.js';
 import { copyBounds, relationBlockBase } from './spaces.js';
 import { copySmallFile, readChunk } from './copy-space.js';
+import { copiedWhole, FSM_OR_VM, newSinceBase, pagesKnownToBase, unchangedOnDisk } from './incremental-rules.js';
 import { isSmallFile, type SmallFileCache } from './small-file-cache.js';
 import { encodeEntry, encodeHeader, encodeTrailer } from './space-stream.js';
 import { isoTime } from '../../common/units.js';
@@ -76,6 +79,7 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
         if ((f.range?.offset ?? 0) === 0) {
           const { size } = copyBounds(f, f.size, true, PAGE);
           await sink.write(encodeEntry({ path: f.path, type: 'file', mode: f.mode & 0o7777, mtimeMs: f.mtimeMs, size, pages: [] }));
+          opts.onFile?.(f.path, size);
           count++;
           tally.unchanged++;
         }
@@ -106,12 +110,15 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
         const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
         const { size, from, to } = copyBounds(f, st.size, blockBase !== undefined, PAGE);
         const head = { path: f.path, type: 'file' as const, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size };
-        // free space and visibility maps change without new page LSNs: always whole (they are small)
-        const pick = blockBase === undefined || FSM_OR_VM.test(f.path) ? 'whole'
+        if (from === 0) opts.onFile?.(f.path, size);
+        // free space and visibility maps change without new page LSNs: always whole (they are
+        // small); so does a file the base lacks, whatever its pages' LSNs
+        const pick = blockBase === undefined || FSM_OR_VM.test(f.path) || newSinceBase(f, opts.incremental) ? 'whole'
           : opts.incremental.method === 'wal' ? (opts.incremental.changes as PageChanges).pagesOf(space, f.path) : 'scan';
+        const known = pagesKnownToBase(f, opts.incremental);
         if (pick === 'whole') await copyWhole(c, fh, head, from, to, f.range !== undefined, blockBase);
-        else if (pick === 'scan') await copyScanned(c, fh, head, from, to, blockBase!);
-        else reads = (await copyListed(c, fh, head, pick, from, to, blockBase!)).landed;
+        else if (pick === 'scan') await copyScanned(c, fh, head, from, to, blockBase!, known);
+        else reads = (await copyListed(c, fh, head, pick, from, to, blockBase!, known)).landed;
         count++;
       } finally {
         if (reads) {
@@ -135,28 +142,6 @@ async function settleAll(all: readonly Promise<void>[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
-/**
- * Method wal: a relation file whose last write (its listed mtime) is older than the base's
- * start. Every page changed since is flushed by this backup's start checkpoint, which
- * writes the file, so such a file has no change the WAL could list, nor pages added since.
- * A time in the future (the clock was set back) is not trusted.
- */
-export function unchangedOnDisk(f: SpaceFile, src: IncrementalSource): boolean {
-  return src.method === 'wal' && src.unchangedBefore !== undefined && f.type === 'file'
-    && f.mtimeMs < src.unchangedBefore && f.mtimeMs <= Date.now() && relationBlockBase(f.path, RELSEG_BLOCKS) !== undefined;
-}
-
-/**
- * Whether a file is copied whole whatever changed in it: a file that is not a relation's,
- * or a free space or visibility map (they change without new page LSNs), unless it was
- * last written before the base started.
- */
-export function copiedWhole(f: SpaceFile, src: IncrementalSource): boolean {
-  return f.type === 'file' && !unchangedOnDisk(f, src) && (relationBlockBase(f.path, RELSEG_BLOCKS) === undefined || FSM_OR_VM.test(f.path));
-}
-
-const FSM_OR_VM = /_(fsm|vm)(\.\d+)?$/;
-
 type Head = { path: string; type: 'file'; mode: number; mtimeMs: number; size: number };
 
 /** A file copied in full (or its range), as a level 0 does. */
@@ -176,15 +161,18 @@ async function copyWhole(c: Ctx, fh: fsp.FileHandle, head: Head, from: number, t
 }
 
 /**
- * Method wal: the listed blocks (within this part's range and the file's size), read in
- * runs. Returns once the reads are under way: `landed` settles when they have landed (the
- * file must stay open until then), rejected if one failed.
+ * Method wal: the listed blocks (within this part's range and the file's size), and every
+ * block from `known` on (past what the base holds), read in runs. Returns once the reads
+ * are under way: `landed` settles when they have landed (the file must stay open until
+ * then), rejected if one failed.
  */
-async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32Array, from: number, to: number, blockBase: number): Promise<{ landed: Promise<void> }> {
+async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32Array, from: number, to: number, blockBase: number, known: number): Promise<{ landed: Promise<void> }> {
   const lo = from / PAGE;
   const hi = to / PAGE;
+  const past = Math.max(lo, Math.min(hi, known));
   const mine: number[] = [];
-  for (const b of blocks) if (b >= lo && b < hi) mine.push(b);
+  for (const b of blocks) if (b >= lo && b < past) mine.push(b);
+  for (let b = past; b < hi; b++) mine.push(b);
   // the file's tail: pages added after this backup started (or truncated and re-grown
   // since the base) are in no WAL range this level reads; walk back from the end while
   // pages are newer than the base or all zero (about one page read per unchanged file).
@@ -323,11 +311,11 @@ export function readScattered(fd: number, buf: Buffer, list: readonly number[], 
 }
 
 /**
- * Method scan: every page is read; kept when its LSN is at or after the base's start,
- * when it is all zero (a page the base may hold older content for) or when it fails its
- * check (reported, and kept as read).
+ * Method scan: every page is read; kept when it is past what the base holds (block
+ * `known` on), when its LSN is at or after the base's start, when it is all zero (a page
+ * the base may hold older content for) or when it fails its check (reported, and kept as read).
  */
-async function copyScanned(c: Ctx, fh: fsp.FileHandle, head: Head, from: number, to: number, blockBase: number): Promise<void> {
+async function copyScanned(c: Ctx, fh: fsp.FileHandle, head: Head, from: number, to: number, blockBase: number, known: number): Promise<void> {
   const buf = c.buf.subarray(0, WINDOW_PAGES * PAGE);
   let entries = 0;
   for (let pos = from; pos < to;) {
@@ -338,7 +326,8 @@ async function copyScanned(c: Ctx, fh: fsp.FileHandle, head: Head, from: number,
     const pages: number[] = [];
     for (let p = 0; p < n; p += PAGE) {
       const page = window.subarray(p, p + PAGE);
-      if (pageLsn(page) >= c.baseLsn || isAllZero(page) || checkPage(page, blockBase + (pos + p) / PAGE, false) !== undefined) pages.push((pos + p) / PAGE);
+      const block = (pos + p) / PAGE;
+      if (block >= known || pageLsn(page) >= c.baseLsn || isAllZero(page) || checkPage(page, blockBase + block, false) !== undefined) pages.push(block);
     }
     if (pages.length > 0) {
       await c.sink.write(encodeEntry({ ...head, pages }));

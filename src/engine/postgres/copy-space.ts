@@ -69,6 +69,7 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
       const st = await fh.stat();
       const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
       const { size, from, to } = copyBounds(f, st.size, blockBase !== undefined, PAGE);
+      if (from === 0) opts.onFile?.(f.path, size);
       const entry: FileEntry = {
         path: f.path, type: 'file', mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size,
         ...(f.range ? { offset: from, length: Math.max(0, to - from) } : {}),
@@ -151,6 +152,7 @@ export async function copySmallFile(space: SpaceInfo, f: SpaceFile, sink: ByteSi
   // a relation is copied in whole pages; a concurrent extension is in the WAL
   const { size } = copyBounds(f, data.length, blockBase !== undefined, PAGE);
   await sink.write(encodeEntry({ path: f.path, type: 'file', mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size }));
+  opts.onFile?.(f.path, size);
   const body = data.subarray(0, size);
   const reread = async (into: Buffer, offset: number): Promise<number> => {
     const fh = await fsp.open(file, 'r');

@@ -10,7 +10,8 @@ import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
 import { copySpace } from './copy-space.js';
-import { copiedWhole, copySpaceIncremental, unchangedOnDisk } from './copy-space-incremental.js';
+import { copySpaceIncremental } from './copy-space-incremental.js';
+import { copiedWhole, newSinceBase, pagesKnownToBase, unchangedOnDisk } from './incremental-rules.js';
 import type { PageChanges } from './page-changes.js';
 import { WalChangesReading } from './wal-changes.js';
 import { formatLsn, parseLsn } from './lsn.js';
@@ -130,8 +131,13 @@ export class PostgresAdapter implements EngineAdapter {
     const bytes = file.range?.length ?? file.size;
     if (file.type !== 'file' || source.method === 'scan' || !source.changes) return bytes;
     if (unchangedOnDisk(file, source)) return 0;
+    if (newSinceBase(file, source)) return bytes;
     const pick = (source.changes as PageChanges).pagesOf(space, file.path);
-    return pick === 'whole' ? bytes : pick.length * 8192;
+    if (pick === 'whole') return bytes;
+    // and the pages past what the base holds (a listed one among them counted twice: an estimate)
+    const from = (file.range?.offset ?? 0) / 8192;
+    const to = Math.floor((file.range ? file.range.offset + file.range.length : file.size) / 8192);
+    return (pick.length + Math.max(0, to - Math.max(from, pagesKnownToBase(file, source)))) * 8192;
   }
 
   async switchWal(): Promise<{ lsn: string; walFile: string }> {
