@@ -47,9 +47,22 @@ describe('WAL file gate of the archive', () => {
     assert.equal(problem(verdict(NAME, segment(), {})), 'ok');
   });
 
+  it('passes every page flag PostgreSQL writes, and PostgreSQL 18 WAL (whose records are not read yet)', () => {
+    const seg = segment();
+    seg.writeUInt16LE(0x0004, 20 * PAGE + 2); // XLP_BKP_REMOVABLE (full_page_writes off)
+    seg.writeUInt16LE(0x000c, 50 * PAGE + 2); // ... and XLP_FIRST_IS_OVERWRITE_CONTRECORD, after a torn record
+    seg.writeUInt16LE(0x0001, 51 * PAGE + 2); // XLP_FIRST_IS_CONTRECORD
+    assert.equal(problem(verdict(NAME, seg)), 'ok');
+    seg.writeUInt16LE(0x0010, 60 * PAGE + 2);
+    assert.equal(problem(verdict(NAME, seg)), 'page 60 (offset 491520): invalid info bits 0x0010');
+    const pg18 = segment();
+    for (let o = 0; o < SEG; o += PAGE) pg18.writeUInt16LE(0xd118, o);
+    assert.equal(problem(verdict(NAME, pg18)), 'ok');
+  });
+
   it('refuses random bytes, zeros, an empty file, a cut file, another cluster\'s and a misnamed segment', () => {
-    assert.match(problem(verdict(NAME, randomBytes(SEG))), /^is not WAL of PostgreSQL 13 to 17 \(first page magic 0x/);
-    assert.match(problem(verdict(NAME, Buffer.alloc(SEG))), /^is not WAL of PostgreSQL 13 to 17 \(first page magic 0x0\)/);
+    assert.match(problem(verdict(NAME, randomBytes(SEG))), /^is not WAL of PostgreSQL 13 to 18 \(first page magic 0x/);
+    assert.match(problem(verdict(NAME, Buffer.alloc(SEG))), /^is not WAL of PostgreSQL 13 to 18 \(first page magic 0x0\)/);
     assert.equal(problem(verdict(NAME, Buffer.alloc(0))), 'is empty');
     assert.equal(problem(verdict(NAME, segment().subarray(0, SEG - PAGE))), `is ${SEG - PAGE} bytes, a segment is ${SEG}`);
     assert.equal(problem(verdict(NAME, segment().subarray(0, 100))), 'is 100 bytes, shorter than one WAL page');

@@ -9,7 +9,7 @@ import { parseLsn, parseWalFileName, walFileKind } from './lsn.js';
 import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from './timeline-history.js';
 import { WalSegmentCheck } from './wal-segment-check.js';
 import { WAL } from './wal/wal-format.js';
-import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalFormat } from './wal/wal-page.js';
+import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalPageFormat } from './wal/wal-page.js';
 
 const WAL_PAGE = 8192;
 /** what a .history or .backup file may hold; PostgreSQL's are a few hundred bytes */
@@ -104,9 +104,9 @@ export class WalFileCheck {
   /** The long header of a segment's first page, checked against the name `segName` and what is expected. */
   private firstPage(segName: string): { systemId: string; segmentSize: number } | string {
     const page = this.head.subarray(0, WAL_PAGE);
-    const format = sniffWalFormat(page);
+    const format = sniffWalPageFormat(page);
     const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
-    if (!format) return `is not WAL of PostgreSQL 13 to 17 (first page magic 0x${view.getUint16(0, true).toString(16)})`;
+    if (!format) return `is not WAL of PostgreSQL 13 to 18 (first page magic 0x${view.getUint16(0, true).toString(16)})`;
     const h = readPageHeader(view, 0, emptyPageHeader());
     if (!(h.info & WAL.XLP_LONG_HEADER)) return 'its first page has no long header: not the start of a segment';
     const size = h.segSize;

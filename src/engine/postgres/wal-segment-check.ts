@@ -6,7 +6,7 @@
 
 import { parseWalFileName } from './lsn.js';
 import { isAllZero } from './page.js';
-import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalFormat } from './wal/wal-page.js';
+import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalPageFormat } from './wal/wal-page.js';
 import type { WalFormat } from './wal/wal-format.js';
 
 const WAL_PAGE = 8192;
@@ -83,8 +83,8 @@ export class WalSegmentCheck {
     }
     if (this.zeroFrom !== undefined) return `WAL after zeroed pages from page ${this.zeroFrom}`;
     if (this.pageNo === 0) {
-      this.format = sniffWalFormat(bytes.subarray(off, off + WAL_PAGE));
-      if (!this.format) return `not a WAL page of PostgreSQL 13 to 17 (magic 0x${view.getUint16(off, true).toString(16)})`;
+      this.format = sniffWalPageFormat(bytes.subarray(off, off + WAL_PAGE));
+      if (!this.format) return `not a WAL page of PostgreSQL 13 to 18 (magic 0x${view.getUint16(off, true).toString(16)})`;
     }
     if (!this.format) return undefined;
     const h = readPageHeader(view, off, this.header);

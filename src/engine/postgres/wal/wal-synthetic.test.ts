@@ -50,7 +50,7 @@ class WalWriter {
     head.writeUInt32LE(Math.floor(this.prev / 0x100000000), 12);
     head[17] = 10; // a sane header: the reader checks it before the rest arrives
     this.bytes(head);
-    this.pageHeader(0x0004, 0); // XLP_FIRST_IS_OVERWRITE_CONTRECORD
+    this.pageHeader(0x0008, 0); // XLP_FIRST_IS_OVERWRITE_CONTRECORD
   }
 
   private write(rec: Buffer): void {
