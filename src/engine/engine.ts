@@ -93,6 +93,12 @@ export interface WalSources {
   summary(name: string): Promise<Uint8Array | undefined>;
 }
 
+/** A WAL file's summary, and when the last transaction ending in it ended (ms; null: none did). */
+export interface WalFileSummary {
+  readonly summary: Uint8Array;
+  readonly lastTransactionMs: number | null;
+}
+
 /**
  * Summaries of WAL files (what each changes), made as they are archived so that a level 1
  * or 2 backup need not read archived WAL again. Opaque to the client, which stores them.
@@ -103,7 +109,7 @@ export interface WalSummarizer {
    * the file before (`previous`); undefined for a file that has none (a history file), or
    * a reason when the WAL cannot be summarized (it is then read when needed).
    */
-  summarize(name: string, data: Uint8Array, previous: (name: string) => Promise<Uint8Array | undefined>): Promise<{ summary: Uint8Array } | { skipped: string } | undefined>;
+  summarize(name: string, data: Uint8Array, previous: (name: string) => Promise<Uint8Array | undefined>): Promise<WalFileSummary | { skipped: string } | undefined>;
 }
 
 /**
@@ -233,7 +239,7 @@ export type WalFileVerdict =
   | { readonly ok: true; readonly systemId?: string; readonly segmentSize?: number; readonly timeline: number;
       /** salvage: the segment's WAL ends here; what follows is stale and is stored as zeros */
       readonly validBytes?: number }
-  | { readonly ok: false; readonly problem: string };
+  | { readonly ok: false; readonly problem: string; /** the file is another database system's */ readonly foreign?: boolean };
 
 /**
  * The gate of the archive (invariant 11): a WAL file's bytes, fed in any chunking, are

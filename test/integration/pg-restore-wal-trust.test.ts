@@ -151,3 +151,48 @@ describe('salvage takes only this server\'s own WAL: the morning refresh of a te
     assert.match(plan2.stdout, /salvage: 00000002[0-9A-F]{16}: timeline 2 is not in the archive's history/);
   });
 });
+
+describe('a restore to a time reads on to a transaction after it, however late the WAL was archived', () => {
+  let env: PgEnv;
+  const started: (SandboxCluster | undefined)[] = [];
+  let atTarget: Record<string, string>;
+  let target: string;
+  let second: string;
+
+  before(async () => {
+    env = await makePgEnv('wal-time');
+    const c = env.cluster;
+    await c.query('CREATE TABLE t (id int primary key, batch int)');
+    ok(openbar(['backup'], { config: env.config }), 'backup');
+    // the archiver stalls: what follows is archived only after the target time
+    await c.query("ALTER SYSTEM SET archive_command = '/bin/false'");
+    await c.query('SELECT pg_reload_conf()');
+    await c.query('INSERT INTO t SELECT g, 1 FROM generate_series(1, 500) g');
+    await c.query('SELECT pg_switch_wal()');
+    atTarget = await tableChecksums(c);
+    await new Promise((r) => setTimeout(r, 50));
+    [{ target }] = await c.query<{ target: string }>('SELECT now()::text AS target') as [{ target: string }];
+    await new Promise((r) => setTimeout(r, 50));
+    await c.query('INSERT INTO t SELECT g, 2 FROM generate_series(501, 1000) g');
+    [{ second }] = await c.query<{ second: string }>('SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS second') as [{ second: string }];
+    await c.query('ALTER SYSTEM RESET archive_command');
+    await c.query('SELECT pg_reload_conf()');
+    ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
+    await c.query('INSERT INTO t SELECT g, 3 FROM generate_series(1001, 1500) g');
+    ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
+  });
+  after(() => removeEnv(env, [env.cluster, ...started]));
+
+  it('the file holding the first transaction after the time missing: the plan fails; --accept-wal-gap lands exactly on the time', async () => {
+    const [s] = walSets(env.config, second);
+    ok(openbar(['sm', 'delete', '--force', String(s!.id)], { config: env.config }), 'sm delete');
+    const r = openbar(['restore', '--data-dir', path.join(env.dir, 'refused'), '--until-time', target, '--plan'], { config: env.config });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`needs WAL file ${second}, which is not in the Logs pool`));
+    const { cluster, result } = await restoreAndStart(env, ['--until-time', target, '--accept-wal-gap'], 'time-gap');
+    started.push(cluster);
+    assert.match(result.stdout, /recovery ends at .*, before the target \(--accept-wal-gap\)/);
+    assert.deepEqual(await tableChecksums(cluster), atTarget);
+    cluster.stop('immediate');
+  });
+});

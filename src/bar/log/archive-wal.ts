@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fail } from '../../common/errors.js';
 import { trace } from '../../common/trace.js';
-import { walFileKind } from '../../engine/postgres/lsn.js';
+import { walAtOrAfter, walFileKind } from '../../engine/postgres/lsn.js';
 import type { BarContext } from '../bar-context.js';
 import { withWalNameLock } from './wal-name-lock.js';
 import { hasSummary, makeSummary, storeSummary, writeSummary } from './wal-summaries.js';
@@ -43,7 +43,7 @@ export async function archiveWal(ctx: BarContext, file: string, opts: ArchiveOpt
   const src = opts.summarizer || expect.salvage ? wholeFile(file, check) : fileInPieces(file, check);
   try {
     const verdict = src.verdict;
-    if (!verdict.ok) refuse(ctx, name, verdict.problem, expect);
+    if (!verdict.ok) refuse(ctx, name, verdict.problem, verdict.foreign ? 'foreign' : undefined);
     trace('wal store: checked');
     // the check and the store are one step: another process storing the same file waits
     return await withWalNameLock(ctx.home, name, 120_000, () => storeWal(ctx, name, kind, src, verdict, opts));
@@ -64,8 +64,8 @@ export function thisCluster(ctx: BarContext): WalFileExpectations {
 }
 
 /** Refuses a file the gate did not pass: one activity-log line, one error; nothing is stored. */
-function refuse(ctx: BarContext, name: string, problem: string, expect: WalFileExpectations): never {
-  const foreign = expect.systemId !== undefined && problem.includes('database system');
+function refuse(ctx: BarContext, name: string, problem: string, reason: 'foreign' | undefined): never {
+  const foreign = reason === 'foreign';
   const message = `WAL file ${name} ${problem.startsWith('page ') ? `has a bad ${problem}` : problem}; not stored`;
   ctx.log.error(`log archive: ${message}`);
   fail('BAD_WAL', message, foreign
@@ -85,7 +85,11 @@ export interface WalSource {
   close(): void;
 }
 
-/** The content hash of a WAL file as `log archive` would store it; undefined when the file is gone. */
+/**
+ * The content hash of a WAL file as `log archive` would store it; undefined when the file
+ * is gone, or was renamed or written while it was read (archived and recycled meanwhile:
+ * its bytes then say nothing of what was archived under its name).
+ */
 export function walFileHash(file: string): string | undefined {
   let fd: number;
   try {
@@ -95,9 +99,13 @@ export function walFileHash(file: string): string | undefined {
     cannotRead(file, err);
   }
   try {
+    const before = fs.fstatSync(fd);
     const buf = Buffer.allocUnsafe(PIECE);
     const h = new ContentHasher();
     for (let at = 0, n; (n = fs.readSync(fd, buf, 0, PIECE, at)) > 0; at += n) h.update(buf.subarray(0, n));
+    const after = fs.fstatSync(fd);
+    const named = fs.statSync(file, { throwIfNoEntry: false });
+    if (after.mtimeMs !== before.mtimeMs || after.size !== before.size || named?.ino !== before.ino) return undefined;
     return h.hex();
   } finally {
     fs.closeSync(fd);
@@ -229,9 +237,8 @@ async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnT
  * Anything else (damage, a catalog that cannot be read) throws: it is not the end of WAL.
  */
 export async function restoreWal(ctx: BarContext, name: string, dest: string, before?: string): Promise<boolean> {
-  const kind = walFileKind(name);
   if (before !== undefined && walFileKind(before) !== 'segment') fail('USAGE', `--before ${before} is not a WAL segment name`);
-  if (before !== undefined && (kind === 'segment' || kind === 'partial') && name.slice(8, 24) >= before.slice(8, 24)) {
+  if (before !== undefined && walAtOrAfter(name, before)) {
     ctx.log.info(`log restore: ${name} not served: the restore ends recovery before ${before}`);
     return false;
   }

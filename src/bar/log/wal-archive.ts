@@ -1,11 +1,14 @@
 // The Logs pool's WAL as a restore, verify and status see it: which files are stored,
 // the timelines their history files describe, and the route a recovery takes from a
 // backup to a target along one timeline, with the first file on it that is missing.
-// Only reads; what is on a route but not stored is a gap, never the end of the WAL.
+// Only reads; what is on a route but not stored is a gap, never the end of the WAL. A
+// route to a time ends after the first file whose last transaction ended after it (its
+// summary says when); where no summary says, it runs on to the newest file.
 
 import type { ColdRestoreEngine, WalTimelines } from '../../engine/engine.js';
 import { readWhole, type SaveSetInfo } from '../../sm/storage-manager.js';
 import type { BarContext } from '../bar-context.js';
+import { transactionEnds } from './wal-summaries.js';
 
 type WalEngine = Pick<ColdRestoreEngine, 'walTimelines' | 'walPosition' | 'compareLsn'>;
 
@@ -21,9 +24,13 @@ export interface WalRoute {
   readonly timeline: number;
   /** the files recovery reads, in order, up to the first one missing (exclusive) */
   readonly files: readonly RouteFile[];
-  /** the first file of the route that is not stored, and how far the WAL before it reaches */
-  readonly gap?: { readonly name: string; readonly reached: string };
-  /** a time target later than every file stored on the route */
+  /**
+   * The first file of the route that is not stored, and how far the WAL before it reaches;
+   * `targetBeyond`: the target surely lies past it (for a time: every file before it is
+   * known to end before the target), so recovery cannot reach the target at all.
+   */
+  readonly gap?: { readonly name: string; readonly reached: string; readonly targetBeyond: boolean };
+  /** a time target later than every transaction the stored WAL of the route holds */
   readonly beyondNewest?: boolean;
 }
 
@@ -36,6 +43,12 @@ export class WalArchive {
     /** history files that cannot be used: their timelines stay unknown */
     readonly problems: readonly string[],
     private readonly engine: WalEngine,
+    /** per summarized file, when its last transaction ended (null: none did) */
+    private readonly ends: ReadonlyMap<string, number | null>,
+    /** per timeline, when its history file was archived (ms): when it came to be */
+    private readonly born: ReadonlyMap<number, number>,
+    /** stored files taken as absent (found damaged) */
+    private readonly absent: ReadonlySet<string> = new Set(),
   ) {}
 
   /** The stored WAL of this server, its history files read (their records checked). */
@@ -45,8 +58,11 @@ export class WalArchive {
     for (const s of stored) byName.set(s.name, s); // the newest of a name wins, as restore_command serves it
     const histories = new Map<string, Uint8Array>();
     const unreadable: string[] = [];
+    const born = new Map<number, number>();
     for (const [name, s] of byName) {
-      if (engine.walPosition(name)?.kind !== 'history') continue;
+      const p = engine.walPosition(name);
+      if (p?.kind !== 'history') continue;
+      born.set(p.timeline, Date.parse(s.committed));
       try {
         histories.set(name, await readWhole(ctx.sm, s.id));
       } catch (err) {
@@ -54,7 +70,22 @@ export class WalArchive {
       }
     }
     const { timelines, problems } = engine.walTimelines(histories, segmentSize);
-    return new WalArchive(byName, new Set(extra), timelines, [...unreadable, ...problems], engine);
+    return new WalArchive(byName, new Set(extra), timelines, [...unreadable, ...problems], engine, await transactionEnds(ctx), born);
+  }
+
+  /** A copy that counts `names` as present too (the files salvage would store). */
+  including(names: Iterable<string>): WalArchive {
+    return new WalArchive(this.byName, new Set([...this.extra, ...names]), this.timelines, this.problems, this.engine, this.ends, this.born, this.absent);
+  }
+
+  /** A copy that takes `names` as absent (stored, but found damaged): a route stops before them. */
+  excluding(names: Iterable<string>): WalArchive {
+    return new WalArchive(this.byName, this.extra, this.timelines, this.problems, this.engine, this.ends, this.born, new Set([...this.absent, ...names]));
+  }
+
+  /** When timeline `t`'s history file was archived (ms since the epoch); undefined for timeline 1 and unknown ones. */
+  bornAt(t: number): number | undefined {
+    return this.born.get(t);
   }
 
   /** The stored save set of WAL file `name` (the newest of that name). */
@@ -63,7 +94,7 @@ export class WalArchive {
   }
 
   has(name: string): boolean {
-    return this.byName.has(name) || this.extra.has(name);
+    return !this.absent.has(name) && (this.byName.has(name) || this.extra.has(name));
   }
 
   /** The newest segment present on `timeline`'s path. */
@@ -85,6 +116,8 @@ export class WalArchive {
     const files: RouteFile[] = [];
     const newest = end.kind === 'lsn' ? undefined : this.newestOn(timeline);
     let reached = false;
+    /** time: every file so far has a known last transaction, none after the target */
+    let before = true;
     for (const f of this.timelines.files(timeline, fromLsn)) {
       // the backup's own WAL (the files holding bytes before its stop) is needed whatever the target
       const own = files.length === 0 || this.engine.compareLsn(f.start, mustReach) < 0;
@@ -93,13 +126,23 @@ export class WalArchive {
         const pastNewest = newest === undefined || this.position(f.name) > this.position(newest);
         if (end.kind === 'newest' && pastNewest) break;
         if (end.kind === 'time' && reached) break;
-        if (end.kind === 'time' && pastNewest) return { timeline, files, beyondNewest: true };
+        if (end.kind === 'time' && pastNewest) return before || this.archivedBefore(newest, end.ms) ? { timeline, files, beyondNewest: true } : { timeline, files };
       }
-      if (!this.has(f.name)) return { timeline, files, gap: { name: f.name, reached: f.start } };
+      if (!this.has(f.name)) return { timeline, files, gap: { name: f.name, reached: f.start, targetBeyond: end.kind === 'lsn' || (end.kind === 'time' && before) } };
       files.push(f);
-      if (end.kind === 'time' && this.reachesTime(f.name, end.ms)) reached = true;
+      if (end.kind === 'time') {
+        const t = this.ends.get(f.name);
+        if (t === undefined) before = false;
+        else if (t !== null && t > end.ms) reached = true;
+      }
     }
     return { timeline, files };
+  }
+
+  /** Whether file `name` was archived before `ms`: all its WAL, and the WAL before it, was written before then. */
+  private archivedBefore(name: string | undefined, ms: number): boolean {
+    const s = name === undefined ? undefined : this.byName.get(name);
+    return s !== undefined && Date.parse(s.committed) < ms;
   }
 
   /** Every file missing on `timeline`'s path from `fromLsn` to the newest file on it: the gaps after a backup. */
@@ -114,15 +157,6 @@ export class WalArchive {
       if (open) { out.push({ missing: open.missing, resumes: f.name }); open = undefined; }
     }
     return out;
-  }
-
-  /**
-   * A file archived at or after `ms` holds the WAL written then (or is later): recovery to
-   * that time need read no further. A salvage candidate is newer than anything archived.
-   */
-  private reachesTime(name: string, ms: number): boolean {
-    const s = this.byName.get(name);
-    return s === undefined ? this.extra.has(name) : Date.parse(s.committed) >= ms;
   }
 
   private position(name: string): string {

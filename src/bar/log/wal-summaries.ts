@@ -3,7 +3,7 @@
 // without one). The engine makes and reads them; here they are only stored and found.
 // A summary is worth nothing without its WAL file: one whose file is gone is not used.
 
-import type { WalSummarizer } from '../../engine/engine.js';
+import type { WalFileSummary, WalSummarizer } from '../../engine/engine.js';
 import { readWhole, type Transaction } from '../../sm/storage-manager.js';
 import type { BarContext } from '../bar-context.js';
 
@@ -27,7 +27,7 @@ export async function hasSummary(ctx: BarContext, name: string): Promise<boolean
  * Makes the summary of WAL file `name` (content `data`). Never fails the archiving: WAL
  * that cannot be summarized is logged and simply read when a backup needs it.
  */
-export async function makeSummary(ctx: BarContext, summarizer: WalSummarizer, name: string, data: Uint8Array): Promise<Uint8Array | undefined> {
+export async function makeSummary(ctx: BarContext, summarizer: WalSummarizer, name: string, data: Uint8Array): Promise<WalFileSummary | undefined> {
   try {
     const r = await summarizer.summarize(name, data, (prev) => storedSummary(ctx, prev));
     if (!r) return undefined;
@@ -35,7 +35,7 @@ export async function makeSummary(ctx: BarContext, summarizer: WalSummarizer, na
       ctx.log.info(`log archive: ${name} not summarized (${r.skipped}); a level 1 or 2 reads it instead`);
       return undefined;
     }
-    return r.summary;
+    return r;
   } catch (err) {
     ctx.log.info(`log archive: ${name} not summarized (${(err as Error).message}); a level 1 or 2 reads it instead`);
     return undefined;
@@ -43,14 +43,26 @@ export async function makeSummary(ctx: BarContext, summarizer: WalSummarizer, na
 }
 
 /** Adds the summary to `txn`, as the save set stored with WAL file `name`. */
-export async function writeSummary(ctx: BarContext, txn: Transaction, name: string, summary: Uint8Array, aid?: number): Promise<void> {
-  const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: WAL_SUMMARY_KIND, meta: { ...(aid !== undefined ? { aid } : {}), size: summary.length } });
-  await w.write(summary);
+export async function writeSummary(ctx: BarContext, txn: Transaction, name: string, s: WalFileSummary, aid?: number): Promise<void> {
+  // lastTransactionMs: where a restore to a time must read to (see log/wal-archive.ts)
+  const meta = { ...(aid !== undefined ? { aid } : {}), size: s.summary.length, lastTransactionMs: s.lastTransactionMs };
+  const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: WAL_SUMMARY_KIND, meta });
+  await w.write(s.summary);
   await w.close();
 }
 
+/** When the last transaction ending in each summarized WAL file ended (ms, null for none); files summarized before openbar recorded it are absent. */
+export async function transactionEnds(ctx: BarContext): Promise<Map<string, number | null>> {
+  const out = new Map<string, number | null>();
+  for (const s of await ctx.sm.query({ server: ctx.server, kind: WAL_SUMMARY_KIND })) {
+    const t = s.meta.lastTransactionMs;
+    if (t === null || (typeof t === 'number' && Number.isFinite(t))) out.set(s.name, t);
+  }
+  return out;
+}
+
 /** Stores the summary of a WAL file stored earlier without one (by a backup, say). */
-export async function storeSummary(ctx: BarContext, name: string, summary: Uint8Array): Promise<number> {
+export async function storeSummary(ctx: BarContext, name: string, summary: WalFileSummary): Promise<number> {
   const txn = await ctx.sm.beginTransaction();
   try {
     await writeSummary(ctx, txn, name, summary);

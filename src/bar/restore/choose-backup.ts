@@ -39,8 +39,11 @@ export interface RestorePlan {
   readonly walFrom: string;
   readonly walTo: string;
   readonly walFiles: number;
-  /** --accept-wal-gap: the WAL ends before the target at this file (missing or damaged); recovery ends there */
-  readonly endsBefore?: { readonly name: string; readonly reached: string; readonly why: string };
+  /**
+   * --accept-wal-gap: the WAL ends before the target at this file (missing or damaged);
+   * recovery ends there. `targetBeyond`: the target surely lies past it.
+   */
+  readonly endsBefore?: { readonly name: string; readonly reached: string; readonly why: string; readonly targetBeyond: boolean };
   /** what salvage would store from the old data directory, and what it leaves */
   readonly salvage: SalvagePlan;
   /** things the DBA should know about the choice (other timelines) */
@@ -64,25 +67,28 @@ export async function planRestore(ctx: BarContext, engine: ColdRestoreEngine, op
   const newestLabel = candidates[candidates.length - 1]!.label;
   const stored = await WalArchive.load(ctx, engine, newestLabel.walSegmentSize);
   const salvage = opts.salvageFrom !== undefined ? await planSalvage(ctx, engine, opts.salvageFrom, newestLabel.systemId, stored) : { files: [], skipped: [] };
-  const archive = salvage.files.length > 0 ? await WalArchive.load(ctx, engine, newestLabel.walSegmentSize, salvage.files.map((f) => f.name)) : stored;
+  const archive = stored.including(salvage.files.map((f) => f.name));
   const notes: string[] = [...archive.problems];
-  const { chosen, timeline } = chooseTimeline(archive, reachable, opts.timeline, mark, notes);
+  const { chosen, timeline } = chooseTimeline(archive, reachable, opts.timeline, target, mark, notes);
   notes.push(...otherTimelines(archive, timeline));
   const end: RouteEnd = target.kind === 'lsn' ? { kind: 'lsn', lsn: target.value } : mark ? { kind: 'lsn', lsn: mark.lsn }
     : target.kind === 'time' ? { kind: 'time', ms: target.ms } : { kind: 'newest' };
-  const route = archive.route(timeline, chosen.label.startLsn, chosen.label.stopLsn, end);
+  const routeOf = (a: WalArchive) => a.route(timeline, chosen.label.startLsn, chosen.label.stopLsn, end);
+  let route = routeOf(archive);
   if (route.beyondNewest) {
     const newest = archive.newestOn(timeline);
     fail('UNREACHABLE', `${describeTarget(target)} is later than the newest archived WAL${newest ? ` (${newest}, archived ${formatTime(archive.stored(newest)?.committed ?? '')})` : ''}`,
       'run `openbar log backup` to archive the current WAL, or choose an earlier time');
   }
-  let files = route.files;
-  let endsBefore = route.gap ? { ...route.gap, why: `is not in the ${ctx.settings.log_pool} pool` } : undefined;
-  const damaged = await firstDamaged(ctx, archive, files);
-  if (damaged && (!endsBefore || files.indexOf(damaged.file) >= 0)) {
-    files = files.slice(0, files.indexOf(damaged.file));
-    endsBefore = { name: damaged.file.name, reached: damaged.file.start, why: `is damaged (${damaged.problem})` };
+  let why = `is not in the ${ctx.settings.log_pool} pool`;
+  const damaged = await firstDamaged(ctx, archive, route.files);
+  if (damaged) {
+    // a damaged file ends the WAL as a missing one would
+    route = routeOf(archive.excluding([damaged.file.name]));
+    why = `is damaged (${damaged.problem})`;
   }
+  const files = route.files;
+  const endsBefore = route.gap ? { ...route.gap, why } : undefined;
   if (endsBefore) unreachable(ctx, engine, chosen, endsBefore, target, opts.acceptWalGap === true);
   const spaces = chosen.label.spaces.map((s) => {
     const levels = chosen.chains.get(s.name) ?? [];
@@ -135,13 +141,16 @@ function reaches(engine: ColdRestoreEngine, c: Candidate, target: RecoveryTarget
  * restore point, for a named one), as PostgreSQL's 'latest' would but never one that
  * does not descend from the backup.
  */
-function chooseTimeline(archive: WalArchive, reachable: readonly Candidate[], asked: number | undefined, mark: MarkRecord | undefined, notes: string[]): { chosen: Candidate; timeline: number } {
+function chooseTimeline(archive: WalArchive, reachable: readonly Candidate[], asked: number | undefined, target: RecoveryTarget, mark: MarkRecord | undefined, notes: string[]): { chosen: Candidate; timeline: number } {
   const known = archive.timelines.timelines;
   if (asked !== undefined && !known.includes(asked)) {
     fail('UNREACHABLE', `timeline ${asked} is not in the archive (its history file is not stored)`, `timelines: ${known.join(', ')}`);
   }
+  // a time: the timelines that existed then (one born later by a restore to an earlier point is not that time's history)
+  const later = target.kind === 'time' && asked === undefined ? known.filter((t) => (archive.bornAt(t) ?? 0) > target.ms) : [];
+  if (later.length > 0) notes.push(`timeline ${later.join(', ')} began after ${describeTarget(target)}: following the timeline current then (give --timeline to choose)`);
   const skipped: number[] = [];
-  for (const tl of asked !== undefined ? [asked] : [...known].reverse()) {
+  for (const tl of asked !== undefined ? [asked] : [...known].reverse().filter((t) => !later.includes(t))) {
     const on = reachable.filter((c) => archive.timelines.holds(tl, c.label.timeline, c.label.startLsn, c.label.stopLsn));
     const markOk = mark?.timeline === undefined || archive.timelines.timelineAt(tl, mark.lsn) === mark.timeline;
     if (on.length > 0 && markOk) {
@@ -186,17 +195,18 @@ async function firstDamaged(ctx: BarContext, archive: WalArchive, files: readonl
  * recovery will end); always refused when the gap is in the backup's own WAL, without
  * which it cannot be made consistent at all.
  */
-function unreachable(ctx: BarContext, engine: ColdRestoreEngine, c: Candidate, gap: { name: string; reached: string; why: string }, target: RecoveryTarget, accept: boolean): void {
+function unreachable(ctx: BarContext, engine: ColdRestoreEngine, c: Candidate, gap: { name: string; reached: string; why: string; targetBeyond: boolean }, target: RecoveryTarget, accept: boolean): void {
   if (engine.compareLsn(gap.reached, c.label.stopLsn) < 0) {
     fail('UNREACHABLE', `WAL file ${gap.name}, needed to make backup ${c.backup.aid} consistent, ${gap.why} (${ctx.settings.log_pool} pool)`,
-      'choose an older target, or find the file and `openbar log archive` it');
+      'it may not be archived yet: run `openbar log backup` on the server that wrote it (after a failover, the new primary), or choose an older target');
   }
   if (accept) {
     ctx.log.warn(`restore: WAL file ${gap.name} ${gap.why}: recovery will end at ${gap.reached}, before ${describeTarget(target)} (--accept-wal-gap)`);
     return;
   }
   fail('UNREACHABLE', `${describeTarget(target)} needs WAL file ${gap.name}, which ${gap.why}; the archived WAL reaches ${gap.reached}`,
-    'restore to that point with --accept-wal-gap, or find the file and `openbar log archive` it');
+    gap.targetBeyond || target.kind === 'latest' ? 'restore to that point with --accept-wal-gap, or find the file and `openbar log archive` it'
+      : 'the target may lie before it: --accept-wal-gap restores with the target kept, recovery ending at the gap at the latest; or find the file and `openbar log archive` it');
 }
 
 /** Each space's chain, newest first; undefined when one cannot be resolved from the history. */

@@ -156,13 +156,14 @@ function checkDirectories(engine: ColdRestoreEngine, dataDir: string, roots: rea
 
 /**
  * The target recovery is configured with. With --accept-wal-gap recovery ends where the
- * WAL does; a target by position beyond that would only make the server refuse to start
- * (PostgreSQL fails a recovery that ends before its target), so it is dropped. A time or
- * a transaction is kept: it may lie before the gap, and recovery must never go past it.
+ * WAL does; a target surely past that (a position, or a time every file before the gap
+ * ends before) would only make the server refuse to start (PostgreSQL fails a recovery
+ * that ends before its target), so it is dropped: recovery cannot go past it anyway. A
+ * target that may lie before the gap (a transaction, a time the WAL cannot tell) is kept,
+ * so that recovery never goes past it.
  */
 function recoveryTarget(plan: RestorePlan): RecoveryTarget {
-  const t = plan.target;
-  return plan.endsBefore && (t.kind === 'lsn' || t.kind === 'name') ? { kind: 'latest' } : t;
+  return plan.endsBefore?.targetBeyond ? { kind: 'latest' } : plan.target;
 }
 
 type PlannedSpace = RestorePlan['spaces'][number];

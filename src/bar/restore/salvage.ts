@@ -39,7 +39,7 @@ export async function planSalvage(ctx: BarContext, engine: ColdRestoreEngine, da
       continue;
     }
     if (stored) continue; // archived already
-    const tli = parseInt(w.name.slice(0, 8), 16);
+    const tli = engine.walPosition(w.name)?.timeline ?? 0;
     if (!known.has(tli)) { skipped.push(`${w.name}: timeline ${tli} is not in the archive's history`); continue; }
     const problem = checkFile(engine, w.name, w.path, systemId);
     if (problem) { skipped.push(`${w.name}: ${problem}`); continue; }

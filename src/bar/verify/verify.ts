@@ -284,6 +284,7 @@ async function walPhase(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine
   const archive = await WalArchive.load(ctx, wal, label.walSegmentSize);
   const tl = [...archive.timelines.timelines].reverse().find((t) => archive.timelines.holds(t, label.timeline, label.startLsn, label.stopLsn)) ?? label.timeline;
   const pitr: string[] = [...archive.problems];
+  if (!archive.timelines.timelines.includes(tl)) pitr.push(`timeline ${tl} of the backup has no history file in the archive: no restore can follow it`);
   for (const g of archive.gaps(tl, label.startLsn)) {
     pitr.push(`WAL file ${g.missing} is missing: point-in-time restores from this backup stop before it${g.resumes ? ` (archived WAL resumes at ${g.resumes})` : ''}`);
   }

@@ -1,5 +1,6 @@
 // `openbar log archive|restore|backup|mark` — WAL (logical-log) backup.
 
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import { archiveWal, restoreWal } from '../../bar/log/archive-wal.js';
 import { logBackup, logMark } from '../../bar/log/log-backup.js';
@@ -24,7 +25,7 @@ export function register(program: Command, globals: Globals): void {
       }
     }));
 
-  subcommand(log, 'restore <name> <dest>', "restore_command = 'openbar --config F log restore %f %p': exits 1 quietly when the file is not stored, 255 when it is stored but cannot be served (PostgreSQL then stops recovery instead of taking it for the end of the WAL)")
+  subcommand(log, 'restore <name> <dest>', "restore_command = 'openbar --config F log restore %f %p': exits 1 quietly when the file is not stored, 255 when it is stored but cannot be served (PostgreSQL then stops recovery instead of taking it for the end of the WAL; a standby gets 1 and retries)")
     .option('--before <wal>', 'answer "not stored" for segments from this one on (a restore that accepted a gap in the WAL ends recovery there)')
     .action(async (name: string, dest: string, opts: { before?: string }) => {
       // any failure but "not stored" must stop recovery: exit 1 would end it here, and
@@ -38,7 +39,10 @@ export function register(program: Command, globals: Globals): void {
           await bar.close();
         }
       })();
-      process.exitCode = notStored ? 1 : process.exitCode === 0 ? 0 : ExitStatus.recoveryMustStop;
+      // a standby (PostgreSQL runs restore_command in the data directory) never ends
+      // recovery on "not stored": it retries and streams, so a passing failure must not stop it
+      const standby = fs.existsSync('standby.signal');
+      process.exitCode = notStored ? 1 : process.exitCode === 0 ? 0 : standby ? 1 : ExitStatus.recoveryMustStop;
     });
 
   subcommand(log, 'backup', 'close the current WAL segment and wait until it is stored')

@@ -78,7 +78,9 @@ export function register(program: Command, globals: Globals): void {
         const head = [
           `backup ${p.backup.aid} (level ${p.backup.level}, consistent at ${p.label.stopLsn}, ${formatTime(p.label.stopTime)})`,
           `WAL ${p.walFrom} .. ${p.walTo} (${p.walFiles} file(s)) present and intact on timeline ${p.timeline}; recovery to ${describeTarget(p.target)}`,
-          ...(p.endsBefore ? [`WARNING: WAL file ${p.endsBefore.name} ${p.endsBefore.why}: recovery ends at ${p.endsBefore.reached}, before the target (--accept-wal-gap)`] : []),
+          ...(p.endsBefore ? [p.endsBefore.targetBeyond || p.target.kind === 'latest'
+            ? `WARNING: WAL file ${p.endsBefore.name} ${p.endsBefore.why}: recovery ends at ${p.endsBefore.reached}, before the target (--accept-wal-gap)`
+            : `WARNING: WAL file ${p.endsBefore.name} ${p.endsBefore.why}: recovery ends at ${p.endsBefore.reached} at the latest; if ${describeTarget(p.target)} lies beyond it, PostgreSQL will stop with "recovery ended before configured recovery target was reached": then restore again with --accept-wal-gap and no target`] : []),
           ...p.notes.map((n) => `note: ${n}`),
           ...(salvage.length ? [opts.plan ? `salvage would store ${salvage.length} WAL file(s) from the old pg_wal: ${salvage.map((f) => f.name).join(' ')}` : `salvaged ${r.salvaged.length} WAL file(s) from the old pg_wal: ${r.salvaged.join(' ')}`] : []),
           ...p.salvage.skipped.map((l) => `salvage: ${l}`),

@@ -47,3 +47,14 @@ export function walFileKind(name: string): 'segment' | 'history' | 'backup' | 'p
   if (/^[0-9A-F]{24}\.partial$/.test(name)) return 'partial';
   return undefined;
 }
+
+/**
+ * Whether segment `name` lies at or after segment `bound` on a timeline at most bound's:
+ * the WAL a recovery told to end before `bound` must not read (a later timeline, made by
+ * that recovery's promotion, is not bounded).
+ */
+export function walAtOrAfter(name: string, bound: string): boolean {
+  const k = walFileKind(name);
+  if (k !== 'segment' && k !== 'partial') return false;
+  return parseInt(name.slice(0, 8), 16) <= parseInt(bound.slice(0, 8), 16) && name.slice(8, 24) >= bound.slice(8, 24);
+}

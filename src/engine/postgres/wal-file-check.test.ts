@@ -93,7 +93,7 @@ describe('WAL file gate of the archive', () => {
 
   it('parses history and backup history files', () => {
     const history = Buffer.from('1\t0/3000158\tno recovery target specified\n');
-    assert.deepEqual(verdict('00000002.history', history), { ok: true, timeline: 2, history: { timeline: 2, ancestors: [{ timeline: 1, end: 0x3000158n }] } });
+    assert.deepEqual(verdict('00000002.history', history), { ok: true, timeline: 2 });
     assert.equal(problem(verdict('00000002.history', Buffer.alloc(0))), 'is empty');
     assert.match(problem(verdict('00000002.history', randomBytes(200))), /^is not a timeline history: /);
     assert.match(problem(verdict('00000002.history', Buffer.from('2\t0/3000158\tloop\n'))), /lists timeline 2, which is not older than 2/);

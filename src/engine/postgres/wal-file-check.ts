@@ -6,27 +6,17 @@
 // PostgreSQL writes them. Fed the bytes in any chunking; reads only, trusts nothing.
 
 import { parseLsn, parseWalFileName, walFileKind } from './lsn.js';
-import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from './timeline-history.js';
+import { historyFileTimeline, parseTimelineHistory } from './timeline-history.js';
 import { WalSegmentCheck } from './wal-segment-check.js';
 import { WAL } from './wal/wal-format.js';
+import type { WalFileExpectations, WalFileVerdict } from '../engine.js';
 import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalPageFormat } from './wal/wal-page.js';
 
 const WAL_PAGE = 8192;
 /** what a .history or .backup file may hold; PostgreSQL's are a few hundred bytes */
 const TEXT_LIMIT = 1 << 20;
 
-export interface WalFileExpectations {
-  /** this cluster's system identifier, when known */
-  readonly systemId?: string | undefined;
-  /** its WAL segment size, when known */
-  readonly segmentSize?: number | undefined;
-  /** a stopped or crashed server's segment: its WAL may end in stale pages (see engine.ts) */
-  readonly salvage?: boolean;
-}
-
-export type WalFileVerdict =
-  | { readonly ok: true; readonly systemId?: string; readonly segmentSize?: number; readonly timeline: number; readonly validBytes?: number; readonly history?: TimelineHistory }
-  | { readonly ok: false; readonly problem: string };
+export type { WalFileExpectations, WalFileVerdict } from '../engine.js';
 
 export class WalFileCheck {
   private readonly kind: ReturnType<typeof walFileKind>;
@@ -35,6 +25,8 @@ export class WalFileCheck {
   private segment: WalSegmentCheck | undefined;
   private bytes = 0;
   private early: string | undefined;
+  /** the first page names another database system */
+  private foreign = false;
   private facts: { systemId: string; segmentSize: number } | undefined;
 
   constructor(readonly name: string, private readonly expect: WalFileExpectations = {}) {
@@ -59,6 +51,11 @@ export class WalFileCheck {
   }
 
   end(): WalFileVerdict {
+    const v = this.verdict();
+    return !v.ok && this.foreign ? { ...v, foreign: true } : v;
+  }
+
+  private verdict(): WalFileVerdict {
     if (this.early !== undefined) return { ok: false, problem: this.early };
     if (this.bytes === 0) return { ok: false, problem: 'is empty' };
     switch (this.kind) {
@@ -113,7 +110,10 @@ export class WalFileCheck {
     if (size < 1 << 20 || size > 1 << 30 || (size & (size - 1)) !== 0) return `its page header gives segment size ${size}, not a power of two from 1 MB to 1 GB`;
     if (this.expect.segmentSize !== undefined && size !== this.expect.segmentSize) return `its segment size is ${size}, this cluster's is ${this.expect.segmentSize}`;
     const sysid = String(h.sysid);
-    if (this.expect.systemId !== undefined && sysid !== this.expect.systemId) return `is from database system ${sysid}, not this cluster's (${this.expect.systemId})`;
+    if (this.expect.systemId !== undefined && sysid !== this.expect.systemId) {
+      this.foreign = true;
+      return `is from database system ${sysid}, not this cluster's (${this.expect.systemId})`;
+    }
     const named = parseWalFileName(segName, size);
     const perLog = 0x100000000 / size;
     if (!named || parseInt(segName.slice(16, 24), 16) >= perLog) return `its name does not fit its segment size ${size}`;
@@ -127,7 +127,7 @@ export class WalFileCheck {
     const tli = historyFileTimeline(this.name)!;
     const h = parseTimelineHistory(tli, this.head);
     if ('error' in h) return { ok: false, problem: `is not a timeline history: ${h.error}` };
-    return { ok: true, timeline: tli, history: h };
+    return { ok: true, timeline: tli };
   }
 
   /** A backup history file (pg_backup_stop): its START WAL LOCATION names this file. */

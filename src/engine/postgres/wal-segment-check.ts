@@ -28,8 +28,6 @@ export class WalSegmentCheck {
   readonly problems: string[] = [];
   /** the page of the first problem (checking stops there) */
   badPage: number | undefined;
-  /** the bytes pushed */
-  get bytes(): number { return this.pageNo * WAL_PAGE + this.fill; }
 
   constructor(readonly name: string, private readonly segSize: number, systemId: string | undefined) {
     const w = parseWalFileName(name, segSize);

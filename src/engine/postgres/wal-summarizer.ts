@@ -27,6 +27,6 @@ export const postgresWalSummarizer: WalSummarizer = {
       if (prev && (prev.systemId !== String(h.sysid) || prev.segmentSize !== h.segSize)) prev = undefined;
     }
     const s = summarizeSegment(data, { segno: Number(named.segno), ...(prev ? { previous: prev } : {}) });
-    return typeof s === 'string' ? { skipped: s } : { summary: encodeWalSummary(s) };
+    return typeof s === 'string' ? { skipped: s } : { summary: encodeWalSummary(s), lastTransactionMs: s.lastTransactionMs ?? null };
   },
 };

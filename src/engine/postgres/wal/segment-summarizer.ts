@@ -7,7 +7,7 @@ import { MAX_UNKNOWN } from './block-ref-collector.js';
 import type { WalFormat } from './wal-format.js';
 import { decodeRecord, DecodedRecord } from './wal-record.js';
 import { WalRecordReader } from './wal-record-reader.js';
-import { readSpecialRecord, type WalEvent } from './special-record.js';
+import { readSpecialRecord, transactionEndTime, type WalEvent } from './special-record.js';
 import { MAX_TAIL_BYTES, type SummaryFork, type SummaryTail, type WalSummary } from './wal-summary.js';
 
 export interface SummarizeOptions {
@@ -36,6 +36,7 @@ export function summarizeSegment(data: Uint8Array, o: SummarizeOptions): WalSumm
   let lastUnknownLsn = -1;
   let records = 0;
   let walBytes = 0;
+  let lastTransactionMs: number | null = null;
   let last: ForkBlocks | undefined;
   const segSize = data.length;
   const segStart = o.segno * segSize;
@@ -64,6 +65,8 @@ export function summarizeSegment(data: Uint8Array, o: SummarizeOptions): WalSumm
         }
         last.last.set(rec.blockNumber[i]!, lsn - lsnBase); // small integers: no number allocated per reference
       }
+      const ended = transactionEndTime(rec);
+      if (ended !== undefined && (lastTransactionMs === null || ended > lastTransactionMs)) lastTransactionMs = ended;
       const ev = readSpecialRecord(rec, format);
       if (typeof ev === 'string') return ev;
       if (ev?.kind === 'unknown') {
@@ -82,7 +85,7 @@ export function summarizeSegment(data: Uint8Array, o: SummarizeOptions): WalSumm
   const head: WalSummary['head'] = resume ? 'resolved' : reader.skippedHead ? 'unresolved' : 'none';
   return {
     segno: o.segno, segmentSize: segSize, systemId: String(reader.systemId ?? ''), head, tail, records, walBytes,
-    forks: [...forks.values()].flat().map((f) => sortFork(f, lsnBase)), events, unknown, unknownCount, lastUnknownLsn,
+    forks: [...forks.values()].flat().map((f) => sortFork(f, lsnBase)), events, unknown, unknownCount, lastUnknownLsn, lastTransactionMs,
   };
 }
 

@@ -122,3 +122,18 @@ function unknown(rec: DecodedRecord, reason: string): WalEvent {
 function tooShort(rec: DecodedRecord, what: string): string {
   return `${RM_NAMES[rec.rmid] ?? rec.rmid} record at ${lsnText(rec.lsn)}: main data of ${rec.mainDataLength} bytes is too short for ${what}`;
 }
+
+/** Microseconds from the Unix epoch to PostgreSQL's (2000-01-01 00:00:00 UTC). */
+const PG_EPOCH_MS = 946_684_800_000;
+
+/**
+ * When a transaction-end record (commit, abort, and their prepared forms) was written,
+ * ms since the Unix epoch: what recovery_target_time is compared with. Undefined for
+ * other records.
+ */
+export function transactionEndTime(rec: DecodedRecord): number | undefined {
+  if (rec.rmid !== RM.XACT || rec.mainDataLength < 8) return undefined;
+  const op = rec.info & INFO.XACT_OPMASK;
+  if (op !== INFO.XACT_COMMIT && op !== INFO.XACT_COMMIT_PREPARED && op !== INFO.XACT_ABORT && op !== INFO.XACT_ABORT_PREPARED) return undefined;
+  return PG_EPOCH_MS + Number(rec.view.getBigInt64(rec.mainDataOffset, true) / 1000n);
+}

@@ -61,6 +61,8 @@ export interface WalSummary {
   readonly unknown: readonly WalEvent[];
   readonly unknownCount: number;
   readonly lastUnknownLsn: number;
+  /** when the last transaction ending in the segment ended (ms), null for none; not encoded (the client keeps it) */
+  readonly lastTransactionMs?: number | null;
 }
 
 interface Header {
