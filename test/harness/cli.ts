@@ -11,11 +11,11 @@ export const openbarBin = path.resolve(path.dirname(fileURLToPath(import.meta.ur
 
 export interface RunResult { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
-export function openbar(args: readonly string[], opts: { config?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): RunResult {
+export function openbar(args: readonly string[], opts: { config?: string; env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): RunResult {
   const env = { ...process.env, ...(opts.env ?? {}) };
   for (const k of Object.keys(env)) if (k.startsWith('OPENBAR_') && !(opts.env && k in opts.env)) delete env[k];
   const r = spawnSync(process.execPath, [openbarBin, ...(opts.config ? ['--config', opts.config] : []), ...args], {
-    encoding: 'utf8', env, maxBuffer: 256 * 1024 * 1024, ...(opts.input !== undefined ? { input: opts.input } : {}),
+    encoding: 'utf8', env, maxBuffer: 256 * 1024 * 1024, ...(opts.input !== undefined ? { input: opts.input } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }

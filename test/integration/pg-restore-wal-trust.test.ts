@@ -62,6 +62,11 @@ describe('a restore checks the WAL on the way to its target before it writes', (
     assert.match(r.stderr, /^openbar: .*checksum/i);
     assert.equal(fs.existsSync(dest), false);
     assert.equal(openbar(['log', 'restore', '00000005.history', dest], { config: env.config }).status, 1, 'not stored: 1, quietly');
+    // a standby (run in its data directory, standby.signal there) retries instead: 1
+    const standby = path.join(env.dir, 'standby-dir');
+    fs.mkdirSync(standby);
+    fs.writeFileSync(path.join(standby, 'standby.signal'), '');
+    assert.equal(openbar(['log', 'restore', wal[1]!, dest], { config: env.config, cwd: standby }).status, 1, 'a standby retries');
     // the restore made before the damage: started now, it must refuse to go on, not promote short of its target
     const c = await SandboxCluster.adopt(unstarted, path.join(env.dir, 'sock-unstarted'));
     started.push(c);
