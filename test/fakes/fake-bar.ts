@@ -89,3 +89,13 @@ export function fakeBar(opts: FakeBarOptions = {}): FakeBar {
     },
   };
 }
+
+/** Runs `fn` on a fresh fake client, disposed of afterwards. */
+export async function withFakeBar(opts: FakeBarOptions, fn: (fb: FakeBar) => Promise<void>): Promise<void> {
+  const fb = fakeBar(opts);
+  try {
+    await fn(fb);
+  } finally {
+    await fb.dispose();
+  }
+}

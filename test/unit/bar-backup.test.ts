@@ -8,25 +8,16 @@ import path from 'node:path';
 import { runBackup } from '../../src/bar/backup/backup.js';
 import { runRestore } from '../../src/bar/restore/restore.js';
 import { isOpenbarError } from '../../src/common/errors.js';
-import { fakeBar, restoreCommand, type FakeBar, type FakeBarOptions } from '../fakes/fake-bar.js';
+import { fakeBar, restoreCommand, withFakeBar, type FakeBar, type FakeBarOptions } from '../fakes/fake-bar.js';
 import { withFaults } from '../fakes/faulty-storage-manager.js';
 import { PAGE } from '../fakes/fake-space-stream.js';
-
-async function withBar(opts: FakeBarOptions, fn: (fb: FakeBar) => Promise<void>): Promise<void> {
-  const fb = fakeBar(opts);
-  try {
-    await fn(fb);
-  } finally {
-    await fb.dispose();
-  }
-}
 
 const restoreInto = (fb: FakeBar, dir: string) => runRestore(fb.ctx, fb.cold, {
   dataDir: path.join(fb.dir, dir), target: { kind: 'latest' }, tablespaceMap: new Map(), salvage: false, restart: false, planOnly: false, archiveMode: 'off', restoreCommand,
 });
 
 describe('backup (fake engine, in-memory storage)', () => {
-  it('a level 0 records every space, its label and its WAL, all stored in the pools', () => withBar({}, async (fb) => {
+  it('a level 0 records every space, its label and its WAL, all stored in the pools', () => withFakeBar({}, async (fb) => {
     const r = await runBackup(fb.ctx, { level: 0 });
     const [b] = fb.ctx.history.backups();
     assert.equal(b!.aid, r.id);
@@ -40,7 +31,7 @@ describe('backup (fake engine, in-memory storage)', () => {
   }));
 
   for (const method of ['wal', 'scan'] as const) {
-    it(`a level 1 by ${method} copies the pages changed since its level 0 (and new files whole), and restores to the cluster as it was`, () => withBar({ settings: { incremental_method: method } }, async (fb) => {
+    it(`a level 1 by ${method} copies the pages changed since its level 0 (and new files whole), and restores to the cluster as it was`, () => withFakeBar({ settings: { incremental_method: method } }, async (fb) => {
       const l0 = await runBackup(fb.ctx, { level: 0 });
       fb.cluster.write('pg_default', '5/16384', [2, 5]);
       fb.cluster.createFile('pg_default', '5/16390', 3);
@@ -58,7 +49,7 @@ describe('backup (fake engine, in-memory storage)', () => {
     }));
   }
 
-  it('a level 1 by wal reads the summaries of archived WAL instead of the WAL itself', () => withBar({ settings: { incremental_method: 'wal' } }, async (fb) => {
+  it('a level 1 by wal reads the summaries of archived WAL instead of the WAL itself', () => withFakeBar({ settings: { incremental_method: 'wal' } }, async (fb) => {
     await runBackup(fb.ctx, { level: 0 });
     fb.cluster.write('pg_default', '1/1259', [0]);
     fb.cluster.switchWal();
@@ -67,7 +58,7 @@ describe('backup (fake engine, in-memory storage)', () => {
     assert.ok(fb.logged.some((l) => /changed block\(s\) found .* \(\d+ bytes; 2 WAL file\(s\) by their summaries\)/.test(l)), fb.logged.join('\n'));
   }));
 
-  it('incremental_method = wal fails when WAL since the base is neither archived nor in pg_wal; auto takes the scan instead', () => withBar({ settings: { incremental_method: 'wal' } }, async (fb) => {
+  it('incremental_method = wal fails when WAL since the base is neither archived nor in pg_wal; auto takes the scan instead', () => withFakeBar({ settings: { incremental_method: 'wal' } }, async (fb) => {
     await runBackup(fb.ctx, { level: 0 });
     fb.cluster.write('pg_default', '5/16384', [1]);
     const lost = fb.cluster.switchWal().walFile;
@@ -87,7 +78,7 @@ describe('backup (fake engine, in-memory storage)', () => {
     }
   }));
 
-  it('a level 1 of a space with no level 0 takes level 0, and says why', () => withBar({}, async (fb) => {
+  it('a level 1 of a space with no level 0 takes level 0, and says why', () => withFakeBar({}, async (fb) => {
     const r = await runBackup(fb.ctx, { level: 1 });
     assert.equal(r.level, 0);
     assert.match(r.levels[0]!.note ?? '', /no level 0 of pg_global: taking level 0/);
@@ -95,7 +86,7 @@ describe('backup (fake engine, in-memory storage)', () => {
 
   it('a commit that fails leaves no backup: nothing in the history or boot file, no save set of it', async () => {
     const failLabelCommit = (sm: Parameters<NonNullable<FakeBarOptions['wrap']>>[0]) => withFaults(sm, { commit: (objects) => objects.some((o) => o.kind === 'label') });
-    await withBar({ wrap: failLabelCommit }, async (fb) => {
+    await withFakeBar({ wrap: failLabelCommit }, async (fb) => {
       await assert.rejects(runBackup(fb.ctx, { level: 0 }), /injected fault: commit/);
       assert.deepEqual(fb.ctx.history.backups(), []);
       assert.deepEqual(fb.ctx.history.bootLines().filter((l) => l.type !== 'L'), [], 'only the WAL it stored is recorded');
@@ -115,7 +106,7 @@ describe('backup (fake engine, in-memory storage)', () => {
     });
   });
 
-  it('a space that cannot be copied fails the backup: its transaction aborted, backup mode ended, nothing recorded', () => withBar({}, async (fb) => {
+  it('a space that cannot be copied fails the backup: its transaction aborted, backup mode ended, nothing recorded', () => withFakeBar({}, async (fb) => {
     fb.engine.failCopyOf = 'pg_default';
     await assert.rejects(runBackup(fb.ctx, { level: 0 }), /cannot read space pg_default/);
     assert.deepEqual(fb.ctx.history.backups(), []);
