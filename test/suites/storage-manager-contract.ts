@@ -144,5 +144,122 @@ export function storageManagerContract(name: string, make: () => Promise<Contrac
       await assert.rejects(txn.createObject({ pool: 'NoSuchPool', server: 'contract', name: 'x', kind: 'file' }), (e: Error & { code?: string }) => e.code === 'NOT_FOUND');
       await txn.abort();
     });
+
+    // What follows holds any implementation to what the in-process one refuses: one that
+    // takes more (a remote one, an in-memory one) would let tests pass that fail for real.
+
+    it('refuses bad server and kind names too', async () => {
+      await ready;
+      const txn = await fx.sm.beginTransaction();
+      await assert.rejects(txn.createObject({ pool: fx.pools.data, server: 'a/b', name: 'x', kind: 'file' }), isCode('BAD_NAME'));
+      await assert.rejects(txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'x', kind: '..' }), isCode('BAD_NAME'));
+      await txn.abort();
+    });
+
+    it('refuses to commit an object left open, and any use of a transaction once it ended', async () => {
+      await ready;
+      const txn = await fx.sm.beginTransaction();
+      const w = await txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'left-open', kind: 'file' });
+      await w.write(Buffer.from('half'));
+      await assert.rejects(txn.commit(), isCode('USAGE'));
+      assert.equal((await fx.sm.query({ name: 'left-open' })).length, 0);
+      await w.close();
+      const infos = await txn.commit(); // the failed commit left it open
+      assert.deepEqual(infos.map((i) => i.id), [w.id]);
+      await assert.rejects(txn.commit(), isCode('USAGE'));
+      await assert.rejects(txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'late', kind: 'file' }), isCode('USAGE'));
+      await txn.abort(); // a no-op once committed: the object stays
+      assert.equal((await fx.sm.query({ id: w.id })).length, 1);
+    });
+
+    it('refuses writes to an object once closed, and to one whose transaction aborted', async () => {
+      await ready;
+      const txn = await fx.sm.beginTransaction();
+      const w = await txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'closed', kind: 'file' });
+      await w.close();
+      await assert.rejects(w.write(Buffer.from('more')), isCode('USAGE'));
+      await assert.rejects(w.close(), isCode('USAGE'));
+      const v = await txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'abandoned', kind: 'file' });
+      await v.write(Buffer.from('some'));
+      await txn.abort();
+      await assert.rejects(v.write(Buffer.from('more')));
+      assert.equal((await fx.sm.query({ name: 'closed' })).length, 0);
+      assert.equal((await fx.sm.query({ name: 'abandoned' })).length, 0);
+    });
+
+    it('refuses a pour that says it filled more than the space it was given', async () => {
+      await ready;
+      const txn = await fx.sm.beginTransaction();
+      const w = await txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'overpour', kind: 'file' });
+      await assert.rejects(w.pour(async (space) => space.length + 1), isCode('INTERNAL'));
+      await txn.abort();
+    });
+
+    it('commits only its own objects; another open transaction stays invisible until it commits', async () => {
+      await ready;
+      const [a, b] = [await fx.sm.beginTransaction(), await fx.sm.beginTransaction()];
+      const wa = await a.createObject({ pool: fx.pools.data, server: 'contract', name: 'txn-a', kind: 'file' });
+      const wb = await b.createObject({ pool: fx.pools.data, server: 'contract', name: 'txn-b', kind: 'file' });
+      await Promise.all([wa.write(Buffer.from('a')), wb.write(Buffer.from('b'))]);
+      await Promise.all([wa.close(), wb.close()]);
+      assert.deepEqual((await a.commit()).map((i) => i.name), ['txn-a']);
+      assert.equal((await fx.sm.query({ name: 'txn-b' })).length, 0);
+      assert.deepEqual((await b.commit()).map((i) => i.name), ['txn-b']);
+      assert.equal((await readAll(fx.sm, wb.id)).toString(), 'b');
+    });
+
+    it('says NOT_FOUND for an object that is not there: unknown, still being written, or deleted', async () => {
+      await ready;
+      assert.throws(() => fx.sm.read(2 ** 31), isCode('NOT_FOUND'));
+      assert.throws(() => fx.sm.readChunks(2 ** 31), isCode('NOT_FOUND'));
+      await assert.rejects(fx.sm.checkStored(2 ** 31), isCode('NOT_FOUND'));
+      const txn = await fx.sm.beginTransaction();
+      const w = await txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'unseen', kind: 'file' });
+      await w.close();
+      assert.throws(() => fx.sm.readChunks(w.id), isCode('NOT_FOUND'));
+      await txn.abort();
+      assert.throws(() => fx.sm.readChunks(w.id), isCode('NOT_FOUND'));
+    });
+
+    it('deletes all or nothing: an unknown id among them fails the delete before anything goes', async () => {
+      await ready;
+      const a = await store(fx.sm, fx.pools.data, 'kept-by-failed-delete', Buffer.from('x'));
+      await assert.rejects(fx.sm.delete([a.id, 2 ** 31]), isCode('NOT_FOUND'));
+      assert.equal((await readAll(fx.sm, a.id)).toString(), 'x');
+    });
+
+    it('never hands out an id twice, after an abort or a delete', async () => {
+      await ready;
+      const a = await store(fx.sm, fx.pools.data, 'id-1', Buffer.from('1'));
+      const txn = await fx.sm.beginTransaction();
+      const w = await txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'id-aborted', kind: 'file' });
+      await txn.abort();
+      await fx.sm.delete([a.id]);
+      const b = await store(fx.sm, fx.pools.data, 'id-2', Buffer.from('2'));
+      assert.ok(w.id > a.id && b.id > w.id, `ids ${a.id}, ${w.id}, ${b.id}`);
+    });
+
+    it('keeps meta as JSON: nested values come back equal, and a query hands out its own copy', async () => {
+      await ready;
+      const meta = { spaces: [{ name: 'pg_global', critical: true, oid: null }], walFiles: ['000000010000000000000002'], n: 1.5, none: null };
+      const a = await store(fx.sm, fx.pools.data, 'meta-json', Buffer.from('m'), { meta });
+      const [got] = await fx.sm.query({ id: a.id });
+      assert.deepEqual(got!.meta, meta);
+      (got!.meta as Record<string, unknown>).n = 2;
+      assert.equal((await fx.sm.query({ id: a.id }))[0]!.meta.n, 1.5);
+    });
+
+    it('passes checkStored for an intact object, and stops a read whose signal is aborted', async () => {
+      await ready;
+      const a = await store(fx.sm, fx.pools.data, 'checked', randomBytes(600_000));
+      await fx.sm.checkStored(a.id);
+      const ac = new AbortController();
+      ac.abort();
+      await assert.rejects(async () => { for await (const _ of fx.sm.readChunks(a.id, { signal: ac.signal })) { /* nothing */ } }, { name: 'AbortError' });
+    });
   });
+}
+
+function isCode(code: string) {
+  return (e: Error & { code?: string }) => e.code === code;
 }
