@@ -1,12 +1,14 @@
 // The storage-manager bootstrap (ISM's server bootstrap): a consistent copy of the
 // catalog stored as a save set in the Data pool, and a one-line record saying where
-// it is, from which the catalog can be recovered when the home is lost.
+// it is, from which the catalog can be recovered when the home is lost. The save set's
+// descriptor is bootstrap-meta.ts's.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { appendLineDurableSync } from '../common/durable-fs.js';
 import { fail } from '../common/errors.js';
+import { encodeBootstrap } from './bootstrap-meta.js';
 import type { LocalStorageManager } from './local/local-storage-manager.js';
 
 export interface BootstrapRecord {
@@ -50,10 +52,7 @@ export async function saveBootstrap(sm: LocalStorageManager, home: string, pool:
     await sm.snapshotCatalog(tmp);
     const txn = await sm.beginTransaction();
     try {
-      const w = await txn.createObject({
-        pool, server: 'openbar-sm', name: 'catalog', kind: 'bootstrap', level: null,
-        meta: { smId: sm.smId, pools: sm.poolRows() },
-      });
+      const w = await txn.createObject(encodeBootstrap(pool, { smId: sm.smId, pools: sm.poolRows() }));
       await pipeline(fs.createReadStream(tmp), w.stream());
       const [info] = await txn.commit();
       const frag = info!;

@@ -14,7 +14,8 @@ import { formatBytes, formatRate } from '../../common/units.js';
 import type { BackupStopped, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo } from '../../engine/engine.js';
 import { chooseBases, type SpaceLevel } from './choose-bases.js';
 import { earlyLevels, incrementalSources, startWalReading, type EarlyWal } from './incremental-sources.js';
-import { encodeFileList, FILE_LIST_FIELD } from './file-list.js';
+import { encodeFileList } from './file-list.js';
+import { encodeLabel, encodeLabelContent } from '../records/label-record.js';
 import type { NewInstance } from '../../history/history-db.js';
 import type { BarContext } from '../bar-context.js';
 import type { Transaction } from '../../sm/storage-manager.js';
@@ -250,18 +251,14 @@ async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[], files: re
 async function storeLabel(ctx: BarContext, txn: Transaction, aid: number, level: number,
   handle: { startLsn: string; timeline: number; startWal: string; startTime: string }, stopped: BackupStopped, info: ServerInfo, spaces: readonly SpaceInfo[],
   levels: readonly SpaceLevel[], sources: ReadonlyMap<string, IncrementalSource>, held: ReadonlyMap<string, readonly [string, number][]>): Promise<number> {
-  const w = await txn.createObject({
-    pool: ctx.settings.data_pool, server: ctx.server, name: 'backup_label', kind: 'label', level,
-    meta: {
-      aid, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, startWal: handle.startWal,
-      startTime: handle.startTime, stopTime: stopped.stopTime, nextXid: stopped.nextXid, walFiles: stopped.walFiles,
-      systemId: info.systemId, walSegmentSize: info.walSegmentSize, version: info.version, checksums: info.checksums,
-      spaces: spaces.map((s) => ({ name: s.name, critical: s.critical, oid: s.oid, location: s.oid === null ? null : s.root })),
-      levels: levels.map((l) => ({ space: l.space, level: l.level, baseCopyId: l.base?.copyIds[0] ?? null, baseAid: l.base?.action ?? null, method: sources.get(l.space)?.method ?? null })),
-    },
-  });
-  const fileList = encodeFileList(held).toString('base64');
-  await w.write(Buffer.from(JSON.stringify({ labelFiles: stopped.labelFiles, [FILE_LIST_FIELD]: fileList }), 'utf8'));
+  const w = await txn.createObject(encodeLabel({ pool: ctx.settings.data_pool, server: ctx.server, level }, {
+    aid, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, startWal: handle.startWal,
+    startTime: handle.startTime, stopTime: stopped.stopTime, nextXid: stopped.nextXid, walFiles: stopped.walFiles,
+    systemId: info.systemId, walSegmentSize: info.walSegmentSize, pgVersion: info.version, checksums: info.checksums,
+    spaces: spaces.map((s) => ({ name: s.name, critical: s.critical, oid: s.oid, location: s.oid === null ? null : s.root })),
+    levels: levels.map((l) => ({ space: l.space, level: l.level, baseCopyId: l.base?.copyIds[0] ?? null, baseAid: l.base?.action ?? null, method: sources.get(l.space)?.method ?? null })),
+  }));
+  await w.write(encodeLabelContent({ labelFiles: stopped.labelFiles, fileList: encodeFileList(held) }));
   await w.close();
   return w.id;
 }

@@ -36,7 +36,7 @@ async function readLists(ctx: BarContext, instances: readonly HistoryInstance[],
   const label = instances.find((i) => i.action === action && i.type === 'B');
   if (!label?.copyIds.length) return { missing: 'has no label save set in the history' };
   try {
-    return fileListOfLabel(await readWhole(ctx.sm, label.copyIds[0]!)) ?? { missing: 'recorded no list of its files (taken by an older openbar)' };
+    return fileListOfLabel(await readWhole(ctx.sm, label.copyIds[0]!), label.copyIds[0]!) ?? { missing: 'recorded no list of its files (taken by an older openbar)' };
   } catch (err) {
     if (!isOpenbarError(err) || !['CHECKSUM', 'TRUNCATED', 'FORMAT', 'NOT_FOUND'].includes(err.code)) throw err;
     return { missing: `has a list of its files that cannot be used (${err.message})` };

@@ -6,6 +6,7 @@ import { trace } from '../../common/trace.js';
 import type { BackupHandle, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo } from '../../engine/engine.js';
 import type { Transaction } from '../../sm/storage-manager.js';
 import type { BarContext } from '../bar-context.js';
+import { encodeSpacePart } from '../records/space-part-record.js';
 
 export interface PartJob {
   readonly txn: Transaction;
@@ -42,14 +43,11 @@ export interface PartResult {
 
 export async function copySpacePart(ctx: BarContext, job: PartJob): Promise<PartResult> {
   const started = Date.now();
-  const writer = await job.txn.createObject({
-    pool: ctx.settings.data_pool, server: ctx.server, name: job.space.name, kind: 'space', level: job.level,
-    meta: {
-      aid: job.aid, part: job.part, parts: job.parts, critical: job.space.critical, oid: job.space.oid,
-      location: job.space.oid === null ? null : job.space.root, startLsn: job.handle.startLsn, timeline: job.handle.timeline,
-      ...(job.level > 0 ? { baseCopyId: job.baseCopyId, baseLsn: job.incremental?.baseLsn ?? null, method: job.incremental?.method ?? null } : {}),
-    },
-  });
+  const writer = await job.txn.createObject(encodeSpacePart({ pool: ctx.settings.data_pool, server: ctx.server, space: job.space.name, level: job.level }, {
+    aid: job.aid, part: job.part, parts: job.parts, critical: job.space.critical, oid: job.space.oid,
+    location: job.space.oid === null ? null : job.space.root, startLsn: job.handle.startLsn, timeline: job.handle.timeline,
+    ...(job.level > 0 ? { incremental: { baseCopyId: job.baseCopyId, baseLsn: job.incremental?.baseLsn ?? null, method: job.incremental?.method ?? null } } : {}),
+  }));
   let badPages = 0;
   let bytes = 0;
   let imagePages = 0;

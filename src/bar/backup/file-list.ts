@@ -4,7 +4,7 @@
 // the record; what it decodes comes from storage, and is checked whole before any of it
 // is believed. Paths and sizes only: it knows no engine's files.
 //
-// Version 1, binary, carried base64 as `fileList` in the label save set's JSON content:
+// Version 1, binary, carried base64 in the label save set's content (records/label-record.ts):
 //   varint version (1), varint space count, then per space:
 //     varint name length, name (UTF-8), varint file count, then per file, paths ascending:
 //       varint bytes shared with the previous path, varint suffix length, suffix, varint size
@@ -13,10 +13,9 @@
 
 import { fail } from '../../common/errors.js';
 import type { BaseFiles } from '../../engine/engine.js';
+import { decodeLabelContent } from '../records/label-record.js';
 
 export const FILE_LIST_VERSION = 1;
-/** the field of the label save set's JSON content that carries the record */
-export const FILE_LIST_FIELD = 'fileList';
 
 /** One space's files as a base recorded them. */
 export interface SpaceFiles extends BaseFiles {
@@ -102,18 +101,13 @@ function decodeSpace(r: ByteReader, space: string): SpaceFiles {
 /** Not a path relative to its space: empty, absolute, a NUL, an empty, `.` or `..` step. */
 const NOT_RELATIVE = /^$|^\/|\/$|\/\/|\0|(^|\/)\.\.?(\/|$)/;
 
-/** The label content's record, decoded; undefined when the label carries none (an older openbar wrote it). */
-export function fileListOfLabel(content: Buffer): Map<string, SpaceFiles> | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(content.toString('utf8'));
-  } catch {
-    fail('FORMAT', 'backup label content is not JSON');
-  }
-  const field = (json as Record<string, unknown> | null)?.[FILE_LIST_FIELD];
-  if (field === undefined) return undefined;
-  if (typeof field !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(field)) fail('FORMAT', 'file list: not base64 text');
-  return decodeFileList(Buffer.from(field, 'base64'));
+/**
+ * The record in a label save set's content (records/label-record.ts carries it), decoded;
+ * undefined when the label carries none (an older openbar wrote it). `id`: the save set.
+ */
+export function fileListOfLabel(content: Buffer, id?: number): Map<string, SpaceFiles> | undefined {
+  const list = decodeLabelContent(content, id).fileList;
+  return list === undefined ? undefined : decodeFileList(list);
 }
 
 class ByteWriter {

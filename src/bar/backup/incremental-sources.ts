@@ -14,6 +14,8 @@ import type { BackupHandle, EngineAdapter, IncrementalSource, ServerInfo, WalCha
 import { storedSummary } from '../log/wal-summaries.js';
 import type { HistoryInstance } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
+import { decodeLabelMeta, type LabelMeta } from '../records/label-record.js';
+import { SaveSetKind } from '../records/saveset-kinds.js';
 import { chooseBases, type SpaceLevel } from './choose-bases.js';
 import { baseFileLists, type BaseList } from './base-file-lists.js';
 
@@ -28,7 +30,7 @@ export interface EarlyWal {
   readonly levels: readonly SpaceLevel[];
   /** the history as read then, and the label of the base the WAL is read from: not read again */
   readonly instances: readonly HistoryInstance[];
-  readonly label: { readonly action: number; readonly meta: LabelInfo };
+  readonly label: { readonly action: number; readonly meta: LabelMeta };
 }
 
 /**
@@ -56,7 +58,7 @@ export async function startWalReading(ctx: BarContext, engine: EngineAdapter, sp
   const oldest = oldestBase(engine, levels);
   if (!oldest || oldest.timeline === null) return undefined;
   const label = await baseLabel(ctx, instances, oldest.action);
-  if (!label?.walSegmentSize || !label.systemId) return undefined;
+  if (!label) return undefined;
   const facts = { segmentSize: label.walSegmentSize, systemId: label.systemId };
   // its thread becomes the codec worker once the WAL is read: no other need start
   const reading = await engine.walChanges(oldest.startLsn!, oldest.timeline, walSources(ctx), facts, { lend: lendCodecWorker, pageImages: pageImages(ctx) });
@@ -145,21 +147,18 @@ const MTIME_MARGIN_MS = 5_000;
  * margin. Undefined when unknown, or when the clock now reads earlier than that start (it
  * was set back, so file times cannot be compared with it): every file is then read.
  */
-function readFromTime(label: LabelInfo | undefined): number | undefined {
+function readFromTime(label: LabelMeta | undefined): number | undefined {
   const started = Date.parse(label?.startTime ?? '');
   if (!Number.isFinite(started) || Date.now() < started) return undefined;
   return started - MTIME_MARGIN_MS;
 }
 
-/** What a backup's label save set recorded that a level 1/2 on it needs. */
-interface LabelInfo { readonly startTime?: string; readonly walSegmentSize?: number; readonly systemId?: string }
-
-/** What the label save set of backup `action` recorded. */
-async function baseLabel(ctx: BarContext, instances: readonly HistoryInstance[], action: number): Promise<LabelInfo | undefined> {
+/** What the label save set of backup `action` recorded (its start time, WAL segment size, system); undefined when it is gone. */
+async function baseLabel(ctx: BarContext, instances: readonly HistoryInstance[], action: number): Promise<LabelMeta | undefined> {
   const label = instances.find((i) => i.action === action && i.type === 'B');
   if (!label) return undefined;
   const [set] = await ctx.sm.query({ id: label.copyIds[0]! });
-  return set?.meta as LabelInfo | undefined;
+  return set ? decodeLabelMeta(set, { server: ctx.server, aid: action }) : undefined;
 }
 
 /** Whether pages the WAL's full-page images restore are taken instead of read (setting wal_images). */
@@ -170,7 +169,7 @@ function walSources(ctx: BarContext): WalSources {
   return {
     // two records opened ahead, not more: the reader leaves a switched segment after its first record
     archived: async (name) => {
-      const [s] = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
+      const [s] = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal, name });
       return s ? ctx.sm.readChunks(s.id, { readAhead: 2 }) : undefined;
     },
     summary: async (name) => (ctx.settings.wal_summaries === 'on' ? storedSummary(ctx, name) : undefined),

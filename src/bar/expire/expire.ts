@@ -5,9 +5,9 @@
 // A dry run plans through the same code and changes nothing at all.
 
 import type { ColdRestoreEngine } from '../../engine/engine.js';
-import { WAL_SUMMARY_KIND } from '../log/wal-summaries.js';
 import type { HistoryInstance } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
+import { SaveSetKind } from '../records/saveset-kinds.js';
 import { planExpire, type ExpirePlan, type ExpirePolicy, type StoredWal } from './expire-plan.js';
 
 export interface ExpireOptions {
@@ -31,7 +31,7 @@ interface Effects {
 }
 
 export async function runExpire(ctx: BarContext, engine: Pick<ColdRestoreEngine, 'walPosition'>, opts: ExpireOptions): Promise<ExpireResult> {
-  const stored = await ctx.sm.query({ server: ctx.server, kind: 'wal' });
+  const stored = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal });
   const wal: StoredWal[] = stored.map((s) => ({ id: s.id, name: s.name, position: engine.walPosition(s.name)?.position ?? null }));
   const plan = planExpire({
     instances: ctx.history.instances(), wal, policy: opts.policy, force: opts.force,
@@ -40,7 +40,7 @@ export async function runExpire(ctx: BarContext, engine: Pick<ColdRestoreEngine,
   // a WAL file's summary goes with it (and one left without its file by an earlier crash)
   const goneWal = new Set(plan.wal.map((w) => w.name));
   const keptWal = new Set(stored.map((w) => w.name).filter((n) => !goneWal.has(n)));
-  const summaries = (await ctx.sm.query({ server: ctx.server, kind: WAL_SUMMARY_KIND })).filter((s) => !keptWal.has(s.name));
+  const summaries = (await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.walSummary })).filter((s) => !keptWal.has(s.name));
   const ids = [...new Set([...plan.expire.flatMap((b) => b.instances.flatMap((i) => i.copyIds)), ...plan.wal.map((w) => w.id), ...summaries.map((s) => s.id)])];
   const sizes = new Map([...stored, ...summaries].map((s) => [s.id, s.storedBytes]));
   for (const b of plan.expire) for (const i of b.instances) for (const id of i.copyIds) if (!sizes.has(id)) sizes.set(id, (await ctx.sm.query({ id }))[0]?.storedBytes ?? 0);

@@ -12,6 +12,8 @@ import { fail } from '../../common/errors.js';
 import { trace } from '../../common/trace.js';
 import { walAtOrAfter, walFileKind } from '../../engine/postgres/lsn.js';
 import type { BarContext } from '../bar-context.js';
+import { SaveSetKind } from '../records/saveset-kinds.js';
+import { decodeWal, encodeWal } from '../records/wal-record.js';
 import { withWalNameLock } from './wal-name-lock.js';
 import { hasSummary, makeSummary, storeSummary, writeSummary } from './wal-summaries.js';
 import type { WalFileCheck, WalFileExpectations, WalFileVerdict, WalSummarizer } from '../../engine/engine.js';
@@ -186,8 +188,8 @@ export function fileInPieces(file: string, check: WalFileCheck): WalSource {
 
 async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnType<typeof walFileKind>>, src: WalSource, verdict: WalFileVerdict & { ok: true }, opts: ArchiveOptions): Promise<ArchiveResult> {
   const { hash, size } = src;
-  const existing = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
-  const same = existing.find((s) => s.meta.contentHash === hash);
+  const existing = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal, name });
+  const same = existing.find((s) => decodeWal(s).contentHash === hash);
   if (same) {
     const summary = opts.summarizer && src.data && !(await hasSummary(ctx, name)) ? await makeSummary(ctx, opts.summarizer, name, src.data) : undefined;
     const sid = summary ? await storeSummary(ctx, name, summary) : undefined;
@@ -203,12 +205,9 @@ async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnT
   const txn = await ctx.sm.beginTransaction();
   trace('wal store: txn begun');
   try {
-    const meta = {
-      walKind: kind, size, contentHash: hash, aid, timeline: verdict.timeline,
-      ...(verdict.systemId !== undefined ? { systemId: verdict.systemId } : {}),
-      ...(verdict.validBytes !== undefined ? { validBytes: verdict.validBytes } : {}),
-    };
-    const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: 'wal', meta });
+    const w = await txn.createObject(encodeWal({ pool: ctx.settings.log_pool, server: ctx.server, name }, {
+      walKind: kind, size, contentHash: hash, aid, timeline: verdict.timeline, systemId: verdict.systemId, validBytes: verdict.validBytes,
+    }));
     // the summary is made while the WAL is compressed (in the codec workers)
     const writing = src.writeTo(w).then(() => w.close());
     writing.catch(() => {}); // awaited below
@@ -242,7 +241,7 @@ export async function restoreWal(ctx: BarContext, name: string, dest: string, be
     ctx.log.info(`log restore: ${name} not served: the restore ends recovery before ${before}`);
     return false;
   }
-  const found = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
+  const found = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal, name });
   if (found.length === 0) return false;
   const newest = found[found.length - 1]!;
   const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.openbar-${process.pid}`);

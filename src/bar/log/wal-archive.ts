@@ -8,6 +8,7 @@
 import type { ColdRestoreEngine, WalTimelines } from '../../engine/engine.js';
 import { readWhole, type SaveSetInfo } from '../../sm/storage-manager.js';
 import type { BarContext } from '../bar-context.js';
+import { SaveSetKind } from '../records/saveset-kinds.js';
 import { transactionEnds } from './wal-summaries.js';
 
 type WalEngine = Pick<ColdRestoreEngine, 'walTimelines' | 'walPosition' | 'compareLsn'>;
@@ -53,7 +54,7 @@ export class WalArchive {
 
   /** The stored WAL of this server, its history files read (their records checked). */
   static async load(ctx: BarContext, engine: WalEngine, segmentSize: number, extra: Iterable<string> = []): Promise<WalArchive> {
-    const stored = await ctx.sm.query({ server: ctx.server, kind: 'wal' });
+    const stored = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal });
     const byName = new Map<string, SaveSetInfo>();
     for (const s of stored) byName.set(s.name, s); // the newest of a name wins, as restore_command serves it
     const histories = new Map<string, Uint8Array>();

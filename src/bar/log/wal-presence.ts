@@ -2,16 +2,18 @@
 
 import { fail } from '../../common/errors.js';
 import type { BarContext } from '../bar-context.js';
+import { SaveSetKind } from '../records/saveset-kinds.js';
+import { decodeWal } from '../records/wal-record.js';
 
 export async function walStored(ctx: BarContext, name: string): Promise<boolean> {
-  return (await ctx.sm.query({ server: ctx.server, kind: 'wal', name })).length > 0;
+  return (await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal, name })).length > 0;
 }
 
 /** Whether `name` is stored (with content `hash`, when given); fails when it is stored with other content only. */
 async function storedAs(ctx: BarContext, name: string, hash: string | undefined): Promise<boolean> {
-  const sets = await ctx.sm.query({ server: ctx.server, kind: 'wal', name });
+  const sets = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal, name });
   if (hash === undefined || sets.length === 0) return sets.length > 0;
-  if (sets.some((s) => s.meta.contentHash === hash)) return true;
+  if (sets.some((s) => decodeWal(s).contentHash === hash)) return true;
   fail('CONFLICT', `WAL file ${name} is stored (save set ${sets[0]!.id}) with other content than the server's: archiving it fails and pg_wal grows`,
     `look at it with \`openbar sm extract ${sets[0]!.id}\`; if it is not this cluster's, remove it with \`openbar sm delete ${sets[0]!.id}\` and archiving resumes`);
 }

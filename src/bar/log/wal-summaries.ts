@@ -3,24 +3,25 @@
 // without one). The engine makes and reads them; here they are only stored and found.
 // A summary is worth nothing without its WAL file: one whose file is gone is not used.
 
+import { isOpenbarError } from '../../common/errors.js';
 import type { WalFileSummary, WalSummarizer } from '../../engine/engine.js';
 import { readWhole, type Transaction } from '../../sm/storage-manager.js';
 import type { BarContext } from '../bar-context.js';
-
-export const WAL_SUMMARY_KIND = 'walsum';
+import { SaveSetKind } from '../records/saveset-kinds.js';
+import { decodeWalSummary, encodeWalSummary } from '../records/wal-summary-record.js';
 
 /** The stored summary of WAL file `name`; undefined when the file or its summary is not in the Logs pool. */
 export async function storedSummary(ctx: BarContext, name: string): Promise<Uint8Array | undefined> {
   const sets = await ctx.sm.query({ server: ctx.server, name });
-  const wal = sets.find((s) => s.kind === 'wal');
-  const sum = sets.findLast((s) => s.kind === WAL_SUMMARY_KIND);
+  const wal = sets.find((s) => s.kind === SaveSetKind.wal);
+  const sum = sets.findLast((s) => s.kind === SaveSetKind.walSummary);
   if (!wal || !sum) return undefined;
   return readWhole(ctx.sm, sum.id);
 }
 
 /** Whether WAL file `name` has a summary stored. */
 export async function hasSummary(ctx: BarContext, name: string): Promise<boolean> {
-  return (await ctx.sm.query({ server: ctx.server, kind: WAL_SUMMARY_KIND, name })).length > 0;
+  return (await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.walSummary, name })).length > 0;
 }
 
 /**
@@ -45,18 +46,26 @@ export async function makeSummary(ctx: BarContext, summarizer: WalSummarizer, na
 /** Adds the summary to `txn`, as the save set stored with WAL file `name`. */
 export async function writeSummary(ctx: BarContext, txn: Transaction, name: string, s: WalFileSummary, aid?: number): Promise<void> {
   // lastTransactionMs: where a restore to a time must read to (see log/wal-archive.ts)
-  const meta = { ...(aid !== undefined ? { aid } : {}), size: s.summary.length, lastTransactionMs: s.lastTransactionMs };
-  const w = await txn.createObject({ pool: ctx.settings.log_pool, server: ctx.server, name, kind: WAL_SUMMARY_KIND, meta });
+  const w = await txn.createObject(encodeWalSummary({ pool: ctx.settings.log_pool, server: ctx.server, name }, { aid, size: s.summary.length, lastTransactionMs: s.lastTransactionMs }));
   await w.write(s.summary);
   await w.close();
 }
 
-/** When the last transaction ending in each summarized WAL file ended (ms, null for none); files summarized before openbar recorded it are absent. */
+/**
+ * When the last transaction ending in each summarized WAL file ended (ms, null for none);
+ * files summarized before openbar recorded it are absent, and so are those whose summary's
+ * meta cannot be read (logged): a route then runs on past them, as where no summary says.
+ */
 export async function transactionEnds(ctx: BarContext): Promise<Map<string, number | null>> {
   const out = new Map<string, number | null>();
-  for (const s of await ctx.sm.query({ server: ctx.server, kind: WAL_SUMMARY_KIND })) {
-    const t = s.meta.lastTransactionMs;
-    if (t === null || (typeof t === 'number' && Number.isFinite(t))) out.set(s.name, t);
+  for (const s of await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.walSummary })) {
+    try {
+      const t = decodeWalSummary(s).lastTransactionMs;
+      if (t !== undefined) out.set(s.name, t);
+    } catch (err) {
+      if (!isOpenbarError(err, 'FORMAT')) throw err;
+      ctx.log.warn(`${err.message}; the time its WAL file's transactions ended is not used`);
+    }
   }
   return out;
 }

@@ -13,10 +13,10 @@ import type { BackupCopy, MarkRecord } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
 import { WalArchive, type RouteEnd, type RouteFile } from '../log/wal-archive.js';
 import { BackupChains, type ChainLevel } from './backup-chain.js';
-import { decodeLabelMeta, type LabelMeta } from './label-meta.js';
+import { decodeLabelMeta, type LabelMeta } from '../records/label-record.js';
 import { planSalvage, type SalvagePlan } from './salvage.js';
 
-export type { LabelMeta } from './label-meta.js';
+export type { LabelMeta } from '../records/label-record.js';
 
 export interface PlanOptions {
   readonly target: RecoveryTarget;

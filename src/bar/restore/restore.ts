@@ -21,6 +21,7 @@ import { describeTarget, planRestore, type RestorePlan } from './choose-backup.j
 import { runSalvage } from './salvage.js';
 import { RestoreState } from './restore-state.js';
 import { readWhole } from '../../sm/storage-manager.js';
+import { decodeLabelContent } from '../records/label-record.js';
 
 export interface RestoreOptions {
   readonly dataDir: string;
@@ -181,6 +182,6 @@ function restoreJobs(roots: readonly { space: PlannedSpace; root: string }[], st
   });
 }
 
-async function readLabel(ctx: BarContext, id: number): Promise<{ name: string; content: string }[]> {
-  return (JSON.parse((await readWhole(ctx.sm, id)).toString('utf8')) as { labelFiles: { name: string; content: string }[] }).labelFiles;
+async function readLabel(ctx: BarContext, id: number): Promise<readonly { name: string; content: string }[]> {
+  return decodeLabelContent(await readWhole(ctx.sm, id), id).labelFiles;
 }

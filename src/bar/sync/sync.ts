@@ -9,6 +9,12 @@ import { instanceKey, seedFromBootLines } from '../../history/backup-history.js'
 import { appendBootLines, type BootLine } from '../../history/boot-file.js';
 import { replaceBootFile, writeHistoryFromLines } from '../../history/history-rebuild.js';
 import type { BarContext } from '../bar-context.js';
+import { isOpenbarError } from '../../common/errors.js';
+import { isNewerRecord } from '../../common/meta-reader.js';
+import { decodeLabelEntry, LABEL_NAME, type LabelEntry } from '../records/label-record.js';
+import { SaveSetKind } from '../records/saveset-kinds.js';
+import { decodeSpacePart, type SpacePartMeta } from '../records/space-part-record.js';
+import { decodeWal, type WalMeta } from '../records/wal-record.js';
 
 export interface ReconcileReport {
   readonly addedToHistory: number;
@@ -57,56 +63,71 @@ export interface FromStorageReport {
  * Boot-file lines for every server in the storage manager, from the save sets alone:
  * a backup from its label save set and the space save sets of its action; a WAL file
  * from its save set. Restore points live only in the history and the WAL: they are lost.
+ * A save set's meta is read back, not trusted: one that does not decode makes no line and
+ * is reported; one written by a newer openbar fails the whole rebuild (NewerRecordError),
+ * as a history without its backups would let expire remove what they need.
  */
 export function linesFromSaveSets(sets: readonly SaveSetInfo[]): { lines: BootLine[]; incomplete: string[]; servers: Map<string, { systemId?: string; version?: string }> } {
   const lines: BootLine[] = [];
   const incomplete: string[] = [];
   const servers = new Map<string, { systemId?: string; version?: string }>();
-  const spaces = new Map<string, SaveSetInfo[]>();
-  for (const s of sets.filter((x) => x.kind === 'space')) {
-    const k = `${s.server} ${s.meta.aid}`;
-    spaces.set(k, [...(spaces.get(k) ?? []), s]);
-  }
+  const decoded = <T>(s: SaveSetInfo, decode: (s: SaveSetInfo) => T, why?: string): T | undefined => {
+    try {
+      return decode(s);
+    } catch (err) {
+      if (!isOpenbarError(err, 'FORMAT') || isNewerRecord(err)) throw err;
+      incomplete.push(why ?? err.message);
+      return undefined;
+    }
+  };
+  const spaces = new Map<string, { set: SaveSetInfo; meta: SpacePartMeta }[]>();
+  const labels: { set: SaveSetInfo; meta: LabelEntry }[] = [];
+  const wal: { set: SaveSetInfo; meta: WalMeta }[] = [];
   let maxAid = 0;
-  for (const s of sets) if (typeof s.meta.aid === 'number') maxAid = Math.max(maxAid, s.meta.aid);
-  for (const label of sets.filter((x) => x.kind === 'label')) {
-    const m = label.meta as { aid: number; startLsn: string; stopLsn: string; timeline: number; startWal: string; stopTime: string; systemId?: string; version?: number; spaces: { name: string; critical: boolean }[] };
-    // a save set's meta is read back, not trusted: a label that does not describe a backup makes no lines
-    if (!describesBackup(m)) { incomplete.push(`label save set ${label.id} of ${label.server}: its meta does not describe a backup`); continue; }
-    servers.set(label.server, { ...(m.systemId ? { systemId: m.systemId } : {}), ...(m.version ? { version: String(m.version) } : {}) });
+  for (const s of sets) {
+    if (s.kind === SaveSetKind.space) {
+      const meta = decoded(s, decodeSpacePart);
+      if (!meta) continue;
+      const k = `${s.server} ${meta.aid}`;
+      spaces.set(k, [...(spaces.get(k) ?? []), { set: s, meta }]);
+      maxAid = Math.max(maxAid, meta.aid);
+    } else if (s.kind === SaveSetKind.label) {
+      const meta = decoded(s, decodeLabelEntry, `label save set ${s.id} of ${s.server}: its meta does not describe a backup`);
+      if (meta) labels.push({ set: s, meta });
+      maxAid = Math.max(maxAid, meta?.aid ?? 0);
+    } else if (s.kind === SaveSetKind.wal) {
+      const meta = decoded(s, decodeWal);
+      if (meta) wal.push({ set: s, meta });
+      maxAid = Math.max(maxAid, meta?.aid ?? 0);
+    }
+  }
+  for (const { set: label, meta: m } of labels) {
+    servers.set(label.server, { ...(m.systemId ? { systemId: m.systemId } : {}), ...(m.pgVersion ? { version: String(m.pgVersion) } : {}) });
     const mine = spaces.get(`${label.server} ${m.aid}`) ?? [];
     const common = { server: label.server, action: m.aid, level: label.level ?? 0, startLsn: m.startLsn, stopLsn: m.stopLsn, timeline: m.timeline, firstWal: m.startWal, time: m.stopTime };
     const out: BootLine[] = [];
     let whole = true;
     for (const sp of m.spaces) {
-      const parts = mine.filter((s) => s.name === sp.name).sort((a, b) => Number(a.meta.part) - Number(b.meta.part));
-      const expected = Number(parts[0]?.meta.parts ?? -1);
-      if (parts.length === 0 || parts.length !== expected) { whole = false; break; }
+      const parts = mine.filter((s) => s.set.name === sp.name).sort((a, b) => a.meta.part - b.meta.part);
+      if (parts.length === 0 || parts.length !== parts[0]!.meta.parts) { whole = false; break; }
       // each space has its own level (a space of a level-1 backup may be a level 0)
-      out.push({ ...common, object: sp.name, type: sp.critical ? 'R' : 'D', level: parts[0]!.level ?? common.level, copyIds: parts.map((p) => p.id), baseId: baseOf(parts[0]!) });
+      out.push({ ...common, object: sp.name, type: sp.critical ? 'R' : 'D', level: parts[0]!.set.level ?? common.level, copyIds: parts.map((p) => p.set.id), baseId: parts[0]!.meta.baseCopyId });
     }
     if (!whole) { incomplete.push(`backup ${m.aid} of ${label.server}: a space save set is missing`); continue; }
-    lines.push(...out, { ...common, object: 'backup_label', type: 'B', copyIds: [label.id], baseId: null });
+    lines.push(...out, { ...common, object: LABEL_NAME, type: 'B', copyIds: [label.id], baseId: null });
   }
-  for (const w of sets.filter((x) => x.kind === 'wal')) {
-    const aid = typeof w.meta.aid === 'number' ? w.meta.aid : ++maxAid;
+  for (const { set: w, meta } of wal) {
+    const aid = meta.aid ?? ++maxAid;
     lines.push({ server: w.server, object: w.name, type: 'L', action: aid, level: 0, copyIds: [w.id], baseId: null, startLsn: null, stopLsn: null, timeline: null, firstWal: null, time: w.committed });
   }
   lines.sort((a, b) => a.time.localeCompare(b.time) || a.action - b.action);
   return { lines, incomplete, servers };
 }
 
-function describesBackup(m: Record<string, unknown>): boolean {
-  const str = (k: string) => typeof m[k] === 'string';
-  return Number.isSafeInteger(m.aid) && Number.isSafeInteger(m.timeline) && ['startLsn', 'stopLsn', 'startWal', 'stopTime'].every(str)
-    && Array.isArray(m.spaces) && (m.spaces as unknown[]).every((s) => typeof (s as { name?: unknown })?.name === 'string');
-}
-
-const baseOf = (s: SaveSetInfo): number | null => (typeof s.meta.baseCopyId === 'number' ? s.meta.baseCopyId : null);
-
 /** `sync --from-storage`: history.db and every server's boot file, from the save sets. */
 export async function rebuildFromStorage(home: string, sm: StorageManager): Promise<FromStorageReport> {
-  const sets = (await sm.query({})).filter((s) => s.kind === 'label' || s.kind === 'space' || s.kind === 'wal');
+  const kinds: readonly string[] = [SaveSetKind.label, SaveSetKind.space, SaveSetKind.wal];
+  const sets = (await sm.query({})).filter((s) => kinds.includes(s.kind));
   const { lines, incomplete, servers } = linesFromSaveSets(sets);
   const names = [...new Set(lines.map((l) => l.server))].sort();
   for (const n of names) replaceBootFile(home, n, lines.filter((l) => l.server === n));

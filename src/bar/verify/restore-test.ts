@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { ColdRestoreEngine } from '../../engine/engine.js';
 import type { BarContext } from '../bar-context.js';
 import { runRestore } from '../restore/restore.js';
-import { decodeLabelMeta } from '../restore/label-meta.js';
+import { decodeLabelMeta } from '../records/label-record.js';
 
 export interface RestoreTestResult { readonly passed: boolean; readonly detail: string; readonly problems: readonly string[] }
 

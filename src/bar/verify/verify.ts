@@ -16,7 +16,8 @@ import type { ArchiveChecker, ArchiveFinding, ColdRestoreEngine, SpaceCoverage }
 import type { BackupCopy } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
 import { BackupChains } from '../restore/backup-chain.js';
-import { decodeLabelMeta, type LabelMeta } from '../restore/label-meta.js';
+import { decodeLabelContent, decodeLabelMeta, type LabelMeta } from '../records/label-record.js';
+import { SaveSetKind } from '../records/saveset-kinds.js';
 import { WalArchive } from '../log/wal-archive.js';
 import { isoTime } from '../../common/units.js';
 
@@ -104,15 +105,22 @@ export async function runVerify(ctx: BarContext, checker: ArchiveChecker, wal: W
   }
 }
 
-/** Reads the label save set whole (its records checked); why it cannot be used, if it cannot. */
+/** Reads the label save set whole (its records checked) and decodes its content; why it cannot be used, if it cannot. */
 async function readLabelSet(ctx: BarContext, id: number): Promise<string | undefined> {
   if ((await ctx.sm.query({ id })).length === 0) return `the backup label save set ${id} is missing from the storage manager`;
+  let content: Buffer;
   try {
-    JSON.parse((await readWhole(ctx.sm, id)).toString('utf8'));
-    return undefined;
+    content = await readWhole(ctx.sm, id);
   } catch (err) {
     if (isOpenbarError(err) && !['CHECKSUM', 'TRUNCATED', 'FORMAT'].includes(err.code)) throw err;
     return `backup label save set ${id}: ${(err as Error).message}`;
+  }
+  try {
+    decodeLabelContent(content, id);
+    return undefined;
+  } catch (err) {
+    if (!isOpenbarError(err, 'FORMAT')) throw err;
+    return err.message;
   }
 }
 
@@ -253,7 +261,7 @@ function controlCheck(checker: ArchiveChecker, control: Buffer | undefined, labe
 
 /** The backup's own WAL (start to stop), then the WAL after it to the newest archived file: one task per file. */
 async function walPhase(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine, label: LabelMeta, opts: VerifyOptions): Promise<Phase<VerifyCheck[]>> {
-  const stored = await ctx.sm.query({ server: ctx.server, kind: 'wal' });
+  const stored = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal });
   const byName = new Map(stored.map((s) => [s.name, s]));
   const checkFile = async (name: string): Promise<string | undefined> => {
     const s = byName.get(name);

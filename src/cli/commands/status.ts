@@ -5,6 +5,7 @@
 
 import os from 'node:os';
 import type { Command } from 'commander';
+import { isOpenbarError } from '../../common/errors.js';
 import { checkName } from '../../common/names.js';
 import { ownerAlive } from '../../common/process-owner.js';
 import { formatBytes, formatTime } from '../../common/units.js';
@@ -12,6 +13,9 @@ import { BackupHistory, type HistoryInstance } from '../../history/backup-histor
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { loadContext, type CommandContext } from '../context.js';
 import { timelineRuns, type TimelineRun } from '../../bar/log/wal-archive.js';
+import { SaveSetKind } from '../../bar/records/saveset-kinds.js';
+import { decodeWal } from '../../bar/records/wal-record.js';
+import type { SaveSetInfo } from '../../sm/storage-manager.js';
 import { postgresColdRestore } from '../../engine/postgres/cold-restore.js';
 import { printJson, printTable } from '../render.js';
 
@@ -85,10 +89,10 @@ async function archivedTimelines(cmd: CommandContext, server: string, recorded: 
   try {
     const sm = cmd.openStorage();
     try {
-      const sets = await sm.query({ server, kind: 'wal' });
+      const sets = await sm.query({ server, kind: SaveSetKind.wal });
       names = sets.map((x) => x.name);
-      const seg = sets.find((x) => x.meta.walKind === 'segment' && Number.isSafeInteger(x.meta.size) && (x.meta.size as number) >= 1 << 20);
-      if (seg) size = seg.meta.size as number;
+      const seg = sets.map(segmentSizeOf).find((n) => n !== undefined);
+      if (seg) size = seg;
       source = 'catalog';
     } finally {
       await sm.close();
@@ -100,3 +104,14 @@ async function archivedTimelines(cmd: CommandContext, server: string, recorded: 
 }
 
 const DEFAULT_SEGMENT = 16 * 1024 * 1024;
+
+/** The size of the WAL segment stored as `s`; undefined for another WAL file, or one whose meta does not decode (status shows what it can). */
+function segmentSizeOf(s: SaveSetInfo): number | undefined {
+  try {
+    const m = decodeWal(s);
+    return m.walKind === 'segment' && m.size >= 1 << 20 ? m.size : undefined;
+  } catch (err) {
+    if (isOpenbarError(err, 'FORMAT')) return undefined;
+    throw err;
+  }
+}

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../common/private-modes.js';
 import type { BootstrapRecord } from '../bootstrap.js';
+import { BOOTSTRAP_KIND, decodeBootstrap } from '../bootstrap-meta.js';
 import type { SaveSetInfo } from '../storage-manager.js';
 import { Catalog, type FragmentRow } from './catalog.js';
 import { listVolumeFiles, type RebuildReport } from './catalog-rebuild.js';
@@ -40,7 +41,8 @@ export async function recoverFromBootstrap(opts: LocalOptions, record: Bootstrap
       };
     }
   }
-  if (!begin || begin.kind !== 'bootstrap') fail('NOT_FOUND', `save set ${record.saveset} in volume ${record.volume} is not a bootstrap`);
+  if (!begin || begin.kind !== BOOTSTRAP_KIND) fail('NOT_FOUND', `save set ${record.saveset} in volume ${record.volume} is not a bootstrap`);
+  decodeBootstrap(begin, record.smId);
   fragments.sort((a, b) => a.part - b.part);
 
   const tmp = `${file}.bootstrap-${process.pid}`;

@@ -1,6 +1,7 @@
 // `openbar sm savesets`: the save sets in the catalog, filtered.
 
 import type { Command } from 'commander';
+import { SaveSetKind } from '../../../bar/records/saveset-kinds.js';
 import { formatBytes, formatTime } from '../../../common/units.js';
 import { action, jsonOption, subcommand, type Globals } from '../../command.js';
 import { loadContext } from '../../context.js';
@@ -11,7 +12,7 @@ export function register(sm: Command, globals: Globals): void {
     .option('--pool <pool>', 'only this pool')
     .option('--server <server>', 'only this server')
     .option('--name <name>', 'only objects of this name')
-    .option('--kind <kind>', 'only this kind (file, space, wal, bootstrap, …)')
+    .option('--kind <kind>', `only this kind (${[SaveSetKind.file, SaveSetKind.space, SaveSetKind.wal, SaveSetKind.bootstrap].join(', ')}, …)`)
     .addOption(jsonOption())
     .action(action(async (opts: { pool?: string; server?: string; name?: string; kind?: string; json?: boolean }) => {
       const sm = loadContext(globals()).openStorage();

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { Command } from 'commander';
+import { SaveSetKind } from '../../../bar/records/saveset-kinds.js';
 import { fail } from '../../../common/errors.js';
 import { checkName } from '../../../common/names.js';
 import { Progress } from '../../../common/progress.js';
@@ -17,7 +18,7 @@ export function register(sm: Command, globals: Globals): void {
   subcommand(sm, 'store <file>', 'store a file as a save set; prints the save-set id on the last line')
     .requiredOption('--pool <pool>', 'pool to store into (e.g. Data)')
     .requiredOption('--name <name>', 'object name of the save set')
-    .option('--kind <kind>', 'kind recorded with the save set', 'file')
+    .option('--kind <kind>', 'kind recorded with the save set', SaveSetKind.file)
     .option('--compression <codec>', 'none, lz4 or zstd (default: the pool\'s, else the config\'s)')
     .addOption(jsonOption())
     .action(action(async (file: string, opts: { pool: string; name: string; kind: string; compression?: string; json?: boolean }) => {
