@@ -54,7 +54,6 @@ const allowed: readonly { from: string; to: string; why: string }[] = [
   { from: 'src/cli/commands/sm/sm-watch.ts', to: 'sm/local', why: 'types its storage manager as LocalStorageManager (sessions(), volumes()) instead of StorageManager & StorageAdmin' },
   { from: 'src/cli/commands/status.ts', to: 'engine/postgres', why: 'picks postgresColdRestore (walPosition, nextWal) for the timeline runs itself' },
   { from: 'src/cli/commands/verify.ts', to: 'engine/postgres', why: 'picks postgresArchiveChecker and postgresColdRestore itself' },
-  { from: 'src/sm/bootstrap.ts', to: 'sm/local', why: 'the bootstrap beside the interface takes a LocalStorageManager (its catalog snapshot): it belongs in sm/local, or behind StorageAdmin' },
 ];
 
 interface Arrow { readonly from: string; readonly to: string; readonly spec: string; readonly rule: string }

@@ -2,7 +2,7 @@
 // the one helper every record's decoder uses, so that each field is checked before it is
 // believed (invariant 10), a failure names the record and the field, and a record a newer
 // openbar wrote is refused as such, never met as damage nor half read. It knows no record:
-// each record's module (bar/records/, sm/bootstrap-meta.ts) says what its fields are.
+// each record's module (bar/records/, sm/local/bootstrap-meta.ts) says what its fields are.
 
 import { fail, OpenbarError } from './errors.js';
 

@@ -7,6 +7,9 @@ import type { Readable } from 'node:stream';
 
 export type Compression = 'none' | 'lz4' | 'zstd';
 
+/** The kind of the storage manager's own save set: a copy of its catalog (the ISM server bootstrap). */
+export const BOOTSTRAP_KIND = 'bootstrap';
+
 export interface ObjectDescriptor {
   readonly pool: string;
   readonly server: string;

@@ -3,7 +3,7 @@
 // labels). A name here is part of the stored format: renaming one makes every save set
 // of the old name invisible to this openbar.
 
-import { BOOTSTRAP_KIND } from '../../sm/bootstrap-meta.js';
+import { BOOTSTRAP_KIND } from '../../sm/storage-manager.js';
 
 export const SaveSetKind = Object.freeze({
   /** a backup's label: its meta describes the backup, its content holds PostgreSQL's label files (records/label-record.ts) */
@@ -14,7 +14,7 @@ export const SaveSetKind = Object.freeze({
   wal: 'wal',
   /** the summary of one WAL file's block references (records/wal-summary-record.ts) */
   walSummary: 'walsum',
-  /** the storage manager's copy of its catalog (sm/bootstrap-meta.ts) */
+  /** the storage manager's copy of its catalog (sm/local/bootstrap-meta.ts) */
   bootstrap: BOOTSTRAP_KIND,
   /** a file stored by `openbar sm store`, the default kind there */
   file: 'file',

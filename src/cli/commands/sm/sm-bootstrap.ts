@@ -2,7 +2,7 @@
 // bootstrap record; `--recover RECORD` rebuilds a lost catalog from it.
 
 import type { Command } from 'commander';
-import { formatBootstrapRecord, parseBootstrapRecord, saveBootstrap } from '../../../sm/bootstrap.js';
+import { formatBootstrapRecord, parseBootstrapRecord, saveBootstrap } from '../../../sm/local/bootstrap.js';
 import { recoverFromBootstrap } from '../../../sm/local/bootstrap-recovery.js';
 import { action, jsonOption, subcommand, type Globals } from '../../command.js';
 import { loadContext } from '../../context.js';

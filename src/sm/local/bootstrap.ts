@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { appendLineDurableSync } from '../common/durable-fs.js';
-import { fail } from '../common/errors.js';
+import { appendLineDurableSync } from '../../common/durable-fs.js';
+import { fail } from '../../common/errors.js';
 import { encodeBootstrap } from './bootstrap-meta.js';
-import type { LocalStorageManager } from './local/local-storage-manager.js';
+import type { LocalStorageManager } from './local-storage-manager.js';
 
 export interface BootstrapRecord {
   readonly saveset: number;

@@ -6,11 +6,12 @@
 // Meta version 1: { metaVersion: 1, smId, pools: the catalog's pool rows } (version-less
 // metas, written before the field existed, are version 1).
 
-import { FieldReader, META_VERSION_FIELD, metaReader, type StoredMeta } from '../common/meta-reader.js';
-import type { PoolRow } from './local/catalog.js';
-import type { ObjectDescriptor } from './storage-manager.js';
+import { FieldReader, META_VERSION_FIELD, metaReader, type StoredMeta } from '../../common/meta-reader.js';
+import type { PoolRow } from './catalog.js';
+import type { ObjectDescriptor } from '../storage-manager.js';
 
-export const BOOTSTRAP_KIND = 'bootstrap';
+export { BOOTSTRAP_KIND } from '../storage-manager.js';
+import { BOOTSTRAP_KIND } from '../storage-manager.js';
 /** the server and object name the bootstrap is stored under: the storage manager's own, no database server's */
 export const BOOTSTRAP_SERVER = 'openbar-sm';
 export const BOOTSTRAP_NAME = 'catalog';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isOpenbarError } from '../common/errors.js';
-import { isNewerRecord } from '../common/meta-reader.js';
+import { isOpenbarError } from '../../common/errors.js';
+import { isNewerRecord } from '../../common/meta-reader.js';
 import { decodeBootstrap, encodeBootstrap } from './bootstrap-meta.js';
-import type { PoolRow } from './local/catalog.js';
-import type { ObjectDescriptor, SaveSetInfo } from './storage-manager.js';
+import type { PoolRow } from './catalog.js';
+import type { ObjectDescriptor, SaveSetInfo } from '../storage-manager.js';
 
 /** The save set a volume's BEGIN record gives for `d` (its meta through JSON, as stored), `meta` fields replaced. */
 const stored = (d: ObjectDescriptor, meta: Record<string, unknown> = {}, more: Partial<SaveSetInfo> = {}): SaveSetInfo => ({
