@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fail } from '../../common/errors.js';
 import { trace } from '../../common/trace.js';
-import { walAtOrAfter, walFileKind } from '../../engine/postgres/lsn.js';
+import { walAtOrAfter, walFileKind } from '../../engine/postgres/format/lsn.js';
 import type { BarContext } from '../bar-context.js';
 import { withWalNameLock } from './wal-name-lock.js';
 import { hasSummary, makeSummary, storeSummary, writeSummary } from './wal-summaries.js';

@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { BackupHandle, BackupStopped } from '../engine.js';
 import { queryOne } from './pg-connection.js';
-import { formatLsn, parseLsn, walFileName, walFilesBetween, segmentOf } from './lsn.js';
+import { formatLsn, parseLsn, walFileName, walFilesBetween, segmentOf } from './format/lsn.js';
 import { isoTime } from '../../common/units.js';
 
 export async function startBackup(client: pg.Client, version: number, segmentSize: number, label: string): Promise<BackupHandle> {

@@ -16,7 +16,7 @@ import { isPageAligned } from '../../common/io/shared-memory.js';
 import { TargetDir } from '../../common/io/target-dir.js';
 import { runParallel } from '../../common/run-parallel.js';
 import { PageLedger } from './page-ledger.js';
-import { contentLength, restoredLinkAs, SpaceStreamDecoder, type FileEntry } from './space-stream.js';
+import { contentLength, restoredLinkAs, SpaceStreamDecoder, type FileEntry } from './format/space-stream.js';
 import { DIRECT_ALIGN, DIRECT_MIN, SMALL_SYNC, writeDirect } from './space-restorer.js';
 import type { RestoreLevel } from '../engine.js';
 

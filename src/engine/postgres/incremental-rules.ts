@@ -5,7 +5,7 @@
 // pages on the word of a page LSN or a file time alone when the base says it lacks them.
 
 import type { IncrementalSource, SpaceFile } from '../engine.js';
-import { RELSEG_BLOCKS } from './page.js';
+import { RELSEG_BLOCKS } from './format/page.js';
 import { relationBlockBase } from './spaces.js';
 
 const PAGE = 8192;

@@ -5,7 +5,7 @@
 // WAL cannot tell (a new relation file, a database copied with FILE_COPY, FSM and VM forks).
 
 import type { SpaceInfo } from '../engine.js';
-import { RELSEG_BLOCKS } from './page.js';
+import { RELSEG_BLOCKS } from './format/page.js';
 import type { WalChanges } from './wal/block-ref-collector.js';
 import type { RelationImages } from './wal/block-images.js';
 

@@ -14,11 +14,11 @@ import { copySpaceIncremental } from './copy-space-incremental.js';
 import { copiedWhole, newSinceBase, pagesKnownToBase, unchangedOnDisk } from './incremental-rules.js';
 import type { PageChanges } from './page-changes.js';
 import { WalChangesReading } from './wal-changes.js';
-import { formatLsn, parseLsn } from './lsn.js';
-import { readControlFile } from './control-file.js';
+import { formatLsn, parseLsn } from './format/lsn.js';
+import { readControlFile } from './format/control-file.js';
 import { SmallFileCache } from './small-file-cache.js';
 import { clusterIdentity } from './cluster-dir.js';
-import { WalFileCheck } from './wal-file-check.js';
+import { WalFileCheck } from './format/wal-file-check.js';
 import { isoTime } from '../../common/units.js';
 
 export interface PostgresSettings extends PgConnectionSettings {

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import { isPageAligned } from '../../common/io/shared-memory.js';
 import { TargetDir } from '../../common/io/target-dir.js';
-import { contentLength, restoredLinkAs, SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from './space-stream.js';
+import { contentLength, restoredLinkAs, SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from './format/space-stream.js';
 
 const { O_CREAT, O_RDWR, O_TRUNC, O_WRONLY } = fs.constants;
 

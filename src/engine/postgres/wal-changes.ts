@@ -4,7 +4,7 @@
 // recycled file fails its page addresses). Anything the WAL cannot vouch for (a missing
 // segment, damage, a record of unknown effect) comes back as a reason, not a guess.
 //
-// Archived segments with a summary (written by `log archive`, see wal/wal-summary.ts) are
+// Archived segments with a summary (written by `log archive`, see format/wal-summary.ts) are
 // not read at all: their summaries say what they change. Reading starts before this
 // backup's start LSN is known: the summaries are taken and the archived segments without
 // one parsed on a thread of their own while the server checkpoints for backup mode, and
@@ -15,10 +15,10 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { OpenbarError } from '../../common/errors.js';
 import { trace } from '../../common/trace.js';
-import { parseLsn, segmentOf, walFileName } from './lsn.js';
+import { parseLsn, segmentOf, walFileName } from './format/lsn.js';
 import { PageChanges } from './page-changes.js';
-import { lsnText } from './wal/wal-page.js';
-import { decodeWalSummary, type WalSummary } from './wal/wal-summary.js';
+import { lsnText } from './format/wal-page.js';
+import { decodeWalSummary, type WalSummary } from './format/wal-summary.js';
 import type { PartialRecord } from './wal/wal-record-reader.js';
 import { movable } from '../../common/io/worker-pool.js';
 import type { WalWorkerReply, WalWorkerRequest } from './wal/wal-changes-worker.js';

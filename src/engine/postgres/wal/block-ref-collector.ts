@@ -3,14 +3,14 @@
 // references (created, truncated, dropped files; created and dropped databases). Fed one
 // segment at a time, so memory follows distinct blocks, not WAL volume; reads no files.
 
-import type { Lsn } from '../lsn.js';
+import type { Lsn } from '../format/lsn.js';
 import { BlockSet } from './block-set.js';
 import { BlockImages, type KeptImages, type RelImageSlots } from './block-images.js';
-import type { WalFormat } from './wal-format.js';
+import type { WalFormat } from '../format/wal-format.js';
 import { decodeRecord, DecodedRecord } from './wal-record.js';
 import { WalRecordReader, type PartialRecord, type WalStop } from './wal-record-reader.js';
 import { readSpecialRecord, type WalEvent } from './special-record.js';
-import type { WalSummary } from './wal-summary.js';
+import type { WalSummary } from '../format/wal-summary.js';
 
 export interface ChangedRelation {
   readonly spcOid: number;

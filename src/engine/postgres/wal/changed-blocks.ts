@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fail } from '../../../common/errors.js';
-import { parseWalFileName, walFilesBetween, type Lsn } from '../lsn.js';
+import { parseWalFileName, walFilesBetween, type Lsn } from '../format/lsn.js';
 import { BlockRefCollector, type BlockRefOptions, type WalChanges } from './block-ref-collector.js';
-import { WAL } from './wal-format.js';
+import { WAL } from '../format/wal-format.js';
 
 export interface WalSegmentInput {
   readonly data: Uint8Array;

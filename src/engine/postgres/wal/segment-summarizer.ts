@@ -4,11 +4,11 @@
 // record as the backup's own reader would; WAL it cannot read fully gives no summary.
 
 import { MAX_UNKNOWN } from './block-ref-collector.js';
-import type { WalFormat } from './wal-format.js';
+import type { WalFormat } from '../format/wal-format.js';
 import { decodeRecord, DecodedRecord } from './wal-record.js';
 import { WalRecordReader } from './wal-record-reader.js';
 import { readSpecialRecord, transactionEndTime, type WalEvent } from './special-record.js';
-import { MAX_TAIL_BYTES, type SummaryFork, type SummaryTail, type WalSummary } from './wal-summary.js';
+import { MAX_TAIL_BYTES, type SummaryFork, type SummaryTail, type WalSummary } from '../format/wal-summary.js';
 
 export interface SummarizeOptions {
   /** the segment number (from the file name) */

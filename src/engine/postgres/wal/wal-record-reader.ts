@@ -5,8 +5,8 @@
 
 import { CRC32C_INIT, crc32cAt, crc32cFinish, crcViews, type CrcViews } from '../../../common/io/crc32c.js';
 import type { ErrorCode } from '../../../common/errors.js';
-import { INFO, isKnownRmgr, RM, WAL, type WalFormat } from './wal-format.js';
-import { checkPageHeader, emptyPageHeader, lsnText, readPageHeader, sniffWalFormat } from './wal-page.js';
+import { INFO, isKnownRmgr, RM, WAL, type WalFormat } from '../format/wal-format.js';
+import { checkPageHeader, emptyPageHeader, lsnText, readPageHeader, sniffWalFormat } from '../format/wal-page.js';
 
 export type WalStopReason =
   | 'end-of-range' // every record starting before the end LSN was read

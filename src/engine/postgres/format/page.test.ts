@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { checkChunk, pageChecksum, stampChecksums } from './page.js';
 import { simdChecksum, simdChecksumIn } from './page-checksum-simd.js';
-import { allocShared } from '../../common/io/shared-memory.js';
+import { allocShared } from '../../../common/io/shared-memory.js';
 
 /** A page with a sane header whose checksum is set the way PostgreSQL sets it. */
 function page(blkno: number, lsn: number): Buffer {

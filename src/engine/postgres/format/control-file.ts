@@ -5,7 +5,7 @@
 // one 4-byte-aligned offset where the stored CRC matches the bytes before it (a chance
 // match elsewhere is 1 in 2^32 per offset). Reads only.
 
-import { crc32c } from '../../common/io/crc32c.js';
+import { crc32c } from '../../../common/io/crc32c.js';
 
 export interface ControlFileInfo {
   readonly systemId: string;

@@ -4,7 +4,7 @@
 // place on transfer buffers (common/io/shared-memory); it never writes to that memory.
 // Falls back to undefined where SIMD is absent.
 
-import { wasmMemoryOf, type WasmMemory } from '../../common/io/shared-memory.js';
+import { wasmMemoryOf, type WasmMemory } from '../../../common/io/shared-memory.js';
 
 const FNV_PRIME = 16777619;
 const BASE = [

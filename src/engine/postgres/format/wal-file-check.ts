@@ -8,15 +8,15 @@
 import { parseLsn, parseWalFileName, walFileKind } from './lsn.js';
 import { historyFileTimeline, parseTimelineHistory } from './timeline-history.js';
 import { WalSegmentCheck } from './wal-segment-check.js';
-import { WAL } from './wal/wal-format.js';
-import type { WalFileExpectations, WalFileVerdict } from '../engine.js';
-import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalPageFormat } from './wal/wal-page.js';
+import { WAL } from './wal-format.js';
+import type { WalFileExpectations, WalFileVerdict } from '../../engine.js';
+import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalPageFormat } from './wal-page.js';
 
 const WAL_PAGE = 8192;
 /** what a .history or .backup file may hold; PostgreSQL's are a few hundred bytes */
 const TEXT_LIMIT = 1 << 20;
 
-export type { WalFileExpectations, WalFileVerdict } from '../engine.js';
+export type { WalFileExpectations, WalFileVerdict } from '../../engine.js';
 
 export class WalFileCheck {
   private readonly kind: ReturnType<typeof walFileKind>;

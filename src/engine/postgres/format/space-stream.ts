@@ -11,8 +11,8 @@
 // it is handed on, so a restore never acts on a path that could leave its root, a link
 // PostgreSQL does not have, or a size, offset or page that does not fit the file.
 
-import { fail } from '../../common/errors.js';
-import { relativePathProblem } from '../../common/names.js';
+import { fail } from '../../../common/errors.js';
+import { relativePathProblem } from '../../../common/names.js';
 
 export const STREAM_VERSION = 1;
 const MAGIC = Buffer.from('OBSPACE1', 'latin1');

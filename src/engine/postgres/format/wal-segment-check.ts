@@ -6,8 +6,8 @@
 
 import { parseWalFileName } from './lsn.js';
 import { isAllZero } from './page.js';
-import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalPageFormat } from './wal/wal-page.js';
-import type { WalFormat } from './wal/wal-format.js';
+import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalPageFormat } from './wal-page.js';
+import type { WalFormat } from './wal-format.js';
 
 const WAL_PAGE = 8192;
 

@@ -15,7 +15,7 @@
 // its blocks (u32 × n, padded to 8 bytes) and their LSNs (f64 × n), then the tail's bytes.
 
 import { fail } from '../../../common/errors.js';
-import type { WalEvent } from './special-record.js';
+import type { WalEvent } from '../wal/special-record.js';
 
 export const WAL_SUMMARY_VERSION = 1;
 /** A record running on into the next segment is kept whole up to this size; longer ones only by LSN. */

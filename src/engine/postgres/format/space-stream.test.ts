@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isOpenbarError } from '../../common/errors.js';
+import { isOpenbarError } from '../../../common/errors.js';
 import { encodeEntry, encodeHeader, encodeTrailer, SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from './space-stream.js';
 
 const header: StreamHeader = { space: 'pg_global', server: 's', systemId: '7000000000000000001', level: 0, part: 0, parts: 1, startLsn: '0/16B3748', pageSize: 8192, created: 'now' };
