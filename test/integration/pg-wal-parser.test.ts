@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { formatLsn, parseLsn, parseWalFileName, type Lsn } from '../../src/engine/postgres/format/lsn.js';
 import { readControlFile } from '../../src/engine/postgres/format/control-file.js';
-import { giveToPostgres, SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import { giveToPostgres, SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { BlockRefCollector, type WalChanges } from '../../src/engine/postgres/wal/block-ref-collector.js';
 import { WalChangesReading } from '../../src/engine/postgres/wal-changes.js';
 import { changedBlocksFromFiles, segmentPaths } from '../../src/engine/postgres/wal/changed-blocks.js';

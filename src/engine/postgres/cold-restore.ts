@@ -16,7 +16,7 @@ import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from 
 import { WalFileCheck } from './format/wal-file-check.js';
 import { WalTimelineMap } from './wal-timelines.js';
 import { writeRecoveryConfig } from './recovery-config.js';
-import { restoreTrial } from './restore-trial.js';
+import { restoreTrial } from './server/restore-trial.js';
 import { restoreChainStreams } from './chain-restorer.js';
 import { restoreSpaceStream, syncTree } from './space-restorer.js';
 

@@ -1,7 +1,7 @@
 // Connections to the PostgreSQL server, with errors a DBA can act on.
 
 import type pg from 'pg';
-import { fail } from '../../common/errors.js';
+import { fail } from '../../../common/errors.js';
 
 export interface PgConnectionSettings {
   readonly host: string;

@@ -4,22 +4,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { fail } from '../../common/errors.js';
-import type { BackupHandle, ByteSink, ClusterIdentity, EngineAdapter, WalFileExpectations, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions, WalFacts, WalSources, WalReadingOptions } from '../engine.js';
+import { fail } from '../../../common/errors.js';
+import type { BackupHandle, ByteSink, ClusterIdentity, EngineAdapter, WalFileExpectations, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions, WalFacts, WalSources, WalReadingOptions } from '../../engine.js';
 import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
-import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
-import { copySpace } from './copy-space.js';
-import { copySpaceIncremental } from './copy-space-incremental.js';
-import { copiedWhole, newSinceBase, pagesKnownToBase, unchangedOnDisk } from './incremental-rules.js';
-import type { PageChanges } from './page-changes.js';
-import { WalChangesReading } from './wal-changes.js';
-import { formatLsn, parseLsn } from './format/lsn.js';
-import { readControlFile } from './format/control-file.js';
-import { SmallFileCache } from './small-file-cache.js';
-import { clusterIdentity } from './cluster-dir.js';
-import { WalFileCheck } from './format/wal-file-check.js';
-import { isoTime } from '../../common/units.js';
+import { criticalSpace, defaultSpace, listSpaceFiles } from '../spaces.js';
+import { copySpace } from '../copy-space.js';
+import { copySpaceIncremental } from '../copy-space-incremental.js';
+import { copiedWhole, newSinceBase, pagesKnownToBase, unchangedOnDisk } from '../incremental-rules.js';
+import type { PageChanges } from '../page-changes.js';
+import { WalChangesReading } from '../wal-changes.js';
+import { formatLsn, parseLsn } from '../format/lsn.js';
+import { readControlFile } from '../format/control-file.js';
+import { SmallFileCache } from '../small-file-cache.js';
+import { clusterIdentity } from '../cluster-dir.js';
+import { WalFileCheck } from '../format/wal-file-check.js';
+import { isoTime } from '../../../common/units.js';
 
 export interface PostgresSettings extends PgConnectionSettings {
   readonly dataDir: string | undefined;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type pg from 'pg';
-import { fail } from '../../common/errors.js';
+import { fail } from '../../../common/errors.js';
 import { connect } from './pg-connection.js';
 
 export function findPgBin(preferred?: string): string | undefined {

@@ -4,10 +4,10 @@
 // wait for archiving (the server polls once a second): the client checks the Logs pool.
 
 import type pg from 'pg';
-import type { BackupHandle, BackupStopped } from '../engine.js';
+import type { BackupHandle, BackupStopped } from '../../engine.js';
 import { queryOne } from './pg-connection.js';
-import { formatLsn, parseLsn, walFileName, walFilesBetween, segmentOf } from './format/lsn.js';
-import { isoTime } from '../../common/units.js';
+import { formatLsn, parseLsn, walFileName, walFilesBetween, segmentOf } from '../format/lsn.js';
+import { isoTime } from '../../../common/units.js';
 
 export async function startBackup(client: pg.Client, version: number, segmentSize: number, label: string): Promise<BackupHandle> {
   const startSql = version >= 150000 ? 'SELECT pg_backup_start($1, true) AS lsn' : 'SELECT pg_start_backup($1, true, false) AS lsn';
