@@ -14,7 +14,7 @@ import { clusterIdentity, COPY_MARK, restoredCopy, runningPostmaster, walFilesIn
 import { formatLsn, parseLsn, parseWalFileName, walFileKind, walFileName } from './format/lsn.js';
 import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from './format/timeline-history.js';
 import { WalFileCheck } from './format/wal-file-check.js';
-import { WalTimelineMap } from './wal-timelines.js';
+import { WalTimelineMap } from './wal/wal-timelines.js';
 import { writeRecoveryConfig } from './recovery-config.js';
 import { restoreTrial } from './server/restore-trial.js';
 import { restoreChainStreams } from './chain-restorer.js';

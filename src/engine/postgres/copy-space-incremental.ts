@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { ByteSink, IncrementalSource, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
 import { parseLsn } from './format/lsn.js';
 import { checkChunk, checkPage, isAllZero, pageLsn, RELSEG_BLOCKS, stampChecksums } from './format/page.js';
-import type { FileImages, PageChanges } from './page-changes.js';
+import type { FileImages, PageChanges } from './wal/page-changes.js';
 import { copyBounds, relationBlockBase } from './spaces.js';
 import { copySmallFile, readChunk } from './copy-space.js';
 import { copiedWhole, FSM_OR_VM, newSinceBase, pagesKnownToBase, unchangedOnDisk } from './incremental-rules.js';

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseTimelineHistory, type TimelineHistory } from './format/timeline-history.js';
+import { parseTimelineHistory, type TimelineHistory } from '../format/timeline-history.js';
 import { WalTimelineMap } from './wal-timelines.js';
 
 const SEG = 16 << 20;

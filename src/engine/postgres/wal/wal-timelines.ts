@@ -4,8 +4,8 @@
 // segment (XLogFileReadAnyTLI), so the segment where a timeline forks is its child's copy.
 // Pure: it is given the archive's parsed history files and names files; it reads nothing.
 
-import { segmentOf, walFileName, parseWalFileName, type Lsn } from './format/lsn.js';
-import type { TimelineHistory } from './format/timeline-history.js';
+import { segmentOf, walFileName, parseWalFileName, type Lsn } from '../format/lsn.js';
+import type { TimelineHistory } from '../format/timeline-history.js';
 
 /** One stretch of a timeline's path: `timeline` was current from `begin` to `end` (undefined: still). */
 export interface PathEntry {

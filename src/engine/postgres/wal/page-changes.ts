@@ -4,10 +4,10 @@
 // files need: a sorted list of block numbers within the file, or the whole file when
 // WAL cannot tell (a new relation file, a database copied with FILE_COPY, FSM and VM forks).
 
-import type { SpaceInfo } from '../engine.js';
-import { RELSEG_BLOCKS } from './format/page.js';
-import type { WalChanges } from './wal/block-ref-collector.js';
-import type { RelationImages } from './wal/block-images.js';
+import type { SpaceInfo } from '../../engine.js';
+import { RELSEG_BLOCKS } from '../format/page.js';
+import type { WalChanges } from './block-ref-collector.js';
+import type { RelationImages } from './block-images.js';
 
 const DEFAULTTABLESPACE_OID = 1663;
 const GLOBALTABLESPACE_OID = 1664;

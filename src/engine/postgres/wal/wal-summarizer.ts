@@ -1,12 +1,12 @@
 // PostgreSQL's WalSummarizer: the summary of a WAL segment being archived, chained to the
 // stored summary of the segment before it on the same timeline (see format/wal-summary.ts).
 
-import type { WalSummarizer } from '../engine.js';
-import { parseWalFileName, walFileKind, walFileName } from './format/lsn.js';
-import { summarizeSegment } from './wal/segment-summarizer.js';
-import { WAL } from './format/wal-format.js';
-import { emptyPageHeader, readPageHeader } from './format/wal-page.js';
-import { decodeWalSummary, encodeWalSummary, type WalSummary } from './format/wal-summary.js';
+import type { WalSummarizer } from '../../engine.js';
+import { parseWalFileName, walFileKind, walFileName } from '../format/lsn.js';
+import { summarizeSegment } from './segment-summarizer.js';
+import { WAL } from '../format/wal-format.js';
+import { emptyPageHeader, readPageHeader } from '../format/wal-page.js';
+import { decodeWalSummary, encodeWalSummary, type WalSummary } from '../format/wal-summary.js';
 
 export const postgresWalSummarizer: WalSummarizer = {
   async summarize(name, data, previous) {

@@ -13,19 +13,19 @@
 
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { OpenbarError } from '../../common/errors.js';
-import { trace } from '../../common/trace.js';
-import { parseLsn, segmentOf, walFileName } from './format/lsn.js';
+import { OpenbarError } from '../../../common/errors.js';
+import { trace } from '../../../common/trace.js';
+import { parseLsn, segmentOf, walFileName } from '../format/lsn.js';
 import { PageChanges } from './page-changes.js';
-import { lsnText } from './format/wal-page.js';
-import { decodeWalSummary, type WalSummary } from './format/wal-summary.js';
-import type { PartialRecord } from './wal/wal-record-reader.js';
-import { movable } from '../../common/io/worker-pool.js';
-import type { WalWorkerReply, WalWorkerRequest } from './wal/wal-changes-worker.js';
-import type { WalChanges } from './wal/block-ref-collector.js';
-import type { WalSources, WorkerLender, WorkerLoan } from '../engine.js';
-import { warmPgWal } from './wal/warm-pg-wal.js';
-import { takePrestarted } from '../../common/io/prestarted-worker.js';
+import { lsnText } from '../format/wal-page.js';
+import { decodeWalSummary, type WalSummary } from '../format/wal-summary.js';
+import type { PartialRecord } from './wal-record-reader.js';
+import { movable } from '../../../common/io/worker-pool.js';
+import type { WalWorkerReply, WalWorkerRequest } from './wal-changes-worker.js';
+import type { WalChanges } from './block-ref-collector.js';
+import type { WalSources, WorkerLender, WorkerLoan } from '../../engine.js';
+import { warmPgWal } from './warm-pg-wal.js';
+import { takePrestarted } from '../../../common/io/prestarted-worker.js';
 
 export interface WalChangesInput {
   readonly fromLsn: string;
@@ -79,7 +79,7 @@ export class WalChangesReading {
     this.segno = segmentOf(parseLsn(i.fromLsn), i.segmentSize);
     // what will be read from pg_wal is read into memory meanwhile, while the reading thread starts
     warmPgWal(i.pgWal, i.timeline, i.segmentSize, this.segno);
-    const script = new URL('./wal/wal-changes-worker.js', import.meta.url);
+    const script = new URL('./wal-changes-worker.js', import.meta.url);
     // started by the launcher when the command line asked for a level 1 or 2
     const prestarted = takePrestarted(script);
     this.worker = prestarted ?? new Worker(script);
