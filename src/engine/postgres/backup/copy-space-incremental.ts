@@ -10,17 +10,17 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { ByteSink, IncrementalSource, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
-import { parseLsn } from './format/lsn.js';
-import { checkChunk, checkPage, isAllZero, pageLsn, RELSEG_BLOCKS, stampChecksums } from './format/page.js';
-import type { FileImages, PageChanges } from './wal/page-changes.js';
+import type { ByteSink, IncrementalSource, SpaceFile, SpaceInfo, SpaceReadOptions } from '../../engine.js';
+import { parseLsn } from '../format/lsn.js';
+import { checkChunk, checkPage, isAllZero, pageLsn, RELSEG_BLOCKS, stampChecksums } from '../format/page.js';
+import type { FileImages, PageChanges } from '../wal/page-changes.js';
 import { copyBounds, relationBlockBase } from './spaces.js';
 import { copySmallFile, readChunk } from './copy-space.js';
 import { copiedWhole, FSM_OR_VM, newSinceBase, pagesKnownToBase, unchangedOnDisk } from './incremental-rules.js';
 import { isSmallFile, type SmallFileCache } from './small-file-cache.js';
-import { encodeEntry, encodeHeader, encodeTrailer } from './format/space-stream.js';
-import { isoTime } from '../../common/units.js';
-import { trace } from '../../common/trace.js';
+import { encodeEntry, encodeHeader, encodeTrailer } from '../format/space-stream.js';
+import { isoTime } from '../../../common/units.js';
+import { trace } from '../../../common/trace.js';
 
 const PAGE = 8192;
 /** pages read at a time by the scan method; also the most pages one entry lists */

@@ -8,7 +8,7 @@
 import type { Stats } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { SpaceFile } from '../engine.js';
+import type { SpaceFile } from '../../engine.js';
 
 /** files at most this large (whole files, not ranges) are read ahead */
 export const SMALL = 256 * 1024;

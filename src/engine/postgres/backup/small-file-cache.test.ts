@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { SpaceFile } from '../engine.js';
+import type { SpaceFile } from '../../engine.js';
 import { SMALL, SmallFileCache, readSmallFile } from './small-file-cache.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openbar-smallfiles-'));

@@ -8,14 +8,14 @@
 
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { openDirect } from '../../common/io/direct-file.js';
-import type { ByteSink, SpaceFile, SpaceInfo, SpaceReadOptions } from '../engine.js';
-import { parseLsn } from './format/lsn.js';
-import { checkChunk, checkPage, pageLsn, RELSEG_BLOCKS } from './format/page.js';
+import { openDirect } from '../../../common/io/direct-file.js';
+import type { ByteSink, SpaceFile, SpaceInfo, SpaceReadOptions } from '../../engine.js';
+import { parseLsn } from '../format/lsn.js';
+import { checkChunk, checkPage, pageLsn, RELSEG_BLOCKS } from '../format/page.js';
 import { copyBounds, relationBlockBase } from './spaces.js';
-import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from './format/space-stream.js';
+import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from '../format/space-stream.js';
 import { isSmallFile, readSmallFile, type SmallFileCache } from './small-file-cache.js';
-import { isoTime } from '../../common/units.js';
+import { isoTime } from '../../../common/units.js';
 
 const mod = (a: number, m: number): number => ((a % m) + m) % m;
 

@@ -4,8 +4,8 @@
 // sorted build carries LSN 1, an init fork LSN 0). It must never let a file skip its
 // pages on the word of a page LSN or a file time alone when the base says it lacks them.
 
-import type { IncrementalSource, SpaceFile } from '../engine.js';
-import { RELSEG_BLOCKS } from './format/page.js';
+import type { IncrementalSource, SpaceFile } from '../../engine.js';
+import { RELSEG_BLOCKS } from '../format/page.js';
 import { relationBlockBase } from './spaces.js';
 
 const PAGE = 8192;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { isOpenbarError } from '../../common/errors.js';
+import { isOpenbarError } from '../../../common/errors.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from './spaces.js';
 
 const data = fs.mkdtempSync(path.join(os.tmpdir(), 'openbar-spaces-'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { IncrementalSource, SpaceFile } from '../engine.js';
+import type { IncrementalSource, SpaceFile } from '../../engine.js';
 import { copiedWhole, newSinceBase, pagesKnownToBase, unchangedOnDisk } from './incremental-rules.js';
 
 const PAGE = 8192;
