@@ -11,7 +11,7 @@ import { openBar } from '../bar-setup.js';
 import { printJson } from '../render.js';
 import { runVerify } from '../../bar/verify/verify.js';
 import { postgresArchiveChecker } from '../../engine/postgres/archive-checker.js';
-import { postgresColdRestore } from '../../engine/postgres/cold-restore.js';
+import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 
 export function register(program: Command, globals: Globals): void {
   subcommand(program, 'backup', 'back up the running server online: every space by default; prints the backup id last')

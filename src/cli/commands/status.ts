@@ -12,7 +12,7 @@ import { BackupHistory, type HistoryInstance } from '../../history/backup-histor
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { loadContext, type CommandContext } from '../context.js';
 import { timelineRuns, type TimelineRun } from '../../bar/log/wal-archive.js';
-import { postgresColdRestore } from '../../engine/postgres/cold-restore.js';
+import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 import { printJson, printTable } from '../render.js';
 
 export function register(program: Command, globals: Globals): void {

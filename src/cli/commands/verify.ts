@@ -8,7 +8,7 @@ import { fail } from '../../common/errors.js';
 import { Progress } from '../../common/progress.js';
 import { formatBytes, formatRate, formatTime, isoTime } from '../../common/units.js';
 import { postgresArchiveChecker } from '../../engine/postgres/archive-checker.js';
-import { postgresColdRestore } from '../../engine/postgres/cold-restore.js';
+import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { openBar } from '../bar-setup.js';
 import { loadContext } from '../context.js';

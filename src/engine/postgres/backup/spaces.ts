@@ -17,7 +17,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fail } from '../../../common/errors.js';
 import type { SpaceFile, SpaceInfo } from '../../engine.js';
-import { COPY_MARK } from '../cluster-dir.js';
+import { COPY_MARK } from '../restore/cluster-dir.js';
 
 /** Directories whose contents are runtime state: copied empty. */
 const emptyDirs = new Set(['pg_wal', 'pg_replslot', 'pg_dynshmem', 'pg_notify', 'pg_serial', 'pg_snapshots', 'pg_stat_tmp', 'pg_subtrans']);

@@ -17,7 +17,7 @@ import { WalChangesReading } from '../wal/wal-changes.js';
 import { formatLsn, parseLsn } from '../format/lsn.js';
 import { readControlFile } from '../format/control-file.js';
 import { SmallFileCache } from '../backup/small-file-cache.js';
-import { clusterIdentity } from '../cluster-dir.js';
+import { clusterIdentity } from '../restore/cluster-dir.js';
 import { WalFileCheck } from '../format/wal-file-check.js';
 import { isoTime } from '../../../common/units.js';
 

@@ -4,19 +4,19 @@
 // a path, and below the data directory nothing is written through a link (TargetDir).
 
 import fs from 'node:fs';
-import { trace } from '../../common/trace.js';
+import { trace } from '../../../common/trace.js';
 import path from 'node:path';
-import { fsyncDirSync } from '../../common/durable-fs.js';
-import { fail } from '../../common/errors.js';
-import { TargetDir } from '../../common/io/target-dir.js';
-import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget, WalTimelines } from '../engine.js';
+import { fsyncDirSync } from '../../../common/durable-fs.js';
+import { fail } from '../../../common/errors.js';
+import { TargetDir } from '../../../common/io/target-dir.js';
+import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget, WalTimelines } from '../../engine.js';
 import { clusterIdentity, COPY_MARK, restoredCopy, runningPostmaster, walFilesIn } from './cluster-dir.js';
-import { formatLsn, parseLsn, parseWalFileName, walFileKind, walFileName } from './format/lsn.js';
-import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from './format/timeline-history.js';
-import { WalFileCheck } from './format/wal-file-check.js';
-import { WalTimelineMap } from './wal/wal-timelines.js';
+import { formatLsn, parseLsn, parseWalFileName, walFileKind, walFileName } from '../format/lsn.js';
+import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from '../format/timeline-history.js';
+import { WalFileCheck } from '../format/wal-file-check.js';
+import { WalTimelineMap } from '../wal/wal-timelines.js';
 import { writeRecoveryConfig } from './recovery-config.js';
-import { restoreTrial } from './server/restore-trial.js';
+import { restoreTrial } from '../server/restore-trial.js';
 import { restoreChainStreams } from './chain-restorer.js';
 import { restoreSpaceStream, syncTree } from './space-restorer.js';
 

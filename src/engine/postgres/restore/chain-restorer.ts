@@ -10,15 +10,15 @@
 
 import fs from 'node:fs';
 import type fsp from 'node:fs/promises';
-import { fail } from '../../common/errors.js';
-import { faultPoint } from '../../common/fault.js';
-import { isPageAligned } from '../../common/io/shared-memory.js';
-import { TargetDir } from '../../common/io/target-dir.js';
-import { runParallel } from '../../common/run-parallel.js';
+import { fail } from '../../../common/errors.js';
+import { faultPoint } from '../../../common/fault.js';
+import { isPageAligned } from '../../../common/io/shared-memory.js';
+import { TargetDir } from '../../../common/io/target-dir.js';
+import { runParallel } from '../../../common/run-parallel.js';
 import { PageLedger } from './page-ledger.js';
-import { contentLength, restoredLinkAs, SpaceStreamDecoder, type FileEntry } from './format/space-stream.js';
+import { contentLength, restoredLinkAs, SpaceStreamDecoder, type FileEntry } from '../format/space-stream.js';
 import { DIRECT_ALIGN, DIRECT_MIN, SMALL_SYNC, writeDirect } from './space-restorer.js';
-import type { RestoreLevel } from '../engine.js';
+import type { RestoreLevel } from '../../engine.js';
 
 const PAGE = 8192;
 const { O_CREAT, O_RDWR } = fs.constants;

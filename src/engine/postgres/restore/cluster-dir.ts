@@ -5,9 +5,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ClusterIdentity } from '../engine.js';
-import { readControlFile } from './format/control-file.js';
-import { walFileKind } from './format/lsn.js';
+import type { ClusterIdentity } from '../../engine.js';
+import { readControlFile } from '../format/control-file.js';
+import { walFileKind } from '../format/lsn.js';
 
 /** Left by a restore with --archive-mode off: the directory is a copy, its WAL is not this server's archive's. */
 export const COPY_MARK = 'openbar_restored_copy';

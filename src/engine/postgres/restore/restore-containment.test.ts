@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { isOpenbarError, type ErrorCode } from '../../common/errors.js';
+import { isOpenbarError, type ErrorCode } from '../../../common/errors.js';
 import { restoreChainStreams } from './chain-restorer.js';
 import { postgresColdRestore } from './cold-restore.js';
 import { restoreSpaceStream } from './space-restorer.js';
-import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from './format/space-stream.js';
+import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from '../format/space-stream.js';
 
 const PAGE = 8192;
 const made: string[] = [];

@@ -11,10 +11,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { fail } from '../../common/errors.js';
-import { isPageAligned } from '../../common/io/shared-memory.js';
-import { TargetDir } from '../../common/io/target-dir.js';
-import { contentLength, restoredLinkAs, SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from './format/space-stream.js';
+import { fail } from '../../../common/errors.js';
+import { isPageAligned } from '../../../common/io/shared-memory.js';
+import { TargetDir } from '../../../common/io/target-dir.js';
+import { contentLength, restoredLinkAs, SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from '../format/space-stream.js';
 
 const { O_CREAT, O_RDWR, O_TRUNC, O_WRONLY } = fs.constants;
 

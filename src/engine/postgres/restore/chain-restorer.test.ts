@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { restoreChainStreams } from './chain-restorer.js';
-import type { RestoreLevel } from '../engine.js';
+import type { RestoreLevel } from '../../engine.js';
 import { postgresColdRestore } from './cold-restore.js';
-import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from './format/space-stream.js';
+import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from '../format/space-stream.js';
 
 const PAGE = 8192;
 const dirs: string[] = [];

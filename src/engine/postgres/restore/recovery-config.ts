@@ -1,8 +1,8 @@
 // Recovery settings for a restored data directory (PostgreSQL 12+): the lines appended
 // to postgresql.auto.conf, and recovery.signal. Earlier openbar lines are replaced.
 
-import { TargetDir } from '../../common/io/target-dir.js';
-import type { RecoverySettings } from '../engine.js';
+import { TargetDir } from '../../../common/io/target-dir.js';
+import type { RecoverySettings } from '../../engine.js';
 
 const BEGIN = '# openbar restore: recovery settings (removed at the next openbar restore)';
 const END = '# end of openbar restore settings';

@@ -4,7 +4,7 @@
 // only for files an incremental touched) so no older level overwrites them. Decides only:
 // it never touches a file.
 
-import type { FileEntry } from './format/space-stream.js';
+import type { FileEntry } from '../format/space-stream.js';
 import { PageRuns } from './page-runs.js';
 
 interface FileState {
