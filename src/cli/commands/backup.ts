@@ -10,7 +10,7 @@ import { loadContext } from '../context.js';
 import { openBar } from '../bar-setup.js';
 import { printJson } from '../render.js';
 import { runVerify } from '../../bar/verify/verify.js';
-import { postgresArchiveChecker } from '../../engine/postgres/archive-checker.js';
+import { postgresArchiveChecker } from '../../engine/postgres/verify/archive-checker.js';
 import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 
 export function register(program: Command, globals: Globals): void {

@@ -7,7 +7,7 @@ import { runVerify, type VerifyReport } from '../../bar/verify/verify.js';
 import { fail } from '../../common/errors.js';
 import { Progress } from '../../common/progress.js';
 import { formatBytes, formatRate, formatTime, isoTime } from '../../common/units.js';
-import { postgresArchiveChecker } from '../../engine/postgres/archive-checker.js';
+import { postgresArchiveChecker } from '../../engine/postgres/verify/archive-checker.js';
 import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { openBar } from '../bar-setup.js';

@@ -4,10 +4,10 @@
 // stream holds, so the verification phase can tell a missing page from a present one.
 // Reads only; memory is a few intervals per file whatever the data size.
 
-import { parseLsn } from './format/lsn.js';
-import { checkChunk, RELSEG_BLOCKS } from './format/page.js';
-import { relationBlockBase } from './backup/spaces.js';
-import { SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from './format/space-stream.js';
+import { parseLsn } from '../format/lsn.js';
+import { checkChunk, RELSEG_BLOCKS } from '../format/page.js';
+import { relationBlockBase } from '../backup/spaces.js';
+import { SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from '../format/space-stream.js';
 import { FileCoverage } from './file-coverage.js';
 
 const PAGE = 8192;

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { FileCoverage } from './file-coverage.js';
-import { pageChecksum, RELSEG_BLOCKS } from './format/page.js';
-import { encodeEntry, encodeHeader, encodeTrailer } from './format/space-stream.js';
+import { pageChecksum, RELSEG_BLOCKS } from '../format/page.js';
+import { encodeEntry, encodeHeader, encodeTrailer } from '../format/space-stream.js';
 import { scanSpaceStream, type PageFinding } from './verify-space.js';
 
 /** A page with a sane header whose checksum is set for block `blkno`. */

@@ -2,12 +2,12 @@
 // page, says which pages or bytes are missing, checks pg_control and WAL page headers.
 // Problems come back as data naming the file, the relation and the page.
 
-import type { ArchiveChecker, ArchiveFinding, RelationRef } from '../engine.js';
-import { readControlFile } from './format/control-file.js';
+import type { ArchiveChecker, ArchiveFinding, RelationRef } from '../../engine.js';
+import { readControlFile } from '../format/control-file.js';
 import { FileCoverage } from './file-coverage.js';
-import { RELSEG_BLOCKS } from './format/page.js';
+import { RELSEG_BLOCKS } from '../format/page.js';
 import { scanSpaceStream } from './verify-space.js';
-import { WalSegmentCheck } from './format/wal-segment-check.js';
+import { WalSegmentCheck } from '../format/wal-segment-check.js';
 
 const PAGE = 8192;
 const DEFAULTTABLESPACE_OID = 1663;
