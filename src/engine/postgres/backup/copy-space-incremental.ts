@@ -21,8 +21,8 @@ import { isSmallFile, type SmallFileCache } from './small-file-cache.js';
 import { encodeEntry, encodeHeader, encodeTrailer } from '../format/space-stream.js';
 import { isoTime } from '../../../common/units.js';
 import { trace } from '../../../common/trace.js';
+import { PAGE_SIZE } from '../format/page-size.js';
 
-const PAGE = 8192;
 /** pages read at a time by the scan method; also the most pages one entry lists */
 const WINDOW_PAGES = 256;
 const WHOLE_CHUNK = 1024 * 1024;
@@ -48,9 +48,9 @@ interface Ctx {
 export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions & { incremental: IncrementalSource }, smallFiles?: SmallFileCache): Promise<void> {
   await sink.write(encodeHeader({
     space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
-    startLsn: opts.startLsn, pageSize: PAGE, created: isoTime(), baseLsn: opts.incremental.baseLsn,
+    startLsn: opts.startLsn, pageSize: PAGE_SIZE, created: isoTime(), baseLsn: opts.incremental.baseLsn,
   }));
-  const c: Ctx = { space, sink, opts, startLsn: parseLsn(opts.startLsn), baseLsn: parseLsn(opts.incremental.baseLsn), bytes: 0, badPages: 0, imagePages: 0, buf: Buffer.allocUnsafe(Math.max(WHOLE_CHUNK, WINDOW_PAGES * PAGE)) };
+  const c: Ctx = { space, sink, opts, startLsn: parseLsn(opts.startLsn), baseLsn: parseLsn(opts.incremental.baseLsn), bytes: 0, badPages: 0, imagePages: 0, buf: Buffer.allocUnsafe(Math.max(WHOLE_CHUNK, WINDOW_PAGES * PAGE_SIZE)) };
   let count = 0;
   const tally = { unchanged: 0, small: 0, opened: 0 };
   // files whose listed pages are still being read (into the sink's buffers) while the next
@@ -77,7 +77,7 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
       if (unchangedOnDisk(f, opts.incremental)) {
         // written last before the base read it: the base holds it as it is; older levels fill it in
         if ((f.range?.offset ?? 0) === 0) {
-          const { size } = copyBounds(f, f.size, true, PAGE);
+          const { size } = copyBounds(f, f.size, true, PAGE_SIZE);
           await sink.write(encodeEntry({ path: f.path, type: 'file', mode: f.mode & 0o7777, mtimeMs: f.mtimeMs, size, pages: [] }));
           opts.onFile?.(f.path, size);
           count++;
@@ -108,7 +108,7 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
       try {
         const st = await fh.stat();
         const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
-        const { size, from, to } = copyBounds(f, st.size, blockBase !== undefined, PAGE);
+        const { size, from, to } = copyBounds(f, st.size, blockBase !== undefined, PAGE_SIZE);
         const head = { path: f.path, type: 'file' as const, mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size };
         if (from === 0) opts.onFile?.(f.path, size);
         // free space and visibility maps change without new page LSNs: always whole (they are
@@ -167,8 +167,8 @@ async function copyWhole(c: Ctx, fh: fsp.FileHandle, head: Head, from: number, t
  * then), rejected if one failed.
  */
 async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32Array, from: number, to: number, blockBase: number, known: number): Promise<{ landed: Promise<void> }> {
-  const lo = from / PAGE;
-  const hi = to / PAGE;
+  const lo = from / PAGE_SIZE;
+  const hi = to / PAGE_SIZE;
   const past = Math.max(lo, Math.min(hi, known));
   const mine: number[] = [];
   for (const b of blocks) if (b >= lo && b < past) mine.push(b);
@@ -177,15 +177,15 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
   // since the base) are in no WAL range this level reads; walk back from the end while
   // pages are newer than the base or all zero (about one page read per unchanged file).
   // A full segment file (1 GB) grows no more: pages are added to the next one.
-  if (to === head.size && head.size < RELSEG_BLOCKS * PAGE) {
+  if (to === head.size && head.size < RELSEG_BLOCKS * PAGE_SIZE) {
     const tail: number[] = [];
-    const page = Buffer.allocUnsafe(PAGE);
+    const page = Buffer.allocUnsafe(PAGE_SIZE);
     // `mine` is ascending: walking back, the listed blocks come in descending order too
     let nextListed = mine.length - 1;
     for (let b = hi - 1; b >= lo; b--) {
       while (nextListed >= 0 && mine[nextListed]! > b) nextListed--;
       if (nextListed >= 0 && mine[nextListed] === b) continue;
-      await readChunk(fh, page, b * PAGE, PAGE);
+      await readChunk(fh, page, b * PAGE_SIZE, PAGE_SIZE);
       if (!(pageLsn(page) >= c.baseLsn || isAllZero(page))) break;
       tail.push(b);
     }
@@ -212,7 +212,7 @@ async function copyListed(c: Ctx, fh: fsp.FileHandle, head: Head, blocks: Uint32
     await Promise.allSettled(arriving);
     throw err;
   }
-  const landed = settleAll(arriving).then(() => c.opts.onBytes(to - from > 0 ? mine.length * PAGE : 0));
+  const landed = settleAll(arriving).then(() => c.opts.onBytes(to - from > 0 ? mine.length * PAGE_SIZE : 0));
   landed.catch(() => {}); // awaited by the caller, which may first finish another file
   return { landed };
 }
@@ -224,21 +224,21 @@ async function pourListed(c: Ctx, fh: fsp.FileHandle, head: Head, mine: readonly
     for (let done = 0; done < list.length;) {
       const at = done;
       const n = c.sink.pourAhead ? await c.sink.pourAhead((room) => {
-        const take = Math.min(Math.floor(room.length / PAGE), list.length - at);
+        const take = Math.min(Math.floor(room.length / PAGE_SIZE), list.length - at);
         if (take === 0) return { bytes: 0, arrived: Promise.resolve() };
-        const arrived = readListed(c, fh, list.slice(at, at + take), room.subarray(0, take * PAGE), blockBase, head.path, images);
+        const arrived = readListed(c, fh, list.slice(at, at + take), room.subarray(0, take * PAGE_SIZE), blockBase, head.path, images);
         arriving.push(arrived);
-        return { bytes: take * PAGE, arrived };
+        return { bytes: take * PAGE_SIZE, arrived };
       }) : 0;
       // no room for a whole page in this buffer (or no pourAhead): the pages go through a buffer of ours
-      const pages = n > 0 ? n / PAGE : Math.min(list.length - at, WINDOW_PAGES);
+      const pages = n > 0 ? n / PAGE_SIZE : Math.min(list.length - at, WINDOW_PAGES);
       if (n === 0) {
-        const buf = c.buf.subarray(0, pages * PAGE);
+        const buf = c.buf.subarray(0, pages * PAGE_SIZE);
         await readListed(c, fh, list.slice(at, at + pages), buf, blockBase, head.path, images);
         await c.sink.write(buf);
       }
       done += pages;
-      c.bytes += pages * PAGE;
+      c.bytes += pages * PAGE_SIZE;
     }
   }
 }
@@ -258,7 +258,7 @@ async function readListed(c: Ctx, fh: fsp.FileHandle, list: readonly number[], b
     for (let i = 0; i < list.length; i++) {
       const page = images.page(list[i]!);
       if (!page) continue;
-      buf.set(page, i * PAGE);
+      buf.set(page, i * PAGE_SIZE);
       filled[i] = 1;
       n++;
     }
@@ -267,7 +267,7 @@ async function readListed(c: Ctx, fh: fsp.FileHandle, list: readonly number[], b
   }
   await readScattered(fh.fd, buf, list, READS_IN_FLIGHT, filled);
   for (const { index } of checkChunk(buf, blocks, `${c.startLsn}`, c.opts.checksums).bad) {
-    await recheckPage(c, fh, buf.subarray(index * PAGE, (index + 1) * PAGE), list[index]! * PAGE, blocks[index]!, relPath);
+    await recheckPage(c, fh, buf.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE), list[index]! * PAGE_SIZE, blocks[index]!, relPath);
   }
 }
 
@@ -298,7 +298,7 @@ export function readScattered(fd: number, buf: Buffer, list: readonly number[], 
         if (filled?.[next]) { next++; continue; }
         let k = next + 1;
         while (k < list.length && list[k] === list[k - 1]! + 1 && !filled?.[k]) k++;
-        read(next * PAGE, (k - next) * PAGE, list[next]! * PAGE);
+        read(next * PAGE_SIZE, (k - next) * PAGE_SIZE, list[next]! * PAGE_SIZE);
         next = k;
       }
       if (running === 0 && (failed !== undefined || next >= list.length)) {
@@ -316,7 +316,7 @@ export function readScattered(fd: number, buf: Buffer, list: readonly number[], 
  * the base may hold older content for) or when it fails its check (reported, and kept as read).
  */
 async function copyScanned(c: Ctx, fh: fsp.FileHandle, head: Head, from: number, to: number, blockBase: number, known: number): Promise<void> {
-  const buf = c.buf.subarray(0, WINDOW_PAGES * PAGE);
+  const buf = c.buf.subarray(0, WINDOW_PAGES * PAGE_SIZE);
   let entries = 0;
   for (let pos = from; pos < to;) {
     const n = Math.min(buf.length, to - pos);
@@ -324,15 +324,15 @@ async function copyScanned(c: Ctx, fh: fsp.FileHandle, head: Head, from: number,
     const window = buf.subarray(0, n);
     await checkRun(c, fh, window, pos, blockBase, head.path);
     const pages: number[] = [];
-    for (let p = 0; p < n; p += PAGE) {
-      const page = window.subarray(p, p + PAGE);
-      const block = (pos + p) / PAGE;
+    for (let p = 0; p < n; p += PAGE_SIZE) {
+      const page = window.subarray(p, p + PAGE_SIZE);
+      const block = (pos + p) / PAGE_SIZE;
       if (block >= known || pageLsn(page) >= c.baseLsn || isAllZero(page) || checkPage(page, blockBase + block, false) !== undefined) pages.push(block);
     }
     if (pages.length > 0) {
       await c.sink.write(encodeEntry({ ...head, pages }));
-      for (const b of pages) await c.sink.write(window.subarray(b * PAGE - pos, b * PAGE - pos + PAGE));
-      c.bytes += pages.length * PAGE;
+      for (const b of pages) await c.sink.write(window.subarray(b * PAGE_SIZE - pos, b * PAGE_SIZE - pos + PAGE_SIZE));
+      c.bytes += pages.length * PAGE_SIZE;
       entries++;
     }
     pos += n;
@@ -344,17 +344,17 @@ async function copyScanned(c: Ctx, fh: fsp.FileHandle, head: Head, from: number,
 
 /** Checks consecutive pages read at `fileOffset`; a failing page is re-read once, then reported. */
 async function checkRun(c: Ctx, fh: fsp.FileHandle, run: Buffer, fileOffset: number, blockBase: number, relPath: string): Promise<void> {
-  const first = blockBase + fileOffset / PAGE;
+  const first = blockBase + fileOffset / PAGE_SIZE;
   for (const { index } of checkChunk(run, first, `${c.startLsn}`, c.opts.checksums).bad) {
-    await recheckPage(c, fh, run.subarray(index * PAGE, (index + 1) * PAGE), fileOffset + index * PAGE, first + index, relPath);
+    await recheckPage(c, fh, run.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE), fileOffset + index * PAGE_SIZE, first + index, relPath);
   }
 }
 
 /** A page that failed its check, read again once (it may have been read while written) into `page`; reported if it fails again. */
 async function recheckPage(c: Ctx, fh: fsp.FileHandle, page: Buffer, fileOffset: number, block: number, relPath: string): Promise<void> {
-  const again = Buffer.allocUnsafe(PAGE);
-  const { bytesRead } = await fh.read(again, 0, PAGE, fileOffset);
-  if (bytesRead !== PAGE) return;
+  const again = Buffer.allocUnsafe(PAGE_SIZE);
+  const { bytesRead } = await fh.read(again, 0, PAGE_SIZE, fileOffset);
+  if (bytesRead !== PAGE_SIZE) return;
   again.copy(page);
   if (pageLsn(again) >= c.startLsn) return;
   const problem = checkPage(again, block, c.opts.checksums);

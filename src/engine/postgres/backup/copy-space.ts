@@ -16,10 +16,10 @@ import { copyBounds, relationBlockBase } from './spaces.js';
 import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from '../format/space-stream.js';
 import { isSmallFile, readSmallFile, type SmallFileCache } from './small-file-cache.js';
 import { isoTime } from '../../../common/units.js';
+import { PAGE_SIZE } from '../format/page-size.js';
 
 const mod = (a: number, m: number): number => ((a % m) + m) % m;
 
-const PAGE = 8192;
 /** relation files (or ranges) at least this large are read with O_DIRECT when the sink allows */
 const DIRECT_MIN = 1024 * 1024;
 /** the memory alignment direct reads need (the largest logical block size in use) */
@@ -33,7 +33,7 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
   const startLsn = parseLsn(opts.startLsn);
   await sink.write(encodeHeader({
     space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
-    startLsn: opts.startLsn, pageSize: PAGE, created: isoTime(),
+    startLsn: opts.startLsn, pageSize: PAGE_SIZE, created: isoTime(),
   }));
   let count = 0;
   let bytes = 0;
@@ -68,24 +68,24 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
     try {
       const st = await fh.stat();
       const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
-      const { size, from, to } = copyBounds(f, st.size, blockBase !== undefined, PAGE);
+      const { size, from, to } = copyBounds(f, st.size, blockBase !== undefined, PAGE_SIZE);
       if (from === 0) opts.onFile?.(f.path, size);
       const entry: FileEntry = {
         path: f.path, type: 'file', mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size,
         ...(f.range ? { offset: from, length: Math.max(0, to - from) } : {}),
       };
       // the entry is padded so that the file's pages start page-aligned in the sink's buffer
-      const gap = blockBase !== undefined && to - from >= DIRECT_MIN ? sink.gapToAligned?.(PAGE) : undefined;
+      const gap = blockBase !== undefined && to - from >= DIRECT_MIN ? sink.gapToAligned?.(PAGE_SIZE) : undefined;
       if (gap !== undefined) direct = await openDirect(path.join(space.root, f.path), 'read');
       const natural = encodeEntry(entry);
-      await sink.write(direct && gap !== undefined ? encodeEntry(entry, natural.length + mod(gap - natural.length, PAGE)) : natural);
+      await sink.write(direct && gap !== undefined ? encodeEntry(entry, natural.length + mod(gap - natural.length, PAGE_SIZE)) : natural);
       count++;
       for (let pos = from; pos < to;) {
         if (direct && sink.pourAhead) {
           // direct reads go ahead: the next one starts while this one is still on its way
           const at = pos;
           const n = await sink.pourAhead((room) => {
-            const want = Math.min(room.length, to - at) - (Math.min(room.length, to - at) % PAGE);
+            const want = Math.min(room.length, to - at) - (Math.min(room.length, to - at) % PAGE_SIZE);
             if (want === 0 || room.byteOffset % DIRECT_ALIGN !== 0 || at % DIRECT_ALIGN !== 0) return { bytes: 0, arrived: Promise.resolve() };
             const arrived = (async () => {
               await readChunk(fh, room, at, want, direct);
@@ -104,8 +104,8 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
         const n = await sink.pour(async (room) => {
           let want = Math.min(room.length, to - pos);
           if (blockBase !== undefined) {
-            if (want < PAGE) return 0; // the buffer ends inside a page: that page goes whole, below
-            want -= want % PAGE;
+            if (want < PAGE_SIZE) return 0; // the buffer ends inside a page: that page goes whole, below
+            want -= want % PAGE_SIZE;
           }
           const aligned = direct !== undefined && room.byteOffset % DIRECT_ALIGN === 0 && pos % DIRECT_ALIGN === 0;
           await readChunk(fh, room, pos, want, aligned ? direct : undefined);
@@ -114,13 +114,13 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
         });
         if (n === 0) {
           // a page that straddles two buffers is read and checked on its own, then written
-          const page = Buffer.allocUnsafe(PAGE);
-          await readChunk(fh, page, pos, PAGE);
+          const page = Buffer.allocUnsafe(PAGE_SIZE);
+          await readChunk(fh, page, pos, PAGE_SIZE);
           badPages += await checkPages(rereadFrom(fh), page, pos, blockBase!, startLsn, opts, space.name, f.path);
           await sink.write(page);
-          pos += PAGE;
-          bytes += PAGE;
-          opts.onBytes(PAGE);
+          pos += PAGE_SIZE;
+          bytes += PAGE_SIZE;
+          opts.onBytes(PAGE_SIZE);
           continue;
         }
         pos += n;
@@ -150,7 +150,7 @@ export async function copySmallFile(space: SpaceInfo, f: SpaceFile, sink: ByteSi
   const { st, data } = small;
   const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);
   // a relation is copied in whole pages; a concurrent extension is in the WAL
-  const { size } = copyBounds(f, data.length, blockBase !== undefined, PAGE);
+  const { size } = copyBounds(f, data.length, blockBase !== undefined, PAGE_SIZE);
   await sink.write(encodeEntry({ path: f.path, type: 'file', mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, size }));
   opts.onFile?.(f.path, size);
   const body = data.subarray(0, size);
@@ -197,15 +197,15 @@ export async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, w
  */
 async function checkPages(reread: (into: Buffer, offset: number) => Promise<number>, chunk: Buffer, fileOffset: number, blockBase: number,
   startLsn: bigint, opts: SpaceReadOptions, space: string, relPath: string): Promise<number> {
-  const firstBlock = blockBase + fileOffset / PAGE;
+  const firstBlock = blockBase + fileOffset / PAGE_SIZE;
   const failed = checkChunk(chunk, firstBlock, `${startLsn}`, opts.checksums).bad;
   let bad = 0;
   for (const { index } of failed) {
-    const p = index * PAGE;
+    const p = index * PAGE_SIZE;
     const block = firstBlock + index;
     // re-read once: it may have been caught half-written
-    const again = Buffer.allocUnsafe(PAGE);
-    if (await reread(again, fileOffset + p) !== PAGE) continue; // truncated meanwhile: replay handles it
+    const again = Buffer.allocUnsafe(PAGE_SIZE);
+    if (await reread(again, fileOffset + p) !== PAGE_SIZE) continue; // truncated meanwhile: replay handles it
     again.copy(chunk, p);
     if (pageLsn(again) >= startLsn) continue;
     const problem = checkPage(again, block, opts.checksums);

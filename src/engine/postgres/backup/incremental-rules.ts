@@ -7,8 +7,8 @@
 import type { IncrementalSource, SpaceFile } from '../../engine.js';
 import { RELSEG_BLOCKS } from '../format/page.js';
 import { relationBlockBase } from './spaces.js';
+import { PAGE_SIZE } from '../format/page-size.js';
 
-const PAGE = 8192;
 export const FSM_OR_VM = /_(fsm|vm)(\.\d+)?$/;
 
 /** A regular file the base recorded it did not hold: created (or copied in) since. */
@@ -22,7 +22,7 @@ export function newSinceBase(f: SpaceFile, src: IncrementalSource): boolean {
  */
 export function pagesKnownToBase(f: SpaceFile, src: IncrementalSource): number {
   if (!src.baseFiles) return Infinity;
-  return Math.floor((src.baseFiles.sizeOf(f.path) ?? 0) / PAGE);
+  return Math.floor((src.baseFiles.sizeOf(f.path) ?? 0) / PAGE_SIZE);
 }
 
 /**
@@ -35,7 +35,7 @@ export function pagesKnownToBase(f: SpaceFile, src: IncrementalSource): number {
 export function unchangedOnDisk(f: SpaceFile, src: IncrementalSource): boolean {
   return src.method === 'wal' && src.unchangedBefore !== undefined && f.type === 'file'
     && f.mtimeMs < src.unchangedBefore && f.mtimeMs <= Date.now() && relationBlockBase(f.path, RELSEG_BLOCKS) !== undefined
-    && pagesKnownToBase(f, src) * PAGE >= f.size;
+    && pagesKnownToBase(f, src) * PAGE_SIZE >= f.size;
 }
 
 /**

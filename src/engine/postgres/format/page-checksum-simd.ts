@@ -5,6 +5,7 @@
 // Falls back to undefined where SIMD is absent.
 
 import { wasmMemoryOf, type WasmMemory } from '../../../common/io/shared-memory.js';
+import { PAGE_SIZE } from './page-size.js';
 
 const FNV_PRIME = 16777619;
 const BASE = [
@@ -59,7 +60,7 @@ function assemble(): Uint8Array {
   const body: number[] = [];
   for (let k = 0; k < 8; k++) body.push(...V128_CONST(BASE.slice(k * 4, k * 4 + 4)), LOCAL_SET, V(k));
   body.push(...V128_CONST([FNV_PRIME, FNV_PRIME, FNV_PRIME, FNV_PRIME]), LOCAL_SET, PRIME);
-  body.push(LOCAL_GET, 0, LOCAL_SET, P, LOCAL_GET, 0, I32_CONST, ...sleb(8192), I32_ADD, LOCAL_SET, E);
+  body.push(LOCAL_GET, 0, LOCAL_SET, P, LOCAL_GET, 0, I32_CONST, ...sleb(PAGE_SIZE), I32_ADD, LOCAL_SET, E);
   // the first 128 bytes apart, with the checksum field masked; then the rest in a loop
   for (let k = 0; k < 8; k++) {
     body.push(LOCAL_GET, V(k), LOCAL_GET, P, ...V128_LOAD(k * 16));

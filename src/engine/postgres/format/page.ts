@@ -3,13 +3,13 @@
 // read-only here: the checksum field is skipped, never zeroed in place.
 
 import { simdChecksum, simdChecksumIn } from './page-checksum-simd.js';
+import { PAGE_SIZE } from './page-size.js';
 
 export const RELSEG_BLOCKS = 131072; // blocks per 1 GiB segment file at 8 KiB pages
 const N_SUMS = 32;
 const FNV_PRIME = 16777619;
 const PD_VALID_FLAG_BITS = 0x0007;
 const SIZE_OF_PAGE_HEADER = 24;
-const PAGE = 8192;
 const baseOffsets = new Uint32Array([
   0x5b1f36e9, 0xb8525960, 0x02ab50aa, 0x1de66d2a, 0x79ff467a, 0x9bb9f8a3, 0x217e7cd2, 0x83e13d2c,
   0xf8d4474f, 0xe39eb970, 0x42c6ae16, 0x993216fa, 0x7b093b5d, 0x98daff3c, 0xf718902a, 0x0b1c9cdb,
@@ -51,9 +51,9 @@ export function pageLsn(page: Uint8Array, offset = 0): bigint {
   return (BigInt(dv.getUint32(0, true)) << 32n) | BigInt(dv.getUint32(4, true));
 }
 
-const ZEROS = Buffer.alloc(8192);
+const ZEROS = Buffer.alloc(PAGE_SIZE);
 
-/** True when every byte is zero (a memcmp against zeros, 8 KiB at a time). */
+/** True when every byte is zero (a memcmp against zeros, a page at a time). */
 export function isAllZero(page: Uint8Array): boolean {
   const b = Buffer.from(page.buffer, page.byteOffset, page.byteLength);
   for (let i = 0; i < b.length; i += ZEROS.length) {
@@ -103,15 +103,15 @@ export function checkChunk(chunk: Uint8Array, blocks: number | ArrayLike<number>
   const bad: { index: number; problem: PageProblem }[] = [];
   const cs = checksums ? simdOver(chunk) : undefined;
   const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  for (let p = 0, i = 0; p + PAGE <= chunk.byteLength; p += PAGE, i++) {
+  for (let p = 0, i = 0; p + PAGE_SIZE <= chunk.byteLength; p += PAGE_SIZE, i++) {
     const hi = dv.getUint32(p, true);
     if (hi > startHi || (hi === startHi && dv.getUint32(p + 4, true) >= startLo)) continue;
     let problem: PageProblem | undefined;
-    if (!headerSane(dv, p, PAGE)) {
-      if (!isAllZero(chunk.subarray(p, p + PAGE))) problem = 'header';
+    if (!headerSane(dv, p, PAGE_SIZE)) {
+      if (!isAllZero(chunk.subarray(p, p + PAGE_SIZE))) problem = 'header';
     } else if (cs) {
       if (cs.at(cs.base + p, typeof blocks === 'number' ? blocks + i : blocks[i]!) !== dv.getUint16(p + 8, true)) problem = 'checksum';
-    } else if (checksums && dv.getUint16(p + 8, true) !== pageChecksum(chunk.subarray(p, p + PAGE), typeof blocks === 'number' ? blocks + i : blocks[i]!)) {
+    } else if (checksums && dv.getUint16(p + 8, true) !== pageChecksum(chunk.subarray(p, p + PAGE_SIZE), typeof blocks === 'number' ? blocks + i : blocks[i]!)) {
       problem = 'checksum';
     }
     if (problem) bad.push({ index: i, problem });
@@ -132,9 +132,9 @@ export function pageIsNew(dv: DataView, off = 0): boolean {
 export function stampChecksums(chunk: Uint8Array, blocks: ArrayLike<number>, which: Uint8Array): void {
   const cs = simdOver(chunk);
   const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  for (let i = 0, p = 0; p + PAGE <= chunk.byteLength; i++, p += PAGE) {
+  for (let i = 0, p = 0; p + PAGE_SIZE <= chunk.byteLength; i++, p += PAGE_SIZE) {
     if (!which[i] || pageIsNew(dv, p)) continue;
-    dv.setUint16(p + 8, cs ? cs.at(cs.base + p, blocks[i]!) : pageChecksum(chunk.subarray(p, p + PAGE), blocks[i]!), true);
+    dv.setUint16(p + 8, cs ? cs.at(cs.base + p, blocks[i]!) : pageChecksum(chunk.subarray(p, p + PAGE_SIZE), blocks[i]!), true);
   }
 }
 

@@ -13,6 +13,7 @@
 
 import { fail } from '../../../common/errors.js';
 import { relativePathProblem } from '../../../common/names.js';
+import { PAGE_SIZE } from './page-size.js';
 
 export const STREAM_VERSION = 1;
 const MAGIC = Buffer.from('OBSPACE1', 'latin1');
@@ -131,7 +132,7 @@ export class SpaceStreamDecoder {
   private state: 'header' | 'frame' | 'content' | 'done' = 'header';
   private remaining = 0;
   private fileOffset = 0;
-  private pageSize = 8192;
+  private pageSize = PAGE_SIZE;
   private header: StreamHeader | undefined;
 
   push(chunk: Buffer): StreamEvent[] {

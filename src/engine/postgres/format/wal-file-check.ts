@@ -11,8 +11,8 @@ import { WalSegmentCheck } from './wal-segment-check.js';
 import { WAL } from './wal-format.js';
 import type { WalFileExpectations, WalFileVerdict } from '../../engine.js';
 import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalPageFormat } from './wal-page.js';
+import { WAL_PAGE_SIZE } from './page-size.js';
 
-const WAL_PAGE = 8192;
 /** what a .history or .backup file may hold; PostgreSQL's are a few hundred bytes */
 const TEXT_LIMIT = 1 << 20;
 
@@ -39,7 +39,7 @@ export class WalFileCheck {
     if (this.segment) { this.segment.push(chunk); return; }
     if (this.kind === 'partial') {
       // only its first page is checked
-      if (this.head.length < WAL_PAGE) this.head = Buffer.concat([this.head, chunk.subarray(0, WAL_PAGE - this.head.length)]);
+      if (this.head.length < WAL_PAGE_SIZE) this.head = Buffer.concat([this.head, chunk.subarray(0, WAL_PAGE_SIZE - this.head.length)]);
       return;
     }
     if (this.kind !== 'segment' && this.head.length + chunk.length > TEXT_LIMIT) {
@@ -47,7 +47,7 @@ export class WalFileCheck {
       return;
     }
     this.head = Buffer.concat([this.head, chunk]);
-    if (this.kind === 'segment' && this.head.length >= WAL_PAGE) this.startSegment();
+    if (this.kind === 'segment' && this.head.length >= WAL_PAGE_SIZE) this.startSegment();
   }
 
   end(): WalFileVerdict {
@@ -84,14 +84,14 @@ export class WalFileCheck {
     if (problems.length === 0) return facts;
     // salvage: WAL written to a point in a recycled file; page 0 itself was checked above
     const bad = this.segment.badPage;
-    if (this.expect.salvage && bad !== undefined && bad > 0 && this.bytes === this.facts!.segmentSize) return { ...facts, validBytes: bad * WAL_PAGE };
+    if (this.expect.salvage && bad !== undefined && bad > 0 && this.bytes === this.facts!.segmentSize) return { ...facts, validBytes: bad * WAL_PAGE_SIZE };
     return { ok: false, problem: problems[0]! };
   }
 
   /** A timeline's last segment as it was at a promotion: its first page and its size (the rest may be anything). */
   private endPartial(): WalFileVerdict {
     const base = this.name.slice(0, 24);
-    if (this.head.length < WAL_PAGE) return { ok: false, problem: `is ${this.bytes} bytes, shorter than one WAL page` };
+    if (this.head.length < WAL_PAGE_SIZE) return { ok: false, problem: `is ${this.bytes} bytes, shorter than one WAL page` };
     const first = this.firstPage(base);
     if (typeof first === 'string') return { ok: false, problem: first };
     if (this.bytes !== first.segmentSize) return { ok: false, problem: `is ${this.bytes} bytes, a segment is ${first.segmentSize}` };
@@ -100,7 +100,7 @@ export class WalFileCheck {
 
   /** The long header of a segment's first page, checked against the name `segName` and what is expected. */
   private firstPage(segName: string): { systemId: string; segmentSize: number } | string {
-    const page = this.head.subarray(0, WAL_PAGE);
+    const page = this.head.subarray(0, WAL_PAGE_SIZE);
     const format = sniffWalPageFormat(page);
     const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
     if (!format) return `is not WAL of PostgreSQL 13 to 18 (first page magic 0x${view.getUint16(0, true).toString(16)})`;
@@ -117,7 +117,7 @@ export class WalFileCheck {
     const named = parseWalFileName(segName, size);
     const perLog = 0x100000000 / size;
     if (!named || parseInt(segName.slice(16, 24), 16) >= perLog) return `its name does not fit its segment size ${size}`;
-    const why = checkPageHeader(h, { format, pageAddr: Number(named.segno) * size, segSize: size, pageSize: WAL_PAGE, sysid: h.sysid, minTli: 1 });
+    const why = checkPageHeader(h, { format, pageAddr: Number(named.segno) * size, segSize: size, pageSize: WAL_PAGE_SIZE, sysid: h.sysid, minTli: 1 });
     if (why) return `page 0: ${why}`;
     if (h.tli > named.timeline) return `page 0 is of timeline ${h.tli}, the name says ${named.timeline}`;
     return { systemId: sysid, segmentSize: size };

@@ -19,8 +19,8 @@ import { PageLedger } from './page-ledger.js';
 import { contentLength, restoredLinkAs, SpaceStreamDecoder, type FileEntry } from '../format/space-stream.js';
 import { DIRECT_ALIGN, DIRECT_MIN, SMALL_SYNC, writeDirect } from './space-restorer.js';
 import type { RestoreLevel } from '../../engine.js';
+import { PAGE_SIZE } from '../format/page-size.js';
 
-const PAGE = 8192;
 const { O_CREAT, O_RDWR } = fs.constants;
 
 export interface ChainRestoreOptions {
@@ -48,7 +48,7 @@ export interface ChainRestoreResult {
  */
 export async function restoreChainStreams(levels: readonly RestoreLevel[], root: string | TargetDir, opts: ChainRestoreOptions = {}): Promise<ChainRestoreResult> {
   if (levels.length === 0) fail('INTERNAL', 'a chain restore needs at least one level');
-  const ledger = new PageLedger(levels.length, PAGE);
+  const ledger = new PageLedger(levels.length, PAGE_SIZE);
   const totals = { entries: 0, bytes: 0, written: 0 };
   const tree = typeof root === 'string' ? TargetDir.open(root) : root;
   for (const [depth, level] of levels.entries()) {
@@ -112,7 +112,7 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
       c.opts.signal?.throwIfAborted();
       for (const ev of decoder.push(chunk)) {
         if (ev.kind === 'header') {
-          if (ev.header.pageSize !== PAGE) fail('FORMAT', `space stream of level ${c.level}: page size ${ev.header.pageSize} is not supported (only ${PAGE})`);
+          if (ev.header.pageSize !== PAGE_SIZE) fail('FORMAT', `space stream of level ${c.level}: page size ${ev.header.pageSize} is not supported (only ${PAGE_SIZE})`);
           sawHeader = true;
         } else if (ev.kind === 'entry') {
           await finish();
@@ -182,12 +182,12 @@ async function writePages(cur: Current, data: Buffer, offset: number, c: PartCon
   };
   for (let done = 0; done < data.length;) {
     const pos = offset + done;
-    const index = Math.floor(pos / PAGE);
-    const within = pos % PAGE;
-    const n = Math.min(PAGE - within, data.length - done);
+    const index = Math.floor(pos / PAGE_SIZE);
+    const within = pos % PAGE_SIZE;
+    const n = Math.min(PAGE_SIZE - within, data.length - done);
     const block = pages[index];
     if (block === undefined) fail('FORMAT', `space stream: ${cur.entry.path} carries more pages than it lists`);
-    const fileAt = block * PAGE + within;
+    const fileAt = block * PAGE_SIZE + within;
     if (c.ledger.wants(cur.entry.path, block, c.depth)) {
       if (runLen > 0 && runFile + runLen !== fileAt) await flush();
       if (runLen === 0) { runData = done; runFile = fileAt; }
@@ -228,7 +228,7 @@ function aligned(run: Buffer, at: number): boolean {
 async function directHandle(cur: Current, c: PartContext): Promise<fsp.FileHandle | undefined> {
   if (cur.direct !== undefined) return cur.direct ?? undefined;
   cur.direct = null;
-  if (contentLength(cur.entry, PAGE) < DIRECT_MIN) return undefined;
+  if (contentLength(cur.entry, PAGE_SIZE) < DIRECT_MIN) return undefined;
   // undefined where refused (EINVAL on tmpfs and the like; not made yet by the part that
   // registered it): buffered writes do it all
   cur.direct = (await c.tree.openDirect(cur.rel)) ?? null;

@@ -15,6 +15,7 @@ import { fail } from '../../../common/errors.js';
 import { isPageAligned } from '../../../common/io/shared-memory.js';
 import { TargetDir } from '../../../common/io/target-dir.js';
 import { contentLength, restoredLinkAs, SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from '../format/space-stream.js';
+import { PAGE_SIZE } from '../format/page-size.js';
 
 const { O_CREAT, O_RDWR, O_TRUNC, O_WRONLY } = fs.constants;
 
@@ -96,8 +97,8 @@ export async function restoreSpaceStream(source: AsyncIterable<Buffer>, root: st
             } else {
               const inPlace = e.pages !== undefined || e.offset !== undefined;
               const fh = await tree.open(rel, inPlace ? O_RDWR | O_CREAT : O_WRONLY | O_CREAT | O_TRUNC);
-              const direct = e.pages === undefined && contentLength(e, header?.pageSize ?? 8192) >= DIRECT_MIN ? await tree.openDirect(rel) : undefined;
-              current = { entry: e, fh, direct, pageSize: header?.pageSize ?? 8192, written: 0 };
+              const direct = e.pages === undefined && contentLength(e, header?.pageSize ?? PAGE_SIZE) >= DIRECT_MIN ? await tree.openDirect(rel) : undefined;
+              current = { entry: e, fh, direct, pageSize: header?.pageSize ?? PAGE_SIZE, written: 0 };
             }
             break;
           }

@@ -20,6 +20,7 @@ import { SmallFileCache } from '../backup/small-file-cache.js';
 import { clusterIdentity } from '../restore/cluster-dir.js';
 import { WalFileCheck } from '../format/wal-file-check.js';
 import { isoTime } from '../../../common/units.js';
+import { PAGE_SIZE } from '../format/page-size.js';
 
 export interface PostgresSettings extends PgConnectionSettings {
   readonly dataDir: string | undefined;
@@ -64,7 +65,7 @@ export class PostgresAdapter implements EngineAdapter {
       archiveMode: r.archive_mode!, archiveCommand: r.archive_command!, walFlushLsn: r.flush_lsn!,
     };
     if (info.version < 130000) fail('PG', `PostgreSQL ${info.versionText} is not supported`, 'openbar supports PostgreSQL 13 to 17');
-    if (info.pageSize !== 8192) fail('PG', `block size ${info.pageSize} is not supported (only 8192)`);
+    if (info.pageSize !== PAGE_SIZE) fail('PG', `block size ${info.pageSize} is not supported (only ${PAGE_SIZE})`);
     if (this.s.dataDir && path.resolve(this.s.dataDir) !== path.resolve(info.dataDir)) {
       const same = fs.existsSync(this.s.dataDir) && fs.realpathSync(this.s.dataDir) === fs.realpathSync(info.dataDir);
       if (!same) fail('CONFIG', `pg_data is ${this.s.dataDir} but the server at ${this.s.host}:${this.s.port} runs on ${info.dataDir}`, 'fix pg_data or pg_port in the config');
@@ -135,9 +136,9 @@ export class PostgresAdapter implements EngineAdapter {
     const pick = (source.changes as PageChanges).pagesOf(space, file.path);
     if (pick === 'whole') return bytes;
     // and the pages past what the base holds (a listed one among them counted twice: an estimate)
-    const from = (file.range?.offset ?? 0) / 8192;
-    const to = Math.floor((file.range ? file.range.offset + file.range.length : file.size) / 8192);
-    return (pick.length + Math.max(0, to - Math.max(from, pagesKnownToBase(file, source)))) * 8192;
+    const from = (file.range?.offset ?? 0) / PAGE_SIZE;
+    const to = Math.floor((file.range ? file.range.offset + file.range.length : file.size) / PAGE_SIZE);
+    return (pick.length + Math.max(0, to - Math.max(from, pagesKnownToBase(file, source)))) * PAGE_SIZE;
   }
 
   async switchWal(): Promise<{ lsn: string; walFile: string }> {

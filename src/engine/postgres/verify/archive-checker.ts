@@ -8,8 +8,8 @@ import { FileCoverage } from './file-coverage.js';
 import { RELSEG_BLOCKS } from '../format/page.js';
 import { scanSpaceStream } from './verify-space.js';
 import { WalSegmentCheck } from '../format/wal-segment-check.js';
+import { PAGE_SIZE } from '../format/page-size.js';
 
-const PAGE = 8192;
 const DEFAULTTABLESPACE_OID = 1663;
 const GLOBALTABLESPACE_OID = 1664;
 const FORKS: Record<string, string> = { '': 'main', _fsm: 'fsm', _vm: 'vm', _init: 'init' };
@@ -47,8 +47,8 @@ export const postgresArchiveChecker: ArchiveChecker = {
       const rel = g.relation ? relationRef(g.path, spaceOid) : undefined;
       if (rel) {
         const base = rel.segment * RELSEG_BLOCKS;
-        const first = base + Math.floor(g.from / PAGE);
-        const last = base + Math.ceil(g.to / PAGE) - 1;
+        const first = base + Math.floor(g.from / PAGE_SIZE);
+        const last = base + Math.ceil(g.to / PAGE_SIZE) - 1;
         yield { space, path: g.path, relation: rel, block: first, ...(last > first ? { lastBlock: last } : {}), problem: last > first ? `${last - first + 1} pages missing` : 'page missing' };
       } else {
         yield { space, path: g.path, problem: `bytes ${g.from}..${g.to - 1} of ${g.size} missing (file truncated)` };

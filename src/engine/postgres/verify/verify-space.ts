@@ -9,8 +9,8 @@ import { checkChunk, RELSEG_BLOCKS } from '../format/page.js';
 import { relationBlockBase } from '../backup/spaces.js';
 import { SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from '../format/space-stream.js';
 import { FileCoverage } from './file-coverage.js';
+import { PAGE_SIZE } from '../format/page-size.js';
 
-const PAGE = 8192;
 
 export interface PageFinding {
   readonly path: string;
@@ -52,15 +52,15 @@ export async function scanSpaceStream(source: AsyncIterable<Buffer>, opts: Space
 
   const checkPages = (run: Buffer, firstIndex: number) => {
     const c = cur!;
-    const blockOf = (i: number) => c.base! + (c.entry.pages ? c.entry.pages[firstIndex + i]! : ((c.entry.offset ?? 0) / PAGE) + firstIndex + i);
+    const blockOf = (i: number) => c.base! + (c.entry.pages ? c.entry.pages[firstIndex + i]! : ((c.entry.offset ?? 0) / PAGE_SIZE) + firstIndex + i);
     if (c.entry.pages) {
       // page lists: each page checked with its own block number
-      const blocks = Array.from({ length: run.length / PAGE }, (_, i) => blockOf(i));
+      const blocks = Array.from({ length: run.length / PAGE_SIZE }, (_, i) => blockOf(i));
       for (const b of checkChunk(run, blocks, `${start}`, opts.checksums).bad) opts.onFinding({ path: c.entry.path, block: blocks[b.index]!, problem: b.problem });
     } else {
       for (const b of checkChunk(run, blockOf(0), `${start}`, opts.checksums).bad) opts.onFinding({ path: c.entry.path, block: blockOf(b.index), problem: b.problem });
     }
-    pages += run.length / PAGE;
+    pages += run.length / PAGE_SIZE;
   };
 
   const onData = (data: Buffer) => {
@@ -71,18 +71,18 @@ export async function scanSpaceStream(source: AsyncIterable<Buffer>, opts: Space
     if (c.base === undefined) return;
     let d = data;
     if (c.carryLen > 0) {
-      const n = Math.min(PAGE - c.carryLen, d.length);
+      const n = Math.min(PAGE_SIZE - c.carryLen, d.length);
       d.copy(c.carry, c.carryLen, 0, n);
       c.carryLen += n;
       d = d.subarray(n);
-      if (c.carryLen < PAGE) return;
+      if (c.carryLen < PAGE_SIZE) return;
       checkPages(c.carry, c.index++);
       c.carryLen = 0;
     }
-    const whole = d.length - (d.length % PAGE);
+    const whole = d.length - (d.length % PAGE_SIZE);
     if (whole > 0) {
       checkPages(d.subarray(0, whole), c.index);
-      c.index += whole / PAGE;
+      c.index += whole / PAGE_SIZE;
     }
     if (whole < d.length) {
       d.copy(c.carry, 0, whole);
@@ -96,7 +96,7 @@ export async function scanSpaceStream(source: AsyncIterable<Buffer>, opts: Space
     if (cur.captured) opts.capture!.get(e.path)!(Buffer.concat(cur.captured));
     cur = undefined;
     if (e.type !== 'file') return;
-    if (e.pages) opts.coverage.addPages(e.path, e.size, e.pages, PAGE);
+    if (e.pages) opts.coverage.addPages(e.path, e.size, e.pages, PAGE_SIZE);
     else opts.coverage.addRange(e.path, e.size, e.offset ?? 0, e.length ?? e.size);
   };
 
@@ -109,7 +109,7 @@ export async function scanSpaceStream(source: AsyncIterable<Buffer>, opts: Space
           files++;
           cur = {
             entry: ev.entry, base: ev.entry.type === 'file' ? relationBlockBase(ev.entry.path, RELSEG_BLOCKS) : undefined,
-            carry: Buffer.allocUnsafe(PAGE), carryLen: 0, index: 0, captured: opts.capture?.has(ev.entry.path) ? [] : undefined,
+            carry: Buffer.allocUnsafe(PAGE_SIZE), carryLen: 0, index: 0, captured: opts.capture?.has(ev.entry.path) ? [] : undefined,
           };
           opts.coverage.declare(ev.entry.path, ev.entry.type === 'file' ? ev.entry.size : 0, cur.base !== undefined, opts.depth ?? 0);
           break;

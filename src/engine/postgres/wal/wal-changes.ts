@@ -26,6 +26,7 @@ import type { WalChanges } from './block-ref-collector.js';
 import type { WalSources, WorkerLender, WorkerLoan } from '../../engine.js';
 import { warmPgWal } from './warm-pg-wal.js';
 import { takePrestarted } from '../../../common/io/prestarted-worker.js';
+import { WAL_PAGE_SIZE } from '../format/page-size.js';
 
 export interface WalChangesInput {
   readonly fromLsn: string;
@@ -48,7 +49,6 @@ export interface WalChangesInput {
 const KEEP_IMAGES = 4096;
 
 /** Enough of a WAL page to hold any record header that starts before the end LSN. */
-const WAL_PAGE = 8192;
 
 type WalChangesResult = { changes: PageChanges; records: number; walBytes: number; summarized: number } | { incomplete: string };
 
@@ -122,7 +122,7 @@ export class WalChangesReading {
         const name = walFileName(this.i.timeline, this.segno, this.i.segmentSize);
         // not archived yet (the segment holding this backup's start, at least): read from pg_wal
         // only as far as the reader needs
-        const upTo = Math.min(this.i.segmentSize, Number(to - BigInt(this.segno) * BigInt(this.i.segmentSize)) + WAL_PAGE);
+        const upTo = Math.min(this.i.segmentSize, Number(to - BigInt(this.segno) * BigInt(this.i.segmentSize)) + WAL_PAGE_SIZE);
         // a segment begun from pg_wal goes on from there (else from the Logs pool, where it may be by now)
         const fromPool = async () => {
           const p = await this.open(this.segno);
@@ -250,7 +250,7 @@ export class WalChangesReading {
     const size = BigInt(this.i.segmentSize);
     while (!this.done) {
       const flushed = written - this.segno * size;
-      const limit = Number(flushed >= size ? size : flushed - (flushed % BigInt(WAL_PAGE)));
+      const limit = Number(flushed >= size ? size : flushed - (flushed % BigInt(WAL_PAGE_SIZE)));
       if (limit <= this.fed) return;
       if (!(await this.feedFile(limit, false, limit < this.i.segmentSize))) return; // finish finds out where it is
       trace(`wal: read ahead from pg_wal to ${lsnText(Number(this.segno * size) + this.fed)}`);
