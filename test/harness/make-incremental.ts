@@ -7,7 +7,7 @@
 
 import { parseLsn } from '../../src/engine/postgres/format/lsn.js';
 import { isAllZero, pageLsn, RELSEG_BLOCKS } from '../../src/engine/postgres/format/page.js';
-import { relationBlockBase } from '../../src/engine/postgres/backup/spaces.js';
+import { relationBlockBase } from '../../src/engine/postgres/format/relation-path.js';
 import { encodeEntry, encodeHeader, encodeTrailer, SpaceStreamDecoder, type FileEntry, type StreamHeader } from '../../src/engine/postgres/format/space-stream.js';
 
 const PAGE = 8192;

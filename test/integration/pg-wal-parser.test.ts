@@ -16,7 +16,8 @@ import { giveToPostgres, SandboxCluster } from '../../src/engine/postgres/server
 import { BlockRefCollector, type WalChanges } from '../../src/engine/postgres/wal/block-ref-collector.js';
 import { WalChangesReading } from '../../src/engine/postgres/wal/wal-changes.js';
 import { changedBlocksFromFiles, segmentPaths } from '../../src/engine/postgres/wal/changed-blocks.js';
-import { FORK_NAMES, type WalFormat } from '../../src/engine/postgres/format/wal-format.js';
+import type { WalFormat } from '../../src/engine/postgres/format/wal-format.js';
+import { FORK_NAMES } from '../../src/engine/postgres/format/relation-path.js';
 import { imageApplies, imageCompression, type DecodedRecord } from '../../src/engine/postgres/wal/wal-record.js';
 import { tempDir } from '../harness/cli.js';
 import { hexLsn, specialEventsOfDump, waldump, type Dump } from '../harness/waldump.js';

@@ -14,9 +14,10 @@ import type { ByteSink, IncrementalSource, SpaceFile, SpaceInfo, SpaceReadOption
 import { parseLsn } from '../format/lsn.js';
 import { checkChunk, checkPage, isAllZero, pageLsn, RELSEG_BLOCKS, stampChecksums } from '../format/page.js';
 import type { FileImages, PageChanges } from '../wal/page-changes.js';
-import { copyBounds, relationBlockBase } from './spaces.js';
+import { isMapFork, relationBlockBase } from '../format/relation-path.js';
+import { copyBounds } from './spaces.js';
 import { copySmallFile, readChunk } from './copy-space.js';
-import { copiedWhole, FSM_OR_VM, newSinceBase, pagesKnownToBase, unchangedOnDisk } from './incremental-rules.js';
+import { copiedWhole, newSinceBase, pagesKnownToBase, unchangedOnDisk } from './incremental-rules.js';
 import { isSmallFile, type SmallFileCache } from './small-file-cache.js';
 import { encodeEntry, encodeHeader, encodeTrailer } from '../format/space-stream.js';
 import { isoTime } from '../../../common/units.js';
@@ -113,7 +114,7 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
         if (from === 0) opts.onFile?.(f.path, size);
         // free space and visibility maps change without new page LSNs: always whole (they are
         // small); so does a file the base lacks, whatever its pages' LSNs
-        const pick = blockBase === undefined || FSM_OR_VM.test(f.path) || newSinceBase(f, opts.incremental) ? 'whole'
+        const pick = blockBase === undefined || isMapFork(f.path) || newSinceBase(f, opts.incremental) ? 'whole'
           : opts.incremental.method === 'wal' ? (opts.incremental.changes as PageChanges).pagesOf(space, f.path) : 'scan';
         const known = pagesKnownToBase(f, opts.incremental);
         if (pick === 'whole') await copyWhole(c, fh, head, from, to, f.range !== undefined, blockBase);

@@ -6,10 +6,9 @@
 
 import type { IncrementalSource, SpaceFile } from '../../engine.js';
 import { RELSEG_BLOCKS } from '../format/page.js';
-import { relationBlockBase } from './spaces.js';
+import { isMapFork, relationBlockBase } from '../format/relation-path.js';
 import { PAGE_SIZE } from '../format/page-size.js';
 
-export const FSM_OR_VM = /_(fsm|vm)(\.\d+)?$/;
 
 /** A regular file the base recorded it did not hold: created (or copied in) since. */
 export function newSinceBase(f: SpaceFile, src: IncrementalSource): boolean {
@@ -45,5 +44,5 @@ export function unchangedOnDisk(f: SpaceFile, src: IncrementalSource): boolean {
  */
 export function copiedWhole(f: SpaceFile, src: IncrementalSource): boolean {
   return f.type === 'file' && !unchangedOnDisk(f, src)
-    && (relationBlockBase(f.path, RELSEG_BLOCKS) === undefined || FSM_OR_VM.test(f.path) || newSinceBase(f, src));
+    && (relationBlockBase(f.path, RELSEG_BLOCKS) === undefined || isMapFork(f.path) || newSinceBase(f, src));
 }

@@ -18,13 +18,12 @@ import path from 'node:path';
 import { fail } from '../../../common/errors.js';
 import type { SpaceFile, SpaceInfo } from '../../engine.js';
 import { COPY_MARK } from '../restore/cluster-dir.js';
+import { FORK, isTemporaryRelationFile, relationFileName } from '../format/relation-path.js';
 
 /** Directories whose contents are runtime state: copied empty. */
 const emptyDirs = new Set(['pg_wal', 'pg_replslot', 'pg_dynshmem', 'pg_notify', 'pg_serial', 'pg_snapshots', 'pg_stat_tmp', 'pg_subtrans']);
 /** Files never copied, wherever they are. */
 const skipFiles = new Set(['postmaster.pid', 'postmaster.opts', 'pg_internal.init', 'backup_label', 'tablespace_map', 'backup_manifest', 'postgresql.auto.conf.tmp', 'recovery.signal', 'standby.signal', COPY_MARK]);
-const relationFile = /^(\d+)(_fsm|_vm|_init)?(\.\d+)?$/;
-const tempRelation = /^t\d+_\d+/;
 
 export function criticalSpace(dataDir: string): SpaceInfo {
   return { name: 'pg_global', critical: true, oid: null, root: dataDir };
@@ -84,16 +83,16 @@ function walk(abs: string, rel: string, out: SpaceFile[], opts: WalkOptions): vo
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // unlogged relations: those with an init fork; only the init fork is copied
-  const unlogged = new Set<string>();
+  const unlogged = new Set<number>();
   for (const e of entries) {
-    const m = relationFile.exec(e.name);
-    if (m && m[2] === '_init') unlogged.add(m[1]!);
+    const f = relationFileName(e.name);
+    if (f?.fork === FORK.INIT) unlogged.add(f.rel);
   }
   for (const e of entries) {
     const name = e.name;
-    if (skipFiles.has(name) || name.startsWith('pgsql_tmp') || tempRelation.test(name)) continue;
-    const m = relationFile.exec(name);
-    if (m && unlogged.has(m[1]!) && m[2] !== '_init') continue;
+    if (skipFiles.has(name) || name.startsWith('pgsql_tmp') || isTemporaryRelationFile(name)) continue;
+    const f = relationFileName(name);
+    if (f && unlogged.has(f.rel) && f.fork !== FORK.INIT) continue;
     const relPath = rel ? `${rel}/${name}` : name;
     const absPath = `${abs}/${name}`;
     let st: fs.Stats | undefined;
@@ -159,19 +158,6 @@ function followLink(absPath: string, relPath: string, opts: WalkOptions): fs.Sta
 function cannotList(file: string, err: unknown): never {
   fail('IO', `cannot list ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     'openbar runs as the user that owns the data directory (postgres): check the permissions there');
-}
-
-/** For a relation segment file, the block number of its first page; undefined for other files. */
-export function relationBlockBase(relPath: string, blocksPerSegment: number): number | undefined {
-  const parts = relPath.split('/');
-  const name = parts[parts.length - 1]!;
-  const m = relationFile.exec(name);
-  if (!m) return undefined;
-  const dir = parts[parts.length - 2];
-  const inRelDir = parts.includes('global') ? parts.length === 2 && parts[0] === 'global' : dir !== undefined && /^\d+$/.test(dir);
-  if (!inRelDir) return undefined;
-  const seg = m[3] ? Number(m[3].slice(1)) : 0;
-  return seg * blocksPerSegment;
 }
 
 /**

@@ -2,6 +2,8 @@
 // 13 to 17: page magic, bimg_info bits, rmgr ids and the dbase/xact record codes. Only
 // constants and a look-up by page magic; never parses anything itself.
 
+import { FORK } from './relation-path.js';
+
 /** Fixed sizes and bits shared by every supported version (xlog_internal.h, xlogrecord.h). */
 export const WAL = Object.freeze({
   SHORT_PAGE_HEADER: 24, // MAXALIGN(sizeof(XLogPageHeaderData))
@@ -29,7 +31,7 @@ export const WAL = Object.freeze({
   BKPBLOCK_WILL_INIT: 0x40,
   BKPBLOCK_SAME_REL: 0x80,
   BKPIMAGE_HAS_HOLE: 0x01,
-  MAX_FORKNUM: 3, // main 0, fsm 1, vm 2, init 3
+  MAX_FORKNUM: FORK.INIT,
 });
 
 /** Resource manager ids (rmgrlist.h): the same numbers in 13 to 17. */
@@ -133,5 +135,3 @@ export function walFormatForMajor(major: number): WalFormat | undefined {
 export function isKnownRmgr(format: WalFormat, rmid: number): boolean {
   return rmid <= RM.MAX_BUILTIN || (format.customRmgrs && rmid >= RM.MIN_CUSTOM);
 }
-
-export const FORK_NAMES: readonly string[] = ['main', 'fsm', 'vm', 'init'];

@@ -21,6 +21,7 @@ import { clusterIdentity } from '../restore/cluster-dir.js';
 import { WalFileCheck } from '../format/wal-file-check.js';
 import { isoTime } from '../../../common/units.js';
 import { PAGE_SIZE } from '../format/page-size.js';
+import { DEFAULTTABLESPACE_OID } from '../format/relation-path.js';
 
 export interface PostgresSettings extends PgConnectionSettings {
   readonly dataDir: string | undefined;
@@ -176,7 +177,7 @@ export class PostgresAdapter implements EngineAdapter {
       if (!conn) continue;
       try {
         for (const x of mine) {
-          const r = await conn.query<{ rel: string | null }>('SELECT pg_filenode_relation($1, $2)::regclass::text AS rel', [x.spcOid === 1663 ? 0 : x.spcOid, x.relfilenode]).catch(() => ({ rows: [{ rel: null }] }));
+          const r = await conn.query<{ rel: string | null }>('SELECT pg_filenode_relation($1, $2)::regclass::text AS rel', [x.spcOid === DEFAULTTABLESPACE_OID ? 0 : x.spcOid, x.relfilenode]).catch(() => ({ rows: [{ rel: null }] }));
           out.set(`${dbOid}/${x.relfilenode}`, { database: dbOid === 0 ? '(shared)' : datname, relation: r.rows[0]?.rel ?? null });
         }
       } finally {

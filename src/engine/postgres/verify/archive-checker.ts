@@ -9,22 +9,13 @@ import { RELSEG_BLOCKS } from '../format/page.js';
 import { scanSpaceStream } from './verify-space.js';
 import { WalSegmentCheck } from '../format/wal-segment-check.js';
 import { PAGE_SIZE } from '../format/page-size.js';
+import { FORK_NAMES, relationPath, tablespaceOf } from '../format/relation-path.js';
 
-const DEFAULTTABLESPACE_OID = 1663;
-const GLOBALTABLESPACE_OID = 1664;
-const FORKS: Record<string, string> = { '': 'main', _fsm: 'fsm', _vm: 'vm', _init: 'init' };
-
-/**
- * The relation a file of a space belongs to: `global/REL[_fork][.seg]` in pg_global, and
- * `DB/REL...` relative to pg_default's root (base/) or `PG_NN_CATVER/DB/REL...` in a tablespace.
- */
+/** The relation a file of a space belongs to, as a finding names it. */
 export function relationRef(path: string, spaceOid: number | null): RelationRef | undefined {
-  const m = /^(?:(global)|(?:PG_\d+_\d+\/)?(\d+))\/(\d+)(_fsm|_vm|_init)?(?:\.(\d+))?$/.exec(path);
-  if (!m) return undefined;
-  return {
-    dbOid: m[1] ? 0 : Number(m[2]), spcOid: m[1] ? GLOBALTABLESPACE_OID : spaceOid ?? DEFAULTTABLESPACE_OID,
-    relfilenode: Number(m[3]), fork: FORKS[m[4] ?? '']!, segment: Number(m[5] ?? 0),
-  };
+  const f = relationPath(path);
+  if (!f) return undefined;
+  return { dbOid: f.db, spcOid: tablespaceOf(f, spaceOid), relfilenode: f.rel, fork: FORK_NAMES[f.fork]!, segment: f.segment };
 }
 
 export const postgresArchiveChecker: ArchiveChecker = {

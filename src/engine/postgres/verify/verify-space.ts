@@ -6,7 +6,7 @@
 
 import { parseLsn } from '../format/lsn.js';
 import { checkChunk, RELSEG_BLOCKS } from '../format/page.js';
-import { relationBlockBase } from '../backup/spaces.js';
+import { relationBlockBase } from '../format/relation-path.js';
 import { SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from '../format/space-stream.js';
 import { FileCoverage } from './file-coverage.js';
 import { PAGE_SIZE } from '../format/page-size.js';

@@ -6,26 +6,11 @@
 
 import type { SpaceInfo } from '../../engine.js';
 import { RELSEG_BLOCKS } from '../format/page.js';
+import { FORK, relationPath, tablespaceOf } from '../format/relation-path.js';
 import type { WalChanges } from './block-ref-collector.js';
 import type { RelationImages } from './block-images.js';
 
-const DEFAULTTABLESPACE_OID = 1663;
-const GLOBALTABLESPACE_OID = 1664;
-const FORK_NUMBERS: Record<string, number> = { '': 0, _fsm: 1, _vm: 2, _init: 3 };
-const FSM_FORK = 1;
-const VM_FORK = 2;
 const EMPTY = new Uint32Array(0);
-
-/** Parses a relation file's path within its space: `[PG_NN_CAT/]DB/REL[_fork][.seg]` or `global/REL...`. */
-export function relationFileOf(relPath: string): { db: number; rel: number; fork: number; segment: number } | undefined {
-  const m = /^(?:(global)|(?:PG_\d+_\d+\/)?(\d+))\/(\d+)(_fsm|_vm|_init)?(?:\.(\d+))?$/.exec(relPath);
-  if (!m) return undefined;
-  return { db: m[1] ? 0 : Number(m[2]), rel: Number(m[3]), fork: FORK_NUMBERS[m[4] ?? '']!, segment: Number(m[5] ?? 0) };
-}
-
-export function spaceOid(space: SpaceInfo): number {
-  return space.critical ? GLOBALTABLESPACE_OID : space.oid ?? DEFAULTTABLESPACE_OID;
-}
 
 export class PageChanges {
   private readonly whole = new Set<string>();
@@ -47,9 +32,9 @@ export class PageChanges {
   imagesOf(space: SpaceInfo, relPath: string): FileImages | undefined {
     const kept = this.w.images;
     if (!kept || kept.count === 0) return undefined;
-    const f = relationFileOf(relPath);
-    if (!f || f.fork !== 0) return undefined;
-    const spc = spaceOid(space);
+    const f = relationPath(relPath);
+    if (!f || f.fork !== FORK.MAIN) return undefined;
+    const spc = tablespaceOf(f, space.oid);
     this.imageRels ??= new Map(kept.relations.map((x) => [`${x.spcOid}/${x.dbOid}/${x.relNumber}`, x]));
     const r = this.imageRels.get(`${spc}/${f.db}/${f.rel}`);
     if (!r) return undefined;
@@ -78,12 +63,12 @@ export class PageChanges {
    * changed block numbers relative to the file (ascending; possibly none).
    */
   pagesOf(space: SpaceInfo, relPath: string): 'whole' | Uint32Array {
-    const f = relationFileOf(relPath);
+    const f = relationPath(relPath);
     if (!f) return 'whole';
-    const spc = spaceOid(space);
+    const spc = tablespaceOf(f, space.oid);
     // the free space map is not fully WAL-logged; a visibility-map bit is cleared without a
     // block reference or a new page LSN (heap records only flag it): both go whole
-    if (f.fork === FSM_FORK || f.fork === VM_FORK) return 'whole';
+    if (f.fork === FORK.FSM || f.fork === FORK.VM) return 'whole';
     if (this.copiedDatabases.has(`${spc}/${f.db}`)) return 'whole';
     if (this.whole.has(`${spc}/${f.db}/${f.rel}/${f.fork}`)) return 'whole';
     const blocks = this.w.relations.get(`${spc}/${f.db}/${f.rel}`)?.forks.get(f.fork);
