@@ -16,7 +16,7 @@ import { checkChunk, checkPage, isAllZero, pageLsn, RELSEG_BLOCKS, stampChecksum
 import type { FileImages, PageChanges } from '../wal/page-changes.js';
 import { isMapFork, relationBlockBase } from '../format/relation-path.js';
 import { copyBounds } from './spaces.js';
-import { copySmallFile, readChunk } from './copy-space.js';
+import { checkPages, copySmallFile, readChunk, recheckPage, rereadFrom } from './copy-space.js';
 import { copiedWhole, newSinceBase, pagesKnownToBase, unchangedOnDisk } from './incremental-rules.js';
 import { isSmallFile, type SmallFileCache } from './small-file-cache.js';
 import { encodeEntry, encodeHeader, encodeTrailer } from '../format/space-stream.js';
@@ -268,7 +268,8 @@ async function readListed(c: Ctx, fh: fsp.FileHandle, list: readonly number[], b
   }
   await readScattered(fh.fd, buf, list, READS_IN_FLIGHT, filled);
   for (const { index } of checkChunk(buf, blocks, `${c.startLsn}`, c.opts.checksums).bad) {
-    await recheckPage(c, fh, buf.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE), list[index]! * PAGE_SIZE, blocks[index]!, relPath);
+    const page = buf.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE);
+    if (await recheckPage(rereadFrom(fh), page, list[index]! * PAGE_SIZE, blocks[index]!, c.startLsn, c.opts, c.space.name, relPath)) c.badPages++;
   }
 }
 
@@ -345,21 +346,5 @@ async function copyScanned(c: Ctx, fh: fsp.FileHandle, head: Head, from: number,
 
 /** Checks consecutive pages read at `fileOffset`; a failing page is re-read once, then reported. */
 async function checkRun(c: Ctx, fh: fsp.FileHandle, run: Buffer, fileOffset: number, blockBase: number, relPath: string): Promise<void> {
-  const first = blockBase + fileOffset / PAGE_SIZE;
-  for (const { index } of checkChunk(run, first, `${c.startLsn}`, c.opts.checksums).bad) {
-    await recheckPage(c, fh, run.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE), fileOffset + index * PAGE_SIZE, first + index, relPath);
-  }
-}
-
-/** A page that failed its check, read again once (it may have been read while written) into `page`; reported if it fails again. */
-async function recheckPage(c: Ctx, fh: fsp.FileHandle, page: Buffer, fileOffset: number, block: number, relPath: string): Promise<void> {
-  const again = Buffer.allocUnsafe(PAGE_SIZE);
-  const { bytesRead } = await fh.read(again, 0, PAGE_SIZE, fileOffset);
-  if (bytesRead !== PAGE_SIZE) return;
-  again.copy(page);
-  if (pageLsn(again) >= c.startLsn) return;
-  const problem = checkPage(again, block, c.opts.checksums);
-  if (problem === undefined) return;
-  c.opts.onBadPage({ space: c.space.name, path: relPath, block, problem: problem === 'checksum' ? 'checksum mismatch' : 'invalid page header' });
-  c.badPages++;
+  c.badPages += await checkPages(rereadFrom(fh), run, fileOffset, blockBase, c.startLsn, c.opts, c.space.name, relPath);
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { openDirect } from '../../../common/io/direct-file.js';
 import type { ByteSink, SpaceFile, SpaceInfo, SpaceReadOptions } from '../../engine.js';
 import { parseLsn } from '../format/lsn.js';
-import { checkChunk, checkPage, pageLsn, RELSEG_BLOCKS } from '../format/page.js';
+import { checkChunk, checkPage, pageLsn, pageProblemText, RELSEG_BLOCKS } from '../format/page.js';
 import { relationBlockBase } from '../format/relation-path.js';
 import { copyBounds } from './spaces.js';
 import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from '../format/space-stream.js';
@@ -169,7 +169,10 @@ export async function copySmallFile(space: SpaceInfo, f: SpaceFile, sink: ByteSi
   return { bad, size };
 }
 
-const rereadFrom = (fh: fsp.FileHandle) => async (into: Buffer, offset: number): Promise<number> => (await fh.read(into, 0, into.length, offset)).bytesRead;
+/** Reads a page again into `into` from `offset` of its file; how many bytes came. */
+export type Reread = (into: Buffer, offset: number) => Promise<number>;
+
+export const rereadFrom = (fh: fsp.FileHandle): Reread => async (into, offset) => (await fh.read(into, 0, into.length, offset)).bytesRead;
 
 /**
  * Reads `want` bytes at `off` into `into`. With `direct` (all aligned), one direct read does
@@ -196,23 +199,30 @@ export async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, w
  * Checks the pages of `chunk` in place, re-reading a failed page once. On this thread: with
  * SIMD checksums (5 GB/s) a worker round trip costs more latency than the check itself.
  */
-async function checkPages(reread: (into: Buffer, offset: number) => Promise<number>, chunk: Buffer, fileOffset: number, blockBase: number,
+export async function checkPages(reread: Reread, chunk: Buffer, fileOffset: number, blockBase: number,
   startLsn: bigint, opts: SpaceReadOptions, space: string, relPath: string): Promise<number> {
   const firstBlock = blockBase + fileOffset / PAGE_SIZE;
   const failed = checkChunk(chunk, firstBlock, `${startLsn}`, opts.checksums).bad;
   let bad = 0;
   for (const { index } of failed) {
     const p = index * PAGE_SIZE;
-    const block = firstBlock + index;
-    // re-read once: it may have been caught half-written
-    const again = Buffer.allocUnsafe(PAGE_SIZE);
-    if (await reread(again, fileOffset + p) !== PAGE_SIZE) continue; // truncated meanwhile: replay handles it
-    again.copy(chunk, p);
-    if (pageLsn(again) >= startLsn) continue;
-    const problem = checkPage(again, block, opts.checksums);
-    if (problem === undefined) continue;
-    opts.onBadPage({ space, path: relPath, block, problem: problem === 'checksum' ? 'checksum mismatch' : 'invalid page header' });
-    bad++;
+    if (await recheckPage(reread, chunk.subarray(p, p + PAGE_SIZE), fileOffset + p, firstBlock + index, startLsn, opts, space, relPath)) bad++;
   }
   return bad;
+}
+
+/**
+ * A page that failed its check, read again once into `page` (it may have been caught
+ * half-written) and reported if it fails again: true when it did.
+ */
+export async function recheckPage(reread: Reread, page: Buffer, fileOffset: number, block: number,
+  startLsn: bigint, opts: SpaceReadOptions, space: string, relPath: string): Promise<boolean> {
+  const again = Buffer.allocUnsafe(PAGE_SIZE);
+  if (await reread(again, fileOffset) !== PAGE_SIZE) return false; // truncated meanwhile: replay handles it
+  again.copy(page);
+  if (pageLsn(again) >= startLsn) return false;
+  const problem = checkPage(again, block, opts.checksums);
+  if (problem === undefined) return false;
+  opts.onBadPage({ space, path: relPath, block, problem: pageProblemText(problem) });
+  return true;
 }

@@ -65,6 +65,11 @@ export function isAllZero(page: Uint8Array): boolean {
 
 export type PageProblem = 'header' | 'checksum';
 
+/** How a bad page's problem is worded wherever it is reported: a backup's warning, a verify's finding. */
+export function pageProblemText(problem: PageProblem): string {
+  return problem === 'checksum' ? 'checksum mismatch' : 'header is not valid';
+}
+
 /** Why a page is not valid, or undefined when it is (a new all-zero page is valid). */
 export function checkPage(page: Uint8Array, blkno: number, checksums: boolean): PageProblem | undefined {
   const dv = new DataView(page.buffer, page.byteOffset, page.byteLength);

@@ -5,7 +5,7 @@
 import type { ArchiveChecker, ArchiveFinding, RelationRef } from '../../engine.js';
 import { readControlFile } from '../format/control-file.js';
 import { FileCoverage } from './file-coverage.js';
-import { RELSEG_BLOCKS } from '../format/page.js';
+import { pageProblemText, RELSEG_BLOCKS } from '../format/page.js';
 import { scanSpaceStream } from './verify-space.js';
 import { WalSegmentCheck } from '../format/wal-segment-check.js';
 import { PAGE_SIZE } from '../format/page-size.js';
@@ -28,7 +28,7 @@ export const postgresArchiveChecker: ArchiveChecker = {
       ...(o.onBytes ? { onBytes: o.onBytes } : {}), ...(capture ? { capture } : {}),
       onFinding: (f) => {
         const rel = relationRef(f.path, o.spaceOid);
-        o.onFinding({ space: o.space, path: f.path, block: f.block, ...(rel ? { relation: rel } : {}), problem: f.problem === 'checksum' ? 'page checksum mismatch' : 'page header is not valid' });
+        o.onFinding({ space: o.space, path: f.path, block: f.block, ...(rel ? { relation: rel } : {}), problem: `page ${pageProblemText(f.problem)}` });
       },
     });
   },

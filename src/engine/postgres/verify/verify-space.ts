@@ -5,7 +5,7 @@
 // Reads only; memory is a few intervals per file whatever the data size.
 
 import { parseLsn } from '../format/lsn.js';
-import { checkChunk, RELSEG_BLOCKS } from '../format/page.js';
+import { checkChunk, RELSEG_BLOCKS, type PageProblem } from '../format/page.js';
 import { relationBlockBase } from '../format/relation-path.js';
 import { SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrailer } from '../format/space-stream.js';
 import { FileCoverage } from './file-coverage.js';
@@ -15,7 +15,7 @@ import { PAGE_SIZE } from '../format/page-size.js';
 export interface PageFinding {
   readonly path: string;
   readonly block: number;
-  readonly problem: 'header' | 'checksum';
+  readonly problem: PageProblem;
 }
 
 export interface SpaceScanResult {
