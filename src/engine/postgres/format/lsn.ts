@@ -1,6 +1,8 @@
 // PostgreSQL log sequence numbers and WAL file names. An LSN is a 64-bit byte
 // position in the WAL, written `X/Y` in hexadecimal; a segment file name is the
-// timeline, then the segment number split into "log" and "seg" parts.
+// timeline, then the segment number split into "log" and "seg" parts (8 hex digits
+// each). A .partial or .backup file is named after its segment, a .history file after
+// its timeline.
 
 export type Lsn = bigint;
 
@@ -48,6 +50,21 @@ export function walFileKind(name: string): 'segment' | 'history' | 'backup' | 'p
   return undefined;
 }
 
+/** The timeline a WAL file's name starts with (a segment, .partial, .backup or .history file). */
+export function walFileTimeline(name: string): number {
+  return parseInt(name.slice(0, 8), 16);
+}
+
+/** Where a segment (or a file named after one) sits in its timeline: the log and seg parts, fixed-width hex that sorts as text. */
+export function walFilePosition(name: string): string {
+  return name.slice(8, 24);
+}
+
+/** The segment a .partial or .backup file is named after (a segment's own name for a segment). */
+export function walSegmentName(name: string): string {
+  return name.slice(0, 24);
+}
+
 /**
  * Whether segment `name` lies at or after segment `bound` on a timeline at most bound's:
  * the WAL a recovery told to end before `bound` must not read (a later timeline, made by
@@ -56,5 +73,5 @@ export function walFileKind(name: string): 'segment' | 'history' | 'backup' | 'p
 export function walAtOrAfter(name: string, bound: string): boolean {
   const k = walFileKind(name);
   if (k !== 'segment' && k !== 'partial') return false;
-  return parseInt(name.slice(0, 8), 16) <= parseInt(bound.slice(0, 8), 16) && name.slice(8, 24) >= bound.slice(8, 24);
+  return walFileTimeline(name) <= walFileTimeline(bound) && walFilePosition(name) >= walFilePosition(bound);
 }

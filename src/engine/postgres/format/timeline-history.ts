@@ -8,7 +8,7 @@
 // Timeline N's file lists N's ancestors, oldest first: timeline 1 ran to 0/3000158, then
 // timeline 2 to 0/5000000, then N. Each ancestor's TLI is below the next, LSNs never fall.
 
-import { parseLsn, type Lsn } from './lsn.js';
+import { parseLsn, walFileKind, walFileTimeline, type Lsn } from './lsn.js';
 
 /** One ancestor of a timeline: it ran until `end` (where the next one forked off). */
 export interface TimelineEntry {
@@ -24,8 +24,7 @@ export interface TimelineHistory {
 
 /** The timeline a history file name is for (00000002.history: 2), or undefined. */
 export function historyFileTimeline(name: string): number | undefined {
-  const m = /^([0-9A-F]{8})\.history$/.exec(name);
-  return m ? parseInt(m[1]!, 16) : undefined;
+  return walFileKind(name) === 'history' ? walFileTimeline(name) : undefined;
 }
 
 /** Parses the history file of `timeline`; the reason it is not valid, if it is not. */

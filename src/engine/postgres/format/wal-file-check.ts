@@ -5,7 +5,7 @@
 // .partial file's first page and size the same; a .history and a .backup file parse as
 // PostgreSQL writes them. Fed the bytes in any chunking; reads only, trusts nothing.
 
-import { parseLsn, parseWalFileName, walFileKind } from './lsn.js';
+import { parseLsn, parseWalFileName, walFileKind, walFileTimeline, walSegmentName } from './lsn.js';
 import { historyFileTimeline, parseTimelineHistory } from './timeline-history.js';
 import { WalSegmentCheck } from './wal-segment-check.js';
 import { WAL } from './wal-format.js';
@@ -90,7 +90,7 @@ export class WalFileCheck {
 
   /** A timeline's last segment as it was at a promotion: its first page and its size (the rest may be anything). */
   private endPartial(): WalFileVerdict {
-    const base = this.name.slice(0, 24);
+    const base = walSegmentName(this.name);
     if (this.head.length < WAL_PAGE_SIZE) return { ok: false, problem: `is ${this.bytes} bytes, shorter than one WAL page` };
     const first = this.firstPage(base);
     if (typeof first === 'string') return { ok: false, problem: first };
@@ -136,10 +136,10 @@ export class WalFileCheck {
     const m = /^START WAL LOCATION: ([0-9A-F]{1,8}\/[0-9A-F]{1,8}) \(file ([0-9A-F]{24})\)\n/.exec(text);
     if (!m) return { ok: false, problem: 'is not a backup history file (no START WAL LOCATION line first)' };
     if (!/\nSTOP WAL LOCATION: [0-9A-F]{1,8}\/[0-9A-F]{1,8} \(file [0-9A-F]{24}\)\n/.test(text)) return { ok: false, problem: 'is not a backup history file (no STOP WAL LOCATION line)' };
-    const [segName, offset] = [this.name.slice(0, 24), parseInt(this.name.slice(25, 33), 16)];
+    const [segName, offset] = [walSegmentName(this.name), parseInt(this.name.slice(25, 33), 16)];
     if (m[2] !== segName) return { ok: false, problem: `says it starts in ${m[2]}, its name says ${segName}` };
     const size = this.expect.segmentSize;
     if (size !== undefined && Number(parseLsn(m[1]!) % BigInt(size)) !== offset) return { ok: false, problem: `says it starts at ${m[1]}, its name says offset ${this.name.slice(25, 33)}` };
-    return { ok: true, timeline: parseInt(segName.slice(0, 8), 16) };
+    return { ok: true, timeline: walFileTimeline(segName) };
   }
 }

@@ -11,7 +11,7 @@ import { fail } from '../../../common/errors.js';
 import { TargetDir } from '../../../common/io/target-dir.js';
 import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget, WalTimelines } from '../../engine.js';
 import { clusterIdentity, COPY_MARK, restoredCopy, runningPostmaster, walFilesIn } from './cluster-dir.js';
-import { formatLsn, parseLsn, parseWalFileName, walFileKind, walFileName } from '../format/lsn.js';
+import { formatLsn, parseLsn, parseWalFileName, walFileKind, walFileName, walFilePosition, walFileTimeline } from '../format/lsn.js';
 import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from '../format/timeline-history.js';
 import { WalFileCheck } from '../format/wal-file-check.js';
 import { WalTimelineMap } from '../wal/wal-timelines.js';
@@ -207,7 +207,7 @@ export const postgresColdRestore: ColdRestoreEngine = {
     const kind = walFileKind(name);
     if (!kind) return undefined;
     // the log and segment parts of the name, after the timeline: fixed-width hex, so they sort as text
-    return { kind, position: kind === 'history' ? null : name.slice(8, 24), timeline: parseInt(name.slice(0, 8), 16) };
+    return { kind, position: kind === 'history' ? null : walFilePosition(name), timeline: walFileTimeline(name) };
   },
 
   nextWal(wal, segmentSize) {

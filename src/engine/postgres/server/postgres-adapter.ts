@@ -14,7 +14,7 @@ import { copySpaceIncremental } from '../backup/copy-space-incremental.js';
 import { copiedWhole, newSinceBase, pagesKnownToBase, unchangedOnDisk } from '../backup/incremental-rules.js';
 import type { PageChanges } from '../wal/page-changes.js';
 import { WalChangesReading } from '../wal/wal-changes.js';
-import { formatLsn, parseLsn } from '../format/lsn.js';
+import { formatLsn, parseLsn, walFileTimeline } from '../format/lsn.js';
 import { readControlFile } from '../format/control-file.js';
 import { SmallFileCache } from '../backup/small-file-cache.js';
 import { clusterIdentity } from '../restore/cluster-dir.js';
@@ -157,7 +157,7 @@ export class PostgresAdapter implements EngineAdapter {
     const c = await this.db();
     const r = await queryOne<{ lsn: string; now: Date; wal: string }>(c, 'SELECT p::text AS lsn, clock_timestamp() AS now, pg_walfile_name(p) AS wal FROM pg_create_restore_point($1) AS p', [name]);
     const x = await queryOne<{ next: string }>(c, 'SELECT txid_current_snapshot()::text AS next');
-    return { lsn: r.lsn, time: isoTime(r.now), xid: String(x.next).split(':')[1]!, timeline: parseInt(r.wal.slice(0, 8), 16) };
+    return { lsn: r.lsn, time: isoTime(r.now), xid: String(x.next).split(':')[1]!, timeline: walFileTimeline(r.wal) };
   }
 
   /**
