@@ -5,15 +5,8 @@
 // Falls back to undefined where SIMD is absent.
 
 import { wasmMemoryOf, type WasmMemory } from '../../../common/io/shared-memory.js';
+import { CHECKSUM_BASE_OFFSETS, FNV_PRIME } from './page-checksum.js';
 import { PAGE_SIZE } from './page-size.js';
-
-const FNV_PRIME = 16777619;
-const BASE = [
-  0x5b1f36e9, 0xb8525960, 0x02ab50aa, 0x1de66d2a, 0x79ff467a, 0x9bb9f8a3, 0x217e7cd2, 0x83e13d2c,
-  0xf8d4474f, 0xe39eb970, 0x42c6ae16, 0x993216fa, 0x7b093b5d, 0x98daff3c, 0xf718902a, 0x0b1c9cdb,
-  0xe58f764b, 0x187636bc, 0x5d7b3bb1, 0xe73de7de, 0x92bec979, 0xcca6c0b2, 0x304a0979, 0x85aa43d4,
-  0x783125bb, 0x6ca8eaa2, 0xe407eac6, 0x4b5cfc3e, 0x9fbf8c76, 0x15ca20be, 0xf2ca9fd3, 0x959bd756,
-];
 
 const uleb = (n: number): number[] => {
   const out: number[] = [];
@@ -58,7 +51,7 @@ const mix = (k: number) => [LOCAL_TEE, TMP, LOCAL_GET, PRIME, ...I32X4_MUL, LOCA
 
 function assemble(): Uint8Array {
   const body: number[] = [];
-  for (let k = 0; k < 8; k++) body.push(...V128_CONST(BASE.slice(k * 4, k * 4 + 4)), LOCAL_SET, V(k));
+  for (let k = 0; k < 8; k++) body.push(...V128_CONST(CHECKSUM_BASE_OFFSETS.slice(k * 4, k * 4 + 4)), LOCAL_SET, V(k));
   body.push(...V128_CONST([FNV_PRIME, FNV_PRIME, FNV_PRIME, FNV_PRIME]), LOCAL_SET, PRIME);
   body.push(LOCAL_GET, 0, LOCAL_SET, P, LOCAL_GET, 0, I32_CONST, ...sleb(PAGE_SIZE), I32_ADD, LOCAL_SET, E);
   // the first 128 bytes apart, with the checksum field masked; then the rest in a loop

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { checkChunk, pageChecksum, stampChecksums } from './page.js';
+import { checkChunk, stampChecksums } from './page.js';
+import { pageChecksum } from './page-checksum.js';
 import { simdChecksum, simdChecksumIn } from './page-checksum-simd.js';
 import { allocShared } from '../../../common/io/shared-memory.js';
 

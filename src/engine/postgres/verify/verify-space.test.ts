@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { FileCoverage } from './file-coverage.js';
-import { pageChecksum, RELSEG_BLOCKS } from '../format/page.js';
+import { RELSEG_BLOCKS } from '../format/page.js';
+import { pageChecksum } from '../format/page-checksum.js';
 import { encodeEntry, encodeHeader, encodeTrailer } from '../format/space-stream.js';
 import { scanSpaceStream, type PageFinding } from './verify-space.js';
 
