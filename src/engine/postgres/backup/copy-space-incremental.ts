@@ -16,11 +16,10 @@ import { checkChunk, checkPage, isAllZero, pageLsn, RELSEG_BLOCKS, stampChecksum
 import type { FileImages, PageChanges } from '../wal/page-changes.js';
 import { isMapFork, relationBlockBase } from '../format/relation-path.js';
 import { copyBounds } from './spaces.js';
-import { checkPages, copySmallFile, readChunk, recheckPage, rereadFrom } from './copy-space.js';
+import { checkPages, copySmallFile, entryWithoutData, readChunk, recheckPage, rereadFrom, streamHeader } from './copy-space.js';
 import { copiedWhole, newSinceBase, pagesKnownToBase, unchangedOnDisk } from './incremental-rules.js';
 import { isSmallFile, type SmallFileCache } from './small-file-cache.js';
-import { encodeEntry, encodeHeader, encodeTrailer } from '../format/space-stream.js';
-import { isoTime } from '../../../common/units.js';
+import { encodeEntry, encodeTrailer } from '../format/space-stream.js';
 import { trace } from '../../../common/trace.js';
 import { PAGE_SIZE } from '../format/page-size.js';
 
@@ -47,10 +46,7 @@ interface Ctx {
 }
 
 export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions & { incremental: IncrementalSource }, smallFiles?: SmallFileCache): Promise<void> {
-  await sink.write(encodeHeader({
-    space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
-    startLsn: opts.startLsn, pageSize: PAGE_SIZE, created: isoTime(), baseLsn: opts.incremental.baseLsn,
-  }));
+  await sink.write(streamHeader(space, opts, opts.incremental.baseLsn));
   const c: Ctx = { space, sink, opts, startLsn: parseLsn(opts.startLsn), baseLsn: parseLsn(opts.incremental.baseLsn), bytes: 0, badPages: 0, imagePages: 0, buf: Buffer.allocUnsafe(Math.max(WHOLE_CHUNK, WINDOW_PAGES * PAGE_SIZE)) };
   let count = 0;
   const tally = { unchanged: 0, small: 0, opened: 0 };
@@ -71,7 +67,7 @@ export async function copySpaceIncremental(space: SpaceInfo, files: Iterable<Spa
     for (const f of files) {
       opts.signal?.throwIfAborted();
       if (f.type !== 'file') {
-        await sink.write(encodeEntry({ path: f.path, type: f.type, mode: f.mode, mtimeMs: f.mtimeMs, size: 0, ...(f.target ? { target: f.target } : {}) }));
+        await sink.write(entryWithoutData(f));
         count++;
         continue;
       }

@@ -32,10 +32,7 @@ const DIRECT_ALIGN = 4096;
  */
 export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions, smallFiles?: SmallFileCache): Promise<void> {
   const startLsn = parseLsn(opts.startLsn);
-  await sink.write(encodeHeader({
-    space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
-    startLsn: opts.startLsn, pageSize: PAGE_SIZE, created: isoTime(),
-  }));
+  await sink.write(streamHeader(space, opts));
   let count = 0;
   let bytes = 0;
   let badPages = 0;
@@ -54,7 +51,7 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
       } // grown large since listed: streamed like the large ones, below
     }
     if (f.type !== 'file') {
-      await sink.write(encodeEntry({ path: f.path, type: f.type, mode: f.mode, mtimeMs: f.mtimeMs, size: 0, ...(f.target ? { target: f.target } : {}) }));
+      await sink.write(entryWithoutData(f));
       count++;
       continue;
     }
@@ -135,6 +132,19 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
     }
   }
   await sink.write(encodeTrailer({ files: count, bytes, badPages }));
+}
+
+/** The stream header of a copy of `space`; a level 1 or 2 names its base's start. */
+export function streamHeader(space: SpaceInfo, opts: SpaceReadOptions, baseLsn?: string): Buffer {
+  return encodeHeader({
+    space: space.name, server: opts.server, systemId: opts.systemId, level: opts.level, part: opts.part, parts: opts.parts,
+    startLsn: opts.startLsn, pageSize: PAGE_SIZE, created: isoTime(), ...(baseLsn !== undefined ? { baseLsn } : {}),
+  });
+}
+
+/** The entry of a directory or a symbolic link: no bytes follow it. */
+export function entryWithoutData(f: SpaceFile): Buffer {
+  return encodeEntry({ path: f.path, type: f.type, mode: f.mode, mtimeMs: f.mtimeMs, size: 0, ...(f.target ? { target: f.target } : {}) });
 }
 
 /**
