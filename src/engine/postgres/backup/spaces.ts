@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fail } from '../../../common/errors.js';
 import type { SpaceFile, SpaceInfo } from '../../engine.js';
 import { COPY_MARK } from '../restore/cluster-dir.js';
-import { FORK, isTemporaryRelationFile, relationFileName } from '../format/relation-path.js';
+import { FORK, isTablespaceVersionDir, isTemporaryRelationFile, relationFileName } from '../format/relation-path.js';
 
 /** Directories whose contents are runtime state: copied empty. */
 const emptyDirs = new Set(['pg_wal', 'pg_replslot', 'pg_dynshmem', 'pg_notify', 'pg_serial', 'pg_snapshots', 'pg_stat_tmp', 'pg_subtrans']);
@@ -36,7 +36,7 @@ export function defaultSpace(dataDir: string): SpaceInfo {
 /** The version directory of a tablespace for this major version (PG_15_202209061). */
 export async function tablespaceVersionDir(location: string, majorVersion: number): Promise<string | undefined> {
   const names = await fsp.readdir(location).catch(() => [] as string[]);
-  return names.filter((n) => n.startsWith(`PG_${majorVersion}_`)).sort().pop();
+  return names.filter((n) => isTablespaceVersionDir(n, majorVersion)).sort().pop();
 }
 
 export async function listSpaceFiles(space: SpaceInfo, opts: { statsTempDir?: string; majorVersion: number; onNote?: (note: string) => void }): Promise<SpaceFile[]> {

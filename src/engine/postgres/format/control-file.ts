@@ -7,6 +7,9 @@
 
 import { crc32c } from '../../../common/io/crc32c.js';
 
+/** where the control file lives, relative to the data directory (and in pg_global's stream) */
+export const CONTROL_FILE = 'global/pg_control';
+
 export interface ControlFileInfo {
   readonly systemId: string;
   readonly controlVersion: number;

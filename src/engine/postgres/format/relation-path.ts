@@ -18,6 +18,8 @@ const FORK_OF_SUFFIX: Readonly<Record<string, number>> = { '': FORK.MAIN, _fsm: 
 
 const FILE_NAME = /^(\d+)(_fsm|_vm|_init)?(?:\.(\d+))?$/;
 const FILE_PATH = /^(?:(global)|(?:PG_\d+_\d+\/)?(\d+))\/(\d+)(_fsm|_vm|_init)?(?:\.(\d+))?$/;
+/** TABLESPACE_VERSION_DIRECTORY: PG_<major>_<catversion>, what a tablespace holds per major version */
+const VERSION_DIR = /^PG_(\d+)_\d+$/;
 /** a temporary relation's file (t<backend>_<relfilenode>...): never copied */
 const TEMP_FILE_NAME = /^t\d+_\d+/;
 
@@ -44,6 +46,12 @@ export function relationPath(relPath: string): RelationPath | undefined {
   const m = FILE_PATH.exec(relPath);
   if (!m) return undefined;
   return { db: m[1] ? 0 : Number(m[2]), rel: Number(m[3]), fork: FORK_OF_SUFFIX[m[4] ?? '']!, segment: Number(m[5] ?? 0) };
+}
+
+/** A tablespace's directory of a major version (PG_15_202209061), of `major` when given. */
+export function isTablespaceVersionDir(name: string, major?: number): boolean {
+  const m = VERSION_DIR.exec(name);
+  return m !== null && (major === undefined || Number(m[1]) === major);
 }
 
 export function isTemporaryRelationFile(name: string): boolean {

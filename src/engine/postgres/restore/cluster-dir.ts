@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ClusterIdentity } from '../../engine.js';
-import { readControlFile } from '../format/control-file.js';
+import { CONTROL_FILE, readControlFile } from '../format/control-file.js';
 import { walFileKind } from '../format/lsn.js';
 
 /** Left by a restore with --archive-mode off: the directory is a copy, its WAL is not this server's archive's. */
@@ -37,7 +37,7 @@ export function runningPostmaster(dir: string): number | undefined {
 export function clusterIdentity(dir: string): ClusterIdentity | { problem: string } | undefined {
   let content: Buffer;
   try {
-    content = fs.readFileSync(path.join(dir, 'global', 'pg_control'));
+    content = fs.readFileSync(path.join(dir, CONTROL_FILE));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? undefined : { problem: `cannot read its pg_control (${code ?? (err as Error).message})` };

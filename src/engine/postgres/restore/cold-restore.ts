@@ -19,8 +19,10 @@ import { writeRecoveryConfig } from './recovery-config.js';
 import { restoreTrial } from '../server/restore-trial.js';
 import { restoreChainStreams } from './chain-restorer.js';
 import { restoreSpaceStream, syncTree } from './space-restorer.js';
+import { CONTROL_FILE } from '../format/control-file.js';
+import { isTablespaceVersionDir } from '../format/relation-path.js';
 
-const PENDING_CONTROL: ReadonlyMap<string, string> = new Map([['global/pg_control', 'global/pg_control.openbar-restoring']]);
+const PENDING_CONTROL: ReadonlyMap<string, string> = new Map([[CONTROL_FILE, `${CONTROL_FILE}.openbar-restoring`]]);
 
 /**
  * pg_default's root (a data directory's base/, as spaceRoot gave it) -> that data
@@ -79,7 +81,7 @@ export const postgresColdRestore: ColdRestoreEngine = {
       return writable(parent) ? undefined : `cannot create ${dir}: ${parent} is not writable by this user`;
     }
     if (names.length > 0) {
-      const isCluster = role === 'data' ? names.includes('PG_VERSION') : names.every((n) => /^PG_\d+_\d+$/.test(n));
+      const isCluster = role === 'data' ? names.includes('PG_VERSION') : names.every((n) => isTablespaceVersionDir(n));
       if (!isCluster) return `${dir} is not empty and does not hold a PostgreSQL ${role === 'data' ? 'data directory' : 'tablespace'}`;
     }
     return writable(dir) ? undefined : `${dir} is not writable by this user`;
@@ -160,11 +162,11 @@ export const postgresColdRestore: ColdRestoreEngine = {
     await syncTree(dataDir);
     for (const t of f.tablespaces) await syncTree(t.location);
     // last: only now can the directory be started
-    const pending = path.join(dataDir, PENDING_CONTROL.get('global/pg_control')!);
+    const pending = path.join(dataDir, PENDING_CONTROL.get(CONTROL_FILE)!);
     if (fs.existsSync(pending)) {
-      tree.dir('global'); // not a link: the rename stays in the data directory
-      fs.renameSync(pending, path.join(dataDir, 'global', 'pg_control'));
-      fsyncDirSync(path.join(dataDir, 'global'));
+      tree.dir(path.dirname(CONTROL_FILE)); // not a link: the rename stays in the data directory
+      fs.renameSync(pending, path.join(dataDir, CONTROL_FILE));
+      fsyncDirSync(path.join(dataDir, path.dirname(CONTROL_FILE)));
     }
   },
 

@@ -15,7 +15,7 @@ import { copiedWhole, newSinceBase, pagesKnownToBase, unchangedOnDisk } from '..
 import type { PageChanges } from '../wal/page-changes.js';
 import { WalChangesReading } from '../wal/wal-changes.js';
 import { formatLsn, parseLsn, walFileTimeline } from '../format/lsn.js';
-import { readControlFile } from '../format/control-file.js';
+import { CONTROL_FILE, readControlFile } from '../format/control-file.js';
 import { SmallFileCache } from '../backup/small-file-cache.js';
 import { clusterIdentity } from '../restore/cluster-dir.js';
 import { WalFileCheck } from '../format/wal-file-check.js';
@@ -200,7 +200,7 @@ export class PostgresAdapter implements EngineAdapter {
   walSurelyWritten(): { systemId: string; lsn: string } | undefined {
     if (!this.s.dataDir) return undefined;
     try {
-      const c = readControlFile(fs.readFileSync(path.join(this.s.dataDir, 'global', 'pg_control')));
+      const c = readControlFile(fs.readFileSync(path.join(this.s.dataDir, CONTROL_FILE)));
       // a file read while the server rewrote it fails its CRC: nothing is known then
       if ('error' in c || c.crcOffset === undefined) return undefined;
       return { systemId: c.systemId, lsn: formatLsn(c.checkPointLsn) };

@@ -3,7 +3,7 @@
 // Problems come back as data naming the file, the relation and the page.
 
 import type { ArchiveChecker, ArchiveFinding, RelationRef } from '../../engine.js';
-import { readControlFile } from '../format/control-file.js';
+import { CONTROL_FILE, readControlFile } from '../format/control-file.js';
 import { FileCoverage } from './file-coverage.js';
 import { pageProblemText, RELSEG_BLOCKS } from '../format/page.js';
 import { scanSpaceStream } from './verify-space.js';
@@ -22,7 +22,7 @@ export const postgresArchiveChecker: ArchiveChecker = {
   newCoverage: () => new FileCoverage(),
 
   async scanSpace(stream, o) {
-    const capture = o.onControlFile && o.space === 'pg_global' ? new Map([['global/pg_control', o.onControlFile]]) : undefined;
+    const capture = o.onControlFile && o.space === 'pg_global' ? new Map([[CONTROL_FILE, o.onControlFile]]) : undefined;
     return scanSpaceStream(stream, {
       startLsn: o.startLsn, checksums: o.checksums, coverage: o.coverage as FileCoverage, depth: o.depth ?? 0,
       ...(o.onBytes ? { onBytes: o.onBytes } : {}), ...(capture ? { capture } : {}),
