@@ -1,6 +1,6 @@
 // Summarizes one whole WAL segment as it is archived: every block its records reference,
 // with the LSN of the last record referencing it, and the events that change files
-// without block references (see wal-summary.ts for what a summary covers). Checks every
+// without block references (see format/wal-summary.ts for what a summary covers). Checks every
 // record as the backup's own reader would; WAL it cannot read fully gives no summary.
 
 import { MAX_UNKNOWN } from './block-ref-collector.js';
