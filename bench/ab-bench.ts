@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { giveToPostgres, SandboxCluster } from '../src/engine/postgres/sandbox.js';
+import { giveToPostgres, SandboxCluster } from '../src/engine/postgres/server/sandbox.js';
 import { evictFiles, fmt, markdownTable, openbarBin, timed, writeReport, type Timed } from './harness.js';
 
 const baseline = process.env.BENCH_BASELINE;

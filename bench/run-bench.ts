@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { giveToPostgres, SandboxCluster } from '../src/engine/postgres/sandbox.js';
+import { giveToPostgres, SandboxCluster } from '../src/engine/postgres/server/sandbox.js';
 import { dropCaches, evictFiles, fmt, markdownTable, mbps, openbarBin, timed, writeReport, type Timed } from './harness.js';
 
 const scale = Number(process.env.BENCH_SCALE ?? 100);

@@ -5,8 +5,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseLsn } from '../src/engine/postgres/lsn.js';
-import { giveToPostgres, runPg, SandboxCluster } from '../src/engine/postgres/sandbox.js';
+import { parseLsn } from '../src/engine/postgres/format/lsn.js';
+import { giveToPostgres, runPg, SandboxCluster } from '../src/engine/postgres/server/sandbox.js';
 import { collectChangedBlocks, changedBlocksFromFiles, segmentPaths } from '../src/engine/postgres/wal/changed-blocks.js';
 import { dropCaches } from './harness.js';
 

@@ -10,7 +10,7 @@
 //
 // The scripts keep the paths they have relative to each other in dist/src, because the code
 // finds them with `new URL('./…', import.meta.url)`: pool-worker.js and codec-kernels.js
-// beside the code of common/io, wal/wal-changes-worker.js below that of engine/postgres.
+// beside the code of common/io, wal-changes-worker.js beside that of engine/postgres/wal.
 // Packages with native bindings stay in node_modules.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,7 +26,7 @@ const bundleEntries: Readonly<Record<string, string>> = {
   'openbar-cli': 'dist/src/cli/main.js',
   'pool-worker': 'dist/src/common/io/pool-worker.js',
   'codec-kernels': 'dist/src/common/io/codec-kernels.js',
-  'wal/wal-changes-worker': 'dist/src/engine/postgres/wal/wal-changes-worker.js',
+  'wal-changes-worker': 'dist/src/engine/postgres/wal/wal-changes-worker.js',
 };
 
 fs.rmSync(outdir, { recursive: true, force: true });

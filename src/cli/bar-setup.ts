@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { BarContext } from '../bar/bar-context.js';
 import { checkName } from '../common/names.js';
 import type { EngineAdapter } from '../engine/engine.js';
-import { PostgresAdapter } from '../engine/postgres/postgres-adapter.js';
+import { PostgresAdapter } from '../engine/postgres/server/postgres-adapter.js';
 import { BackupHistory } from '../history/backup-history.js';
 import type { CommandContext, GlobalFlags } from './context.js';
 

@@ -29,7 +29,7 @@ const SUM_BYTES = 32;
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.join(here, 'openbar-cli.js');
 // a level 1 or 2's WAL thread starts now, beside the CLI's compiling (src/common/io/prestarted-worker.ts)
-if (readsWalForLevel(process.argv)) prestartWorker(new URL('./wal/wal-changes-worker.js', import.meta.url));
+if (readsWalForLevel(process.argv)) prestartWorker(new URL('./wal-changes-worker.js', import.meta.url));
 const source = fs.readFileSync(cli, 'utf8').replace(/^#!.*/, '');
 const cacheFile = codeCacheFile(fs.statSync(cli));
 const cached = cacheFile ? readOwnFile(cacheFile) : undefined;

@@ -2,7 +2,7 @@
 // (its plan must name it) and again held to a sequential scan. pg_amcheck of PostgreSQL 15
 // checks only btree indexes and heaps; this is how damage to GiST, GIN and SP-GiST shows.
 
-import type { SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import type { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 
 const TO_INDEX = ['SET enable_seqscan = off'];
 const TO_TABLE = ['SET enable_indexscan = off', 'SET enable_bitmapscan = off', 'SET enable_indexonlyscan = off'];

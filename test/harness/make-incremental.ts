@@ -5,10 +5,10 @@
 // too (their pages change without WAL: a cleared visibility bit leaves the map page's LSN
 // as it was, so the LSN says nothing). Test-only: whole streams in memory.
 
-import { parseLsn } from '../../src/engine/postgres/lsn.js';
-import { isAllZero, pageLsn, RELSEG_BLOCKS } from '../../src/engine/postgres/page.js';
-import { relationBlockBase } from '../../src/engine/postgres/spaces.js';
-import { encodeEntry, encodeHeader, encodeTrailer, SpaceStreamDecoder, type FileEntry, type StreamHeader } from '../../src/engine/postgres/space-stream.js';
+import { parseLsn } from '../../src/engine/postgres/format/lsn.js';
+import { isAllZero, pageLsn, RELSEG_BLOCKS } from '../../src/engine/postgres/format/page.js';
+import { relationBlockBase } from '../../src/engine/postgres/format/relation-path.js';
+import { encodeEntry, encodeHeader, encodeTrailer, SpaceStreamDecoder, type FileEntry, type StreamHeader } from '../../src/engine/postgres/format/space-stream.js';
 
 const PAGE = 8192;
 

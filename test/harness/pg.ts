@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runPg, SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import { runPg, SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { openbar, openbarBin, tempDir, type RunResult } from './cli.js';
 
 export interface PgEnv {

@@ -1,7 +1,7 @@
 // What a space save set carries, decoded from its content: per file, its pages by block
 // number, or 'whole' for a file stored whole (no page list).
 
-import { SpaceStreamDecoder } from '../../src/engine/postgres/space-stream.js';
+import { SpaceStreamDecoder } from '../../src/engine/postgres/format/space-stream.js';
 import { readSaveSetContent } from './volume-surgery.js';
 
 const PAGE = 8192;

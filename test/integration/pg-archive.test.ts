@@ -11,7 +11,7 @@ import { otherSystem, realSegment, segmentAs, storeUnchecked } from '../harness/
 import { randomBytes } from 'node:crypto';
 import { contentHash } from '../../src/common/io/content-hash.js';
 import { makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
-import type { SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import type { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 
 /** The segment the server is writing now (after a write, so never a switch's boundary); `fresh`: a new one, not the first. */
 async function writingSegment(c: SandboxCluster, fresh: boolean): Promise<string> {

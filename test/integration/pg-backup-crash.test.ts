@@ -8,7 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { lastLine, openbar } from '../harness/cli.js';
 import { makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
-import type { SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import type { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 
 describe('backup crash safety (kill -9)', () => {
   let env: PgEnv;

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { lastLine, openbar, savesets } from '../harness/cli.js';
 import { decodeStream, encodeStream, incrementalFrom } from '../harness/make-incremental.js';
 import { amcheck, makePgEnv, ok, pgbenchRun, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { giveToPostgres, type SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import { giveToPostgres, type SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { openbar } from '../harness/cli.js';
 import { amcheck, makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
 

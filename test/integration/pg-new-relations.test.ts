@@ -9,11 +9,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parseLsn } from '../../src/engine/postgres/lsn.js';
-import { isAllZero, pageLsn, RELSEG_BLOCKS } from '../../src/engine/postgres/page.js';
-import type { SandboxCluster } from '../../src/engine/postgres/sandbox.js';
-import { relationBlockBase } from '../../src/engine/postgres/spaces.js';
-import type { FileEntry } from '../../src/engine/postgres/space-stream.js';
+import { parseLsn } from '../../src/engine/postgres/format/lsn.js';
+import { isAllZero, pageLsn, RELSEG_BLOCKS } from '../../src/engine/postgres/format/page.js';
+import type { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
+import { relationBlockBase } from '../../src/engine/postgres/format/relation-path.js';
+import type { FileEntry } from '../../src/engine/postgres/format/space-stream.js';
 import { openbar, savesets } from '../harness/cli.js';
 import { indexAnswer } from '../harness/index-scans.js';
 import { decodeStream, encodeStream } from '../harness/make-incremental.js';

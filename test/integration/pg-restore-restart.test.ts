@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { openbar } from '../harness/cli.js';
 import { makePgEnv, ok, removeEnv, tableChecksums, type PgEnv } from '../harness/pg.js';
 

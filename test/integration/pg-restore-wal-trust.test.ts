@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { openbar, savesets } from '../harness/cli.js';
 import { makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
 import { flipStoredByte } from '../harness/volume-surgery.js';
-import { SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 
 const walSets = (config: string, name?: string) => savesets(config).filter((s) => s.kind === 'wal' && (name === undefined || s.name === name));
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import type { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { openbar, savesets } from '../harness/cli.js';
 import { decodeStream, encodeStream } from '../harness/make-incremental.js';
 import { makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';

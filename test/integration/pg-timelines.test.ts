@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openbar } from '../harness/cli.js';
 import { makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
-import { SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 
 type Sums = Record<string, string>;
 

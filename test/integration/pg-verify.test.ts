@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { lastLine, openbar, savesets, type RunResult } from '../harness/cli.js';
 import { makePgEnv, ok, pgbenchRun, removeEnv, type PgEnv } from '../harness/pg.js';
 import { editSaveSet, flipRawBit, readSaveSetContent, replaceSaveSet } from '../harness/volume-surgery.js';

@@ -10,18 +10,19 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { formatLsn, parseLsn, parseWalFileName, type Lsn } from '../../src/engine/postgres/lsn.js';
-import { readControlFile } from '../../src/engine/postgres/control-file.js';
-import { giveToPostgres, SandboxCluster } from '../../src/engine/postgres/sandbox.js';
+import { formatLsn, parseLsn, parseWalFileName, type Lsn } from '../../src/engine/postgres/format/lsn.js';
+import { readControlFile } from '../../src/engine/postgres/format/control-file.js';
+import { giveToPostgres, SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { BlockRefCollector, type WalChanges } from '../../src/engine/postgres/wal/block-ref-collector.js';
-import { WalChangesReading } from '../../src/engine/postgres/wal-changes.js';
+import { WalChangesReading } from '../../src/engine/postgres/wal/wal-changes.js';
 import { changedBlocksFromFiles, segmentPaths } from '../../src/engine/postgres/wal/changed-blocks.js';
-import { FORK_NAMES, type WalFormat } from '../../src/engine/postgres/wal/wal-format.js';
+import type { WalFormat } from '../../src/engine/postgres/format/wal-format.js';
+import { FORK_NAMES } from '../../src/engine/postgres/format/relation-path.js';
 import { imageApplies, imageCompression, type DecodedRecord } from '../../src/engine/postgres/wal/wal-record.js';
 import { tempDir } from '../harness/cli.js';
 import { hexLsn, specialEventsOfDump, waldump, type Dump } from '../harness/waldump.js';
-import { postgresWalSummarizer } from '../../src/engine/postgres/wal-summarizer.js';
-import { decodeWalSummary } from '../../src/engine/postgres/wal/wal-summary.js';
+import { postgresWalSummarizer } from '../../src/engine/postgres/wal/wal-summarizer.js';
+import { decodeWalSummary } from '../../src/engine/postgres/format/wal-summary.js';
 
 const SEG = 16 * 1024 * 1024;
 

@@ -8,7 +8,7 @@ import { contentHash } from '../../common/io/content-hash.js';
 import { isOpenbarError } from '../../common/errors.js';
 import type { ObjectWriter } from '../../sm/storage-manager.js';
 import { fileInPieces } from './archive-wal.js';
-import { WalFileCheck } from '../../engine/postgres/wal-file-check.js';
+import { WalFileCheck } from '../../engine/postgres/format/wal-file-check.js';
 
 const gate = (name: string) => new WalFileCheck(name, {});
 

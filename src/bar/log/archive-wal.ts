@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fail } from '../../common/errors.js';
 import { trace } from '../../common/trace.js';
-import { walAtOrAfter, walFileKind } from '../../engine/postgres/lsn.js';
+import { walAtOrAfter, walFileKind } from '../../engine/postgres/format/lsn.js';
 import type { BarContext } from '../bar-context.js';
 import { SaveSetKind } from '../records/saveset-kinds.js';
 import { decodeWal, encodeWal } from '../records/wal-record.js';

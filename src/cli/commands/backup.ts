@@ -10,8 +10,8 @@ import { loadContext } from '../context.js';
 import { openBar } from '../bar-setup.js';
 import { printJson } from '../render.js';
 import { runVerify } from '../../bar/verify/verify.js';
-import { postgresArchiveChecker } from '../../engine/postgres/archive-checker.js';
-import { postgresColdRestore } from '../../engine/postgres/cold-restore.js';
+import { postgresArchiveChecker } from '../../engine/postgres/verify/archive-checker.js';
+import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 
 export function register(program: Command, globals: Globals): void {
   subcommand(program, 'backup', 'back up the running server online: every space by default; prints the backup id last')

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
-import { runPg, SandboxCluster, findPgBin } from '../../engine/postgres/sandbox.js';
+import { runPg, SandboxCluster, findPgBin } from '../../engine/postgres/server/sandbox.js';
 import { openbarCommandLine } from './init.js';
 import { demoSteps } from './demo-steps.js';
 

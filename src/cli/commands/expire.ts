@@ -6,7 +6,7 @@ import { runExpire } from '../../bar/expire/expire.js';
 import type { ExpirePolicy, PlannedBackup } from '../../bar/expire/expire-plan.js';
 import { fail } from '../../common/errors.js';
 import { formatBytes, formatTime, parseDuration } from '../../common/units.js';
-import { parseTimestamp, postgresColdRestore } from '../../engine/postgres/cold-restore.js';
+import { parseTimestamp, postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { openBar } from '../bar-setup.js';
 import { loadContext } from '../context.js';

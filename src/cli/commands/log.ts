@@ -18,7 +18,7 @@ export function register(program: Command, globals: Globals): void {
       const bar = openBar(loadContext(globals()), globals());
       try {
         // the WAL parser is loaded only to summarize: restore_command and the rest do without it
-        const summarizer = bar.settings.wal_summaries === 'on' ? (await import('../../engine/postgres/wal-summarizer.js')).postgresWalSummarizer : undefined;
+        const summarizer = bar.settings.wal_summaries === 'on' ? (await import('../../engine/postgres/wal/wal-summarizer.js')).postgresWalSummarizer : undefined;
         await archiveWal(bar, file, summarizer ? { summarizer } : {});
       } finally {
         await bar.close();

@@ -9,7 +9,7 @@ import { runRestore } from '../../bar/restore/restore.js';
 import { describeChain } from '../../bar/restore/backup-chain.js';
 import { describeTarget } from '../../bar/restore/choose-backup.js';
 import type { RecoveryTarget } from '../../engine/engine.js';
-import { postgresColdRestore } from '../../engine/postgres/cold-restore.js';
+import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { loadContext } from '../context.js';
 import { openBar } from '../bar-setup.js';

@@ -16,7 +16,7 @@ import { timelineRuns, type TimelineRun } from '../../bar/log/wal-archive.js';
 import { SaveSetKind } from '../../bar/records/saveset-kinds.js';
 import { decodeWal } from '../../bar/records/wal-record.js';
 import type { SaveSetInfo } from '../../sm/storage-manager.js';
-import { postgresColdRestore } from '../../engine/postgres/cold-restore.js';
+import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 import { printJson, printTable } from '../render.js';
 
 export function register(program: Command, globals: Globals): void {

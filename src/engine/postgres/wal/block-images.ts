@@ -16,8 +16,8 @@
 // pd_checksum is the copy's to set (the image carries the value of its time).
 
 import { imageApplies, imageCompression, imageOffset, type DecodedRecord } from './wal-record.js';
-import { pageIsNew } from '../page.js';
-import type { WalFormat } from './wal-format.js';
+import { pageIsNew } from '../format/page.js';
+import type { WalFormat } from '../format/wal-format.js';
 
 /** pages per storage chunk: memory grows 1 MiB at a time, as images come */
 const CHUNK_PAGES = 128;

@@ -3,14 +3,15 @@
 // references (created, truncated, dropped files; created and dropped databases). Fed one
 // segment at a time, so memory follows distinct blocks, not WAL volume; reads no files.
 
-import type { Lsn } from '../lsn.js';
+import type { Lsn } from '../format/lsn.js';
 import { BlockSet } from './block-set.js';
 import { BlockImages, type KeptImages, type RelImageSlots } from './block-images.js';
-import type { WalFormat } from './wal-format.js';
+import type { WalFormat } from '../format/wal-format.js';
 import { decodeRecord, DecodedRecord } from './wal-record.js';
 import { WalRecordReader, type PartialRecord, type WalStop } from './wal-record-reader.js';
 import { readSpecialRecord, type WalEvent } from './special-record.js';
-import type { WalSummary } from './wal-summary.js';
+import type { WalSummary } from '../format/wal-summary.js';
+import { PAGE_SIZE } from '../format/page-size.js';
 
 export interface ChangedRelation {
   readonly spcOid: number;
@@ -53,7 +54,7 @@ export interface BlockRefOptions {
   readonly startLsn: Lsn;
   /** records starting before this LSN are read */
   readonly endLsn: Lsn;
-  /** BLCKSZ, the data page size (8192 unless PostgreSQL was built otherwise) */
+  /** BLCKSZ, the data page size (PAGE_SIZE unless PostgreSQL was built otherwise) */
   readonly blockSize?: number;
   readonly format?: WalFormat;
   readonly sysid?: bigint;
@@ -89,7 +90,7 @@ export class BlockRefCollector {
 
   constructor(private readonly o: BlockRefOptions) {
     this.endLsn = o.endLsn;
-    this.images = o.keepImages ? new BlockImages(o.keepImages, o.blockSize ?? 8192) : undefined;
+    this.images = o.keepImages ? new BlockImages(o.keepImages, o.blockSize ?? PAGE_SIZE) : undefined;
     this.reader = this.newReader(undefined, undefined);
   }
 
@@ -103,7 +104,7 @@ export class BlockRefCollector {
 
   private newReader(readFrom: Lsn | undefined, resume: PartialRecord | undefined): WalRecordReader {
     const o = this.o;
-    const blockSize = o.blockSize ?? 8192;
+    const blockSize = o.blockSize ?? PAGE_SIZE;
     const reader: WalRecordReader = new WalRecordReader({
       startLsn: Number(o.startLsn), endLsn: Number(this.endLsn), format: o.format, sysid: o.sysid,
       ...(readFrom !== undefined ? { readFrom: Number(readFrom) } : {}), ...(resume ? { resume } : {}),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BlockSet } from './block-set.js';
-import { WAL_FORMATS, walFormatForMagic } from './wal-format.js';
+import { WAL_FORMATS, walFormatForMagic } from '../format/wal-format.js';
 
 describe('block set', () => {
   it('keeps distinct blocks in order through many compactions', () => {

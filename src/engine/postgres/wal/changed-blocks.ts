@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fail } from '../../../common/errors.js';
-import { parseWalFileName, walFilesBetween, type Lsn } from '../lsn.js';
+import { parseWalFileName, walFilesBetween, walSegmentName, type Lsn } from '../format/lsn.js';
 import { BlockRefCollector, type BlockRefOptions, type WalChanges } from './block-ref-collector.js';
-import { WAL } from './wal-format.js';
+import { WAL } from '../format/wal-format.js';
 
 export interface WalSegmentInput {
   readonly data: Uint8Array;
@@ -59,7 +59,7 @@ export async function* readSegmentFiles(files: readonly string[]): AsyncGenerato
     if (!buf) continue;
     // xlp_info has XLP_LONG_HEADER: xlp_seg_size tells how to read the file name
     if (buf.length >= WAL.LONG_PAGE_HEADER && (buf.readUInt16LE(2) & WAL.XLP_LONG_HEADER)) segSize = buf.readUInt32LE(32) || segSize;
-    const named = segSize > 0 ? parseWalFileName(path.basename(files[i]!).slice(0, 24), segSize) : undefined;
+    const named = segSize > 0 ? parseWalFileName(walSegmentName(path.basename(files[i]!)), segSize) : undefined;
     yield named ? { data: buf, segno: Number(named.segno) } : { data: buf };
     spare = buf;
   }

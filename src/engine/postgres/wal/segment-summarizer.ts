@@ -1,14 +1,15 @@
 // Summarizes one whole WAL segment as it is archived: every block its records reference,
 // with the LSN of the last record referencing it, and the events that change files
-// without block references (see wal-summary.ts for what a summary covers). Checks every
+// without block references (see format/wal-summary.ts for what a summary covers). Checks every
 // record as the backup's own reader would; WAL it cannot read fully gives no summary.
 
 import { MAX_UNKNOWN } from './block-ref-collector.js';
-import type { WalFormat } from './wal-format.js';
+import type { WalFormat } from '../format/wal-format.js';
 import { decodeRecord, DecodedRecord } from './wal-record.js';
 import { WalRecordReader } from './wal-record-reader.js';
 import { readSpecialRecord, transactionEndTime, type WalEvent } from './special-record.js';
-import { MAX_TAIL_BYTES, type SummaryFork, type SummaryTail, type WalSummary } from './wal-summary.js';
+import { MAX_TAIL_BYTES, type SummaryFork, type SummaryTail, type WalSummary } from '../format/wal-summary.js';
+import { PAGE_SIZE } from '../format/page-size.js';
 
 export interface SummarizeOptions {
   /** the segment number (from the file name) */
@@ -27,7 +28,7 @@ class ForkBlocks {
 export function summarizeSegment(data: Uint8Array, o: SummarizeOptions): WalSummary | string {
   const prevTail = o.previous && o.previous.segno === o.segno - 1 ? o.previous.tail : null;
   const resume = prevTail?.bytes ? { lsn: prevTail.lsn, totLen: prevTail.totLen, bytes: prevTail.bytes } : undefined;
-  const blockSize = o.blockSize ?? 8192;
+  const blockSize = o.blockSize ?? PAGE_SIZE;
   const rec = new DecodedRecord();
   const forks = new Map<number, ForkBlocks[]>();
   const events: WalEvent[] = [];

@@ -2,8 +2,8 @@
 // and truncate, database create and drop, and the relations a commit or abort drops. Reads
 // a decoded record's main data into an event; never looks at records of other kinds.
 
-import { INFO, isKnownRmgr, RM, RM_NAMES, WAL, XACT_XINFO, type WalFormat } from './wal-format.js';
-import { lsnText } from './wal-page.js';
+import { INFO, isKnownRmgr, RM, RM_NAMES, WAL, XACT_XINFO, type WalFormat } from '../format/wal-format.js';
+import { lsnText } from '../format/wal-page.js';
 import type { DecodedRecord } from './wal-record.js';
 
 export interface RelFileLocator {

@@ -14,7 +14,7 @@ import '../../../common/io/pool-worker.js';
 import { loadNativeCrc32c } from '../../../common/io/crc32c.js';
 import { BlockRefCollector } from './block-ref-collector.js';
 import type { PartialRecord } from './wal-record-reader.js';
-import type { WalSummary } from './wal-summary.js';
+import type { WalSummary } from '../format/wal-summary.js';
 
 export type WalWorkerRequest =
   | { type: 'start'; startLsn: bigint; sysid: bigint; segmentSize: number; keepImages?: number }

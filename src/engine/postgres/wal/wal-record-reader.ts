@@ -5,8 +5,9 @@
 
 import { CRC32C_INIT, crc32cAt, crc32cFinish, crcViews, type CrcViews } from '../../../common/io/crc32c.js';
 import type { ErrorCode } from '../../../common/errors.js';
-import { INFO, isKnownRmgr, RM, WAL, type WalFormat } from './wal-format.js';
-import { checkPageHeader, emptyPageHeader, lsnText, readPageHeader, sniffWalFormat } from './wal-page.js';
+import { INFO, isKnownRmgr, RM, WAL, type WalFormat } from '../format/wal-format.js';
+import { checkPageHeader, emptyPageHeader, lsnText, readPageHeader, sniffWalFormat } from '../format/wal-page.js';
+import { WAL_PAGE_SIZE } from '../format/page-size.js';
 
 export type WalStopReason =
   | 'end-of-range' // every record starting before the end LSN was read
@@ -169,7 +170,7 @@ export class WalRecordReader {
       this.sysid ??= h.sysid;
     }
     const segSize = this.segSize;
-    if (this.pageSize === 0) this.pageSize = readPageHeader(view, 0, this.hdr).xlogBlockSize || 8192;
+    if (this.pageSize === 0) this.pageSize = readPageHeader(view, 0, this.hdr).xlogBlockSize || WAL_PAGE_SIZE;
     if (data.length !== segSize) return this.halt('bad-page', this.nextLsn, `a WAL segment of ${data.length} bytes, expected ${segSize}`);
     const base = (segno ?? Math.floor(readPageHeader(view, 0, this.hdr).pageAddr / segSize)) * segSize;
     if (this.pos >= base + segSize) return; // an earlier segment than needed: nothing in it is wanted

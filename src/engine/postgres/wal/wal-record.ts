@@ -3,8 +3,8 @@
 // record. Reads headers only; never copies block images or data, never throws on bad
 // input: it returns why the record does not decode.
 
-import { WAL, type WalFormat } from './wal-format.js';
-import { lsnText as hexLsn } from './wal-page.js';
+import { WAL, type WalFormat } from '../format/wal-format.js';
+import { lsnText as hexLsn } from '../format/wal-page.js';
 
 const MAX_BLOCKS = WAL.XLR_MAX_BLOCK_ID + 1;
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CRC32C_INIT, crc32cFinish, crc32cUpdate } from '../../../common/io/crc32c.js';
 import { BlockRefCollector } from './block-ref-collector.js';
-import { walFormatForMajor, type WalFormat } from './wal-format.js';
+import { walFormatForMajor, type WalFormat } from '../format/wal-format.js';
 import { decodeRecord, DecodedRecord, imageApplies, imageCompression } from './wal-record.js';
 
 const PAGE = 8192;

@@ -6,8 +6,8 @@
 
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { parseWalFileName, walFileName } from '../lsn.js';
-import { emptyPageHeader, readPageHeader } from './wal-page.js';
+import { parseWalFileName, walFileName } from '../format/lsn.js';
+import { emptyPageHeader, readPageHeader } from '../format/wal-page.js';
 
 /** reads in flight at once: a cold file is read at the disk's speed, not one latency at a time */
 const IN_FLIGHT = 4;

@@ -1,0 +1,76 @@
+// What a chain restore (newest level first) has made final, per file of one space: the
+// newest level decides which files exist and their sizes; a file written whole by a level
+// is final for every older level; pages written by a page list are remembered (as runs,
+// only for files an incremental touched) so no older level overwrites them. Decides only:
+// it never touches a file.
+
+import type { FileEntry } from '../format/space-stream.js';
+import { PageRuns } from './page-runs.js';
+
+interface FileState {
+  readonly size: number;
+  /** depth (0 = newest level) of the level that wrote the file whole, if one did */
+  completeAt: number | undefined;
+  written: PageRuns | undefined;
+}
+
+/** What to do with a file entry of a level: nothing, or write it (`create`: first sight in the newest level). */
+export type Claim = { readonly write: false } | { readonly write: true; readonly size: number; readonly create: boolean };
+
+export class PageLedger {
+  private readonly files = new Map<string, FileState>();
+
+  /** `levels`: the chain's length; the oldest level needs no memory of what it writes. */
+  constructor(private readonly levels: number, private readonly pageSize: number) {}
+
+
+  /**
+   * A file entry of the level at `depth`. The newest level registers the file (its size
+   * is final); an older level writes only files the newest has and a newer level did not
+   * write whole. Levels must come newest first, every part of a level before the next.
+   */
+  claim(e: FileEntry, depth: number): Claim {
+    let f = this.files.get(e.path);
+    if (depth === 0) {
+      const create = f === undefined;
+      if (!f) { f = { size: e.size, completeAt: undefined, written: undefined }; this.files.set(e.path, f); }
+      if (e.pages === undefined && f.completeAt === undefined && this.levels > 1) f.completeAt = 0;
+      return { write: true, size: f.size, create };
+    }
+    if (!f || (f.completeAt !== undefined && f.completeAt < depth)) return { write: false };
+    // whole content from this level: final for the older ones (other parts of this level still write theirs)
+    if (e.pages === undefined && depth < this.levels - 1) f.completeAt ??= depth;
+    return { write: true, size: f.size, create: false };
+  }
+
+  /** Whether block `page` of the file is for the level at `depth` to write. */
+  wants(path: string, page: number, depth: number): boolean {
+    const f = this.files.get(path);
+    if (!f || (page + 1) * this.pageSize > f.size) return false;
+    return depth === 0 || !f.written?.has(page);
+  }
+
+  /** Byte ranges of [from, to) of the file that the level at `depth` should write (whole-file content). */
+  *byteRanges(path: string, from: number, to: number, depth: number): Generator<[number, number]> {
+    const f = this.files.get(path);
+    if (!f) return;
+    const end = Math.min(to, f.size);
+    if (from >= end) return;
+    if (depth === 0 || !f.written) { yield [from, end]; return; }
+    const ps = this.pageSize;
+    for (const [a, b] of f.written.gaps(Math.floor(from / ps), Math.ceil(end / ps))) {
+      const lo = Math.max(from, a * ps);
+      const hi = Math.min(end, b * ps);
+      if (lo < hi) yield [lo, hi];
+    }
+  }
+
+  /** The pages a page-list entry of the level at `depth` carried: final for older levels. */
+  markWritten(path: string, pages: readonly number[], depth: number): void {
+    if (depth >= this.levels - 1 || pages.length === 0) return;
+    const f = this.files.get(path);
+    if (!f) return;
+    f.written ??= new PageRuns();
+    for (const p of pages) f.written.add(p);
+  }
+}
