@@ -1,27 +1,20 @@
-// Restores one space from a chain of levels (2, 1, 0), newest level first, writing each
-// page once: the newest level decides which files exist and how long they are, and an
-// older level writes only the pages no newer level wrote. Parts of one level may run in
-// parallel; levels run strictly in order. What a stream names is checked by its decoder;
-// below the root nothing is reached through a symbolic link and no link is made from a
-// stream (TargetDir, as in a one-level restore). Nothing is ever written beyond a file's
-// final size, and no file the newest level lacks is created.
-// As in a one-level restore, page-aligned runs of large files go to disk with O_DIRECT
-// straight from the transfer buffers, and small files are written with synchronous calls.
+// The one restore loop: a space from its chain of levels (2, 1, 0), newest level first,
+// writing each page once; a level 0 alone is a chain of one. The newest level decides
+// which files exist and how long they are, and an older level writes only the pages no
+// newer level wrote (page-ledger.ts). Parts of one level may run in parallel; levels run
+// strictly in order. Nothing is ever written beyond a file's final size, and no file the
+// newest level lacks is created. What a stream names is checked by its decoder; the files
+// are written by file-writer.ts (nothing below the root reached through a link, none made).
 
-import fs from 'node:fs';
-import type fsp from 'node:fs/promises';
 import { fail } from '../../../common/errors.js';
 import { faultPoint } from '../../../common/fault.js';
-import { isPageAligned } from '../../../common/io/shared-memory.js';
 import { TargetDir } from '../../../common/io/target-dir.js';
 import { runParallel } from '../../../common/run-parallel.js';
 import { PageLedger } from './page-ledger.js';
-import { contentLength, restoredLinkAs, SpaceStreamDecoder, type FileEntry } from '../format/space-stream.js';
-import { DIRECT_ALIGN, DIRECT_MIN, SMALL_SYNC, writeDirect } from './space-restorer.js';
+import { SpaceStreamDecoder, type FileEntry } from '../format/space-stream.js';
+import { FileWriter, writeNonFile } from './file-writer.js';
 import type { RestoreLevel } from '../../engine.js';
 import { PAGE_SIZE } from '../format/page-size.js';
-
-const { O_CREAT, O_RDWR } = fs.constants;
 
 export interface ChainRestoreOptions {
   /** parts of one level restored at once */
@@ -69,19 +62,12 @@ interface PartContext {
   readonly totals: { entries: number; bytes: number; written: number };
 }
 
-/**
- * The file entry being written: the handle is opened on the first byte to write; `fd` is
- * set instead for a small file written with synchronous calls; `direct` is opened on the
- * first aligned run of a large file (null: the file system does not do direct writes).
- */
+/** The file entry being read: `size` its final size; `writer` set when its bytes are to be written. */
 interface Current {
   readonly entry: FileEntry;
-  /** the path written, relative to the root */
-  readonly rel: string;
-  fh: fsp.FileHandle | undefined;
   readonly write: boolean;
-  fd?: number | undefined;
-  direct?: fsp.FileHandle | null | undefined;
+  readonly size: number;
+  readonly writer: FileWriter | undefined;
 }
 
 async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promise<void> {
@@ -93,18 +79,8 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
     if (!cur) return;
     const done = cur;
     cur = undefined;
-    try {
-      // the newest level's mode is the file's (created 0600: only another mode needs a
-      // chmod), set through the descriptor of the entry that made it; permission bits only
-      const mode = done.entry.mode & 0o777;
-      if (done.write && c.depth === 0 && done.entry.mode !== 0o600) {
-        if (done.fd !== undefined) fs.fchmodSync(done.fd, mode);
-        else await done.fh?.chmod(mode);
-      }
-    } finally {
-      if (done.fd !== undefined) fs.closeSync(done.fd);
-      await Promise.all([done.fh?.close(), done.direct?.close()]);
-    }
+    // the newest level's mode is the file's, set by the entry that wrote it
+    await done.writer?.close(c.depth === 0 ? done.entry.mode : undefined);
     if (done.write && done.entry.pages) c.ledger.markWritten(done.entry.path, done.entry.pages, c.depth);
   };
   try {
@@ -121,7 +97,7 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
           if (!cur) fail('FORMAT', 'space stream: data outside a file');
           c.totals.bytes += ev.data.length;
           c.opts.onBytes?.(ev.data.length);
-          if (cur.write) c.totals.written += cur.entry.pages ? await writePages(cur, ev.data, ev.offset, c) : await writeWhole(cur, ev.data, ev.offset, c);
+          if (cur.writer) c.totals.written += cur.entry.pages ? await writePages(cur, cur.writer, ev.data, ev.offset, c) : await writeWhole(cur, cur.writer, ev.data, ev.offset, c);
         } else {
           await finish();
           sawTrailer = true;
@@ -130,8 +106,7 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
     }
     decoder.end();
   } finally {
-    if (cur?.fd !== undefined) fs.closeSync(cur.fd);
-    await Promise.all([cur?.fh?.close().catch(() => {}), cur?.direct?.close().catch(() => {})]);
+    await cur?.writer?.abandon();
   }
   if (!sawHeader || !sawTrailer) fail('TRUNCATED', `space stream of level ${c.level} ended early`);
 }
@@ -142,42 +117,24 @@ async function startEntry(e: FileEntry, c: PartContext): Promise<Current | undef
   if (e.type !== 'file') {
     if (c.depth > 0) return undefined;
     c.totals.entries++;
-    if (e.type === 'dir') c.tree.dir(rel, e.mode || 0o700);
-    else if (restoredLinkAs(e) === 'dir') c.tree.dir(rel);
+    writeNonFile(c.tree, rel, e);
     return undefined;
   }
   const claim = c.ledger.claim(e, c.depth);
-  if (!claim.write) return { entry: e, rel, fh: undefined, write: false };
-  let fh: fsp.FileHandle | undefined;
-  if (claim.create) {
-    // first sight in the newest level: the file exists from now on, at its final size
-    c.totals.entries++;
-    if (e.pages === undefined && e.offset === undefined && claim.size <= SMALL_SYNC) {
-      const fd = c.tree.openSync(rel, O_RDWR | O_CREAT);
-      fs.ftruncateSync(fd, claim.size);
-      return { entry: e, rel, fh: undefined, write: true, fd };
-    }
-    fh = await c.tree.open(rel, O_RDWR | O_CREAT);
-    await fh.truncate(claim.size);
-  }
-  return { entry: e, rel, fh, write: true };
-}
-
-/** The file opened when first written (another part of the newest level may be the one that registered it). */
-async function handle(cur: Current, c: PartContext): Promise<fsp.FileHandle> {
-  cur.fh ??= await c.tree.open(cur.rel, O_RDWR | O_CREAT);
-  return cur.fh;
+  if (!claim.write) return { entry: e, write: false, size: 0, writer: undefined };
+  if (claim.create) c.totals.entries++; // first sight in the newest level: the file exists from now on
+  return { entry: e, write: true, size: claim.size, writer: await FileWriter.open(c.tree, rel, e, claim.size, claim.create) };
 }
 
 /** Page-list content: the n-th page of the list is block pages[n]; runs of wanted, consecutive blocks go in one write. */
-async function writePages(cur: Current, data: Buffer, offset: number, c: PartContext): Promise<number> {
+async function writePages(cur: Current, w: FileWriter, data: Buffer, offset: number, c: PartContext): Promise<number> {
   const pages = cur.entry.pages!;
   let written = 0;
   let runData = -1; // start of the pending run in `data`
   let runFile = 0; // its file offset
   let runLen = 0;
   const flush = async () => {
-    if (runLen > 0) { await writeAll(await handle(cur, c), data.subarray(runData, runData + runLen), runFile); written += runLen; }
+    if (runLen > 0) { await w.write(data.subarray(runData, runData + runLen), runFile); written += runLen; }
     runLen = 0;
   };
   for (let done = 0; done < data.length;) {
@@ -188,7 +145,7 @@ async function writePages(cur: Current, data: Buffer, offset: number, c: PartCon
     const block = pages[index];
     if (block === undefined) fail('FORMAT', `space stream: ${cur.entry.path} carries more pages than it lists`);
     const fileAt = block * PAGE_SIZE + within;
-    if (c.ledger.wants(cur.entry.path, block, c.depth)) {
+    if ((block + 1) * PAGE_SIZE <= cur.size && !c.ledger.taken(cur.entry.path, block, c.depth)) {
       if (runLen > 0 && runFile + runLen !== fileAt) await flush();
       if (runLen === 0) { runData = done; runFile = fileAt; }
       runLen += n;
@@ -202,43 +159,12 @@ async function writePages(cur: Current, data: Buffer, offset: number, c: PartCon
 }
 
 /** Whole-file content (or a range of it): the parts below the final size that no newer level wrote. */
-async function writeWhole(cur: Current, data: Buffer, offset: number, c: PartContext): Promise<number> {
+async function writeWhole(cur: Current, w: FileWriter, data: Buffer, offset: number, c: PartContext): Promise<number> {
   const at = (cur.entry.offset ?? 0) + offset;
   let written = 0;
-  for (const [from, to] of c.ledger.byteRanges(cur.entry.path, at, at + data.length, c.depth)) {
-    const run = data.subarray(from - at, to - at);
-    if (cur.fd !== undefined) {
-      for (let done = 0; done < run.length;) done += fs.writeSync(cur.fd, run, done, run.length - done, from + done);
-    } else {
-      const direct = aligned(run, from) ? await directHandle(cur, c) : undefined;
-      const done = direct ? await writeDirect(direct, run, from) : 0;
-      if (done < run.length) await writeAll(await handle(cur, c), run.subarray(done), from + done);
-    }
+  for (const [from, to] of c.ledger.free(cur.entry.path, at, Math.min(at + data.length, cur.size), c.depth)) {
+    await w.write(data.subarray(from - at, to - at), from);
     written += to - from;
   }
   return written;
-}
-
-/** Whether `run` can go to file offset `at` by direct I/O: memory, offset and length all aligned. */
-function aligned(run: Buffer, at: number): boolean {
-  return isPageAligned(run.buffer) && run.byteOffset % DIRECT_ALIGN === 0 && at % DIRECT_ALIGN === 0 && run.length % DIRECT_ALIGN === 0;
-}
-
-/** The file opened for direct writes when it is large enough to be worth it; undefined otherwise or where refused. */
-async function directHandle(cur: Current, c: PartContext): Promise<fsp.FileHandle | undefined> {
-  if (cur.direct !== undefined) return cur.direct ?? undefined;
-  cur.direct = null;
-  if (contentLength(cur.entry, PAGE_SIZE) < DIRECT_MIN) return undefined;
-  // undefined where refused (EINVAL on tmpfs and the like; not made yet by the part that
-  // registered it): buffered writes do it all
-  cur.direct = (await c.tree.openDirect(cur.rel)) ?? null;
-  return cur.direct ?? undefined;
-}
-
-
-async function writeAll(fh: fsp.FileHandle, data: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < data.length;) {
-    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
-  }
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fsyncDirSync } from '../../../common/durable-fs.js';
 import { fail } from '../../../common/errors.js';
 import { TargetDir } from '../../../common/io/target-dir.js';
-import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget, WalTimelines } from '../../engine.js';
+import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget, RestoreLevel, WalTimelines } from '../../engine.js';
 import { clusterIdentity, COPY_MARK, restoredCopy, runningPostmaster, walFilesIn } from './cluster-dir.js';
 import { formatLsn, parseLsn, parseWalFileName, walFileKind, walFileName, walFilePosition, walFileTimeline } from '../format/lsn.js';
 import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from '../format/timeline-history.js';
@@ -18,7 +18,7 @@ import { WalTimelineMap } from '../wal/wal-timelines.js';
 import { writeRecoveryConfig } from './recovery-config.js';
 import { restoreTrial } from '../server/restore-trial.js';
 import { restoreChainStreams } from './chain-restorer.js';
-import { restoreSpaceStream, syncTree } from './space-restorer.js';
+import { syncTree } from './file-writer.js';
 import { CONTROL_FILE } from '../format/control-file.js';
 import { isTablespaceVersionDir } from '../format/relation-path.js';
 
@@ -53,6 +53,18 @@ const LABEL_HINT = 'the label is damaged or was altered: restore from another ba
 function checkOid(oid: unknown, name: string): number {
   if (typeof oid !== 'number' || !Number.isSafeInteger(oid) || oid <= 0 || oid > 0xffffffff) fail('FORMAT', `tablespace ${name}: recorded oid ${JSON.stringify(oid)} is not an oid`, LABEL_HINT);
   return oid;
+}
+
+/**
+ * A space from its levels (one for a level 0) into `root`, durable when it resolves.
+ * pg_control is written under another name until the restore is complete: a directory
+ * left by a failed restore cannot be started by mistake.
+ */
+async function restoreLevels(levels: readonly RestoreLevel[], root: string, opts: Parameters<ColdRestoreEngine['restoreChain']>[2]): Promise<{ files: number; bytes: number }> {
+  const r = await restoreChainStreams(levels, target(root), { ...opts, writeAs: PENDING_CONTROL });
+  trace(`restore: written to ${root}`);
+  await syncTree(root); // durable before the restart record says it is done
+  return { files: r.files, bytes: r.bytes };
 }
 
 export const postgresColdRestore: ColdRestoreEngine = {
@@ -126,20 +138,10 @@ export const postgresColdRestore: ColdRestoreEngine = {
     return path.resolve(recorded);
   },
 
-  async restoreSpace(stream, root, opts) {
-    // pg_control is written under another name until the restore is complete: a
-    // directory left by a failed restore cannot be started by mistake
-    const r = await restoreSpaceStream(stream, target(root), { ...opts, writeAs: PENDING_CONTROL });
-    trace(`restore: written to ${root}`);
-    await syncTree(root); // durable before the restart record says it is done
-    return { files: r.files, bytes: r.bytes };
-  },
+  // one save set of a level 0: a chain of one level in one part
+  restoreSpace: (stream, root, opts) => restoreLevels([{ level: 0, parts: [() => stream] }], root, opts),
 
-  async restoreChain(levels, root, opts) {
-    const r = await restoreChainStreams(levels, target(root), { ...opts, writeAs: PENDING_CONTROL });
-    await syncTree(root);
-    return { files: r.files, bytes: r.bytes };
-  },
+  restoreChain: restoreLevels,
 
   async finish(dataDir, f) {
     const tree = TargetDir.open(dataDir);

@@ -1,8 +1,9 @@
-// What a chain restore (newest level first) has made final, per file of one space: the
-// newest level decides which files exist and their sizes; a file written whole by a level
-// is final for every older level; pages written by a page list are remembered (as runs,
-// only for files an incremental touched) so no older level overwrites them. Decides only:
-// it never touches a file.
+// What a restore (newest level first) has made final, per file of one space: the newest
+// level decides which files exist and their sizes; a file written whole by a level is
+// final for every older level; pages written by a page list are remembered (as runs, only
+// for files an incremental touched) so no older level overwrites them. A chain of one
+// level (a level 0 alone) needs no memory at all: nothing older reads it. Decides only: it
+// never touches a file.
 
 import type { FileEntry } from '../format/space-stream.js';
 import { PageRuns } from './page-runs.js';
@@ -23,18 +24,19 @@ export class PageLedger {
   /** `levels`: the chain's length; the oldest level needs no memory of what it writes. */
   constructor(private readonly levels: number, private readonly pageSize: number) {}
 
-
   /**
    * A file entry of the level at `depth`. The newest level registers the file (its size
    * is final); an older level writes only files the newest has and a newer level did not
    * write whole. Levels must come newest first, every part of a level before the next.
+   * In a chain of one every entry is a first sight (the file's entries are its own parts).
    */
   claim(e: FileEntry, depth: number): Claim {
+    if (this.levels === 1) return { write: true, size: e.size, create: true };
     let f = this.files.get(e.path);
     if (depth === 0) {
       const create = f === undefined;
       if (!f) { f = { size: e.size, completeAt: undefined, written: undefined }; this.files.set(e.path, f); }
-      if (e.pages === undefined && f.completeAt === undefined && this.levels > 1) f.completeAt = 0;
+      if (e.pages === undefined && f.completeAt === undefined) f.completeAt = 0;
       return { write: true, size: f.size, create };
     }
     if (!f || (f.completeAt !== undefined && f.completeAt < depth)) return { write: false };
@@ -43,24 +45,22 @@ export class PageLedger {
     return { write: true, size: f.size, create: false };
   }
 
-  /** Whether block `page` of the file is for the level at `depth` to write. */
-  wants(path: string, page: number, depth: number): boolean {
-    const f = this.files.get(path);
-    if (!f || (page + 1) * this.pageSize > f.size) return false;
-    return depth === 0 || !f.written?.has(page);
+  /** Whether a level newer than `depth` wrote block `page` of the file. */
+  taken(path: string, page: number, depth: number): boolean {
+    return depth > 0 && this.files.get(path)?.written?.has(page) === true;
   }
 
-  /** Byte ranges of [from, to) of the file that the level at `depth` should write (whole-file content). */
-  *byteRanges(path: string, from: number, to: number, depth: number): Generator<[number, number]> {
-    const f = this.files.get(path);
-    if (!f) return;
-    const end = Math.min(to, f.size);
-    if (from >= end) return;
-    if (depth === 0 || !f.written) { yield [from, end]; return; }
+  /**
+   * The parts of byte range [from, to) of the file (below its final size) that no level
+   * newer than `depth` wrote, ascending (whole-file content).
+   */
+  *free(path: string, from: number, to: number, depth: number): Generator<[number, number]> {
+    const written = depth > 0 ? this.files.get(path)?.written : undefined;
+    if (!written) { if (from < to) yield [from, to]; return; }
     const ps = this.pageSize;
-    for (const [a, b] of f.written.gaps(Math.floor(from / ps), Math.ceil(end / ps))) {
+    for (const [a, b] of written.gaps(Math.floor(from / ps), Math.ceil(to / ps))) {
       const lo = Math.max(from, a * ps);
-      const hi = Math.min(end, b * ps);
+      const hi = Math.min(to, b * ps);
       if (lo < hi) yield [lo, hi];
     }
   }

@@ -1,5 +1,6 @@
 // A restore never writes outside its target: crafted space streams (made with the
-// format's own encoder) fed to both restorers, and what the label leaves to finish().
+// format's own encoder) fed to the restore loop as a level 0 and as each level of a chain,
+// and what the label leaves to finish().
 // Every case checks a directory beside the target stays empty.
 
 import assert from 'node:assert/strict';
@@ -10,7 +11,6 @@ import { after, describe, it } from 'node:test';
 import { isOpenbarError, type ErrorCode } from '../../../common/errors.js';
 import { restoreChainStreams } from './chain-restorer.js';
 import { postgresColdRestore } from './cold-restore.js';
-import { restoreSpaceStream } from './space-restorer.js';
 import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from '../format/space-stream.js';
 
 const PAGE = 8192;
@@ -38,11 +38,12 @@ function stream(items: readonly Item[], level = 0): () => AsyncIterable<Buffer> 
 }
 
 /**
- * Both restore loops: level 0, and a chain with the crafted stream as its newest level, or
- * as the level 0 under an empty newest level (it writes nothing there: only its decoding is tried).
+ * The restore loop three ways: a level 0 (a chain of one), and a chain with the crafted
+ * stream as its newest level, or as the level 0 under an empty newest level (it writes
+ * nothing there: only its decoding is tried).
  */
 const restorers: [string, (items: readonly Item[], root: string) => Promise<unknown>, boolean][] = [
-  ['level 0', (items, root) => restoreSpaceStream(stream(items)(), root), true],
+  ['level 0', (items, root) => restoreChainStreams([{ level: 0, parts: [stream(items)] }], root), true],
   ['chain, newest level', (items, root) => restoreChainStreams([{ level: 1, parts: [stream(items, 1)] }, { level: 0, parts: [stream([])] }], root), true],
   ['chain, level 0 under an empty level 1', (items, root) => restoreChainStreams([{ level: 1, parts: [stream([], 1)] }, { level: 0, parts: [stream(items)] }], root), false],
 ];
