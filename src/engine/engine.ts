@@ -318,6 +318,8 @@ export interface RecordedSpace {
 export interface RestoreLevel {
   readonly level: number;
   readonly parts: readonly (() => AsyncIterable<Buffer>)[];
+  /** by part: written by an interrupted restore (durably: recorded after onPartDone), not to be written again */
+  readonly done?: readonly boolean[];
 }
 
 /** An old data directory a restore is about to overwrite, for log salvage. */
@@ -371,10 +373,11 @@ export interface ColdRestoreEngine extends WalFileRules {
    * Restores a space from its chain of levels, newest first (level 2, 1, then the level 0
    * it rests on), writing each page once: the newest level decides the files and their
    * sizes, older levels fill in only what no newer level wrote. Parts of one level run
-   * `parallel` at a time; levels strictly in order. Durable when it resolves. A chain cut
-   * short cannot be resumed (what was written is not recorded): redo the space whole.
+   * `parallel` at a time; levels strictly in order. Durable when it resolves, and each part
+   * once `onPartDone(depth, part)` is called for it (depth 0: the newest level): a restore
+   * cut short resumes with the parts recorded so as `done`, and writes only the others.
    */
-  restoreChain(levels: readonly RestoreLevel[], root: string, opts: { parallel?: number; onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<{ files: number; bytes: number }>;
+  restoreChain(levels: readonly RestoreLevel[], root: string, opts: { parallel?: number; onBytes?: (n: number) => void; signal?: AbortSignal; onPartDone?: (depth: number, part: number) => void }): Promise<{ files: number; bytes: number }>;
   /** backup_label, tablespace links, recovery settings, and everything flushed to disk */
   finish(dataDir: string, f: { labelFiles: readonly { name: string; content: string }[]; tablespaces: readonly { oid: number; location: string }[]; recovery: RecoverySettings }): Promise<void>;
   parseTarget(kind: RecoveryTarget['kind'], value: string): RecoveryTarget;

@@ -2,8 +2,9 @@
 // hand (independent of the backup side): backup B's save sets re-encoded as a level 1 on
 // backup A (pages whose LSN is at or after A's start, other files whole). The restore
 // lands on B's rows with pages from both levels, leaves out a table dropped between the
-// two, keeps a table truncated between them at its new size, resumes after kill -9; verify
-// passes it and names the pages no level supplies.
+// two, keeps a table truncated between them at its new size, resumes after kill -9 (between
+// levels, and between two parts: only the part left is written); verify passes it and
+// names the pages no level supplies.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -135,7 +136,7 @@ describe('restore and verify of a level-1 chain', () => {
     cluster.stop('fast');
   });
 
-  it('resumes after kill -9 in the middle of a chain, redoing that space whole', async () => {
+  it('resumes after kill -9 in the middle of a chain, between two levels', async () => {
     const dir = path.join(env.dir, 'restart');
     // levels: pg_global 1 and 0, then pg_default's level 1: killed before its level 0
     const k = openbar(['restore', '--data-dir', dir, '--archive-mode', 'off'], { config: env.config, env: { OPENBAR_FAULT: 'restore-chain-level@3' } });
@@ -149,6 +150,29 @@ describe('restore and verify of a level-1 chain', () => {
     cluster.start();
     await cluster.waitForPromotion();
     assert.deepEqual(await tableChecksums(cluster), sumsB);
+    cluster.stop('fast');
+  });
+
+  it('resumes after kill -9 between two parts of a chain, writing only the part left', async () => {
+    const dir = path.join(env.dir, 'restart-part');
+    const parts = ['pg_global', 'pg_default'].flatMap((n) => [...spaceSets(b, n), ...spaceSets(a, n)]);
+    // killed once every part but one is recorded
+    const k = openbar(['restore', '--data-dir', dir, '--archive-mode', 'off'], { config: env.config, env: { OPENBAR_FAULT: `restore-saveset-done@${parts.length - 1}` } });
+    assert.equal(k.signal, 'SIGKILL', k.stderr);
+    const record = JSON.parse(fs.readFileSync(path.join(dir, '.openbar_restore'), 'utf8')) as { done: number[] };
+    const left = parts.filter((s) => !record.done.includes(s.id));
+    assert.deepEqual([record.done.length, left.length], [parts.length - 1, 1]);
+    const r = JSON.parse(ok(openbar(['restore', '--data-dir', dir, '--restart', '--archive-mode', 'off', '--json'], { config: env.config }), 'restart').stdout) as { bytes: number };
+    // the finished parts of the newer level are read again for the pages they hold, not written
+    const content = decodeStream(await readSaveSetContent(env.home, left[0]!.id)).entries.reduce((n, e) => n + e.data.length, 0);
+    assert.equal(r.bytes, content, `restart wrote the content of save set ${left[0]!.id} only`);
+    const cluster = await SandboxCluster.adopt(dir, path.join(env.dir, 'sock-restart-part'));
+    started.push(cluster);
+    cluster.start();
+    await cluster.waitForPromotion();
+    assert.deepEqual(await tableChecksums(cluster), sumsB);
+    const check = amcheck(cluster);
+    assert.ok(check.ok, check.output);
     cluster.stop('fast');
   });
 

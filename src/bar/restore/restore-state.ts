@@ -1,7 +1,10 @@
 // The restartable-restore record, kept in the data directory while a restore runs:
-// which backup and target, which save sets are already written (spaces restored from one
-// level), and which spaces are complete (spaces restored from a chain of levels: what an
-// interrupted chain wrote is not recorded, so such a space is redone whole). Removed at the end.
+// which backup and target, which save sets are already written (durably: each part of a
+// space, whether the space is restored from one level or from a chain of levels), and
+// which chained spaces are complete. Removed at the end. Version 1 throughout: a record
+// written before chains recorded their parts just has none of theirs (the chain is redone
+// whole), and a build of that time reading a newer record redoes a chain whole as well.
+// Checked when loaded: a record that is not one is no interrupted restore.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,11 +21,13 @@ export class RestoreState {
 
   static load(dataDir: string): RestoreState | undefined {
     const file = path.join(dataDir, FILE);
+    let s: unknown;
     try {
-      return new RestoreState(file, JSON.parse(fs.readFileSync(file, 'utf8')) as Stored);
+      s = JSON.parse(fs.readFileSync(file, 'utf8'));
     } catch {
       return undefined;
     }
+    return isStored(s) ? new RestoreState(file, s) : undefined;
   }
 
   static create(dataDir: string, backupAid: number, target: RecoveryTarget): RestoreState {
@@ -59,4 +64,12 @@ export class RestoreState {
   private save(): void {
     writeFileAtomicSync(this.file, JSON.stringify(this.s), 0o600);
   }
+}
+
+function isStored(s: unknown): s is Stored {
+  if (typeof s !== 'object' || s === null) return false;
+  const r = s as Partial<Record<keyof Stored, unknown>>;
+  const ids = (x: unknown) => Array.isArray(x) && x.every((id) => Number.isSafeInteger(id));
+  return r.version === 1 && Number.isSafeInteger(r.backupAid) && typeof r.target === 'object' && r.target !== null && typeof (r.target as { kind?: unknown }).kind === 'string'
+    && ids(r.done) && typeof r.started === 'string' && (r.spacesDone === undefined || (Array.isArray(r.spacesDone) && r.spacesDone.every((n) => typeof n === 'string')));
 }

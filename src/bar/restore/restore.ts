@@ -103,8 +103,12 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
     const share = (j: RestoreJob) => (j.space.critical ? ctx.settings.max_backup : Math.max(1, Math.floor(ctx.settings.max_backup / Math.min(ctx.settings.max_backup, others.length))));
     const one = async (j: RestoreJob) => {
       if (j.chain) {
-        // newest level first; parts of a level in parallel streams
-        await engine.restoreChain(j.chain.map((l) => ({ level: l.level, parts: l.copyIds.map((id) => () => read(id)) })), j.root, { ...common, parallel: share(j) });
+        // newest level first; parts of a level in parallel streams; each part recorded once
+        // durable, and on --restart not written again
+        const chain = j.chain;
+        const levels = chain.map((l) => ({ level: l.level, parts: l.copyIds.map((id) => () => read(id)), done: l.copyIds.map((id) => st!.isDone(id)) }));
+        const onPartDone = (depth: number, part: number) => { st!.markDone(chain[depth]!.copyIds[part]!); faultPoint('restore-saveset-done'); };
+        await engine.restoreChain(levels, j.root, { ...common, parallel: share(j), onPartDone });
         st!.markSpaceDone(j.space.name);
         faultPoint('restore-space-done');
       } else {
@@ -169,14 +173,17 @@ function recoveryTarget(plan: RestorePlan): RecoveryTarget {
 
 type PlannedSpace = RestorePlan['spaces'][number];
 
-/** A save set of a one-level space, or a whole space restored from its chain of levels. */
+/** A save set of a one-level space, or a whole space restored from its chain of levels (resumed by part). */
 interface RestoreJob { readonly space: PlannedSpace; readonly root: string; readonly ids: readonly number[]; readonly chain?: readonly ChainLevel[] }
 
-/** What is left to do: on --restart, save sets and chained spaces already written are skipped. */
+/**
+ * What is left to do: on --restart, save sets and chained spaces already written are
+ * skipped (`ids`: the save sets left to write; a chain skips its own, see restoreChain).
+ */
 function restoreJobs(roots: readonly { space: PlannedSpace; root: string }[], st: RestoreState): RestoreJob[] {
   return roots.flatMap((r): RestoreJob[] => {
     if (r.space.levels.length > 1) {
-      return st.isSpaceDone(r.space.name) ? [] : [{ ...r, ids: r.space.levels.flatMap((l) => l.copyIds), chain: r.space.levels }];
+      return st.isSpaceDone(r.space.name) ? [] : [{ ...r, ids: r.space.levels.flatMap((l) => l.copyIds).filter((id) => !st.isDone(id)), chain: r.space.levels }];
     }
     return r.space.copyIds.filter((id) => !st.isDone(id)).map((id) => ({ ...r, ids: [id] }));
   });

@@ -153,6 +153,61 @@ describe('chain restore (newest level first)', () => {
     await assert.rejects(restoreChainStreams([{ level: 1, parts: [stream(1, [{ entry: file('../x', 1), data: Buffer.from('x') }])] }], root), /entry path "\.\.\/x": not normalised/);
   });
 
+  it('resumes at the parts an interrupted run left: finished parts not written again, the newer levels still winning', async () => {
+    const root = tmp();
+    const a = (level: number, entry: FileEntry, data: Buffer) => stream(level, [{ entry, data }]);
+    const whole = a(0, file('5/100', 4 * PAGE), pages(0, [0, 1, 2, 3]));
+    /** the level 0 part of 5/100 dies after its first page */
+    const dies = async function* () {
+      let n = 0;
+      for await (const chunk of whole()) { if ((n += chunk.length) > 2 * PAGE) throw new Error('disk went away'); yield chunk; }
+    };
+    const chain = (last: () => AsyncIterable<Buffer>): RestoreLevel[] => [
+      { level: 2, parts: [a(2, file('5/100', 4 * PAGE, { pages: [1] }), pages(2, [1])), a(2, file('5/200', 2 * PAGE, { pages: [0] }), pages(2, [0]))] },
+      { level: 1, parts: [a(1, file('5/100', 4 * PAGE, { pages: [1, 2] }), pages(1, [1, 2])), a(1, file('5/200', 2 * PAGE, { pages: [1] }), pages(1, [1]))] },
+      { level: 0, parts: [a(0, file('5/200', 2 * PAGE), pages(0, [0, 1])), last] },
+    ];
+    const recorded: [number, number][] = [];
+    await assert.rejects(restoreChainStreams(chain(dies), root, { onPartDone: (d, p) => { recorded.push([d, p]); } }), /disk went away/);
+    assert.deepEqual(recorded, [[0, 0], [0, 1], [1, 0], [1, 1], [2, 0]]);
+
+    const opened: string[] = [];
+    const levels = chain(whole).map((l, d) => ({
+      ...l,
+      parts: l.parts.map((open, p) => () => { opened.push(`${d}.${p}`); return open(); }),
+      done: l.parts.map((_, p) => recorded.some(([x, y]) => x === d && y === p)),
+    }));
+    const again: [number, number][] = [];
+    const r = await restoreChainStreams(levels, root, { onPartDone: (d, p) => { again.push([d, p]); } });
+    // the newer levels are read again for what they wrote, the finished part of the level 0 is not
+    assert.deepEqual(opened.sort(), ['0.0', '0.1', '1.0', '1.1', '2.1']);
+    assert.deepEqual(again, [[2, 1]]);
+    assert.equal(r.bytes, 4 * PAGE, 'only the part left is counted');
+    assert.equal(r.written, 2 * PAGE, 'the level 0 writes only the pages no newer level wrote');
+    assert.equal(levelsOf(path.join(root, '5/100')), '0210');
+    assert.equal(levelsOf(path.join(root, '5/200')), '21');
+
+    // everything recorded: nothing to read
+    opened.length = 0;
+    const none = await restoreChainStreams(levels.map((l) => ({ ...l, done: l.parts.map(() => true) })), root);
+    assert.deepEqual([opened, none.bytes], [[], 0]);
+  });
+
+  it('redoes a part of the newest level cut short over what it left (a level 0 alone: a chain of one)', async () => {
+    const root = tmp();
+    const parts = [
+      stream(0, [{ entry: file('5/100', 3 * PAGE), data: pages(0, [0, 1, 2]) }, { entry: file('PG_VERSION', 3, { mode: 0o644 }), data: Buffer.from('15\n') }]),
+      stream(0, [{ entry: file('5/300', 2 * PAGE), data: pages(0, [0, 1]) }]),
+    ];
+    fs.mkdirSync(path.join(root, '5'));
+    fs.writeFileSync(path.join(root, '5/100'), Buffer.alloc(5 * PAGE, 0x7f)); // what a killed run left, too long
+    const r = await restoreChainStreams([{ level: 0, parts, done: [false, true] }], root);
+    assert.equal(levelsOf(path.join(root, '5/100')), '000');
+    assert.equal(fs.statSync(path.join(root, 'PG_VERSION')).mode & 0o777, 0o644);
+    assert.equal(fs.existsSync(path.join(root, '5/300')), false, 'the finished part is not read');
+    assert.equal(r.written, 3 * PAGE + 3);
+  });
+
   it('withholds pg_control under its pending name (the engine method)', async () => {
     const root = tmp();
     await postgresColdRestore.restoreChain([

@@ -5,6 +5,13 @@
 // strictly in order. Nothing is ever written beyond a file's final size, and no file the
 // newest level lacks is created. What a stream names is checked by its decoder; the files
 // are written by file-writer.ts (nothing below the root reached through a link, none made).
+//
+// Resume: a part an interrupted run finished (`done`) is not written again. What it holds
+// still counts for the older levels, so where an older level has a part left to write, the
+// finished parts of the newer levels are read again, writing nothing, and their entries
+// rebuild the ledger as the interrupted run had it; a part's writes depend only on the
+// levels newer than its own, so a part redone writes what it wrote the first time.
+// Finished parts that no part left to write depends on are not read at all.
 
 import { fail } from '../../../common/errors.js';
 import { faultPoint } from '../../../common/fault.js';
@@ -23,12 +30,17 @@ export interface ChainRestoreOptions {
   readonly signal?: AbortSignal;
   /** stream path -> the name to write it under (pg_control until the restore is complete) */
   readonly writeAs?: ReadonlyMap<string, string>;
+  /**
+   * called when a part (by its level's depth, newest 0, and its index) is written, before
+   * the level goes on: its files are closed, not yet synced
+   */
+  readonly onPartDone?: (depth: number, part: number) => void | Promise<void>;
 }
 
 export interface ChainRestoreResult {
   /** files (and directories, links) of the restored space */
   readonly files: number;
-  /** stream content bytes read, every level */
+  /** stream content bytes of the parts written */
   readonly bytes: number;
   /** bytes written to files */
   readonly written: number;
@@ -44,12 +56,30 @@ export async function restoreChainStreams(levels: readonly RestoreLevel[], root:
   const ledger = new PageLedger(levels.length, PAGE_SIZE);
   const totals = { entries: 0, bytes: 0, written: 0 };
   const tree = typeof root === 'string' ? TargetDir.open(root) : root;
+  const work = partsToRead(levels);
   for (const [depth, level] of levels.entries()) {
     opts.signal?.throwIfAborted();
-    await runParallel(level.parts, Math.max(1, opts.parallel ?? 1), (open) => restorePart(open(), { tree, depth, level: level.level, ledger, opts, totals }));
+    await runParallel(work[depth]!, Math.max(1, opts.parallel ?? 1), async ({ part, reread }) => {
+      await restorePart(level.parts[part]!(), { tree, depth, level: level.level, ledger, opts, totals, reread });
+      if (!reread) await opts.onPartDone?.(depth, part);
+    });
     faultPoint('restore-chain-level');
   }
   return { files: totals.entries, bytes: totals.bytes, written: totals.written };
+}
+
+/**
+ * Per level, the parts to read: those left to write, and, in the levels newer than the
+ * oldest one with a part left, the finished ones (`reread`: for the ledger only).
+ */
+function partsToRead(levels: readonly RestoreLevel[]): { part: number; reread: boolean }[][] {
+  const left = (l: RestoreLevel, i: number) => l.done?.[i] !== true;
+  let oldest = -1;
+  for (const [depth, l] of levels.entries()) if (l.parts.some((_, i) => left(l, i))) oldest = depth;
+  return levels.map((l, depth) => l.parts.flatMap((_, part): { part: number; reread: boolean }[] => {
+    if (left(l, part)) return [{ part, reread: false }];
+    return depth < oldest ? [{ part, reread: true }] : [];
+  }));
 }
 
 interface PartContext {
@@ -60,6 +90,8 @@ interface PartContext {
   readonly ledger: PageLedger;
   readonly opts: ChainRestoreOptions;
   readonly totals: { entries: number; bytes: number; written: number };
+  /** a part already written: its entries go to the ledger, nothing is written */
+  readonly reread: boolean;
 }
 
 /** The file entry being read: `size` its final size; `writer` set when its bytes are to be written. */
@@ -95,6 +127,7 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
           cur = await startEntry(ev.entry, c);
         } else if (ev.kind === 'data') {
           if (!cur) fail('FORMAT', 'space stream: data outside a file');
+          if (c.reread) continue;
           c.totals.bytes += ev.data.length;
           c.opts.onBytes?.(ev.data.length);
           if (cur.writer) c.totals.written += cur.entry.pages ? await writePages(cur, cur.writer, ev.data, ev.offset, c) : await writeWhole(cur, cur.writer, ev.data, ev.offset, c);
@@ -115,13 +148,14 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
 async function startEntry(e: FileEntry, c: PartContext): Promise<Current | undefined> {
   const rel = c.opts.writeAs?.get(e.path) ?? e.path;
   if (e.type !== 'file') {
-    if (c.depth > 0) return undefined;
+    if (c.depth > 0 || c.reread) return undefined;
     c.totals.entries++;
     writeNonFile(c.tree, rel, e);
     return undefined;
   }
   const claim = c.ledger.claim(e, c.depth);
   if (!claim.write) return { entry: e, write: false, size: 0, writer: undefined };
+  if (c.reread) return { entry: e, write: true, size: claim.size, writer: undefined };
   if (claim.create) c.totals.entries++; // first sight in the newest level: the file exists from now on
   return { entry: e, write: true, size: claim.size, writer: await FileWriter.open(c.tree, rel, e, claim.size, claim.create) };
 }

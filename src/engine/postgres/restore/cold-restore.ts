@@ -56,14 +56,17 @@ function checkOid(oid: unknown, name: string): number {
 }
 
 /**
- * A space from its levels (one for a level 0) into `root`, durable when it resolves.
- * pg_control is written under another name until the restore is complete: a directory
- * left by a failed restore cannot be started by mistake.
+ * A space from its levels (one for a level 0) into `root`, durable when it resolves, and
+ * each part before `onPartDone` records it. pg_control is written under another name
+ * until the restore is complete: a directory left by a failed restore cannot be started
+ * by mistake.
  */
 async function restoreLevels(levels: readonly RestoreLevel[], root: string, opts: Parameters<ColdRestoreEngine['restoreChain']>[2]): Promise<{ files: number; bytes: number }> {
-  const r = await restoreChainStreams(levels, target(root), { ...opts, writeAs: PENDING_CONTROL });
+  const { onPartDone, ...rest } = opts;
+  const synced = onPartDone && (async (depth: number, part: number) => { await syncTree(root); onPartDone(depth, part); });
+  const r = await restoreChainStreams(levels, target(root), { ...rest, writeAs: PENDING_CONTROL, ...(synced ? { onPartDone: synced } : {}) });
   trace(`restore: written to ${root}`);
-  await syncTree(root); // durable before the restart record says it is done
+  await syncTree(root);
   return { files: r.files, bytes: r.bytes };
 }
 

@@ -3,7 +3,9 @@
 // final for every older level; pages written by a page list are remembered (as runs, only
 // for files an incremental touched) so no older level overwrites them. A chain of one
 // level (a level 0 alone) needs no memory at all: nothing older reads it. Decides only: it
-// never touches a file.
+// never touches a file. Its state follows from the entries alone, in any order within a
+// level (the entries of one file agree on its size), so the entries of the parts an
+// interrupted run wrote, read again, rebuild it.
 
 import type { FileEntry } from '../format/space-stream.js';
 import { PageRuns } from './page-runs.js';
