@@ -43,17 +43,17 @@ const packageHomes: Readonly<Record<string, readonly string[]>> = {
  */
 const allowed: readonly { from: string; to: string; why: string }[] = [
   { from: 'src/bar/log/archive-wal.ts', to: 'engine/postgres', why: "walFileKind/walAtOrAfter: PostgreSQL's WAL file names, read by the client itself instead of through the engine (walPosition)" },
-  { from: 'src/cli/commands/backup.ts', to: 'engine/postgres', why: '--verify picks postgresArchiveChecker and postgresColdRestore itself instead of taking them from the root' },
+  { from: 'src/cli/commands/backup.ts', to: 'engine/postgres', why: '--verify picks postgresArchiveChecker and postgresOffline itself instead of taking them from the root' },
   { from: 'src/cli/commands/demo-postgres.ts', to: 'engine/postgres', why: 'the demo starts sandbox clusters (SandboxCluster, runPg): a PostgreSQL tool, not an engine use' },
-  { from: 'src/cli/commands/expire.ts', to: 'engine/postgres', why: 'picks postgresColdRestore (walPosition), and parses --before with its parseTimestamp' },
+  { from: 'src/cli/commands/expire.ts', to: 'engine/postgres', why: 'picks postgresOffline (walPosition), and parses --before with its parseTimestamp' },
   { from: 'src/cli/commands/init.ts', to: 'sm/local', why: 'creates the local catalog and pools itself (LocalStorageManager.create), not through the root' },
   { from: 'src/cli/commands/log.ts', to: 'engine/postgres', why: "log archive loads postgresWalSummarizer itself (a dynamic import, kept off archive_command's start-up path)" },
-  { from: 'src/cli/commands/restore.ts', to: 'engine/postgres', why: 'picks postgresColdRestore itself' },
+  { from: 'src/cli/commands/restore.ts', to: 'engine/postgres', why: 'picks postgresOffline itself' },
   { from: 'src/cli/commands/sm/sm-bootstrap.ts', to: 'sm/local', why: 'recovery from a bootstrap is a local-storage operation (recoverFromBootstrap) with no interface yet' },
   { from: 'src/cli/commands/sm/sm-scan.ts', to: 'sm/local', why: 'sm scan reads volumes (rebuildLocalCatalog, VolumeScan, LABEL_SIZE): local-storage administration with no interface yet' },
   { from: 'src/cli/commands/sm/sm-watch.ts', to: 'sm/local', why: 'types its storage manager as LocalStorageManager (sessions(), volumes()) instead of StorageManager & StorageAdmin' },
-  { from: 'src/cli/commands/status.ts', to: 'engine/postgres', why: 'picks postgresColdRestore (walPosition, nextWal) for the timeline runs itself' },
-  { from: 'src/cli/commands/verify.ts', to: 'engine/postgres', why: 'picks postgresArchiveChecker and postgresColdRestore itself' },
+  { from: 'src/cli/commands/status.ts', to: 'engine/postgres', why: 'picks postgresOffline (walPosition, nextWal) for the timeline runs itself' },
+  { from: 'src/cli/commands/verify.ts', to: 'engine/postgres', why: 'picks postgresArchiveChecker and postgresOffline itself' },
 ];
 
 interface Arrow { readonly from: string; readonly to: string; readonly spec: string; readonly rule: string }

@@ -347,8 +347,13 @@ export interface WalTimelines {
   files(timeline: number, fromLsn: string): Iterable<{ readonly name: string; readonly start: string; readonly end: string }>;
 }
 
-/** What a cold restore needs from the engine, with no server running. */
-export interface ColdRestoreEngine extends WalFileRules {
+/**
+ * The engine's offline side: what it knows and does with no server running. Data
+ * directories (a server running in one, an old one's WAL, checking, preparing, writing
+ * spaces back, finishing, a trial start), WAL file names and timelines, and recovery
+ * targets with the times they name. Restore, verify, expire, status and `log` use it.
+ */
+export interface OfflineEngine extends WalFileRules {
   /** pid of a server running in `dataDir`, if any */
   runningServer(dataDir: string): number | undefined;
   /** what an existing data directory holds for salvage: whose it is, and its WAL */
@@ -377,7 +382,10 @@ export interface ColdRestoreEngine extends WalFileRules {
   restoreChain(levels: readonly RestoreLevel[], root: string, opts: { parallel?: number; onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<{ files: number; bytes: number }>;
   /** backup_label, tablespace links, recovery settings, and everything flushed to disk */
   finish(dataDir: string, f: { labelFiles: readonly { name: string; content: string }[]; tablespaces: readonly { oid: number; location: string }[]; recovery: RecoverySettings }): Promise<void>;
+  /** a recovery target from the command line (a USAGE error naming the flag when it is not one) */
   parseTarget(kind: RecoveryTarget['kind'], value: string): RecoveryTarget;
+  /** a point in time as the engine's users write it (ms since the epoch; without a zone, local time); undefined when it is not one */
+  parseTime(text: string): number | undefined;
   compareLsn(a: string, b: string): number;
   /** the segment following `wal` on its timeline */
   nextWal(wal: string, segmentSize: number): string;

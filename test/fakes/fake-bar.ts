@@ -13,7 +13,7 @@ import { MemoryStorageManager } from '../../src/sm/memory/memory-storage-manager
 import type { StorageManager } from '../../src/sm/storage-manager.js';
 import { tempDir } from '../harness/cli.js';
 import { FakeCluster } from './fake-cluster.js';
-import { FakeColdRestore } from './fake-cold-restore.js';
+import { FakeOfflineEngine } from './fake-offline-engine.js';
 import { FakeEngine, fakeWalSummarizer } from './fake-engine.js';
 import { walFileKind } from './fake-wal.js';
 
@@ -32,7 +32,7 @@ export interface FakeBar {
   readonly memory: MemoryStorageManager;
   readonly cluster: FakeCluster;
   readonly engine: FakeEngine;
-  readonly cold: FakeColdRestore;
+  readonly offline: FakeOfflineEngine;
   /** the activity log's lines */
   readonly logged: string[];
   /**
@@ -66,7 +66,7 @@ export function fakeBar(opts: FakeBarOptions = {}): FakeBar {
     engine: () => engine,
   };
   return {
-    dir, ctx, memory, cluster, engine, cold: new FakeColdRestore(cluster), logged,
+    dir, ctx, memory, cluster, engine, offline: new FakeOfflineEngine(cluster), logged,
     async archive(except = []) {
       const out: string[] = [];
       for (const name of fs.readdirSync(cluster.pgWal).sort()) {

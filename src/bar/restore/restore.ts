@@ -13,7 +13,7 @@ import { Progress } from '../../common/progress.js';
 import { trace } from '../../common/trace.js';
 import { warmCodecPool } from '../../common/io/codec-pool.js';
 import { formatRate } from '../../common/units.js';
-import type { ColdRestoreEngine, RecoveryTarget } from '../../engine/engine.js';
+import type { OfflineEngine, RecoveryTarget } from '../../engine/engine.js';
 import type { BarContext } from '../bar-context.js';
 import { runParallel } from '../../common/run-parallel.js';
 import { describeChain, type ChainLevel } from './backup-chain.js';
@@ -49,7 +49,7 @@ export interface RestoreResult {
   readonly dataDir: string;
 }
 
-export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opts: RestoreOptions): Promise<RestoreResult> {
+export async function runRestore(ctx: BarContext, engine: OfflineEngine, opts: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   const dataDir = path.resolve(opts.dataDir);
   const pid = engine.runningServer(dataDir);
@@ -147,7 +147,7 @@ export async function runRestore(ctx: BarContext, engine: ColdRestoreEngine, opt
 }
 
 /** What the restore will check when it prepares them, checked before anything is written (and by --plan). */
-function checkDirectories(engine: ColdRestoreEngine, dataDir: string, roots: readonly { space: PlannedSpace; root: string }[]): void {
+function checkDirectories(engine: OfflineEngine, dataDir: string, roots: readonly { space: PlannedSpace; root: string }[]): void {
   const dirs = [{ dir: dataDir, role: 'data' as const }, ...roots.filter((r) => r.space.oid !== null).map((r) => ({ dir: r.root, role: 'tablespace' as const }))];
   for (const d of dirs) {
     const problem = engine.checkDirectory(d.dir, d.role);

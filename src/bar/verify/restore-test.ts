@@ -5,14 +5,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ColdRestoreEngine } from '../../engine/engine.js';
+import type { OfflineEngine } from '../../engine/engine.js';
 import type { BarContext } from '../bar-context.js';
 import { runRestore } from '../restore/restore.js';
 import { decodeLabelMeta } from '../records/label-record.js';
 
 export interface RestoreTestResult { readonly passed: boolean; readonly detail: string; readonly problems: readonly string[] }
 
-export async function runRestoreTest(ctx: BarContext, engine: ColdRestoreEngine, backupId: number, opts: { restoreCommand: (before?: string) => string; workRoot?: string }): Promise<RestoreTestResult> {
+export async function runRestoreTest(ctx: BarContext, engine: OfflineEngine, backupId: number, opts: { restoreCommand: (before?: string) => string; workRoot?: string }): Promise<RestoreTestResult> {
   const backup = ctx.history.backups().find((b) => b.aid === backupId);
   if (!backup) return { passed: false, detail: 'backup not found', problems: [`backup ${backupId} is not recorded`] };
   const work = fs.mkdtempSync(path.join(opts.workRoot ?? os.tmpdir(), `openbar-restore-test-${backupId}-`));

@@ -12,7 +12,7 @@ import { warmCodecPool } from '../../common/io/codec-pool.js';
 import { runParallel } from '../../common/run-parallel.js';
 import { readWhole } from '../../sm/storage-manager.js';
 import { trace } from '../../common/trace.js';
-import type { ArchiveChecker, ArchiveFinding, ColdRestoreEngine, SpaceCoverage } from '../../engine/engine.js';
+import type { ArchiveChecker, ArchiveFinding, OfflineEngine, SpaceCoverage } from '../../engine/engine.js';
 import type { BackupCopy } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
 import { BackupChains } from '../restore/backup-chain.js';
@@ -55,7 +55,7 @@ export interface VerifyOptions {
   readonly onBytes?: (n: number) => void;
 }
 
-type WalEngine = Pick<ColdRestoreEngine, 'walPosition' | 'walTimelines' | 'compareLsn'>;
+type WalEngine = Pick<OfflineEngine, 'walPosition' | 'walTimelines' | 'compareLsn'>;
 
 export async function runVerify(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine, opts: VerifyOptions): Promise<VerifyReport> {
   const started = Date.now();

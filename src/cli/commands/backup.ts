@@ -11,7 +11,7 @@ import { openBar } from '../bar-setup.js';
 import { printJson } from '../render.js';
 import { runVerify } from '../../bar/verify/verify.js';
 import { postgresArchiveChecker } from '../../engine/postgres/verify/archive-checker.js';
-import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
+import { postgresOffline } from '../../engine/postgres/offline-engine.js';
 
 export function register(program: Command, globals: Globals): void {
   subcommand(program, 'backup', 'back up the running server online: every space by default; prints the backup id last')
@@ -28,7 +28,7 @@ export function register(program: Command, globals: Globals): void {
       try {
         const lines: string[] = [];
         const r = await runBackup(bar, { level, ...(opts.space ? { spaces: opts.space } : {}), report: (l) => lines.push(l) });
-        const v = opts.verify ? await runVerify(bar, postgresArchiveChecker, postgresColdRestore, { backup: r.id }) : undefined;
+        const v = opts.verify ? await runVerify(bar, postgresArchiveChecker, postgresOffline, { backup: r.id }) : undefined;
         const verified = v ? `\nverify: ${v.passed ? 'PASSED' : 'FAILED'}${v.passed ? '' : `: ${v.checks.filter((c) => !c.passed).flatMap((c) => c.problems).slice(0, 20).join('; ')} (run \`openbar verify ${r.id}\`)`}` : '';
         if (opts.json) printJson({ ...r, verify: v ?? null });
         else process.stdout.write(`${lines.join('\n')}\nbackup ${r.id}: level ${r.level}, ${formatBytes(r.bytes)} read, ${formatBytes(r.storedBytes)} stored, ${formatRate(r.bytes, r.ms)}, LSN ${r.startLsn} .. ${r.stopLsn}${verified}\n${r.id}\n`);

@@ -6,7 +6,7 @@ import { runExpire } from '../../bar/expire/expire.js';
 import type { ExpirePolicy, PlannedBackup } from '../../bar/expire/expire-plan.js';
 import { fail } from '../../common/errors.js';
 import { formatBytes, formatTime, parseDuration } from '../../common/units.js';
-import { parseTimestamp, postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
+import { postgresOffline } from '../../engine/postgres/offline-engine.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { openBar } from '../bar-setup.js';
 import { loadContext } from '../context.js';
@@ -32,7 +32,7 @@ Volumes left holding no save set are recycled.`)
       const cmd = loadContext(globals());
       const bar = openBar(cmd, globals(), { history: opts.dryRun ? 'read' : 'write' });
       try {
-        const r = await runExpire(bar, postgresColdRestore, { policy, force: opts.force === true, dryRun: opts.dryRun === true });
+        const r = await runExpire(bar, postgresOffline, { policy, force: opts.force === true, dryRun: opts.dryRun === true });
         const p = r.plan;
         const row = (b: PlannedBackup) => ({ backup: b.aid, level: b.level, time: b.time, spaces: b.spaces, saveSets: b.instances.flatMap((i) => i.copyIds), keptBecause: b.keptBecause ?? null });
         if (opts.json) {
@@ -67,7 +67,7 @@ function parsePolicy(o: Opts): ExpirePolicy {
     return { kind: 'generations', count: Number(o.generations) };
   }
   if (o.olderThan !== undefined) {
-    const ms = parseTimestamp(o.olderThan) ?? fail('USAGE', `--older-than '${o.olderThan}' is not a time`, "write it like '2026-11-22 03:00:00' or '2026-11-22T03:00:00Z'");
+    const ms = postgresOffline.parseTime(o.olderThan) ?? fail('USAGE', `--older-than '${o.olderThan}' is not a time`, "write it like '2026-11-22 03:00:00' or '2026-11-22T03:00:00Z'");
     return { kind: 'before', ms };
   }
   const d = parseDuration(o.interval!) ?? fail('USAGE', `--interval '${o.interval}' is not a duration`, "write it like '14d', '12h' or '90min'");

@@ -9,7 +9,7 @@ import { runRestore } from '../../bar/restore/restore.js';
 import { describeChain } from '../../bar/restore/backup-chain.js';
 import { describeTarget } from '../../bar/restore/choose-backup.js';
 import type { RecoveryTarget } from '../../engine/engine.js';
-import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
+import { postgresOffline } from '../../engine/postgres/offline-engine.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { loadContext } from '../context.js';
 import { openBar } from '../bar-setup.js';
@@ -43,7 +43,7 @@ export function register(program: Command, globals: Globals): void {
       if (!['preserve', 'off'].includes(opts.archiveMode)) fail('USAGE', '--archive-mode is preserve or off');
       const timeline = opts.timeline === undefined ? undefined : Number(opts.timeline);
       if (timeline !== undefined && (!Number.isSafeInteger(timeline) || timeline < 1)) fail('USAGE', `--timeline ${opts.timeline} is not a timeline number`);
-      const engine = postgresColdRestore;
+      const engine = postgresOffline;
       const target: RecoveryTarget = opts.untilTime !== undefined ? engine.parseTarget('time', opts.untilTime)
         : opts.untilLsn !== undefined ? engine.parseTarget('lsn', opts.untilLsn)
           : opts.untilXid !== undefined ? engine.parseTarget('xid', opts.untilXid)

@@ -16,7 +16,7 @@ import { timelineRuns, type TimelineRun } from '../../bar/log/wal-archive.js';
 import { SaveSetKind } from '../../bar/records/saveset-kinds.js';
 import { decodeWal } from '../../bar/records/wal-record.js';
 import type { SaveSetInfo } from '../../sm/storage-manager.js';
-import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
+import { postgresOffline } from '../../engine/postgres/offline-engine.js';
 import { printJson, printTable } from '../render.js';
 
 export function register(program: Command, globals: Globals): void {
@@ -100,7 +100,7 @@ async function archivedTimelines(cmd: CommandContext, server: string, recorded: 
   } catch {
     // the catalog is gone or unreadable: the history's records stand in
   }
-  return { runs: timelineRuns(names, postgresColdRestore, size), source };
+  return { runs: timelineRuns(names, postgresOffline, size), source };
 }
 
 const DEFAULT_SEGMENT = 16 * 1024 * 1024;

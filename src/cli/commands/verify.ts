@@ -8,7 +8,7 @@ import { fail } from '../../common/errors.js';
 import { Progress } from '../../common/progress.js';
 import { formatBytes, formatRate, formatTime, isoTime } from '../../common/units.js';
 import { postgresArchiveChecker } from '../../engine/postgres/verify/archive-checker.js';
-import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
+import { postgresOffline } from '../../engine/postgres/offline-engine.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { openBar } from '../bar-setup.js';
 import { loadContext } from '../context.js';
@@ -36,7 +36,7 @@ every night, while the full verify proves the backup can be restored.`)
       const bar = openBar(cmd, globals());
       try {
         const progress = new Progress({ what: 'verify', log: bar.log, logEveryMs: bar.settings.progress_freq });
-        const report = await runVerify(bar, postgresArchiveChecker, postgresColdRestore, { backup, quick: opts.quick === true, onBytes: (n) => progress.add(n) });
+        const report = await runVerify(bar, postgresArchiveChecker, postgresOffline, { backup, quick: opts.quick === true, onBytes: (n) => progress.add(n) });
         progress.finish();
         let test: Awaited<ReturnType<typeof runRestoreTest>> | undefined;
         if (opts.restoreTest) {
@@ -44,7 +44,7 @@ every night, while the full verify proves the backup can be restored.`)
           // loaded only for a restore test: the restore modules cost start-up time otherwise
           const [{ runRestoreTest }, { openbarCommandLine, restoreCommandLine }] = await Promise.all([import('../../bar/verify/restore-test.js'), import('./init.js')]);
           test = report.passed
-            ? await runRestoreTest(bar, postgresColdRestore, report.backup, { restoreCommand: restoreCommandLine(openbarCommandLine(), bar.configFile!) })
+            ? await runRestoreTest(bar, postgresOffline, report.backup, { restoreCommand: restoreCommandLine(openbarCommandLine(), bar.configFile!) })
             : { passed: false, detail: 'not run: the backup failed verification', problems: [] };
           bar.history.recordVerify(report.backup, report.passed && test.passed, isoTime());
         }
