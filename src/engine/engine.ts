@@ -207,15 +207,16 @@ export interface ByteSink {
    * will put in the free part of the buffer and returns the promise of their arrival. The
    * writer moves on without waiting, so the caller can start the next fill (several reads
    * in flight); a buffer is sealed once every fill into it has arrived. A fill that fails
-   * fails the object. Resolves with the bytes accepted (0: the caller must use pour).
+   * fails the object. Resolves with the bytes accepted (0: the caller must use pour; a
+   * sink that cannot let fills run ahead always answers 0 and never calls `fill`).
    */
-  pourAhead?(fill: (space: Buffer) => { bytes: number; arrived: Promise<void> }): Promise<number>;
+  pourAhead(fill: (space: Buffer) => { bytes: number; arrived: Promise<void> }): Promise<number>;
   /**
    * Bytes to write before the next byte lands `block`-aligned in a page-aligned transfer
    * buffer, where a direct (O_DIRECT) read may fill it; undefined when the buffers are not
-   * page-aligned memory or `block` does not divide them.
+   * page-aligned memory or `block` does not divide them (a correct answer for any sink).
    */
-  gapToAligned?(block: number): number | undefined;
+  gapToAligned(block: number): number | undefined;
 }
 
 /** What a cluster's data directory says of it without a server (pg_control). */
@@ -259,22 +260,27 @@ export interface EngineAdapter extends WalFileRules {
   describe(): Promise<ServerInfo>;
   /** The configured data directory's identity, read from disk (no server); undefined when unreadable. */
   localIdentity(): ClusterIdentity | undefined;
-  /** Opens what startBackup will need (its connection) ahead, while other work goes on. */
-  prepareBackup?(): void;
+  /**
+   * Opens what startBackup will need (its connection) ahead, while other work goes on. A
+   * hint: doing nothing is a correct answer (startBackup then opens it itself).
+   */
+  prepareBackup(): void;
   /**
    * Read without the server, before it answers: its system and a WAL position up to which
-   * the WAL is certainly written (the last checkpoint's); undefined when it cannot tell.
+   * the WAL is certainly written (the last checkpoint's); undefined when it cannot tell,
+   * which is always a correct answer (the WAL is then read once the server has answered).
    */
-  walSurelyWritten?(): { systemId: string; lsn: string } | undefined;
+  walSurelyWritten(): { systemId: string; lsn: string } | undefined;
   startBackup(label: string): Promise<BackupHandle>;
   spaces(): Promise<SpaceInfo[]>;
   /** `onNote`: what the listing did that a DBA should know (a link followed or left out) */
   listFiles(space: SpaceInfo, onNote?: (note: string) => void): Promise<SpaceFile[]>;
   /**
    * Before the parts of a space are copied: its files in the order the copies will pull
-   * them. The engine may read some ahead (into bounded memory) while others are copied.
+   * them. The engine may read some ahead (into bounded memory) while others are copied;
+   * a hint, which it may ignore.
    */
-  prepareCopy?(space: SpaceInfo, files: readonly SpaceFile[]): void;
+  prepareCopy(space: SpaceInfo, files: readonly SpaceFile[]): void;
   /**
    * Writes the space stream of `files` into `sink`; file data is read straight into the
    * sink's buffers. `files` is pulled one at a time as the copy goes (it may be a queue

@@ -83,10 +83,10 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
   // the server is asked at once; a level 1 or 2 reads the WAL since its base meanwhile, and
   // while backup mode starts (its checkpoint can take long); whatever happens, it is stopped
   engine.describe().catch(() => {}); // answered (or thrown) where backupWith asks again
-  engine.prepareBackup?.();
+  engine.prepareBackup();
   const early: EarlyWal | undefined = await startWalReading(ctx, engine, opts.spaces, opts.level).catch(() => undefined);
   // the WAL up to the last checkpoint is surely written: read at once, not when the server has answered
-  const written = early ? engine.walSurelyWritten?.() : undefined;
+  const written = early ? engine.walSurelyWritten() : undefined;
   if (early && written?.systemId === early.facts.systemId) early.reading.walWritten(written.lsn);
   try {
     return await backupWith(ctx, engine, opts, started, early);
@@ -241,7 +241,7 @@ async function planWork(ctx: BarContext, spaces: readonly SpaceInfo[], files: re
   });
   listed.sort((a, b) => Number(b.space.critical) - Number(a.space.critical) || b.queue.bytes - a.queue.bytes);
   // small files read ahead (an incremental, only those it copies whole)
-  for (const { space, queue } of listed) engine.prepareCopy?.(space, queue.order());
+  for (const { space, queue } of listed) engine.prepareCopy(space, queue.order());
   return listed.flatMap(({ space, queue }) => {
     const parts = space.critical ? 1 : partsFor(queue.bytes, ctx.settings.max_backup);
     return Array.from({ length: parts }, (_, part) => ({ space, queue, part, parts }));
