@@ -1,7 +1,23 @@
-// The engine adapter: everything the backup client (bar/) needs from a database
-// server, and nothing about its file formats. PostgreSQL is engine/postgres/.
+// The engine's ports: everything the backup client (bar/) needs from a database server
+// and its files, and nothing about their formats. `Engine` is an engine whole, as the
+// composition root (cli/context.ts) picks it once: the adapter of a running server
+// (EngineAdapter), its offline side (OfflineEngine), archive validation (ArchiveChecker)
+// and WAL summaries (WalSummarizer). PostgreSQL is engine/postgres/ (postgres-engine.ts).
 
 import type { Worker } from 'node:worker_threads';
+import type { Settings } from '../common/options.js';
+
+/**
+ * An engine whole. Making it costs nothing: the adapter is made per command and connects
+ * on its first question; the other parts need no server.
+ */
+export interface Engine {
+  /** the adapter of the server the settings name (its own settings: pg_host, pg_data, …) */
+  adapter(settings: Settings): EngineAdapter;
+  readonly offline: OfflineEngine;
+  readonly checker: ArchiveChecker;
+  readonly summarizer: WalSummarizer;
+}
 
 export interface ServerInfo {
   readonly systemId: string;

@@ -12,7 +12,7 @@ import { fakeBar, restoreCommand, withFakeBar, type FakeBar, type FakeBarOptions
 import { withFaults } from '../fakes/faulty-storage-manager.js';
 import { PAGE } from '../fakes/fake-space-stream.js';
 
-const restoreInto = (fb: FakeBar, dir: string) => runRestore(fb.ctx, fb.offline, {
+const restoreInto = (fb: FakeBar, dir: string) => runRestore(fb.ctx, {
   dataDir: path.join(fb.dir, dir), target: { kind: 'latest' }, tablespaceMap: new Map(), salvage: false, restart: false, planOnly: false, archiveMode: 'off', restoreCommand,
 });
 

@@ -18,7 +18,7 @@ import { RECOVERY_FILE } from '../fakes/fake-offline-engine.js';
 const latest: RecoveryTarget = { kind: 'latest' };
 
 function restore(fb: FakeBar, dir: string, more: Partial<RestoreOptions> = {}, engine: OfflineEngine = fb.offline) {
-  return runRestore(fb.ctx, engine, {
+  return runRestore(engine === fb.offline ? fb.ctx : { ...fb.ctx, offline: engine }, {
     dataDir: path.isAbsolute(dir) ? dir : path.join(fb.dir, dir), target: latest, tablespaceMap: new Map(), salvage: false, restart: false,
     planOnly: false, archiveMode: 'off', restoreCommand, ...more,
   });
@@ -42,7 +42,7 @@ describe('restore (fake engine, in-memory storage)', () => {
     const second = await runBackup(fb.ctx, { level: 0 });
     moreWal(fb);
     await fb.archive();
-    const plan = (target: RecoveryTarget) => planRestore(fb.ctx, fb.offline, { target });
+    const plan = (target: RecoveryTarget) => planRestore(fb.ctx, { target });
     assert.equal((await plan(latest)).backup.aid, second.id);
     assert.equal((await plan({ kind: 'lsn', value: between })).backup.aid, first.id);
     assert.equal((await plan(fb.offline.parseTarget('time', time))).backup.aid, first.id);
@@ -54,8 +54,8 @@ describe('restore (fake engine, in-memory storage)', () => {
     const b = await runBackup(fb.ctx, { level: 0 });
     const [, lost] = moreWal(fb);
     await fb.archive([lost!]);
-    await assert.rejects(planRestore(fb.ctx, fb.offline, { target: latest }), unreachable(new RegExp(`the latest state needs WAL file ${lost}, which is not in the Logs pool; the archived WAL reaches \\S+`)));
-    const plan = await planRestore(fb.ctx, fb.offline, { target: latest, acceptWalGap: true });
+    await assert.rejects(planRestore(fb.ctx, { target: latest }), unreachable(new RegExp(`the latest state needs WAL file ${lost}, which is not in the Logs pool; the archived WAL reaches \\S+`)));
+    const plan = await planRestore(fb.ctx, { target: latest, acceptWalGap: true });
     assert.equal(plan.backup.aid, b.id);
     assert.equal(plan.endsBefore?.name, lost);
     const r = await restore(fb, 'restored', { acceptWalGap: true });
@@ -70,7 +70,7 @@ describe('restore (fake engine, in-memory storage)', () => {
     await fb.archive();
     const own = await fb.memory.query({ kind: 'wal', name: b.walFiles[0]! });
     await fb.ctx.sm.delete(own.map((s) => s.id));
-    await assert.rejects(planRestore(fb.ctx, fb.offline, { target: latest, acceptWalGap: true }),
+    await assert.rejects(planRestore(fb.ctx, { target: latest, acceptWalGap: true }),
       unreachable(new RegExp(`WAL file ${b.walFiles[0]}, needed to make backup ${b.id} consistent, is not in the Logs pool`)));
   }));
 
@@ -80,7 +80,7 @@ describe('restore (fake engine, in-memory storage)', () => {
     await fb.archive();
     const [set] = await fb.memory.query({ kind: 'wal', name: damaged! });
     fb.memory.media.sets.get(set!.id)!.records[1]!.bytes[17]! ^= 0x40;
-    await assert.rejects(planRestore(fb.ctx, fb.offline, { target: latest }),
+    await assert.rejects(planRestore(fb.ctx, { target: latest }),
       unreachable(new RegExp(`needs WAL file ${damaged}, which is damaged \\(save set ${set!.id} \\(${damaged}\\): record checksum mismatch in memory pool Logs at offset 262144\\)`)));
   }));
 
@@ -121,8 +121,8 @@ describe('restore (fake engine, in-memory storage)', () => {
     const unarchived = moreWal(fb);
     const target: RecoveryTarget = { kind: 'lsn', value: fb.cluster.write('pg_default', '5/16384', [4]) };
     fb.cluster.stop(); // crashed: its pg_wal has what the archive lacks, the current segment too
-    await assert.rejects(planRestore(fb.ctx, fb.offline, { target }), unreachable(new RegExp(`needs WAL file ${unarchived[0]}`)));
-    const plan = await planRestore(fb.ctx, fb.offline, { target, salvageFrom: fb.cluster.dataDir });
+    await assert.rejects(planRestore(fb.ctx, { target }), unreachable(new RegExp(`needs WAL file ${unarchived[0]}`)));
+    const plan = await planRestore(fb.ctx, { target, salvageFrom: fb.cluster.dataDir });
     assert.deepEqual(plan.salvage.files.map((f) => f.name), [...unarchived, fb.cluster.currentSegment]);
     const r = await restore(fb, fb.cluster.dataDir, { target, salvage: true });
     assert.equal(r.plan.backup.aid, b.id);

@@ -53,7 +53,8 @@ export class WalArchive {
   ) {}
 
   /** The stored WAL of this server, its history files read (their records checked). */
-  static async load(ctx: BarContext, engine: WalEngine, segmentSize: number, extra: Iterable<string> = []): Promise<WalArchive> {
+  static async load(ctx: BarContext, segmentSize: number, extra: Iterable<string> = []): Promise<WalArchive> {
+    const engine = ctx.offline;
     const stored = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal });
     const byName = new Map<string, SaveSetInfo>();
     for (const s of stored) byName.set(s.name, s); // the newest of a name wins, as restore_command serves it

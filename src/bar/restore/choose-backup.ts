@@ -54,8 +54,9 @@ export interface RestorePlan {
 
 interface Candidate { backup: BackupCopy; label: LabelMeta; labelCopyId: number; chains: ReadonlyMap<string, readonly ChainLevel[]> }
 
-export async function planRestore(ctx: BarContext, engine: OfflineEngine, opts: PlanOptions): Promise<RestorePlan> {
+export async function planRestore(ctx: BarContext, opts: PlanOptions): Promise<RestorePlan> {
   const { target } = opts;
+  const engine = ctx.offline;
   const candidates = await usableBackups(ctx);
   const mark = target.kind === 'name' ? findMark(ctx, target.value) : undefined;
   const reachable = candidates.filter((c) => reaches(engine, c, target, mark));
@@ -65,8 +66,8 @@ export async function planRestore(ctx: BarContext, engine: OfflineEngine, opts: 
       `the oldest backup (${oldest.backup.aid}) is consistent from ${formatTime(oldest.label.stopTime)} (LSN ${oldest.label.stopLsn}, next xid ${oldest.label.nextXid})`);
   }
   const newestLabel = candidates[candidates.length - 1]!.label;
-  const stored = await WalArchive.load(ctx, engine, newestLabel.walSegmentSize);
-  const salvage = opts.salvageFrom !== undefined ? await planSalvage(ctx, engine, opts.salvageFrom, newestLabel.systemId, stored) : { files: [], skipped: [] };
+  const stored = await WalArchive.load(ctx, newestLabel.walSegmentSize);
+  const salvage = opts.salvageFrom !== undefined ? await planSalvage(ctx, opts.salvageFrom, newestLabel.systemId, stored) : { files: [], skipped: [] };
   const archive = stored.including(salvage.files.map((f) => f.name));
   const notes: string[] = [...archive.problems];
   const { chosen, timeline } = chooseTimeline(archive, reachable, opts.timeline, target, mark, notes);

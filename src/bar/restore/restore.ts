@@ -49,7 +49,8 @@ export interface RestoreResult {
   readonly dataDir: string;
 }
 
-export async function runRestore(ctx: BarContext, engine: OfflineEngine, opts: RestoreOptions): Promise<RestoreResult> {
+export async function runRestore(ctx: BarContext, opts: RestoreOptions): Promise<RestoreResult> {
+  const engine = ctx.offline;
   const started = Date.now();
   const dataDir = path.resolve(opts.dataDir);
   const pid = engine.runningServer(dataDir);
@@ -60,7 +61,7 @@ export async function runRestore(ctx: BarContext, engine: OfflineEngine, opts: R
   if (!opts.planOnly) warmCodecPool(); // the workers start while the plan is made
   const target = opts.restart ? state!.target : opts.target;
   // salvage is planned, not done: WAL in the old pg_wal may be what makes the target reachable
-  const plan = await planRestore(ctx, engine, { target, timeline: opts.timeline, acceptWalGap: opts.acceptWalGap === true, salvageFrom: opts.salvage && !opts.restart ? dataDir : undefined });
+  const plan = await planRestore(ctx, { target, timeline: opts.timeline, acceptWalGap: opts.acceptWalGap === true, salvageFrom: opts.salvage && !opts.restart ? dataDir : undefined });
   if (opts.restart && plan.backup.aid !== state!.backupAid) fail('CONFLICT', `the interrupted restore used backup ${state!.backupAid}, which is no longer the right one`, 'run the restore again without --restart');
   for (const s of opts.tablespaceMap.keys()) {
     if (!plan.spaces.some((x) => x.oid !== null && (x.name === s || String(x.oid) === s))) fail('USAGE', `--map-tablespace: the backup has no tablespace '${s}'`, `tablespaces: ${plan.spaces.filter((x) => x.oid !== null).map((x) => x.name).join(', ') || 'none'}`);

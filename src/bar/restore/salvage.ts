@@ -22,7 +22,8 @@ export interface SalvagePlan {
 const NOTHING: SalvagePlan = { files: [], skipped: [] };
 
 /** What salvage would store from `dataDir` (reads the candidates whole to check them; stores nothing). */
-export async function planSalvage(ctx: BarContext, engine: OfflineEngine, dataDir: string, systemId: string, archive: WalArchive): Promise<SalvagePlan> {
+export async function planSalvage(ctx: BarContext, dataDir: string, systemId: string, archive: WalArchive): Promise<SalvagePlan> {
+  const engine = ctx.offline;
   const old = engine.oldDirectory(dataDir);
   if (old.walFiles.length === 0 || old.identity === undefined) return NOTHING;
   const all = (why: string): SalvagePlan => ({ files: [], skipped: [`${old.walFiles.length} WAL file(s) in ${dataDir}/pg_wal not salvaged: ${why}`] });

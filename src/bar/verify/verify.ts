@@ -12,7 +12,7 @@ import { warmCodecPool } from '../../common/io/codec-pool.js';
 import { runParallel } from '../../common/run-parallel.js';
 import { readWhole } from '../../sm/storage-manager.js';
 import { trace } from '../../common/trace.js';
-import type { ArchiveChecker, ArchiveFinding, OfflineEngine, SpaceCoverage } from '../../engine/engine.js';
+import type { ArchiveChecker, ArchiveFinding, SpaceCoverage } from '../../engine/engine.js';
 import type { BackupCopy } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
 import { BackupChains } from '../restore/backup-chain.js';
@@ -55,9 +55,8 @@ export interface VerifyOptions {
   readonly onBytes?: (n: number) => void;
 }
 
-type WalEngine = Pick<OfflineEngine, 'walPosition' | 'walTimelines' | 'compareLsn'>;
-
-export async function runVerify(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine, opts: VerifyOptions): Promise<VerifyReport> {
+export async function runVerify(ctx: BarContext, opts: VerifyOptions): Promise<VerifyReport> {
+  const checker = ctx.checker;
   const started = Date.now();
   trace('verify: begin');
   if (!opts.quick) warmCodecPool(); // the workers start while the history and the label are read
@@ -75,7 +74,7 @@ export async function runVerify(ctx: BarContext, checker: ArchiveChecker, wal: W
       const label = decodeLabelMeta((await ctx.sm.query({ id: labelId }))[0]!, { server: ctx.server, aid: backup.aid });
       trace('verify: label read');
       const scanning = scanPhase(ctx, checker, backup, label, opts);
-      const walking = await walPhase(ctx, checker, wal, label, opts);
+      const walking = await walPhase(ctx, checker, label, opts);
       // one queue of max_backup streams: a stream done with the save sets goes on to the WAL
       // files while the others finish theirs, so no core waits for the slowest save set
       await runParallel([...scanning.tasks, ...walking.tasks], Math.max(1, ctx.settings.max_backup), (task) => task());
@@ -260,7 +259,8 @@ function controlCheck(checker: ArchiveChecker, control: Buffer | undefined, labe
 }
 
 /** The backup's own WAL (start to stop), then the WAL after it to the newest archived file: one task per file. */
-async function walPhase(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine, label: LabelMeta, opts: VerifyOptions): Promise<Phase<VerifyCheck[]>> {
+async function walPhase(ctx: BarContext, checker: ArchiveChecker, label: LabelMeta, opts: VerifyOptions): Promise<Phase<VerifyCheck[]>> {
+  const wal = ctx.offline;
   const stored = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal });
   const byName = new Map(stored.map((s) => [s.name, s]));
   const checkFile = async (name: string): Promise<string | undefined> => {
@@ -289,7 +289,7 @@ async function walPhase(ctx: BarContext, checker: ArchiveChecker, wal: WalEngine
   const first = label.walFiles[0], last = label.walFiles[label.walFiles.length - 1];
 
   // after the backup: continuous along the newest timeline that passes through it, to the newest file on it
-  const archive = await WalArchive.load(ctx, wal, label.walSegmentSize);
+  const archive = await WalArchive.load(ctx, label.walSegmentSize);
   const tl = [...archive.timelines.timelines].reverse().find((t) => archive.timelines.holds(t, label.timeline, label.startLsn, label.stopLsn)) ?? label.timeline;
   const pitr: string[] = [...archive.problems];
   if (!archive.timelines.timelines.includes(tl)) pitr.push(`timeline ${tl} of the backup has no history file in the archive: no restore can follow it`);
