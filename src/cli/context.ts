@@ -1,5 +1,7 @@
-// What every command starts from: the validated settings (config file, environment,
-// --set), the activity log, and the storage manager of the home. A home open to other
+// The composition root: what every command starts from. The validated settings (config
+// file, environment, --set), the activity log, the storage manager of the home, and the
+// engine: the one place that picks their implementations (the local storage manager,
+// PostgreSQL), so that no command and nothing in bar/ names one. A home open to other
 // users is said once per command (with the fix), never silently chmodded.
 
 import { spawnSync } from 'node:child_process';
@@ -10,7 +12,20 @@ import { loadSettings, requireSetting } from '../common/config.js';
 import { fail } from '../common/errors.js';
 import type { Settings } from '../common/options.js';
 import { looseHomeWarning } from '../common/private-modes.js';
+import type { Engine } from '../engine/engine.js';
 import { LocalStorageManager, type LocalOptions } from '../sm/local/local-storage-manager.js';
+
+let engine: Promise<Engine> | undefined;
+
+/**
+ * The engine (PostgreSQL), loaded by the first command of the process that needs it: its
+ * modules cost start-up time that `history`, `sm …`, `config` or `--version` need not pay.
+ * A command that reads flags with it (recovery targets, times) asks for it first.
+ */
+export function loadEngine(): Promise<Engine> {
+  engine ??= import('../engine/postgres/postgres-engine.js').then((m) => m.postgresEngine);
+  return engine;
+}
 
 export interface GlobalFlags {
   readonly config?: string;
@@ -21,8 +36,11 @@ export interface CommandContext {
   readonly settings: Settings;
   readonly home: string;
   readonly log: ActivityLog;
+  /** what the local storage manager's own administration needs (sm scan, bootstrap recovery) */
   localOptions(): LocalOptions;
   openStorage(): LocalStorageManager;
+  /** creates the home's storage manager: its catalog and the Data and Logs pools (init) */
+  createStorage(): LocalStorageManager;
 }
 
 export function parseSetFlags(set: readonly string[] | undefined): Record<string, string> {
@@ -60,6 +78,7 @@ export function loadContext(flags: GlobalFlags, extra: Record<string, string> = 
   return {
     settings, home, log, localOptions,
     openStorage: () => LocalStorageManager.open(localOptions()),
+    createStorage: () => LocalStorageManager.create(localOptions()),
   };
 }
 

@@ -1,7 +1,23 @@
-// The engine adapter: everything the backup client (bar/) needs from a database
-// server, and nothing about its file formats. PostgreSQL is engine/postgres/.
+// The engine's ports: everything the backup client (bar/) needs from a database server
+// and its files, and nothing about their formats. `Engine` is an engine whole, as the
+// composition root (cli/context.ts) picks it once: the adapter of a running server
+// (EngineAdapter), its offline side (OfflineEngine), archive validation (ArchiveChecker)
+// and WAL summaries (WalSummarizer). PostgreSQL is engine/postgres/ (postgres-engine.ts).
 
 import type { Worker } from 'node:worker_threads';
+import type { Settings } from '../common/options.js';
+
+/**
+ * An engine whole. Making it costs nothing: the adapter is made per command and connects
+ * on its first question; the other parts need no server.
+ */
+export interface Engine {
+  /** the adapter of the server the settings name (its own settings: pg_host, pg_data, …) */
+  adapter(settings: Settings): EngineAdapter;
+  readonly offline: OfflineEngine;
+  readonly checker: ArchiveChecker;
+  readonly summarizer: WalSummarizer;
+}
 
 export interface ServerInfo {
   readonly systemId: string;
@@ -207,15 +223,16 @@ export interface ByteSink {
    * will put in the free part of the buffer and returns the promise of their arrival. The
    * writer moves on without waiting, so the caller can start the next fill (several reads
    * in flight); a buffer is sealed once every fill into it has arrived. A fill that fails
-   * fails the object. Resolves with the bytes accepted (0: the caller must use pour).
+   * fails the object. Resolves with the bytes accepted (0: the caller must use pour; a
+   * sink that cannot let fills run ahead always answers 0 and never calls `fill`).
    */
-  pourAhead?(fill: (space: Buffer) => { bytes: number; arrived: Promise<void> }): Promise<number>;
+  pourAhead(fill: (space: Buffer) => { bytes: number; arrived: Promise<void> }): Promise<number>;
   /**
    * Bytes to write before the next byte lands `block`-aligned in a page-aligned transfer
    * buffer, where a direct (O_DIRECT) read may fill it; undefined when the buffers are not
-   * page-aligned memory or `block` does not divide them.
+   * page-aligned memory or `block` does not divide them (a correct answer for any sink).
    */
-  gapToAligned?(block: number): number | undefined;
+  gapToAligned(block: number): number | undefined;
 }
 
 /** What a cluster's data directory says of it without a server (pg_control). */
@@ -259,22 +276,27 @@ export interface EngineAdapter extends WalFileRules {
   describe(): Promise<ServerInfo>;
   /** The configured data directory's identity, read from disk (no server); undefined when unreadable. */
   localIdentity(): ClusterIdentity | undefined;
-  /** Opens what startBackup will need (its connection) ahead, while other work goes on. */
-  prepareBackup?(): void;
+  /**
+   * Opens what startBackup will need (its connection) ahead, while other work goes on. A
+   * hint: doing nothing is a correct answer (startBackup then opens it itself).
+   */
+  prepareBackup(): void;
   /**
    * Read without the server, before it answers: its system and a WAL position up to which
-   * the WAL is certainly written (the last checkpoint's); undefined when it cannot tell.
+   * the WAL is certainly written (the last checkpoint's); undefined when it cannot tell,
+   * which is always a correct answer (the WAL is then read once the server has answered).
    */
-  walSurelyWritten?(): { systemId: string; lsn: string } | undefined;
+  walSurelyWritten(): { systemId: string; lsn: string } | undefined;
   startBackup(label: string): Promise<BackupHandle>;
   spaces(): Promise<SpaceInfo[]>;
   /** `onNote`: what the listing did that a DBA should know (a link followed or left out) */
   listFiles(space: SpaceInfo, onNote?: (note: string) => void): Promise<SpaceFile[]>;
   /**
    * Before the parts of a space are copied: its files in the order the copies will pull
-   * them. The engine may read some ahead (into bounded memory) while others are copied.
+   * them. The engine may read some ahead (into bounded memory) while others are copied;
+   * a hint, which it may ignore.
    */
-  prepareCopy?(space: SpaceInfo, files: readonly SpaceFile[]): void;
+  prepareCopy(space: SpaceInfo, files: readonly SpaceFile[]): void;
   /**
    * Writes the space stream of `files` into `sink`; file data is read straight into the
    * sink's buffers. `files` is pulled one at a time as the copy goes (it may be a queue
@@ -349,8 +371,13 @@ export interface WalTimelines {
   files(timeline: number, fromLsn: string): Iterable<{ readonly name: string; readonly start: string; readonly end: string }>;
 }
 
-/** What a cold restore needs from the engine, with no server running. */
-export interface ColdRestoreEngine extends WalFileRules {
+/**
+ * The engine's offline side: what it knows and does with no server running. Data
+ * directories (a server running in one, an old one's WAL, checking, preparing, writing
+ * spaces back, finishing, a trial start), WAL file names and timelines, and recovery
+ * targets with the times they name. Restore, verify, expire, status and `log` use it.
+ */
+export interface OfflineEngine extends WalFileRules {
   /** pid of a server running in `dataDir`, if any */
   runningServer(dataDir: string): number | undefined;
   /** what an existing data directory holds for salvage: whose it is, and its WAL */
@@ -380,7 +407,10 @@ export interface ColdRestoreEngine extends WalFileRules {
   restoreChain(levels: readonly RestoreLevel[], root: string, opts: { parallel?: number; onBytes?: (n: number) => void; signal?: AbortSignal; onPartDone?: (depth: number, part: number) => void }): Promise<{ files: number; bytes: number }>;
   /** backup_label, tablespace links, recovery settings, and everything flushed to disk */
   finish(dataDir: string, f: { labelFiles: readonly { name: string; content: string }[]; tablespaces: readonly { oid: number; location: string }[]; recovery: RecoverySettings }): Promise<void>;
+  /** a recovery target from the command line (a USAGE error naming the flag when it is not one) */
   parseTarget(kind: RecoveryTarget['kind'], value: string): RecoveryTarget;
+  /** a point in time as the engine's users write it (ms since the epoch; without a zone, local time); undefined when it is not one */
+  parseTime(text: string): number | undefined;
   compareLsn(a: string, b: string): number;
   /** the segment following `wal` on its timeline */
   nextWal(wal: string, segmentSize: number): string;

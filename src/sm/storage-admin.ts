@@ -46,6 +46,8 @@ export interface SessionInfo {
 }
 
 export interface StorageAdmin {
+  /** the storage manager's identity, written in the label of every volume it makes */
+  readonly smId: string;
   pools(): Promise<PoolInfo[]>;
   createPool(p: NewPool): Promise<PoolInfo>;
   volumes(): Promise<VolumeInfo[]>;

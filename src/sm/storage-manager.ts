@@ -69,15 +69,16 @@ export interface ObjectWriter {
    * will put in the free part of the buffer and returns the promise of their arrival. The
    * writer moves on without waiting, so the caller can start the next fill (several reads
    * in flight); a buffer is sealed once every fill into it has arrived. A fill that fails
-   * fails the object. Resolves with the bytes accepted (0: the caller must use pour).
+   * fails the object. Resolves with the bytes accepted (0: the caller must use pour; a
+   * writer that cannot let fills run ahead always answers 0 and never calls `fill`).
    */
-  pourAhead?(fill: (space: Buffer) => { bytes: number; arrived: Promise<void> }): Promise<number>;
+  pourAhead(fill: (space: Buffer) => { bytes: number; arrived: Promise<void> }): Promise<number>;
   /**
    * Bytes to write before the next byte lands `block`-aligned in a page-aligned transfer
    * buffer, where a direct (O_DIRECT) read may fill it; undefined when the buffers are not
-   * page-aligned memory or `block` does not divide them.
+   * page-aligned memory or `block` does not divide them (a correct answer for any writer).
    */
-  gapToAligned?(block: number): number | undefined;
+  gapToAligned(block: number): number | undefined;
   /** Ends the object: every byte is written and its END record is in place. */
   close(): Promise<void>;
   /** A Writable over write/close, for `pipeline(source, …, writer.stream())`. */

@@ -1,6 +1,7 @@
 // A backup client's context on fakes, for unit tests of bar/ without PostgreSQL: a fake
-// cluster and its engine, an in-memory storage manager (optionally wrapped, to inject
-// faults), and the real backup history (SQLite and boot file) in a temporary home.
+// cluster and its engine (adapter, offline side, checker, summarizer), an in-memory
+// storage manager (optionally wrapped, to inject faults), and the real backup history
+// (SQLite and boot file) in a temporary home.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { MemoryStorageManager } from '../../src/sm/memory/memory-storage-manager
 import type { StorageManager } from '../../src/sm/storage-manager.js';
 import { tempDir } from '../harness/cli.js';
 import { FakeCluster } from './fake-cluster.js';
-import { FakeColdRestore } from './fake-cold-restore.js';
+import { fakeArchiveChecker, FakeOfflineEngine } from './fake-offline-engine.js';
 import { FakeEngine, fakeWalSummarizer } from './fake-engine.js';
 import { walFileKind } from './fake-wal.js';
 
@@ -32,7 +33,7 @@ export interface FakeBar {
   readonly memory: MemoryStorageManager;
   readonly cluster: FakeCluster;
   readonly engine: FakeEngine;
-  readonly cold: FakeColdRestore;
+  readonly offline: FakeOfflineEngine;
   /** the activity log's lines */
   readonly logged: string[];
   /**
@@ -60,13 +61,14 @@ export function fakeBar(opts: FakeBarOptions = {}): FakeBar {
   const settings = loadSettings({ env: {}, overrides: { home, server: 'fake', pg_data: cluster.dataDir, progress_freq: '1h', ...opts.settings } });
   let history = BackupHistory.open(home, 'fake', { create: true, log });
   const archived = new Set<string>();
+  const offline = new FakeOfflineEngine(cluster);
   const ctx: BarContext = {
     settings, server: 'fake', home, configFile: undefined, log, sm,
     get history() { return history; },
-    engine: () => engine,
+    engine: () => engine, offline, checker: fakeArchiveChecker, summarizer: fakeWalSummarizer,
   };
   return {
-    dir, ctx, memory, cluster, engine, cold: new FakeColdRestore(cluster), logged,
+    dir, ctx, memory, cluster, engine, offline, logged,
     async archive(except = []) {
       const out: string[] = [];
       for (const name of fs.readdirSync(cluster.pgWal).sort()) {

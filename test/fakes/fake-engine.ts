@@ -44,6 +44,14 @@ export class FakeEngine implements EngineAdapter {
 
   walFileCheck = (name: string, expect: Parameters<EngineAdapter['walFileCheck']>[1]) => fakeWalFileCheck(name, expect, this.cluster.segmentSize);
 
+  /** the fake opens nothing ahead */
+  prepareBackup(): void {}
+
+  /** the fake cannot tell without its "server": the WAL is read once describe() has answered */
+  walSurelyWritten(): undefined {
+    return undefined;
+  }
+
   async startBackup(label: string): Promise<BackupHandle> {
     const c = this.cluster;
     this.calls.backupsStarted++;
@@ -84,6 +92,9 @@ export class FakeEngine implements EngineAdapter {
     return [...this.cluster.space(space.name).files].sort((a, b) => (a[0] < b[0] ? -1 : 1))
       .map(([p, f]) => ({ path: p, type: 'file' as const, size: f.data.length, mode: 0o600, mtimeMs: f.mtimeMs }));
   }
+
+  /** the fake reads nothing ahead */
+  prepareCopy(): void {}
 
   async copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
     if (this.failCopyOf === space.name) throw Object.assign(new Error(`fake engine: cannot read space ${space.name}`), { code: 'IO' });

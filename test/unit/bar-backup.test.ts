@@ -12,7 +12,7 @@ import { fakeBar, restoreCommand, withFakeBar, type FakeBar, type FakeBarOptions
 import { withFaults } from '../fakes/faulty-storage-manager.js';
 import { PAGE } from '../fakes/fake-space-stream.js';
 
-const restoreInto = (fb: FakeBar, dir: string) => runRestore(fb.ctx, fb.cold, {
+const restoreInto = (fb: FakeBar, dir: string) => runRestore(fb.ctx, {
   dataDir: path.join(fb.dir, dir), target: { kind: 'latest' }, tablespaceMap: new Map(), salvage: false, restart: false, planOnly: false, archiveMode: 'off', restoreCommand,
 });
 
@@ -45,7 +45,7 @@ describe('backup (fake engine, in-memory storage)', () => {
       await fb.archive();
       const restored = await restoreInto(fb, 'restored');
       assert.equal(restored.plan.backup.aid, l1.id);
-      assert.deepEqual((await fb.cold.trialRun(restored.dataDir)).problems, []);
+      assert.deepEqual((await fb.offline.trialRun(restored.dataDir)).problems, []);
     }));
   }
 

@@ -32,7 +32,7 @@ describe('expire (fake engine, in-memory storage)', () => {
   it('one generation: the newest level 0 and the level 1 on it stay, the older chain and the WAL before the kept one go', () => withFakeBar({}, async (fb) => {
     const [b0, b1, b2, b3] = await fourBackups(fb);
     const doomed = [...copiesOf(fb, b0!.id), ...copiesOf(fb, b1!.id)];
-    const r = await runExpire(fb.ctx, fb.cold, { policy: { kind: 'generations', count: 1 }, force: false, dryRun: false });
+    const r = await runExpire(fb.ctx, { policy: { kind: 'generations', count: 1 }, force: false, dryRun: false });
     assert.deepEqual(r.plan.expire.map((b) => b.aid), [b0!.id, b1!.id]);
     assert.deepEqual(r.plan.keep.map((b) => `${b.aid} ${b.keptBecause}`), [`${b2!.id} one of the 1 newest level-0 generations of pg_global`, `${b3!.id} built on a kept level 0`]);
     for (const id of doomed) assert.deepEqual(await fb.memory.query({ id }), [], `save set ${id}`);
@@ -41,14 +41,14 @@ describe('expire (fake engine, in-memory storage)', () => {
     assert.ok(walLeft.every((n) => n >= b2!.walFiles[0]!), `WAL left: ${walLeft.join(' ')}`);
     assert.deepEqual((await fb.memory.query({ kind: 'walsum' })).map((s) => s.name).filter((n) => !walLeft.includes(n)), [], 'no summary outlives its WAL file');
     assert.deepEqual(fb.ctx.history.backups().map((b) => b.aid), [b2!.id, b3!.id]);
-    assert.equal((await planRestore(fb.ctx, fb.cold, { target: { kind: 'latest' } })).backup.aid, b3!.id);
+    assert.equal((await planRestore(fb.ctx, { target: { kind: 'latest' } })).backup.aid, b3!.id);
   }));
 
   it('a cut-off keeps the backup just before it, and the level 0 that one rests on; a dry run changes nothing', () => withFakeBar({}, async (fb) => {
     const [b0, b1, b2] = await fourBackups(fb);
     const cutoff = (Date.parse(fb.ctx.history.backups()[1]!.time) + Date.parse(fb.ctx.history.backups()[2]!.time)) / 2;
     const before = await fb.memory.query({});
-    const dry = await runExpire(fb.ctx, fb.cold, { policy: { kind: 'before', ms: cutoff }, force: false, dryRun: true });
+    const dry = await runExpire(fb.ctx, { policy: { kind: 'before', ms: cutoff }, force: false, dryRun: true });
     assert.deepEqual(dry.plan.expire, []);
     const why = new Map(dry.plan.keep.map((b) => [b.aid, b.keptBecause]));
     assert.equal(why.get(b1!.id), 'needed to restore to times just after the cut-off');
@@ -57,7 +57,7 @@ describe('expire (fake engine, in-memory storage)', () => {
     assert.deepEqual(await fb.memory.query({}), before);
     // with a cut-off after the last level 0 but one, that level 0's chain goes
     const later = (Date.parse(fb.ctx.history.backups()[2]!.time) + Date.parse(fb.ctx.history.backups()[3]!.time)) / 2;
-    const r = await runExpire(fb.ctx, fb.cold, { policy: { kind: 'before', ms: later }, force: false, dryRun: false });
+    const r = await runExpire(fb.ctx, { policy: { kind: 'before', ms: later }, force: false, dryRun: false });
     assert.deepEqual(r.plan.expire.map((b) => b.aid), [b0!.id, b1!.id]);
     assert.ok(r.deletedSaveSets > 0 && r.freedBytes > 0);
   }));
@@ -78,7 +78,7 @@ describe('sync (fake engine, in-memory storage)', () => {
     fb.reopenHistory();
     assert.deepEqual(shape(), wanted);
     assert.equal(fb.ctx.history.bootLines().filter((l) => l.type === 'L').length, walLines);
-    assert.equal((await planRestore(fb.ctx, fb.cold, { target: { kind: 'latest' } })).backup.aid, b3!.id);
+    assert.equal((await planRestore(fb.ctx, { target: { kind: 'latest' } })).backup.aid, b3!.id);
   }));
 
   it('reconcile drops the records of a backup whose save set is gone, and puts back boot-file lines', () => withFakeBar({}, async (fb) => {
@@ -91,7 +91,7 @@ describe('sync (fake engine, in-memory storage)', () => {
     assert.ok(!fb.ctx.history.backups().some((b) => b.aid === b0!.id));
     // a level 1 on the dropped level 0 stays recorded, but no restore takes it
     assert.ok(fb.ctx.history.backups().some((b) => b.aid === b1!.id));
-    await assert.rejects(planRestore(fb.ctx, fb.cold, { target: { kind: 'lsn', value: b1!.stopLsn } }), /no backup is consistent before/);
+    await assert.rejects(planRestore(fb.ctx, { target: { kind: 'lsn', value: b1!.stopLsn } }), /no backup is consistent before/);
     assert.ok(r.addedToBootFile > 0);
     assert.equal(fb.ctx.history.bootLines().length, fb.ctx.history.bootLinesFromDatabase().length);
   }));

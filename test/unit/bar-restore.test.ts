@@ -11,14 +11,14 @@ import { runBackup } from '../../src/bar/backup/backup.js';
 import { planRestore } from '../../src/bar/restore/choose-backup.js';
 import { runRestore, type RestoreOptions } from '../../src/bar/restore/restore.js';
 import { isOpenbarError } from '../../src/common/errors.js';
-import type { ColdRestoreEngine, RecoveryTarget } from '../../src/engine/engine.js';
+import type { OfflineEngine, RecoveryTarget } from '../../src/engine/engine.js';
 import { restoreCommand, withFakeBar, type FakeBar } from '../fakes/fake-bar.js';
-import { RECOVERY_FILE } from '../fakes/fake-cold-restore.js';
+import { RECOVERY_FILE } from '../fakes/fake-offline-engine.js';
 
 const latest: RecoveryTarget = { kind: 'latest' };
 
-function restore(fb: FakeBar, dir: string, more: Partial<RestoreOptions> = {}, engine: ColdRestoreEngine = fb.cold) {
-  return runRestore(fb.ctx, engine, {
+function restore(fb: FakeBar, dir: string, more: Partial<RestoreOptions> = {}, engine: OfflineEngine = fb.offline) {
+  return runRestore(engine === fb.offline ? fb.ctx : { ...fb.ctx, offline: engine }, {
     dataDir: path.isAbsolute(dir) ? dir : path.join(fb.dir, dir), target: latest, tablespaceMap: new Map(), salvage: false, restart: false,
     planOnly: false, archiveMode: 'off', restoreCommand, ...more,
   });
@@ -42,10 +42,10 @@ describe('restore (fake engine, in-memory storage)', () => {
     const second = await runBackup(fb.ctx, { level: 0 });
     moreWal(fb);
     await fb.archive();
-    const plan = (target: RecoveryTarget) => planRestore(fb.ctx, fb.cold, { target });
+    const plan = (target: RecoveryTarget) => planRestore(fb.ctx, { target });
     assert.equal((await plan(latest)).backup.aid, second.id);
     assert.equal((await plan({ kind: 'lsn', value: between })).backup.aid, first.id);
-    assert.equal((await plan(fb.cold.parseTarget('time', time))).backup.aid, first.id);
+    assert.equal((await plan(fb.offline.parseTarget('time', time))).backup.aid, first.id);
     assert.equal((await plan({ kind: 'xid', value: xidBetween })).backup.aid, first.id);
     await assert.rejects(plan({ kind: 'lsn', value: '0/1' }), unreachable(/no backup is consistent before LSN 0\/1/));
   }));
@@ -54,8 +54,8 @@ describe('restore (fake engine, in-memory storage)', () => {
     const b = await runBackup(fb.ctx, { level: 0 });
     const [, lost] = moreWal(fb);
     await fb.archive([lost!]);
-    await assert.rejects(planRestore(fb.ctx, fb.cold, { target: latest }), unreachable(new RegExp(`the latest state needs WAL file ${lost}, which is not in the Logs pool; the archived WAL reaches \\S+`)));
-    const plan = await planRestore(fb.ctx, fb.cold, { target: latest, acceptWalGap: true });
+    await assert.rejects(planRestore(fb.ctx, { target: latest }), unreachable(new RegExp(`the latest state needs WAL file ${lost}, which is not in the Logs pool; the archived WAL reaches \\S+`)));
+    const plan = await planRestore(fb.ctx, { target: latest, acceptWalGap: true });
     assert.equal(plan.backup.aid, b.id);
     assert.equal(plan.endsBefore?.name, lost);
     const r = await restore(fb, 'restored', { acceptWalGap: true });
@@ -70,7 +70,7 @@ describe('restore (fake engine, in-memory storage)', () => {
     await fb.archive();
     const own = await fb.memory.query({ kind: 'wal', name: b.walFiles[0]! });
     await fb.ctx.sm.delete(own.map((s) => s.id));
-    await assert.rejects(planRestore(fb.ctx, fb.cold, { target: latest, acceptWalGap: true }),
+    await assert.rejects(planRestore(fb.ctx, { target: latest, acceptWalGap: true }),
       unreachable(new RegExp(`WAL file ${b.walFiles[0]}, needed to make backup ${b.id} consistent, is not in the Logs pool`)));
   }));
 
@@ -80,7 +80,7 @@ describe('restore (fake engine, in-memory storage)', () => {
     await fb.archive();
     const [set] = await fb.memory.query({ kind: 'wal', name: damaged! });
     fb.memory.media.sets.get(set!.id)!.records[1]!.bytes[17]! ^= 0x40;
-    await assert.rejects(planRestore(fb.ctx, fb.cold, { target: latest }),
+    await assert.rejects(planRestore(fb.ctx, { target: latest }),
       unreachable(new RegExp(`needs WAL file ${damaged}, which is damaged \\(save set ${set!.id} \\(${damaged}\\): record checksum mismatch in memory pool Logs at offset 262144\\)`)));
   }));
 
@@ -95,7 +95,7 @@ describe('restore (fake engine, in-memory storage)', () => {
     const r = await restore(fb, 'restored', { tablespaceMap: new Map([['ts1', mapped]]) });
     assert.equal(r.plan.backup.aid, l1.id);
     assert.deepEqual(r.plan.spaces.map((s) => `${s.name} ${s.levels.map((l) => l.level).join('<-')}`), ['pg_global 1<-0', 'pg_default 1<-0', 'ts1 1<-0']);
-    assert.deepEqual((await fb.cold.trialRun(r.dataDir)).problems, []);
+    assert.deepEqual((await fb.offline.trialRun(r.dataDir)).problems, []);
     assert.equal(fs.readlinkSync(path.join(r.dataDir, 'pg_tblspc', '16400')), mapped);
     const recovery = JSON.parse(fs.readFileSync(path.join(r.dataDir, RECOVERY_FILE), 'utf8')) as Record<string, unknown>;
     assert.deepEqual(recovery, { target: latest, timeline: 1, restoreCommand: restoreCommand(), archiveMode: 'off' });
@@ -121,14 +121,14 @@ describe('restore (fake engine, in-memory storage)', () => {
     const unarchived = moreWal(fb);
     const target: RecoveryTarget = { kind: 'lsn', value: fb.cluster.write('pg_default', '5/16384', [4]) };
     fb.cluster.stop(); // crashed: its pg_wal has what the archive lacks, the current segment too
-    await assert.rejects(planRestore(fb.ctx, fb.cold, { target }), unreachable(new RegExp(`needs WAL file ${unarchived[0]}`)));
-    const plan = await planRestore(fb.ctx, fb.cold, { target, salvageFrom: fb.cluster.dataDir });
+    await assert.rejects(planRestore(fb.ctx, { target }), unreachable(new RegExp(`needs WAL file ${unarchived[0]}`)));
+    const plan = await planRestore(fb.ctx, { target, salvageFrom: fb.cluster.dataDir });
     assert.deepEqual(plan.salvage.files.map((f) => f.name), [...unarchived, fb.cluster.currentSegment]);
     const r = await restore(fb, fb.cluster.dataDir, { target, salvage: true });
     assert.equal(r.plan.backup.aid, b.id);
     assert.deepEqual(r.salvaged, plan.salvage.files.map((f) => f.name));
     for (const name of r.salvaged) assert.equal((await fb.memory.query({ kind: 'wal', name })).length, 1, name);
-    assert.deepEqual((await fb.cold.trialRun(r.dataDir)).problems, []);
+    assert.deepEqual((await fb.offline.trialRun(r.dataDir)).problems, []);
   }));
 
   it('an interrupted restore resumes with --restart, skipping what it wrote', () => withFakeBar({}, async (fb) => {
@@ -136,16 +136,16 @@ describe('restore (fake engine, in-memory storage)', () => {
     await fb.archive();
     const written: string[] = [];
     let failOnce = true;
-    const flaky: ColdRestoreEngine = Object.assign(Object.create(fb.cold) as ColdRestoreEngine, {
+    const flaky: OfflineEngine = Object.assign(Object.create(fb.offline) as OfflineEngine, {
       restoreSpace: async (stream: AsyncIterable<Buffer>, root: string, opts: { onBytes?: (n: number) => void }) => {
         if (root.endsWith('base') && failOnce) { failOnce = false; throw new Error('disk went away'); }
         written.push(path.basename(root));
-        return fb.cold.restoreSpace(stream, root, opts);
+        return fb.offline.restoreSpace(stream, root, opts);
       },
     });
     await assert.rejects(restore(fb, 'restored', {}, flaky), /disk went away/);
     const r = await restore(fb, 'restored', { restart: true }, flaky);
     assert.deepEqual(written, ['restored', 'base'], 'pg_global is not written again');
-    assert.deepEqual((await fb.cold.trialRun(r.dataDir)).problems, []);
+    assert.deepEqual((await fb.offline.trialRun(r.dataDir)).problems, []);
   }));
 });

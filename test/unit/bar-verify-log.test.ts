@@ -14,10 +14,9 @@ import { planRestore } from '../../src/bar/restore/choose-backup.js';
 import { runVerify, type VerifyReport } from '../../src/bar/verify/verify.js';
 import { isOpenbarError } from '../../src/common/errors.js';
 import { withFakeBar, type FakeBar } from '../fakes/fake-bar.js';
-import { fakeArchiveChecker } from '../fakes/fake-cold-restore.js';
 import { encodeSegment, parseSegmentName } from '../fakes/fake-wal.js';
 
-const verify = (fb: FakeBar, quick = false) => runVerify(fb.ctx, fakeArchiveChecker, fb.cold, { backup: 'latest', quick });
+const verify = (fb: FakeBar, quick = false) => runVerify(fb.ctx, { backup: 'latest', quick });
 const check = (r: VerifyReport, name: string) => r.checks.find((c) => c.name === name)!;
 
 function moreWal(fb: FakeBar): string[] {
@@ -100,7 +99,7 @@ describe('log (fake engine, in-memory storage)', () => {
     const r = await waiting;
     assert.equal((await fb.memory.query({ kind: 'wal', name: r.walFile })).length, 1);
     fb.cluster.write('pg_default', '5/16384', [1]);
-    const plan = await planRestore(fb.ctx, fb.cold, { target: { kind: 'name', value: 'before-upgrade' } });
+    const plan = await planRestore(fb.ctx, { target: { kind: 'name', value: 'before-upgrade' } });
     assert.equal(plan.backup.aid, b.id);
     assert.equal(plan.walTo, r.walFile, `the route ends in the segment of the mark at ${mark.lsn}`);
   }));

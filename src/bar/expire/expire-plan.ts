@@ -43,7 +43,7 @@ export interface PlanInput {
   readonly wal: readonly StoredWal[];
   readonly policy: ExpirePolicy;
   readonly force: boolean;
-  /** the position of a WAL file name (see ColdRestoreEngine.walPosition) */
+  /** the position of a WAL file name (see OfflineEngine.walPosition) */
   readonly walPosition: (name: string) => string | null;
 }
 

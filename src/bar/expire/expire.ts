@@ -4,7 +4,6 @@
 // restore skips and `openbar sync` drops), never a save set a record has forgotten.
 // A dry run plans through the same code and changes nothing at all.
 
-import type { ColdRestoreEngine } from '../../engine/engine.js';
 import type { HistoryInstance } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
 import { SaveSetKind } from '../records/saveset-kinds.js';
@@ -30,7 +29,8 @@ interface Effects {
   record(detail: Record<string, unknown>): void;
 }
 
-export async function runExpire(ctx: BarContext, engine: Pick<ColdRestoreEngine, 'walPosition'>, opts: ExpireOptions): Promise<ExpireResult> {
+export async function runExpire(ctx: BarContext, opts: ExpireOptions): Promise<ExpireResult> {
+  const engine = ctx.offline;
   const stored = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal });
   const wal: StoredWal[] = stored.map((s) => ({ id: s.id, name: s.name, position: engine.walPosition(s.name)?.position ?? null }));
   const plan = planExpire({

@@ -10,13 +10,12 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fail } from '../../common/errors.js';
 import { trace } from '../../common/trace.js';
-import { walAtOrAfter, walFileKind } from '../../engine/postgres/format/lsn.js';
 import type { BarContext } from '../bar-context.js';
 import { SaveSetKind } from '../records/saveset-kinds.js';
-import { decodeWal, encodeWal } from '../records/wal-record.js';
+import { decodeWal, encodeWal, type WalFileKind } from '../records/wal-record.js';
 import { withWalNameLock } from './wal-name-lock.js';
 import { hasSummary, makeSummary, storeSummary, writeSummary } from './wal-summaries.js';
-import type { WalFileCheck, WalFileExpectations, WalFileVerdict, WalSummarizer } from '../../engine/engine.js';
+import type { OfflineEngine, WalFileCheck, WalFileExpectations, WalFileVerdict, WalSummarizer } from '../../engine/engine.js';
 import type { ObjectWriter } from '../../sm/storage-manager.js';
 
 export interface ArchiveResult { readonly name: string; readonly id: number; readonly already: boolean; readonly bytes: number }
@@ -35,7 +34,7 @@ export interface ArchiveOptions {
 
 export async function archiveWal(ctx: BarContext, file: string, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
   const name = path.basename(file);
-  const kind = walFileKind(name);
+  const kind = ctx.offline.walPosition(name)?.kind;
   if (!kind) fail('USAGE', `'${name}' is not a WAL file name`, 'archive_command passes %p, a path such as pg_wal/000000010000000000000001');
   const expect = opts.expect ?? thisCluster(ctx);
   const check = ctx.engine().walFileCheck(name, expect);
@@ -186,7 +185,7 @@ export function fileInPieces(file: string, check: WalFileCheck): WalSource {
   }
 }
 
-async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnType<typeof walFileKind>>, src: WalSource, verdict: WalFileVerdict & { ok: true }, opts: ArchiveOptions): Promise<ArchiveResult> {
+async function storeWal(ctx: BarContext, name: string, kind: WalFileKind, src: WalSource, verdict: WalFileVerdict & { ok: true }, opts: ArchiveOptions): Promise<ArchiveResult> {
   const { hash, size } = src;
   const existing = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal, name });
   const same = existing.find((s) => decodeWal(s).contentHash === hash);
@@ -236,8 +235,8 @@ async function storeWal(ctx: BarContext, name: string, kind: NonNullable<ReturnT
  * Anything else (damage, a catalog that cannot be read) throws: it is not the end of WAL.
  */
 export async function restoreWal(ctx: BarContext, name: string, dest: string, before?: string): Promise<boolean> {
-  if (before !== undefined && walFileKind(before) !== 'segment') fail('USAGE', `--before ${before} is not a WAL segment name`);
-  if (before !== undefined && walAtOrAfter(name, before)) {
+  if (before !== undefined && ctx.offline.walPosition(before)?.kind !== 'segment') fail('USAGE', `--before ${before} is not a WAL segment name`);
+  if (before !== undefined && atOrAfter(ctx.offline, name, before)) {
     ctx.log.info(`log restore: ${name} not served: the restore ends recovery before ${before}`);
     return false;
   }
@@ -254,4 +253,16 @@ export async function restoreWal(ctx: BarContext, name: string, dest: string, be
   }
   ctx.log.info(`log restore: ${name} from save set ${newest.id} to ${dest}`);
   return true;
+}
+
+/**
+ * Whether WAL file `name` is a segment (or .partial) at or after segment `bound` on a
+ * timeline at most bound's: the WAL a recovery told to end before `bound` must not read
+ * (a later timeline, made by that recovery's promotion, is not bounded).
+ */
+function atOrAfter(offline: Pick<OfflineEngine, 'walPosition'>, name: string, bound: string): boolean {
+  const n = offline.walPosition(name);
+  const b = offline.walPosition(bound);
+  if ((n?.kind !== 'segment' && n?.kind !== 'partial') || b?.kind !== 'segment') return false;
+  return n.timeline <= b.timeline && (n.position ?? '') >= (b.position ?? '');
 }

@@ -5,13 +5,13 @@
 // route to a time ends after the first file whose last transaction ended after it (its
 // summary says when); where no summary says, it runs on to the newest file.
 
-import type { ColdRestoreEngine, WalTimelines } from '../../engine/engine.js';
+import type { OfflineEngine, WalTimelines } from '../../engine/engine.js';
 import { readWhole, type SaveSetInfo } from '../../sm/storage-manager.js';
 import type { BarContext } from '../bar-context.js';
 import { SaveSetKind } from '../records/saveset-kinds.js';
 import { transactionEnds } from './wal-summaries.js';
 
-type WalEngine = Pick<ColdRestoreEngine, 'walTimelines' | 'walPosition' | 'compareLsn'>;
+type WalEngine = Pick<OfflineEngine, 'walTimelines' | 'walPosition' | 'compareLsn'>;
 
 /** Where a route ends. */
 export type RouteEnd =
@@ -53,7 +53,8 @@ export class WalArchive {
   ) {}
 
   /** The stored WAL of this server, its history files read (their records checked). */
-  static async load(ctx: BarContext, engine: WalEngine, segmentSize: number, extra: Iterable<string> = []): Promise<WalArchive> {
+  static async load(ctx: BarContext, segmentSize: number, extra: Iterable<string> = []): Promise<WalArchive> {
+    const engine = ctx.offline;
     const stored = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal });
     const byName = new Map<string, SaveSetInfo>();
     for (const s of stored) byName.set(s.name, s); // the newest of a name wins, as restore_command serves it
@@ -176,7 +177,7 @@ export interface TimelineRun {
 }
 
 /** Per timeline, the stored segment names as a range and the gaps in it (for `status`). */
-export function timelineRuns(names: Iterable<string>, engine: Pick<ColdRestoreEngine, 'walPosition' | 'nextWal'>, segmentSize: number): TimelineRun[] {
+export function timelineRuns(names: Iterable<string>, engine: Pick<OfflineEngine, 'walPosition' | 'nextWal'>, segmentSize: number): TimelineRun[] {
   const byTl = new Map<number, string[]>();
   for (const n of names) {
     const p = engine.walPosition(n);

@@ -8,7 +8,7 @@
 import { fail, isOpenbarError } from '../../common/errors.js';
 import { runParallel } from '../../common/run-parallel.js';
 import { formatTime } from '../../common/units.js';
-import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget } from '../../engine/engine.js';
+import type { OfflineEngine, RecordedSpace, RecoveryTarget } from '../../engine/engine.js';
 import type { BackupCopy, MarkRecord } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
 import { WalArchive, type RouteEnd, type RouteFile } from '../log/wal-archive.js';
@@ -54,8 +54,9 @@ export interface RestorePlan {
 
 interface Candidate { backup: BackupCopy; label: LabelMeta; labelCopyId: number; chains: ReadonlyMap<string, readonly ChainLevel[]> }
 
-export async function planRestore(ctx: BarContext, engine: ColdRestoreEngine, opts: PlanOptions): Promise<RestorePlan> {
+export async function planRestore(ctx: BarContext, opts: PlanOptions): Promise<RestorePlan> {
   const { target } = opts;
+  const engine = ctx.offline;
   const candidates = await usableBackups(ctx);
   const mark = target.kind === 'name' ? findMark(ctx, target.value) : undefined;
   const reachable = candidates.filter((c) => reaches(engine, c, target, mark));
@@ -65,8 +66,8 @@ export async function planRestore(ctx: BarContext, engine: ColdRestoreEngine, op
       `the oldest backup (${oldest.backup.aid}) is consistent from ${formatTime(oldest.label.stopTime)} (LSN ${oldest.label.stopLsn}, next xid ${oldest.label.nextXid})`);
   }
   const newestLabel = candidates[candidates.length - 1]!.label;
-  const stored = await WalArchive.load(ctx, engine, newestLabel.walSegmentSize);
-  const salvage = opts.salvageFrom !== undefined ? await planSalvage(ctx, engine, opts.salvageFrom, newestLabel.systemId, stored) : { files: [], skipped: [] };
+  const stored = await WalArchive.load(ctx, newestLabel.walSegmentSize);
+  const salvage = opts.salvageFrom !== undefined ? await planSalvage(ctx, opts.salvageFrom, newestLabel.systemId, stored) : { files: [], skipped: [] };
   const archive = stored.including(salvage.files.map((f) => f.name));
   const notes: string[] = [...archive.problems];
   const { chosen, timeline } = chooseTimeline(archive, reachable, opts.timeline, target, mark, notes);
@@ -125,7 +126,7 @@ async function usableBackups(ctx: BarContext): Promise<Candidate[]> {
   return out;
 }
 
-function reaches(engine: ColdRestoreEngine, c: Candidate, target: RecoveryTarget, mark: MarkRecord | undefined): boolean {
+function reaches(engine: OfflineEngine, c: Candidate, target: RecoveryTarget, mark: MarkRecord | undefined): boolean {
   switch (target.kind) {
     case 'latest': return true;
     case 'time': return Date.parse(c.label.stopTime) <= target.ms;
@@ -195,7 +196,7 @@ async function firstDamaged(ctx: BarContext, archive: WalArchive, files: readonl
  * recovery will end); always refused when the gap is in the backup's own WAL, without
  * which it cannot be made consistent at all.
  */
-function unreachable(ctx: BarContext, engine: ColdRestoreEngine, c: Candidate, gap: { name: string; reached: string; why: string; targetBeyond: boolean }, target: RecoveryTarget, accept: boolean): void {
+function unreachable(ctx: BarContext, engine: OfflineEngine, c: Candidate, gap: { name: string; reached: string; why: string; targetBeyond: boolean }, target: RecoveryTarget, accept: boolean): void {
   if (engine.compareLsn(gap.reached, c.label.stopLsn) < 0) {
     fail('UNREACHABLE', `WAL file ${gap.name}, needed to make backup ${c.backup.aid} consistent, ${gap.why} (${ctx.settings.log_pool} pool)`,
       'it may not be archived yet: run `openbar log backup` on the server that wrote it (after a failover, the new primary), or choose an older target');

@@ -7,7 +7,7 @@
 // does not know (a test copy's promotion) must not become the one restores follow.
 
 import fs from 'node:fs';
-import type { ColdRestoreEngine } from '../../engine/engine.js';
+import type { OfflineEngine } from '../../engine/engine.js';
 import type { BarContext } from '../bar-context.js';
 import { archiveWal } from '../log/archive-wal.js';
 import type { WalArchive } from '../log/wal-archive.js';
@@ -22,7 +22,8 @@ export interface SalvagePlan {
 const NOTHING: SalvagePlan = { files: [], skipped: [] };
 
 /** What salvage would store from `dataDir` (reads the candidates whole to check them; stores nothing). */
-export async function planSalvage(ctx: BarContext, engine: ColdRestoreEngine, dataDir: string, systemId: string, archive: WalArchive): Promise<SalvagePlan> {
+export async function planSalvage(ctx: BarContext, dataDir: string, systemId: string, archive: WalArchive): Promise<SalvagePlan> {
+  const engine = ctx.offline;
   const old = engine.oldDirectory(dataDir);
   if (old.walFiles.length === 0 || old.identity === undefined) return NOTHING;
   const all = (why: string): SalvagePlan => ({ files: [], skipped: [`${old.walFiles.length} WAL file(s) in ${dataDir}/pg_wal not salvaged: ${why}`] });
@@ -49,7 +50,7 @@ export async function planSalvage(ctx: BarContext, engine: ColdRestoreEngine, da
 }
 
 /** Why the file fails log archive's checks, or undefined (an empty, recycled or half-written one fails). */
-function checkFile(engine: ColdRestoreEngine, name: string, file: string, systemId: string): string | undefined {
+function checkFile(engine: OfflineEngine, name: string, file: string, systemId: string): string | undefined {
   let data: Buffer;
   try {
     data = fs.readFileSync(file);

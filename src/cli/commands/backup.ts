@@ -10,8 +10,6 @@ import { loadContext } from '../context.js';
 import { openBar } from '../bar-setup.js';
 import { printJson } from '../render.js';
 import { runVerify } from '../../bar/verify/verify.js';
-import { postgresArchiveChecker } from '../../engine/postgres/verify/archive-checker.js';
-import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 
 export function register(program: Command, globals: Globals): void {
   subcommand(program, 'backup', 'back up the running server online: every space by default; prints the backup id last')
@@ -24,11 +22,11 @@ export function register(program: Command, globals: Globals): void {
       const level = Number(opts.level);
       trace('backup: command');
       const cmd = loadContext(globals());
-      const bar = openBar(cmd, globals());
+      const bar = await openBar(cmd, globals());
       try {
         const lines: string[] = [];
         const r = await runBackup(bar, { level, ...(opts.space ? { spaces: opts.space } : {}), report: (l) => lines.push(l) });
-        const v = opts.verify ? await runVerify(bar, postgresArchiveChecker, postgresColdRestore, { backup: r.id }) : undefined;
+        const v = opts.verify ? await runVerify(bar, { backup: r.id }) : undefined;
         const verified = v ? `\nverify: ${v.passed ? 'PASSED' : 'FAILED'}${v.passed ? '' : `: ${v.checks.filter((c) => !c.passed).flatMap((c) => c.problems).slice(0, 20).join('; ')} (run \`openbar verify ${r.id}\`)`}` : '';
         if (opts.json) printJson({ ...r, verify: v ?? null });
         else process.stdout.write(`${lines.join('\n')}\nbackup ${r.id}: level ${r.level}, ${formatBytes(r.bytes)} read, ${formatBytes(r.storedBytes)} stored, ${formatRate(r.bytes, r.ms)}, LSN ${r.startLsn} .. ${r.stopLsn}${verified}\n${r.id}\n`);

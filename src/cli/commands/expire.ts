@@ -4,12 +4,12 @@
 import type { Command } from 'commander';
 import { runExpire } from '../../bar/expire/expire.js';
 import type { ExpirePolicy, PlannedBackup } from '../../bar/expire/expire-plan.js';
+import type { OfflineEngine } from '../../engine/engine.js';
 import { fail } from '../../common/errors.js';
 import { formatBytes, formatTime, parseDuration } from '../../common/units.js';
-import { parseTimestamp, postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { openBar } from '../bar-setup.js';
-import { loadContext } from '../context.js';
+import { loadContext, loadEngine } from '../context.js';
 import { printJson, printTable } from '../render.js';
 
 interface Opts { generations?: string; olderThan?: string; interval?: string; force?: boolean; dryRun?: boolean; json?: boolean }
@@ -28,11 +28,11 @@ the start of the oldest kept backup is deleted with it. With \`history = keep\` 
 config the history rows stay, marked expired; with \`purge\` (default) they go.
 Volumes left holding no save set are recycled.`)
     .action(action(async (opts: Opts) => {
-      const policy = parsePolicy(opts);
+      const policy = parsePolicy(opts, (await loadEngine()).offline);
       const cmd = loadContext(globals());
-      const bar = openBar(cmd, globals(), { history: opts.dryRun ? 'read' : 'write' });
+      const bar = await openBar(cmd, globals(), { history: opts.dryRun ? 'read' : 'write' });
       try {
-        const r = await runExpire(bar, postgresColdRestore, { policy, force: opts.force === true, dryRun: opts.dryRun === true });
+        const r = await runExpire(bar, { policy, force: opts.force === true, dryRun: opts.dryRun === true });
         const p = r.plan;
         const row = (b: PlannedBackup) => ({ backup: b.aid, level: b.level, time: b.time, spaces: b.spaces, saveSets: b.instances.flatMap((i) => i.copyIds), keptBecause: b.keptBecause ?? null });
         if (opts.json) {
@@ -59,7 +59,7 @@ Volumes left holding no save set are recycled.`)
     }));
 }
 
-function parsePolicy(o: Opts): ExpirePolicy {
+function parsePolicy(o: Opts, offline: Pick<OfflineEngine, 'parseTime'>): ExpirePolicy {
   const given = [o.generations, o.olderThan, o.interval].filter((x) => x !== undefined).length;
   if (given !== 1) fail('USAGE', 'expire needs exactly one of --generations N, --older-than TIME, --interval DURATION');
   if (o.generations !== undefined) {
@@ -67,7 +67,7 @@ function parsePolicy(o: Opts): ExpirePolicy {
     return { kind: 'generations', count: Number(o.generations) };
   }
   if (o.olderThan !== undefined) {
-    const ms = parseTimestamp(o.olderThan) ?? fail('USAGE', `--older-than '${o.olderThan}' is not a time`, "write it like '2026-11-22 03:00:00' or '2026-11-22T03:00:00Z'");
+    const ms = offline.parseTime(o.olderThan) ?? fail('USAGE', `--older-than '${o.olderThan}' is not a time`, "write it like '2026-11-22 03:00:00' or '2026-11-22T03:00:00Z'");
     return { kind: 'before', ms };
   }
   const d = parseDuration(o.interval!) ?? fail('USAGE', `--interval '${o.interval}' is not a duration`, "write it like '14d', '12h' or '90min'");

@@ -11,7 +11,6 @@ import { fail } from '../../common/errors.js';
 import { checkName } from '../../common/names.js';
 import { PRIVATE_FILE_MODE } from '../../common/private-modes.js';
 import type { OptionName } from '../../common/options.js';
-import { LocalStorageManager } from '../../sm/local/local-storage-manager.js';
 import { BackupHistory } from '../../history/backup-history.js';
 import { action, subcommand, type Globals } from '../command.js';
 import { loadContext, parseSetFlags } from '../context.js';
@@ -82,7 +81,7 @@ export function register(program: Command, globals: Globals): void {
       }
       writeFileAtomicSync(configFile, text);
       const ctx = loadContext({ config: configFile });
-      const sm = LocalStorageManager.create(ctx.localOptions());
+      const sm = ctx.createStorage();
       const pools = await sm.pools();
       await sm.close();
       BackupHistory.open(ctx.home, checkName('server', ctx.settings.server), { create: true, log: ctx.log }).close();

@@ -15,11 +15,9 @@ export function register(program: Command, globals: Globals): void {
 
   subcommand(log, 'archive <path>', "archive_command = 'openbar --config F log archive %p': store one WAL file durably")
     .action(action(async (file: string) => {
-      const bar = openBar(loadContext(globals()), globals());
+      const bar = await openBar(loadContext(globals()), globals());
       try {
-        // the WAL parser is loaded only to summarize: restore_command and the rest do without it
-        const summarizer = bar.settings.wal_summaries === 'on' ? (await import('../../engine/postgres/wal/wal-summarizer.js')).postgresWalSummarizer : undefined;
-        await archiveWal(bar, file, summarizer ? { summarizer } : {});
+        await archiveWal(bar, file, bar.settings.wal_summaries === 'on' ? { summarizer: bar.summarizer } : {});
       } finally {
         await bar.close();
       }
@@ -32,7 +30,7 @@ export function register(program: Command, globals: Globals): void {
       // the server would promote short of its target with committed data missing
       let notStored = false;
       await action(async () => {
-        const bar = openBar(loadContext(globals()), globals(), { history: 'read' });
+        const bar = await openBar(loadContext(globals()), globals(), { history: 'read' });
         try {
           notStored = !(await restoreWal(bar, name, dest, opts.before));
         } finally {
@@ -48,7 +46,7 @@ export function register(program: Command, globals: Globals): void {
   subcommand(log, 'backup', 'close the current WAL segment and wait until it is stored')
     .addOption(jsonOption())
     .action(action(async (opts: { json?: boolean }) => {
-      const bar = openBar(loadContext(globals()), globals());
+      const bar = await openBar(loadContext(globals()), globals());
       try {
         const r = await logBackup(bar);
         if (opts.json) return printJson(r);
@@ -61,7 +59,7 @@ export function register(program: Command, globals: Globals): void {
   subcommand(log, 'mark <name>', 'create a named restore point (restore --until-name NAME)')
     .addOption(jsonOption())
     .action(action(async (name: string, opts: { json?: boolean }) => {
-      const bar = openBar(loadContext(globals()), globals());
+      const bar = await openBar(loadContext(globals()), globals());
       try {
         const r = await logMark(bar, name);
         if (opts.json) return printJson({ name, ...r });

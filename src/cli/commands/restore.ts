@@ -9,9 +9,8 @@ import { runRestore } from '../../bar/restore/restore.js';
 import { describeChain } from '../../bar/restore/backup-chain.js';
 import { describeTarget } from '../../bar/restore/choose-backup.js';
 import type { RecoveryTarget } from '../../engine/engine.js';
-import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
-import { loadContext } from '../context.js';
+import { loadContext, loadEngine } from '../context.js';
 import { openBar } from '../bar-setup.js';
 import { printJson } from '../render.js';
 import { openbarCommandLine, restoreCommandLine } from './init.js';
@@ -43,11 +42,11 @@ export function register(program: Command, globals: Globals): void {
       if (!['preserve', 'off'].includes(opts.archiveMode)) fail('USAGE', '--archive-mode is preserve or off');
       const timeline = opts.timeline === undefined ? undefined : Number(opts.timeline);
       if (timeline !== undefined && (!Number.isSafeInteger(timeline) || timeline < 1)) fail('USAGE', `--timeline ${opts.timeline} is not a timeline number`);
-      const engine = postgresColdRestore;
-      const target: RecoveryTarget = opts.untilTime !== undefined ? engine.parseTarget('time', opts.untilTime)
-        : opts.untilLsn !== undefined ? engine.parseTarget('lsn', opts.untilLsn)
-          : opts.untilXid !== undefined ? engine.parseTarget('xid', opts.untilXid)
-            : opts.untilName !== undefined ? engine.parseTarget('name', opts.untilName) : { kind: 'latest' };
+      const { offline } = await loadEngine();
+      const target: RecoveryTarget = opts.untilTime !== undefined ? offline.parseTarget('time', opts.untilTime)
+        : opts.untilLsn !== undefined ? offline.parseTarget('lsn', opts.untilLsn)
+          : opts.untilXid !== undefined ? offline.parseTarget('xid', opts.untilXid)
+            : opts.untilName !== undefined ? offline.parseTarget('name', opts.untilName) : { kind: 'latest' };
       const map = new Map<string, string>();
       for (const m of opts.mapTablespace ?? []) {
         const i = m.indexOf('=');
@@ -57,11 +56,11 @@ export function register(program: Command, globals: Globals): void {
       }
       const cmd = loadContext(globals());
       const dataDir = opts.dataDir ?? cmd.settings.pg_data ?? fail('USAGE', 'restore needs --data-dir DIR (or pg_data in the config)');
-      const bar = openBar(cmd, globals(), { history: 'read' });
+      const bar = await openBar(cmd, globals(), { history: 'read' });
       try {
         if (!bar.configFile) fail('USAGE', 'restore needs --config FILE', 'the restored server\'s restore_command names it');
         const lines: string[] = [];
-        const r = await runRestore(bar, engine, {
+        const r = await runRestore(bar, {
           dataDir, target, tablespaceMap: map, salvage: opts.salvage, restart: opts.restart === true, planOnly: opts.plan === true,
           archiveMode: opts.archiveMode as 'preserve' | 'off', timeline, acceptWalGap: opts.acceptWalGap === true,
           restoreCommand: restoreCommandLine(openbarCommandLine(), bar.configFile), report: (l) => lines.push(l),

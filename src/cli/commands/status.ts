@@ -11,12 +11,11 @@ import { ownerAlive } from '../../common/process-owner.js';
 import { formatBytes, formatTime } from '../../common/units.js';
 import { BackupHistory, type HistoryInstance } from '../../history/backup-history.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
-import { loadContext, type CommandContext } from '../context.js';
+import { loadContext, loadEngine, type CommandContext } from '../context.js';
 import { timelineRuns, type TimelineRun } from '../../bar/log/wal-archive.js';
 import { SaveSetKind } from '../../bar/records/saveset-kinds.js';
 import { decodeWal } from '../../bar/records/wal-record.js';
 import type { SaveSetInfo } from '../../sm/storage-manager.js';
-import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 import { printJson, printTable } from '../render.js';
 
 export function register(program: Command, globals: Globals): void {
@@ -100,7 +99,7 @@ async function archivedTimelines(cmd: CommandContext, server: string, recorded: 
   } catch {
     // the catalog is gone or unreadable: the history's records stand in
   }
-  return { runs: timelineRuns(names, postgresColdRestore, size), source };
+  return { runs: timelineRuns(names, (await loadEngine()).offline, size), source };
 }
 
 const DEFAULT_SEGMENT = 16 * 1024 * 1024;

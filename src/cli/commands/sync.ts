@@ -65,7 +65,7 @@ replaces is kept beside it as NAME.replaced-TIME.`)
           h.close();
         }
       }
-      const bar = openBar(cmd, globals());
+      const bar = await openBar(cmd, globals());
       try {
         const r = await reconcile(bar);
         return out(r, `${r.addedToHistory} instance(s) added to the history, ${r.addedToBootFile} line(s) added to the boot file, ${r.dropped.length} record(s) of missing save sets dropped`

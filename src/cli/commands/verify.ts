@@ -7,8 +7,6 @@ import { runVerify, type VerifyReport } from '../../bar/verify/verify.js';
 import { fail } from '../../common/errors.js';
 import { Progress } from '../../common/progress.js';
 import { formatBytes, formatRate, formatTime, isoTime } from '../../common/units.js';
-import { postgresArchiveChecker } from '../../engine/postgres/verify/archive-checker.js';
-import { postgresColdRestore } from '../../engine/postgres/restore/cold-restore.js';
 import { action, jsonOption, subcommand, type Globals } from '../command.js';
 import { openBar } from '../bar-setup.js';
 import { loadContext } from '../context.js';
@@ -33,10 +31,10 @@ every night, while the full verify proves the backup can be restored.`)
       if (backup !== 'latest' && (!Number.isSafeInteger(backup) || backup <= 0)) fail('USAGE', `'${which}' is not a backup id`, 'give an id from `openbar history`, or latest');
       if (opts.quick && opts.restoreTest) fail('USAGE', '--quick and --restore-test do not go together', 'a restore test reads the whole backup: run it without --quick');
       const cmd = loadContext(globals());
-      const bar = openBar(cmd, globals());
+      const bar = await openBar(cmd, globals());
       try {
         const progress = new Progress({ what: 'verify', log: bar.log, logEveryMs: bar.settings.progress_freq });
-        const report = await runVerify(bar, postgresArchiveChecker, postgresColdRestore, { backup, quick: opts.quick === true, onBytes: (n) => progress.add(n) });
+        const report = await runVerify(bar, { backup, quick: opts.quick === true, onBytes: (n) => progress.add(n) });
         progress.finish();
         let test: Awaited<ReturnType<typeof runRestoreTest>> | undefined;
         if (opts.restoreTest) {
@@ -44,7 +42,7 @@ every night, while the full verify proves the backup can be restored.`)
           // loaded only for a restore test: the restore modules cost start-up time otherwise
           const [{ runRestoreTest }, { openbarCommandLine, restoreCommandLine }] = await Promise.all([import('../../bar/verify/restore-test.js'), import('./init.js')]);
           test = report.passed
-            ? await runRestoreTest(bar, postgresColdRestore, report.backup, { restoreCommand: restoreCommandLine(openbarCommandLine(), bar.configFile!) })
+            ? await runRestoreTest(bar, report.backup, { restoreCommand: restoreCommandLine(openbarCommandLine(), bar.configFile!) })
             : { passed: false, detail: 'not run: the backup failed verification', problems: [] };
           bar.history.recordVerify(report.backup, report.passed && test.passed, isoTime());
         }

@@ -65,6 +65,11 @@ export class MemoryObjectWriter implements ObjectWriter {
     return n;
   }
 
+  /** its buffers are ordinary heap memory: no direct read lands in them */
+  gapToAligned(): undefined {
+    return undefined;
+  }
+
   async close(): Promise<void> {
     this.checkWritable();
     if (this.slot && this.slot.fill > 0) this.submit();

@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { formatBytes, formatRate, formatTime, isoTime } from '../../../common/units.js';
-import type { LocalStorageManager } from '../../../sm/local/local-storage-manager.js';
+import type { StorageAdmin } from '../../../sm/storage-admin.js';
 import { action, jsonOption, subcommand, type Globals } from '../../command.js';
 import { loadContext } from '../../context.js';
 import { printJson, renderTable } from '../../render.js';
@@ -35,7 +35,7 @@ export function register(sm: Command, globals: Globals): void {
     }));
 }
 
-async function view(sm: LocalStorageManager, before: Map<number, number>, intervalMs: number) {
+async function view(sm: StorageAdmin, before: Map<number, number>, intervalMs: number) {
   const sessions = await sm.sessions();
   const pools = await sm.pools();
   const volumes = await sm.volumes();

@@ -64,14 +64,3 @@ export function walFilePosition(name: string): string {
 export function walSegmentName(name: string): string {
   return name.slice(0, 24);
 }
-
-/**
- * Whether segment `name` lies at or after segment `bound` on a timeline at most bound's:
- * the WAL a recovery told to end before `bound` must not read (a later timeline, made by
- * that recovery's promotion, is not bounded).
- */
-export function walAtOrAfter(name: string, bound: string): boolean {
-  const k = walFileKind(name);
-  if (k !== 'segment' && k !== 'partial') return false;
-  return walFileTimeline(name) <= walFileTimeline(bound) && walFilePosition(name) >= walFilePosition(bound);
-}

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { restoreChainStreams } from './chain-restorer.js';
 import type { RestoreLevel } from '../../engine.js';
-import { postgresColdRestore } from './cold-restore.js';
+import { postgresOffline } from '../offline-engine.js';
 import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from '../format/space-stream.js';
 
 const PAGE = 8192;
@@ -210,7 +210,7 @@ describe('chain restore (newest level first)', () => {
 
   it('withholds pg_control under its pending name (the engine method)', async () => {
     const root = tmp();
-    await postgresColdRestore.restoreChain([
+    await postgresOffline.restoreChain([
       { level: 1, parts: [stream(1, [{ entry: { path: 'global', type: 'dir', mode: 0o700, mtimeMs: 0, size: 0 } }, { entry: file('global/pg_control', 5), data: Buffer.from('newer') }])] },
       { level: 0, parts: [stream(0, [{ entry: file('global/pg_control', 5), data: Buffer.from('older') }])] },
     ], root, {});

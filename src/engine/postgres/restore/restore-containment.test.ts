@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isOpenbarError, type ErrorCode } from '../../../common/errors.js';
 import { restoreChainStreams } from './chain-restorer.js';
-import { postgresColdRestore } from './cold-restore.js';
+import { postgresOffline } from '../offline-engine.js';
 import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from '../format/space-stream.js';
 
 const PAGE = 8192;
@@ -127,26 +127,26 @@ describe('a restore writes nothing outside its target', () => {
     it('refuses a label file that is not backup_label or tablespace_map', async () => {
       const { root, outside } = dirs();
       fs.mkdirSync(root);
-      await refused(postgresColdRestore.finish(root, { labelFiles: [{ name: '../outside/x', content: 'x' }], tablespaces: [], recovery }), 'FORMAT', '"../outside/x"', outside);
+      await refused(postgresOffline.finish(root, { labelFiles: [{ name: '../outside/x', content: 'x' }], tablespaces: [], recovery }), 'FORMAT', '"../outside/x"', outside);
     });
 
     it('refuses a recorded tablespace oid or location that could name another place', async () => {
       const { root, outside } = dirs();
       fs.mkdirSync(root);
       const space = { name: 'ts', critical: false, oid: 16385, location: outside };
-      assert.throws(() => postgresColdRestore.spaceRoot(root, { ...space, location: 'relative/dir' }, undefined), (e) => isOpenbarError(e, 'FORMAT') && /relative\/dir/.test(e.message));
-      assert.throws(() => postgresColdRestore.spaceRoot(root, { ...space, oid: '../../x' as unknown as number }, undefined), (e) => isOpenbarError(e, 'FORMAT') && /"\.\.\/\.\.\/x"/.test(e.message));
-      await refused(postgresColdRestore.finish(root, { labelFiles: [], tablespaces: [{ oid: -1, location: outside }], recovery }), 'FORMAT', 'oid -1', outside);
+      assert.throws(() => postgresOffline.spaceRoot(root, { ...space, location: 'relative/dir' }, undefined), (e) => isOpenbarError(e, 'FORMAT') && /relative\/dir/.test(e.message));
+      assert.throws(() => postgresOffline.spaceRoot(root, { ...space, oid: '../../x' as unknown as number }, undefined), (e) => isOpenbarError(e, 'FORMAT') && /"\.\.\/\.\.\/x"/.test(e.message));
+      await refused(postgresOffline.finish(root, { labelFiles: [], tablespaces: [{ oid: -1, location: outside }], recovery }), 'FORMAT', 'oid -1', outside);
     });
 
     it('refuses links an earlier run left in the target: pg_tblspc, postgresql.auto.conf', async () => {
       const { root, outside } = dirs();
       fs.mkdirSync(root);
       fs.symlinkSync(outside, path.join(root, 'pg_tblspc'));
-      await refused(postgresColdRestore.finish(root, { labelFiles: [], tablespaces: [{ oid: 16385, location: outside }], recovery }), 'CONFLICT', path.join(root, 'pg_tblspc'), outside);
+      await refused(postgresOffline.finish(root, { labelFiles: [], tablespaces: [{ oid: 16385, location: outside }], recovery }), 'CONFLICT', path.join(root, 'pg_tblspc'), outside);
       fs.rmSync(path.join(root, 'pg_tblspc'));
       fs.symlinkSync(path.join(outside, 'auto.conf'), path.join(root, 'postgresql.auto.conf'));
-      await refused(postgresColdRestore.finish(root, { labelFiles: [], tablespaces: [], recovery }), 'CONFLICT', 'postgresql.auto.conf', outside);
+      await refused(postgresOffline.finish(root, { labelFiles: [], tablespaces: [], recovery }), 'CONFLICT', 'postgresql.auto.conf', outside);
     });
 
     it("checks pg_default's root, a data directory's base/, is not a link (the data directory may be one)", async () => {
@@ -155,11 +155,11 @@ describe('a restore writes nothing outside its target', () => {
       made.push(real);
       fs.mkdirSync(real);
       fs.symlinkSync(real, root);
-      const base = postgresColdRestore.spaceRoot(root, { name: 'pg_default', critical: false, oid: null, location: null }, undefined);
+      const base = postgresOffline.spaceRoot(root, { name: 'pg_default', critical: false, oid: null, location: null }, undefined);
       fs.symlinkSync(outside, base);
-      await refused(postgresColdRestore.restoreSpace(stream([file('1/1259', Buffer.alloc(PAGE))])(), base, {}), 'CONFLICT', base, outside);
+      await refused(postgresOffline.restoreSpace(stream([file('1/1259', Buffer.alloc(PAGE))])(), base, {}), 'CONFLICT', base, outside);
       fs.rmSync(base);
-      await postgresColdRestore.restoreSpace(stream([file('1/1259', Buffer.alloc(PAGE))])(), base, {});
+      await postgresOffline.restoreSpace(stream([file('1/1259', Buffer.alloc(PAGE))])(), base, {});
       assert.equal(fs.statSync(path.join(real, 'base/1/1259')).size, PAGE);
     });
   });

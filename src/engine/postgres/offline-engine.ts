@@ -1,26 +1,28 @@
-// The cold-restore side of the PostgreSQL engine: preparing directories, writing
-// spaces back, tablespace links, backup_label and recovery settings. What a backup
+// The PostgreSQL engine's offline side: what it knows and does with no server running.
+// Data directories (a running postmaster, an old cluster's pg_wal, preparing, writing
+// spaces back, tablespace links, backup_label and recovery settings, a trial start), WAL
+// file names and timelines, recovery targets and the times they name. What a backup
 // recorded (label files, tablespaces) comes from storage: it is checked before it names
 // a path, and below the data directory nothing is written through a link (TargetDir).
 
 import fs from 'node:fs';
-import { trace } from '../../../common/trace.js';
+import { trace } from '../../common/trace.js';
 import path from 'node:path';
-import { fsyncDirSync } from '../../../common/durable-fs.js';
-import { fail } from '../../../common/errors.js';
-import { TargetDir } from '../../../common/io/target-dir.js';
-import type { ColdRestoreEngine, RecordedSpace, RecoveryTarget, RestoreLevel, WalTimelines } from '../../engine.js';
-import { clusterIdentity, COPY_MARK, restoredCopy, runningPostmaster, walFilesIn } from './cluster-dir.js';
-import { formatLsn, parseLsn, parseWalFileName, walFileKind, walFileName, walFilePosition, walFileTimeline } from '../format/lsn.js';
-import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from '../format/timeline-history.js';
-import { WalFileCheck } from '../format/wal-file-check.js';
-import { WalTimelineMap } from '../wal/wal-timelines.js';
-import { writeRecoveryConfig } from './recovery-config.js';
-import { restoreTrial } from '../server/restore-trial.js';
-import { restoreChainStreams } from './chain-restorer.js';
-import { syncTree } from './file-writer.js';
-import { CONTROL_FILE } from '../format/control-file.js';
-import { isTablespaceVersionDir } from '../format/relation-path.js';
+import { fsyncDirSync } from '../../common/durable-fs.js';
+import { fail } from '../../common/errors.js';
+import { TargetDir } from '../../common/io/target-dir.js';
+import type { OfflineEngine, RecordedSpace, RecoveryTarget, RestoreLevel, WalTimelines } from '../engine.js';
+import { clusterIdentity, COPY_MARK, restoredCopy, runningPostmaster, walFilesIn } from './restore/cluster-dir.js';
+import { formatLsn, parseLsn, parseWalFileName, walFileKind, walFileName, walFilePosition, walFileTimeline } from './format/lsn.js';
+import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from './format/timeline-history.js';
+import { WalFileCheck } from './format/wal-file-check.js';
+import { WalTimelineMap } from './wal/wal-timelines.js';
+import { writeRecoveryConfig } from './restore/recovery-config.js';
+import { restoreTrial } from './server/restore-trial.js';
+import { restoreChainStreams } from './restore/chain-restorer.js';
+import { syncTree } from './restore/file-writer.js';
+import { CONTROL_FILE } from './format/control-file.js';
+import { isTablespaceVersionDir } from './format/relation-path.js';
 
 const PENDING_CONTROL: ReadonlyMap<string, string> = new Map([[CONTROL_FILE, `${CONTROL_FILE}.openbar-restoring`]]);
 
@@ -61,7 +63,7 @@ function checkOid(oid: unknown, name: string): number {
  * until the restore is complete: a directory left by a failed restore cannot be started
  * by mistake.
  */
-async function restoreLevels(levels: readonly RestoreLevel[], root: string, opts: Parameters<ColdRestoreEngine['restoreChain']>[2]): Promise<{ files: number; bytes: number }> {
+async function restoreLevels(levels: readonly RestoreLevel[], root: string, opts: Parameters<OfflineEngine['restoreChain']>[2]): Promise<{ files: number; bytes: number }> {
   const { onPartDone, ...rest } = opts;
   const synced = onPartDone && (async (depth: number, part: number) => { await syncTree(root); onPartDone(depth, part); });
   const r = await restoreChainStreams(levels, target(root), { ...rest, writeAs: PENDING_CONTROL, ...(synced ? { onPartDone: synced } : {}) });
@@ -70,7 +72,7 @@ async function restoreLevels(levels: readonly RestoreLevel[], root: string, opts
   return { files: r.files, bytes: r.bytes };
 }
 
-export const postgresColdRestore: ColdRestoreEngine = {
+export const postgresOffline: OfflineEngine = {
   runningServer: runningPostmaster,
 
   oldDirectory(dataDir) {
@@ -201,6 +203,8 @@ export const postgresColdRestore: ColdRestoreEngine = {
     }
   },
 
+  parseTime: parseTimestamp,
+
   compareLsn(a, b) {
     const x = parseLsn(a);
     const y = parseLsn(b);
@@ -242,7 +246,7 @@ function hasZone(text: string): boolean {
 }
 
 /** ISO 8601 / PostgreSQL-style timestamps; without a zone, local time. Milliseconds since the epoch. */
-export function parseTimestamp(text: string): number | undefined {
+function parseTimestamp(text: string): number | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(text.trim());
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, zone] = m;

@@ -1,4 +1,4 @@
-// The fake engine's offline side: a ColdRestoreEngine that writes fake space streams back
+// The fake engine's offline side: an OfflineEngine that writes fake space streams back
 // into real directories (a temp directory), and an ArchiveChecker that reads them for
 // verify. Recovery is not run: finish() writes the recovery settings as JSON beside the
 // label, and trialRun() compares what was restored with the cluster's snapshot at the
@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fail } from '../../src/common/errors.js';
 import { safeJoin } from '../../src/common/names.js';
-import type { ArchiveChecker, ArchiveFinding, ColdRestoreEngine, OldDataDirectory, RecordedSpace, RecoveryTarget, RestoreLevel, SpaceCoverage } from '../../src/engine/engine.js';
+import type { ArchiveChecker, ArchiveFinding, OfflineEngine, OldDataDirectory, RecordedSpace, RecoveryTarget, RestoreLevel, SpaceCoverage } from '../../src/engine/engine.js';
 import type { FakeCluster } from './fake-cluster.js';
 import { PAGE, readSpaceStream, type ParsedStream } from './fake-space-stream.js';
 import { compareLsn, fakeTimelines, fakeWalFileCheck, nextWal, parseLsn, walFileKind, walPosition } from './fake-wal.js';
@@ -17,7 +17,7 @@ import { compareLsn, fakeTimelines, fakeWalFileCheck, nextWal, parseLsn, walFile
 export const RECOVERY_FILE = 'fake-recovery.json';
 const COPY_MARK = 'fake-restored-copy';
 
-export class FakeColdRestore implements ColdRestoreEngine {
+export class FakeOfflineEngine implements OfflineEngine {
   readonly segmentSize: number;
 
   constructor(private readonly cluster: FakeCluster) {
@@ -61,7 +61,7 @@ export class FakeColdRestore implements ColdRestoreEngine {
     for (const n of fs.readdirSync(dir)) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
   }
 
-  walFileCheck = (name: string, expect: Parameters<ColdRestoreEngine['walFileCheck']>[1]) => fakeWalFileCheck(name, expect, this.segmentSize);
+  walFileCheck = (name: string, expect: Parameters<OfflineEngine['walFileCheck']>[1]) => fakeWalFileCheck(name, expect, this.segmentSize);
   walTimelines = fakeTimelines;
 
   spaceRoot(dataDir: string, space: RecordedSpace, mapped: string | undefined): string {
@@ -86,7 +86,7 @@ export class FakeColdRestore implements ColdRestoreEngine {
     return writeFiles(root, parsed.flat(), opts, parsed[0]!.length);
   }
 
-  async finish(dataDir: string, f: Parameters<ColdRestoreEngine['finish']>[1]): Promise<void> {
+  async finish(dataDir: string, f: Parameters<OfflineEngine['finish']>[1]): Promise<void> {
     for (const l of f.labelFiles) {
       if (l.name !== 'backup_label' && l.name !== 'tablespace_map') fail('FORMAT', `the backup's label holds a file '${l.name}'`);
       if (l.name === 'backup_label') fs.writeFileSync(path.join(dataDir, l.name), l.content, { mode: 0o600 });
@@ -117,6 +117,12 @@ export class FakeColdRestore implements ColdRestoreEngine {
       case 'xid': return /^\d+$/.test(value) ? { kind, value } : fail('USAGE', `--until-xid '${value}' is not a transaction id`);
       case 'name': return { kind, value };
     }
+  }
+
+  /** ISO times as Date.parse reads them */
+  parseTime(text: string): number | undefined {
+    const ms = Date.parse(text);
+    return Number.isFinite(ms) ? ms : undefined;
   }
 
   compareLsn = compareLsn;
