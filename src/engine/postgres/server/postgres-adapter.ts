@@ -10,7 +10,6 @@ import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from '../backup/spaces.js';
 import { copySpace } from '../backup/copy-space.js';
-import { copySpaceIncremental } from '../backup/copy-space-incremental.js';
 import { copiedWhole, newSinceBase, pagesKnownToBase, unchangedOnDisk } from '../backup/incremental-rules.js';
 import type { PageChanges } from '../wal/page-changes.js';
 import { WalChangesReading } from '../wal/wal-changes.js';
@@ -113,7 +112,6 @@ export class PostgresAdapter implements EngineAdapter {
       cache = new SmallFileCache(space.root, inc ? cache.filter((f) => copiedWhole(f, inc)) : cache);
       this.smallFiles.set(space.name, cache);
     }
-    if (opts.incremental) return copySpaceIncremental(space, files, sink, { ...opts, incremental: opts.incremental }, cache);
     return copySpace(space, files, sink, opts, cache);
   }
 
