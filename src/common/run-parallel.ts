@@ -18,3 +18,9 @@ export async function runParallel<T>(items: readonly T[], limit: number, fn: (it
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   if (failed !== undefined) throw failed;
 }
+
+/** Waits for every promise to settle, then throws the first failure. */
+export async function settleAll(all: readonly Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(all)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}

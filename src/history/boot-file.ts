@@ -19,7 +19,7 @@ import path from 'node:path';
 import { appendLineDurableSync, writeFileAtomicSync } from '../common/durable-fs.js';
 import { fail } from '../common/errors.js';
 import { mkdirPrivate } from '../common/private-modes.js';
-import type { ObjectType } from './history-db.js';
+import type { InstanceRow, ObjectType } from './history-db.js';
 
 export const BOOT_FILE_VERSION = 1;
 const HEADER = [
@@ -27,19 +27,10 @@ const HEADER = [
   '# server object type action level copy base start_lsn stop_lsn timeline first_wal time',
 ];
 
-export interface BootLine {
-  readonly server: string;
-  readonly object: string;
-  readonly type: ObjectType;
+/** One line: an instance of the history as the boot file keeps it (no id, state or meta), with the action that made it. */
+export interface BootLine extends Pick<InstanceRow, 'server' | 'object' | 'type' | 'level' | 'baseId' | 'startLsn' | 'stopLsn' | 'timeline' | 'firstWal' | 'time'> {
   readonly action: number;
-  readonly level: number;
   readonly copyIds: readonly number[];
-  readonly baseId: number | null;
-  readonly startLsn: string | null;
-  readonly stopLsn: string | null;
-  readonly timeline: number | null;
-  readonly firstWal: string | null;
-  readonly time: string;
 }
 
 export function bootFilePath(home: string, server: string): string {

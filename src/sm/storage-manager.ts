@@ -4,11 +4,19 @@
 // databases: `server`, `name`, `kind`, `level` and `meta` are opaque labels to it.
 
 import type { Readable } from 'node:stream';
+import { checkName } from '../common/names.js';
 
 export type Compression = 'none' | 'lz4' | 'zstd';
 
 /** The kind of the storage manager's own save set: a copy of its catalog (the ISM server bootstrap). */
 export const BOOTSTRAP_KIND = 'bootstrap';
+
+/** The names of a descriptor that come from outside (object, server, kind), checked: none can escape a directory. */
+export function checkDescriptorNames(desc: ObjectDescriptor): void {
+  checkName('object', desc.name);
+  checkName('server', desc.server);
+  checkName('kind', desc.kind);
+}
 
 export interface ObjectDescriptor {
   readonly pool: string;

@@ -54,19 +54,8 @@ export interface LabelFields {
 }
 
 /** A label's meta as a restore, a verify or a level 1/2 on it reads it. */
-export interface LabelMeta {
-  readonly aid: number;
-  readonly startLsn: string;
-  readonly stopLsn: string;
-  readonly timeline: number;
-  readonly startWal: string;
-  readonly startTime: string;
-  readonly stopTime: string;
-  readonly nextXid: string;
-  readonly walFiles: readonly string[];
-  readonly walSegmentSize: number;
-  readonly systemId: string;
-  readonly spaces: readonly RecordedSpace[];
+export interface LabelMeta extends Omit<LabelFields, 'pgVersion' | 'checksums' | 'levels'> {
+  /** absent in labels written before it was recorded */
   readonly checksums?: boolean;
 }
 

@@ -10,6 +10,7 @@ import { fail } from '../../common/errors.js';
 import { ownerAlive } from '../../common/process-owner.js';
 import { ensurePrivateFile } from '../../common/private-modes.js';
 import type { Compression, ObjectQuery, SaveSetInfo } from '../storage-manager.js';
+import type { PoolInfo } from '../storage-admin.js';
 import { isoTime } from '../../common/units.js';
 
 const SCHEMA_VERSION = 1;
@@ -53,14 +54,8 @@ CREATE INDEX IF NOT EXISTS savesets_txn ON savesets (txn);
 CREATE INDEX IF NOT EXISTS savesets_name ON savesets (server, name);
 `;
 
-export interface PoolRow {
-  readonly name: string;
-  readonly device: string;
-  readonly maxVolumeSize: number;
-  readonly retentionDays: number | null;
-  readonly compression: Compression | null;
-  readonly created: string;
-}
+/** A pool as the catalog keeps it: what administration shows, less the figures counted from its volumes. */
+export type PoolRow = Omit<PoolInfo, 'volumes' | 'bytes'>;
 
 export type VolumeState = 'open' | 'full' | 'damaged' | 'recyclable';
 

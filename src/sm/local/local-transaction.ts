@@ -7,8 +7,7 @@
 
 import { fail, isOpenbarError } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
-import { checkName } from '../../common/names.js';
-import type { ObjectDescriptor, SaveSetInfo, Transaction } from '../storage-manager.js';
+import { checkDescriptorNames, type ObjectDescriptor, type SaveSetInfo, type Transaction } from '../storage-manager.js';
 import type { VolumeCommit } from './catalog.js';
 import { catalogBehind, tailBehind, walkTail } from './catalog-currency.js';
 import type { LocalContext } from './local-context.js';
@@ -33,9 +32,7 @@ export class LocalTransaction implements Transaction {
 
   async createObject(desc: ObjectDescriptor): Promise<LocalObjectWriter> {
     this.checkOpen();
-    checkName('object', desc.name);
-    checkName('server', desc.server);
-    checkName('kind', desc.kind);
+    checkDescriptorNames(desc);
     const pool = this.ctx.catalog.pool(desc.pool);
     if (!pool) fail('NOT_FOUND', `pool '${desc.pool}' does not exist`, `pools: ${this.ctx.catalog.pools().map((p) => p.name).join(', ')}`);
     const compression = desc.compression ?? pool.compression ?? this.ctx.write.compression;

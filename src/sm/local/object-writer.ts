@@ -6,7 +6,8 @@
 // volume fills, the set goes on in another volume with a CONTINUE record.
 
 import { ContentHasher } from '../../common/io/content-hash.js';
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
+import { writerStream } from '../writer-stream.js';
 import { fail } from '../../common/errors.js';
 import { faultPoint } from '../../common/fault.js';
 import { sealShared } from '../../common/io/codec-pool.js';
@@ -129,11 +130,7 @@ export class LocalObjectWriter implements ObjectWriter {
   }
 
   stream(): Writable {
-    return new Writable({
-      highWaterMark: this.recordSize,
-      write: (chunk: Buffer, _enc, cb) => { this.write(chunk).then(() => cb(), cb); },
-      final: (cb) => { this.close().then(() => cb(), cb); },
-    });
+    return writerStream(this, this.recordSize);
   }
 
   private checkWritable(): void {

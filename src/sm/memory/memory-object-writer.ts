@@ -5,7 +5,8 @@
 // arrived holds its buffer, and the next one waits for a free buffer (backpressure). A
 // fill that fails fails the object; nothing of an unclosed object is ever visible.
 
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
+import { writerStream } from '../writer-stream.js';
 import { fail } from '../../common/errors.js';
 import { ContentHasher, digestOf } from '../../common/io/content-hash.js';
 import type { ObjectWriter } from '../storage-manager.js';
@@ -88,11 +89,7 @@ export class MemoryObjectWriter implements ObjectWriter {
   }
 
   stream(): Writable {
-    return new Writable({
-      highWaterMark: this.recordSize,
-      write: (chunk: Buffer, _enc, cb) => { this.write(chunk).then(() => cb(), cb); },
-      final: (cb) => { this.close().then(() => cb(), cb); },
-    });
+    return writerStream(this, this.recordSize);
   }
 
   private checkWritable(): void {

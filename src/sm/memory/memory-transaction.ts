@@ -4,9 +4,8 @@
 // refuses: bad names, unknown pools, objects left open at commit, use once it ended.
 
 import { fail } from '../../common/errors.js';
-import { checkName } from '../../common/names.js';
 import { isoTime } from '../../common/units.js';
-import type { ObjectDescriptor, SaveSetInfo, Transaction } from '../storage-manager.js';
+import { checkDescriptorNames, type ObjectDescriptor, type SaveSetInfo, type Transaction } from '../storage-manager.js';
 import type { MemoryMedia } from './memory-media.js';
 import { MemoryObjectWriter } from './memory-object-writer.js';
 
@@ -27,9 +26,7 @@ export class MemoryTransaction implements Transaction {
 
   async createObject(desc: ObjectDescriptor): Promise<MemoryObjectWriter> {
     this.checkOpen();
-    checkName('object', desc.name);
-    checkName('server', desc.server);
-    checkName('kind', desc.kind);
+    checkDescriptorNames(desc);
     const { media } = this.host;
     if (!media.pools.has(desc.pool)) fail('NOT_FOUND', `pool '${desc.pool}' does not exist`, `pools: ${[...media.pools].join(', ')}`);
     const id = media.nextSetId();

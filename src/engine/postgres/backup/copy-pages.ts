@@ -6,6 +6,7 @@
 // in the part holding its start, an empty list when nothing changed.
 
 import type { FileImages } from '../wal/page-changes.js';
+import { settleAll } from '../../../common/run-parallel.js';
 import { stampChecksums } from '../format/page.js';
 import { PAGE_SIZE } from '../format/page-size.js';
 import { entryHead, readChunk, readScattered, type OpenedFile } from './file-reader.js';
@@ -19,12 +20,6 @@ const READS_IN_FLIGHT = 16;
 /** Tools of the copies by page list: a buffer of the copy's own, reused file after file (the sink copies what it is given). */
 export interface PageTools extends CopyTools {
   scratch(): Buffer;
-}
-
-/** Waits for every promise to settle, then throws the first failure. */
-export async function settleAll(all: readonly Promise<void>[]): Promise<void> {
-  const failed = (await Promise.allSettled(all)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }
 
 /**

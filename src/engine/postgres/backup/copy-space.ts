@@ -14,7 +14,8 @@ import { openSpaceFile, type OpenedFile } from './file-reader.js';
 import { PageCheck } from './page-check.js';
 import { pageChoice, type PageChoice } from './page-choice.js';
 import { copySmall, copyWhole } from './copy-whole.js';
-import { copyListed, copyScanned, settleAll, WINDOW_PAGES, type PageTools } from './copy-pages.js';
+import { copyListed, copyScanned, WINDOW_PAGES, type PageTools } from './copy-pages.js';
+import { settleAll } from '../../../common/run-parallel.js';
 import { SpaceStreamWriter } from './stream-writer.js';
 import type { SmallFileCache } from './small-file-cache.js';
 

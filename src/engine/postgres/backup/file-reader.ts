@@ -14,7 +14,7 @@ import { RELSEG_BLOCKS } from '../format/page.js';
 import { relationBlockBase } from '../format/relation-path.js';
 import { PAGE_SIZE } from '../format/page-size.js';
 import { copyBounds } from './spaces.js';
-import { readSmallFile, type SmallFile, type SmallFileCache } from './small-file-cache.js';
+import { openIfThere, readSmallFile, type SmallFile, type SmallFileCache } from './small-file-cache.js';
 import type { Reread } from './page-check.js';
 
 /** A regular file of a space, opened for its copy. */
@@ -39,13 +39,8 @@ export const entryHead = (o: OpenedFile) => ({ path: o.f.path, type: 'file' as c
 /** `f` opened; undefined when it is gone (dropped since listed: WAL replay agrees). */
 export async function openSpaceFile(space: SpaceInfo, f: SpaceFile): Promise<OpenedFile | undefined> {
   const file = path.join(space.root, f.path);
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const fh = await openIfThere(file);
+  if (!fh) return undefined;
   try {
     const st = await fh.stat();
     const blockBase = relationBlockBase(f.path, RELSEG_BLOCKS);

@@ -25,13 +25,8 @@ export const isSmallFile = (f: SpaceFile): boolean => f.type === 'file' && f.ran
  * it is no longer small (it is left to the streaming copy: memory here stays bounded).
  */
 export async function readSmallFile(file: string): Promise<SmallFile | 'grown' | undefined> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const fh = await openIfThere(file);
+  if (!fh) return undefined;
   try {
     const st = await fh.stat();
     if (st.size > SMALL) return 'grown';
@@ -46,6 +41,16 @@ export async function readSmallFile(file: string): Promise<SmallFile | 'grown' |
     return { st, data };
   } finally {
     await fh.close();
+  }
+}
+
+/** `file` opened for reading; undefined when it is gone (dropped since it was listed: WAL replay agrees). */
+export async function openIfThere(file: string): Promise<fsp.FileHandle | undefined> {
+  try {
+    return await fsp.open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }
 

@@ -16,7 +16,7 @@
 import { fail } from '../../../common/errors.js';
 import { faultPoint } from '../../../common/fault.js';
 import { TargetDir } from '../../../common/io/target-dir.js';
-import { runParallel } from '../../../common/run-parallel.js';
+import { runParallel, settleAll } from '../../../common/run-parallel.js';
 import { PageLedger } from './page-ledger.js';
 import { SpaceStreamDecoder, type FileEntry } from '../format/space-stream.js';
 import { FileWriter, writeNonFile } from './file-writer.js';
@@ -59,10 +59,19 @@ export async function restoreChainStreams(levels: readonly RestoreLevel[], root:
   const work = partsToRead(levels);
   for (const [depth, level] of levels.entries()) {
     opts.signal?.throwIfAborted();
-    await runParallel(work[depth]!, Math.max(1, opts.parallel ?? 1), async ({ part, reread }) => {
-      await restorePart(level.parts[part]!(), { tree, depth, level: level.level, ledger, opts, totals, reread });
-      if (!reread) await opts.onPartDone?.(depth, part);
-    });
+    // a part's report (which flushes it, then records it) runs beside the next part rather
+    // than holding its stream; the level ends once every report has
+    const reports: Promise<void>[] = [];
+    try {
+      await runParallel(work[depth]!, Math.max(1, opts.parallel ?? 1), async ({ part, reread }) => {
+        await restorePart(level.parts[part]!(), { tree, depth, level: level.level, ledger, opts, totals, reread });
+        if (!reread && opts.onPartDone) reports.push(Promise.resolve().then(() => opts.onPartDone!(depth, part)));
+      });
+    } catch (err) {
+      await Promise.allSettled(reports);
+      throw err;
+    }
+    await settleAll(reports);
     faultPoint('restore-chain-level');
   }
   return { files: totals.entries, bytes: totals.bytes, written: totals.written };
