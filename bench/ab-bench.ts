@@ -24,9 +24,15 @@ const median = (xs: readonly number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const spread = (xs: readonly number[]) => `${fmt(median(xs), 2)} (${fmt(Math.min(...xs), 2)}–${fmt(Math.max(...xs), 2)})`;
+const spread = (xs: readonly number[]) =>
+  `${fmt(median(xs), 2)} (${fmt(Math.min(...xs), 2)}–${fmt(Math.max(...xs), 2)})`;
 
-interface Build { readonly name: string; readonly bin: string; readonly config: string; readonly home: string }
+interface Build {
+  readonly name: string;
+  readonly bin: string;
+  readonly config: string;
+  readonly home: string;
+}
 
 function pgUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
@@ -47,10 +53,14 @@ async function main(): Promise<void> {
     { name: 'this build', bin: openbarBin, config: path.join(dir, 'b.conf'), home: path.join(dir, 'home-b') },
   ];
   const archive = `'${builds.map((b) => `${process.execPath} ${b.bin} --config ${b.config} log archive %p`).join(' && ')}'`;
-  const cluster = await SandboxCluster.create({ dir: path.join(dir, 'pg'), settings: { archive_mode: 'on', archive_command: archive, max_wal_size: '4GB' } });
+  const cluster = await SandboxCluster.create({
+    dir: path.join(dir, 'pg'),
+    settings: { archive_mode: 'on', archive_command: archive, max_wal_size: '4GB' },
+  });
   const must = async (what: string, b: Build, args: string[]): Promise<Timed> => {
     const t = await timed(process.execPath, [b.bin, '--config', b.config, ...args], as ?? {});
-    if (t.status !== 0) throw new Error(`${b.name}: ${what} failed (${t.status}): ${t.stderr.trim() || t.stdout.trim()}`);
+    if (t.status !== 0)
+      throw new Error(`${b.name}: ${what} failed (${t.status}): ${t.stderr.trim() || t.stdout.trim()}`);
     return t;
   };
   const results = new Map<string, Map<string, number[]>>();
@@ -62,8 +72,25 @@ async function main(): Promise<void> {
   const cold = () => evictFiles([cluster.dataDir, ...builds.map((b) => b.home)]);
   try {
     for (const b of builds) {
-      await must('init', b, ['--set', 'compression=zstd', '--set', 'compression_level=1', '--set', 'max_backup=2', 'init', '--home', b.home,
-        '--server', 'bench', '--pg-data', cluster.dataDir, '--pg-host', cluster.socketDir, '--pg-port', String(cluster.port)]);
+      await must('init', b, [
+        '--set',
+        'compression=zstd',
+        '--set',
+        'compression_level=1',
+        '--set',
+        'max_backup=2',
+        'init',
+        '--home',
+        b.home,
+        '--server',
+        'bench',
+        '--pg-data',
+        cluster.dataDir,
+        '--pg-host',
+        cluster.socketDir,
+        '--pg-port',
+        String(cluster.port),
+      ]);
     }
     giveToPostgres(dir);
     cluster.start();
@@ -73,17 +100,46 @@ async function main(): Promise<void> {
     for (let i = 0; i < runs; i++) {
       // alternate which build goes first
       const order = i % 2 === 0 ? builds : [...builds].reverse();
-      for (const b of order) { cold(); note('backup level 0', b, await must('backup', b, ['backup'])); }
-      spawnSync(path.join(cluster.bin, 'pgbench'), ['-n', '-t', '500', '-c', '2', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', 'postgres'],
-        { stdio: 'ignore', ...(as ?? {}) });
+      for (const b of order) {
+        cold();
+        note('backup level 0', b, await must('backup', b, ['backup']));
+      }
+      spawnSync(
+        path.join(cluster.bin, 'pgbench'),
+        [
+          '-n',
+          '-t',
+          '500',
+          '-c',
+          '2',
+          '-h',
+          cluster.socketDir,
+          '-p',
+          String(cluster.port),
+          '-U',
+          'postgres',
+          'postgres',
+        ],
+        { stdio: 'ignore', ...(as ?? {}) },
+      );
       await cluster.query('CHECKPOINT');
-      for (const b of order) { cold(); note('backup level 1 (wal)', b, await must('backup -L 1', b, ['backup', '-L', '1'])); }
-      for (const b of order) { cold(); note('verify --quick', b, await must('verify --quick', b, ['verify', 'latest', '--quick'])); }
+      for (const b of order) {
+        cold();
+        note('backup level 1 (wal)', b, await must('backup -L 1', b, ['backup', '-L', '1']));
+      }
+      for (const b of order) {
+        cold();
+        note('verify --quick', b, await must('verify --quick', b, ['verify', 'latest', '--quick']));
+      }
       for (const b of order) {
         const target = path.join(dir, `restore-${b.name.replace(' ', '-')}`);
         fs.rmSync(target, { recursive: true, force: true });
         cold();
-        note('restore (level 1 chain)', b, await must('restore', b, ['restore', '--data-dir', target, '--archive-mode', 'off', '--no-salvage']));
+        note(
+          'restore (level 1 chain)',
+          b,
+          await must('restore', b, ['restore', '--data-dir', target, '--archive-mode', 'off', '--no-salvage']),
+        );
         fs.rmSync(target, { recursive: true, force: true });
       }
       process.stdout.write(`bench:ab: run ${i + 1}/${runs} done\n`);
@@ -92,11 +148,21 @@ async function main(): Promise<void> {
       const a = by.get('baseline')!;
       const b = by.get('this build')!;
       const ratios = a.map((x, i) => b[i]! / x);
-      return [what, spread(a), spread(b), `${fmt(median(b) / median(a), 2)} (pairs ${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)})`];
+      return [
+        what,
+        spread(a),
+        spread(b),
+        `${fmt(median(b) / median(a), 2)} (pairs ${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)})`,
+      ];
     });
-    const report = [`# openbar against another build of itself`, '',
-      `Baseline ${builds[0]!.bin}, this build ${builds[1]!.bin}; pgbench scale ${scale}, ${runs} runs alternating, the data evicted before each.`, '',
-      markdownTable(['seconds', 'baseline', 'this build', 'this / baseline (median)'], rows), ''].join('\n');
+    const report = [
+      `# openbar against another build of itself`,
+      '',
+      `Baseline ${builds[0]!.bin}, this build ${builds[1]!.bin}; pgbench scale ${scale}, ${runs} runs alternating, the data evicted before each.`,
+      '',
+      markdownTable(['seconds', 'baseline', 'this build', 'this / baseline (median)'], rows),
+      '',
+    ].join('\n');
     process.stdout.write(`\n${report}\nwritten to ${writeReport('ab', report)}\n`);
   } finally {
     cluster.stop('immediate');

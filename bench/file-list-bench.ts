@@ -20,7 +20,10 @@ const count = Number(process.env.BENCH_FILES ?? 100_000);
  */
 function files(n: number): [string, number][] {
   let seed = 42;
-  const rand = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   const out: [string, number][] = [];
   const rel = new Array<number>(13).fill(16384);
   while (out.length < n) {
@@ -29,14 +32,22 @@ function files(n: number): [string, number][] {
     rel[d]! += 1 + Math.floor(rand() * 40);
     const pages = Math.floor(2 ** (rand() * 18));
     out.push([`${db}/${rel[d]}`, Math.min(pages, 131072) * 8192]);
-    if (pages > 8) out.push([`${db}/${rel[d]}_fsm`, (3 + Math.floor(pages / 4000)) * 8192], [`${db}/${rel[d]}_vm`, (1 + Math.floor(pages / 32672)) * 8192]);
-    for (let s = 1; s * 131072 < pages; s++) out.push([`${db}/${rel[d]}.${s}`, Math.min(131072, pages - s * 131072) * 8192]);
+    if (pages > 8)
+      out.push(
+        [`${db}/${rel[d]}_fsm`, (3 + Math.floor(pages / 4000)) * 8192],
+        [`${db}/${rel[d]}_vm`, (1 + Math.floor(pages / 32672)) * 8192],
+      );
+    for (let s = 1; s * 131072 < pages; s++)
+      out.push([`${db}/${rel[d]}.${s}`, Math.min(131072, pages - s * 131072) * 8192]);
   }
   return out.slice(0, n);
 }
 
 /** CPU time of this process since `t0` (a busy machine stretches wall time, not this) */
-const ms = (t0: NodeJS.CpuUsage) => { const u = process.cpuUsage(t0); return (u.user + u.system) / 1000; };
+const ms = (t0: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(t0);
+  return (u.user + u.system) / 1000;
+};
 const now = () => process.cpuUsage();
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
@@ -44,7 +55,9 @@ async function main(): Promise<void> {
   const list = files(count);
   const { dir, home } = makeHome('filelist');
   const sm = LocalStorageManager.open({
-    home, log: openActivityLog(path.join(home, 'activity.log')), maxVolumeSize: 4 * 1024 ** 3,
+    home,
+    log: openActivityLog(path.join(home, 'activity.log')),
+    maxVolumeSize: 4 * 1024 ** 3,
     write: { compression: 'zstd', compressionLevel: 1, recordSize: 1024 * 1024, bufferCount: 4 },
   });
   try {
@@ -55,7 +68,13 @@ async function main(): Promise<void> {
       const encodeMs = ms(t);
       t = now();
       const txn = await sm.beginTransaction();
-      const w = await txn.createObject({ pool: 'Data', server: 'bench', name: 'backup_label', kind: 'label', meta: {} });
+      const w = await txn.createObject({
+        pool: 'Data',
+        server: 'bench',
+        name: 'backup_label',
+        kind: 'label',
+        meta: {},
+      });
       await w.write(content);
       await w.close();
       const [info] = await txn.commit();
@@ -74,10 +93,12 @@ async function main(): Promise<void> {
       const lookMs = ms(t);
       if (found !== list.length) throw new Error(`${found} of ${list.length} found`);
       const json = Buffer.byteLength(JSON.stringify(list));
-      process.stdout.write(`${count} files (CPU times): record ${(record.length / count).toFixed(2)} B/file raw, label content ${(content.length / count).toFixed(2)} B/file (base64), `
-        + `stored ${(info!.storedBytes / count).toFixed(2)} B/file (zstd 1); plain JSON pairs ${(json / count).toFixed(1)} B/file. `
-        + `encode ${encodeMs.toFixed(0)} ms, store ${storeMs.toFixed(0)} ms, read+decode+check ${readMs.toFixed(0)} ms, ${count} look-ups ${lookMs.toFixed(0)} ms, `
-        + `decoded list ${(heap / 2 ** 20).toFixed(1)} MiB (${(heap / count).toFixed(0)} B/file)\n`);
+      process.stdout.write(
+        `${count} files (CPU times): record ${(record.length / count).toFixed(2)} B/file raw, label content ${(content.length / count).toFixed(2)} B/file (base64), ` +
+          `stored ${(info!.storedBytes / count).toFixed(2)} B/file (zstd 1); plain JSON pairs ${(json / count).toFixed(1)} B/file. ` +
+          `encode ${encodeMs.toFixed(0)} ms, store ${storeMs.toFixed(0)} ms, read+decode+check ${readMs.toFixed(0)} ms, ${count} look-ups ${lookMs.toFixed(0)} ms, ` +
+          `decoded list ${(heap / 2 ** 20).toFixed(1)} MiB (${(heap / count).toFixed(0)} B/file)\n`,
+      );
     }
   } finally {
     await sm.close();

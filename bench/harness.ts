@@ -10,7 +10,13 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const openbarBin = path.join(repoRoot, 'dist/bundle/openbar.js');
 
-export interface Timed { ms: number; peakRssKiB: number; status: number | null; stdout: string; stderr: string }
+export interface Timed {
+  ms: number;
+  peakRssKiB: number;
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Resident memory of `pid` and all its descendants, in KiB. */
 function treeRssKiB(pid: number): number {
@@ -20,7 +26,9 @@ function treeRssKiB(pid: number): number {
     try {
       const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
       parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   let total = 0;
   for (const p of parent.keys()) {
@@ -30,27 +38,43 @@ function treeRssKiB(pid: number): number {
     try {
       const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
       if (m) total += Number(m[1]);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return total;
 }
 
 /** Runs a command, sampling the peak resident memory of its whole process tree until it exits. */
-export function timed(cmd: string, args: readonly string[], opts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Promise<Timed> {
+export function timed(
+  cmd: string,
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {},
+): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env: { ...process.env, ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}) });
+    const child = spawn(cmd, args, {
+      env: { ...process.env, ...(opts.env ?? {}) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     let peak = 0;
     const sample = () => {
       try {
         const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) peak = Math.max(peak, Number(m[1]));
         peak = Math.max(peak, treeRssKiB(child.pid!));
-      } catch { /* exited */ }
+      } catch {
+        /* exited */
+      }
     };
     const timer = setInterval(sample, 50);
     child.on('error', reject);
@@ -90,7 +114,16 @@ export function evictFiles(dirs: readonly string[]): string | undefined {
   const present = dirs.filter((d) => fs.existsSync(d));
   if (present.length === 0) return undefined;
   spawnSyncQuiet('sync');
-  const r = spawnSync('sh', ['-c', 'find "$@" -type f -print0 | xargs -0 -r -P2 -n 64 sh -c \'for f; do dd if="$f" iflag=nocache count=0 status=none 2>/dev/null; done\' sh', 'sh', ...present], { stdio: 'ignore' });
+  const r = spawnSync(
+    'sh',
+    [
+      '-c',
+      'find "$@" -type f -print0 | xargs -0 -r -P2 -n 64 sh -c \'for f; do dd if="$f" iflag=nocache count=0 status=none 2>/dev/null; done\' sh',
+      'sh',
+      ...present,
+    ],
+    { stdio: 'ignore' },
+  );
   if (r.status !== 0) return 'find/xargs/dd failed';
   let largest = { file: '', size: -1 };
   for (const d of present) {
@@ -100,7 +133,9 @@ export function evictFiles(dirs: readonly string[]): string | undefined {
       try {
         const size = fs.statSync(file).size;
         if (size > largest.size) largest = { file, size };
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
   }
   if (largest.size <= 0) return undefined;

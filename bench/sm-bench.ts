@@ -22,7 +22,7 @@ function writeSource(file: string): void {
     const lines: string[] = [];
     let len = 0;
     for (let k = 0; len < chunk; k++) {
-      const l = `${i++}\t${rnd.readUInt32LE((k * 4) % (rnd.length - 4))}\t${rnd.toString('hex', (k * 7) % (rnd.length - 16), (k * 7) % (rnd.length - 16) + 8)}\tcustomer-${k % 1000}\t                    \n`;
+      const l = `${i++}\t${rnd.readUInt32LE((k * 4) % (rnd.length - 4))}\t${rnd.toString('hex', (k * 7) % (rnd.length - 16), ((k * 7) % (rnd.length - 16)) + 8)}\tcustomer-${k % 1000}\t                    \n`;
       lines.push(l);
       len += l.length;
     }
@@ -50,24 +50,59 @@ async function main(): Promise<void> {
   const rawRate = mbps(size, median(rawMs));
 
   const rows: (string | number)[][] = [];
-  const results: Record<string, { store: number; extract: number; ratio: number; storeRss: number; extractRss: number }> = {};
+  const results: Record<
+    string,
+    { store: number; extract: number; ratio: number; storeRss: number; extractRss: number }
+  > = {};
   for (const compression of ['none', 'lz4', 'zstd']) {
     const home = path.join(dir, `home-${compression}`);
     const config = path.join(dir, `${compression}.conf`);
-    const init = await timed(process.execPath, [openbarBin, '--config', config, 'init', '--home', home, '--server', 'bench']);
+    const init = await timed(process.execPath, [
+      openbarBin,
+      '--config',
+      config,
+      'init',
+      '--home',
+      home,
+      '--server',
+      'bench',
+    ]);
     if (init.status !== 0) throw new Error(init.stderr);
     const stores: { ms: number; peakRssKiB: number }[] = [];
     const extracts: { ms: number; peakRssKiB: number }[] = [];
     let info = { id: 0, storedBytes: 0 };
     for (let i = 0; i < reps; i++) {
       dropCaches();
-      const store = await timed(process.execPath, [openbarBin, '--config', config, 'sm', 'store', '--json', '--pool', 'Data', '--name', 'bench', '--compression', compression, src]);
+      const store = await timed(process.execPath, [
+        openbarBin,
+        '--config',
+        config,
+        'sm',
+        'store',
+        '--json',
+        '--pool',
+        'Data',
+        '--name',
+        'bench',
+        '--compression',
+        compression,
+        src,
+      ]);
       if (store.status !== 0) throw new Error(store.stderr);
       info = JSON.parse(store.stdout) as { id: number; storedBytes: number };
       stores.push(store);
       dropCaches();
       const out = path.join(dir, 'extract.dat');
-      const extractRun = await timed(process.execPath, [openbarBin, '--config', config, 'sm', 'extract', String(info.id), '--out', out]);
+      const extractRun = await timed(process.execPath, [
+        openbarBin,
+        '--config',
+        config,
+        'sm',
+        'extract',
+        String(info.id),
+        '--out',
+        out,
+      ]);
       if (extractRun.status !== 0) throw new Error(extractRun.stderr);
       const synced = await timed('sync', [out]);
       extracts.push({ ms: extractRun.ms + synced.ms, peakRssKiB: extractRun.peakRssKiB });
@@ -75,11 +110,28 @@ async function main(): Promise<void> {
     }
     fs.rmSync(home, { recursive: true, force: true });
     const store = { ms: median(stores.map((x) => x.ms)), peakRssKiB: Math.max(...stores.map((x) => x.peakRssKiB)) };
-    const extract = { ms: median(extracts.map((x) => x.ms)), peakRssKiB: Math.max(...extracts.map((x) => x.peakRssKiB)) };
+    const extract = {
+      ms: median(extracts.map((x) => x.ms)),
+      peakRssKiB: Math.max(...extracts.map((x) => x.peakRssKiB)),
+    };
     const s = mbps(size, store.ms);
     const e = mbps(size, extract.ms);
-    results[compression] = { store: s, extract: e, ratio: info.storedBytes / size, storeRss: store.peakRssKiB, extractRss: extract.peakRssKiB };
-    rows.push([compression, fmt(s), `${fmt((s / rawRate) * 100, 0)}%`, fmt(e), `${fmt((e / rawRate) * 100, 0)}%`, fmt(info.storedBytes / size, 3), `${fmt(store.peakRssKiB / 1024, 0)} / ${fmt(extract.peakRssKiB / 1024, 0)}`]);
+    results[compression] = {
+      store: s,
+      extract: e,
+      ratio: info.storedBytes / size,
+      storeRss: store.peakRssKiB,
+      extractRss: extract.peakRssKiB,
+    };
+    rows.push([
+      compression,
+      fmt(s),
+      `${fmt((s / rawRate) * 100, 0)}%`,
+      fmt(e),
+      `${fmt((e / rawRate) * 100, 0)}%`,
+      fmt(info.storedBytes / size, 3),
+      `${fmt(store.peakRssKiB / 1024, 0)} / ${fmt(extract.peakRssKiB / 1024, 0)}`,
+    ]);
     process.stdout.write(`${compression}: store ${fmt(s)} MB/s, extract ${fmt(e)} MB/s\n`);
   }
   fs.rmSync(dir, { recursive: true, force: true });
@@ -92,7 +144,10 @@ async function main(): Promise<void> {
     '',
     `Raw sequential copy (cp + sync) of the same file: **${fmt(rawRate)} MB/s**.`,
     '',
-    markdownTable(['compression', 'store MB/s', 'of raw', 'extract MB/s', 'of raw', 'stored/raw', 'peak RSS MiB store / extract'], rows),
+    markdownTable(
+      ['compression', 'store MB/s', 'of raw', 'extract MB/s', 'of raw', 'stored/raw', 'peak RSS MiB store / extract'],
+      rows,
+    ),
     '',
     `Target: with no compression, store and extract ≥ 80% of the raw copy rate: store ${fmt((results.none!.store / rawRate) * 100, 0)}%, extract ${fmt((results.none!.extract / rawRate) * 100, 0)}%.`,
     '',

@@ -38,7 +38,16 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external: ['better-sqlite3', 'zstd-napi', 'lz4-napi', '@napi-rs/blake-hash', '@napi-rs/blake-hash-*', '@node-rs/crc32', '@node-rs/crc32-*', 'pg-native'],
+  external: [
+    'better-sqlite3',
+    'zstd-napi',
+    'lz4-napi',
+    '@napi-rs/blake-hash',
+    '@napi-rs/blake-hash-*',
+    '@node-rs/crc32',
+    '@node-rs/crc32-*',
+    'pg-native',
+  ],
   define: { 'import.meta.url': 'openbarScriptUrl' },
   banner: { js: "'use strict';\nconst openbarScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
   // linked to the TypeScript sources through tsc's maps (node --enable-source-maps uses them)
@@ -55,22 +64,30 @@ for (const script of Object.keys(bundleEntries)) {
   if (at < 0) continue;
   // the helpers are one `var __name = …` after the other: the next one ends this one
   const next = code.indexOf('\nvar ', at + 1);
-  if (next < 0 || code.indexOf('\nvar __toESM = (', at + 1) >= 0) throw new Error(`${file}: esbuild's __toESM helper is not as expected`);
-  fs.writeFileSync(file, code.slice(0, at) + code.slice(at, next).replace('\nvar __toESM = (', '\nvar __toESMCopy = (') + [
-    '',
-    '// one namespace object per module (build/bundle.ts)',
-    'var __toESMDone = new WeakMap();',
-    'var __toESM = (mod, isNodeMode) => {',
-    "  if (mod == null || (typeof mod !== 'object' && typeof mod !== 'function')) return __toESMCopy(mod, isNodeMode);",
-    '  let made = __toESMDone.get(mod);',
-    '  if (!made) __toESMDone.set(mod, (made = []));',
-    '  return (made[isNodeMode ? 1 : 0] ??= __toESMCopy(mod, isNodeMode));',
-    '};',
-  ].join('\n') + code.slice(next));
+  if (next < 0 || code.indexOf('\nvar __toESM = (', at + 1) >= 0)
+    throw new Error(`${file}: esbuild's __toESM helper is not as expected`);
+  fs.writeFileSync(
+    file,
+    code.slice(0, at) +
+      code.slice(at, next).replace('\nvar __toESM = (', '\nvar __toESMCopy = (') +
+      [
+        '',
+        '// one namespace object per module (build/bundle.ts)',
+        'var __toESMDone = new WeakMap();',
+        'var __toESM = (mod, isNodeMode) => {',
+        "  if (mod == null || (typeof mod !== 'object' && typeof mod !== 'function')) return __toESMCopy(mod, isNodeMode);",
+        '  let made = __toESMDone.get(mod);',
+        '  if (!made) __toESMDone.set(mod, (made = []));',
+        '  return (made[isNodeMode ? 1 : 0] ??= __toESMCopy(mod, isNodeMode));',
+        '};',
+      ].join('\n') +
+      code.slice(next),
+  );
 }
 
 // vm.Script runs the CLI without a loader for import(): every import must be bundled (or a require)
 const dynamic = /(?<![\w$.])import\(/.exec(fs.readFileSync(path.join(outdir, 'openbar-cli.js'), 'utf8'));
-if (dynamic) throw new Error(`dist/bundle/openbar-cli.js calls import() at offset ${dynamic.index}: use a static import`);
+if (dynamic)
+  throw new Error(`dist/bundle/openbar-cli.js calls import() at offset ${dynamic.index}: use a static import`);
 fs.writeFileSync(path.join(outdir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
 fs.chmodSync(path.join(outdir, 'openbar.js'), 0o755);

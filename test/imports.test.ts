@@ -44,12 +44,29 @@ const packageHomes: Readonly<Record<string, readonly string[]>> = {
  * of a port: the demo's sandbox clusters, the local storage manager's own administration.
  */
 const allowed: readonly { from: string; to: string; why: string }[] = [
-  { from: 'src/cli/commands/demo-postgres.ts', to: 'engine/postgres', why: 'the demo starts sandbox clusters (SandboxCluster, runPg): a PostgreSQL tool for the walk-through, not a use of the engine' },
-  { from: 'src/cli/commands/sm/sm-bootstrap.ts', to: 'sm/local', why: "the bootstrap is the local storage manager's own (saveBootstrap copies its catalog file, recoverFromBootstrap rebuilds one from its volumes): no interface of the storage manager has it" },
-  { from: 'src/cli/commands/sm/sm-scan.ts', to: 'sm/local', why: "sm scan reads the local storage manager's volume files (rebuildLocalCatalog, VolumeScan, LABEL_SIZE): local-storage administration with no interface" },
+  {
+    from: 'src/cli/commands/demo-postgres.ts',
+    to: 'engine/postgres',
+    why: 'the demo starts sandbox clusters (SandboxCluster, runPg): a PostgreSQL tool for the walk-through, not a use of the engine',
+  },
+  {
+    from: 'src/cli/commands/sm/sm-bootstrap.ts',
+    to: 'sm/local',
+    why: "the bootstrap is the local storage manager's own (saveBootstrap copies its catalog file, recoverFromBootstrap rebuilds one from its volumes): no interface of the storage manager has it",
+  },
+  {
+    from: 'src/cli/commands/sm/sm-scan.ts',
+    to: 'sm/local',
+    why: "sm scan reads the local storage manager's volume files (rebuildLocalCatalog, VolumeScan, LABEL_SIZE): local-storage administration with no interface",
+  },
 ];
 
-interface Arrow { readonly from: string; readonly to: string; readonly spec: string; readonly rule: string }
+interface Arrow {
+  readonly from: string;
+  readonly to: string;
+  readonly spec: string;
+  readonly rule: string;
+}
 
 describe('import arrows', () => {
   const arrows = forbiddenArrows();
@@ -57,12 +74,18 @@ describe('import arrows', () => {
   it('no forbidden import besides the listed ones', () => {
     const isAllowed = (a: Arrow) => allowed.some((x) => x.from === a.from && x.to === a.to);
     const fresh = arrows.filter((a) => !isAllowed(a));
-    assert.deepEqual(fresh.map((a) => `${a.from} imports '${a.spec}' (${a.to}): ${a.rule}`), []);
+    assert.deepEqual(
+      fresh.map((a) => `${a.from} imports '${a.spec}' (${a.to}): ${a.rule}`),
+      [],
+    );
   });
 
   it('every listed exception still exists (a mended one leaves the list)', () => {
     const stale = allowed.filter((x) => !arrows.some((a) => a.from === x.from && a.to === x.to));
-    assert.deepEqual(stale.map((x) => `${x.from} -> ${x.to}`), []);
+    assert.deepEqual(
+      stale.map((x) => `${x.from} -> ${x.to}`),
+      [],
+    );
   });
 
   it('reads imports of every form (the reader is not blind)', () => {
@@ -93,7 +116,9 @@ function judge(from: string, target: string, isTest: boolean): string | undefine
   const layer = layerOf(from);
   if (target.startsWith('package:')) {
     const homes = packageHomes[target.slice('package:'.length)];
-    return homes && !homes.some((h) => within(from, `src/${h}`)) ? `only ${homes.join(', ')} may use this package` : undefined;
+    return homes && !homes.some((h) => within(from, `src/${h}`))
+      ? `only ${homes.join(', ')} may use this package`
+      : undefined;
   }
   if (!target.startsWith('src/')) return 'source must not import from outside src/';
   const to = layerOf(target);
@@ -116,7 +141,7 @@ function implementationOf(p: string): string | undefined {
 
 /** What an arrow reaches, as the allow-list names it: an implementation, a layer, or a package. */
 function areaOf(target: string): string {
-  return target.startsWith('package:') ? target : implementationOf(target) ?? layerOf(target);
+  return target.startsWith('package:') ? target : (implementationOf(target) ?? layerOf(target));
 }
 
 function within(file: string, dir: string): boolean {
@@ -126,7 +151,8 @@ function within(file: string, dir: string): boolean {
 /** A specifier as a repo path (`src/…/x.ts`) or `package:NAME`; undefined for node built-ins. */
 function resolve(from: string, spec: string): string | undefined {
   if (spec.startsWith('node:')) return undefined;
-  if (spec.startsWith('.')) return path.posix.normalize(path.posix.join(path.posix.dirname(from), spec)).replace(/\.js$/, '.ts');
+  if (spec.startsWith('.'))
+    return path.posix.normalize(path.posix.join(path.posix.dirname(from), spec)).replace(/\.js$/, '.ts');
   const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
   return `package:${name}`;
 }
@@ -135,7 +161,10 @@ function resolve(from: string, spec: string): string | undefined {
 function importsOf(source: string): string[] {
   const code = withoutComments(source);
   const found: string[] = [];
-  for (const m of code.matchAll(/(?:^|[;\n])\s*(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s*)?(['"])([^'"\n]+)\1/g)) found.push(m[2]!);
+  for (const m of code.matchAll(
+    /(?:^|[;\n])\s*(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s*)?(['"])([^'"\n]+)\1/g,
+  ))
+    found.push(m[2]!);
   for (const m of code.matchAll(/\bimport\s*\(\s*(['"])([^'"\n]+)\1\s*\)/g)) found.push(m[2]!);
   return found;
 }
@@ -145,9 +174,17 @@ function withoutComments(s: string): string {
   let out = '';
   for (let i = 0; i < s.length;) {
     const c = s[i]!;
-    if (c === '/' && s[i + 1] === '/') { while (i < s.length && s[i] !== '\n') i++; continue; }
-    if (c === '/' && s[i + 1] === '*') { const end = s.indexOf('*/', i + 2); i = end < 0 ? s.length : end + 2; out += ' '; continue; }
-    if (c === '\'' || c === '"' || c === '`') {
+    if (c === '/' && s[i + 1] === '/') {
+      while (i < s.length && s[i] !== '\n') i++;
+      continue;
+    }
+    if (c === '/' && s[i + 1] === '*') {
+      const end = s.indexOf('*/', i + 2);
+      i = end < 0 ? s.length : end + 2;
+      out += ' ';
+      continue;
+    }
+    if (c === "'" || c === '"' || c === '`') {
       let j = i + 1;
       while (j < s.length && s[j] !== c) j += s[j] === '\\' ? 2 : 1;
       out += s.slice(i, j + 1);
@@ -161,9 +198,12 @@ function withoutComments(s: string): string {
 }
 
 function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
-    const p = path.join(dir, d.name);
-    if (d.isDirectory()) return sourceFiles(p);
-    return d.name.endsWith('.ts') && !d.name.endsWith('.d.ts') ? [p] : [];
-  }).sort();
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((d) => {
+      const p = path.join(dir, d.name);
+      if (d.isDirectory()) return sourceFiles(p);
+      return d.name.endsWith('.ts') && !d.name.endsWith('.d.ts') ? [p] : [];
+    })
+    .sort();
 }

@@ -23,8 +23,9 @@ const files = [...find(path.join(root, 'src')), ...find(path.join(root, 'test'))
 const started = Date.now();
 // PostgreSQL refuses to run as root: as root, the suite runs as the postgres user
 const args = ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files];
-const r = process.getuid?.() === 0 && spawnSync('id', ['-u', 'postgres']).status === 0
-  ? spawnSync('runuser', ['-u', 'postgres', '--', process.execPath, ...args], { stdio: 'inherit', cwd: '/tmp' })
-  : spawnSync(process.execPath, args, { stdio: 'inherit' });
+const r =
+  process.getuid?.() === 0 && spawnSync('id', ['-u', 'postgres']).status === 0
+    ? spawnSync('runuser', ['-u', 'postgres', '--', process.execPath, ...args], { stdio: 'inherit', cwd: '/tmp' })
+    : spawnSync(process.execPath, args, { stdio: 'inherit' });
 process.stdout.write(`\n${files.length} test files in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 process.exit(r.status ?? 1);

@@ -13,7 +13,11 @@ import { loadEngine, type CommandContext, type GlobalFlags } from './context.js'
  * `history: 'read'` (restore, restore_command) works from the boot file alone when
  * history.db is gone; the default recreates history.db from the boot file first.
  */
-export async function openBar(cmd: CommandContext, flags: GlobalFlags, opts: { history?: 'read' | 'write' } = {}): Promise<BarContext & { close(): Promise<void> }> {
+export async function openBar(
+  cmd: CommandContext,
+  flags: GlobalFlags,
+  opts: { history?: 'read' | 'write' } = {},
+): Promise<BarContext & { close(): Promise<void> }> {
   const server = checkName('server', cmd.settings.server);
   const engine = await loadEngine();
   const sm = cmd.openStorage();
@@ -21,7 +25,12 @@ export async function openBar(cmd: CommandContext, flags: GlobalFlags, opts: { h
   let adapter: EngineAdapter | undefined;
   const configFile = flags.config ?? process.env.OPENBAR_CONFIG;
   return {
-    settings: cmd.settings, server, home: cmd.home, log: cmd.log, sm, history,
+    settings: cmd.settings,
+    server,
+    home: cmd.home,
+    log: cmd.log,
+    sm,
+    history,
     configFile: configFile ? path.resolve(configFile) : undefined,
     engine: () => (adapter ??= engine.adapter(cmd.settings)),
     offline: engine.offline,

@@ -7,7 +7,10 @@ function scan(argv: readonly string[]): { word: string | undefined; flags: strin
   const flags: string[] = [];
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '-c' || a === '--config' || a === '--set') { i++; continue; }
+    if (a === '-c' || a === '--config' || a === '--set') {
+      i++;
+      continue;
+    }
     if (a.startsWith('--config=') || a.startsWith('--set=')) continue;
     if (a.startsWith('-')) flags.push(a.replace(/=.*$/, ''));
     else word ??= a;

@@ -24,7 +24,9 @@ export function jsonOption(): Option {
 }
 
 /** Runs a command body; errors become `openbar: message` and the table's exit status. */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void> | number | void): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(
+  fn: (...args: A) => Promise<number | void> | number | void,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       const status = await fn(...args);

@@ -76,7 +76,10 @@ export function loadContext(flags: GlobalFlags, extra: Record<string, string> = 
     },
   });
   return {
-    settings, home, log, localOptions,
+    settings,
+    home,
+    log,
+    localOptions,
     openStorage: () => LocalStorageManager.open(localOptions()),
     createStorage: () => LocalStorageManager.create(localOptions()),
   };
@@ -96,8 +99,11 @@ export function checkRunAsOwner(home: string): void {
   }
   if (uid === 0) return;
   const name = spawnSync('id', ['-nu', String(uid)], { encoding: 'utf8' }).stdout.trim() || String(uid);
-  fail('USAGE', `the home ${home} belongs to ${name}; running openbar as root there would leave files ${name} cannot write`,
-    `run it as ${name}: runuser -u ${name} -- openbar ...`);
+  fail(
+    'USAGE',
+    `the home ${home} belongs to ${name}; running openbar as root there would leave files ${name} cannot write`,
+    `run it as ${name}: runuser -u ${name} -- openbar ...`,
+  );
 }
 
 const warned = new Set<string>();

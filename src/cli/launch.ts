@@ -33,12 +33,22 @@ if (readsWalForLevel(process.argv)) prestartWorker(new URL('./wal-changes-worker
 const source = fs.readFileSync(cli, 'utf8').replace(/^#!.*/, '');
 const cacheFile = codeCacheFile(fs.statSync(cli));
 const cached = cacheFile ? readOwnFile(cacheFile) : undefined;
-const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: cli, cachedData: cached });
+const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  filename: cli,
+  cachedData: cached,
+});
 if (cacheFile && (cached === undefined || script.cachedDataRejected)) {
   process.on('exit', () => writeCodeCache(cacheFile, script));
 }
 const cliModule = { exports: {} };
-(script.runInThisContext() as (...a: unknown[]) => void).call(cliModule.exports, cliModule.exports, createRequire(cli), cliModule, cli, here);
+(script.runInThisContext() as (...a: unknown[]) => void).call(
+  cliModule.exports,
+  cliModule.exports,
+  createRequire(cli),
+  cliModule,
+  cli,
+  here,
+);
 
 /** The cache file for this bundle, node and command; undefined when there is no private place for it. */
 function codeCacheFile(st: fs.Stats): string | undefined {
@@ -65,7 +75,12 @@ function bundleKey(st: fs.Stats): string {
 
 /** Owned by this user, and writable by nobody else (a cache others can write is code they could run as us). */
 function privateTo(st: fs.Stats | undefined, dir: boolean): boolean {
-  return st !== undefined && (dir ? st.isDirectory() : st.isFile()) && st.uid === process.getuid!() && (st.mode & 0o022) === 0;
+  return (
+    st !== undefined &&
+    (dir ? st.isDirectory() : st.isFile()) &&
+    st.uid === process.getuid!() &&
+    (st.mode & 0o022) === 0
+  );
 }
 
 function readOwnFile(file: string): Buffer | undefined {

@@ -14,7 +14,8 @@ import type { GlobalFlags } from './context.js';
 // (the changed pages of a level 1, restores' small files) waiting on each other. It starts
 // at the first asynchronous file call, which comes after this line.
 process.env.UV_THREADPOOL_SIZE ??= '16';
-if (process.env.OPENBAR_TRACE) process.on('exit', () => process.stderr.write(`trace ${performance.now().toFixed(0).padStart(6)} ms exit\n`));
+if (process.env.OPENBAR_TRACE)
+  process.on('exit', () => process.stderr.write(`trace ${performance.now().toFixed(0).padStart(6)} ms exit\n`));
 
 type Register = (program: Command, globals: Globals) => void;
 type CommandModule = { register: Register };
@@ -35,11 +36,21 @@ const commands: readonly (readonly [string, () => Promise<CommandModule[]>])[] =
   ['expire', async () => [await import('./commands/expire.js')]],
   ['sync', async () => [await import('./commands/sync.js')]],
   ['verify', async () => [await import('./commands/verify.js')]],
-  ['sm', async () => Promise.all([
-    import('./commands/sm/sm-pools.js'), import('./commands/sm/sm-volumes.js'), import('./commands/sm/sm-savesets.js'),
-    import('./commands/sm/sm-store.js'), import('./commands/sm/sm-extract.js'), import('./commands/sm/sm-scan.js'),
-    import('./commands/sm/sm-bootstrap.js'), import('./commands/sm/sm-watch.js'), import('./commands/sm/sm-delete.js'),
-  ])],
+  [
+    'sm',
+    async () =>
+      Promise.all([
+        import('./commands/sm/sm-pools.js'),
+        import('./commands/sm/sm-volumes.js'),
+        import('./commands/sm/sm-savesets.js'),
+        import('./commands/sm/sm-store.js'),
+        import('./commands/sm/sm-extract.js'),
+        import('./commands/sm/sm-scan.js'),
+        import('./commands/sm/sm-bootstrap.js'),
+        import('./commands/sm/sm-watch.js'),
+        import('./commands/sm/sm-delete.js'),
+      ]),
+  ],
   ['config', async () => [await import('./commands/config.js')]],
 ];
 
@@ -47,9 +58,14 @@ const commands: readonly (readonly [string, () => Promise<CommandModule[]>])[] =
 function openbarVersion(): string {
   for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
     try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'openbar' && pkg.version) return pkg.version;
-    } catch { /* none here */ }
+    } catch {
+      /* none here */
+    }
     if (path.dirname(dir) === dir) return 'unknown';
   }
 }
@@ -57,10 +73,16 @@ function openbarVersion(): string {
 /** The program with `only` registered (its help lists only it), or every command when undefined. */
 export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('openbar')
-    .description('online backup and restore for PostgreSQL: levels 0/1/2, WAL backup, point-in-time restore, storage manager')
+    .description(
+      'online backup and restore for PostgreSQL: levels 0/1/2, WAL backup, point-in-time restore, storage manager',
+    )
     .version(openbarVersion(), '-V, --version', 'print the version of openbar')
     .option('-c, --config <file>', 'config file (or OPENBAR_CONFIG)')
-    .option('--set <key=value>', 'override a setting for this run, repeatable (see `openbar config --describe`)', (v: string, prev: string[] = []) => [...prev, v])
+    .option(
+      '--set <key=value>',
+      'override a setting for this run, repeatable (see `openbar config --describe`)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .addHelpText('after', exitCodesHelp)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

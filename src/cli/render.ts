@@ -7,12 +7,18 @@ export interface Column<T> {
 }
 
 export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
-  const cells = rows.map((r) => columns.map((c) => {
-    const v = c.value(r);
-    return v === null || v === undefined ? '-' : String(v);
-  }));
+  const cells = rows.map((r) =>
+    columns.map((c) => {
+      const v = c.value(r);
+      return v === null || v === undefined ? '-' : String(v);
+    }),
+  );
   const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i]!.length)));
-  const fmt = (vals: string[]) => vals.map((v, i) => (columns[i]!.right ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  const fmt = (vals: string[]) =>
+    vals
+      .map((v, i) => (columns[i]!.right ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [fmt(columns.map((c) => c.title)), ...cells.map(fmt)].join('\n');
 }
 

@@ -21,7 +21,10 @@ export function openActivityLog(file: string): ActivityLog {
   const write = (level: string, message: string) => {
     const line = `${formatTime(new Date())} ${process.pid} ${level}${message.replace(/\s*\n\s*/g, ' ')}\n`;
     try {
-      if (!dirMade) { mkdirPrivate(path.dirname(file)); dirMade = true; }
+      if (!dirMade) {
+        mkdirPrivate(path.dirname(file));
+        dirMade = true;
+      }
       fs.appendFileSync(file, line, { mode: PRIVATE_FILE_MODE });
     } catch {
       // the log is a record, not a dependency

@@ -26,10 +26,14 @@ describe('config', () => {
   });
 
   it('names the bad key or value', () => {
-    const bad = (f: () => unknown, re: RegExp) => assert.throws(f, (e: unknown) => isOpenbarError(e, 'CONFIG') && re.test(e.message));
+    const bad = (f: () => unknown, re: RegExp) =>
+      assert.throws(f, (e: unknown) => isOpenbarError(e, 'CONFIG') && re.test(e.message));
     bad(() => parseConfigText('homee = x', 'f.conf'), /^f\.conf line 1: unknown key 'homee'/);
     bad(() => parseConfigText('just words', 'f.conf'), /expected 'key = value'/);
-    bad(() => loadSettings({ overrides: { compression: 'gzip' } }), /compression: 'gzip' is not one of none, lz4, zstd/);
+    bad(
+      () => loadSettings({ overrides: { compression: 'gzip' } }),
+      /compression: 'gzip' is not one of none, lz4, zstd/,
+    );
     bad(() => loadSettings({ overrides: { xfer_buf_size: '1k' } }), /xfer_buf_size: 1k is out of range/);
     bad(() => loadSettings({ env: { OPENBAR_NOPE: '1' } }), /environment OPENBAR_NOPE: unknown setting/);
   });

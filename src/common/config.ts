@@ -16,7 +16,10 @@ export interface ConfigSources {
 /** Environment variables that are not settings. */
 const reservedEnv = new Set(['OPENBAR_CONFIG', 'OPENBAR_DEBUG', 'OPENBAR_FAULT', 'OPENBAR_TEST_TMP', 'OPENBAR_TRACE']);
 
-interface RawValue { text: string; where: string }
+interface RawValue {
+  text: string;
+  where: string;
+}
 
 export function parseConfigText(text: string, where: string): Map<OptionName, RawValue> {
   const out = new Map<OptionName, RawValue>();
@@ -35,7 +38,8 @@ export function parseConfigText(text: string, where: string): Map<OptionName, Ra
 
 function unquote(v: string): string {
   const t = v.trim();
-  if (t.length >= 2 && ((t.startsWith("'") && t.endsWith("'")) || (t.startsWith('"') && t.endsWith('"')))) return t.slice(1, -1);
+  if (t.length >= 2 && ((t.startsWith("'") && t.endsWith("'")) || (t.startsWith('"') && t.endsWith('"'))))
+    return t.slice(1, -1);
   return t;
 }
 
@@ -47,7 +51,12 @@ export function loadSettings(sources: ConfigSources): Settings {
       text = fs.readFileSync(sources.file, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') fail('CONFIG', `config file ${sources.file} does not exist`, 'create it with `openbar init` or fix --config / OPENBAR_CONFIG');
+      if (code === 'ENOENT')
+        fail(
+          'CONFIG',
+          `config file ${sources.file} does not exist`,
+          'create it with `openbar init` or fix --config / OPENBAR_CONFIG',
+        );
       fail('CONFIG', `cannot read config file ${sources.file}: ${(err as Error).message}`);
     }
     for (const [k, v] of parseConfigText(text, sources.file)) raw.set(k, v);
@@ -55,11 +64,13 @@ export function loadSettings(sources: ConfigSources): Settings {
   for (const [name, value] of Object.entries(sources.env ?? {})) {
     if (!name.startsWith('OPENBAR_') || reservedEnv.has(name) || value === undefined) continue;
     const key = name.slice('OPENBAR_'.length).toLowerCase();
-    if (!isOptionName(key)) fail('CONFIG', `environment ${name}: unknown setting '${key}'`, `known keys: ${optionNames.join(', ')}`);
+    if (!isOptionName(key))
+      fail('CONFIG', `environment ${name}: unknown setting '${key}'`, `known keys: ${optionNames.join(', ')}`);
     raw.set(key, { text: value, where: `environment ${name}` });
   }
   for (const [key, value] of Object.entries(sources.overrides ?? {})) {
-    if (!isOptionName(key)) fail('CONFIG', `--set ${key}: unknown key '${key}'`, `known keys: ${optionNames.join(', ')}`);
+    if (!isOptionName(key))
+      fail('CONFIG', `--set ${key}: unknown key '${key}'`, `known keys: ${optionNames.join(', ')}`);
     raw.set(key, { text: value, where: `--set ${key}` });
   }
   const settings: Record<string, unknown> = {};
@@ -67,7 +78,10 @@ export function loadSettings(sources: ConfigSources): Settings {
     const option = optionTable[name];
     const given = raw.get(name);
     const text = given?.text ?? option.def;
-    if (text === undefined) { settings[name] = undefined; continue; }
+    if (text === undefined) {
+      settings[name] = undefined;
+      continue;
+    }
     const result = (option.parse as Parser<unknown>)(text);
     if (!result.ok) fail('CONFIG', `${given?.where ?? 'default'}: ${name}: ${result.error}`);
     settings[name] = result.value;
@@ -101,7 +115,11 @@ function quoteIfNeeded(v: string): string {
 export function requireSetting<K extends OptionName>(settings: Settings, key: K): NonNullable<Settings[K]> {
   const v = settings[key];
   if (v === undefined || v === null) {
-    fail('CONFIG', `setting '${key}' is not set`, `add '${key} = ...' to the config file, or set OPENBAR_${key.toUpperCase()}`);
+    fail(
+      'CONFIG',
+      `setting '${key}' is not set`,
+      `add '${key} = ...' to the config file, or set OPENBAR_${key.toUpperCase()}`,
+    );
   }
   return v as NonNullable<Settings[K]>;
 }

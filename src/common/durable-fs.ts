@@ -8,12 +8,20 @@ import { PRIVATE_FILE_MODE } from './private-modes.js';
 
 export function fsyncDirSync(dir: string): void {
   const fd = fs.openSync(dir, 'r');
-  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export async function fsyncDir(dir: string): Promise<void> {
   const h = await fsp.open(dir, 'r');
-  try { await h.sync(); } finally { await h.close(); }
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
 }
 
 /**
@@ -46,5 +54,10 @@ export function appendLineDurableSync(file: string, line: string): void {
 }
 
 export function exists(p: string): boolean {
-  try { fs.accessSync(p); return true; } catch { return false; }
+  try {
+    fs.accessSync(p);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -26,7 +26,10 @@ export const errorTable = Object.freeze({
   NO_FILE: { exit: ExitStatus.usage },
   NOT_INITIALISED: { exit: ExitStatus.usage, hint: 'run `openbar init` first, or point --config at the right file' },
   CATALOG_MISSING: { exit: ExitStatus.failed, hint: 'run `openbar sm scan --rebuild` to rebuild it from the volumes' },
-  CATALOG_BEHIND: { exit: ExitStatus.failed, hint: 'run `openbar sm scan --rebuild` to rebuild it from the volumes (the old one is kept aside)' },
+  CATALOG_BEHIND: {
+    exit: ExitStatus.failed,
+    hint: 'run `openbar sm scan --rebuild` to rebuild it from the volumes (the old one is kept aside)',
+  },
   LABEL_MISMATCH: { exit: ExitStatus.failed },
   CHECKSUM: { exit: ExitStatus.failed },
   TRUNCATED: { exit: ExitStatus.failed },
@@ -38,7 +41,10 @@ export const errorTable = Object.freeze({
   PG: { exit: ExitStatus.failed },
   UNREACHABLE: { exit: ExitStatus.failed },
   BAD_WAL: { exit: ExitStatus.failed },
-  SERVER_RUNNING: { exit: ExitStatus.failed, hint: 'stop the server (pg_ctl stop -D DIR) or restore into another directory' },
+  SERVER_RUNNING: {
+    exit: ExitStatus.failed,
+    hint: 'stop the server (pg_ctl stop -D DIR) or restore into another directory',
+  },
   DAMAGE: { exit: ExitStatus.damage },
   INTERNAL: { exit: ExitStatus.failed },
 } satisfies Record<string, ErrorKind>);
@@ -73,7 +79,8 @@ export function describeError(err: unknown): string {
   if (err instanceof OpenbarError) return err.hint ? `${err.message}: ${err.hint}` : err.message;
   const e = err as NodeJS.ErrnoException;
   if (e && typeof e === 'object' && typeof e.code === 'string' && e.message) {
-    if (e.code === 'ENOSPC') return `no space left on device${e.path ? ` (${e.path})` : ''}: free space or point the pool at another device`;
+    if (e.code === 'ENOSPC')
+      return `no space left on device${e.path ? ` (${e.path})` : ''}: free space or point the pool at another device`;
     if (e.code === 'EACCES' || e.code === 'EPERM') return `permission denied${e.path ? `: ${e.path}` : ''}`;
     if (e.code === 'ENOENT') return `no such file or directory${e.path ? `: ${e.path}` : ''}`;
     return e.message;

@@ -11,9 +11,16 @@ export const META_VERSION_FIELD = 'metaVersion';
 
 /** A record written by a newer openbar than this one (code FORMAT): said so, not taken for damage. */
 export class NewerRecordError extends OpenbarError {
-  constructor(what: string, readonly version: number, readonly known: number) {
-    super('FORMAT', `${what} was written by a newer openbar (version ${version} of its format; this openbar reads version ${known})`,
-      'upgrade openbar to read it');
+  constructor(
+    what: string,
+    readonly version: number,
+    readonly known: number,
+  ) {
+    super(
+      'FORMAT',
+      `${what} was written by a newer openbar (version ${version} of its format; this openbar reads version ${known})`,
+      'upgrade openbar to read it',
+    );
   }
 }
 
@@ -35,8 +42,14 @@ export function shown(v: unknown): string {
 export class FieldReader {
   readonly fields: Readonly<Record<string, unknown>>;
 
-  constructor(o: unknown, readonly bad: (why: string) => never) {
-    this.fields = typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>) : bad(`it is ${shown(o)}, not an object`);
+  constructor(
+    o: unknown,
+    readonly bad: (why: string) => never,
+  ) {
+    this.fields =
+      typeof o === 'object' && o !== null && !Array.isArray(o)
+        ? (o as Record<string, unknown>)
+        : bad(`it is ${shown(o)}, not an object`);
   }
 
   has(k: string): boolean {
@@ -117,7 +130,13 @@ export interface StoredMeta {
  * (at most `known`); `what` names the record in messages (`WAL save set 12 (00000001…)`).
  * `bad` replaces the default failure (FORMAT, naming the save set) where a reader words it.
  */
-export function metaReader(s: StoredMeta, kind: string, known: number, what: string, bad?: (why: string) => never): FieldReader {
+export function metaReader(
+  s: StoredMeta,
+  kind: string,
+  known: number,
+  what: string,
+  bad?: (why: string) => never,
+): FieldReader {
   const fail1 = bad ?? ((why: string): never => fail('FORMAT', `${what}: ${why}`));
   if (s.kind !== kind) fail1(`it is a save set of kind '${s.kind}'`);
   const r = new FieldReader(s.meta, fail1);

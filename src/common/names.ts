@@ -12,7 +12,11 @@ export function checkName(kind: string, name: string): string {
   if (name.includes('/') || name.includes('\\')) fail('BAD_NAME', `${kind} name '${name}' contains a path separator`);
   if (name.includes('..')) fail('BAD_NAME', `${kind} name '${name}' contains '..'`);
   if (!namePattern.test(name)) {
-    fail('BAD_NAME', `${kind} name '${name}' is not valid`, 'use up to 128 letters, digits and _ . : @ + = -, starting with a letter, digit or _');
+    fail(
+      'BAD_NAME',
+      `${kind} name '${name}' is not valid`,
+      'use up to 128 letters, digits and _ . : @ + = -, starting with a letter, digit or _',
+    );
   }
   return name;
 }

@@ -62,7 +62,11 @@ export function looseModes(home: string): { path: string; mode: number }[] {
     note(p);
     if (!d.isDirectory()) continue;
     let inner: fs.Dirent[] = [];
-    try { inner = fs.readdirSync(p, { withFileTypes: true }); } catch { /* unreadable: its own mode was noted */ }
+    try {
+      inner = fs.readdirSync(p, { withFileTypes: true });
+    } catch {
+      /* unreadable: its own mode was noted */
+    }
     for (const e of inner) if (e.isDirectory()) note(path.join(p, e.name));
   }
   return out;
@@ -72,7 +76,9 @@ export function looseModes(home: string): { path: string; mode: number }[] {
 export function looseHomeWarning(home: string): string | undefined {
   const loose = looseModes(home);
   if (loose.length === 0) return undefined;
-  const shown = loose.slice(0, 3).map((l) => `${l.path === home ? home : path.relative(home, l.path)} ${octal(l.mode)}`);
+  const shown = loose
+    .slice(0, 3)
+    .map((l) => `${l.path === home ? home : path.relative(home, l.path)} ${octal(l.mode)}`);
   const more = loose.length > 3 ? `, and ${loose.length - 3} more` : '';
   return `the home ${home} is open to other users (${shown.join(', ')}${more}); openbar keeps it private (directories 0700, files 0600): chmod -R go-rwx ${home}`;
 }

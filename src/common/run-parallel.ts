@@ -2,7 +2,11 @@
 // failure no new item starts; the first error is thrown once the running ones end.
 
 /** `fn` on every item, `limit` at a time. */
-export async function runParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function runParallel<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed: unknown;
   const worker = async () => {

@@ -91,10 +91,15 @@ export interface BadPage {
 }
 
 /** Pages changed since a base backup, as the engine found them in the WAL (opaque to the client). */
-export interface WalPageChanges { readonly blockCount: number }
+export interface WalPageChanges {
+  readonly blockCount: number;
+}
 
 /** What reading a server's WAL needs to know of it. */
-export interface WalFacts { readonly segmentSize: number; readonly systemId: string }
+export interface WalFacts {
+  readonly segmentSize: number;
+  readonly systemId: string;
+}
 
 export interface WalReadingOptions {
   readonly lend?: WorkerLender;
@@ -125,7 +130,11 @@ export interface WalSummarizer {
    * the file before (`previous`); undefined for a file that has none (a history file), or
    * a reason when the WAL cannot be summarized (it is then read when needed).
    */
-  summarize(name: string, data: Uint8Array, previous: (name: string) => Promise<Uint8Array | undefined>): Promise<WalFileSummary | { skipped: string } | undefined>;
+  summarize(
+    name: string,
+    data: Uint8Array,
+    previous: (name: string) => Promise<Uint8Array | undefined>,
+  ): Promise<WalFileSummary | { skipped: string } | undefined>;
 }
 
 /**
@@ -146,7 +155,11 @@ export interface WalChangesReading {
   /** The server has flushed WAL to `lsn`: what is not archived of it can be read now. */
   walWritten(lsn: string): void;
   /** Reads on to `toLsn`; `summarized`: WAL files whose summaries stood in for them. */
-  finish(toLsn: string): Promise<{ changes: WalPageChanges; records: number; walBytes: number; summarized: number } | { incomplete: string }>;
+  finish(
+    toLsn: string,
+  ): Promise<
+    { changes: WalPageChanges; records: number; walBytes: number; summarized: number } | { incomplete: string }
+  >;
   abort(): void;
 }
 
@@ -253,10 +266,19 @@ export interface WalFileExpectations {
 
 /** The verdict on a WAL file, and what it says of itself when it is sound. */
 export type WalFileVerdict =
-  | { readonly ok: true; readonly systemId?: string; readonly segmentSize?: number; readonly timeline: number;
+  | {
+      readonly ok: true;
+      readonly systemId?: string;
+      readonly segmentSize?: number;
+      readonly timeline: number;
       /** salvage: the segment's WAL ends here; what follows is stale and is stored as zeros */
-      readonly validBytes?: number }
-  | { readonly ok: false; readonly problem: string; /** the file is another database system's */ readonly foreign?: boolean };
+      readonly validBytes?: number;
+    }
+  | {
+      readonly ok: false;
+      readonly problem: string;
+      /** the file is another database system's */ readonly foreign?: boolean;
+    };
 
 /**
  * The gate of the archive (invariant 11): a WAL file's bytes, fed in any chunking, are
@@ -319,12 +341,20 @@ export interface EngineAdapter extends WalFileRules {
    * of it. `opts.pageImages`: pages the WAL's full-page images restore are handed to the
    * copy (which then need not read them).
    */
-  walChanges(fromLsn: string, timeline: number, sources: WalSources, known?: WalFacts, opts?: WalReadingOptions): Promise<WalChangesReading>;
+  walChanges(
+    fromLsn: string,
+    timeline: number,
+    sources: WalSources,
+    known?: WalFacts,
+    opts?: WalReadingOptions,
+  ): Promise<WalChangesReading>;
   compareLsn(a: string, b: string): number;
   /** Bytes an incremental copy of `file` will read (for planning streams and progress). */
   incrementalBytes(space: SpaceInfo, file: SpaceFile, source: IncrementalSource): number;
   /** Names of relation files as the server knows them now, keyed `dbOid/relfilenode` (best effort). */
-  relationNames(list: readonly { dbOid: number; spcOid: number; relfilenode: number }[]): Promise<Map<string, { database: string; relation: string | null }>>;
+  relationNames(
+    list: readonly { dbOid: number; spcOid: number; relfilenode: number }[],
+  ): Promise<Map<string, { database: string; relation: string | null }>>;
   close(): Promise<void>;
 }
 
@@ -368,7 +398,10 @@ export interface WalTimelines {
   /** whether WAL segment `name` is one recovery following `timeline` reads */
   onPath(timeline: number, name: string): boolean;
   /** the segments recovery following `timeline` reads from the one holding `fromLsn` on, in order (endless) */
-  files(timeline: number, fromLsn: string): Iterable<{ readonly name: string; readonly start: string; readonly end: string }>;
+  files(
+    timeline: number,
+    fromLsn: string,
+  ): Iterable<{ readonly name: string; readonly start: string; readonly end: string }>;
 }
 
 /**
@@ -393,9 +426,16 @@ export interface OfflineEngine extends WalFileRules {
    * The archive's timelines from the content of its history files (name to content);
    * `problems`: history files that cannot be used (the timeline stays unknown).
    */
-  walTimelines(histories: ReadonlyMap<string, Uint8Array>, segmentSize: number): { timelines: WalTimelines; problems: string[] };
+  walTimelines(
+    histories: ReadonlyMap<string, Uint8Array>,
+    segmentSize: number,
+  ): { timelines: WalTimelines; problems: string[] };
   spaceRoot(dataDir: string, space: RecordedSpace, mappedLocation: string | undefined): string;
-  restoreSpace(stream: AsyncIterable<Buffer>, root: string, opts: { onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<{ files: number; bytes: number }>;
+  restoreSpace(
+    stream: AsyncIterable<Buffer>,
+    root: string,
+    opts: { onBytes?: (n: number) => void; signal?: AbortSignal },
+  ): Promise<{ files: number; bytes: number }>;
   /**
    * Restores a space from its chain of levels, newest first (level 2, 1, then the level 0
    * it rests on), writing each page once: the newest level decides the files and their
@@ -404,9 +444,25 @@ export interface OfflineEngine extends WalFileRules {
    * once `onPartDone(depth, part)` is called for it (depth 0: the newest level): a restore
    * cut short resumes with the parts recorded so as `done`, and writes only the others.
    */
-  restoreChain(levels: readonly RestoreLevel[], root: string, opts: { parallel?: number; onBytes?: (n: number) => void; signal?: AbortSignal; onPartDone?: (depth: number, part: number) => void }): Promise<{ files: number; bytes: number }>;
+  restoreChain(
+    levels: readonly RestoreLevel[],
+    root: string,
+    opts: {
+      parallel?: number;
+      onBytes?: (n: number) => void;
+      signal?: AbortSignal;
+      onPartDone?: (depth: number, part: number) => void;
+    },
+  ): Promise<{ files: number; bytes: number }>;
   /** backup_label, tablespace links, recovery settings, and everything flushed to disk */
-  finish(dataDir: string, f: { labelFiles: readonly { name: string; content: string }[]; tablespaces: readonly { oid: number; location: string }[]; recovery: RecoverySettings }): Promise<void>;
+  finish(
+    dataDir: string,
+    f: {
+      labelFiles: readonly { name: string; content: string }[];
+      tablespaces: readonly { oid: number; location: string }[];
+      recovery: RecoverySettings;
+    },
+  ): Promise<void>;
   /** a recovery target from the command line (a USAGE error naming the flag when it is not one) */
   parseTarget(kind: RecoveryTarget['kind'], value: string): RecoveryTarget;
   /** a point in time as the engine's users write it (ms since the epoch; without a zone, local time); undefined when it is not one */
@@ -418,13 +474,25 @@ export interface OfflineEngine extends WalFileRules {
    * Where a stored WAL file sits in the log, for retention: `position` sorts like the
    * log whatever the timeline; timeline history files have none (they are always kept).
    */
-  walPosition(name: string): { kind: 'segment' | 'history' | 'backup' | 'partial'; position: string | null; timeline: number } | undefined;
+  walPosition(
+    name: string,
+  ): { kind: 'segment' | 'history' | 'backup' | 'partial'; position: string | null; timeline: number } | undefined;
   /** Starts a restored directory on a free port (socket in `workDir`), checks every database, stops it. */
-  trialRun(dataDir: string, workDir: string, user: string): Promise<{ passed: boolean; detail: string; problems: readonly string[] }>;
+  trialRun(
+    dataDir: string,
+    workDir: string,
+    user: string,
+  ): Promise<{ passed: boolean; detail: string; problems: readonly string[] }>;
 }
 
 /** A relation file a problem is in, for naming it (database, relation, relfilenode). */
-export interface RelationRef { readonly dbOid: number; readonly spcOid: number; readonly relfilenode: number; readonly fork: string; readonly segment: number }
+export interface RelationRef {
+  readonly dbOid: number;
+  readonly spcOid: number;
+  readonly relfilenode: number;
+  readonly fork: string;
+  readonly segment: number;
+}
 
 /** One problem archive validation found, as data (the verifier goes on after it). */
 export interface ArchiveFinding {
@@ -438,7 +506,9 @@ export interface ArchiveFinding {
 }
 
 /** Which bytes of which files the save sets of one space hold (opaque to the client). */
-export interface SpaceCoverage { readonly fileCount: number }
+export interface SpaceCoverage {
+  readonly fileCount: number;
+}
 
 /** What archive validation (archecker) needs from the engine: reading its formats, reading only. */
 export interface ArchiveChecker {
@@ -449,12 +519,21 @@ export interface ArchiveChecker {
    * space's chain (0, the default: the newest level, whose files and sizes count; 1: its
    * base; …). Every level's pages count as present.
    */
-  scanSpace(stream: AsyncIterable<Buffer>, opts: {
-    space: string; spaceOid: number | null; startLsn: string; checksums: boolean; coverage: SpaceCoverage; depth?: number;
-    onFinding: (f: ArchiveFinding) => void; onBytes?: (n: number) => void;
-    /** the control file's content, when this save set holds it */
-    onControlFile?: (content: Buffer) => void;
-  }): Promise<{ files: number; pages: number; bytes: number }>;
+  scanSpace(
+    stream: AsyncIterable<Buffer>,
+    opts: {
+      space: string;
+      spaceOid: number | null;
+      startLsn: string;
+      checksums: boolean;
+      coverage: SpaceCoverage;
+      depth?: number;
+      onFinding: (f: ArchiveFinding) => void;
+      onBytes?: (n: number) => void;
+      /** the control file's content, when this save set holds it */
+      onControlFile?: (content: Buffer) => void;
+    },
+  ): Promise<{ files: number; pages: number; bytes: number }>;
   /** Verification phase: every file complete up to its recorded size. */
   coverageGaps(space: string, spaceOid: number | null, coverage: SpaceCoverage): Iterable<ArchiveFinding>;
   /** A problem with the control file, or undefined when it is valid and of this system. */

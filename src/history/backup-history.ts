@@ -6,8 +6,24 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { appendBootLines, bootFilePath, checkBootLines, ensureBootFile, readBootFile, rewriteBootFile, type BadBootLine, type BootLine } from './boot-file.js';
-import { HistoryDb, type ActionRow, type ActionType, type InstanceRow, type NewInstance, type ObjectType } from './history-db.js';
+import {
+  appendBootLines,
+  bootFilePath,
+  checkBootLines,
+  ensureBootFile,
+  readBootFile,
+  rewriteBootFile,
+  type BadBootLine,
+  type BootLine,
+} from './boot-file.js';
+import {
+  HistoryDb,
+  type ActionRow,
+  type ActionType,
+  type InstanceRow,
+  type NewInstance,
+  type ObjectType,
+} from './history-db.js';
 import { silentLog, warnUser, type ActivityLog } from '../common/activity-log.js';
 import { isoTime } from '../common/units.js';
 
@@ -24,7 +40,12 @@ export interface BackupCopy {
   readonly stopLsn: string;
   readonly timeline: number;
   readonly firstWal: string;
-  readonly objects: readonly { name: string; type: 'R' | 'D' | 'B'; copyIds: readonly number[]; baseId: number | null }[];
+  readonly objects: readonly {
+    name: string;
+    type: 'R' | 'D' | 'B';
+    copyIds: readonly number[];
+    baseId: number | null;
+  }[];
 }
 
 /** A restore point made with `openbar log mark`. */
@@ -43,7 +64,8 @@ export type HistoryInstance = Omit<BootLine, 'server'> & { readonly id?: number 
 /** Identity of an instance across history.db and the boot file. */
 const BACKUP_TYPES: readonly ObjectType[] = ['R', 'D', 'B'];
 
-export const instanceKey = (i: { action: number; object: string; copyIds: readonly number[] }) => `${i.action} ${i.object} ${i.copyIds.join(',')}`;
+export const instanceKey = (i: { action: number; object: string; copyIds: readonly number[] }) =>
+  `${i.action} ${i.object} ${i.copyIds.join(',')}`;
 
 export class BackupHistory {
   private lastBootAction = 0;
@@ -52,7 +74,11 @@ export class BackupHistory {
 
   private db: HistoryDb | undefined;
 
-  private constructor(readonly home: string, readonly server: string, private readonly log: ActivityLog) {}
+  private constructor(
+    readonly home: string,
+    readonly server: string,
+    private readonly log: ActivityLog,
+  ) {}
 
   /**
    * Opens history.db. `create`: make it when missing; when a boot file with lines is
@@ -83,9 +109,15 @@ export class BackupHistory {
     warnUser(this.log, `${b.file} line ${b.line}: ${b.why}; the line is skipped`);
   }
 
-  get hasDatabase(): boolean { return this.db !== undefined; }
-  get database(): HistoryDb | undefined { return this.db; }
-  get bootFile(): string { return bootFilePath(this.home, this.server); }
+  get hasDatabase(): boolean {
+    return this.db !== undefined;
+  }
+  get database(): HistoryDb | undefined {
+    return this.db;
+  }
+  get bootFile(): string {
+    return bootFilePath(this.home, this.server);
+  }
 
   close(): void {
     this.db?.close();
@@ -119,15 +151,28 @@ export class BackupHistory {
   /** The result of `openbar verify` on every instance of backup `aid` (history.db only). */
   recordVerify(aid: number, passed: boolean, date: string): void {
     if (!this.db) return;
-    this.db.setVerified(this.db.instances({ server: this.server, aid }).map((i) => i.id), passed, date);
+    this.db.setVerified(
+      this.db.instances({ server: this.server, aid }).map((i) => i.id),
+      passed,
+      date,
+    );
   }
 
   /** Records successful instances: history.db first, then one fsynced boot-file line each. */
   recordInstances(aid: number, list: readonly NewInstance[]): void {
     const lines = list.map((i): BootLine => ({
-      server: this.server, object: i.object, type: i.type, action: aid, level: i.level, copyIds: i.copyIds,
-      baseId: i.baseId ?? null, startLsn: i.startLsn ?? null, stopLsn: i.stopLsn ?? null, timeline: i.timeline ?? null,
-      firstWal: i.firstWal ?? null, time: i.time,
+      server: this.server,
+      object: i.object,
+      type: i.type,
+      action: aid,
+      level: i.level,
+      copyIds: i.copyIds,
+      baseId: i.baseId ?? null,
+      startLsn: i.startLsn ?? null,
+      stopLsn: i.stopLsn ?? null,
+      timeline: i.timeline ?? null,
+      firstWal: i.firstWal ?? null,
+      time: i.time,
     }));
     checkBootLines(lines); // neither is written when the boot file would refuse a line
     this.db?.addInstances(aid, this.server, list);
@@ -136,7 +181,13 @@ export class BackupHistory {
 
   /** A restore point: its action ends with its LSN, and a boot-file line keeps it for a cold restore. */
   recordMark(aid: number, mark: { name: string; lsn: string; time: string; xid: string; timeline: number }): void {
-    const line = markLine(this.server, { aid, name: mark.name, lsn: mark.lsn, time: mark.time, timeline: mark.timeline });
+    const line = markLine(this.server, {
+      aid,
+      name: mark.name,
+      lsn: mark.lsn,
+      time: mark.time,
+      timeline: mark.timeline,
+    });
     checkBootLines([line]);
     this.endAction(aid, 0, 'completed', mark);
     appendBootLines(this.bootFile, [line]);
@@ -150,12 +201,26 @@ export class BackupHistory {
 
   marks(): MarkRecord[] {
     if (this.db) {
-      return this.db.actions({ server: this.server, type: 'mark' }).filter((a) => a.status === 0 && typeof a.detail.lsn === 'string')
-        .map((a) => ({ aid: a.aid, name: String(a.detail.name), lsn: String(a.detail.lsn), time: String(a.detail.time ?? a.end ?? a.start),
-          ...(Number.isSafeInteger(a.detail.timeline) ? { timeline: a.detail.timeline as number } : {}) }));
+      return this.db
+        .actions({ server: this.server, type: 'mark' })
+        .filter((a) => a.status === 0 && typeof a.detail.lsn === 'string')
+        .map((a) => ({
+          aid: a.aid,
+          name: String(a.detail.name),
+          lsn: String(a.detail.lsn),
+          time: String(a.detail.time ?? a.end ?? a.start),
+          ...(Number.isSafeInteger(a.detail.timeline) ? { timeline: a.detail.timeline as number } : {}),
+        }));
     }
-    return this.bootLines().filter((l) => l.server === this.server && l.type === 'M')
-      .map((l) => ({ aid: l.action, name: l.object, lsn: l.stopLsn ?? '', time: l.time, ...(l.timeline !== null ? { timeline: l.timeline } : {}) }));
+    return this.bootLines()
+      .filter((l) => l.server === this.server && l.type === 'M')
+      .map((l) => ({
+        aid: l.action,
+        name: l.object,
+        lsn: l.stopLsn ?? '',
+        time: l.time,
+        ...(l.timeline !== null ? { timeline: l.timeline } : {}),
+      }));
   }
 
   /**
@@ -179,9 +244,19 @@ export class BackupHistory {
       const label = list.find((r) => r.type === 'B');
       if (!label || !label.startLsn || !label.stopLsn) continue;
       out.push({
-        aid, level: label.level, time: label.time, startLsn: label.startLsn, stopLsn: label.stopLsn,
-        timeline: label.timeline ?? 1, firstWal: label.firstWal ?? '',
-        objects: list.map((r) => ({ name: r.object, type: r.type as 'R' | 'D' | 'B', copyIds: r.copyIds, baseId: r.baseId })),
+        aid,
+        level: label.level,
+        time: label.time,
+        startLsn: label.startLsn,
+        stopLsn: label.stopLsn,
+        timeline: label.timeline ?? 1,
+        firstWal: label.firstWal ?? '',
+        objects: list.map((r) => ({
+          name: r.object,
+          type: r.type as 'R' | 'D' | 'B',
+          copyIds: r.copyIds,
+          baseId: r.baseId,
+        })),
       });
     }
     return out.sort((a, b) => a.aid - b.aid);
@@ -195,23 +270,33 @@ export class BackupHistory {
   retire(list: readonly HistoryInstance[], mode: 'keep' | 'purge'): void {
     if (list.length === 0) return;
     const ids = list.map((i) => i.id).filter((id): id is number => id !== undefined);
-    if (this.db) (mode === 'keep' ? this.db.markExpired(ids) : this.db.deleteInstances(ids));
+    if (this.db) mode === 'keep' ? this.db.markExpired(ids) : this.db.deleteInstances(ids);
     const gone = new Set(list.map(instanceKey));
     let bad = 0;
-    const lines = readBootFile(this.bootFile, (b) => { bad++; this.reportBad(b); });
+    const lines = readBootFile(this.bootFile, (b) => {
+      bad++;
+      this.reportBad(b);
+    });
     // the rewrite writes valid lines only: the file with the bad ones is kept beside it
     if (bad > 0) {
       const aside = `${this.bootFile}.replaced-${isoTime().replace(/[:.]/g, '-')}`;
       fs.copyFileSync(this.bootFile, aside);
-      this.log.warn(`${this.bootFile}: rewritten without its ${bad} bad line(s); the previous file is kept as ${aside}`);
+      this.log.warn(
+        `${this.bootFile}: rewritten without its ${bad} bad line(s); the previous file is kept as ${aside}`,
+      );
     }
-    rewriteBootFile(this.bootFile, lines.filter((l) => l.server !== this.server || l.type === 'M' || !gone.has(instanceKey(l))));
+    rewriteBootFile(
+      this.bootFile,
+      lines.filter((l) => l.server !== this.server || l.type === 'M' || !gone.has(instanceKey(l))),
+    );
   }
 
   /** The boot file's content as history.db says it should be (live instances and marks). */
   bootLinesFromDatabase(): BootLine[] {
     if (!this.db) return [];
-    const inst: BootLine[] = this.db.instances({ server: this.server }).map((i) => ({ ...toHistoryInstance(i), server: this.server }));
+    const inst: BootLine[] = this.db
+      .instances({ server: this.server })
+      .map((i) => ({ ...toHistoryInstance(i), server: this.server }));
     const marks = this.marks().map((m) => markLine(this.server, m));
     return [...inst, ...marks].sort((a, b) => a.time.localeCompare(b.time) || a.action - b.action);
   }
@@ -219,15 +304,35 @@ export class BackupHistory {
 
 function toHistoryInstance(i: InstanceRow): HistoryInstance {
   return {
-    id: i.id, object: i.object, type: i.type, action: i.aid, level: i.level, copyIds: i.copyIds, baseId: i.baseId,
-    startLsn: i.startLsn, stopLsn: i.stopLsn, timeline: i.timeline, firstWal: i.firstWal, time: i.time,
+    id: i.id,
+    object: i.object,
+    type: i.type,
+    action: i.aid,
+    level: i.level,
+    copyIds: i.copyIds,
+    baseId: i.baseId,
+    startLsn: i.startLsn,
+    stopLsn: i.stopLsn,
+    timeline: i.timeline,
+    firstWal: i.firstWal,
+    time: i.time,
   };
 }
 
 function markLine(server: string, m: MarkRecord): BootLine {
   return {
-    server, object: m.name, type: 'M', action: m.aid, level: 0, copyIds: [], baseId: null, startLsn: null, stopLsn: m.lsn,
-    timeline: m.timeline ?? null, firstWal: null, time: m.time,
+    server,
+    object: m.name,
+    type: 'M',
+    action: m.aid,
+    level: 0,
+    copyIds: [],
+    baseId: null,
+    startLsn: null,
+    stopLsn: m.lsn,
+    timeline: m.timeline ?? null,
+    firstWal: null,
+    time: m.time,
   };
 }
 
@@ -252,7 +357,8 @@ function createSeeded(file: string, lines: readonly BootLine[]): HistoryDb {
 /** Adds actions and instances for boot-file lines (one action per action id). */
 export function seedFromBootLines(db: HistoryDb, lines: readonly BootLine[]): number {
   const byAction = new Map<string, BootLine[]>();
-  for (const l of lines) byAction.set(`${l.server} ${l.action}`, [...(byAction.get(`${l.server} ${l.action}`) ?? []), l]);
+  for (const l of lines)
+    byAction.set(`${l.server} ${l.action}`, [...(byAction.get(`${l.server} ${l.action}`) ?? []), l]);
   let added = 0;
   db.inTransaction(() => {
     for (const list of byAction.values()) {
@@ -260,11 +366,20 @@ export function seedFromBootLines(db: HistoryDb, lines: readonly BootLine[]): nu
       const label = list.find((l) => l.type === 'B');
       const times = list.map((l) => l.time).sort();
       const action: Omit<ActionRow, 'pid'> = {
-        aid: first.action, server: first.server, type: actionTypeOf(first.type), level: first.type === 'L' || first.type === 'M' ? null : first.level,
-        status: 0, statusText: 'completed (rebuilt from the boot file)', start: times[0]!, end: times[times.length - 1]!,
-        detail: first.type === 'M' ? { name: first.object, lsn: first.stopLsn, time: first.time }
-          : first.type === 'L' ? { name: first.object }
-          : { startLsn: label?.startLsn ?? first.startLsn, stopLsn: label?.stopLsn ?? first.stopLsn },
+        aid: first.action,
+        server: first.server,
+        type: actionTypeOf(first.type),
+        level: first.type === 'L' || first.type === 'M' ? null : first.level,
+        status: 0,
+        statusText: 'completed (rebuilt from the boot file)',
+        start: times[0]!,
+        end: times[times.length - 1]!,
+        detail:
+          first.type === 'M'
+            ? { name: first.object, lsn: first.stopLsn, time: first.time }
+            : first.type === 'L'
+              ? { name: first.object }
+              : { startLsn: label?.startLsn ?? first.startLsn, stopLsn: label?.stopLsn ?? first.stopLsn },
       };
       db.restoreAction(action);
       const inst = list.filter((l) => l.type !== 'M');

@@ -3,13 +3,30 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { appendBootLines, formatBootLine, parseBootLine, readBootFile, type BadBootLine, type BootLine } from './boot-file.js';
+import {
+  appendBootLines,
+  formatBootLine,
+  parseBootLine,
+  readBootFile,
+  type BadBootLine,
+  type BootLine,
+} from './boot-file.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'openbar-boot-'));
 
 const good: BootLine = {
-  server: 'main', object: 'pg_global', type: 'R', action: 12, level: 0, copyIds: [41, 42], baseId: null,
-  startLsn: '0/5000028', stopLsn: '0/5000100', timeline: 1, firstWal: '000000010000000000000005', time: '2026-11-22T01:02:03.000Z',
+  server: 'main',
+  object: 'pg_global',
+  type: 'R',
+  action: 12,
+  level: 0,
+  copyIds: [41, 42],
+  baseId: null,
+  startLsn: '0/5000028',
+  stopLsn: '0/5000100',
+  timeline: 1,
+  firstWal: '000000010000000000000005',
+  time: '2026-11-22T01:02:03.000Z',
 };
 const line = formatBootLine(good);
 
@@ -18,7 +35,15 @@ describe('boot file: a line read back is checked field by field', () => {
 
   it('reads back what it writes, escaped names included', () => {
     assert.deepEqual(parseBootLine(line), good);
-    const mark: BootLine = { ...good, object: 'before 100%', type: 'M', copyIds: [], startLsn: null, timeline: null, firstWal: null };
+    const mark: BootLine = {
+      ...good,
+      object: 'before 100%',
+      type: 'M',
+      copyIds: [],
+      startLsn: null,
+      timeline: null,
+      firstWal: null,
+    };
     assert.deepEqual(parseBootLine(formatBootLine(mark)), mark);
   });
 
@@ -50,13 +75,24 @@ describe('boot file: a line read back is checked field by field', () => {
 
   it('skips a bad line, reports it with its line number, and uses the rest', () => {
     const file = path.join(dir, 'ixbar.main');
-    const header = '# openbar boot file, version 1\n# server object type action level copy base start_lsn stop_lsn timeline first_wal time\n';
+    const header =
+      '# openbar boot file, version 1\n# server object type action level copy base start_lsn stop_lsn timeline first_wal time\n';
     const other = formatBootLine({ ...good, object: 'pg_default', type: 'D', copyIds: [43] });
     fs.writeFileSync(file, `${header}${line}\nmain pg_global R 12 0\n\u0007\u00ff\u0000junk\n${other}\nmain pg_defa`);
     const bad: BadBootLine[] = [];
     const lines = readBootFile(file, (b) => bad.push(b));
-    assert.deepEqual(lines.map((l) => l.object), ['pg_global', 'pg_default']);
-    assert.deepEqual(bad.map((b) => [b.file, b.line]), [[file, 4], [file, 5], [file, 7]]);
+    assert.deepEqual(
+      lines.map((l) => l.object),
+      ['pg_global', 'pg_default'],
+    );
+    assert.deepEqual(
+      bad.map((b) => [b.file, b.line]),
+      [
+        [file, 4],
+        [file, 5],
+        [file, 7],
+      ],
+    );
     assert.match(bad[0]!.why, /expected 12 fields, found 5/);
     assert.match(bad[1]!.why, /binary bytes/);
     assert.match(bad[2]!.why, /last line cut short/);
@@ -68,7 +104,10 @@ describe('boot file: a line read back is checked field by field', () => {
     fs.appendFileSync(file, 'main pg_glo');
     appendBootLines(file, [{ ...good, action: 13 }]);
     const bad: BadBootLine[] = [];
-    assert.deepEqual(readBootFile(file, (b) => bad.push(b)).map((l) => l.action), [12, 13]);
+    assert.deepEqual(
+      readBootFile(file, (b) => bad.push(b)).map((l) => l.action),
+      [12, 13],
+    );
     assert.equal(bad.length, 1);
     assert.match(bad[0]!.why, /expected 12 fields, found 2/);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
@@ -78,8 +117,15 @@ describe('boot file: a line read back is checked field by field', () => {
     const file = path.join(dir, 'ixbar.strict');
     appendBootLines(file, [good]);
     const before = fs.readFileSync(file, 'utf8');
-    for (const bad of [{ ...good, action: 0 }, { ...good, startLsn: 'undefined' }, { ...good, time: 'Invalid Date' }]) {
-      assert.throws(() => appendBootLines(file, [{ ...good, action: 14 }, bad]), /not writing an invalid boot-file line/);
+    for (const bad of [
+      { ...good, action: 0 },
+      { ...good, startLsn: 'undefined' },
+      { ...good, time: 'Invalid Date' },
+    ]) {
+      assert.throws(
+        () => appendBootLines(file, [{ ...good, action: 14 }, bad]),
+        /not writing an invalid boot-file line/,
+      );
     }
     assert.equal(fs.readFileSync(file, 'utf8'), before, 'not even the valid line before it');
   });

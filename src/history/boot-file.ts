@@ -28,7 +28,10 @@ const HEADER = [
 ];
 
 /** One line: an instance of the history as the boot file keeps it (no id, state or meta), with the action that made it. */
-export interface BootLine extends Pick<InstanceRow, 'server' | 'object' | 'type' | 'level' | 'baseId' | 'startLsn' | 'stopLsn' | 'timeline' | 'firstWal' | 'time'> {
+export interface BootLine extends Pick<
+  InstanceRow,
+  'server' | 'object' | 'type' | 'level' | 'baseId' | 'startLsn' | 'stopLsn' | 'timeline' | 'firstWal' | 'time'
+> {
   readonly action: number;
   readonly copyIds: readonly number[];
 }
@@ -39,18 +42,34 @@ export function bootFilePath(home: string, server: string): string {
 
 const dash = (v: string | number | null | undefined) => (v === null || v === undefined || v === '' ? '-' : String(v));
 
-const escapeName = (s: string) => s.replace(/[%\s\x00-\x1f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
-const unescapeName = (s: string) => s.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+const escapeName = (s: string) =>
+  s.replace(/[%\s\x00-\x1f]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+const unescapeName = (s: string) =>
+  s.replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 
 export function formatBootLine(l: BootLine): string {
-  return [l.server, escapeName(l.object), l.type, l.action, l.level, l.copyIds.length ? l.copyIds.join(',') : '-', dash(l.baseId), dash(l.startLsn), dash(l.stopLsn), dash(l.timeline), dash(l.firstWal), l.time].join(' ');
+  return [
+    l.server,
+    escapeName(l.object),
+    l.type,
+    l.action,
+    l.level,
+    l.copyIds.length ? l.copyIds.join(',') : '-',
+    dash(l.baseId),
+    dash(l.startLsn),
+    dash(l.stopLsn),
+    dash(l.timeline),
+    dash(l.firstWal),
+    l.time,
+  ].join(' ');
 }
 
 /** The text of `l`, checked as a reader will check it: a writer writes valid lines only. */
 function checkedLine(l: BootLine): string {
   const text = formatBootLine(l);
   const back = parseBootLine(text);
-  if ('error' in back) fail('FORMAT', `not writing an invalid boot-file line for ${l.object} of action ${l.action}: ${back.error}`);
+  if ('error' in back)
+    fail('FORMAT', `not writing an invalid boot-file line for ${l.object} of action ${l.action}: ${back.error}`);
   return text;
 }
 
@@ -68,7 +87,11 @@ const TYPES: readonly string[] = ['R', 'D', 'B', 'L', 'M'];
 type Fields = [string, string, string, string, string, string, string, string, string, string, string, string];
 
 /** A line that is not a boot-file line: reported (file, line number, why) and skipped. */
-export interface BadBootLine { readonly file: string; readonly line: number; readonly why: string }
+export interface BadBootLine {
+  readonly file: string;
+  readonly line: number;
+  readonly why: string;
+}
 
 const shown = (v: string) => JSON.stringify(v.length > 24 ? `${v.slice(0, 24)}...` : v);
 
@@ -85,18 +108,33 @@ export function parseBootLine(line: string): BootLine | { error: string } {
   if (!/^[0-2]$/.test(level)) return bad('level', level, 'a level (0, 1 or 2)');
   if (copy !== '-' && !copy.split(',').every((c) => ID.test(c))) return bad('copy', copy, 'a list of save-set ids');
   if (base !== '-' && !ID.test(base)) return bad('base', base, 'a save-set id');
-  for (const [field, v] of [['start_lsn', start], ['stop_lsn', stop]] as const) if (v !== '-' && !LSN.test(v)) return bad(field, v, 'an LSN');
-  if (timeline !== '-' && !(ID.test(timeline) && Number(timeline) <= 0xffffffff)) return bad('timeline', timeline, 'a timeline');
+  for (const [field, v] of [
+    ['start_lsn', start],
+    ['stop_lsn', stop],
+  ] as const)
+    if (v !== '-' && !LSN.test(v)) return bad(field, v, 'an LSN');
+  if (timeline !== '-' && !(ID.test(timeline) && Number(timeline) <= 0xffffffff))
+    return bad('timeline', timeline, 'a timeline');
   if (firstWal !== '-' && !WAL_NAME.test(firstWal)) return bad('first_wal', firstWal, 'a WAL file name');
   if (!TIME.test(time) || !Number.isFinite(Date.parse(time))) return bad('time', time, 'a time');
-  if ((type === 'R' || type === 'D' || type === 'B') && (start === '-' || stop === '-')) return { error: `a type ${type} line needs its start and stop LSNs` };
+  if ((type === 'R' || type === 'D' || type === 'B') && (start === '-' || stop === '-'))
+    return { error: `a type ${type} line needs its start and stop LSNs` };
   if (type === 'M' && stop === '-') return { error: 'a restore point (type M) needs its LSN in stop_lsn' };
   const num = (v: string) => (v === '-' ? null : Number(v));
   const str = (v: string) => (v === '-' ? null : v);
   return {
-    server, object: unescapeName(object), type: type as ObjectType, action: Number(action), level: Number(level),
-    copyIds: copy === '-' ? [] : copy.split(',').map(Number), baseId: num(base), startLsn: str(start), stopLsn: str(stop),
-    timeline: num(timeline), firstWal: str(firstWal), time,
+    server,
+    object: unescapeName(object),
+    type: type as ObjectType,
+    action: Number(action),
+    level: Number(level),
+    copyIds: copy === '-' ? [] : copy.split(',').map(Number),
+    baseId: num(base),
+    startLsn: str(start),
+    stopLsn: str(stop),
+    timeline: num(timeline),
+    firstWal: str(firstWal),
+    time,
   };
 }
 

@@ -13,8 +13,15 @@ import { isoTime } from '../common/units.js';
 /** Every server's boot file in `home` (ixbar.SERVER). */
 export function bootFiles(home: string): { server: string; file: string }[] {
   let names: string[];
-  try { names = fs.readdirSync(home); } catch { return []; }
-  return names.filter((n) => n.startsWith('ixbar.') && !/\.(replaced|tmp)-/.test(n)).sort().map((n) => ({ server: n.slice('ixbar.'.length), file: path.join(home, n) }));
+  try {
+    names = fs.readdirSync(home);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith('ixbar.') && !/\.(replaced|tmp)-/.test(n))
+    .sort()
+    .map((n) => ({ server: n.slice('ixbar.'.length), file: path.join(home, n) }));
 }
 
 /** Moves `file` (and its SQLite companions) to `file.replaced-TIME`; returns the new name, if it existed. */
@@ -27,7 +34,11 @@ export function keepAside(file: string): string | undefined {
 }
 
 /** history.db anew from the given lines (all servers); the old one kept aside. */
-export function writeHistoryFromLines(home: string, lines: readonly BootLine[], servers: readonly { name: string; systemId?: string; version?: string; pgData?: string }[] = []): { aside: string | undefined; instances: number } {
+export function writeHistoryFromLines(
+  home: string,
+  lines: readonly BootLine[],
+  servers: readonly { name: string; systemId?: string; version?: string; pgData?: string }[] = [],
+): { aside: string | undefined; instances: number } {
   const file = historyPath(home);
   const tmp = `${file}.rebuild-${process.pid}`;
   for (const s of ['', '-wal', '-shm']) fs.rmSync(tmp + s, { force: true });
@@ -46,7 +57,10 @@ export function writeHistoryFromLines(home: string, lines: readonly BootLine[], 
 }
 
 /** `sync --rebuild-history`: from every boot file in the home; a bad line is handed to `onBad` and skipped. */
-export function rebuildHistoryFromBootFiles(home: string, onBad?: (b: BadBootLine) => void): { aside: string | undefined; instances: number; servers: string[] } {
+export function rebuildHistoryFromBootFiles(
+  home: string,
+  onBad?: (b: BadBootLine) => void,
+): { aside: string | undefined; instances: number; servers: string[] } {
   const files = bootFiles(home);
   const lines = files.flatMap((f) => readBootFile(f.file, onBad));
   return { ...writeHistoryFromLines(home, lines), servers: files.map((f) => f.server) };

@@ -7,7 +7,11 @@ import type { ObjectWriter } from './storage-manager.js';
 export function writerStream(w: Pick<ObjectWriter, 'write' | 'close'>, highWaterMark: number): Writable {
   return new Writable({
     highWaterMark,
-    write: (chunk: Buffer, _enc, cb) => { w.write(chunk).then(() => cb(), cb); },
-    final: (cb) => { w.close().then(() => cb(), cb); },
+    write: (chunk: Buffer, _enc, cb) => {
+      w.write(chunk).then(() => cb(), cb);
+    },
+    final: (cb) => {
+      w.close().then(() => cb(), cb);
+    },
   });
 }

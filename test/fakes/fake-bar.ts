@@ -46,7 +46,8 @@ export interface FakeBar {
   dispose(): Promise<void>;
 }
 
-export const restoreCommand = (before?: string): string => `openbar log restore %f %p${before ? ` --before ${before}` : ''}`;
+export const restoreCommand = (before?: string): string =>
+  `openbar log restore %f %p${before ? ` --before ${before}` : ''}`;
 
 export function fakeBar(opts: FakeBarOptions = {}): FakeBar {
   const dir = tempDir('fake-bar');
@@ -55,24 +56,48 @@ export function fakeBar(opts: FakeBarOptions = {}): FakeBar {
   const cluster = new FakeCluster(dir, { tablespace: opts.tablespace === true });
   const engine = new FakeEngine(cluster);
   const logged: string[] = [];
-  const log: ActivityLog = { info: (m) => logged.push(m), warn: (m) => logged.push(`WARNING: ${m}`), error: (m) => logged.push(`ERROR: ${m}`) };
+  const log: ActivityLog = {
+    info: (m) => logged.push(m),
+    warn: (m) => logged.push(`WARNING: ${m}`),
+    error: (m) => logged.push(`ERROR: ${m}`),
+  };
   const memory = MemoryStorageManager.create({ log });
   const sm = opts.wrap ? opts.wrap(memory) : memory;
-  const settings = loadSettings({ env: {}, overrides: { home, server: 'fake', pg_data: cluster.dataDir, progress_freq: '1h', ...opts.settings } });
+  const settings = loadSettings({
+    env: {},
+    overrides: { home, server: 'fake', pg_data: cluster.dataDir, progress_freq: '1h', ...opts.settings },
+  });
   let history = BackupHistory.open(home, 'fake', { create: true, log });
   const archived = new Set<string>();
   const offline = new FakeOfflineEngine(cluster);
   const ctx: BarContext = {
-    settings, server: 'fake', home, configFile: undefined, log, sm,
-    get history() { return history; },
-    engine: () => engine, offline, checker: fakeArchiveChecker, summarizer: fakeWalSummarizer,
+    settings,
+    server: 'fake',
+    home,
+    configFile: undefined,
+    log,
+    sm,
+    get history() {
+      return history;
+    },
+    engine: () => engine,
+    offline,
+    checker: fakeArchiveChecker,
+    summarizer: fakeWalSummarizer,
   };
   return {
-    dir, ctx, memory, cluster, engine, offline, logged,
+    dir,
+    ctx,
+    memory,
+    cluster,
+    engine,
+    offline,
+    logged,
     async archive(except = []) {
       const out: string[] = [];
       for (const name of fs.readdirSync(cluster.pgWal).sort()) {
-        if (!walFileKind(name) || except.includes(name) || archived.has(name) || name === cluster.currentSegment) continue;
+        if (!walFileKind(name) || except.includes(name) || archived.has(name) || name === cluster.currentSegment)
+          continue;
         await archiveWal(ctx, path.join(cluster.pgWal, name), { summarizer: fakeWalSummarizer });
         archived.add(name);
         out.push(name);

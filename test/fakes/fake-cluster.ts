@@ -10,10 +10,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PAGE } from './fake-space-stream.js';
-import { encodeSegment, formatLsn, parseLsn, RECORD_BYTES, SEGMENT_SIZE, segmentName, segnoOf, type WalRecord } from './fake-wal.js';
+import {
+  encodeSegment,
+  formatLsn,
+  parseLsn,
+  RECORD_BYTES,
+  SEGMENT_SIZE,
+  segmentName,
+  segnoOf,
+  type WalRecord,
+} from './fake-wal.js';
 
-export interface FakeFile { data: Buffer; mtimeMs: number }
-export interface FakeSpace { readonly name: string; readonly critical: boolean; readonly oid: number | null; readonly root: string; readonly files: Map<string, FakeFile> }
+export interface FakeFile {
+  data: Buffer;
+  mtimeMs: number;
+}
+export interface FakeSpace {
+  readonly name: string;
+  readonly critical: boolean;
+  readonly oid: number | null;
+  readonly root: string;
+  readonly files: Map<string, FakeFile>;
+}
 /** A space's files as they were: path to content. */
 export type Snapshot = Map<string, Map<string, Buffer>>;
 
@@ -39,7 +57,9 @@ export class FakeCluster {
     this.spaces = [
       { name: 'pg_global', critical: true, oid: null, root: this.dataDir, files: new Map() },
       { name: 'pg_default', critical: false, oid: null, root: path.join(this.dataDir, 'base'), files: new Map() },
-      ...(opts.tablespace ? [{ name: 'ts1', critical: false, oid: 16_400, root: path.join(dir, 'ts1'), files: new Map() }] : []),
+      ...(opts.tablespace
+        ? [{ name: 'ts1', critical: false, oid: 16_400, root: path.join(dir, 'ts1'), files: new Map() }]
+        : []),
     ];
     this.put('pg_global', 'PG_VERSION', Buffer.from('fake\n'));
     this.checkpoint();
@@ -49,9 +69,15 @@ export class FakeCluster {
     if (opts.tablespace) this.createFile('ts1', 'PG_17_202401/5/16500', 3);
   }
 
-  get lsn(): string { return formatLsn(this.next); }
-  get nextXid(): number { return this.xid; }
-  get currentSegment(): string { return segmentName(this.timeline, segnoOf(this.next)); }
+  get lsn(): string {
+    return formatLsn(this.next);
+  }
+  get nextXid(): number {
+    return this.xid;
+  }
+  get currentSegment(): string {
+    return segmentName(this.timeline, segnoOf(this.next));
+  }
 
   space(name: string): FakeSpace {
     return this.spaces.find((s) => s.name === name) ?? assertNever(`no space ${name}`);
@@ -65,7 +91,11 @@ export class FakeCluster {
   }
 
   createFile(space: string, file: string, pages: number): string {
-    return this.write(space, file, Array.from({ length: pages }, (_, i) => i));
+    return this.write(
+      space,
+      file,
+      Array.from({ length: pages }, (_, i) => i),
+    );
   }
 
   /** A checkpoint: a record, and pg_control saying where (written through, as the server does). */
@@ -99,7 +129,11 @@ export class FakeCluster {
 
   /** A segment's content: from pg_wal, or the one being written; undefined when neither has it. */
   segment(name: string): Buffer | undefined {
-    if (name === this.currentSegment) return encodeSegment({ systemId: this.systemId, timeline: this.timeline, segno: segnoOf(this.next), records: this.open }, this.segmentSize);
+    if (name === this.currentSegment)
+      return encodeSegment(
+        { systemId: this.systemId, timeline: this.timeline, segno: segnoOf(this.next), records: this.open },
+        this.segmentSize,
+      );
     try {
       return fs.readFileSync(path.join(this.pgWal, name));
     } catch {
@@ -124,7 +158,8 @@ export class FakeCluster {
   private writePage(space: string, file: string, block: number, xid: number): void {
     const s = this.space(space);
     const f = s.files.get(file) ?? { data: Buffer.alloc(0), mtimeMs: Date.now() };
-    if (f.data.length < (block + 1) * PAGE) f.data = Buffer.concat([f.data, Buffer.alloc((block + 1) * PAGE - f.data.length)]);
+    if (f.data.length < (block + 1) * PAGE)
+      f.data = Buffer.concat([f.data, Buffer.alloc((block + 1) * PAGE - f.data.length)]);
     const lsn = parseLsn(this.append({ kind: 'page', space, path: file, block, xid }));
     const page = f.data.subarray(block * PAGE, (block + 1) * PAGE);
     page.fill((lsn / RECORD_BYTES + block) % 251);
@@ -147,7 +182,13 @@ export class FakeCluster {
   }
 
   private writeSegment(name: string, close: boolean): void {
-    fs.writeFileSync(path.join(this.pgWal, name), encodeSegment({ systemId: this.systemId, timeline: this.timeline, segno: segnoOf(this.next), records: this.open }, this.segmentSize));
+    fs.writeFileSync(
+      path.join(this.pgWal, name),
+      encodeSegment(
+        { systemId: this.systemId, timeline: this.timeline, segno: segnoOf(this.next), records: this.open },
+        this.segmentSize,
+      ),
+    );
     if (close) this.open = [];
   }
 }

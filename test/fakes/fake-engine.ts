@@ -8,15 +8,37 @@
 
 import path from 'node:path';
 import type {
-  BackupHandle, ByteSink, EngineAdapter, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions,
-  WalChangesReading, WalFileSummary, WalPageChanges, WalSources, WalSummarizer,
+  BackupHandle,
+  ByteSink,
+  EngineAdapter,
+  IncrementalSource,
+  ServerInfo,
+  SpaceFile,
+  SpaceInfo,
+  SpaceReadOptions,
+  WalChangesReading,
+  WalFileSummary,
+  WalPageChanges,
+  WalSources,
+  WalSummarizer,
 } from '../../src/engine/engine.js';
 import type { FakeCluster } from './fake-cluster.js';
 import { PAGE, SpaceStreamWriter } from './fake-space-stream.js';
-import { compareLsn, decodeSegment, fakeWalFileCheck, parseLsn, segmentName, segnoOf, walFileKind, type WalRecord } from './fake-wal.js';
+import {
+  compareLsn,
+  decodeSegment,
+  fakeWalFileCheck,
+  parseLsn,
+  segmentName,
+  segnoOf,
+  walFileKind,
+  type WalRecord,
+} from './fake-wal.js';
 
 /** The changed pages the fake WAL names: `space/path/block`. */
-export interface FakePageChanges extends WalPageChanges { readonly blocks: ReadonlySet<string> }
+export interface FakePageChanges extends WalPageChanges {
+  readonly blocks: ReadonlySet<string>;
+}
 
 const key = (space: string, file: string, block: number) => `${space}/${file}/${block}`;
 const isRelation = (file: string) => /(^|\/)\d+$/.test(file);
@@ -33,8 +55,16 @@ export class FakeEngine implements EngineAdapter {
     const c = this.cluster;
     if (!c.running) throw Object.assign(new Error('the fake server is not running'), { code: 'PG' });
     return {
-      systemId: c.systemId, version: 170_000, versionText: '17.0 (fake)', dataDir: c.dataDir, checksums: true, pageSize: PAGE,
-      walSegmentSize: c.segmentSize, archiveMode: 'on', archiveCommand: 'openbar log archive %p', walFlushLsn: c.lsn,
+      systemId: c.systemId,
+      version: 170_000,
+      versionText: '17.0 (fake)',
+      dataDir: c.dataDir,
+      checksums: true,
+      pageSize: PAGE,
+      walSegmentSize: c.segmentSize,
+      archiveMode: 'on',
+      archiveCommand: 'openbar log archive %p',
+      walFlushLsn: c.lsn,
     };
   }
 
@@ -42,7 +72,8 @@ export class FakeEngine implements EngineAdapter {
     return { systemId: this.cluster.systemId };
   }
 
-  walFileCheck = (name: string, expect: Parameters<EngineAdapter['walFileCheck']>[1]) => fakeWalFileCheck(name, expect, this.cluster.segmentSize);
+  walFileCheck = (name: string, expect: Parameters<EngineAdapter['walFileCheck']>[1]) =>
+    fakeWalFileCheck(name, expect, this.cluster.segmentSize);
 
   /** the fake opens nothing ahead */
   prepareBackup(): void {}
@@ -61,7 +92,10 @@ export class FakeEngine implements EngineAdapter {
     const timeline = c.timeline;
     let ended = false;
     return {
-      startLsn, timeline, startWal, startTime: new Date().toISOString(),
+      startLsn,
+      timeline,
+      startWal,
+      startTime: new Date().toISOString(),
       stop: async () => {
         if (ended) throw new Error('fake engine: backup already ended');
         ended = true;
@@ -75,7 +109,13 @@ export class FakeEngine implements EngineAdapter {
           if (walFiles[walFiles.length - 1] === last) break;
         }
         const content = `START WAL LOCATION: ${startLsn} (file ${startWal})\nSTART TIMELINE: ${timeline}\nLABEL: ${label}\n`;
-        return { stopLsn, stopTime: new Date().toISOString(), walFiles, labelFiles: [{ name: 'backup_label', content }], nextXid };
+        return {
+          stopLsn,
+          stopTime: new Date().toISOString(),
+          walFiles,
+          labelFiles: [{ name: 'backup_label', content }],
+          nextXid,
+        };
       },
       abort: async () => {
         if (!ended) this.calls.backupsAborted++;
@@ -89,7 +129,8 @@ export class FakeEngine implements EngineAdapter {
   }
 
   async listFiles(space: SpaceInfo): Promise<SpaceFile[]> {
-    return [...this.cluster.space(space.name).files].sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    return [...this.cluster.space(space.name).files]
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1))
       .map(([p, f]) => ({ path: p, type: 'file' as const, size: f.data.length, mode: 0o600, mtimeMs: f.mtimeMs }));
   }
 
@@ -97,16 +138,25 @@ export class FakeEngine implements EngineAdapter {
   prepareCopy(): void {}
 
   async copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions): Promise<void> {
-    if (this.failCopyOf === space.name) throw Object.assign(new Error(`fake engine: cannot read space ${space.name}`), { code: 'IO' });
+    if (this.failCopyOf === space.name)
+      throw Object.assign(new Error(`fake engine: cannot read space ${space.name}`), { code: 'IO' });
     const s = this.cluster.space(space.name);
-    const out = new SpaceStreamWriter({ space: space.name, level: opts.level, part: opts.part, parts: opts.parts, startLsn: opts.startLsn });
+    const out = new SpaceStreamWriter({
+      space: space.name,
+      level: opts.level,
+      part: opts.part,
+      parts: opts.parts,
+      startLsn: opts.startLsn,
+    });
     for (const f of files) {
       opts.signal?.throwIfAborted();
       if (f.type !== 'file') continue;
       const data = s.files.get(f.path)?.data ?? Buffer.alloc(0); // gone since listed: empty, as WAL replay would make it
       const pages = this.pagesToCopy(space, f, data, opts.incremental);
       if (!f.range || f.range.offset === 0) opts.onFile?.(f.path, data.length);
-      const bytes = out.file({ path: f.path, size: data.length, mode: f.mode, pages }, (b) => data.subarray(b * PAGE, (b + 1) * PAGE));
+      const bytes = out.file({ path: f.path, size: data.length, mode: f.mode, pages }, (b) =>
+        data.subarray(b * PAGE, (b + 1) * PAGE),
+      );
       opts.onBytes(bytes);
     }
     const stream = out.end();
@@ -158,8 +208,13 @@ export class FakeEngine implements EngineAdapter {
     if (src.baseFiles && base === undefined) return all; // new since the base: whole
     const baseLsn = parseLsn(src.baseLsn);
     const blocks = (src.changes as FakePageChanges | undefined)?.blocks;
-    return all.filter((b) => (base !== undefined && (b + 1) * PAGE > base)
-      || (src.method === 'scan' ? Number(data.readBigUInt64BE(b * PAGE)) >= baseLsn : blocks?.has(key(space.name, f.path, b)) === true));
+    return all.filter(
+      (b) =>
+        (base !== undefined && (b + 1) * PAGE > base) ||
+        (src.method === 'scan'
+          ? Number(data.readBigUInt64BE(b * PAGE)) >= baseLsn
+          : blocks?.has(key(space.name, f.path, b)) === true),
+    );
   }
 
   private async readChanges(fromLsn: string, toLsn: string, timeline: number, sources: WalSources) {

@@ -9,10 +9,27 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fail } from '../../src/common/errors.js';
 import { safeJoin } from '../../src/common/names.js';
-import type { ArchiveChecker, ArchiveFinding, OfflineEngine, OldDataDirectory, RecordedSpace, RecoveryTarget, RestoreLevel, SpaceCoverage } from '../../src/engine/engine.js';
+import type {
+  ArchiveChecker,
+  ArchiveFinding,
+  OfflineEngine,
+  OldDataDirectory,
+  RecordedSpace,
+  RecoveryTarget,
+  RestoreLevel,
+  SpaceCoverage,
+} from '../../src/engine/engine.js';
 import type { FakeCluster } from './fake-cluster.js';
 import { PAGE, readSpaceStream, type ParsedStream } from './fake-space-stream.js';
-import { compareLsn, fakeTimelines, fakeWalFileCheck, nextWal, parseLsn, walFileKind, walPosition } from './fake-wal.js';
+import {
+  compareLsn,
+  fakeTimelines,
+  fakeWalFileCheck,
+  nextWal,
+  parseLsn,
+  walFileKind,
+  walPosition,
+} from './fake-wal.js';
 
 export const RECOVERY_FILE = 'fake-recovery.json';
 const COPY_MARK = 'fake-restored-copy';
@@ -43,7 +60,11 @@ export class FakeOfflineEngine implements OfflineEngine {
       return kind === 'segment' || kind === 'history' ? [{ name, path: path.join(wal, name), kind }] : [];
     });
     const copy = path.join(dataDir, COPY_MARK);
-    return { identity, walFiles, ...(fs.existsSync(copy) ? { restoredCopy: fs.readFileSync(copy, 'utf8').trim() } : {}) };
+    return {
+      identity,
+      walFiles,
+      ...(fs.existsSync(copy) ? { restoredCopy: fs.readFileSync(copy, 'utf8').trim() } : {}),
+    };
   }
 
   checkDirectory(dir: string, role: 'data' | 'tablespace'): string | undefined {
@@ -51,7 +72,9 @@ export class FakeOfflineEngine implements OfflineEngine {
     const names = fs.readdirSync(dir);
     if (names.length === 0) return undefined;
     const isCluster = role === 'data' ? names.includes('PG_VERSION') : names.every((n) => /^PG_\d+_\d+$/.test(n));
-    return isCluster ? undefined : `${dir} is not empty and does not hold a fake ${role === 'data' ? 'data directory' : 'tablespace'}`;
+    return isCluster
+      ? undefined
+      : `${dir} is not empty and does not hold a fake ${role === 'data' ? 'data directory' : 'tablespace'}`;
   }
 
   prepareDirectory(dir: string, role: 'data' | 'tablespace'): void {
@@ -61,7 +84,8 @@ export class FakeOfflineEngine implements OfflineEngine {
     for (const n of fs.readdirSync(dir)) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
   }
 
-  walFileCheck = (name: string, expect: Parameters<OfflineEngine['walFileCheck']>[1]) => fakeWalFileCheck(name, expect, this.segmentSize);
+  walFileCheck = (name: string, expect: Parameters<OfflineEngine['walFileCheck']>[1]) =>
+    fakeWalFileCheck(name, expect, this.segmentSize);
   walTimelines = fakeTimelines;
 
   spaceRoot(dataDir: string, space: RecordedSpace, mapped: string | undefined): string {
@@ -72,11 +96,19 @@ export class FakeOfflineEngine implements OfflineEngine {
     return path.resolve(root);
   }
 
-  async restoreSpace(stream: AsyncIterable<Buffer>, root: string, opts: { onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<{ files: number; bytes: number }> {
+  async restoreSpace(
+    stream: AsyncIterable<Buffer>,
+    root: string,
+    opts: { onBytes?: (n: number) => void; signal?: AbortSignal },
+  ): Promise<{ files: number; bytes: number }> {
     return writeFiles(root, [await readSpaceStream(stream)], opts);
   }
 
-  async restoreChain(levels: readonly RestoreLevel[], root: string, opts: { onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<{ files: number; bytes: number }> {
+  async restoreChain(
+    levels: readonly RestoreLevel[],
+    root: string,
+    opts: { onBytes?: (n: number) => void; signal?: AbortSignal },
+  ): Promise<{ files: number; bytes: number }> {
     const parsed: ParsedStream[][] = [];
     for (const l of levels) {
       const parts: ParsedStream[] = [];
@@ -88,7 +120,8 @@ export class FakeOfflineEngine implements OfflineEngine {
 
   async finish(dataDir: string, f: Parameters<OfflineEngine['finish']>[1]): Promise<void> {
     for (const l of f.labelFiles) {
-      if (l.name !== 'backup_label' && l.name !== 'tablespace_map') fail('FORMAT', `the backup's label holds a file '${l.name}'`);
+      if (l.name !== 'backup_label' && l.name !== 'tablespace_map')
+        fail('FORMAT', `the backup's label holds a file '${l.name}'`);
       if (l.name === 'backup_label') fs.writeFileSync(path.join(dataDir, l.name), l.content, { mode: 0o600 });
     }
     fs.mkdirSync(path.join(dataDir, 'pg_tblspc'), { recursive: true });
@@ -99,23 +132,32 @@ export class FakeOfflineEngine implements OfflineEngine {
     }
     fs.mkdirSync(path.join(dataDir, 'pg_wal'), { recursive: true });
     fs.writeFileSync(path.join(dataDir, RECOVERY_FILE), JSON.stringify(f.recovery));
-    if (f.recovery.archiveMode === 'off') fs.writeFileSync(path.join(dataDir, COPY_MARK), 'restored as a copy that does not archive\n');
+    if (f.recovery.archiveMode === 'off')
+      fs.writeFileSync(path.join(dataDir, COPY_MARK), 'restored as a copy that does not archive\n');
   }
 
   parseTarget(kind: RecoveryTarget['kind'], value: string): RecoveryTarget {
     switch (kind) {
-      case 'latest': return { kind };
+      case 'latest':
+        return { kind };
       case 'time': {
         const ms = Date.parse(value);
-        if (!Number.isFinite(ms) || !/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(value.trim())) fail('USAGE', `--until-time '${value}' is not a time with a zone`);
+        if (!Number.isFinite(ms) || !/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(value.trim()))
+          fail('USAGE', `--until-time '${value}' is not a time with a zone`);
         return { kind, value, ms };
       }
       case 'lsn': {
-        try { parseLsn(value); } catch { fail('USAGE', `--until-lsn '${value}' is not an LSN`); }
+        try {
+          parseLsn(value);
+        } catch {
+          fail('USAGE', `--until-lsn '${value}' is not an LSN`);
+        }
         return { kind, value };
       }
-      case 'xid': return /^\d+$/.test(value) ? { kind, value } : fail('USAGE', `--until-xid '${value}' is not a transaction id`);
-      case 'name': return { kind, value };
+      case 'xid':
+        return /^\d+$/.test(value) ? { kind, value } : fail('USAGE', `--until-xid '${value}' is not a transaction id`);
+      case 'name':
+        return { kind, value };
     }
   }
 
@@ -137,25 +179,44 @@ export class FakeOfflineEngine implements OfflineEngine {
     if (!snap) return { passed: false, detail: 'no snapshot', problems: [`no snapshot of the cluster at ${start}`] };
     const problems: string[] = [];
     for (const s of this.cluster.spaces) {
-      const root = s.critical ? dataDir : s.oid === null ? path.join(dataDir, 'base') : path.join(dataDir, 'pg_tblspc', String(s.oid));
+      const root = s.critical
+        ? dataDir
+        : s.oid === null
+          ? path.join(dataDir, 'base')
+          : path.join(dataDir, 'pg_tblspc', String(s.oid));
       const want = snap.get(s.name)!;
-      const have = listTree(root, s.critical ? new Set(['base', 'pg_tblspc', 'pg_wal', 'backup_label', RECOVERY_FILE, COPY_MARK]) : new Set());
-      for (const [p, data] of want) if (!have.get(p)?.equals(data)) problems.push(`${s.name}/${p}: ${have.has(p) ? 'differs' : 'missing'}`);
+      const have = listTree(
+        root,
+        s.critical ? new Set(['base', 'pg_tblspc', 'pg_wal', 'backup_label', RECOVERY_FILE, COPY_MARK]) : new Set(),
+      );
+      for (const [p, data] of want)
+        if (!have.get(p)?.equals(data)) problems.push(`${s.name}/${p}: ${have.has(p) ? 'differs' : 'missing'}`);
       for (const p of have.keys()) if (!want.has(p)) problems.push(`${s.name}/${p}: not in the cluster at ${start}`);
     }
-    return { passed: problems.length === 0, detail: problems.length === 0 ? `the files of the cluster at ${start}` : `${problems.length} problem(s)`, problems };
+    return {
+      passed: problems.length === 0,
+      detail: problems.length === 0 ? `the files of the cluster at ${start}` : `${problems.length} problem(s)`,
+      problems,
+    };
   }
 }
 
 /** Writes files from streams: the first `newest` streams (the newest level's parts) decide files and sizes; a page comes from the first stream holding it. */
-function writeFiles(root: string, streams: readonly ParsedStream[], opts: { onBytes?: (n: number) => void; signal?: AbortSignal }, newest = streams.length): { files: number; bytes: number } {
+function writeFiles(
+  root: string,
+  streams: readonly ParsedStream[],
+  opts: { onBytes?: (n: number) => void; signal?: AbortSignal },
+  newest = streams.length,
+): { files: number; bytes: number } {
   let files = 0;
   let bytes = 0;
   for (const { entry } of streams.slice(0, newest).flatMap((s) => s.files)) {
     opts.signal?.throwIfAborted();
     const out = Buffer.alloc(entry.size);
     for (let b = 0; b * PAGE < entry.size; b++) {
-      const page = streams.map((s) => s.files.find((f) => f.entry.path === entry.path)?.pages.get(b)).find((p) => p !== undefined);
+      const page = streams
+        .map((s) => s.files.find((f) => f.entry.path === entry.path)?.pages.get(b))
+        .find((p) => p !== undefined);
       page?.copy(out, b * PAGE);
     }
     const file = safeJoin(root, entry.path);
@@ -187,13 +248,20 @@ function controlOf(content: Buffer): { systemId: string } {
   return { systemId: c.systemId };
 }
 
-interface FakeCoverage extends SpaceCoverage { readonly files: Map<string, { size: number | undefined; pages: Set<number> }> }
+interface FakeCoverage extends SpaceCoverage {
+  readonly files: Map<string, { size: number | undefined; pages: Set<number> }>;
+}
 
 /** verify's side of the fake engine: reads fake space streams, checks coverage, pg_control and WAL files. */
 export const fakeArchiveChecker: ArchiveChecker = {
   newCoverage(): FakeCoverage {
     const files = new Map<string, { size: number | undefined; pages: Set<number> }>();
-    return { files, get fileCount() { return [...files.values()].filter((f) => f.size !== undefined).length; } };
+    return {
+      files,
+      get fileCount() {
+        return [...files.values()].filter((f) => f.size !== undefined).length;
+      },
+    };
   },
 
   async scanSpace(stream, opts) {
@@ -216,7 +284,10 @@ export const fakeArchiveChecker: ArchiveChecker = {
     for (const [p, f] of (coverage as FakeCoverage).files) {
       if (f.size === undefined) continue;
       for (let b = 0; b * PAGE < f.size; b++) {
-        if (!f.pages.has(b)) { yield { space, path: p, block: b, problem: 'page in no level of the chain' }; break; }
+        if (!f.pages.has(b)) {
+          yield { space, path: p, block: b, problem: 'page in no level of the chain' };
+          break;
+        }
       }
     }
   },
@@ -232,6 +303,12 @@ export const fakeArchiveChecker: ArchiveChecker = {
 
   walFileCheck(name, segmentSize, systemId) {
     const c = fakeWalFileCheck(name, { systemId, segmentSize }, segmentSize);
-    return { push: (chunk) => c.push(chunk), end: () => { const v = c.end(); return v.ok ? [] : [v.problem]; } };
+    return {
+      push: (chunk) => c.push(chunk),
+      end: () => {
+        const v = c.end();
+        return v.ok ? [] : [v.problem];
+      },
+    };
   },
 };

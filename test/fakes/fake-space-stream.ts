@@ -10,9 +10,20 @@ export const PAGE = 8192;
 const MAGIC = Buffer.from('FAKESPC1', 'latin1');
 const TRAILER = 0xffffffff;
 
-export interface StreamHeader { readonly space: string; readonly level: number; readonly part: number; readonly parts: number; readonly startLsn: string }
+export interface StreamHeader {
+  readonly space: string;
+  readonly level: number;
+  readonly part: number;
+  readonly parts: number;
+  readonly startLsn: string;
+}
 /** One file of a stream: its size as restored, and the pages (block numbers) it carries, ascending. */
-export interface StreamEntry { readonly path: string; readonly size: number; readonly mode: number; readonly pages: readonly number[] }
+export interface StreamEntry {
+  readonly path: string;
+  readonly size: number;
+  readonly mode: number;
+  readonly pages: readonly number[];
+}
 
 export class SpaceStreamWriter {
   private readonly out: Buffer[] = [MAGIC];

@@ -13,7 +13,9 @@ const MAGIC = 'FAKEWAL1 ';
 // ---- positions and names ------------------------------------------------------
 
 export function formatLsn(n: number): string {
-  return `${Math.floor(n / 2 ** 32).toString(16).toUpperCase()}/${(n % 2 ** 32).toString(16).toUpperCase()}`;
+  return `${Math.floor(n / 2 ** 32)
+    .toString(16)
+    .toUpperCase()}/${(n % 2 ** 32).toString(16).toUpperCase()}`;
 }
 
 export function parseLsn(text: string): number {
@@ -33,7 +35,9 @@ export function segmentName(timeline: number, segno: number, size = SEGMENT_SIZE
 
 export function parseSegmentName(name: string, size = SEGMENT_SIZE): { timeline: number; segno: number } | undefined {
   const m = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})$/.exec(name);
-  return m ? { timeline: parseInt(m[1]!, 16), segno: parseInt(m[2]!, 16) * perLog(size) + parseInt(m[3]!, 16) } : undefined;
+  return m
+    ? { timeline: parseInt(m[1]!, 16), segno: parseInt(m[2]!, 16) * perLog(size) + parseInt(m[3]!, 16) }
+    : undefined;
 }
 
 export const segnoOf = (lsn: number, size = SEGMENT_SIZE): number => Math.floor(lsn / size);
@@ -46,9 +50,13 @@ export function walFileKind(name: string): 'segment' | 'history' | 'backup' | 'p
   return undefined;
 }
 
-export function walPosition(name: string): { kind: 'segment' | 'history' | 'backup' | 'partial'; position: string | null; timeline: number } | undefined {
+export function walPosition(
+  name: string,
+): { kind: 'segment' | 'history' | 'backup' | 'partial'; position: string | null; timeline: number } | undefined {
   const kind = walFileKind(name);
-  return kind ? { kind, position: kind === 'history' ? null : name.slice(8, 24), timeline: parseInt(name.slice(0, 8), 16) } : undefined;
+  return kind
+    ? { kind, position: kind === 'history' ? null : name.slice(8, 24), timeline: parseInt(name.slice(0, 8), 16) }
+    : undefined;
 }
 
 export function nextWal(name: string, size: number): string {
@@ -60,7 +68,14 @@ export function nextWal(name: string, size: number): string {
 // ---- records and segments ---------------------------------------------------------
 
 export type WalRecord =
-  | { readonly lsn: number; readonly kind: 'page'; readonly space: string; readonly path: string; readonly block: number; readonly xid: number }
+  | {
+      readonly lsn: number;
+      readonly kind: 'page';
+      readonly space: string;
+      readonly path: string;
+      readonly block: number;
+      readonly xid: number;
+    }
   | { readonly lsn: number; readonly kind: 'commit'; readonly xid: number; readonly time: number }
   | { readonly lsn: number; readonly kind: 'checkpoint' | 'backup-end' | 'switch' }
   | { readonly lsn: number; readonly kind: 'restore-point'; readonly name: string };
@@ -68,7 +83,12 @@ export type WalRecord =
 /** Bytes of WAL each record takes: its LSN is where it starts. */
 export const RECORD_BYTES = 64;
 
-export interface SegmentHeader { readonly systemId: string; readonly timeline: number; readonly segno: number; readonly records: readonly WalRecord[] }
+export interface SegmentHeader {
+  readonly systemId: string;
+  readonly timeline: number;
+  readonly segno: number;
+  readonly records: readonly WalRecord[];
+}
 
 export function encodeSegment(h: SegmentHeader, size = SEGMENT_SIZE): Buffer {
   const text = Buffer.from(`${MAGIC}${JSON.stringify(h)}\n`, 'utf8');
@@ -94,7 +114,10 @@ export function decodeSegment(data: Uint8Array): SegmentHeader | string {
 
 /** A history file's text: one line per ancestor, `parentTLI<TAB>switchLSN<TAB>reason`, as PostgreSQL writes it. */
 export function encodeHistory(ancestors: readonly { timeline: number; end: number }[]): Buffer {
-  return Buffer.from(ancestors.map((a) => `${a.timeline}\t${formatLsn(a.end)}\tno recovery target specified\n`).join(''), 'utf8');
+  return Buffer.from(
+    ancestors.map((a) => `${a.timeline}\t${formatLsn(a.end)}\tno recovery target specified\n`).join(''),
+    'utf8',
+  );
 }
 
 function decodeHistory(content: Uint8Array): { timeline: number; end: number }[] | string {
@@ -118,7 +141,9 @@ function decodeHistory(content: Uint8Array): { timeline: number; end: number }[]
 export function fakeWalFileCheck(name: string, expect: WalFileExpectations, size = SEGMENT_SIZE): WalFileCheck {
   const parts: Buffer[] = [];
   return {
-    push: (chunk) => { parts.push(Buffer.from(chunk)); },
+    push: (chunk) => {
+      parts.push(Buffer.from(chunk));
+    },
     end: (): WalFileVerdict => verdictOf(name, Buffer.concat(parts), expect, expect.segmentSize ?? size),
   };
 }
@@ -138,14 +163,18 @@ function verdictOf(name: string, data: Buffer, expect: WalFileExpectations, size
     return { ok: false, problem: `is of database system ${h.systemId}, not ${expect.systemId}`, foreign: true };
   }
   const named = parseSegmentName(name, size)!;
-  if (h.timeline !== named.timeline || h.segno !== named.segno) return { ok: false, problem: `holds segment ${h.segno} of timeline ${h.timeline}` };
+  if (h.timeline !== named.timeline || h.segno !== named.segno)
+    return { ok: false, problem: `holds segment ${h.segno} of timeline ${h.timeline}` };
   return { ok: true, systemId: h.systemId, segmentSize: size, timeline };
 }
 
 // ---- timelines ------------------------------------------------------------------
 
 /** Per timeline, its path: each ancestor to its switch point, then itself without end. */
-export function fakeTimelines(histories: ReadonlyMap<string, Uint8Array>, size: number): { timelines: WalTimelines; problems: string[] } {
+export function fakeTimelines(
+  histories: ReadonlyMap<string, Uint8Array>,
+  size: number,
+): { timelines: WalTimelines; problems: string[] } {
   const problems: string[] = [];
   const paths = new Map<number, { timeline: number; end: number }[]>([[1, [{ timeline: 1, end: Infinity }]]]);
   for (const [name, content] of histories) {
@@ -165,15 +194,21 @@ export function fakeTimelines(histories: ReadonlyMap<string, Uint8Array>, size: 
   };
   const timelines: WalTimelines = {
     timelines: [...paths.keys()].sort((a, b) => a - b),
-    holds: (t, on, from, to) => pathOf(t).some((e, i, p) => e.timeline === on && begin(p, i) <= parseLsn(from) && parseLsn(to) <= e.end),
-    timelineAt: (t, lsn) => pathOf(t).find((e, i, p) => begin(p, i) <= parseLsn(lsn) && parseLsn(lsn) < e.end)?.timeline,
+    holds: (t, on, from, to) =>
+      pathOf(t).some((e, i, p) => e.timeline === on && begin(p, i) <= parseLsn(from) && parseLsn(to) <= e.end),
+    timelineAt: (t, lsn) =>
+      pathOf(t).find((e, i, p) => begin(p, i) <= parseLsn(lsn) && parseLsn(lsn) < e.end)?.timeline,
     onPath: (t, name) => {
       const w = parseSegmentName(name, size);
       return w !== undefined && entryFor(t, w.segno).timeline === w.timeline;
     },
     *files(t, fromLsn) {
       for (let s = segnoOf(parseLsn(fromLsn), size); ; s++) {
-        yield { name: segmentName(entryFor(t, s).timeline, s, size), start: formatLsn(s * size), end: formatLsn((s + 1) * size) };
+        yield {
+          name: segmentName(entryFor(t, s).timeline, s, size),
+          start: formatLsn(s * size),
+          end: formatLsn((s + 1) * size),
+        };
       }
     },
   };

@@ -30,7 +30,8 @@ export function withFaults(sm: StorageManager, faults: Faults): StorageManager &
         return txn.createObject(desc);
       },
       async commit() {
-        if (faults.commit?.(objects)) fault(`commit of transaction ${txn.id} (${objects.map((o) => o.name).join(', ')})`);
+        if (faults.commit?.(objects))
+          fault(`commit of transaction ${txn.id} (${objects.map((o) => o.name).join(', ')})`);
         return txn.commit();
       },
       abort: () => txn.abort(),

@@ -9,20 +9,38 @@ import { fileURLToPath } from 'node:url';
 
 export const openbarBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bundle/openbar.js');
 
-export interface RunResult { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+export interface RunResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
-export function openbar(args: readonly string[], opts: { config?: string; env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): RunResult {
+export function openbar(
+  args: readonly string[],
+  opts: { config?: string; env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
+): RunResult {
   const env = { ...process.env, ...(opts.env ?? {}) };
   for (const k of Object.keys(env)) if (k.startsWith('OPENBAR_') && !(opts.env && k in opts.env)) delete env[k];
   const r = spawnSync(process.execPath, [openbarBin, ...(opts.config ? ['--config', opts.config] : []), ...args], {
-    encoding: 'utf8', env, maxBuffer: 256 * 1024 * 1024, ...(opts.input !== undefined ? { input: opts.input } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    encoding: 'utf8',
+    env,
+    maxBuffer: 256 * 1024 * 1024,
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
   });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function openbarAsync(args: readonly string[], opts: { config?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+export function openbarAsync(
+  args: readonly string[],
+  opts: { config?: string; env?: NodeJS.ProcessEnv } = {},
+): ChildProcess {
   const env = { ...process.env, ...(opts.env ?? {}) };
-  return spawn(process.execPath, [openbarBin, ...(opts.config ? ['--config', opts.config] : []), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [openbarBin, ...(opts.config ? ['--config', opts.config] : []), ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export function tempDir(prefix: string): string {
@@ -30,7 +48,10 @@ export function tempDir(prefix: string): string {
 }
 
 /** A fresh home with its config; `settings` are written into the config file. */
-export function makeHome(prefix: string, settings: Record<string, string> = {}): { dir: string; home: string; config: string } {
+export function makeHome(
+  prefix: string,
+  settings: Record<string, string> = {},
+): { dir: string; home: string; config: string } {
   const dir = tempDir(prefix);
   const home = path.join(dir, 'home');
   const config = path.join(dir, 'openbar.conf');
@@ -78,7 +99,9 @@ export function lastLine(out: string): string {
   return out.trim().split('\n').pop()!.trim();
 }
 
-export function savesets(config: string): { id: number; name: string; rawBytes: number; hash: string; volumes: string[]; pool: string; kind: string }[] {
+export function savesets(
+  config: string,
+): { id: number; name: string; rawBytes: number; hash: string; volumes: string[]; pool: string; kind: string }[] {
   const r = openbar(['sm', 'savesets', '--json'], { config });
   if (r.status !== 0) throw new Error(`sm savesets failed: ${r.stderr}`);
   return JSON.parse(r.stdout);

@@ -17,17 +17,29 @@ export interface IndexAnswer {
 }
 
 /** `query` returns one row of one column; `index` is the name the first plan must show. */
-export async function indexAnswer(c: SandboxCluster, index: string, query: string, db = 'postgres'): Promise<IndexAnswer> {
+export async function indexAnswer(
+  c: SandboxCluster,
+  index: string,
+  query: string,
+  db = 'postgres',
+): Promise<IndexAnswer> {
   const idx = await run(c, db, TO_INDEX, query);
   const table = await run(c, db, TO_TABLE, query);
   return { viaIndex: idx.value, viaTable: table.value, usedIndex: idx.plan.includes(index), plan: idx.plan };
 }
 
-async function run(c: SandboxCluster, db: string, settings: readonly string[], query: string): Promise<{ value: string; plan: string }> {
+async function run(
+  c: SandboxCluster,
+  db: string,
+  settings: readonly string[],
+  query: string,
+): Promise<{ value: string; plan: string }> {
   const client = await c.client(db);
   try {
     for (const s of settings) await client.query(s);
-    const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${query}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+    const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${query}`)).rows
+      .map((r) => r['QUERY PLAN'])
+      .join('\n');
     try {
       const [row] = (await client.query<Record<string, unknown>>(query)).rows;
       return { value: String(Object.values(row ?? {})[0]), plan };

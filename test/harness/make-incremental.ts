@@ -8,7 +8,14 @@
 import { parseLsn } from '../../src/engine/postgres/format/lsn.js';
 import { isAllZero, pageLsn, RELSEG_BLOCKS } from '../../src/engine/postgres/format/page.js';
 import { relationBlockBase } from '../../src/engine/postgres/format/relation-path.js';
-import { encodeEntry, encodeHeader, encodeTrailer, SpaceStreamDecoder, type FileEntry, type StreamHeader } from '../../src/engine/postgres/format/space-stream.js';
+import {
+  encodeEntry,
+  encodeHeader,
+  encodeTrailer,
+  SpaceStreamDecoder,
+  type FileEntry,
+  type StreamHeader,
+} from '../../src/engine/postgres/format/space-stream.js';
 
 const PAGE = 8192;
 
@@ -37,7 +44,10 @@ export function decodeStream(content: Buffer): { header: StreamHeader; entries: 
 }
 
 /** The level-N stream of a level-0 stream, and per relation file the blocks it kept. */
-export function incrementalFrom(level0: Buffer, o: IncrementalOptions): { content: Buffer; kept: Map<string, number[]> } {
+export function incrementalFrom(
+  level0: Buffer,
+  o: IncrementalOptions,
+): { content: Buffer; kept: Map<string, number[]> } {
   const { header, entries } = decodeStream(level0);
   const base = parseLsn(o.baseLsn);
   const window = o.window ?? 64;
@@ -47,7 +57,11 @@ export function incrementalFrom(level0: Buffer, o: IncrementalOptions): { conten
   let bytes = 0;
   for (const { entry, data } of entries) {
     const size = o.resize?.get(entry.path) ?? entry.size;
-    if (entry.type !== 'file' || relationBlockBase(entry.path, RELSEG_BLOCKS) === undefined || /_(fsm|vm)(\.\d+)?$/.test(entry.path)) {
+    if (
+      entry.type !== 'file' ||
+      relationBlockBase(entry.path, RELSEG_BLOCKS) === undefined ||
+      /_(fsm|vm)(\.\d+)?$/.test(entry.path)
+    ) {
       out.push(encodeEntry({ ...entry, size }), data);
       files++;
       bytes += data.length;
@@ -65,7 +79,10 @@ export function incrementalFrom(level0: Buffer, o: IncrementalOptions): { conten
     if (picked.length === 0 && first === 0) out.push(encodeEntry({ ...head, pages: [] }));
     for (let w = 0; w < picked.length; w += window) {
       const list = picked.slice(w, w + window);
-      out.push(encodeEntry({ ...head, pages: list.map((i) => first + i) }), ...list.map((i) => data.subarray(i * PAGE, (i + 1) * PAGE)));
+      out.push(
+        encodeEntry({ ...head, pages: list.map((i) => first + i) }),
+        ...list.map((i) => data.subarray(i * PAGE, (i + 1) * PAGE)),
+      );
       bytes += list.length * PAGE;
     }
     files++;
@@ -77,5 +94,9 @@ export function incrementalFrom(level0: Buffer, o: IncrementalOptions): { conten
 /** A stream of decoded entries (a damaged copy of one, say) encoded again. */
 export function encodeStream(header: StreamHeader, entries: readonly { entry: FileEntry; data: Buffer }[]): Buffer {
   const bytes = entries.reduce((a, e) => a + e.data.length, 0);
-  return Buffer.concat([encodeHeader(header), ...entries.flatMap((e) => [encodeEntry(e.entry), e.data]), encodeTrailer({ files: entries.length, bytes, badPages: 0 })]);
+  return Buffer.concat([
+    encodeHeader(header),
+    ...entries.flatMap((e) => [encodeEntry(e.entry), e.data]),
+    encodeTrailer({ files: entries.length, bytes, badPages: 0 }),
+  ]);
 }

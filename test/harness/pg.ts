@@ -15,19 +15,45 @@ export interface PgEnv {
 }
 
 /** A started cluster (data checksums on) archiving through openbar into its own or a shared home. */
-export async function makePgEnv(prefix: string, opts: { server?: string; home?: string; settings?: Record<string, string>; conf?: Record<string, string> } = {}): Promise<PgEnv> {
+export async function makePgEnv(
+  prefix: string,
+  opts: { server?: string; home?: string; settings?: Record<string, string>; conf?: Record<string, string> } = {},
+): Promise<PgEnv> {
   const dir = tempDir(prefix);
   const home = opts.home ?? path.join(dir, 'home');
   const config = path.join(dir, 'openbar.conf');
-  const cluster = await SandboxCluster.create({ dir: path.join(dir, 'pg'), settings: {
-    archive_mode: 'on',
-    archive_command: `'${process.execPath} ${openbarBin} --config ${config} log archive %p'`,
-    archive_timeout: '0',
-    ...(opts.conf ?? {}),
-  } });
-  const set = Object.entries({ xfer_buf_size: '256k', ...(opts.settings ?? {}) }).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
-  const r = openbar([...set, 'init', '--home', home, '--server', opts.server ?? 'main', '--pg-data', cluster.dataDir,
-    '--pg-host', cluster.socketDir, '--pg-port', String(cluster.port), '--pg-user', 'postgres'], { config });
+  const cluster = await SandboxCluster.create({
+    dir: path.join(dir, 'pg'),
+    settings: {
+      archive_mode: 'on',
+      archive_command: `'${process.execPath} ${openbarBin} --config ${config} log archive %p'`,
+      archive_timeout: '0',
+      ...(opts.conf ?? {}),
+    },
+  });
+  const set = Object.entries({ xfer_buf_size: '256k', ...(opts.settings ?? {}) }).flatMap(([k, v]) => [
+    '--set',
+    `${k}=${v}`,
+  ]);
+  const r = openbar(
+    [
+      ...set,
+      'init',
+      '--home',
+      home,
+      '--server',
+      opts.server ?? 'main',
+      '--pg-data',
+      cluster.dataDir,
+      '--pg-host',
+      cluster.socketDir,
+      '--pg-port',
+      String(cluster.port),
+      '--pg-user',
+      'postgres',
+    ],
+    { config },
+  );
   if (r.status !== 0) throw new Error(`init failed: ${r.stderr}`);
   cluster.start();
   return { dir, home, config, cluster };
@@ -39,21 +65,43 @@ export function ok(r: RunResult, what: string): RunResult {
 }
 
 /** Per table of `db`: row count and an order-independent hash of every row. */
-export async function tableChecksums(c: SandboxCluster, db = 'postgres', tables?: readonly string[]): Promise<Record<string, string>> {
-  const names = tables ?? (await c.query<{ t: string }>(
-    "SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1", [], db)).map((r) => r.t);
+export async function tableChecksums(
+  c: SandboxCluster,
+  db = 'postgres',
+  tables?: readonly string[],
+): Promise<Record<string, string>> {
+  const names =
+    tables ??
+    (
+      await c.query<{ t: string }>(
+        "SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1",
+        [],
+        db,
+      )
+    ).map((r) => r.t);
   const out: Record<string, string> = {};
   for (const t of names) {
-    const [r] = await c.query<{ n: string; h: string | null }>(`SELECT count(*)::text AS n, md5(string_agg(md5(x::text), '' ORDER BY md5(x::text))) AS h FROM ${t} x`, [], db);
+    const [r] = await c.query<{ n: string; h: string | null }>(
+      `SELECT count(*)::text AS n, md5(string_agg(md5(x::text), '' ORDER BY md5(x::text))) AS h FROM ${t} x`,
+      [],
+      db,
+    );
     out[t] = `${r!.n}:${r!.h ?? '-'}`;
   }
   return out;
 }
 
 /** Restores with openbar into a new directory, starts it, waits for promotion. */
-export async function restoreAndStart(env: { dir: string; config: string }, flags: readonly string[], name: string): Promise<{ cluster: SandboxCluster; result: RunResult }> {
+export async function restoreAndStart(
+  env: { dir: string; config: string },
+  flags: readonly string[],
+  name: string,
+): Promise<{ cluster: SandboxCluster; result: RunResult }> {
   const dataDir = path.join(env.dir, `restore-${name}`);
-  const result = ok(openbar(['restore', '--data-dir', dataDir, '--archive-mode', 'off', ...flags], { config: env.config }), `restore ${name}`);
+  const result = ok(
+    openbar(['restore', '--data-dir', dataDir, '--archive-mode', 'off', ...flags], { config: env.config }),
+    `restore ${name}`,
+  );
   const cluster = await SandboxCluster.adopt(dataDir, path.join(env.dir, `sock-${name}`));
   cluster.start();
   await cluster.waitForPromotion();
@@ -61,7 +109,17 @@ export async function restoreAndStart(env: { dir: string; config: string }, flag
 }
 
 export function amcheck(c: SandboxCluster): { ok: boolean; output: string } {
-  const r = runPg(c.bin, 'pg_amcheck', ['--all', '--heapallindexed', '--install-missing', '-h', c.socketDir, '-p', String(c.port), '-U', 'postgres']);
+  const r = runPg(c.bin, 'pg_amcheck', [
+    '--all',
+    '--heapallindexed',
+    '--install-missing',
+    '-h',
+    c.socketDir,
+    '-p',
+    String(c.port),
+    '-U',
+    'postgres',
+  ]);
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -74,11 +132,28 @@ export function removeEnv(env: { dir: string }, clusters: (SandboxCluster | unde
 export function pgbenchRun(c: SandboxCluster, seconds: number, clients = 2, db = 'postgres'): Promise<void> {
   return new Promise((resolve, reject) => {
     const exe = path.join(c.bin, 'pgbench');
-    const args = ['-n', '-T', String(seconds), '-c', String(clients), '-h', c.socketDir, '-p', String(c.port), '-U', 'postgres', db];
+    const args = [
+      '-n',
+      '-T',
+      String(seconds),
+      '-c',
+      String(clients),
+      '-h',
+      c.socketDir,
+      '-p',
+      String(c.port),
+      '-U',
+      'postgres',
+      db,
+    ];
     const [cmd, argv] = process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', exe, ...args]] : [exe, args];
     const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pgbench exited ${code}: ${err.trim().split('\n').pop()}`))));
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`pgbench exited ${code}: ${err.trim().split('\n').pop()}`)),
+    );
   });
 }

@@ -8,9 +8,21 @@ import path from 'node:path';
 import { openActivityLog } from '../../src/common/activity-log.js';
 import { LocalStorageManager } from '../../src/sm/local/local-storage-manager.js';
 import { ContentHasher, digestOf } from '../../src/common/io/content-hash.js';
-import { decodeRecordHeader, encodeRecordHeader, LABEL_SIZE, payloadChecksum, RECORD_HEADER_SIZE, RecordKind } from '../../src/sm/local/volume-format.js';
+import {
+  decodeRecordHeader,
+  encodeRecordHeader,
+  LABEL_SIZE,
+  payloadChecksum,
+  RECORD_HEADER_SIZE,
+  RecordKind,
+} from '../../src/sm/local/volume-format.js';
 
-interface Rec { offset: number; kind: number; seq: number; payload: Buffer }
+interface Rec {
+  offset: number;
+  kind: number;
+  seq: number;
+  payload: Buffer;
+}
 
 function records(vol: Buffer, id: number): Rec[] {
   const out: Rec[] = [];
@@ -19,7 +31,8 @@ function records(vol: Buffer, id: number): Rec[] {
     if ('error' in h) break;
     const payload = vol.subarray(off + RECORD_HEADER_SIZE, off + RECORD_HEADER_SIZE + h.storedLength);
     if (h.savesetId === id) {
-      if (h.kind === RecordKind.data && h.codec !== 0) throw new Error(`save set ${id} is compressed: store it with compression = none to edit it`);
+      if (h.kind === RecordKind.data && h.codec !== 0)
+        throw new Error(`save set ${id} is compressed: store it with compression = none to edit it`);
       out.push({ offset: off, kind: h.kind, seq: h.seq, payload });
     }
     off += RECORD_HEADER_SIZE + h.storedLength;
@@ -49,7 +62,10 @@ export function editSaveSet(volumeFile: string, id: number, edit: (content: Buff
   for (const r of data) {
     const next = content.subarray(at, at + r.payload.length);
     at += r.payload.length;
-    if (!next.equals(r.payload)) { next.copy(r.payload); reseal(vol, r); }
+    if (!next.equals(r.payload)) {
+      next.copy(r.payload);
+      reseal(vol, r);
+    }
     hasher.update(digestOf(r.payload));
   }
   const end = recs.find((r) => r.kind === RecordKind.end);
@@ -84,7 +100,11 @@ export function flipRawBit(volumeFile: string, id: number, index: number): void 
   const vol = fs.readFileSync(volumeFile);
   let left = index;
   for (const r of records(vol, id).filter((x) => x.kind === RecordKind.data)) {
-    if (left < r.payload.length) { r.payload[left]! ^= 0x10; fs.writeFileSync(volumeFile, vol); return; }
+    if (left < r.payload.length) {
+      r.payload[left]! ^= 0x10;
+      fs.writeFileSync(volumeFile, vol);
+      return;
+    }
     left -= r.payload.length;
   }
   throw new Error(`save set ${id} has fewer than ${index} bytes`);
@@ -96,16 +116,30 @@ export function flipRawBit(volumeFile: string, id: number, index: number): void 
  * manager itself, and deletes the original. The history still names the old id: run
  * `openbar sync --from-storage` after it.
  */
-export async function replaceSaveSet(home: string, id: number, content: Buffer, change: { level?: number; meta?: Record<string, unknown> } = {}): Promise<number> {
+export async function replaceSaveSet(
+  home: string,
+  id: number,
+  content: Buffer,
+  change: { level?: number; meta?: Record<string, unknown> } = {},
+): Promise<number> {
   const sm = LocalStorageManager.open({
-    home, log: openActivityLog(path.join(home, 'activity.log')), maxVolumeSize: 4 * 1024 ** 3,
+    home,
+    log: openActivityLog(path.join(home, 'activity.log')),
+    maxVolumeSize: 4 * 1024 ** 3,
     write: { compression: 'none', compressionLevel: 1, recordSize: 256 * 1024, bufferCount: 4 },
   });
   try {
     const [info] = await sm.query({ id });
     if (!info) throw new Error(`no save set ${id}`);
     const txn = await sm.beginTransaction();
-    const w = await txn.createObject({ pool: info.pool, server: info.server, name: info.name, kind: info.kind, level: change.level ?? info.level, meta: { ...info.meta, ...change.meta } });
+    const w = await txn.createObject({
+      pool: info.pool,
+      server: info.server,
+      name: info.name,
+      kind: info.kind,
+      level: change.level ?? info.level,
+      meta: { ...info.meta, ...change.meta },
+    });
     await w.write(content);
     await w.close();
     const [made] = await txn.commit();
@@ -119,7 +153,9 @@ export async function replaceSaveSet(home: string, id: number, content: Buffer, 
 /** A save set's whole content. */
 export async function readSaveSetContent(home: string, id: number): Promise<Buffer> {
   const sm = LocalStorageManager.open({
-    home, log: openActivityLog(path.join(home, 'activity.log')), maxVolumeSize: 4 * 1024 ** 3,
+    home,
+    log: openActivityLog(path.join(home, 'activity.log')),
+    maxVolumeSize: 4 * 1024 ** 3,
     write: { compression: 'none', compressionLevel: 1, recordSize: 256 * 1024, bufferCount: 4 },
   });
   try {

@@ -12,7 +12,10 @@ const PAGE = 8192;
 /** The first complete segment of a cluster's pg_wal (name and content). */
 export function realSegment(dataDir: string): { name: string; data: Buffer } {
   const dir = path.join(dataDir, 'pg_wal');
-  const name = fs.readdirSync(dir).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort()[0]!;
+  const name = fs
+    .readdirSync(dir)
+    .filter((n) => /^[0-9A-F]{24}$/.test(n))
+    .sort()[0]!;
   return { name, data: fs.readFileSync(path.join(dir, name)) };
 }
 
@@ -46,10 +49,21 @@ export function otherSystem(data: Buffer): Buffer {
  * past log archive's checks: what an older openbar let in, or a tampered archive.
  */
 export async function storeUnchecked(home: string, server: string, name: string, content: Buffer): Promise<number> {
-  const sm = LocalStorageManager.open({ home, log: silentLog, maxVolumeSize: 1 << 30, write: { compression: 'none', compressionLevel: 1, recordSize: 256 * 1024, bufferCount: 2 } });
+  const sm = LocalStorageManager.open({
+    home,
+    log: silentLog,
+    maxVolumeSize: 1 << 30,
+    write: { compression: 'none', compressionLevel: 1, recordSize: 256 * 1024, bufferCount: 2 },
+  });
   try {
     const txn = await sm.beginTransaction();
-    const w = await txn.createObject({ pool: 'Logs', server, name, kind: 'wal', meta: { walKind: 'segment', size: content.length, contentHash: contentHash(content) } });
+    const w = await txn.createObject({
+      pool: 'Logs',
+      server,
+      name,
+      kind: 'wal',
+      meta: { walKind: 'segment', size: content.length, contentHash: contentHash(content) },
+    });
     await w.write(content);
     await w.close();
     return (await txn.commit())[0]!.id;

@@ -21,7 +21,14 @@ export interface Dump {
 }
 
 /** pg_waldump -b over `walDir` from `start` (to `end` when given); its output goes through a file, not memory. */
-export function waldump(bin: string, walDir: string, start: string, end: string | undefined, outFile: string, extra: readonly string[] = []): Dump {
+export function waldump(
+  bin: string,
+  walDir: string,
+  start: string,
+  end: string | undefined,
+  outFile: string,
+  extra: readonly string[] = [],
+): Dump {
   const args = ['-b', '-p', walDir, '-s', start, ...(end ? ['-e', end] : []), ...extra];
   const exe = path.join(bin, 'pg_waldump');
   const [cmd, argv] = process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', exe, ...args]] : [exe, args];
@@ -41,9 +48,13 @@ export function waldump(bin: string, walDir: string, start: string, end: string 
       records.push(cur);
       continue;
     }
-    const b = /^\s+blkref #(\d+): rel (\d+\/\d+\/\d+) fork (\w+) blk (\d+)(?: \(FPW( for WAL verification)?\); hole: offset: (\d+), length: (\d+)(?:, compression saved: \d+, method: (\w+))?)?/.exec(line);
+    const b =
+      /^\s+blkref #(\d+): rel (\d+\/\d+\/\d+) fork (\w+) blk (\d+)(?: \(FPW( for WAL verification)?\); hole: offset: (\d+), length: (\d+)(?:, compression saved: \d+, method: (\w+))?)?/.exec(
+        line,
+      );
     if (b && cur) {
-      const image = b[6] === undefined ? '' : ` FPW${b[5] ? ' verify' : ''} hole ${b[6]}+${b[7]}${b[8] ? ` ${b[8]}` : ''}`;
+      const image =
+        b[6] === undefined ? '' : ` FPW${b[5] ? ' verify' : ''} hole ${b[6]}+${b[7]}${b[8] ? ` ${b[8]}` : ''}`;
       cur.blocks.push(`#${b[1]} ${b[2]} ${b[3]} ${b[4]}${image}`);
     }
   }
@@ -100,7 +111,14 @@ export function specialEventsOfDump(records: readonly DumpRecord[]): string[] {
       } else out.push(`${at} database? ${r.desc}`);
     } else if (r.rmgr === 'Transaction') {
       const m = /^(COMMIT|ABORT|COMMIT_PREPARED|ABORT_PREPARED) .*?rels: ([^;]+)/.exec(r.desc);
-      if (m) out.push(`${at} drop-rels ${m[1]!.startsWith('COMMIT') ? 'commit' : 'abort'} ${m[2]!.trim().split(' ').map((p) => relOfPath(p).rel).join(' ')}`);
+      if (m)
+        out.push(
+          `${at} drop-rels ${m[1]!.startsWith('COMMIT') ? 'commit' : 'abort'} ${m[2]!
+            .trim()
+            .split(' ')
+            .map((p) => relOfPath(p).rel)
+            .join(' ')}`,
+        );
     }
   }
   return out;

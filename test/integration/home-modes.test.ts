@@ -28,7 +28,8 @@ describe('modes of the home', () => {
       assert.equal(init.stderr, '', 'a fresh home draws no warning');
       const f = path.join(env.dir, 'f');
       writeRandomFile(f, 1536 * 1024); // more than a volume: the first one closes
-      for (const pool of ['Data', 'Logs']) assert.equal(openbar(['sm', 'store', '--pool', pool, '--name', 'x', f], { config: env.config }).status, 0);
+      for (const pool of ['Data', 'Logs'])
+        assert.equal(openbar(['sm', 'store', '--pool', pool, '--name', 'x', f], { config: env.config }).status, 0);
       assert.equal(openbar(['sm', 'bootstrap'], { config: env.config }).status, 0);
       assert.equal(openbar(['sm', 'scan', '--rebuild'], { config: env.config }).status, 0);
       const device = path.join(env.dir, 'outside', 'pool');
@@ -40,7 +41,11 @@ describe('modes of the home', () => {
         assert.deepEqual(notPrivate(path.join(env.home, 'locks')), []);
       });
       const vols = fs.readdirSync(path.join(env.home, 'volumes', 'Data'));
-      assert.ok(vols.length >= 2 && vols.some((v) => (fs.statSync(path.join(env.home, 'volumes', 'Data', v)).mode & 0o777) === 0o400), 'a closed volume is there');
+      assert.ok(
+        vols.length >= 2 &&
+          vols.some((v) => (fs.statSync(path.join(env.home, 'volumes', 'Data', v)).mode & 0o777) === 0o400),
+        'a closed volume is there',
+      );
       assert.deepEqual(notPrivate(env.home), []);
       assert.deepEqual(notPrivate(device), []);
       assert.equal(fs.statSync(env.config).mode & 0o777, 0o600, 'the config file init wrote');
@@ -55,8 +60,14 @@ describe('modes of the home', () => {
     fs.chmodSync(path.join(env.home, 'catalog.db'), 0o644);
     const r = openbar(['sm', 'pools'], { config: env.config });
     assert.equal(r.status, 0);
-    assert.equal(r.stderr, `openbar: warning: the home ${env.home} is open to other users (${env.home} 0755, catalog.db 0644); openbar keeps it private (directories 0700, files 0600): chmod -R go-rwx ${env.home}\n`);
-    assert.match(fs.readFileSync(path.join(env.home, 'activity.log'), 'utf8'), /WARNING: the home .* is open to other users/);
+    assert.equal(
+      r.stderr,
+      `openbar: warning: the home ${env.home} is open to other users (${env.home} 0755, catalog.db 0644); openbar keeps it private (directories 0700, files 0600): chmod -R go-rwx ${env.home}\n`,
+    );
+    assert.match(
+      fs.readFileSync(path.join(env.home, 'activity.log'), 'utf8'),
+      /WARNING: the home .* is open to other users/,
+    );
     assert.equal(fs.statSync(env.home).mode & 0o777, 0o755, 'the owner chose it: said, not changed');
     // init into an existing open directory says so too
     const open = path.join(env.dir, 'open-home');
@@ -64,10 +75,23 @@ describe('modes of the home', () => {
     fs.chmodSync(open, 0o755);
     const i = openbar(['init', '--home', open, '--server', 'test'], { config: path.join(env.dir, 'open.conf') });
     assert.equal(i.status, 0, i.stderr);
-    assert.match(i.stderr, /^openbar: warning: the home \S+open-home is open to other users \(\S+open-home 0755\).*chmod -R go-rwx \S+open-home\n$/);
-    assert.equal(openbar(['sm', 'pools'], { config: path.join(env.dir, 'open.conf') }).stderr.split('\n').filter(Boolean).length, 1, 'said by every command until fixed');
+    assert.match(
+      i.stderr,
+      /^openbar: warning: the home \S+open-home is open to other users \(\S+open-home 0755\).*chmod -R go-rwx \S+open-home\n$/,
+    );
+    assert.equal(
+      openbar(['sm', 'pools'], { config: path.join(env.dir, 'open.conf') })
+        .stderr.split('\n')
+        .filter(Boolean).length,
+      1,
+      'said by every command until fixed',
+    );
     fs.chmodSync(open, 0o700);
-    assert.equal(openbar(['sm', 'pools'], { config: path.join(env.dir, 'open.conf') }).stderr, '', 'the rest was made private');
+    assert.equal(
+      openbar(['sm', 'pools'], { config: path.join(env.dir, 'open.conf') }).stderr,
+      '',
+      'the rest was made private',
+    );
   });
 
   it('takes an absolute --device only, and says when an existing one is open to others', () => {
@@ -76,7 +100,10 @@ describe('modes of the home', () => {
     dirs.push(env.dir);
     const rel = openbar(['sm', 'pool', 'create', 'Rel', '--device', '../../x'], { config: env.config });
     assert.equal(rel.status, 2);
-    assert.equal(rel.stderr, `openbar: --device ../../x: must be an absolute path: from this directory it would be ${path.resolve('../../x')}\n`);
+    assert.equal(
+      rel.stderr,
+      `openbar: --device ../../x: must be an absolute path: from this directory it would be ${path.resolve('../../x')}\n`,
+    );
     assert.doesNotMatch(openbar(['sm', 'pools'], { config: env.config }).stdout, /Rel/, 'no pool was created');
     const shared = path.join(tempDir('shared'), 'dev');
     dirs.push(path.dirname(shared));
@@ -85,6 +112,9 @@ describe('modes of the home', () => {
     const r = openbar(['sm', 'pool', 'create', 'Shared', '--device', shared], { config: env.config });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(lastLine(r.stdout), `pool Shared created on ${shared}`);
-    assert.equal(r.stderr, `openbar: warning: the device directory of pool Shared ${shared} is open to other users (0755): chmod go-rwx ${shared}\n`);
+    assert.equal(
+      r.stderr,
+      `openbar: warning: the device directory of pool Shared ${shared} is open to other users (0755): chmod go-rwx ${shared}\n`,
+    );
   });
 });

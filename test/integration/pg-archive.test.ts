@@ -15,7 +15,8 @@ import type { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js
 
 /** The segment the server is writing now (after a write, so never a switch's boundary); `fresh`: a new one, not the first. */
 async function writingSegment(c: SandboxCluster, fresh: boolean): Promise<string> {
-  if (fresh) await c.query('CREATE TABLE IF NOT EXISTS tick (x int); INSERT INTO tick VALUES (1); SELECT pg_switch_wal()');
+  if (fresh)
+    await c.query('CREATE TABLE IF NOT EXISTS tick (x int); INSERT INTO tick VALUES (1); SELECT pg_switch_wal()');
   await c.query('CREATE TABLE IF NOT EXISTS tick (x int); INSERT INTO tick VALUES (1)');
   // the insert position: with synchronous_commit off the write position may still lag at the old boundary
   const [r] = await c.query<{ name: string }>('SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS name');
@@ -42,7 +43,10 @@ describe('WAL archive contract', () => {
     ok(openbar(['log', 'archive', seg], { config: env.config }), 'archive again');
     const stored = savesets(env.config).filter((s) => s.name === path.basename(seg));
     assert.equal(stored.length, 1);
-    const [info] = JSON.parse(ok(openbar(['sm', 'savesets', '--json', '--name', path.basename(seg)], { config: env.config }), 'savesets').stdout) as { meta: { contentHash: string } }[];
+    const [info] = JSON.parse(
+      ok(openbar(['sm', 'savesets', '--json', '--name', path.basename(seg)], { config: env.config }), 'savesets')
+        .stdout,
+    ) as { meta: { contentHash: string } }[];
     assert.equal(info!.meta.contentHash, contentHash(fs.readFileSync(seg)));
   });
 
@@ -54,7 +58,11 @@ describe('WAL archive contract', () => {
     const codes = await Promise.all(runs.map((c) => new Promise<number | null>((res) => c.on('exit', res))));
     assert.deepEqual(codes, [0, 0, 0, 0]);
     assert.equal(savesets(env.config).filter((s) => s.name === path.basename(file)).length, 1);
-    assert.deepEqual(fs.readdirSync(path.join(env.home, 'locks')).filter((n) => n.includes(path.basename(file))), [], 'no lock left behind');
+    assert.deepEqual(
+      fs.readdirSync(path.join(env.home, 'locks')).filter((n) => n.includes(path.basename(file))),
+      [],
+      'no lock left behind',
+    );
   });
 
   it('refuses different content under a stored name', () => {
@@ -66,13 +74,19 @@ describe('WAL archive contract', () => {
     fs.closeSync(fd);
     const r = openbar(['log', 'archive', other], { config: env.config });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /^openbar: WAL file 0000000900000000000000AA is already stored for server main with different content/);
+    assert.match(
+      r.stderr,
+      /^openbar: WAL file 0000000900000000000000AA is already stored for server main with different content/,
+    );
   });
 
   it('is not done until durable: killed before the commit, nothing is stored and a retry succeeds', () => {
     const seg2 = path.join(path.dirname(seg), '0000000900000000000000AB');
     fs.writeFileSync(seg2, segmentAs(real, '0000000900000000000000AB'));
-    const k = openbar(['log', 'archive', seg2], { config: env.config, env: { OPENBAR_FAULT: 'sm-before-catalog-commit' } });
+    const k = openbar(['log', 'archive', seg2], {
+      config: env.config,
+      env: { OPENBAR_FAULT: 'sm-before-catalog-commit' },
+    });
     assert.equal(k.signal, 'SIGKILL');
     assert.equal(savesets(env.config).filter((s) => s.name === path.basename(seg2)).length, 0);
     ok(openbar(['log', 'archive', seg2], { config: env.config }), 'retry');
@@ -109,28 +123,46 @@ describe('WAL archive contract', () => {
       assert.equal(r.status, 1, what);
       assert.match(r.stderr, new RegExp(`^openbar: WAL file ${next} .*; not stored: [^\n]+\n$`), what);
     }
-    for (const [name, text] of [['00000005.history', 'no history here'], ['00000005.history', ''], [`${next}.00000028.backup`, 'START: nothing\n']] as const) {
+    for (const [name, text] of [
+      ['00000005.history', 'no history here'],
+      ['00000005.history', ''],
+      [`${next}.00000028.backup`, 'START: nothing\n'],
+    ] as const) {
       fs.writeFileSync(path.join(dir, name), text);
       assert.equal(openbar(['log', 'archive', path.join(dir, name)], { config: env.config }).status, 1, name);
     }
-    assert.deepEqual(savesets(env.config).filter((x) => x.name === next || x.name.startsWith('00000005')), []);
-    assert.match(fs.readFileSync(path.join(env.home, 'activity.log'), 'utf8'), new RegExp(`WAL file ${next} is from database system \\d+, not this cluster's`), 'nothing is logged as stored');
+    assert.deepEqual(
+      savesets(env.config).filter((x) => x.name === next || x.name.startsWith('00000005')),
+      [],
+    );
+    assert.match(
+      fs.readFileSync(path.join(env.home, 'activity.log'), 'utf8'),
+      new RegExp(`WAL file ${next} is from database system \\d+, not this cluster's`),
+      'nothing is logged as stored',
+    );
     // the server's own segment of that name goes in as ever
     await env.cluster.query('CREATE TABLE after_bad AS SELECT 1 AS x');
     ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
     assert.equal(savesets(env.config).filter((x) => x.name === next && x.kind === 'wal').length, 1);
-    const [arch] = await env.cluster.query<{ failed: string }>('SELECT failed_count::text AS failed FROM pg_stat_archiver');
+    const [arch] = await env.cluster.query<{ failed: string }>(
+      'SELECT failed_count::text AS failed FROM pg_stat_archiver',
+    );
     assert.equal(arch!.failed, '0');
   });
 
-  it('log backup says stored only for the server\'s own content, and names what is in the way', async () => {
+  it("log backup says stored only for the server's own content, and names what is in the way", async () => {
     const next = await writingSegment(env.cluster, false);
     // what an older openbar let in: other bytes under the name the server will archive next
     const id = await storeUnchecked(env.home, 'main', next, randomBytes(1 << 20));
     await env.cluster.query('CREATE TABLE in_the_way AS SELECT 1 AS x');
     const r = openbar(['log', 'backup'], { config: env.config });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, new RegExp(`^openbar: WAL file ${next} is stored \\(save set ${id}\\) with other content than the server's: .*openbar sm delete ${id}`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^openbar: WAL file ${next} is stored \\(save set ${id}\\) with other content than the server's: .*openbar sm delete ${id}`,
+      ),
+    );
     // removed, archiving resumes: the server's segment is stored and the next log backup passes
     ok(openbar(['sm', 'delete', String(id)], { config: env.config }), 'sm delete');
     ok(openbar(['log', 'backup'], { config: env.config }), 'log backup after the fix');
@@ -154,24 +186,45 @@ describe('two clusters in one home', () => {
     await a.cluster.query("CREATE TABLE who AS SELECT 'alpha'::text AS name");
     await b.cluster.query("CREATE TABLE who AS SELECT 'beta'::text AS name, g FROM generate_series(1, 10) g");
   });
-  after(() => { removeEnv(b, [b.cluster, ...started]); removeEnv(a, [a.cluster]); });
+  after(() => {
+    removeEnv(b, [b.cluster, ...started]);
+    removeEnv(a, [a.cluster]);
+  });
 
-  it('keeps each server\'s backups and WAL apart', async () => {
+  it("keeps each server's backups and WAL apart", async () => {
     const ida = Number(lastLine(ok(openbar(['backup'], { config: a.config }), 'backup a').stdout));
     const idb = Number(lastLine(ok(openbar(['backup'], { config: b.config }), 'backup b').stdout));
     ok(openbar(['log', 'backup'], { config: a.config }), 'log backup a');
     ok(openbar(['log', 'backup'], { config: b.config }), 'log backup b');
     // the same WAL file names, for different servers, both stored
     const sets = savesets(a.config);
-    const walA = new Set(sets.filter((s) => s.kind === 'wal' && (s as { server?: string }).server === 'alpha').map((s) => s.name));
-    const walB = new Set(sets.filter((s) => s.kind === 'wal' && (s as { server?: string }).server === 'beta').map((s) => s.name));
-    assert.ok([...walA].some((n) => walB.has(n)), 'both archived a segment of the same name');
-    assert.match(ok(openbar(['restore', '--data-dir', path.join(a.dir, 'x'), '--plan'], { config: a.config }), 'plan a').stdout, new RegExp(`^backup ${ida} `));
-    assert.match(ok(openbar(['restore', '--data-dir', path.join(b.dir, 'x'), '--plan'], { config: b.config }), 'plan b').stdout, new RegExp(`^backup ${idb} `));
-    const ha = JSON.parse(ok(openbar(['history', '--json'], { config: a.config }), 'history').stdout) as { server: string }[];
+    const walA = new Set(
+      sets.filter((s) => s.kind === 'wal' && (s as { server?: string }).server === 'alpha').map((s) => s.name),
+    );
+    const walB = new Set(
+      sets.filter((s) => s.kind === 'wal' && (s as { server?: string }).server === 'beta').map((s) => s.name),
+    );
+    assert.ok(
+      [...walA].some((n) => walB.has(n)),
+      'both archived a segment of the same name',
+    );
+    assert.match(
+      ok(openbar(['restore', '--data-dir', path.join(a.dir, 'x'), '--plan'], { config: a.config }), 'plan a').stdout,
+      new RegExp(`^backup ${ida} `),
+    );
+    assert.match(
+      ok(openbar(['restore', '--data-dir', path.join(b.dir, 'x'), '--plan'], { config: b.config }), 'plan b').stdout,
+      new RegExp(`^backup ${idb} `),
+    );
+    const ha = JSON.parse(ok(openbar(['history', '--json'], { config: a.config }), 'history').stdout) as {
+      server: string;
+    }[];
     assert.ok(ha.every((x) => x.server === 'alpha'));
     const { cluster } = await restoreAndStart(b, [], 'beta');
     started.push(cluster);
-    assert.deepEqual(await tableChecksums(cluster, 'postgres', ['public.who']), await tableChecksums(b.cluster, 'postgres', ['public.who']));
+    assert.deepEqual(
+      await tableChecksums(cluster, 'postgres', ['public.who']),
+      await tableChecksums(b.cluster, 'postgres', ['public.who']),
+    );
   });
 });

@@ -19,15 +19,23 @@ describe('page checks during backup', () => {
     await env.cluster.query('ALTER SYSTEM SET autovacuum = off');
     await env.cluster.query('CREATE TABLE victim AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g');
     // a small file too: those are read whole, ahead of their turn
-    await env.cluster.query('CREATE TABLE small_victim AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 200) g');
+    await env.cluster.query(
+      'CREATE TABLE small_victim AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 200) g',
+    );
     // and a large one: those are read with O_DIRECT, several reads in flight
-    await env.cluster.query('CREATE TABLE big_victim AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 40000) g');
+    await env.cluster.query(
+      'CREATE TABLE big_victim AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 40000) g',
+    );
     await env.cluster.query('CHECKPOINT');
     relPath = (await env.cluster.query<{ p: string }>("SELECT pg_relation_filepath('victim') AS p"))[0]!.p;
     smallPath = (await env.cluster.query<{ p: string }>("SELECT pg_relation_filepath('small_victim') AS p"))[0]!.p;
     bigPath = (await env.cluster.query<{ p: string }>("SELECT pg_relation_filepath('big_victim') AS p"))[0]!.p;
     env.cluster.stop();
-    for (const [rel, block] of [[relPath, 2], [smallPath, 1], [bigPath, 200]] as const) {
+    for (const [rel, block] of [
+      [relPath, 2],
+      [smallPath, 1],
+      [bigPath, 200],
+    ] as const) {
       const fd = fs.openSync(path.join(env.cluster.dataDir, rel), 'r+');
       const b = Buffer.alloc(1);
       fs.readSync(fd, b, 0, 1, 8192 * block + 4000);
@@ -42,11 +50,23 @@ describe('page checks during backup', () => {
   it('reports the damaged blocks, and only them', () => {
     const r = ok(openbar(['backup', '--json'], { config: env.config }), 'backup');
     const result = JSON.parse(r.stdout) as { spaces: { space: string; badPages: number }[] };
-    assert.deepEqual(result.spaces.map((s) => [s.space, s.badPages]).sort(), [['pg_default', 3], ['pg_global', 0]]);
+    assert.deepEqual(result.spaces.map((s) => [s.space, s.badPages]).sort(), [
+      ['pg_default', 3],
+      ['pg_global', 0],
+    ]);
     const log = fs.readFileSync(path.join(env.home, 'activity.log'), 'utf8');
-    for (const [p, block] of [[relPath, 2], [smallPath, 1], [bigPath, 200]] as const) {
+    for (const [p, block] of [
+      [relPath, 2],
+      [smallPath, 1],
+      [bigPath, 200],
+    ] as const) {
       const rel = p.replace(/^base\//, '');
-      assert.match(log, new RegExp(`WARNING: backup \\d+: space pg_default file ${rel} block ${block}: checksum mismatch \\(read twice\\)`));
+      assert.match(
+        log,
+        new RegExp(
+          `WARNING: backup \\d+: space pg_default file ${rel} block ${block}: checksum mismatch \\(read twice\\)`,
+        ),
+      );
     }
   });
 
@@ -69,12 +89,23 @@ describe('page checks during backup', () => {
     fs.writeSync(fd, b, 0, 1, 8192 * 9 + 4000);
     fs.closeSync(fd);
     env.cluster.start();
-    const r = ok(openbar(['--set', 'incremental_method=wal', 'backup', '-L', '1', '--json'], { config: env.config }), 'backup -L 1');
+    const r = ok(
+      openbar(['--set', 'incremental_method=wal', 'backup', '-L', '1', '--json'], { config: env.config }),
+      'backup -L 1',
+    );
     const result = JSON.parse(r.stdout) as { method: string; spaces: { space: string; badPages: number }[] };
     assert.equal(result.method, 'wal');
     // block 9 only: block 2, damaged too, did not change and is not read
-    assert.deepEqual(result.spaces.map((s) => [s.space, s.badPages]).sort(), [['pg_default', 1], ['pg_global', 0]]);
+    assert.deepEqual(result.spaces.map((s) => [s.space, s.badPages]).sort(), [
+      ['pg_default', 1],
+      ['pg_global', 0],
+    ]);
     const log = fs.readFileSync(path.join(env.home, 'activity.log'), 'utf8');
-    assert.match(log, new RegExp(`WARNING: backup \\d+: space pg_default file ${relPath.replace(/^base\//, '')} block 9: checksum mismatch \\(read twice\\)`));
+    assert.match(
+      log,
+      new RegExp(
+        `WARNING: backup \\d+: space pg_default file ${relPath.replace(/^base\//, '')} block 9: checksum mismatch \\(read twice\\)`,
+      ),
+    );
   });
 });

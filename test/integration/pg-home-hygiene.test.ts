@@ -44,7 +44,9 @@ describe('the home of a real cluster', () => {
   });
 
   it('keeps everything in the home private after a backup and archived WAL (umask 022)', () => {
-    assert.ok(fs.existsSync(path.join(env.home, 'locks')) && fs.readdirSync(path.join(env.home, 'volumes', 'Logs')).length > 0);
+    assert.ok(
+      fs.existsSync(path.join(env.home, 'locks')) && fs.readdirSync(path.join(env.home, 'volumes', 'Logs')).length > 0,
+    );
     assert.deepEqual(notPrivate(env.home), []);
     assert.equal(run(['status']).stderr, '');
   });
@@ -54,7 +56,11 @@ describe('the home of a real cluster', () => {
     const original = fs.readFileSync(boot, 'utf8');
     const lines = original.split('\n');
     // after the two header lines and the first instance: a short line, a bad number, junk; a torn last line
-    const garbage = ['main pg_global R 1 0 1 - 0/2000028', 'main pg_global R x1 0 1 - 0/2000028 0/2000100 1 000000010000000000000002 2026-12-07T11:29:22.253Z', '\u0000\u0001\u00ffPK\u0003\u0004'];
+    const garbage = [
+      'main pg_global R 1 0 1 - 0/2000028',
+      'main pg_global R x1 0 1 - 0/2000028 0/2000100 1 000000010000000000000002 2026-12-07T11:29:22.253Z',
+      '\u0000\u0001\u00ffPK\u0003\u0004',
+    ];
     fs.writeFileSync(boot, [...lines.slice(0, 3), ...garbage, ...lines.slice(3)].join('\n') + 'main backup_la');
     const n = lines.length - 1 + garbage.length + 1; // the torn line's number
     const expected = [4, 5, 6, n];
@@ -65,13 +71,22 @@ describe('the home of a real cluster', () => {
         const r = run(args);
         assert.equal(r.status, 0, `${args[0]}: ${r.stderr}`);
         const warnings = r.stderr.split('\n').filter(Boolean);
-        assert.deepEqual(warnings.map((w) => Number(/^openbar: warning: \S+ixbar\.main line (\d+): .*; the line is skipped$/.exec(w)?.[1])), expected, r.stderr);
+        assert.deepEqual(
+          warnings.map((w) =>
+            Number(/^openbar: warning: \S+ixbar\.main line (\d+): .*; the line is skipped$/.exec(w)?.[1]),
+          ),
+          expected,
+          r.stderr,
+        );
         assert.match(warnings[1]!, /action "x1" is not an action id/);
         assert.match(warnings[3]!, /last line cut short/);
       }
       assert.match(run(['status']).stdout, /from the boot file[\s\S]*pg_global +0 +1 /);
       assert.match(run(['restore', '--plan', '--data-dir', path.join(env.dir, 'plan')]).stdout, /^backup 1 \(level 0/);
-      assert.match(fs.readFileSync(path.join(env.home, 'activity.log'), 'utf8'), /WARNING: \S+ixbar\.main line 5: action "x1" is not an action id; the line is skipped/);
+      assert.match(
+        fs.readFileSync(path.join(env.home, 'activity.log'), 'utf8'),
+        /WARNING: \S+ixbar\.main line 5: action "x1" is not an action id; the line is skipped/,
+      );
     } finally {
       fs.renameSync(aside, path.join(env.home, 'history.db'));
     }
@@ -98,19 +113,35 @@ describe('the home of a real cluster', () => {
     await quiet();
     const want = savesets(env.config).map((s) => `${s.id} ${s.name} ${s.hash}`);
     fs.copyFileSync(old, catalog);
-    const untouched = () => [catalog, ...['Data', 'Logs'].flatMap((p) => fs.readdirSync(path.join(env.home, 'volumes', p)).map((v) => path.join(env.home, 'volumes', p, v)))].map((f) => `${f} ${sha256File(f)}`);
+    const untouched = () =>
+      [
+        catalog,
+        ...['Data', 'Logs'].flatMap((p) =>
+          fs.readdirSync(path.join(env.home, 'volumes', p)).map((v) => path.join(env.home, 'volumes', p, v)),
+        ),
+      ].map((f) => `${f} ${sha256File(f)}`);
     const before = untouched();
     const target = path.join(env.dir, 'restored');
-    for (const args of [['backup'], ['restore', '--plan', '--until-lsn', lsn!, '--data-dir', target], ['restore', '--until-lsn', lsn!, '--data-dir', target]]) {
+    for (const args of [
+      ['backup'],
+      ['restore', '--plan', '--until-lsn', lsn!, '--data-dir', target],
+      ['restore', '--until-lsn', lsn!, '--data-dir', target],
+    ]) {
       const r = run(args);
       assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}`);
-      assert.match(r.stderr, /^openbar: the storage-manager catalog \S+ is behind its volumes .*: run `openbar sm scan --rebuild` to rebuild it from the volumes \(the old one is kept aside\)\n$/);
+      assert.match(
+        r.stderr,
+        /^openbar: the storage-manager catalog \S+ is behind its volumes .*: run `openbar sm scan --rebuild` to rebuild it from the volumes \(the old one is kept aside\)\n$/,
+      );
     }
     assert.deepEqual(untouched(), before, 'nothing was written');
     assert.equal(fs.existsSync(target), false);
 
     ok(run(['sm', 'scan', '--rebuild']), 'sm scan --rebuild');
-    assert.deepEqual(savesets(env.config).map((s) => `${s.id} ${s.name} ${s.hash}`), want);
+    assert.deepEqual(
+      savesets(env.config).map((s) => `${s.id} ${s.name} ${s.hash}`),
+      want,
+    );
     const plan = ok(run(['restore', '--plan', '--until-lsn', lsn!, '--data-dir', target]), 'restore --plan');
     assert.match(plan.stdout, /nothing changed \(--plan\)/);
     const highest = Math.max(...savesets(env.config).map((s) => s.id));

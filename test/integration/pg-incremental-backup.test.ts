@@ -13,14 +13,30 @@ import { openbar, savesets } from '../harness/cli.js';
 import { makePgEnv, ok, removeEnv, type PgEnv } from '../harness/pg.js';
 import { flipStoredByte } from '../harness/volume-surgery.js';
 
-interface Result { id: number; level: number; method: string | null; storedBytes: number; bytes: number; levels: { space: string; level: number; base: number | null; note: string | null }[] }
+interface Result {
+  id: number;
+  level: number;
+  method: string | null;
+  storedBytes: number;
+  bytes: number;
+  levels: { space: string; level: number; base: number | null; note: string | null }[];
+}
 
 /** Per file of a save set: the pages it carries ('whole' for whole files), and the all-zero ones. */
-async function pageLists(home: string, id: number): Promise<Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>> {
+async function pageLists(
+  home: string,
+  id: number,
+): Promise<Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>> {
   const out = new Map<string, { pages: Set<number> | 'whole'; zero: Set<number> }>();
   for (const [file, pages] of await savesetPages(home, id)) {
-    if (pages === 'whole') { out.set(file, { pages: 'whole', zero: new Set() }); continue; }
-    out.set(file, { pages: new Set(pages.keys()), zero: new Set([...pages].filter(([, p]) => p.every((x) => x === 0)).map(([b]) => b)) });
+    if (pages === 'whole') {
+      out.set(file, { pages: 'whole', zero: new Set() });
+      continue;
+    }
+    out.set(file, {
+      pages: new Set(pages.keys()),
+      zero: new Set([...pages].filter(([, p]) => p.every((x) => x === 0)).map(([b]) => b)),
+    });
   }
   return out;
 }
@@ -33,7 +49,10 @@ async function backupPages(home: string, ids: readonly number[]): Promise<PageMa
   for (const id of ids) {
     for (const [file, v] of await pageLists(home, id)) {
       const cur = out.get(file);
-      if (!cur) { out.set(file, { pages: v.pages === 'whole' ? 'whole' : new Set(v.pages), zero: new Set(v.zero) }); continue; }
+      if (!cur) {
+        out.set(file, { pages: v.pages === 'whole' ? 'whole' : new Set(v.pages), zero: new Set(v.zero) });
+        continue;
+      }
       for (const z of v.zero) cur.zero.add(z);
       if (cur.pages === 'whole' || v.pages === 'whole') cur.pages = 'whole';
       else for (const p of v.pages) cur.pages.add(p);
@@ -49,20 +68,32 @@ function assertCovers(later: PageMap, earlier: PageMap, what: string): number {
     const g = later.get(file);
     assert.ok(g, `${what}: ${file} is in the first level 1 but not in the second`);
     if (f.pages === 'whole' || g.pages === 'whole') continue;
-    for (const p of f.pages) { assert.ok(g.pages.has(p), `${what}: ${file} page ${p}`); compared++; }
+    for (const p of f.pages) {
+      assert.ok(g.pages.has(p), `${what}: ${file} page ${p}`);
+      compared++;
+    }
   }
   return compared;
 }
 
 describe('level 1 and 2 backups (backup side)', () => {
   let env: PgEnv;
-  const backup = (args: string[], set: string[] = []): Result => JSON.parse(ok(openbar([...set, 'backup', ...args, '--json'], { config: env.config }), `backup ${args.join(' ')}`).stdout) as Result;
-  const spaceSets = (aid: number) => savesets(env.config).filter((s) => s.kind === 'space' && (s as unknown as { meta: { aid: number } }).meta.aid === aid);
+  const backup = (args: string[], set: string[] = []): Result =>
+    JSON.parse(
+      ok(openbar([...set, 'backup', ...args, '--json'], { config: env.config }), `backup ${args.join(' ')}`).stdout,
+    ) as Result;
+  const spaceSets = (aid: number) =>
+    savesets(env.config).filter(
+      (s) => s.kind === 'space' && (s as unknown as { meta: { aid: number } }).meta.aid === aid,
+    );
   /** every page level 1 `earlier` carries, level 1 `later` (same base, longer range) carries too, in every space; how many were compared */
   const covers = async (later: number, earlier: number): Promise<number> => {
     let n = 0;
     for (const space of ['pg_global', 'pg_default']) {
-      const sets = (aid: number) => spaceSets(aid).filter((x) => x.name === space).map((x) => x.id);
+      const sets = (aid: number) =>
+        spaceSets(aid)
+          .filter((x) => x.name === space)
+          .map((x) => x.id);
       n += assertCovers(await backupPages(env.home, sets(later)), await backupPages(env.home, sets(earlier)), space);
     }
     return n;
@@ -77,7 +108,10 @@ describe('level 1 and 2 backups (backup side)', () => {
   it('takes level 0 when asked for level 1 or 2 with nothing to build on, and says so', () => {
     const r = backup(['-L', '2']);
     assert.equal(r.level, 0);
-    assert.ok(r.levels.every((l) => l.level === 0 && /^no level 0 of .*: taking level 0$/.test(l.note ?? '')), JSON.stringify(r.levels));
+    assert.ok(
+      r.levels.every((l) => l.level === 0 && /^no level 0 of .*: taking level 0$/.test(l.note ?? '')),
+      JSON.stringify(r.levels),
+    );
     const two = backup(['-L', '2']);
     assert.equal(two.level, 1, 'no level 1 since the level 0: level 1');
     assert.ok(two.levels.every((l) => l.base === r.id));
@@ -91,18 +125,30 @@ describe('level 1 and 2 backups (backup side)', () => {
     assert.equal(l1.method, 'wal');
     assert.ok(l1.levels.every((l) => l.base === l0.id));
     const ratio = l1.storedBytes / l0.storedBytes;
-    assert.ok(ratio < 0.1, `level 1 stored ${l1.storedBytes} bytes, ${(ratio * 100).toFixed(1)}% of the level 0's ${l0.storedBytes}`);
+    assert.ok(
+      ratio < 0.1,
+      `level 1 stored ${l1.storedBytes} bytes, ${(ratio * 100).toFixed(1)}% of the level 0's ${l0.storedBytes}`,
+    );
     assert.ok(l1.bytes < l0.bytes * 0.1, `level 1 read ${l1.bytes} bytes of ${l0.bytes}`);
     // a level 2 builds on that level 1
     await env.cluster.query('UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid > 990000');
     // the WAL thread was started by the launcher, before the CLI loaded (src/common/io/prestarted-worker.ts)
-    const traced = ok(openbar(['backup', '-L', '2', '--json'], { config: env.config, env: { OPENBAR_TRACE: '1' } }), 'backup -L 2 traced');
+    const traced = ok(
+      openbar(['backup', '-L', '2', '--json'], { config: env.config, env: { OPENBAR_TRACE: '1' } }),
+      'backup -L 2 traced',
+    );
     assert.match(traced.stderr, /wal: reading started \(thread started by the launcher\)/);
     const l2 = JSON.parse(traced.stdout) as Result;
     assert.equal(l2.level, 2);
     assert.ok(l2.levels.every((l) => l.base === l1.id));
     // and a scan, which reads no WAL, has none started for it
-    const scan = ok(openbar(['--set', 'incremental_method=scan', 'backup', '-L', '1', '--json'], { config: env.config, env: { OPENBAR_TRACE: '1' } }), 'backup -L 1 scan traced');
+    const scan = ok(
+      openbar(['--set', 'incremental_method=scan', 'backup', '-L', '1', '--json'], {
+        config: env.config,
+        env: { OPENBAR_TRACE: '1' },
+      }),
+      'backup -L 1 scan traced',
+    );
     assert.doesNotMatch(scan.stderr, /wal: reading started/);
   });
 
@@ -120,8 +166,18 @@ describe('level 1 and 2 backups (backup side)', () => {
     assert.equal(wal.method, 'wal');
     let compared = 0;
     for (const space of ['pg_global', 'pg_default']) {
-      const byScan = await backupPages(env.home, spaceSets(scan.id).filter((x) => x.name === space).map((x) => x.id));
-      const byWal = await backupPages(env.home, spaceSets(wal.id).filter((x) => x.name === space).map((x) => x.id));
+      const byScan = await backupPages(
+        env.home,
+        spaceSets(scan.id)
+          .filter((x) => x.name === space)
+          .map((x) => x.id),
+      );
+      const byWal = await backupPages(
+        env.home,
+        spaceSets(wal.id)
+          .filter((x) => x.name === space)
+          .map((x) => x.id),
+      );
       for (const [file, s] of byScan) {
         const w = byWal.get(file);
         assert.ok(w, `${space}/${file} is in the scan level 1 but not in the WAL level 1`);
@@ -138,7 +194,10 @@ describe('level 1 and 2 backups (backup side)', () => {
     // every page the first found (from summaries where it had them) is found again
     ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
     const plain = backup(['-L', '1'], ['--set', 'incremental_method=wal', '--set', 'wal_summaries=off']);
-    assert.deepEqual(plain.levels.map((l) => l.base), wal.levels.map((l) => l.base));
+    assert.deepEqual(
+      plain.levels.map((l) => l.base),
+      wal.levels.map((l) => l.base),
+    );
     const log = fs.readFileSync(`${env.home}/activity.log`, 'utf8');
     assert.match(log, new RegExp(`backup ${plain.id}: .*; 0 WAL file\\(s\\) by their summaries`));
     const again = await covers(plain.id, wal.id);
@@ -152,7 +211,9 @@ describe('level 1 and 2 backups (backup side)', () => {
     await env.cluster.query('UPDATE pgbench_accounts SET abalance = abalance + 3 WHERE aid % 70 = 0');
     ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
     // every summary from the base's first WAL file on is damaged on its volume
-    const label = savesets(env.config).find((s) => s.kind === 'label' && (s as unknown as { meta: { aid: number } }).meta.aid === base.id) as unknown as { meta: { walFiles: string[] } };
+    const label = savesets(env.config).find(
+      (s) => s.kind === 'label' && (s as unknown as { meta: { aid: number } }).meta.aid === base.id,
+    ) as unknown as { meta: { walFiles: string[] } };
     const damaged = savesets(env.config).filter((s) => s.kind === 'walsum' && s.name >= label.meta.walFiles[0]!);
     assert.ok(damaged.length >= 2, `${damaged.length} summaries to damage`);
     for (const s of damaged) flipStoredByte(path.join(env.home, 'volumes', s.pool, `${s.volumes[0]}.vol`), s.id);
@@ -177,7 +238,10 @@ describe('level 1 and 2 backups (backup side)', () => {
     const opened = backup(['-L', '1'], ['--set', 'incremental_method=wal', '--set', 'file_times=ignore']);
     assert.ok(trusted.levels.every((l) => l.base === base.id) && opened.levels.every((l) => l.base === base.id));
     // ignore reads every free space and visibility map and the last page of every relation file
-    assert.ok(trusted.bytes * 5 < opened.bytes, `file_times = trust read ${trusted.bytes} bytes, ignore ${opened.bytes}`);
+    assert.ok(
+      trusted.bytes * 5 < opened.bytes,
+      `file_times = trust read ${trusted.bytes} bytes, ignore ${opened.bytes}`,
+    );
     // what trust left out, the base holds: every file of the chain is complete and every page sound
     for (const id of [trusted.id, opened.id]) {
       const v = openbar(['verify', String(id)], { config: env.config });
@@ -195,17 +259,29 @@ describe('level 1 and 2 backups (backup side)', () => {
     await env.cluster.query('CHECKPOINT');
     ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
     await env.cluster.query('CHECKPOINT');
-    const label = savesets(env.config).find((s) => s.kind === 'label' && (s as unknown as { meta: { aid: number } }).meta.aid === base.id) as unknown as { meta: { walFiles: string[] } };
+    const label = savesets(env.config).find(
+      (s) => s.kind === 'label' && (s as unknown as { meta: { aid: number } }).meta.aid === base.id,
+    ) as unknown as { meta: { walFiles: string[] } };
     const first = label.meta.walFiles[0]!;
-    const victim = savesets(env.config).filter((s) => s.kind === 'wal' && /^[0-9A-F]{24}$/.test(s.name) && s.name > first).sort((a, b) => a.name.localeCompare(b.name))[1]!;
+    const victim = savesets(env.config)
+      .filter((s) => s.kind === 'wal' && /^[0-9A-F]{24}$/.test(s.name) && s.name > first)
+      .sort((a, b) => a.name.localeCompare(b.name))[1]!;
     ok(openbar(['sm', 'delete', '--force', String(victim.id)], { config: env.config }), 'sm delete');
     const r = openbar(['--set', 'incremental_method=wal', 'backup', '-L', '1'], { config: env.config });
     assert.equal(r.status, 1, r.stdout + r.stderr);
-    assert.match(r.stderr, new RegExp(`incremental_method = wal: WAL file ${victim.name} .*is neither in the Logs pool nor in pg_wal: set incremental_method = scan`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `incremental_method = wal: WAL file ${victim.name} .*is neither in the Logs pool nor in pg_wal: set incremental_method = scan`,
+      ),
+    );
     const auto = backup(['-L', '1']);
     assert.equal(auto.method, 'scan');
     assert.equal(auto.level, 1);
     const log = (await import('node:fs')).readFileSync(`${env.home}/activity.log`, 'utf8');
-    assert.match(log, new RegExp(`backup ${auto.id}: WAL file ${victim.name} .*finding changed pages by scanning instead`));
+    assert.match(
+      log,
+      new RegExp(`backup ${auto.id}: WAL file ${victim.name} .*finding changed pages by scanning instead`),
+    );
   });
 });

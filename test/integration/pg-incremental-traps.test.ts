@@ -13,7 +13,12 @@ import { giveToPostgres, type SandboxCluster } from '../../src/engine/postgres/s
 import { openbar } from '../harness/cli.js';
 import { amcheck, makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
 
-interface Result { id: number; level: number; method: string | null; levels: { space: string; level: number; base: number | null }[] }
+interface Result {
+  id: number;
+  level: number;
+  method: string | null;
+  levels: { space: string; level: number; base: number | null }[];
+}
 type Sums = Record<string, Record<string, string>>;
 
 describe('level 1 and 2 chains through the traps', () => {
@@ -24,7 +29,14 @@ describe('level 1 and 2 chains through the traps', () => {
   let latest: Sums;
   const q = (sql: string, db = 'postgres') => env.cluster.query(sql, [], db);
   const backup = (level: number, method: string): Result =>
-    JSON.parse(ok(openbar(['--set', `incremental_method=${method}`, 'backup', '-L', String(level), '--json'], { config: env.config }), `backup -L ${level}`).stdout) as Result;
+    JSON.parse(
+      ok(
+        openbar(['--set', `incremental_method=${method}`, 'backup', '-L', String(level), '--json'], {
+          config: env.config,
+        }),
+        `backup -L ${level}`,
+      ).stdout,
+    ) as Result;
   const sumsOf = async (c: SandboxCluster, dbs: string[]): Promise<Sums> => {
     const out: Sums = {};
     for (const db of dbs) out[db] = await tableChecksums(c, db);
@@ -44,14 +56,14 @@ describe('level 1 and 2 chains through the traps', () => {
     await q(`CREATE TABLESPACE ts2 LOCATION '${ts}'`);
     await q("CREATE TABLE t_trunc AS SELECT g AS id, repeat('t', 200) AS v FROM generate_series(1, 20000) g");
     await q('CREATE TABLE t_drop AS SELECT g AS id FROM generate_series(1, 10000) g');
-    await q("CREATE TABLE t_move AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 10000) g");
+    await q('CREATE TABLE t_move AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 10000) g');
     await q('CREATE INDEX ON t_move (v)');
     await q('CREATE UNLOGGED TABLE ul AS SELECT g AS id FROM generate_series(1, 1000) g');
     backups.push(backup(0, 'auto'));
 
     // between level 0 and level 1
     await q('CREATE DATABASE fc STRATEGY FILE_COPY');
-    await q("CREATE TABLE f AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g", 'fc');
+    await q('CREATE TABLE f AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 5000) g', 'fc');
     await q('TRUNCATE t_trunc');
     await q("INSERT INTO t_trunc SELECT g, 'after truncate' FROM generate_series(1, 300) g");
     await q('DROP TABLE t_drop');
@@ -59,10 +71,10 @@ describe('level 1 and 2 chains through the traps', () => {
     await q('ALTER TABLE t_move SET TABLESPACE ts2');
     await q('INSERT INTO ul SELECT g FROM generate_series(1001, 5000) g');
     await mark('before-level-1', ['postgres', 'fc']);
-    await q("UPDATE t_new SET twice = 0 WHERE id <= 100");
+    await q('UPDATE t_new SET twice = 0 WHERE id <= 100');
     // the traps' WAL archived (and summarized) by archive_command: the level 1 takes it from the summaries
     ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
-    await q("UPDATE t_new SET twice = 1 WHERE id > 7900");
+    await q('UPDATE t_new SET twice = 1 WHERE id > 7900');
     backups.push(backup(1, 'wal'));
 
     // between level 1 and level 2
@@ -90,16 +102,28 @@ describe('level 1 and 2 chains through the traps', () => {
   });
 
   it('chained the levels, each space on the one before', () => {
-    assert.deepEqual(backups.map((b) => [b.level, b.method]), [[0, null], [1, 'wal'], [2, 'scan']]);
+    assert.deepEqual(
+      backups.map((b) => [b.level, b.method]),
+      [
+        [0, null],
+        [1, 'wal'],
+        [2, 'scan'],
+      ],
+    );
     for (const l of backups[1]!.levels) assert.deepEqual([l.level, l.base], [1, backups[0]!.id], l.space);
     // ts2 was empty at level 0 and is a tablespace in every backup
     for (const l of backups[2]!.levels) assert.deepEqual([l.level, l.base], [2, backups[1]!.id], l.space);
   });
 
   const check = async (name: string, flags: string[], want: Sums) => {
-    const { cluster } = await restoreAndStart(env, [...flags, '--map-tablespace', `ts2=${path.join(env.dir, `ts2-${name}`)}`], name);
+    const { cluster } = await restoreAndStart(
+      env,
+      [...flags, '--map-tablespace', `ts2=${path.join(env.dir, `ts2-${name}`)}`],
+      name,
+    );
     started.push(cluster);
-    for (const [db, sums] of Object.entries(want)) assert.deepEqual(await tableChecksums(cluster, db), sums, `database ${db}`);
+    for (const [db, sums] of Object.entries(want))
+      assert.deepEqual(await tableChecksums(cluster, db), sums, `database ${db}`);
     const a = amcheck(cluster);
     assert.ok(a.ok, a.output);
     cluster.stop('fast');
@@ -111,7 +135,22 @@ describe('level 1 and 2 chains through the traps', () => {
 
   it('restores to a mark between level 1 and level 2 through 1 <- 0', async () => {
     const m = marks.find((x) => x.name === 'between-1-and-2')!;
-    const r = ok(openbar(['restore', '--data-dir', path.join(env.dir, 'plan'), '--until-name', m.name, '--map-tablespace', `ts2=${path.join(env.dir, 'ts2-plan')}`, '--plan'], { config: env.config }), 'plan');
+    const r = ok(
+      openbar(
+        [
+          'restore',
+          '--data-dir',
+          path.join(env.dir, 'plan'),
+          '--until-name',
+          m.name,
+          '--map-tablespace',
+          `ts2=${path.join(env.dir, 'ts2-plan')}`,
+          '--plan',
+        ],
+        { config: env.config },
+      ),
+      'plan',
+    );
     assert.match(r.stdout, new RegExp(`^backup ${backups[1]!.id} \\(level 1`, 'm'));
     await check('between', ['--until-name', m.name], m.sums);
   });

@@ -7,9 +7,24 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { openbar } from '../harness/cli.js';
-import { amcheck, makePgEnv, ok, pgbenchRun, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
+import {
+  amcheck,
+  makePgEnv,
+  ok,
+  pgbenchRun,
+  removeEnv,
+  restoreAndStart,
+  tableChecksums,
+  type PgEnv,
+} from '../harness/pg.js';
 
-interface Result { id: number; level: number; stopLsn: string; levels: { space: string; level: number; base: number | null }[]; spaces: { space: string; imagePages: number }[] }
+interface Result {
+  id: number;
+  level: number;
+  stopLsn: string;
+  levels: { space: string; level: number; base: number | null }[];
+  spaces: { space: string; imagePages: number }[];
+}
 
 describe('restore from real level 1 and 2 backups', () => {
   let env: PgEnv;
@@ -18,7 +33,10 @@ describe('restore from real level 1 and 2 backups', () => {
   let sumsAfterL1: Record<string, string>;
   let sumsLatest: Record<string, string>;
   const q = (sql: string) => env.cluster.query(sql);
-  const backup = (level: number): Result => JSON.parse(ok(openbar(['backup', '-L', String(level), '--json'], { config: env.config }), `backup -L ${level}`).stdout) as Result;
+  const backup = (level: number): Result =>
+    JSON.parse(
+      ok(openbar(['backup', '-L', String(level), '--json'], { config: env.config }), `backup -L ${level}`).stdout,
+    ) as Result;
 
   before(async () => {
     env = await makePgEnv('levels');
@@ -34,7 +52,7 @@ describe('restore from real level 1 and 2 backups', () => {
     sumsAfterL1 = await tableChecksums(env.cluster);
     const load = pgbenchRun(env.cluster, 3, 2);
     await q('DROP TABLE dropped');
-    await q("INSERT INTO made_after SELECT g FROM generate_series(5001, 50000) g");
+    await q('INSERT INTO made_after SELECT g FROM generate_series(5001, 50000) g');
     backups.push(backup(2)); // while pgbench writes
     await load;
     sumsLatest = await tableChecksums(env.cluster);
@@ -43,13 +61,26 @@ describe('restore from real level 1 and 2 backups', () => {
   after(() => removeEnv(env, [env.cluster, ...started]));
 
   it('took a level 0, a level 1 and a level 2 chained on each other', () => {
-    assert.deepEqual(backups.map((b) => b.level), [0, 1, 2]);
-    assert.ok(backups[1]!.levels.every((l) => l.level === 1 && l.base === backups[0]!.id), JSON.stringify(backups[1]!.levels));
-    assert.ok(backups[2]!.levels.every((l) => l.level === 2 && l.base === backups[1]!.id), JSON.stringify(backups[2]!.levels));
+    assert.deepEqual(
+      backups.map((b) => b.level),
+      [0, 1, 2],
+    );
+    assert.ok(
+      backups[1]!.levels.every((l) => l.level === 1 && l.base === backups[0]!.id),
+      JSON.stringify(backups[1]!.levels),
+    );
+    assert.ok(
+      backups[2]!.levels.every((l) => l.level === 2 && l.base === backups[1]!.id),
+      JSON.stringify(backups[2]!.levels),
+    );
     // pages whose last change carries a full-page image came from the WAL, not the files: the
     // restores below land on the right rows with them (wal/block-images.ts)
-    for (const b of backups.slice(1)) assert.ok(b.spaces.reduce((a, s) => a + s.imagePages, 0) > 0, `level ${b.level}: ${JSON.stringify(b.spaces)}`);
-    const plan = ok(openbar(['restore', '--data-dir', `${env.dir}/plan`, '--plan'], { config: env.config }), 'plan').stdout;
+    for (const b of backups.slice(1))
+      assert.ok(b.spaces.reduce((a, s) => a + s.imagePages, 0) > 0, `level ${b.level}: ${JSON.stringify(b.spaces)}`);
+    const plan = ok(
+      openbar(['restore', '--data-dir', `${env.dir}/plan`, '--plan'], { config: env.config }),
+      'plan',
+    ).stdout;
     assert.match(plan, /pg_default +level 2 save set\(s\) [\d,]+ <- level 1 [\d,]+ <- level 0 [\d,]+\n/);
   });
 
@@ -72,10 +103,16 @@ describe('restore from real level 1 and 2 backups', () => {
     started.push(cluster);
     try {
       await cluster.query('CREATE EXTENSION IF NOT EXISTS pg_visibility');
-      const tables = (await cluster.query<{ t: string }>("SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = 'public'")).map((r) => r.t);
+      const tables = (
+        await cluster.query<{ t: string }>(
+          "SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = 'public'",
+        )
+      ).map((r) => r.t);
       const stale: string[] = [];
       for (const t of tables) {
-        const [r] = await cluster.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_visibility('${t}') WHERE all_visible AND NOT pd_all_visible`);
+        const [r] = await cluster.query<{ n: string }>(
+          `SELECT count(*)::text AS n FROM pg_visibility('${t}') WHERE all_visible AND NOT pd_all_visible`,
+        );
         if (r!.n !== '0') stale.push(`${t}: ${r!.n} page(s) all-visible in the map but not on the page`);
       }
       assert.deepEqual(stale, []);
@@ -96,7 +133,9 @@ describe('restore from real level 1 and 2 backups', () => {
   const verifyFailures = (aid: number) => {
     const r = openbar(['verify', String(aid), '--json'], { config: env.config });
     assert.ok(r.status === 0 || r.status === 3, r.stderr);
-    return (JSON.parse(r.stdout) as { checks: { name: string; passed: boolean; problems: string[] }[] }).checks.filter((c) => !c.passed);
+    return (JSON.parse(r.stdout) as { checks: { name: string; passed: boolean; problems: string[] }[] }).checks.filter(
+      (c) => !c.passed,
+    );
   };
 
   it('verify passes the level 1 (taken with no writes going on), reading its base', () => {

@@ -22,11 +22,17 @@ describe('restartable restore', () => {
 
   it('resumes after kill -9 and yields the same data', async () => {
     const dir = path.join(env.dir, 'restored');
-    const k = openbar(['restore', '--data-dir', dir, '--archive-mode', 'off'], { config: env.config, env: { OPENBAR_FAULT: 'restore-saveset-done@2' } });
+    const k = openbar(['restore', '--data-dir', dir, '--archive-mode', 'off'], {
+      config: env.config,
+      env: { OPENBAR_FAULT: 'restore-saveset-done@2' },
+    });
     assert.equal(k.signal, 'SIGKILL');
     assert.ok(fs.existsSync(path.join(dir, '.openbar_restore')), 'restart record left');
     assert.equal(fs.existsSync(path.join(dir, 'backup_label')), false, 'not presented as a finished restore');
-    const r = ok(openbar(['restore', '--data-dir', dir, '--restart', '--archive-mode', 'off'], { config: env.config }), 'restart');
+    const r = ok(
+      openbar(['restore', '--data-dir', dir, '--restart', '--archive-mode', 'off'], { config: env.config }),
+      'restart',
+    );
     assert.match(r.stdout, /next: pg_ctl start/);
     assert.equal(fs.existsSync(path.join(dir, '.openbar_restore')), false);
     restored = await SandboxCluster.adopt(dir, path.join(env.dir, 'sock-r'));

@@ -42,12 +42,19 @@ describe('links in the data directory and a tampered save set (CLI)', () => {
   it('backs up what the links point to, says so, and restores plain files and directories', async () => {
     const note = `pg_global: extra.conf is a symbolic link to ${env.dir}/etc/extra.conf: the file it points to is backed up, and restored as a plain one`;
     assert.ok(backupOut.includes(note), backupOut);
-    assert.doesNotMatch(backupOut, /pg_wal/, 'a linked pg_wal is PostgreSQL\'s own: no note');
-    assert.match(fs.readFileSync(path.join(env.home, 'activity.log'), 'utf8'), new RegExp(`WARNING: backup \\d+: ${note.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    assert.doesNotMatch(backupOut, /pg_wal/, "a linked pg_wal is PostgreSQL's own: no note");
+    assert.match(
+      fs.readFileSync(path.join(env.home, 'activity.log'), 'utf8'),
+      new RegExp(`WARNING: backup \\d+: ${note.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`),
+    );
     const { cluster } = await restoreAndStart(env, [], 'plain');
     started.push(cluster);
     assert.deepEqual(await tableChecksums(cluster), sums);
-    for (const [name, kind] of [['extra.conf', 'isFile'], ['pg_wal', 'isDirectory']] as const) assert.ok(fs.lstatSync(path.join(cluster.dataDir, name))[kind](), `${name} restored plain`);
+    for (const [name, kind] of [
+      ['extra.conf', 'isFile'],
+      ['pg_wal', 'isDirectory'],
+    ] as const)
+      assert.ok(fs.lstatSync(path.join(cluster.dataDir, name))[kind](), `${name} restored plain`);
     assert.equal(fs.readFileSync(path.join(cluster.dataDir, 'extra.conf'), 'utf8'), extra);
     cluster.stop('fast');
   });
@@ -58,7 +65,10 @@ describe('links in the data directory and a tampered save set (CLI)', () => {
     const set = savesets(env.config).find((s) => s.kind === 'space' && s.name === 'pg_global')!;
     const { header, entries } = decodeStream(await readSaveSetContent(env.home, set.id));
     entries.unshift(
-      { entry: { path: 'evil', type: 'symlink', mode: 0o777, mtimeMs: 0, size: 0, target: outside }, data: Buffer.alloc(0) },
+      {
+        entry: { path: 'evil', type: 'symlink', mode: 0o777, mtimeMs: 0, size: 0, target: outside },
+        data: Buffer.alloc(0),
+      },
       { entry: { path: 'evil/owned', type: 'file', mode: 0o644, mtimeMs: 0, size: 5 }, data: Buffer.from('owned') },
     );
     await replaceSaveSet(env.home, set.id, encodeStream(header, entries));
@@ -66,7 +76,10 @@ describe('links in the data directory and a tampered save set (CLI)', () => {
     const dir = path.join(env.dir, 'restore-tampered');
     const r = openbar(['restore', '--data-dir', dir, '--archive-mode', 'off'], { config: env.config });
     assert.equal(r.status, 1, r.stdout + r.stderr);
-    assert.match(r.stderr, /^openbar: space stream of pg_global level 0 part 1\/1, entry 'evil': a symbolic link where PostgreSQL has none \(only pg_global's pg_wal and pg_tblspc\/OID may be links\): the save set is damaged or was altered: restore from another backup\n$/);
+    assert.match(
+      r.stderr,
+      /^openbar: space stream of pg_global level 0 part 1\/1, entry 'evil': a symbolic link where PostgreSQL has none \(only pg_global's pg_wal and pg_tblspc\/OID may be links\): the save set is damaged or was altered: restore from another backup\n$/,
+    );
     assert.deepEqual(fs.readdirSync(outside), []);
     assert.equal(fs.existsSync(path.join(dir, 'evil')), false);
   });

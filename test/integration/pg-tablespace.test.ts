@@ -23,7 +23,7 @@ describe('tablespaces', () => {
     await env.cluster.query(`CREATE TABLESPACE ts1 LOCATION '${tsDir}'`);
     await env.cluster.query('CREATE TABLE moved (id int PRIMARY KEY, v text) TABLESPACE ts1');
     await env.cluster.query('CREATE INDEX moved_v ON moved (v) TABLESPACE ts1');
-    await env.cluster.query("INSERT INTO moved SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 30000) g");
+    await env.cluster.query('INSERT INTO moved SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 30000) g');
     await env.cluster.query('CREATE TABLE plain AS SELECT g AS id FROM generate_series(1, 1000) g');
     const b = ok(openbar(['backup', '--json'], { config: env.config }), 'backup');
     const r = JSON.parse(b.stdout) as { spaces: { space: string }[] };
@@ -39,7 +39,10 @@ describe('tablespaces', () => {
     const dir = path.join(env.dir, 'copy-unmapped');
     const r = openbar(['restore', '--data-dir', dir, '--archive-mode', 'off'], { config: env.config });
     assert.equal(r.status, 1, r.stdout + r.stderr);
-    assert.match(r.stderr, /tablespace ts1 would be restored to .*where the running server \(pid \d+\) of .* keeps it: restore it elsewhere with --map-tablespace ts1=NEWDIR/);
+    assert.match(
+      r.stderr,
+      /tablespace ts1 would be restored to .*where the running server \(pid \d+\) of .* keeps it: restore it elsewhere with --map-tablespace ts1=NEWDIR/,
+    );
     assert.equal(fs.readdirSync(tsDir, { recursive: true }).length, before);
     assert.ok(!fs.existsSync(dir), 'nothing written');
   });
@@ -49,7 +52,9 @@ describe('tablespaces', () => {
     const { cluster } = await restoreAndStart(env, ['--map-tablespace', `ts1=${newTs}`], 'remapped');
     started.push(cluster);
     assert.deepEqual(await tableChecksums(cluster), sums);
-    const [loc] = await cluster.query<{ l: string }>("SELECT pg_tablespace_location(oid) AS l FROM pg_tablespace WHERE spcname = 'ts1'");
+    const [loc] = await cluster.query<{ l: string }>(
+      "SELECT pg_tablespace_location(oid) AS l FROM pg_tablespace WHERE spcname = 'ts1'",
+    );
     assert.equal(loc!.l, newTs);
     assert.ok(amcheck(cluster).ok);
     cluster.stop('immediate');
@@ -64,14 +69,19 @@ describe('tablespaces', () => {
     env.cluster.configure({ archive_command: "'/bin/false'" });
     await env.cluster.query('SELECT pg_reload_conf()');
     env.cluster.stop('immediate');
-    const r = ok(openbar(['restore', '--data-dir', env.cluster.dataDir, '--archive-mode', 'off'], { config: env.config }), 'restore in place');
+    const r = ok(
+      openbar(['restore', '--data-dir', env.cluster.dataDir, '--archive-mode', 'off'], { config: env.config }),
+      'restore in place',
+    );
     assert.match(r.stdout, /salvaged \d+ WAL file\(s\)/);
     const cluster = await SandboxCluster.adopt(env.cluster.dataDir, path.join(env.dir, 'sock-inplace'));
     cluster.start();
     await cluster.waitForPromotion();
     started.push(cluster);
     assert.deepEqual(await tableChecksums(cluster), finalSums);
-    const [loc] = await cluster.query<{ l: string }>("SELECT pg_tablespace_location(oid) AS l FROM pg_tablespace WHERE spcname = 'ts1'");
+    const [loc] = await cluster.query<{ l: string }>(
+      "SELECT pg_tablespace_location(oid) AS l FROM pg_tablespace WHERE spcname = 'ts1'",
+    );
     assert.equal(loc!.l, tsDir);
     assert.ok(amcheck(cluster).ok);
     cluster.stop('immediate');

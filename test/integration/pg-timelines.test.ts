@@ -59,8 +59,14 @@ describe('restores across timelines', () => {
     assert.deepEqual(await tableChecksums(second), sums.a1);
     // its own config: same home and server, its data directory and port
     secondConfig = path.join(env.dir, 'second.conf');
-    fs.writeFileSync(secondConfig, fs.readFileSync(env.config, 'utf8')
-      .replace(/^pg_data = .*$/m, `pg_data = ${dataDir}`).replace(/^pg_host = .*$/m, `pg_host = ${second.socketDir}`).replace(/^pg_port = .*$/m, `pg_port = ${second.port}`));
+    fs.writeFileSync(
+      secondConfig,
+      fs
+        .readFileSync(env.config, 'utf8')
+        .replace(/^pg_data = .*$/m, `pg_data = ${dataDir}`)
+        .replace(/^pg_host = .*$/m, `pg_host = ${second.socketDir}`)
+        .replace(/^pg_port = .*$/m, `pg_port = ${second.port}`),
+    );
   });
 
   it('a level 1 on timeline 2 whose base is on timeline 1 takes a level 0, and says so', async () => {
@@ -73,12 +79,25 @@ describe('restores across timelines', () => {
     sums.d = await tableChecksums(second);
     ok(openbar(['log', 'backup'], { config: secondConfig }), 'log backup on timeline 2');
     second.stop('fast');
-    const names = (JSON.parse(ok(openbar(['sm', 'savesets', '--json'], { config: env.config }), 'savesets').stdout) as { name: string }[]).map((s) => s.name);
+    const names = (
+      JSON.parse(ok(openbar(['sm', 'savesets', '--json'], { config: env.config }), 'savesets').stdout) as {
+        name: string;
+      }[]
+    ).map((s) => s.name);
     assert.ok(names.includes('00000002.history'), 'the new timeline archived its history');
   });
 
   const restoreTo = async (name: string, flags: string[], want: () => Sums, plan?: RegExp) => {
-    if (plan) assert.match(ok(openbar(['restore', '--data-dir', path.join(env.dir, `plan-${name}`), '--plan', ...flags], { config: env.config }), `plan ${name}`).stdout, plan);
+    if (plan)
+      assert.match(
+        ok(
+          openbar(['restore', '--data-dir', path.join(env.dir, `plan-${name}`), '--plan', ...flags], {
+            config: env.config,
+          }),
+          `plan ${name}`,
+        ).stdout,
+        plan,
+      );
     const { cluster } = await restoreAndStart(env, flags, name);
     started.push(cluster);
     assert.deepEqual(await tableChecksums(cluster), want(), name);
@@ -86,8 +105,18 @@ describe('restores across timelines', () => {
   };
 
   it('lands on a time on timeline 1 before the fork (the timeline current then, and following timeline 2)', async () => {
-    await restoreTo('a0', ['--until-time', at.a0!], () => sums.a0!, /on timeline 1; recovery to time[^\n]*\nnote: timeline 2 began after /);
-    await restoreTo('a0-tl2', ['--until-time', at.a0!, '--timeline', '2'], () => sums.a0!, /on timeline 2; recovery to time/);
+    await restoreTo(
+      'a0',
+      ['--until-time', at.a0!],
+      () => sums.a0!,
+      /on timeline 1; recovery to time[^\n]*\nnote: timeline 2 began after /,
+    );
+    await restoreTo(
+      'a0-tl2',
+      ['--until-time', at.a0!, '--timeline', '2'],
+      () => sums.a0!,
+      /on timeline 2; recovery to time/,
+    );
   });
 
   it('lands on a time on timeline 2', async () => {
@@ -95,10 +124,15 @@ describe('restores across timelines', () => {
   });
 
   it('restores the latest state of timeline 2, and says timeline 1 went on elsewhere', async () => {
-    await restoreTo('latest', [], () => sums.d!, /note: timeline 1 has WAL this restore does not follow .*give --timeline 1/);
+    await restoreTo(
+      'latest',
+      [],
+      () => sums.d!,
+      /note: timeline 1 has WAL this restore does not follow .*give --timeline 1/,
+    );
   });
 
-  it('with --timeline 1, restores the old primary\'s last state', async () => {
+  it("with --timeline 1, restores the old primary's last state", async () => {
     await restoreTo('latest-tl1', ['--timeline', '1'], () => sums.b!, /on timeline 1; recovery to the latest state/);
   });
 });

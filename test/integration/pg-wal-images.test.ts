@@ -11,12 +11,26 @@ import { savesetPages } from '../harness/space-pages.js';
 import { openbar, savesets } from '../harness/cli.js';
 import { amcheck, makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
 
-interface Result { id: number; level: number; method: string | null; spaces: { space: string; imagePages: number }[] }
+interface Result {
+  id: number;
+  level: number;
+  method: string | null;
+  spaces: { space: string; imagePages: number }[];
+}
 
 /** file → block → page, over the space save sets of backup `aid` (files stored whole left out) */
-async function pagesOf(home: string, config: string, aid: number, space: string): Promise<Map<string, Map<number, Buffer>>> {
+async function pagesOf(
+  home: string,
+  config: string,
+  aid: number,
+  space: string,
+): Promise<Map<string, Map<number, Buffer>>> {
   const out = new Map<string, Map<number, Buffer>>();
-  const ids = savesets(config).filter((s) => s.kind === 'space' && s.name === space && (s as unknown as { meta: { aid: number } }).meta.aid === aid).map((s) => s.id);
+  const ids = savesets(config)
+    .filter(
+      (s) => s.kind === 'space' && s.name === space && (s as unknown as { meta: { aid: number } }).meta.aid === aid,
+    )
+    .map((s) => s.id);
   for (const id of ids) {
     for (const [file, pages] of await savesetPages(home, id)) {
       if (pages === 'whole') continue;
@@ -28,11 +42,14 @@ async function pagesOf(home: string, config: string, aid: number, space: string)
   return out;
 }
 
-describe('level 1 pages from the WAL\'s full-page images', () => {
+describe("level 1 pages from the WAL's full-page images", () => {
   let env: PgEnv;
   const started: SandboxCluster[] = [];
   const q = (sql: string) => env.cluster.query(sql);
-  const backup = (args: string[], set: string[] = []): Result => JSON.parse(ok(openbar([...set, 'backup', ...args, '--json'], { config: env.config }), `backup ${args.join(' ')}`).stdout) as Result;
+  const backup = (args: string[], set: string[] = []): Result =>
+    JSON.parse(
+      ok(openbar([...set, 'backup', ...args, '--json'], { config: env.config }), `backup ${args.join(' ')}`).stdout,
+    ) as Result;
   const imagePages = (r: Result) => r.spaces.reduce((a, s) => a + s.imagePages, 0);
   let withImages: Result;
   let sums: Record<string, string>;
@@ -41,7 +58,8 @@ describe('level 1 pages from the WAL\'s full-page images', () => {
     env = await makePgEnv('images', { settings: { compression: 'zstd' } });
     env.cluster.pgbenchInit(2);
     // nothing may touch the pages between the two level 1s below (no hint bits set, no pruning)
-    for (const t of ['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', 'pgbench_history']) await q(`ALTER TABLE ${t} SET (autovacuum_enabled = off)`);
+    for (const t of ['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', 'pgbench_history'])
+      await q(`ALTER TABLE ${t} SET (autovacuum_enabled = off)`);
     backup([]);
   });
   after(() => removeEnv(env, [env.cluster, ...started]));
@@ -49,7 +67,9 @@ describe('level 1 pages from the WAL\'s full-page images', () => {
   it('takes pages from images, byte for byte what the data files hold', async () => {
     // the first row of every 8th page changes once since the level 0's checkpoint: the first
     // change of a page after a checkpoint writes its image, and nothing changes it after
-    await q("UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE ctid = ANY (ARRAY(SELECT format('(%s,1)', b)::tid FROM generate_series(0, 3000, 8) b))");
+    await q(
+      "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE ctid = ANY (ARRAY(SELECT format('(%s,1)', b)::tid FROM generate_series(0, 3000, 8) b))",
+    );
     const read = backup(['-L', '1'], ['--set', 'incremental_method=wal', '--set', 'wal_images=off']);
     // the first level 1's start switched the WAL holding the update to the archive, where
     // it was summarized: without summaries it is read again, images and all
@@ -61,7 +81,7 @@ describe('level 1 pages from the WAL\'s full-page images', () => {
     // every connection, get hint bits set after their images, which are not WAL-logged)
     const files = new Set<string>();
     for (const rel of ['pgbench_accounts', 'pgbench_accounts_pkey']) {
-      const [r] = await q(`SELECT pg_relation_filepath('${rel}') AS f`) as [{ f: string }];
+      const [r] = (await q(`SELECT pg_relation_filepath('${rel}') AS f`)) as [{ f: string }];
       files.add(r.f.replace(/^base\//, ''));
     }
     let compared = 0;
@@ -74,7 +94,13 @@ describe('level 1 pages from the WAL\'s full-page images', () => {
         if (!files.has(file)) continue;
         for (const [block, page] of pages) {
           const want = a.get(file)!.get(block)!;
-          assert.ok(page.equals(want), `${space}/${file} block ${block}: differs at bytes ${[...page.keys()].filter((i) => page[i] !== want[i]).slice(0, 20).join(",")}`);
+          assert.ok(
+            page.equals(want),
+            `${space}/${file} block ${block}: differs at bytes ${[...page.keys()]
+              .filter((i) => page[i] !== want[i])
+              .slice(0, 20)
+              .join(',')}`,
+          );
           compared++;
         }
       }

@@ -26,14 +26,19 @@ import { decodeWalSummary } from '../../src/engine/postgres/format/wal-summary.j
 
 const SEG = 16 * 1024 * 1024;
 
-interface Parsed { changes: WalChanges; records: { lsn: number; totLen: number; blocks: string[] }[] }
+interface Parsed {
+  changes: WalChanges;
+  records: { lsn: number; totLen: number; blocks: string[] }[];
+}
 
 /** The parser over `files`, keeping each record's block references as pg_waldump -b prints them. */
 async function parse(files: string[], start: Lsn, end: Lsn): Promise<Parsed> {
   const records: Parsed['records'] = [];
   const changes = await changedBlocksFromFiles(files, {
-    startLsn: start, endLsn: end,
-    onRecord: (rec: DecodedRecord, format: WalFormat) => records.push({ lsn: rec.lsn, totLen: rec.totLen, blocks: blockLines(rec, format) }),
+    startLsn: start,
+    endLsn: end,
+    onRecord: (rec: DecodedRecord, format: WalFormat) =>
+      records.push({ lsn: rec.lsn, totLen: rec.totLen, blocks: blockLines(rec, format) }),
   });
   return { changes, records };
 }
@@ -43,7 +48,8 @@ function blockLines(rec: DecodedRecord, format: WalFormat): string[] {
   for (let i = 0; i < rec.blockCount; i++) {
     let line = `#${rec.blockId[i]} ${rec.spcOid[i]}/${rec.dbOid[i]}/${rec.relNumber[i]} ${FORK_NAMES[rec.fork(i)]} ${rec.blockNumber[i]}`;
     const method = imageCompression(rec, i, format);
-    if (method) line += ` FPW${imageApplies(rec, i, format) ? '' : ' verify'} hole ${rec.holeOffset[i]}+${rec.holeLength[i]}${method === 'none' ? '' : ` ${method}`}`;
+    if (method)
+      line += ` FPW${imageApplies(rec, i, format) ? '' : ' verify'} hole ${rec.holeOffset[i]}+${rec.holeLength[i]}${method === 'none' ? '' : ` ${method}`}`;
     out.push(line);
   }
   return out;
@@ -54,11 +60,20 @@ function specialEventsOf(c: WalChanges): string[] {
   const out: [number, string][] = [
     ...c.created.map((e): [number, string] => [e.lsn, `create ${rel(e.rel)} fork ${e.fork}`]),
     ...c.truncated.map((e): [number, string] => [e.lsn, `truncate ${rel(e.rel)} to ${e.blkno} flags ${e.flags}`]),
-    ...c.databasesCreated.map((e): [number, string] => [e.lsn, e.strategy === 'file_copy'
-      ? `create-database file_copy ${e.tablespaceId}/${e.dbId} from ${e.srcTablespaceId}/${e.srcDbId}`
-      : `create-database wal_log ${e.tablespaceId}/${e.dbId}`]),
-    ...c.databasesDropped.map((e): [number, string] => [e.lsn, `drop-database ${e.dbId} in ${e.tablespaceIds.join(',')}`]),
-    ...c.droppedRels.map((e): [number, string] => [e.lsn, `drop-rels ${e.commit ? 'commit' : 'abort'} ${e.rels.map(rel).join(' ')}`]),
+    ...c.databasesCreated.map((e): [number, string] => [
+      e.lsn,
+      e.strategy === 'file_copy'
+        ? `create-database file_copy ${e.tablespaceId}/${e.dbId} from ${e.srcTablespaceId}/${e.srcDbId}`
+        : `create-database wal_log ${e.tablespaceId}/${e.dbId}`,
+    ]),
+    ...c.databasesDropped.map((e): [number, string] => [
+      e.lsn,
+      `drop-database ${e.dbId} in ${e.tablespaceIds.join(',')}`,
+    ]),
+    ...c.droppedRels.map((e): [number, string] => [
+      e.lsn,
+      `drop-rels ${e.commit ? 'commit' : 'abort'} ${e.rels.map(rel).join(' ')}`,
+    ]),
   ];
   return out.sort((a, b) => a[0] - b[0]).map(([lsn, s]) => `${hexLsn(lsn)} ${s}`);
 }
@@ -68,7 +83,8 @@ function specialEventsOf(c: WalChanges): string[] {
  * with `summaries`, records are not compared (a summary counts the whole segment's).
  */
 function assertSameChanges(actual: WalChanges, expected: WalChanges, summaries = false): void {
-  const flat = (w: WalChanges) => [...w.relations.values()].flatMap((r) => [...r.forks].map(([f, b]) => `${r.key} ${f} ${[...b].join(',')}`)).sort();
+  const flat = (w: WalChanges) =>
+    [...w.relations.values()].flatMap((r) => [...r.forks].map(([f, b]) => `${r.key} ${f} ${[...b].join(',')}`)).sort();
   if (!summaries) assert.equal(actual.records, expected.records);
   assert.equal(actual.blockCount, expected.blockCount);
   assert.deepEqual(flat(actual), flat(expected));
@@ -87,9 +103,16 @@ describe('WAL parser against pg_waldump', () => {
 
   before(async () => {
     dir = tempDir('walparse');
-    cluster = await SandboxCluster.create({ dir: path.join(dir, 'pg'), settings: {
-      wal_keep_size: "'4GB'", max_wal_size: "'4GB'", full_page_writes: 'on', max_prepared_transactions: '4', autovacuum: 'off',
-    } });
+    cluster = await SandboxCluster.create({
+      dir: path.join(dir, 'pg'),
+      settings: {
+        wal_keep_size: "'4GB'",
+        max_wal_size: "'4GB'",
+        full_page_writes: 'on',
+        max_prepared_transactions: '4',
+        autovacuum: 'off',
+      },
+    });
     cluster.start();
     walDir = path.join(cluster.dataDir, 'pg_wal');
     const tsDir = path.join(dir, 'ts2');
@@ -100,12 +123,14 @@ describe('WAL parser against pg_waldump', () => {
     start = parseLsn((await cluster.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l'))[0]!.l);
 
     await q('CREATE TABLE items (id int PRIMARY KEY, payload text, n int)');
-    await q("INSERT INTO items SELECT g, md5(g::text), 0 FROM generate_series(1, 20000) g");
+    await q('INSERT INTO items SELECT g, md5(g::text), 0 FROM generate_series(1, 20000) g');
     await q('UPDATE items SET n = n + 1 WHERE id % 3 = 0');
     await q('DELETE FROM items WHERE id > 12000');
     await q('VACUUM items'); // empty tail pages: an smgr truncate
     await q('CREATE TABLE docs (id int, body text)');
-    await q("INSERT INTO docs SELECT g, (SELECT string_agg(md5(random()::text || x.i || g.g), '') FROM generate_series(1, 2500) AS x(i)) FROM generate_series(1, 120) AS g(g)");
+    await q(
+      "INSERT INTO docs SELECT g, (SELECT string_agg(md5(random()::text || x.i || g.g), '') FROM generate_series(1, 2500) AS x(i)) FROM generate_series(1, 120) AS g(g)",
+    );
     await q('CHECKPOINT'); // full-page images from here on
     await q('UPDATE items SET n = n + 1 WHERE id % 5 = 0');
     for (const method of ['pglz', 'lz4', 'zstd']) {
@@ -118,7 +143,7 @@ describe('WAL parser against pg_waldump', () => {
     await q('SELECT pg_reload_conf()');
     await q('CREATE INDEX items_n ON items (n)');
     await q('CREATE INDEX items_h ON items USING hash (payload)');
-    await q('CREATE INDEX docs_gin ON docs USING gin (to_tsvector(\'simple\', left(body, 200)))');
+    await q("CREATE INDEX docs_gin ON docs USING gin (to_tsvector('simple', left(body, 200)))");
     await q('CREATE TABLE pts (p point, r int4range)');
     await q('INSERT INTO pts SELECT point(g, g % 97), int4range(g, g + 10) FROM generate_series(1, 3000) g');
     await q('CREATE INDEX pts_gist ON pts USING gist (p)');
@@ -171,19 +196,34 @@ describe('WAL parser against pg_waldump', () => {
     assert.equal(mine.changes.unknownCount, 0, JSON.stringify(mine.changes.unknown.slice(0, 3)));
     const crossing = mine.records.filter((r) => Math.floor(r.lsn / SEG) !== Math.floor((r.lsn + r.totLen - 1) / SEG));
     const spanning = mine.records.filter((r) => Math.floor(r.lsn / 8192) !== Math.floor((r.lsn + r.totLen - 1) / 8192));
-    assert.ok(spanning.length > 100 && crossing.length >= 1, `${spanning.length} records span pages, ${crossing.length} cross segments`);
-    assert.ok(mine.records.some((r) => r.totLen > SEG), 'the 20 MB logical message');
+    assert.ok(
+      spanning.length > 100 && crossing.length >= 1,
+      `${spanning.length} records span pages, ${crossing.length} cross segments`,
+    );
+    assert.ok(
+      mine.records.some((r) => r.totLen > SEG),
+      'the 20 MB logical message',
+    );
   });
 
   it('finds the same records, block references and full-page images as pg_waldump', () => {
     assert.equal(mine.records.length, dump.records.length);
     for (let i = 0; i < mine.records.length; i++) {
-      const a = mine.records[i]!, b = dump.records[i]!;
+      const a = mine.records[i]!,
+        b = dump.records[i]!;
       assert.equal(hexLsn(a.lsn), hexLsn(b.lsn), `record ${i}`);
-      assert.deepEqual(a.blocks, b.blocks, `blocks of the record at ${hexLsn(a.lsn)} (${b.rmgr} ${b.desc.slice(0, 60)})`);
+      assert.deepEqual(
+        a.blocks,
+        b.blocks,
+        `blocks of the record at ${hexLsn(a.lsn)} (${b.rmgr} ${b.desc.slice(0, 60)})`,
+      );
     }
     const images = dump.records.flatMap((r) => r.blocks).filter((b) => b.includes('FPW'));
-    for (const m of [' pglz', ' lz4', ' zstd', 'hole ']) assert.ok(images.some((b) => b.endsWith(m) || b.includes(m)), `an image with ${m}`);
+    for (const m of [' pglz', ' lz4', ' zstd', 'hole '])
+      assert.ok(
+        images.some((b) => b.endsWith(m) || b.includes(m)),
+        `an image with ${m}`,
+      );
   });
 
   it('returns exactly the set of (relation, fork, block) pg_waldump lists', () => {
@@ -194,20 +234,38 @@ describe('WAL parser against pg_waldump', () => {
     }
     assert.equal(ours.size, mine.changes.blockCount);
     assert.deepEqual([...ours].sort(), [...theirs].sort());
-    assert.ok([...ours].some((k) => k.startsWith(`${tablespaceOid(mine)}/`)), 'blocks in the second tablespace');
+    assert.ok(
+      [...ours].some((k) => k.startsWith(`${tablespaceOid(mine)}/`)),
+      'blocks in the second tablespace',
+    );
   });
 
   it('reports the same smgr, database and dropped-relation events as pg_waldump', () => {
     assert.deepEqual(specialEventsOf(mine.changes), specialEventsOfDump(dump.records));
     const c = mine.changes;
-    assert.ok(c.created.some((e) => e.fork === 3), 'an init fork (unlogged table)');
-    assert.ok(c.created.some((e) => e.rel.spcOid === tablespaceOid(mine)), 'a file created in ts2 (SET TABLESPACE)');
+    assert.ok(
+      c.created.some((e) => e.fork === 3),
+      'an init fork (unlogged table)',
+    );
+    assert.ok(
+      c.created.some((e) => e.rel.spcOid === tablespaceOid(mine)),
+      'a file created in ts2 (SET TABLESPACE)',
+    );
     assert.ok(c.truncated.length >= 1, 'a VACUUM truncation');
     assert.deepEqual(c.databasesCreated.map((e) => e.strategy).sort(), ['file_copy', 'file_copy', 'wal_log']);
     assert.equal(c.databasesDropped.length, 2);
-    assert.ok(c.databasesDropped.some((e) => e.tablespaceIds.length === 2), 'a database in two tablespaces dropped');
-    assert.ok(c.droppedRels.some((e) => e.commit), 'relations dropped at commit');
-    assert.ok(c.droppedRels.filter((e) => !e.commit).length >= 3, 'relations dropped at abort, subtransaction abort and ROLLBACK PREPARED');
+    assert.ok(
+      c.databasesDropped.some((e) => e.tablespaceIds.length === 2),
+      'a database in two tablespaces dropped',
+    );
+    assert.ok(
+      c.droppedRels.some((e) => e.commit),
+      'relations dropped at commit',
+    );
+    assert.ok(
+      c.droppedRels.filter((e) => !e.commit).length >= 3,
+      'relations dropped at abort, subtransaction abort and ROLLBACK PREPARED',
+    );
   });
 
   it('reads the same when segments arrive in pieces and the end is known only late', () => {
@@ -226,7 +284,7 @@ describe('WAL parser against pg_waldump', () => {
         seg.set(data.subarray(at, at + n2), at);
         at += n2;
         c.push(seg, segno, at);
-        cut = (cut * 7 + 12345) % (3 * 1024 * 1024) + 1;
+        cut = ((cut * 7 + 12345) % (3 * 1024 * 1024)) + 1;
       }
     });
     const pieces = c.finish();
@@ -240,17 +298,31 @@ describe('WAL parser against pg_waldump', () => {
    * segments (all but `unarchived` of the last ones) in pieces as a save set gives them, the
    * rest from pg_wal, read ahead as far as `written` (the flush LSN a backup learns) first.
    */
-  async function readAsBackup(summaries?: Map<string, Uint8Array>, from = start, unarchived = 0, written: Lsn | readonly Lsn[] = []) {
-    const [{ sysid }] = (await cluster.query<{ sysid: string }>('SELECT system_identifier::text AS sysid FROM pg_control_system()')) as [{ sysid: string }];
+  async function readAsBackup(
+    summaries?: Map<string, Uint8Array>,
+    from = start,
+    unarchived = 0,
+    written: Lsn | readonly Lsn[] = [],
+  ) {
+    const [{ sysid }] = (await cluster.query<{ sysid: string }>(
+      'SELECT system_identifier::text AS sysid FROM pg_control_system()',
+    )) as [{ sysid: string }];
     const inPool = new Set(files.slice(0, files.length - unarchived).map((f) => path.basename(f)));
     const reading = new WalChangesReading({
-      fromLsn: hexLsn(from), timeline: 1, segmentSize: SEG, systemId: sysid, pgWal: walDir,
+      fromLsn: hexLsn(from),
+      timeline: 1,
+      segmentSize: SEG,
+      systemId: sysid,
+      pgWal: walDir,
       sources: {
         archived: async (name) => {
           const file = path.join(walDir, name);
           if (!fs.existsSync(file) || !inPool.has(name)) return undefined;
           const data = fs.readFileSync(file);
-          return (async function* pieces() { for (let at = 0; at < data.length; at += 3 * 1024 * 1024 + 8192) yield data.subarray(at, at + 3 * 1024 * 1024 + 8192); })();
+          return (async function* pieces() {
+            for (let at = 0; at < data.length; at += 3 * 1024 * 1024 + 8192)
+              yield data.subarray(at, at + 3 * 1024 * 1024 + 8192);
+          })();
         },
         summary: async (name) => summaries?.get(name),
       },
@@ -280,13 +352,19 @@ describe('WAL parser against pg_waldump', () => {
 
   it('reads the same when read ahead twice, as a level 1 does (to the last checkpoint, then to the flush point)', async () => {
     const second = BigInt(Math.floor(Number(end) / SEG) - 1) * BigInt(SEG);
-    const r = await readAsBackup(undefined, start, 2, [second + BigInt(SEG / 4 + 777), second + BigInt(SEG / 2 + 1234)]);
+    const r = await readAsBackup(undefined, start, 2, [
+      second + BigInt(SEG / 4 + 777),
+      second + BigInt(SEG / 2 + 1234),
+    ]);
     assert.equal(r.changes.wal.walBytes, mine.changes.walBytes);
     assertSameChanges(r.changes.wal, mine.changes);
   });
 
   it('reads the last checkpoint from pg_control where pg_controldata does', () => {
-    const r = spawnSync(path.join(cluster.bin, 'pg_controldata'), [cluster.dataDir], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    const r = spawnSync(path.join(cluster.bin, 'pg_controldata'), [cluster.dataDir], {
+      encoding: 'utf8',
+      env: { ...process.env, LC_ALL: 'C' },
+    });
     const latest = /^Latest checkpoint location:\s+(\S+)$/m.exec(r.stdout)?.[1];
     assert.ok(latest, r.stderr || r.stdout);
     const c = readControlFile(fs.readFileSync(path.join(cluster.dataDir, 'global', 'pg_control')));
@@ -305,12 +383,24 @@ describe('WAL parser against pg_waldump', () => {
       summaries.set(name, made.summary);
     }
     const decoded = [...summaries.values()].map((b) => decodeWalSummary(b));
-    assert.ok(decoded.some((d) => d.head === 'resolved'), 'a record running on from one segment to the next, completed with the kept bytes');
-    assert.ok(decoded.some((d) => d.tail && !d.tail.bytes), 'the 20 MB record: kept by its LSN only');
-    assert.ok(decoded.some((d) => d.head === 'unresolved'), 'a segment after it: its head is left to the WAL');
+    assert.ok(
+      decoded.some((d) => d.head === 'resolved'),
+      'a record running on from one segment to the next, completed with the kept bytes',
+    );
+    assert.ok(
+      decoded.some((d) => d.tail && !d.tail.bytes),
+      'the 20 MB record: kept by its LSN only',
+    );
+    assert.ok(
+      decoded.some((d) => d.head === 'unresolved'),
+      'a segment after it: its head is left to the WAL',
+    );
     // all of them: summaries up to the 20 MB record, the WAL read from its start on
     const all = await readAsBackup(summaries);
-    assert.equal(all.summarized, decoded.findIndex((d) => d.head === 'unresolved'));
+    assert.equal(
+      all.summarized,
+      decoded.findIndex((d) => d.head === 'unresolved'),
+    );
     assertSameChanges(all.changes.wal, mine.changes, true);
     // one missing in the middle: the WAL is read from where that segment starts
     const gap = new Map(summaries);
@@ -331,7 +421,10 @@ describe('WAL parser against pg_waldump', () => {
     const from = start + 100_003n;
     const some = waldump(cluster.bin, walDir, hexLsn(from), hexLsn(end), path.join(dir, 'dump-mid.txt'), ['-n', '20']);
     const part = await parse(files, from, end);
-    assert.deepEqual(part.records.slice(0, 20).map((r) => hexLsn(r.lsn)), some.records.map((r) => hexLsn(r.lsn)));
+    assert.deepEqual(
+      part.records.slice(0, 20).map((r) => hexLsn(r.lsn)),
+      some.records.map((r) => hexLsn(r.lsn)),
+    );
   });
 
   it('stops with a CRC error at a damaged record, where pg_waldump does', async () => {
@@ -339,7 +432,9 @@ describe('WAL parser against pg_waldump', () => {
     fs.mkdirSync(copy);
     for (const f of files) fs.copyFileSync(f, path.join(copy, path.basename(f)));
     // a record of the second segment that lies within one page: flip its last byte
-    const i = mine.records.findIndex((r) => r.lsn > Number(start) + SEG && r.totLen > 40 && (r.lsn % 8192) + r.totLen <= 8192);
+    const i = mine.records.findIndex(
+      (r) => r.lsn > Number(start) + SEG && r.totLen > 40 && (r.lsn % 8192) + r.totLen <= 8192,
+    );
     const victim = mine.records[i]!;
     const file = path.join(copy, path.basename(files[Math.floor(victim.lsn / SEG) - Math.floor(Number(start) / SEG)]!));
     const fd = fs.openSync(file, 'r+');
@@ -355,7 +450,10 @@ describe('WAL parser against pg_waldump', () => {
     assert.equal(hexLsn(damaged.changes.stoppedAt), hexLsn(victim.lsn));
     assert.equal(damaged.records.length, i, 'every record before the damaged one');
     const theirs = waldump(cluster.bin, copy, hexLsn(start), hexLsn(end), path.join(dir, 'dump-damaged.txt'));
-    assert.match(theirs.stderr, new RegExp(`incorrect resource manager data checksum in record at ${hexLsn(victim.lsn)}`));
+    assert.match(
+      theirs.stderr,
+      new RegExp(`incorrect resource manager data checksum in record at ${hexLsn(victim.lsn)}`),
+    );
     assert.equal(theirs.records.length, i);
   });
 
@@ -365,7 +463,10 @@ describe('WAL parser against pg_waldump', () => {
     assert.equal(cut.changes.complete, false);
     assert.equal(cut.changes.stop.reason, 'missing-segment');
     const missingFrom = (start / BigInt(SEG) + 1n) * BigInt(SEG);
-    assert.ok(cut.changes.stoppedAt <= missingFrom && cut.changes.stoppedAt > missingFrom - BigInt(SEG), hexLsn(cut.changes.stoppedAt));
+    assert.ok(
+      cut.changes.stoppedAt <= missingFrom && cut.changes.stoppedAt > missingFrom - BigInt(SEG),
+      hexLsn(cut.changes.stoppedAt),
+    );
     assert.equal(cut.records.length, mine.records.filter((r) => r.lsn < Number(cut.changes.stoppedAt)).length);
   });
 
@@ -376,7 +477,10 @@ describe('WAL parser against pg_waldump', () => {
     assert.equal(tail.changes.complete, false);
     assert.equal(tail.changes.stop.reason, 'end-of-wal', tail.changes.stop.message);
     const theirs = waldump(cluster.bin, walDir, hexLsn(end), undefined, path.join(dir, 'dump-tail.txt'));
-    assert.deepEqual(tail.records.map((r) => hexLsn(r.lsn)), theirs.records.map((r) => hexLsn(r.lsn)));
+    assert.deepEqual(
+      tail.records.map((r) => hexLsn(r.lsn)),
+      theirs.records.map((r) => hexLsn(r.lsn)),
+    );
   });
 });
 

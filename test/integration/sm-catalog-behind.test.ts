@@ -13,7 +13,8 @@ import { lastLine, makeHome, openbar, openbarAsync, savesets, sha256File, writeR
 const MiB = 1024 * 1024;
 
 function copyCatalog(home: string, to: string): void {
-  for (const s of ['-wal', '-shm']) assert.equal(fs.existsSync(path.join(home, `catalog.db${s}`)), false, 'no openbar runs: the catalog is one file');
+  for (const s of ['-wal', '-shm'])
+    assert.equal(fs.existsSync(path.join(home, `catalog.db${s}`)), false, 'no openbar runs: the catalog is one file');
   fs.copyFileSync(path.join(home, 'catalog.db'), to);
 }
 
@@ -25,7 +26,8 @@ function putBack(from: string, home: string): void {
 function fingerprint(home: string): Record<string, string> {
   const out: Record<string, string> = { catalog: sha256File(path.join(home, 'catalog.db')) };
   for (const pool of fs.readdirSync(path.join(home, 'volumes'))) {
-    for (const v of fs.readdirSync(path.join(home, 'volumes', pool))) out[v] = sha256File(path.join(home, 'volumes', pool, v));
+    for (const v of fs.readdirSync(path.join(home, 'volumes', pool)))
+      out[v] = sha256File(path.join(home, 'volumes', pool, v));
   }
   return out;
 }
@@ -48,18 +50,27 @@ describe('a catalog behind its volumes', () => {
   after(() => fs.rmSync(env.dir, { recursive: true, force: true }));
 
   it('is refused when its open volume holds newer transactions; nothing is written; the rebuild fixes it', () => {
-    store('a1'); store('a2');
+    store('a1');
+    store('a2');
     const old = path.join(env.dir, 'catalog.old');
     copyCatalog(env.home, old);
-    store('a3'); store('a4');
+    store('a3');
+    store('a4');
     const want = summary();
     putBack(old, env.home);
     const before = fingerprint(env.home);
-    for (const args of [['sm', 'savesets'], ['sm', 'store', '--pool', 'Data', '--name', 'a5', file], ['sm', 'volumes']]) {
+    for (const args of [
+      ['sm', 'savesets'],
+      ['sm', 'store', '--pool', 'Data', '--name', 'a5', file],
+      ['sm', 'volumes'],
+    ]) {
       const r = openbar(args, { config: env.config });
       assert.equal(r.status, 1, `${args.join(' ')}: ${r.stdout}`);
       assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
-      assert.match(r.stderr, /^openbar: the storage-manager catalog \S+catalog\.db is behind its volumes .*volume Data\.0001 holds transaction 3 past its catalogued end.*run `openbar sm scan --rebuild`/);
+      assert.match(
+        r.stderr,
+        /^openbar: the storage-manager catalog \S+catalog\.db is behind its volumes .*volume Data\.0001 holds transaction 3 past its catalogued end.*run `openbar sm scan --rebuild`/,
+      );
     }
     // before the fix the store succeeded as save set 3, cutting a3 and a4 off Data.0001
     assert.deepEqual(fingerprint(env.home), before, 'the catalog and the volumes are untouched');
@@ -77,7 +88,10 @@ describe('a catalog behind its volumes', () => {
     putBack(old, env.home);
     const r = openbar(['sm', 'savesets'], { config: env.config });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /is behind its volumes .*volume Logs\.0001 \(\S+Logs\.0001\.vol\) of pool Logs is not in the catalog/);
+    assert.match(
+      r.stderr,
+      /is behind its volumes .*volume Logs\.0001 \(\S+Logs\.0001\.vol\) of pool Logs is not in the catalog/,
+    );
     assert.equal(openbar(['sm', 'scan', '--rebuild'], { config: env.config }).status, 0);
     assert.ok(savesets(env.config).some((s) => s.id === id && s.name === 'l1'));
     assert.ok(store('l2', 'Logs') > id);
@@ -85,7 +99,10 @@ describe('a catalog behind its volumes', () => {
 
   it('is not confused with the tail of a writer killed before its catalog commit, nor after a rebuild', () => {
     for (const fault of ['sm-data-record', 'sm-before-catalog-commit']) {
-      const k = openbar(['sm', 'store', '--pool', 'Data', '--name', `killed-${fault}`, file], { config: env.config, env: { OPENBAR_FAULT: fault } });
+      const k = openbar(['sm', 'store', '--pool', 'Data', '--name', `killed-${fault}`, file], {
+        config: env.config,
+        env: { OPENBAR_FAULT: fault },
+      });
       assert.equal(k.signal, 'SIGKILL');
       const r = openbar(['sm', 'savesets'], { config: env.config });
       assert.equal(r.status, 0, r.stderr);
@@ -102,7 +119,9 @@ describe('a catalog behind its volumes', () => {
     const child = openbarAsync(['sm', 'store', '--pool', 'Data', '--name', 'big', big], { config: env.config });
     const done = new Promise<number | null>((resolve) => child.on('exit', resolve));
     let exited = false;
-    void done.then(() => { exited = true; });
+    void done.then(() => {
+      exited = true;
+    });
     let looks = 0;
     while (!exited) {
       const r = openbar(['sm', 'volumes'], { config: env.config });

@@ -37,7 +37,10 @@ describe('sm crash safety (kill -9)', () => {
   ];
   for (const point of points) {
     it(`leaves nothing half-done when killed at ${point}`, () => {
-      const r = openbar(['sm', 'store', '--pool', 'Data', '--name', 'crashed', big], { config: env.config, env: { OPENBAR_FAULT: point } });
+      const r = openbar(['sm', 'store', '--pool', 'Data', '--name', 'crashed', big], {
+        config: env.config,
+        env: { OPENBAR_FAULT: point },
+      });
       assert.equal(r.signal, 'SIGKILL', `killed at ${point}: ${r.stderr}`);
       assertClean();
     });
@@ -53,13 +56,20 @@ describe('sm crash safety (kill -9)', () => {
       const sets = savesets(env.config).filter((s) => s.name === 'crashed');
       // the store may have finished before the kill: then it is whole
       for (const s of sets) assert.equal(s.rawBytes, 40 * MiB);
-      for (const s of sets) assert.equal(openbar(['sm', 'extract', String(s.id), '--out', '/dev/null', '--force'], { config: env.config }).status, 0);
+      for (const s of sets)
+        assert.equal(
+          openbar(['sm', 'extract', String(s.id), '--out', '/dev/null', '--force'], { config: env.config }).status,
+          0,
+        );
       assertClean({ allowCrashed: true });
     }
   });
 
   it('commits exactly once when killed right after the catalog commit', () => {
-    const r = openbar(['sm', 'store', '--pool', 'Data', '--name', 'late', big], { config: env.config, env: { OPENBAR_FAULT: 'sm-after-catalog-commit' } });
+    const r = openbar(['sm', 'store', '--pool', 'Data', '--name', 'late', big], {
+      config: env.config,
+      env: { OPENBAR_FAULT: 'sm-after-catalog-commit' },
+    });
     assert.equal(r.signal, 'SIGKILL');
     const late = savesets(env.config).filter((s) => s.name === 'late');
     assert.equal(late.length, 1);
@@ -71,7 +81,12 @@ describe('sm crash safety (kill -9)', () => {
 
   function assertClean(opts: { allowCrashed?: boolean } = {}): void {
     const sets = savesets(env.config);
-    if (!opts.allowCrashed) assert.deepEqual(sets.filter((s) => s.name === 'crashed'), [], 'no partial save set is listed');
+    if (!opts.allowCrashed)
+      assert.deepEqual(
+        sets.filter((s) => s.name === 'crashed'),
+        [],
+        'no partial save set is listed',
+      );
     // the volume's torn tail is reported, not damage
     const scan = openbar(['sm', 'scan'], { config: env.config });
     assert.equal(scan.status, 0, scan.stdout + scan.stderr);
@@ -94,6 +109,9 @@ describe('sm crash safety (kill -9)', () => {
     // and a rebuild from the volumes agrees with the catalog
     const before = savesets(env.config).map((s) => `${s.id} ${s.name} ${s.rawBytes} ${s.hash}`);
     assert.equal(openbar(['sm', 'scan', '--rebuild'], { config: env.config }).status, 0);
-    assert.deepEqual(savesets(env.config).map((s) => `${s.id} ${s.name} ${s.rawBytes} ${s.hash}`), before);
+    assert.deepEqual(
+      savesets(env.config).map((s) => `${s.id} ${s.name} ${s.rawBytes} ${s.hash}`),
+      before,
+    );
   }
 });

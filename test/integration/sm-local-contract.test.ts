@@ -12,12 +12,18 @@ for (const compression of ['none', 'zstd'] as const) {
   storageManagerContract(`local, ${compression}, 2 MiB volumes`, async () => {
     const dir = tempDir('contract');
     const sm = LocalStorageManager.create({
-      home: path.join(dir, 'home'), log: silentLog, maxVolumeSize: 2 * 1024 * 1024,
+      home: path.join(dir, 'home'),
+      log: silentLog,
+      maxVolumeSize: 2 * 1024 * 1024,
       write: { compression, compressionLevel: 1, recordSize: 256 * 1024, bufferCount: 4 },
     });
     return {
-      sm, pools: { data: 'Data', logs: 'Logs' },
-      dispose: async () => { await sm.close(); fs.rmSync(dir, { recursive: true, force: true }); },
+      sm,
+      pools: { data: 'Data', logs: 'Logs' },
+      dispose: async () => {
+        await sm.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
     };
   });
 }

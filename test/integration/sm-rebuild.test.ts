@@ -13,7 +13,8 @@ const MiB = 1024 * 1024;
 describe('catalog rebuild and bootstrap', () => {
   let env: ReturnType<typeof makeHome>;
   let expected: string[];
-  const summary = (config: string) => savesets(config).map((s) => JSON.stringify([s.id, s.name, s.pool, s.kind, s.rawBytes, s.hash, s.volumes]));
+  const summary = (config: string) =>
+    savesets(config).map((s) => JSON.stringify([s.id, s.name, s.pool, s.kind, s.rawBytes, s.hash, s.volumes]));
 
   before(() => {
     env = makeHome('rebuild', { max_volume_size: '8MiB' });
@@ -25,12 +26,17 @@ describe('catalog rebuild and bootstrap', () => {
     }
     const ids: number[] = [];
     for (const [i, f] of files.entries()) {
-      const r = openbar(['sm', 'store', '--pool', i % 2 ? 'Logs' : 'Data', '--name', `file-${i}`, f], { config: env.config });
+      const r = openbar(['sm', 'store', '--pool', i % 2 ? 'Logs' : 'Data', '--name', `file-${i}`, f], {
+        config: env.config,
+      });
       assert.equal(r.status, 0, r.stderr);
       ids.push(Number(lastLine(r.stdout)));
     }
     // an aborted store (killed) and a deleted save set must not come back
-    const k = openbar(['sm', 'store', '--pool', 'Data', '--name', 'killed', files[1]!], { config: env.config, env: { OPENBAR_FAULT: 'sm-before-catalog-commit' } });
+    const k = openbar(['sm', 'store', '--pool', 'Data', '--name', 'killed', files[1]!], {
+      config: env.config,
+      env: { OPENBAR_FAULT: 'sm-before-catalog-commit' },
+    });
     assert.equal(k.signal, 'SIGKILL');
     expected = summary(env.config);
     assert.equal(expected.length, 4);
@@ -63,7 +69,15 @@ describe('catalog rebuild and bootstrap', () => {
     const f = path.join(env.dir, 'new');
     writeRandomFile(f, 100);
     const r = openbar(['sm', 'store', '--pool', 'Data', '--name', 'new', f], { config: env.config });
-    assert.ok(Number(lastLine(r.stdout)) > Math.max(...savesets(env.config).filter((s) => s.name !== 'new').map((s) => s.id), victim.id));
+    assert.ok(
+      Number(lastLine(r.stdout)) >
+        Math.max(
+          ...savesets(env.config)
+            .filter((s) => s.name !== 'new')
+            .map((s) => s.id),
+          victim.id,
+        ),
+    );
   });
 
   it('recovers the catalog from the bootstrap record', () => {

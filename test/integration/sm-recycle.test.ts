@@ -10,7 +10,12 @@ import { lastLine, makeHome, openbar, savesets, writeRandomFile } from '../harne
 
 const MiB = 1024 * 1024;
 
-interface Vol { label: string; state: string; size: number; saveSets: number }
+interface Vol {
+  label: string;
+  state: string;
+  size: number;
+  saveSets: number;
+}
 const volumes = (config: string): Vol[] => JSON.parse(openbar(['sm', 'volumes', '--json'], { config }).stdout) as Vol[];
 
 describe('volume recycling', () => {
@@ -41,7 +46,8 @@ describe('volume recycling', () => {
     // deleting one of them is not enough
     assert.equal(openbar(['sm', 'delete', String(inFirst[0]!.id)], { config: env.config }).status, 0);
     assert.equal(volumes(env.config).find((v) => v.label === first.label)!.state, 'full');
-    for (const s of inFirst.slice(1)) assert.equal(openbar(['sm', 'delete', String(s.id)], { config: env.config }).status, 0);
+    for (const s of inFirst.slice(1))
+      assert.equal(openbar(['sm', 'delete', String(s.id)], { config: env.config }).status, 0);
     const now = volumes(env.config).find((v) => v.label === first.label)!;
     assert.equal(now.state, 'open');
     assert.equal(fs.statSync(path.join(env.home, 'volumes', 'Data', `${first.label}.vol`)).size, 4096);
@@ -51,18 +57,25 @@ describe('volume recycling', () => {
     const live = savesets(env.config).map((s) => s.id);
     const maxBefore = Math.max(...ids);
     assert.equal(openbar(['sm', 'scan', '--rebuild'], { config: env.config }).status, 0);
-    assert.deepEqual(savesets(env.config).map((s) => s.id), live);
+    assert.deepEqual(
+      savesets(env.config).map((s) => s.id),
+      live,
+    );
     // the recycled volume is reused and a new id is higher than any ever given
     const f = path.join(env.dir, 'again');
     writeRandomFile(f, 100 * 1024);
     const r = openbar(['sm', 'store', '--pool', 'Data', '--name', 'again', f], { config: env.config });
     assert.equal(r.status, 0, r.stderr);
     assert.ok(Number(lastLine(r.stdout)) > maxBefore);
-    const x = openbar(['sm', 'extract', lastLine(r.stdout), '--out', path.join(env.dir, 'again.out')], { config: env.config });
+    const x = openbar(['sm', 'extract', lastLine(r.stdout), '--out', path.join(env.dir, 'again.out')], {
+      config: env.config,
+    });
     assert.equal(x.status, 0, x.stderr);
     assert.deepEqual(fs.readFileSync(path.join(env.dir, 'again.out')), fs.readFileSync(f));
     for (const s of savesets(env.config)) {
-      const e = openbar(['sm', 'extract', String(s.id), '--out', path.join(env.dir, `x${s.id}`)], { config: env.config });
+      const e = openbar(['sm', 'extract', String(s.id), '--out', path.join(env.dir, `x${s.id}`)], {
+        config: env.config,
+      });
       assert.equal(e.status, 0, `save set ${s.id}: ${e.stderr}`);
     }
     assert.equal(openbar(['sm', 'scan'], { config: env.config }).status, 0);

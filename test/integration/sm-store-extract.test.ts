@@ -24,7 +24,10 @@ describe('sm store and extract', () => {
 
   for (const compression of ['none', 'lz4', 'zstd']) {
     it(`round-trips 100 MiB with ${compression}, spanning two volumes`, () => {
-      const r = openbar(['sm', 'store', '--pool', 'Data', '--name', `rt-${compression}`, '--compression', compression, src], { config: env.config });
+      const r = openbar(
+        ['sm', 'store', '--pool', 'Data', '--name', `rt-${compression}`, '--compression', compression, src],
+        { config: env.config },
+      );
       assert.equal(r.status, 0, r.stderr);
       const id = Number(lastLine(r.stdout));
       assert.ok(id > 0, `last line is the id: ${r.stdout}`);
@@ -52,11 +55,17 @@ describe('sm store and extract', () => {
   it('names the save set, volume and offset of a flipped byte, and of a truncated volume', () => {
     const file = path.join(env.dir, 'victim.bin');
     writeRandomFile(file, 6 * MiB);
-    const r = openbar(['sm', 'store', '--pool', 'Data', '--name', 'victim', '--compression', 'none', file], { config: env.config });
+    const r = openbar(['sm', 'store', '--pool', 'Data', '--name', 'victim', '--compression', 'none', file], {
+      config: env.config,
+    });
     assert.equal(r.status, 0, r.stderr);
     const id = Number(lastLine(r.stdout));
     const info = savesets(env.config).find((s) => s.id === id)!;
-    const vols = JSON.parse(openbar(['sm', 'volumes', '--json'], { config: env.config }).stdout) as { label: string; path: string; size: number }[];
+    const vols = JSON.parse(openbar(['sm', 'volumes', '--json'], { config: env.config }).stdout) as {
+      label: string;
+      path: string;
+      size: number;
+    }[];
     const vol = vols.find((v) => v.label === info.volumes[0])!;
     const copy = `${vol.path}.orig`;
     fs.copyFileSync(vol.path, copy);
@@ -69,7 +78,12 @@ describe('sm store and extract', () => {
     assert.equal(x.status, 1);
     const line = x.stderr.trim();
     assert.equal(line.split('\n').length, 1, line);
-    assert.match(line, new RegExp(`^openbar: save set ${id} \\(victim\\): record checksum mismatch in volume ${vol.label} at offset (\\d+)`));
+    assert.match(
+      line,
+      new RegExp(
+        `^openbar: save set ${id} \\(victim\\): record checksum mismatch in volume ${vol.label} at offset (\\d+)`,
+      ),
+    );
     const offset = Number(/at offset (\d+)/.exec(line)![1]);
     assert.ok(offset <= at && at < offset + 1 * MiB + 40, `offset ${offset} is the record holding byte ${at}`);
     assert.equal(fs.existsSync(out), false, 'no partial output left');
@@ -82,7 +96,10 @@ describe('sm store and extract', () => {
     fs.truncateSync(vol.path, vol.size - MiB);
     const t = openbar(['sm', 'extract', String(id), '--out', out], { config: env.config });
     assert.equal(t.status, 1);
-    assert.match(t.stderr, new RegExp(`^openbar: save set ${id} \\(victim\\): volume is truncated .* in volume ${vol.label} at offset \\d+`));
+    assert.match(
+      t.stderr,
+      new RegExp(`^openbar: save set ${id} \\(victim\\): volume is truncated .* in volume ${vol.label} at offset \\d+`),
+    );
     fs.copyFileSync(copy, vol.path);
     fs.rmSync(copy);
     assert.equal(openbar(['sm', 'extract', String(id), '--out', out], { config: env.config }).status, 0);
@@ -99,19 +116,29 @@ describe('sm bad input', () => {
   });
   after(() => fs.rmSync(env.dir, { recursive: true, force: true }));
 
-  const state = () => JSON.stringify({
-    sets: savesets(env.config),
-    vols: fs.readdirSync(path.join(env.home, 'volumes'), { recursive: true }).sort(),
-  });
+  const state = () =>
+    JSON.stringify({
+      sets: savesets(env.config),
+      vols: fs.readdirSync(path.join(env.home, 'volumes'), { recursive: true }).sort(),
+    });
 
   const cases: [string, () => string[], RegExp, Record<string, string>?][] = [
     ['an unknown pool', () => ['sm', 'store', '--pool', 'Nope', '--name', 'x', file], /pool 'Nope' does not exist/],
-    ['a missing file', () => ['sm', 'store', '--pool', 'Data', '--name', 'x', path.join(env.dir, 'missing')], /no such file/],
+    [
+      'a missing file',
+      () => ['sm', 'store', '--pool', 'Data', '--name', 'x', path.join(env.dir, 'missing')],
+      /no such file/,
+    ],
     ['a name with ..', () => ['sm', 'store', '--pool', 'Data', '--name', 'a..b', file], /contains '\.\.'/],
     ['a name with /', () => ['sm', 'store', '--pool', 'Data', '--name', 'a/b', file], /path separator/],
     ['an unknown option', () => ['sm', 'store', '--pool', 'Data', '--name', 'x', '--bogus', file], /unknown option/],
     ['a bad --set key', () => ['--set', 'no_such_key=1', 'sm', 'savesets'], /unknown key 'no_such_key'/],
-    ['a bad env value', () => ['sm', 'savesets'], /OPENBAR_XFER_BUF_SIZE: xfer_buf_size/, { OPENBAR_XFER_BUF_SIZE: 'lots' }],
+    [
+      'a bad env value',
+      () => ['sm', 'savesets'],
+      /OPENBAR_XFER_BUF_SIZE: xfer_buf_size/,
+      { OPENBAR_XFER_BUF_SIZE: 'lots' },
+    ],
     ['an unknown save set', () => ['sm', 'extract', '999999'], /save set 999999 does not exist/],
   ];
   for (const [what, args, message, envVars] of cases) {
@@ -119,7 +146,10 @@ describe('sm bad input', () => {
       const before = state();
       const r = openbar(args(), { config: env.config, ...(envVars ? { env: envVars } : {}) });
       assert.equal(r.status, 2, `${r.stdout}${r.stderr}`);
-      const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help'));
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('(run with --help'));
       assert.equal(lines.length, 1, r.stderr);
       assert.match(lines[0]!, /^openbar: /);
       assert.match(lines[0]!, message);

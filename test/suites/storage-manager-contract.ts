@@ -22,9 +22,22 @@ async function readAll(sm: StorageManager, id: number): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-async function store(sm: StorageManager, pool: string, name: string, data: Buffer, extra: { kind?: string; level?: number; meta?: Record<string, unknown> } = {}) {
+async function store(
+  sm: StorageManager,
+  pool: string,
+  name: string,
+  data: Buffer,
+  extra: { kind?: string; level?: number; meta?: Record<string, unknown> } = {},
+) {
   const txn = await sm.beginTransaction();
-  const w = await txn.createObject({ pool, server: 'contract', name, kind: extra.kind ?? 'file', level: extra.level ?? null, meta: extra.meta ?? {} });
+  const w = await txn.createObject({
+    pool,
+    server: 'contract',
+    name,
+    kind: extra.kind ?? 'file',
+    level: extra.level ?? null,
+    meta: extra.meta ?? {},
+  });
   await w.write(data);
   await w.close();
   const [info] = await txn.commit();
@@ -34,8 +47,13 @@ async function store(sm: StorageManager, pool: string, name: string, data: Buffe
 export function storageManagerContract(name: string, make: () => Promise<ContractFixture>): void {
   describe(`storage manager contract: ${name}`, () => {
     let fx: ContractFixture;
-    const ready = make().then((f) => { fx = f; });
-    after(async () => { await ready; await fx.dispose(); });
+    const ready = make().then((f) => {
+      fx = f;
+    });
+    after(async () => {
+      await ready;
+      await fx.dispose();
+    });
 
     it('stores and returns bytes exactly, with sizes and hash', async () => {
       await ready;
@@ -74,11 +92,18 @@ export function storageManagerContract(name: string, make: () => Promise<Contrac
       await ready;
       const txn = await fx.sm.beginTransaction();
       const blobs = [randomBytes(1_500_000), randomBytes(2_500_000), randomBytes(10)];
-      const writers = await Promise.all(blobs.map((_, i) => txn.createObject({ pool: fx.pools.data, server: 'contract', name: `par-${i}`, kind: 'space', level: 0 })));
-      await Promise.all(writers.map(async (w, i) => {
-        for (let off = 0; off < blobs[i]!.length; off += 300_000) await w.write(blobs[i]!.subarray(off, off + 300_000));
-        await w.close();
-      }));
+      const writers = await Promise.all(
+        blobs.map((_, i) =>
+          txn.createObject({ pool: fx.pools.data, server: 'contract', name: `par-${i}`, kind: 'space', level: 0 }),
+        ),
+      );
+      await Promise.all(
+        writers.map(async (w, i) => {
+          for (let off = 0; off < blobs[i]!.length; off += 300_000)
+            await w.write(blobs[i]!.subarray(off, off + 300_000));
+          await w.close();
+        }),
+      );
       assert.equal((await fx.sm.query({ kind: 'space' })).length, 0);
       const infos = await txn.commit();
       assert.equal(infos.length, 3);
@@ -118,9 +143,16 @@ export function storageManagerContract(name: string, make: () => Promise<Contrac
     it('queries by server, name, kind, level, pool and time, and keeps meta', async () => {
       await ready;
       const before = new Date(Date.now() - 1000).toISOString();
-      const a = await store(fx.sm, fx.pools.data, 'q-space', Buffer.from('a'), { kind: 'qspace', level: 1, meta: { lsn: '0/1000028', base: 7 } });
+      const a = await store(fx.sm, fx.pools.data, 'q-space', Buffer.from('a'), {
+        kind: 'qspace',
+        level: 1,
+        meta: { lsn: '0/1000028', base: 7 },
+      });
       await store(fx.sm, fx.pools.data, 'q-space', Buffer.from('b'), { kind: 'qspace', level: 2 });
-      assert.deepEqual((await fx.sm.query({ kind: 'qspace', level: 1 })).map((s) => s.id), [a.id]);
+      assert.deepEqual(
+        (await fx.sm.query({ kind: 'qspace', level: 1 })).map((s) => s.id),
+        [a.id],
+      );
       assert.equal((await fx.sm.query({ name: 'q-space' })).length, 2);
       assert.equal((await fx.sm.query({ name: 'q-space', server: 'nobody' })).length, 0);
       assert.equal((await fx.sm.query({ name: 'q-space', pool: fx.pools.logs })).length, 0);
@@ -134,14 +166,23 @@ export function storageManagerContract(name: string, make: () => Promise<Contrac
       const a = await store(fx.sm, fx.pools.data, 'to-delete', Buffer.from('x'));
       await fx.sm.delete([a.id]);
       assert.equal((await fx.sm.query({ id: a.id })).length, 0);
-      assert.throws(() => fx.sm.read(a.id), (e: Error & { code?: string }) => e.code === 'NOT_FOUND');
+      assert.throws(
+        () => fx.sm.read(a.id),
+        (e: Error & { code?: string }) => e.code === 'NOT_FOUND',
+      );
     });
 
     it('refuses bad names and unknown pools before writing anything', async () => {
       await ready;
       const txn = await fx.sm.beginTransaction();
-      await assert.rejects(txn.createObject({ pool: fx.pools.data, server: 'contract', name: '../etc', kind: 'file' }), (e: Error & { code?: string }) => e.code === 'BAD_NAME');
-      await assert.rejects(txn.createObject({ pool: 'NoSuchPool', server: 'contract', name: 'x', kind: 'file' }), (e: Error & { code?: string }) => e.code === 'NOT_FOUND');
+      await assert.rejects(
+        txn.createObject({ pool: fx.pools.data, server: 'contract', name: '../etc', kind: 'file' }),
+        (e: Error & { code?: string }) => e.code === 'BAD_NAME',
+      );
+      await assert.rejects(
+        txn.createObject({ pool: 'NoSuchPool', server: 'contract', name: 'x', kind: 'file' }),
+        (e: Error & { code?: string }) => e.code === 'NOT_FOUND',
+      );
       await txn.abort();
     });
 
@@ -151,8 +192,14 @@ export function storageManagerContract(name: string, make: () => Promise<Contrac
     it('refuses bad server and kind names too', async () => {
       await ready;
       const txn = await fx.sm.beginTransaction();
-      await assert.rejects(txn.createObject({ pool: fx.pools.data, server: 'a/b', name: 'x', kind: 'file' }), isCode('BAD_NAME'));
-      await assert.rejects(txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'x', kind: '..' }), isCode('BAD_NAME'));
+      await assert.rejects(
+        txn.createObject({ pool: fx.pools.data, server: 'a/b', name: 'x', kind: 'file' }),
+        isCode('BAD_NAME'),
+      );
+      await assert.rejects(
+        txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'x', kind: '..' }),
+        isCode('BAD_NAME'),
+      );
       await txn.abort();
     });
 
@@ -165,9 +212,15 @@ export function storageManagerContract(name: string, make: () => Promise<Contrac
       assert.equal((await fx.sm.query({ name: 'left-open' })).length, 0);
       await w.close();
       const infos = await txn.commit(); // the failed commit left it open
-      assert.deepEqual(infos.map((i) => i.id), [w.id]);
+      assert.deepEqual(
+        infos.map((i) => i.id),
+        [w.id],
+      );
       await assert.rejects(txn.commit(), isCode('USAGE'));
-      await assert.rejects(txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'late', kind: 'file' }), isCode('USAGE'));
+      await assert.rejects(
+        txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'late', kind: 'file' }),
+        isCode('USAGE'),
+      );
       await txn.abort(); // a no-op once committed: the object stays
       assert.equal((await fx.sm.query({ id: w.id })).length, 1);
     });
@@ -191,7 +244,10 @@ export function storageManagerContract(name: string, make: () => Promise<Contrac
       await ready;
       const txn = await fx.sm.beginTransaction();
       const w = await txn.createObject({ pool: fx.pools.data, server: 'contract', name: 'overpour', kind: 'file' });
-      await assert.rejects(w.pour(async (space) => space.length + 1), isCode('INTERNAL'));
+      await assert.rejects(
+        w.pour(async (space) => space.length + 1),
+        isCode('INTERNAL'),
+      );
       await txn.abort();
     });
 
@@ -202,9 +258,15 @@ export function storageManagerContract(name: string, make: () => Promise<Contrac
       const wb = await b.createObject({ pool: fx.pools.data, server: 'contract', name: 'txn-b', kind: 'file' });
       await Promise.all([wa.write(Buffer.from('a')), wb.write(Buffer.from('b'))]);
       await Promise.all([wa.close(), wb.close()]);
-      assert.deepEqual((await a.commit()).map((i) => i.name), ['txn-a']);
+      assert.deepEqual(
+        (await a.commit()).map((i) => i.name),
+        ['txn-a'],
+      );
       assert.equal((await fx.sm.query({ name: 'txn-b' })).length, 0);
-      assert.deepEqual((await b.commit()).map((i) => i.name), ['txn-b']);
+      assert.deepEqual(
+        (await b.commit()).map((i) => i.name),
+        ['txn-b'],
+      );
       assert.equal((await readAll(fx.sm, wb.id)).toString(), 'b');
     });
 
@@ -241,7 +303,12 @@ export function storageManagerContract(name: string, make: () => Promise<Contrac
 
     it('keeps meta as JSON: nested values come back equal, and a query hands out its own copy', async () => {
       await ready;
-      const meta = { spaces: [{ name: 'pg_global', critical: true, oid: null }], walFiles: ['000000010000000000000002'], n: 1.5, none: null };
+      const meta = {
+        spaces: [{ name: 'pg_global', critical: true, oid: null }],
+        walFiles: ['000000010000000000000002'],
+        n: 1.5,
+        none: null,
+      };
       const a = await store(fx.sm, fx.pools.data, 'meta-json', Buffer.from('m'), { meta });
       const [got] = await fx.sm.query({ id: a.id });
       assert.deepEqual(got!.meta, meta);
@@ -255,7 +322,14 @@ export function storageManagerContract(name: string, make: () => Promise<Contrac
       await fx.sm.checkStored(a.id);
       const ac = new AbortController();
       ac.abort();
-      await assert.rejects(async () => { for await (const _ of fx.sm.readChunks(a.id, { signal: ac.signal })) { /* nothing */ } }, { name: 'AbortError' });
+      await assert.rejects(
+        async () => {
+          for await (const _ of fx.sm.readChunks(a.id, { signal: ac.signal })) {
+            /* nothing */
+          }
+        },
+        { name: 'AbortError' },
+      );
     });
   });
 }

@@ -11,7 +11,12 @@ import { earlyLevels, incrementalSources, type EarlyWal } from './incremental-so
 import { PieceQueue, partsFor } from './plan-parts.js';
 
 /** One unit of work of the copy: one part of one space, pulling from the space's queue of pieces. */
-export interface Work { readonly space: SpaceInfo; readonly queue: PieceQueue; readonly part: number; readonly parts: number }
+export interface Work {
+  readonly space: SpaceInfo;
+  readonly queue: PieceQueue;
+  readonly part: number;
+  readonly parts: number;
+}
 
 /** What the copy does: each space's level and base, how it finds its pages, its parts, and the bytes to copy. */
 export interface CopyPlan {
@@ -36,9 +41,15 @@ export async function planCopy(s: BackupRun, early: EarlyWal | undefined): Promi
 
 /** The files of every space; what the listing did that a DBA should know is logged and reported. */
 function listSpaces(s: BackupRun): Promise<SpaceFile[][]> {
-  const noted = (space: string) => (note: string) => { s.ctx.log.warn(`backup ${s.aid}: ${space}: ${note}`); s.opts.report?.(`${space}: ${note}`); };
+  const noted = (space: string) => (note: string) => {
+    s.ctx.log.warn(`backup ${s.aid}: ${space}: ${note}`);
+    s.opts.report?.(`${space}: ${note}`);
+  };
   const listing = Promise.all(s.spaces.map((space) => s.engine.listFiles(space, noted(space.name))));
-  listing.then(() => trace('backup: listing done'), () => {}); // awaited by planCopy
+  listing.then(
+    () => trace('backup: listing done'),
+    () => {},
+  ); // awaited by planCopy
   return listing;
 }
 
@@ -46,22 +57,40 @@ function listSpaces(s: BackupRun): Promise<SpaceFile[][]> {
 async function chooseLevels(s: BackupRun, early: EarlyWal | undefined): Promise<SpaceLevel[]> {
   const names = s.spaces.map((x) => x.name);
   if (s.opts.level === 0) return names.map((space) => ({ space, level: 0 }));
-  return earlyLevels(early, names, s.handle.timeline) ?? await chooseBases(s.ctx.sm, s.ctx.history.backupInstances(), names, s.opts.level, s.handle.timeline);
+  return (
+    earlyLevels(early, names, s.handle.timeline) ??
+    (await chooseBases(s.ctx.sm, s.ctx.history.backupInstances(), names, s.opts.level, s.handle.timeline))
+  );
 }
 
 /** How each space of a level 1 or 2 finds its pages; a space whose base cannot say which files are new since may get a lower level here. */
-async function findChangedPages(s: BackupRun, chosen: readonly SpaceLevel[], early: EarlyWal | undefined): Promise<{ sources: Map<string, IncrementalSource>; levels: SpaceLevel[] }> {
+async function findChangedPages(
+  s: BackupRun,
+  chosen: readonly SpaceLevel[],
+  early: EarlyWal | undefined,
+): Promise<{ sources: Map<string, IncrementalSource>; levels: SpaceLevel[] }> {
   const found = await incrementalSources(s.ctx, s.engine, s.aid, chosen, s.handle, s.info, early);
-  for (const l of found.levels) if (l.note) { s.ctx.log.info(`backup ${s.aid}: ${l.note}`); s.opts.report?.(`${l.space}: ${l.note}`); }
+  for (const l of found.levels)
+    if (l.note) {
+      s.ctx.log.info(`backup ${s.aid}: ${l.note}`);
+      s.opts.report?.(`${l.space}: ${l.note}`);
+    }
   trace('backup: changed pages known');
   return found;
 }
 
 /** One unit of work per part of each space; the critical space first, then the largest spaces. */
-async function planWork(s: BackupRun, files: readonly SpaceFile[][], sources: ReadonlyMap<string, IncrementalSource>): Promise<Work[]> {
+async function planWork(
+  s: BackupRun,
+  files: readonly SpaceFile[][],
+  sources: ReadonlyMap<string, IncrementalSource>,
+): Promise<Work[]> {
   const listed = s.spaces.map((space, i) => {
     const src = sources.get(space.name);
-    return { space, queue: new PieceQueue(files[i]!, src ? (f) => s.engine.incrementalBytes(space, f, src) : undefined) };
+    return {
+      space,
+      queue: new PieceQueue(files[i]!, src ? (f) => s.engine.incrementalBytes(space, f, src) : undefined),
+    };
   });
   listed.sort((a, b) => Number(b.space.critical) - Number(a.space.critical) || b.queue.bytes - a.queue.bytes);
   // small files read ahead (an incremental, only those it copies whole)

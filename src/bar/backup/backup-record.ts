@@ -15,15 +15,46 @@ import type { PartResult } from './copy-space-part.js';
 import { encodeFileList } from './file-list.js';
 
 /** Step: the backup label stored (what a restore needs besides the spaces: label files, file list, levels); its save set id. */
-export async function storeLabel(s: BackupRun, plan: CopyPlan, held: Copied['held'], stopped: BackupStopped): Promise<number> {
+export async function storeLabel(
+  s: BackupRun,
+  plan: CopyPlan,
+  held: Copied['held'],
+  stopped: BackupStopped,
+): Promise<number> {
   const { handle, info } = s;
-  const w = await s.txn.createObject(encodeLabel({ pool: s.ctx.settings.data_pool, server: s.ctx.server, level: backupLevel(plan) }, {
-    aid: s.aid, startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, startWal: handle.startWal,
-    startTime: handle.startTime, stopTime: stopped.stopTime, nextXid: stopped.nextXid, walFiles: stopped.walFiles,
-    systemId: info.systemId, walSegmentSize: info.walSegmentSize, pgVersion: info.version, checksums: info.checksums,
-    spaces: s.spaces.map((sp) => ({ name: sp.name, critical: sp.critical, oid: sp.oid, location: sp.oid === null ? null : sp.root })),
-    levels: plan.levels.map((l) => ({ space: l.space, level: l.level, baseCopyId: l.base?.copyIds[0] ?? null, baseAid: l.base?.action ?? null, method: plan.sources.get(l.space)?.method ?? null })),
-  }));
+  const w = await s.txn.createObject(
+    encodeLabel(
+      { pool: s.ctx.settings.data_pool, server: s.ctx.server, level: backupLevel(plan) },
+      {
+        aid: s.aid,
+        startLsn: handle.startLsn,
+        stopLsn: stopped.stopLsn,
+        timeline: handle.timeline,
+        startWal: handle.startWal,
+        startTime: handle.startTime,
+        stopTime: stopped.stopTime,
+        nextXid: stopped.nextXid,
+        walFiles: stopped.walFiles,
+        systemId: info.systemId,
+        walSegmentSize: info.walSegmentSize,
+        pgVersion: info.version,
+        checksums: info.checksums,
+        spaces: s.spaces.map((sp) => ({
+          name: sp.name,
+          critical: sp.critical,
+          oid: sp.oid,
+          location: sp.oid === null ? null : sp.root,
+        })),
+        levels: plan.levels.map((l) => ({
+          space: l.space,
+          level: l.level,
+          baseCopyId: l.base?.copyIds[0] ?? null,
+          baseAid: l.base?.action ?? null,
+          method: plan.sources.get(l.space)?.method ?? null,
+        })),
+      },
+    ),
+  );
   await w.write(encodeLabelContent({ labelFiles: stopped.labelFiles, fileList: encodeFileList(held) }));
   await w.close();
   trace('backup: label stored');
@@ -31,36 +62,93 @@ export async function storeLabel(s: BackupRun, plan: CopyPlan, held: Copied['hel
 }
 
 /** Step: the backup recorded as a success (history and boot file), logged and reported. */
-export function recordBackup(s: BackupRun, plan: CopyPlan, parts: readonly PartResult[], stopped: BackupStopped, labelId: number, stored: ReadonlyMap<number, number>, started: number): BackupResult {
-  const spaces = summarise(s.spaces, parts.map((r) => ({ ...r, storedBytes: stored.get(r.id) ?? 0 })));
+export function recordBackup(
+  s: BackupRun,
+  plan: CopyPlan,
+  parts: readonly PartResult[],
+  stopped: BackupStopped,
+  labelId: number,
+  stored: ReadonlyMap<number, number>,
+  started: number,
+): BackupResult {
+  const spaces = summarise(
+    s.spaces,
+    parts.map((r) => ({ ...r, storedBytes: stored.get(r.id) ?? 0 })),
+  );
   s.ctx.history.recordInstances(s.aid, instancesOf(s, plan, spaces, stopped, labelId));
   const bytes = spaces.reduce((a, x) => a + x.bytes, 0);
   const storedBytes = spaces.reduce((a, x) => a + x.storedBytes, 0);
   const ms = Date.now() - started;
-  s.ctx.history.endAction(s.aid, 0, 'completed', { bytes, storedBytes, ms, startLsn: s.handle.startLsn, stopLsn: stopped.stopLsn });
+  s.ctx.history.endAction(s.aid, 0, 'completed', {
+    bytes,
+    storedBytes,
+    ms,
+    startLsn: s.handle.startLsn,
+    stopLsn: stopped.stopLsn,
+  });
   s.ctx.log.info(completedLine(s.aid, plan, spaces, bytes, storedBytes, ms));
   for (const x of spaces) s.opts.report?.(spaceLine(x, levelOf(plan, x.space), plan.sources.get(x.space)?.method));
   trace('backup: recorded');
   return {
-    id: s.aid, level: backupLevel(plan), levels: plan.levels.map((l) => ({ space: l.space, level: l.level, base: l.base?.action ?? null, note: l.note ?? null })),
-    method: [...plan.sources.values()][0]?.method ?? null, startLsn: s.handle.startLsn, stopLsn: stopped.stopLsn, timeline: s.handle.timeline,
-    walFiles: stopped.walFiles, spaces, bytes, storedBytes, ms,
+    id: s.aid,
+    level: backupLevel(plan),
+    levels: plan.levels.map((l) => ({
+      space: l.space,
+      level: l.level,
+      base: l.base?.action ?? null,
+      note: l.note ?? null,
+    })),
+    method: [...plan.sources.values()][0]?.method ?? null,
+    startLsn: s.handle.startLsn,
+    stopLsn: stopped.stopLsn,
+    timeline: s.handle.timeline,
+    walFiles: stopped.walFiles,
+    spaces,
+    bytes,
+    storedBytes,
+    ms,
   };
 }
 
 /** The history's instances of the backup: one per space, and its label. */
-function instancesOf(s: BackupRun, plan: CopyPlan, spaces: readonly SpaceResult[], stopped: BackupStopped, labelId: number): NewInstance[] {
+function instancesOf(
+  s: BackupRun,
+  plan: CopyPlan,
+  spaces: readonly SpaceResult[],
+  stopped: BackupStopped,
+  labelId: number,
+): NewInstance[] {
   const { handle } = s;
-  const at = { startLsn: handle.startLsn, stopLsn: stopped.stopLsn, timeline: handle.timeline, firstWal: handle.startWal, time: stopped.stopTime };
+  const at = {
+    startLsn: handle.startLsn,
+    stopLsn: stopped.stopLsn,
+    timeline: handle.timeline,
+    firstWal: handle.startWal,
+    time: stopped.stopTime,
+  };
   return [
     ...spaces.map((x): NewInstance => ({
-      object: x.space, type: s.spaces.find((c) => c.name === x.space)!.critical ? 'R' : 'D', level: levelOf(plan, x.space).level, copyIds: x.copyIds,
-      baseId: levelOf(plan, x.space).base?.copyIds[0] ?? null, ...at,
+      object: x.space,
+      type: s.spaces.find((c) => c.name === x.space)!.critical ? 'R' : 'D',
+      level: levelOf(plan, x.space).level,
+      copyIds: x.copyIds,
+      baseId: levelOf(plan, x.space).base?.copyIds[0] ?? null,
+      ...at,
       meta: { bytes: x.bytes, storedBytes: x.storedBytes, parts: x.parts, badPages: x.badPages },
     })),
     {
-      object: 'backup_label', type: 'B', level: backupLevel(plan), copyIds: [labelId], baseId: null, ...at,
-      meta: { nextXid: stopped.nextXid, walFiles: stopped.walFiles, startTime: handle.startTime, systemId: s.info.systemId },
+      object: 'backup_label',
+      type: 'B',
+      level: backupLevel(plan),
+      copyIds: [labelId],
+      baseId: null,
+      ...at,
+      meta: {
+        nextXid: stopped.nextXid,
+        walFiles: stopped.walFiles,
+        startTime: handle.startTime,
+        systemId: s.info.systemId,
+      },
     },
   ];
 }
@@ -69,18 +157,31 @@ function summarise(spaces: readonly SpaceInfo[], parts: readonly PartResult[]): 
   return spaces.map((s) => {
     const mine = parts.filter((p) => p.space === s.name).sort((a, b) => a.part - b.part);
     return {
-      space: s.name, copyIds: mine.map((p) => p.id), parts: mine.length,
-      bytes: mine.reduce((a, p) => a + p.bytes, 0), storedBytes: mine.reduce((a, p) => a + p.storedBytes, 0),
-      ms: Math.max(0, ...mine.map((p) => p.ms)), badPages: mine.reduce((a, p) => a + p.badPages, 0),
+      space: s.name,
+      copyIds: mine.map((p) => p.id),
+      parts: mine.length,
+      bytes: mine.reduce((a, p) => a + p.bytes, 0),
+      storedBytes: mine.reduce((a, p) => a + p.storedBytes, 0),
+      ms: Math.max(0, ...mine.map((p) => p.ms)),
+      badPages: mine.reduce((a, p) => a + p.badPages, 0),
       imagePages: mine.reduce((a, p) => a + p.imagePages, 0),
     };
   });
 }
 
-function completedLine(aid: number, plan: CopyPlan, spaces: readonly SpaceResult[], bytes: number, storedBytes: number, ms: number): string {
+function completedLine(
+  aid: number,
+  plan: CopyPlan,
+  spaces: readonly SpaceResult[],
+  bytes: number,
+  storedBytes: number,
+  ms: number,
+): string {
   const badPages = spaces.reduce((a, s) => a + s.badPages, 0);
   const imagePages = spaces.reduce((a, s) => a + s.imagePages, 0);
-  const methods = plan.sources.size ? ` (${[...new Set([...plan.sources.values()].map((x) => x.method))].join('/')})` : '';
+  const methods = plan.sources.size
+    ? ` (${[...new Set([...plan.sources.values()].map((x) => x.method))].join('/')})`
+    : '';
   return `backup ${aid}: completed, level ${backupLevel(plan)}${methods}, ${formatBytes(bytes)} read${imagePages ? ` (${imagePages} page(s) of it from the WAL's full-page images)` : ''}, ${formatBytes(storedBytes)} stored, ${formatRate(bytes, ms)}${badPages ? `, ${badPages} bad page(s) reported` : ''}`;
 }
 

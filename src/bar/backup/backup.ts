@@ -70,7 +70,13 @@ export async function runBackup(ctx: BarContext, opts: BackupOptions): Promise<B
   }
 }
 
-async function backupWith(ctx: BarContext, engine: EngineAdapter, opts: BackupOptions, started: number, early: EarlyWal | undefined): Promise<BackupResult> {
+async function backupWith(
+  ctx: BarContext,
+  engine: EngineAdapter,
+  opts: BackupOptions,
+  started: number,
+  early: EarlyWal | undefined,
+): Promise<BackupResult> {
   const info = await askServer(engine, early);
   const spaces = chooseSpaces(await engine.spaces(), opts.spaces);
   const aid = recordAttempt(ctx, info, opts.level, spaces);
@@ -129,14 +135,25 @@ async function askServer(engine: EngineAdapter, early: EarlyWal | undefined): Pr
 }
 
 function checkArchiving(mode: string, command: string): void {
-  if (mode === 'off') fail('PG', 'archive_mode is off: the WAL a backup needs would not be kept', 'set archive_mode = on and archive_command as `openbar init` printed, then restart PostgreSQL');
-  if (!/\blog\s+archive\b/.test(command)) fail('PG', `archive_command does not hand WAL to openbar ('${command}')`, 'set it as `openbar init` printed, then reload PostgreSQL');
+  if (mode === 'off')
+    fail(
+      'PG',
+      'archive_mode is off: the WAL a backup needs would not be kept',
+      'set archive_mode = on and archive_command as `openbar init` printed, then restart PostgreSQL',
+    );
+  if (!/\blog\s+archive\b/.test(command))
+    fail(
+      'PG',
+      `archive_command does not hand WAL to openbar ('${command}')`,
+      'set it as `openbar init` printed, then reload PostgreSQL',
+    );
 }
 
 function chooseSpaces(all: readonly SpaceInfo[], names: readonly string[] | undefined): SpaceInfo[] {
   if (!names || names.length === 0) return all.slice();
   for (const n of names) {
-    if (!all.some((s) => s.name === n)) fail('USAGE', `no space named '${n}'`, `spaces: ${all.map((s) => s.name).join(', ')}`);
+    if (!all.some((s) => s.name === n))
+      fail('USAGE', `no space named '${n}'`, `spaces: ${all.map((s) => s.name).join(', ')}`);
   }
   return all.filter((s) => names.includes(s.name));
 }
@@ -160,12 +177,19 @@ async function askBackupMode(engine: EngineAdapter, aid: number): Promise<Undo> 
 }
 
 /** Step: the storage transaction begun and backup mode on; the WAL of its start warmed for storing. */
-async function enterBackupMode(ctx: BarContext, engine: EngineAdapter, opts: BackupOptions,
-  a: { aid: number; info: ServerInfo; spaces: readonly SpaceInfo[] }, undo: Undo): Promise<BackupRun> {
+async function enterBackupMode(
+  ctx: BarContext,
+  engine: EngineAdapter,
+  opts: BackupOptions,
+  a: { aid: number; info: ServerInfo; spaces: readonly SpaceInfo[] },
+  undo: Undo,
+): Promise<BackupRun> {
   ctx.log.info(`backup ${a.aid}: level ${opts.level} of ${a.spaces.map((s) => s.name).join(', ')} started`);
-  const txn = undo.txn = await ctx.sm.beginTransaction();
-  const handle = undo.handle = await undo.starting;
-  ctx.log.info(`backup ${a.aid}: backup mode started at ${handle.startLsn} (timeline ${handle.timeline}, WAL ${handle.startWal})`);
+  const txn = (undo.txn = await ctx.sm.beginTransaction());
+  const handle = (undo.handle = await undo.starting);
+  ctx.log.info(
+    `backup ${a.aid}: backup mode started at ${handle.startLsn} (timeline ${handle.timeline}, WAL ${handle.startWal})`,
+  );
   faultPoint('backup-started');
   trace('backup: backup mode started');
   warmWal(ctx, [handle.startWal]);
@@ -176,7 +200,9 @@ async function enterBackupMode(ctx: BarContext, engine: EngineAdapter, opts: Bac
 async function stopBackupMode(s: BackupRun): Promise<BackupStopped> {
   const stopped = await s.handle.stop();
   trace('backup: backup mode stopped');
-  s.ctx.log.info(`backup ${s.aid}: backup mode stopped at ${stopped.stopLsn}; WAL ${stopped.walFiles[0]} .. ${stopped.walFiles[stopped.walFiles.length - 1]} required`);
+  s.ctx.log.info(
+    `backup ${s.aid}: backup mode stopped at ${stopped.stopLsn}; WAL ${stopped.walFiles[0]} .. ${stopped.walFiles[stopped.walFiles.length - 1]} required`,
+  );
   return stopped;
 }
 
@@ -184,7 +210,8 @@ async function stopBackupMode(s: BackupRun): Promise<BackupStopped> {
 async function secureBackupWal(s: BackupRun, stopped: BackupStopped): Promise<void> {
   faultPoint('backup-before-wal-check');
   const wal = await secureWal(s.ctx, stopped.walFiles, 60_000);
-  if (wal.stored.length > 0) s.ctx.log.info(`backup ${s.aid}: WAL ${wal.stored.join(', ')} stored from the server's WAL directory`);
+  if (wal.stored.length > 0)
+    s.ctx.log.info(`backup ${s.aid}: WAL ${wal.stored.join(', ')} stored from the server's WAL directory`);
   trace('backup: WAL present');
 }
 
@@ -201,10 +228,9 @@ async function commitSaveSets(txn: Transaction): Promise<Map<number, number>> {
 async function abandon(ctx: BarContext, aid: number, undo: Undo, err: unknown): Promise<void> {
   await undo.txn?.abort().catch(() => {});
   // backup mode asked for but not yet answered (the transaction failed first): stopped once it is
-  const handle = undo.handle ?? await undo.starting.catch(() => undefined);
+  const handle = undo.handle ?? (await undo.starting.catch(() => undefined));
   await handle?.abort().catch(() => {});
   const message = err instanceof Error ? err.message : String(err);
   ctx.history.endAction(aid, err instanceof OpenbarError ? err.exitStatus : 1, message);
   ctx.log.error(`backup ${aid}: failed: ${message}`);
 }
-

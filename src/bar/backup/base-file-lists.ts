@@ -15,7 +15,11 @@ export type BaseList = { readonly files: SpaceFiles } | { readonly missing: stri
 type Lists = Map<string, SpaceFiles> | { readonly missing: string };
 
 /** For each space of `levels` (each with a base): its base's list. */
-export async function baseFileLists(ctx: BarContext, instances: readonly HistoryInstance[], levels: readonly SpaceLevel[]): Promise<Map<string, BaseList>> {
+export async function baseFileLists(
+  ctx: BarContext,
+  instances: readonly HistoryInstance[],
+  levels: readonly SpaceLevel[],
+): Promise<Map<string, BaseList>> {
   const byBackup = new Map<number, Promise<Lists>>();
   for (const l of levels) {
     const action = l.base!.action;
@@ -24,7 +28,10 @@ export async function baseFileLists(ctx: BarContext, instances: readonly History
   const out = new Map<string, BaseList>();
   for (const l of levels) {
     const lists = await byBackup.get(l.base!.action)!;
-    if (!(lists instanceof Map)) { out.set(l.space, lists); continue; }
+    if (!(lists instanceof Map)) {
+      out.set(l.space, lists);
+      continue;
+    }
     const files = lists.get(l.space);
     out.set(l.space, files ? { files } : { missing: `recorded no list of the files of ${l.space}` });
   }
@@ -36,7 +43,11 @@ async function readLists(ctx: BarContext, instances: readonly HistoryInstance[],
   const label = instances.find((i) => i.action === action && i.type === 'B');
   if (!label?.copyIds.length) return { missing: 'has no label save set in the history' };
   try {
-    return fileListOfLabel(await readWhole(ctx.sm, label.copyIds[0]!), label.copyIds[0]!) ?? { missing: 'recorded no list of its files (taken by an older openbar)' };
+    return (
+      fileListOfLabel(await readWhole(ctx.sm, label.copyIds[0]!), label.copyIds[0]!) ?? {
+        missing: 'recorded no list of its files (taken by an older openbar)',
+      }
+    );
   } catch (err) {
     if (!isOpenbarError(err) || !['CHECKSUM', 'TRUNCATED', 'FORMAT', 'NOT_FOUND'].includes(err.code)) throw err;
     return { missing: `has a list of its files that cannot be used (${err.message})` };

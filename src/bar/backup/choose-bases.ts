@@ -16,11 +16,21 @@ export interface SpaceLevel {
 }
 
 /** `timeline`: the server's; undefined before backup mode starts (a first guess, not checked against it). */
-export async function chooseBases(sm: StorageManager, instances: readonly HistoryInstance[], spaces: readonly string[], level: number, timeline: number | undefined): Promise<SpaceLevel[]> {
+export async function chooseBases(
+  sm: StorageManager,
+  instances: readonly HistoryInstance[],
+  spaces: readonly string[],
+  level: number,
+  timeline: number | undefined,
+): Promise<SpaceLevel[]> {
   const byCopy = new Map<number, HistoryInstance>();
   for (const i of instances) for (const c of i.copyIds) byCopy.set(c, i);
   const present = async (i: HistoryInstance): Promise<boolean> => {
-    for (let cur: HistoryInstance | undefined = i; cur; cur = cur.baseId === null ? undefined : byCopy.get(cur.baseId)) {
+    for (
+      let cur: HistoryInstance | undefined = i;
+      cur;
+      cur = cur.baseId === null ? undefined : byCopy.get(cur.baseId)
+    ) {
       for (const id of cur.copyIds) if ((await sm.query({ id })).length === 0) return false;
       if (cur.level > 0 && (cur.baseId === null || !byCopy.has(cur.baseId))) return false;
     }
@@ -32,18 +42,25 @@ export async function chooseBases(sm: StorageManager, instances: readonly Histor
     const lastAt = (lvl: number) => mine.filter((i) => i.level === lvl).pop();
     const l0 = lastAt(0);
     const l1 = lastAt(1);
-    const l1SinceL0 = l1 && l0 && (l1.id ?? 0) > (l0.id ?? 0) && l1.baseId !== null && l0.copyIds.includes(l1.baseId) ? l1 : undefined;
+    const l1SinceL0 =
+      l1 && l0 && (l1.id ?? 0) > (l0.id ?? 0) && l1.baseId !== null && l0.copyIds.includes(l1.baseId) ? l1 : undefined;
     let want = level;
     let note: string | undefined;
     let base: HistoryInstance | undefined;
     for (;;) {
       if (want === 0) break;
       const candidate = want === 2 ? l1SinceL0 : l0;
-      const why = !candidate ? `no level ${want - 1} of ${space}${want === 2 ? ' since its last level 0' : ''}`
-        : timeline !== undefined && candidate.timeline !== null && candidate.timeline !== timeline ? `its level ${want - 1} (backup ${candidate.action}) is on timeline ${candidate.timeline}, the server on ${timeline}`
-          : !(await present(candidate)) ? `the save sets of its level ${want - 1} (backup ${candidate.action}) or of their bases are gone`
+      const why = !candidate
+        ? `no level ${want - 1} of ${space}${want === 2 ? ' since its last level 0' : ''}`
+        : timeline !== undefined && candidate.timeline !== null && candidate.timeline !== timeline
+          ? `its level ${want - 1} (backup ${candidate.action}) is on timeline ${candidate.timeline}, the server on ${timeline}`
+          : !(await present(candidate))
+            ? `the save sets of its level ${want - 1} (backup ${candidate.action}) or of their bases are gone`
             : undefined;
-      if (!why) { base = candidate; break; }
+      if (!why) {
+        base = candidate;
+        break;
+      }
       note = `${why}: taking level ${want - 1}`;
       want--;
     }

@@ -43,29 +43,61 @@ export interface PartResult {
 
 export async function copySpacePart(ctx: BarContext, job: PartJob): Promise<PartResult> {
   const started = Date.now();
-  const writer = await job.txn.createObject(encodeSpacePart({ pool: ctx.settings.data_pool, server: ctx.server, space: job.space.name, level: job.level }, {
-    aid: job.aid, part: job.part, parts: job.parts, critical: job.space.critical, oid: job.space.oid,
-    location: job.space.oid === null ? null : job.space.root, startLsn: job.handle.startLsn, timeline: job.handle.timeline,
-    ...(job.level > 0 ? { incremental: { baseCopyId: job.baseCopyId, baseLsn: job.incremental?.baseLsn ?? null, method: job.incremental?.method ?? null } } : {}),
-  }));
+  const writer = await job.txn.createObject(
+    encodeSpacePart(
+      { pool: ctx.settings.data_pool, server: ctx.server, space: job.space.name, level: job.level },
+      {
+        aid: job.aid,
+        part: job.part,
+        parts: job.parts,
+        critical: job.space.critical,
+        oid: job.space.oid,
+        location: job.space.oid === null ? null : job.space.root,
+        startLsn: job.handle.startLsn,
+        timeline: job.handle.timeline,
+        ...(job.level > 0
+          ? {
+              incremental: {
+                baseCopyId: job.baseCopyId,
+                baseLsn: job.incremental?.baseLsn ?? null,
+                method: job.incremental?.method ?? null,
+              },
+            }
+          : {}),
+      },
+    ),
+  );
   let badPages = 0;
   let bytes = 0;
   let imagePages = 0;
   await ctx.engine().copySpace(job.space, job.files, writer, {
-    server: ctx.server, systemId: job.info.systemId, level: job.level, part: job.part, parts: job.parts,
-    startLsn: job.handle.startLsn, checksums: job.info.checksums, ...(job.signal ? { signal: job.signal } : {}),
+    server: ctx.server,
+    systemId: job.info.systemId,
+    level: job.level,
+    part: job.part,
+    parts: job.parts,
+    startLsn: job.handle.startLsn,
+    checksums: job.info.checksums,
+    ...(job.signal ? { signal: job.signal } : {}),
     ...(job.incremental ? { incremental: job.incremental } : {}),
     ...(job.onFile ? { onFile: job.onFile } : {}),
     onBadPage: (p) => {
       badPages++;
       ctx.log.warn(`backup ${job.aid}: space ${p.space} file ${p.path} block ${p.block}: ${p.problem} (read twice)`);
     },
-    onBytes: (n) => { bytes += n; job.progress.add(n); },
-    onImagePages: (n) => { imagePages += n; },
+    onBytes: (n) => {
+      bytes += n;
+      job.progress.add(n);
+    },
+    onImagePages: (n) => {
+      imagePages += n;
+    },
   });
   await writer.close();
   trace(`backup: ${job.space.name} part ${job.part + 1}/${job.parts} copied`);
   const ms = Date.now() - started;
-  ctx.log.info(`backup ${job.aid}: ${job.space.name} part ${job.part + 1}/${job.parts} stored as save set ${writer.id} (${bytes} bytes of files)`);
+  ctx.log.info(
+    `backup ${job.aid}: ${job.space.name} part ${job.part + 1}/${job.parts} stored as save set ${writer.id} (${bytes} bytes of files)`,
+  );
   return { space: job.space.name, part: job.part, id: writer.id, bytes, storedBytes: 0, ms, badPages, imagePages };
 }

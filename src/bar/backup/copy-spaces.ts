@@ -33,9 +33,17 @@ export async function copySpaces(s: BackupRun, plan: CopyPlan): Promise<Copied> 
   // compresses faster than the main thread reads scattered pages; a large copy gets them all
   if (s.opts.level > 0 && plan.total > ONE_CODEC_WORKER_BYTES) warmCodecPool();
   s.ctx.history.progress(s.aid, 0, plan.total);
-  const progress = new Progress({ what: `backup ${s.aid}`, total: plan.total, log: s.ctx.log, logEveryMs: s.ctx.settings.progress_freq, onLog: (d, t) => s.ctx.history.progress(s.aid, d, t) });
+  const progress = new Progress({
+    what: `backup ${s.aid}`,
+    total: plan.total,
+    log: s.ctx.log,
+    logEveryMs: s.ctx.settings.progress_freq,
+    onLog: (d, t) => s.ctx.history.progress(s.aid, d, t),
+  });
   const held = new Map(s.spaces.map((sp) => [sp.name, [] as [string, number][]]));
-  const parts = await inStreams(plan.work, s.ctx.settings.max_backup, (w) => copySpacePart(s.ctx, partJob(s, plan, w, progress, held)));
+  const parts = await inStreams(plan.work, s.ctx.settings.max_backup, (w) =>
+    copySpacePart(s.ctx, partJob(s, plan, w, progress, held)),
+  );
   progress.finish();
   faultPoint('backup-copied');
   trace('backup: spaces copied');
@@ -48,7 +56,11 @@ export async function copySpaces(s: BackupRun, plan: CopyPlan): Promise<Copied> 
  * what is left instead of idling; a part that fails stops its space's queue. A critical
  * space with little to copy (a level 1, say) runs beside the streams, not in one's place.
  */
-async function inStreams(work: readonly Work[], streams: number, copy: (w: Work) => Promise<PartResult>): Promise<PartResult[]> {
+async function inStreams(
+  work: readonly Work[],
+  streams: number,
+  copy: (w: Work) => Promise<PartResult>,
+): Promise<PartResult[]> {
   const results: PartResult[] = [];
   const aside = work[0]?.space.critical && work[0].queue.bytes < SMALL_SPACE_BYTES ? 1 : 0;
   await runParallel(work, streams + aside, async (w) => {
@@ -63,12 +75,30 @@ async function inStreams(work: readonly Work[], streams: number, copy: (w: Work)
 }
 
 /** The job of one part: its space's level, base and source, and its pieces as they are pulled. */
-function partJob(s: BackupRun, plan: CopyPlan, w: Work, progress: Progress, held: Map<string, [string, number][]>): PartJob {
+function partJob(
+  s: BackupRun,
+  plan: CopyPlan,
+  w: Work,
+  progress: Progress,
+  held: Map<string, [string, number][]>,
+): PartJob {
   const l = levelOf(plan, w.space.name);
   return {
-    txn: s.txn, aid: s.aid, handle: s.handle, info: s.info, progress, signal: s.opts.signal,
-    space: w.space, part: w.part, parts: w.parts, files: w.queue.forPart(w.part),
-    level: l.level, baseCopyId: l.base?.copyIds[0] ?? null, incremental: plan.sources.get(w.space.name),
-    onFile: (path: string, size: number) => { held.get(w.space.name)!.push([path, size]); },
+    txn: s.txn,
+    aid: s.aid,
+    handle: s.handle,
+    info: s.info,
+    progress,
+    signal: s.opts.signal,
+    space: w.space,
+    part: w.part,
+    parts: w.parts,
+    files: w.queue.forPart(w.part),
+    level: l.level,
+    baseCopyId: l.base?.copyIds[0] ?? null,
+    incremental: plan.sources.get(w.space.name),
+    onFile: (path: string, size: number) => {
+      held.get(w.space.name)!.push([path, size]);
+    },
   };
 }

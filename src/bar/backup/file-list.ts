@@ -34,7 +34,8 @@ export function encodeFileList(spaces: ReadonlyMap<string, readonly (readonly [s
     w.text(name8, 0, name8.length);
     const sorted = files.slice().sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
     let unique = 0;
-    for (let i = 0; i < sorted.length; i++) if (i + 1 === sorted.length || sorted[i + 1]![0] !== sorted[i]![0]) unique++;
+    for (let i = 0; i < sorted.length; i++)
+      if (i + 1 === sorted.length || sorted[i + 1]![0] !== sorted[i]![0]) unique++;
     w.varint(unique);
     // each path's bytes in one of two scratch buffers, the previous one's in the other
     let prev = Buffer.allocUnsafe(256);
@@ -64,7 +65,12 @@ export function encodeFileList(spaces: ReadonlyMap<string, readonly (readonly [s
 export function decodeFileList(b: Uint8Array): Map<string, SpaceFiles> {
   const r = new ByteReader(b);
   const version = r.varint('version');
-  if (version !== FILE_LIST_VERSION) fail('FORMAT', `file list: version ${version} is not known (this openbar reads version ${FILE_LIST_VERSION})`, 'a newer openbar wrote it: upgrade');
+  if (version !== FILE_LIST_VERSION)
+    fail(
+      'FORMAT',
+      `file list: version ${version} is not known (this openbar reads version ${FILE_LIST_VERSION})`,
+      'a newer openbar wrote it: upgrade',
+    );
   const out = new Map<string, SpaceFiles>();
   for (let n = r.count('space count', 2); n > 0; n--) {
     const name = r.utf8(r.bytes(r.varint('space name length'), 'space name'), 'space name');
@@ -91,7 +97,8 @@ function decodeSpace(r: ByteReader, space: string): SpaceFiles {
     high = high < shared ? high : firstHigh < 0 ? Infinity : shared + firstHigh;
     length = shared + added;
     const path = high === Infinity ? bytes.toString('latin1', 0, length) : r.utf8(bytes.subarray(0, length), 'path');
-    if (!(path > prev) || NOT_RELATIVE.test(path)) r.bad(`space ${space}: path '${path}' out of order, repeated, or not a relative path`);
+    if (!(path > prev) || NOT_RELATIVE.test(path))
+      r.bad(`space ${space}: path '${path}' out of order, repeated, or not a relative path`);
     sizes.set(path, r.varint('size'));
     prev = path;
   }

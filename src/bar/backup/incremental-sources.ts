@@ -10,7 +10,15 @@
 
 import { lendCodecWorker } from '../../common/io/codec-pool.js';
 import { fail } from '../../common/errors.js';
-import type { BackupHandle, EngineAdapter, IncrementalSource, ServerInfo, WalChangesReading, WalFacts, WalSources } from '../../engine/engine.js';
+import type {
+  BackupHandle,
+  EngineAdapter,
+  IncrementalSource,
+  ServerInfo,
+  WalChangesReading,
+  WalFacts,
+  WalSources,
+} from '../../engine/engine.js';
 import { storedSummary } from '../log/wal-summaries.js';
 import type { HistoryInstance } from '../../history/backup-history.js';
 import type { BarContext } from '../bar-context.js';
@@ -38,11 +46,17 @@ export interface EarlyWal {
  * base on the server's timeline (the only thing that choice could not check). Saves
  * reading the history and the catalog again while the copy waits.
  */
-export function earlyLevels(early: EarlyWal | undefined, spaces: readonly string[], timeline: number): SpaceLevel[] | undefined {
+export function earlyLevels(
+  early: EarlyWal | undefined,
+  spaces: readonly string[],
+  timeline: number,
+): SpaceLevel[] | undefined {
   if (!early) return undefined;
   const levels = spaces.map((space) => early.levels.find((l) => l.space === space));
   if (levels.some((l) => !l)) return undefined;
-  return levels.every((l) => !l!.base || l!.base.timeline === null || l!.base.timeline === timeline) ? levels as SpaceLevel[] : undefined;
+  return levels.every((l) => !l!.base || l!.base.timeline === null || l!.base.timeline === timeline)
+    ? (levels as SpaceLevel[])
+    : undefined;
 }
 
 /**
@@ -50,10 +64,17 @@ export function earlyLevels(early: EarlyWal | undefined, spaces: readonly string
  * not asked: the base's label says where and what its WAL is), for the spaces named, or
  * every space the history has when none are. Undefined when there is nothing to read.
  */
-export async function startWalReading(ctx: BarContext, engine: EngineAdapter, spaces: readonly string[] | undefined, level: number): Promise<EarlyWal | undefined> {
+export async function startWalReading(
+  ctx: BarContext,
+  engine: EngineAdapter,
+  spaces: readonly string[] | undefined,
+  level: number,
+): Promise<EarlyWal | undefined> {
   if (level === 0 || ctx.settings.incremental_method === 'scan') return undefined;
   const instances = ctx.history.backupInstances();
-  const names = spaces?.length ? spaces : [...new Set(instances.filter((i) => i.type === 'R' || i.type === 'D').map((i) => i.object))];
+  const names = spaces?.length
+    ? spaces
+    : [...new Set(instances.filter((i) => i.type === 'R' || i.type === 'D').map((i) => i.object))];
   const levels = await chooseBases(ctx.sm, instances, names, level, undefined);
   const oldest = oldestBase(engine, levels);
   if (!oldest || oldest.timeline === null) return undefined;
@@ -61,20 +82,47 @@ export async function startWalReading(ctx: BarContext, engine: EngineAdapter, sp
   if (!label) return undefined;
   const facts = { segmentSize: label.walSegmentSize, systemId: label.systemId };
   // its thread becomes the codec worker once the WAL is read: no other need start
-  const reading = await engine.walChanges(oldest.startLsn!, oldest.timeline, walSources(ctx), facts, { lend: lendCodecWorker, pageImages: pageImages(ctx) });
-  return { from: oldest.startLsn!, timeline: oldest.timeline, facts, reading, started: Date.now(), levels, instances, label: { action: oldest.action, meta: label } };
+  const reading = await engine.walChanges(oldest.startLsn!, oldest.timeline, walSources(ctx), facts, {
+    lend: lendCodecWorker,
+    pageImages: pageImages(ctx),
+  });
+  return {
+    from: oldest.startLsn!,
+    timeline: oldest.timeline,
+    facts,
+    reading,
+    started: Date.now(),
+    levels,
+    instances,
+    label: { action: oldest.action, meta: label },
+  };
 }
 
 /**
  * Per space of a level 1 or 2, how its copy finds its pages; and the levels, where a space
  * had to take level 0 (by scan on a base that recorded no file list), with a note saying so.
  */
-export async function incrementalSources(ctx: BarContext, engine: EngineAdapter, aid: number, levels: readonly SpaceLevel[], handle: BackupHandle, info: ServerInfo, early: EarlyWal | undefined): Promise<{ sources: Map<string, IncrementalSource>; levels: SpaceLevel[] }> {
+export async function incrementalSources(
+  ctx: BarContext,
+  engine: EngineAdapter,
+  aid: number,
+  levels: readonly SpaceLevel[],
+  handle: BackupHandle,
+  info: ServerInfo,
+  early: EarlyWal | undefined,
+): Promise<{ sources: Map<string, IncrementalSource>; levels: SpaceLevel[] }> {
   const inc = levels.filter((l) => l.level > 0 && l.base?.startLsn);
   const oldest = oldestBase(engine, levels);
   // read ahead from another base, timeline or system than the one found now: of no use
-  const reading = early && oldest && early.from === oldest.startLsn && early.timeline === handle.timeline
-    && early.facts.systemId === info.systemId && early.facts.segmentSize === info.walSegmentSize ? early : undefined;
+  const reading =
+    early &&
+    oldest &&
+    early.from === oldest.startLsn &&
+    early.timeline === handle.timeline &&
+    early.facts.systemId === info.systemId &&
+    early.facts.segmentSize === info.walSegmentSize
+      ? early
+      : undefined;
   if (early && !reading) early.reading.abort();
   if (inc.length === 0) return { sources: new Map(), levels: levels.slice() };
   // the bases' file lists are read while the WAL is
@@ -86,14 +134,24 @@ export async function incrementalSources(ctx: BarContext, engine: EngineAdapter,
   if (method === 'wal') {
     const from = oldest!.startLsn!;
     const started = reading?.started ?? Date.now();
-    const r = await (reading?.reading ?? await engine.walChanges(from, handle.timeline, walSources(ctx), undefined, { pageImages: pageImages(ctx) })).finish(handle.startLsn);
+    const r = await (
+      reading?.reading ??
+      (await engine.walChanges(from, handle.timeline, walSources(ctx), undefined, { pageImages: pageImages(ctx) }))
+    ).finish(handle.startLsn);
     if ('incomplete' in r) {
-      if (wanted === 'wal') fail('UNREACHABLE', `incremental_method = wal: ${r.incomplete}`, 'set incremental_method = scan (or auto) to read every page instead, or take a level 0');
+      if (wanted === 'wal')
+        fail(
+          'UNREACHABLE',
+          `incremental_method = wal: ${r.incomplete}`,
+          'set incremental_method = scan (or auto) to read every page instead, or take a level 0',
+        );
       ctx.log.info(`backup ${aid}: ${r.incomplete}; finding changed pages by scanning instead`);
       method = 'scan';
     } else {
       changes = r.changes;
-      ctx.log.info(`backup ${aid}: ${r.changes.blockCount} changed block(s) found in ${r.records} WAL record(s) (${r.walBytes} bytes; ${r.summarized} WAL file(s) by their summaries) from ${from} to ${handle.startLsn} in ${Date.now() - started} ms`);
+      ctx.log.info(
+        `backup ${aid}: ${r.changes.blockCount} changed block(s) found in ${r.records} WAL record(s) (${r.walBytes} bytes; ${r.summarized} WAL file(s) by their summaries) from ${from} to ${handle.startLsn} in ${Date.now() - started} ms`,
+      );
     }
   }
   const trust = method === 'wal' && ctx.settings.file_times === 'trust';
@@ -102,7 +160,11 @@ export async function incrementalSources(ctx: BarContext, engine: EngineAdapter,
   const readFrom = new Map<number, number | undefined>();
   const unchangedBefore = async (base: number): Promise<number | undefined> => {
     if (!trust) return undefined;
-    if (!readFrom.has(base)) readFrom.set(base, readFromTime(reading?.label.action === base ? reading.label.meta : await baseLabel(ctx, instances, base)));
+    if (!readFrom.has(base))
+      readFrom.set(
+        base,
+        readFromTime(reading?.label.action === base ? reading.label.meta : await baseLabel(ctx, instances, base)),
+      );
     return readFrom.get(base);
   };
   return placeSpaces(ctx, aid, levels, inc, await listing, { method, changes, unchangedBefore });
@@ -112,21 +174,41 @@ export async function incrementalSources(ctx: BarContext, engine: EngineAdapter,
  * Each space's source, with what its base holds; a space whose base recorded no list
  * takes level 0 by scan (nothing else could tell its new files), keeps its level by wal.
  */
-async function placeSpaces(ctx: BarContext, aid: number, levels: readonly SpaceLevel[], inc: readonly SpaceLevel[], lists: ReadonlyMap<string, BaseList>,
-  m: { method: 'wal' | 'scan'; changes: IncrementalSource['changes']; unchangedBefore: (base: number) => Promise<number | undefined> }): Promise<{ sources: Map<string, IncrementalSource>; levels: SpaceLevel[] }> {
+async function placeSpaces(
+  ctx: BarContext,
+  aid: number,
+  levels: readonly SpaceLevel[],
+  inc: readonly SpaceLevel[],
+  lists: ReadonlyMap<string, BaseList>,
+  m: {
+    method: 'wal' | 'scan';
+    changes: IncrementalSource['changes'];
+    unchangedBefore: (base: number) => Promise<number | undefined>;
+  },
+): Promise<{ sources: Map<string, IncrementalSource>; levels: SpaceLevel[] }> {
   const sources = new Map<string, IncrementalSource>();
   const lowered = new Map<string, SpaceLevel>();
   for (const l of inc) {
     const base = l.base!.action;
     const list = lists.get(l.space)!;
     if ('missing' in list && m.method === 'scan') {
-      lowered.set(l.space, { space: l.space, level: 0, note: `its level ${l.level - 1} (backup ${base}) ${list.missing}: by scan, files new since it cannot be told: taking level 0` });
+      lowered.set(l.space, {
+        space: l.space,
+        level: 0,
+        note: `its level ${l.level - 1} (backup ${base}) ${list.missing}: by scan, files new since it cannot be told: taking level 0`,
+      });
       continue;
     }
-    if ('missing' in list) ctx.log.info(`backup ${aid}: ${l.space}: its base (backup ${base}) ${list.missing}; the WAL alone says which files are new since`);
+    if ('missing' in list)
+      ctx.log.info(
+        `backup ${aid}: ${l.space}: its base (backup ${base}) ${list.missing}; the WAL alone says which files are new since`,
+      );
     const unchangedBefore = await m.unchangedBefore(base);
     sources.set(l.space, {
-      baseLsn: l.base!.startLsn!, method: m.method, ...(m.changes ? { changes: m.changes } : {}), ...(unchangedBefore !== undefined ? { unchangedBefore } : {}),
+      baseLsn: l.base!.startLsn!,
+      method: m.method,
+      ...(m.changes ? { changes: m.changes } : {}),
+      ...(unchangedBefore !== undefined ? { unchangedBefore } : {}),
       ...('files' in list ? { baseFiles: list.files } : {}),
     });
   }
@@ -135,7 +217,10 @@ async function placeSpaces(ctx: BarContext, aid: number, levels: readonly SpaceL
 
 /** The base with the earliest start among the spaces taking level 1 or 2: the WAL is read from its start. */
 function oldestBase(engine: EngineAdapter, levels: readonly SpaceLevel[]): HistoryInstance | undefined {
-  return levels.filter((l) => l.level > 0 && l.base?.startLsn).map((l) => l.base!).sort((a, b) => engine.compareLsn(a.startLsn!, b.startLsn!))[0];
+  return levels
+    .filter((l) => l.level > 0 && l.base?.startLsn)
+    .map((l) => l.base!)
+    .sort((a, b) => engine.compareLsn(a.startLsn!, b.startLsn!))[0];
 }
 
 /** File times within this of the base's start are not trusted (coarse file clocks, small clock steps). */
@@ -154,7 +239,11 @@ function readFromTime(label: LabelMeta | undefined): number | undefined {
 }
 
 /** What the label save set of backup `action` recorded (its start time, WAL segment size, system); undefined when it is gone. */
-async function baseLabel(ctx: BarContext, instances: readonly HistoryInstance[], action: number): Promise<LabelMeta | undefined> {
+async function baseLabel(
+  ctx: BarContext,
+  instances: readonly HistoryInstance[],
+  action: number,
+): Promise<LabelMeta | undefined> {
   const label = instances.find((i) => i.action === action && i.type === 'B');
   if (!label) return undefined;
   const [set] = await ctx.sm.query({ id: label.copyIds[0]! });

@@ -8,7 +8,14 @@ const dir = (path: string): SpaceFile => ({ path, type: 'dir', size: 0, mode: 0o
 const label = (f: SpaceFile) => (f.range ? `${f.path}@${f.range.offset}` : f.path);
 
 describe('piece queue', () => {
-  const files = [dir('5'), file('5/1', 10), file('5/2', 2 * RANGE_BYTES + 5), file('5/3', 3000), dir('5/sub'), file('5/4', 3000)];
+  const files = [
+    dir('5'),
+    file('5/1', 10),
+    file('5/2', 2 * RANGE_BYTES + 5),
+    file('5/3', 3000),
+    dir('5/sub'),
+    file('5/4', 3000),
+  ];
 
   it('hands out the largest pieces first, ranges in file order, equals in path order', () => {
     const q = new PieceQueue(files);

@@ -25,13 +25,21 @@ export class PieceQueue implements Iterable<SpaceFile> {
   constructor(files: readonly SpaceFile[], cost: (f: SpaceFile) => number = sizeOf) {
     this.tree = files.filter((f) => f.type !== 'file');
     // each piece's cost worked out once (for an incremental it looks the file up in the changes)
-    const costed = files.filter((f) => f.type === 'file').flatMap((f) => {
-      if (f.size <= RANGE_BYTES) return [f];
-      const out: SpaceFile[] = [];
-      for (let offset = 0; offset < f.size; offset += RANGE_BYTES) out.push({ ...f, range: { offset, length: Math.min(RANGE_BYTES, f.size - offset) } });
-      return out;
-    }).map((f) => ({ f, cost: cost(f) }));
-    costed.sort((a, b) => b.cost - a.cost || (a.f.path < b.f.path ? -1 : a.f.path > b.f.path ? 1 : (a.f.range?.offset ?? 0) - (b.f.range?.offset ?? 0)));
+    const costed = files
+      .filter((f) => f.type === 'file')
+      .flatMap((f) => {
+        if (f.size <= RANGE_BYTES) return [f];
+        const out: SpaceFile[] = [];
+        for (let offset = 0; offset < f.size; offset += RANGE_BYTES)
+          out.push({ ...f, range: { offset, length: Math.min(RANGE_BYTES, f.size - offset) } });
+        return out;
+      })
+      .map((f) => ({ f, cost: cost(f) }));
+    costed.sort(
+      (a, b) =>
+        b.cost - a.cost ||
+        (a.f.path < b.f.path ? -1 : a.f.path > b.f.path ? 1 : (a.f.range?.offset ?? 0) - (b.f.range?.offset ?? 0)),
+    );
     this.pieces = costed.map((c) => c.f);
     this.bytes = costed.reduce((a, c) => a + c.cost, 0);
   }
@@ -50,16 +58,24 @@ export class PieceQueue implements Iterable<SpaceFile> {
   forPart(part: number): Iterable<SpaceFile> {
     const prologue = part === 0 ? this.tree : [];
     const queue = this[Symbol.iterator]();
-    return { [Symbol.iterator]: () => {
-      let i = 0;
-      return { next: (): IteratorResult<SpaceFile> => (i < prologue.length ? { done: false, value: prologue[i++]! } : queue.next()) };
-    } };
+    return {
+      [Symbol.iterator]: () => {
+        let i = 0;
+        return {
+          next: (): IteratorResult<SpaceFile> =>
+            i < prologue.length ? { done: false, value: prologue[i++]! } : queue.next(),
+        };
+      },
+    };
   }
 
   /** Pulls from the shared queue; no `return`, so one consumer stopping early does not end it for the others. */
   [Symbol.iterator](): Iterator<SpaceFile> {
     return {
-      next: (): IteratorResult<SpaceFile> => (this.stopped || this.next >= this.pieces.length ? { done: true, value: undefined } : { done: false, value: this.pieces[this.next++]! }),
+      next: (): IteratorResult<SpaceFile> =>
+        this.stopped || this.next >= this.pieces.length
+          ? { done: true, value: undefined }
+          : { done: false, value: this.pieces[this.next++]! },
     };
   }
 }

@@ -9,8 +9,7 @@
 import type { HistoryInstance } from '../../history/backup-history.js';
 
 export type ExpirePolicy =
-  | { readonly kind: 'generations'; readonly count: number }
-  | { readonly kind: 'before'; readonly ms: number };
+  { readonly kind: 'generations'; readonly count: number } | { readonly kind: 'before'; readonly ms: number };
 
 export interface PlannedBackup {
   readonly aid: number;
@@ -25,7 +24,11 @@ export interface PlannedBackup {
   keptBecause?: string;
 }
 
-export interface StoredWal { readonly id: number; readonly name: string; readonly position: string | null }
+export interface StoredWal {
+  readonly id: number;
+  readonly name: string;
+  readonly position: string | null;
+}
 
 export interface ExpirePlan {
   readonly keep: readonly PlannedBackup[];
@@ -51,7 +54,12 @@ export function planExpire(input: PlanInput): ExpirePlan {
   const backups = groupBackups(input.instances);
   const byAid = new Map(backups.map((b) => [b.aid, b]));
   const keep = new Set<number>();
-  const why = (aid: number, reason: string) => { if (!keep.has(aid)) { keep.add(aid); byAid.get(aid)!.keptBecause = reason; } };
+  const why = (aid: number, reason: string) => {
+    if (!keep.has(aid)) {
+      keep.add(aid);
+      byAid.get(aid)!.keptBecause = reason;
+    }
+  };
 
   if (input.policy.kind === 'generations') {
     const n = input.policy.count;
@@ -60,7 +68,9 @@ export function planExpire(input: PlanInput): ExpirePlan {
       for (const r of roots) why(r.aid, `one of the ${n} newest level-0 generations of ${space}`);
     }
     // a kept level 0 keeps its generation: the level 1 and 2 backups built on it
-    for (const b of backups) if (b.level > 0 && chainOf(b, byAid).some((a) => keep.has(a) && byAid.get(a)!.level === 0)) why(b.aid, 'built on a kept level 0');
+    for (const b of backups)
+      if (b.level > 0 && chainOf(b, byAid).some((a) => keep.has(a) && byAid.get(a)!.level === 0))
+        why(b.aid, 'built on a kept level 0');
   } else {
     const cutoff = input.policy.ms;
     for (const b of backups) if (Date.parse(b.time) >= cutoff) why(b.aid, 'newer than the cut-off');
@@ -75,13 +85,17 @@ export function planExpire(input: PlanInput): ExpirePlan {
     }
   }
   // never break a kept backup's chain
-  for (const aid of [...keep]) for (const base of chainOf(byAid.get(aid)!, byAid)) why(base, `base of kept backup ${aid}`);
+  for (const aid of [...keep])
+    for (const base of chainOf(byAid.get(aid)!, byAid)) why(base, `base of kept backup ${aid}`);
 
   const kept = backups.filter((b) => keep.has(b.aid));
   const expire = backups.filter((b) => !keep.has(b.aid));
-  const starts = kept.map((b) => (b.firstWal ? input.walPosition(b.firstWal) : null)).filter((p): p is string => p !== null);
+  const starts = kept
+    .map((b) => (b.firstWal ? input.walPosition(b.firstWal) : null))
+    .filter((p): p is string => p !== null);
   const walKeptFrom = starts.length > 0 ? starts.sort()[0]! : null;
-  const wal = input.wal.filter((w) => w.position !== null && (walKeptFrom === null || w.position < walKeptFrom))
+  const wal = input.wal
+    .filter((w) => w.position !== null && (walKeptFrom === null || w.position < walKeptFrom))
     .sort((a, b) => a.position!.localeCompare(b.position!) || a.name.localeCompare(b.name));
   const walIds = new Set(wal.map((w) => w.id));
   const walInstances = input.instances.filter((i) => i.type === 'L' && i.copyIds.some((id) => walIds.has(id)));
@@ -100,9 +114,20 @@ function groupBackups(instances: readonly HistoryInstance[]): PlannedBackup[] {
   const out: PlannedBackup[] = [];
   for (const [aid, list] of byAid) {
     const label = list.find((i) => i.type === 'B') ?? list[0]!;
-    const bases = [...new Set(list.map((i) => (i.baseId === null ? undefined : owner.get(i.baseId))).filter((a): a is number => a !== undefined && a !== aid))];
+    const bases = [
+      ...new Set(
+        list
+          .map((i) => (i.baseId === null ? undefined : owner.get(i.baseId)))
+          .filter((a): a is number => a !== undefined && a !== aid),
+      ),
+    ];
     out.push({
-      aid, level: label.level, time: label.time, firstWal: label.firstWal, instances: list, bases,
+      aid,
+      level: label.level,
+      time: label.time,
+      firstWal: label.firstWal,
+      instances: list,
+      bases,
       spaces: list.filter((i) => i.type === 'R' || i.type === 'D').map((i) => i.object),
     });
   }

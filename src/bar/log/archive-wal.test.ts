@@ -52,14 +52,20 @@ describe('WAL file read in pieces for storing', () => {
       const fd = fs.openSync(file, 'r+');
       fs.writeSync(fd, Buffer.from([1, 2, 3]), 0, 3, 500_000);
       fs.closeSync(fd);
-      await assert.rejects(src.writeTo(collector().w), (err) => isOpenbarError(err, 'NO_FILE') && /changed while it was stored/.test((err as Error).message));
+      await assert.rejects(
+        src.writeTo(collector().w),
+        (err) => isOpenbarError(err, 'NO_FILE') && /changed while it was stored/.test((err as Error).message),
+      );
     } finally {
       src.close();
     }
   });
 
   it('a missing file is NO_FILE (the backup then waits for the archiver instead)', () => {
-    assert.throws(() => fileInPieces(path.join(dir, 'nope'), gate('nope')), (err) => isOpenbarError(err, 'NO_FILE'));
+    assert.throws(
+      () => fileInPieces(path.join(dir, 'nope'), gate('nope')),
+      (err) => isOpenbarError(err, 'NO_FILE'),
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

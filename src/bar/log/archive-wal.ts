@@ -15,10 +15,21 @@ import { SaveSetKind } from '../records/saveset-kinds.js';
 import { decodeWal, encodeWal, type WalFileKind } from '../records/wal-record.js';
 import { withWalNameLock } from './wal-name-lock.js';
 import { hasSummary, makeSummary, storeSummary, writeSummary } from './wal-summaries.js';
-import type { OfflineEngine, WalFileCheck, WalFileExpectations, WalFileVerdict, WalSummarizer } from '../../engine/engine.js';
+import type {
+  OfflineEngine,
+  WalFileCheck,
+  WalFileExpectations,
+  WalFileVerdict,
+  WalSummarizer,
+} from '../../engine/engine.js';
 import type { ObjectWriter } from '../../sm/storage-manager.js';
 
-export interface ArchiveResult { readonly name: string; readonly id: number; readonly already: boolean; readonly bytes: number }
+export interface ArchiveResult {
+  readonly name: string;
+  readonly id: number;
+  readonly already: boolean;
+  readonly bytes: number;
+}
 
 export interface ArchiveOptions {
   readonly action?: 'log-backup' | 'salvage';
@@ -35,7 +46,12 @@ export interface ArchiveOptions {
 export async function archiveWal(ctx: BarContext, file: string, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
   const name = path.basename(file);
   const kind = ctx.offline.walPosition(name)?.kind;
-  if (!kind) fail('USAGE', `'${name}' is not a WAL file name`, 'archive_command passes %p, a path such as pg_wal/000000010000000000000001');
+  if (!kind)
+    fail(
+      'USAGE',
+      `'${name}' is not a WAL file name`,
+      'archive_command passes %p, a path such as pg_wal/000000010000000000000001',
+    );
   const expect = opts.expect ?? thisCluster(ctx);
   const check = ctx.engine().walFileCheck(name, expect);
   // the summarizer needs the whole file at once (salvage too: a stale tail is zeroed);
@@ -58,8 +74,11 @@ export function thisCluster(ctx: BarContext): WalFileExpectations {
   const local = ctx.engine().localIdentity()?.systemId;
   const recorded = ctx.history.systemId();
   if (local !== undefined && recorded !== undefined && local !== recorded) {
-    fail('CONFLICT', `pg_data (${ctx.settings.pg_data}) holds database system ${local}, but the backups of server ${ctx.server} are of system ${recorded}`,
-      'a new cluster (initdb, pg_upgrade) needs its own `server` name: give it a config of its own and point its archive_command there');
+    fail(
+      'CONFLICT',
+      `pg_data (${ctx.settings.pg_data}) holds database system ${local}, but the backups of server ${ctx.server} are of system ${recorded}`,
+      'a new cluster (initdb, pg_upgrade) needs its own `server` name: give it a config of its own and point its archive_command there',
+    );
   }
   return { systemId: local ?? recorded };
 }
@@ -69,9 +88,13 @@ function refuse(ctx: BarContext, name: string, problem: string, reason: 'foreign
   const foreign = reason === 'foreign';
   const message = `WAL file ${name} ${problem.startsWith('page ') ? `has a bad ${problem}` : problem}; not stored`;
   ctx.log.error(`log archive: ${message}`);
-  fail('BAD_WAL', message, foreign
-    ? 'is another cluster archiving with this config? give each cluster its own `server` in its own config'
-    : 'PostgreSQL hands archive_command whole WAL files of its own: find what wrote this one');
+  fail(
+    'BAD_WAL',
+    message,
+    foreign
+      ? 'is another cluster archiving with this config? give each cluster its own `server` in its own config'
+      : 'PostgreSQL hands archive_command whole WAL files of its own: find what wrote this one',
+  );
 }
 
 /** A WAL file to store: its size and content hash, the gate's verdict on it, and its bytes on demand. */
@@ -162,7 +185,9 @@ export function fileInPieces(file: string, check: WalFileCheck): WalSource {
     const hash = h.hex();
     trace('wal store: read and hashed');
     return {
-      size, hash, verdict: check.end(),
+      size,
+      hash,
+      verdict: check.end(),
       writeTo: async (w) => {
         const again = new ContentHasher();
         let at = 0;
@@ -175,7 +200,8 @@ export function fileInPieces(file: string, check: WalFileCheck): WalSource {
           });
           if (n === 0) break;
         }
-        if (at !== size || again.hex() !== hash) fail('NO_FILE', `WAL file ${file} changed while it was stored (recycled by the server?)`);
+        if (at !== size || again.hex() !== hash)
+          fail('NO_FILE', `WAL file ${file} changed while it was stored (recycled by the server?)`);
       },
       close: () => fs.closeSync(fd),
     };
@@ -185,28 +211,54 @@ export function fileInPieces(file: string, check: WalFileCheck): WalSource {
   }
 }
 
-async function storeWal(ctx: BarContext, name: string, kind: WalFileKind, src: WalSource, verdict: WalFileVerdict & { ok: true }, opts: ArchiveOptions): Promise<ArchiveResult> {
+async function storeWal(
+  ctx: BarContext,
+  name: string,
+  kind: WalFileKind,
+  src: WalSource,
+  verdict: WalFileVerdict & { ok: true },
+  opts: ArchiveOptions,
+): Promise<ArchiveResult> {
   const { hash, size } = src;
   const existing = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal, name });
   const same = existing.find((s) => decodeWal(s).contentHash === hash);
   if (same) {
-    const summary = opts.summarizer && src.data && !(await hasSummary(ctx, name)) ? await makeSummary(ctx, opts.summarizer, name, src.data) : undefined;
+    const summary =
+      opts.summarizer && src.data && !(await hasSummary(ctx, name))
+        ? await makeSummary(ctx, opts.summarizer, name, src.data)
+        : undefined;
     const sid = summary ? await storeSummary(ctx, name, summary) : undefined;
-    ctx.log.info(`log archive: ${name} already stored (save set ${same.id}), ${sid ? `its summary stored as save set ${sid}` : 'nothing to do'}`);
+    ctx.log.info(
+      `log archive: ${name} already stored (save set ${same.id}), ${sid ? `its summary stored as save set ${sid}` : 'nothing to do'}`,
+    );
     return { name, id: same.id, already: true, bytes: size };
   }
   if (existing.length > 0) {
-    fail('CONFLICT', `WAL file ${name} is already stored for server ${ctx.server} with different content (save set ${existing[0]!.id})`,
-      `is another cluster archiving under the same server name (give each its own \`server\`)? if the stored one is damaged (\`openbar sm extract ${existing[0]!.id}\`), remove it with \`openbar sm delete ${existing[0]!.id}\` and archiving resumes`);
+    fail(
+      'CONFLICT',
+      `WAL file ${name} is already stored for server ${ctx.server} with different content (save set ${existing[0]!.id})`,
+      `is another cluster archiving under the same server name (give each its own \`server\`)? if the stored one is damaged (\`openbar sm extract ${existing[0]!.id}\`), remove it with \`openbar sm delete ${existing[0]!.id}\` and archiving resumes`,
+    );
   }
   trace('wal store: locked+queried');
   const aid = ctx.history.beginAction(opts.action ?? 'log-backup', null, { name });
   const txn = await ctx.sm.beginTransaction();
   trace('wal store: txn begun');
   try {
-    const w = await txn.createObject(encodeWal({ pool: ctx.settings.log_pool, server: ctx.server, name }, {
-      walKind: kind, size, contentHash: hash, aid, timeline: verdict.timeline, systemId: verdict.systemId, validBytes: verdict.validBytes,
-    }));
+    const w = await txn.createObject(
+      encodeWal(
+        { pool: ctx.settings.log_pool, server: ctx.server, name },
+        {
+          walKind: kind,
+          size,
+          contentHash: hash,
+          aid,
+          timeline: verdict.timeline,
+          systemId: verdict.systemId,
+          validBytes: verdict.validBytes,
+        },
+      ),
+    );
     // the summary is made while the WAL is compressed (in the codec workers)
     const writing = src.writeTo(w).then(() => w.close());
     writing.catch(() => {}); // awaited below
@@ -219,7 +271,9 @@ async function storeWal(ctx: BarContext, name: string, kind: WalFileKind, src: W
     const time = info!.committed;
     ctx.history.recordInstances(aid, [{ object: name, type: 'L', level: 0, copyIds: [info!.id], time }]);
     ctx.history.endAction(aid, 0, 'completed');
-    ctx.log.info(`log archive: ${name} stored as save set ${info!.id} (${size} bytes, ${info!.storedBytes} stored${summary ? ', summarized' : ''})`);
+    ctx.log.info(
+      `log archive: ${name} stored as save set ${info!.id} (${size} bytes, ${info!.storedBytes} stored${summary ? ', summarized' : ''})`,
+    );
     return { name, id: info!.id, already: false, bytes: size };
   } catch (err) {
     await txn.abort().catch(() => {});
@@ -235,7 +289,8 @@ async function storeWal(ctx: BarContext, name: string, kind: WalFileKind, src: W
  * Anything else (damage, a catalog that cannot be read) throws: it is not the end of WAL.
  */
 export async function restoreWal(ctx: BarContext, name: string, dest: string, before?: string): Promise<boolean> {
-  if (before !== undefined && ctx.offline.walPosition(before)?.kind !== 'segment') fail('USAGE', `--before ${before} is not a WAL segment name`);
+  if (before !== undefined && ctx.offline.walPosition(before)?.kind !== 'segment')
+    fail('USAGE', `--before ${before} is not a WAL segment name`);
   if (before !== undefined && atOrAfter(ctx.offline, name, before)) {
     ctx.log.info(`log restore: ${name} not served: the restore ends recovery before ${before}`);
     return false;

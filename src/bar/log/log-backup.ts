@@ -10,7 +10,8 @@ export async function logBackup(ctx: BarContext, timeoutMs = 120_000): Promise<{
   const engine = ctx.engine();
   try {
     const info = await engine.describe();
-    if (info.archiveMode === 'off') fail('PG', 'archive_mode is off', 'set archive_mode = on and archive_command as `openbar init` printed');
+    if (info.archiveMode === 'off')
+      fail('PG', 'archive_mode is off', 'set archive_mode = on and archive_command as `openbar init` printed');
     const r = await engine.switchWal();
     // stored means stored with the server's content: a file of that name with other bytes is not it
     const hash = walFileHash(await engine.walFilePath(r.walFile));
@@ -22,7 +23,10 @@ export async function logBackup(ctx: BarContext, timeoutMs = 120_000): Promise<{
   }
 }
 
-export async function logMark(ctx: BarContext, name: string): Promise<{ lsn: string; time: string; xid: string; timeline: number }> {
+export async function logMark(
+  ctx: BarContext,
+  name: string,
+): Promise<{ lsn: string; time: string; xid: string; timeline: number }> {
   if (name.length === 0 || name.length > 63) fail('USAGE', `restore point name '${name}' must be 1 to 63 characters`);
   const engine = ctx.engine();
   const aid = ctx.history.beginAction('mark', null, { name });

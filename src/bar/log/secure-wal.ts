@@ -14,7 +14,11 @@ import { waitForWal, walStored } from './wal-presence.js';
  * the missing ones itself; falls back to waiting for archive_command only for a file it
  * cannot read (already archived and recycled, or not readable by this user).
  */
-export async function secureWal(ctx: BarContext, names: readonly string[], timeoutMs: number): Promise<{ stored: string[] }> {
+export async function secureWal(
+  ctx: BarContext,
+  names: readonly string[],
+  timeoutMs: number,
+): Promise<{ stored: string[] }> {
   const engine = ctx.engine();
   const stored: string[] = [];
   const wait: string[] = [];

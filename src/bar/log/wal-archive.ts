@@ -19,7 +19,11 @@ export type RouteEnd =
   | { readonly kind: 'newest' }
   | { readonly kind: 'time'; readonly ms: number };
 
-export interface RouteFile { readonly name: string; readonly start: string; readonly end: string }
+export interface RouteFile {
+  readonly name: string;
+  readonly start: string;
+  readonly end: string;
+}
 
 export interface WalRoute {
   readonly timeline: number;
@@ -72,17 +76,43 @@ export class WalArchive {
       }
     }
     const { timelines, problems } = engine.walTimelines(histories, segmentSize);
-    return new WalArchive(byName, new Set(extra), timelines, [...unreadable, ...problems], engine, await transactionEnds(ctx), born);
+    return new WalArchive(
+      byName,
+      new Set(extra),
+      timelines,
+      [...unreadable, ...problems],
+      engine,
+      await transactionEnds(ctx),
+      born,
+    );
   }
 
   /** A copy that counts `names` as present too (the files salvage would store). */
   including(names: Iterable<string>): WalArchive {
-    return new WalArchive(this.byName, new Set([...this.extra, ...names]), this.timelines, this.problems, this.engine, this.ends, this.born, this.absent);
+    return new WalArchive(
+      this.byName,
+      new Set([...this.extra, ...names]),
+      this.timelines,
+      this.problems,
+      this.engine,
+      this.ends,
+      this.born,
+      this.absent,
+    );
   }
 
   /** A copy that takes `names` as absent (stored, but found damaged): a route stops before them. */
   excluding(names: Iterable<string>): WalArchive {
-    return new WalArchive(this.byName, this.extra, this.timelines, this.problems, this.engine, this.ends, this.born, new Set([...this.absent, ...names]));
+    return new WalArchive(
+      this.byName,
+      this.extra,
+      this.timelines,
+      this.problems,
+      this.engine,
+      this.ends,
+      this.born,
+      new Set([...this.absent, ...names]),
+    );
   }
 
   /** When timeline `t`'s history file was archived (ms since the epoch); undefined for timeline 1 and unknown ones. */
@@ -128,9 +158,17 @@ export class WalArchive {
         const pastNewest = newest === undefined || this.position(f.name) > this.position(newest);
         if (end.kind === 'newest' && pastNewest) break;
         if (end.kind === 'time' && reached) break;
-        if (end.kind === 'time' && pastNewest) return before || this.archivedBefore(newest, end.ms) ? { timeline, files, beyondNewest: true } : { timeline, files };
+        if (end.kind === 'time' && pastNewest)
+          return before || this.archivedBefore(newest, end.ms)
+            ? { timeline, files, beyondNewest: true }
+            : { timeline, files };
       }
-      if (!this.has(f.name)) return { timeline, files, gap: { name: f.name, reached: f.start, targetBeyond: end.kind === 'lsn' || (end.kind === 'time' && before) } };
+      if (!this.has(f.name))
+        return {
+          timeline,
+          files,
+          gap: { name: f.name, reached: f.start, targetBeyond: end.kind === 'lsn' || (end.kind === 'time' && before) },
+        };
       files.push(f);
       if (end.kind === 'time') {
         const t = this.ends.get(f.name);
@@ -155,8 +193,14 @@ export class WalArchive {
     let open: { missing: string } | undefined;
     for (const f of this.timelines.files(timeline, fromLsn)) {
       if (this.position(f.name) > this.position(newest)) break;
-      if (!this.has(f.name)) { open ??= { missing: f.name }; continue; }
-      if (open) { out.push({ missing: open.missing, resumes: f.name }); open = undefined; }
+      if (!this.has(f.name)) {
+        open ??= { missing: f.name };
+        continue;
+      }
+      if (open) {
+        out.push({ missing: open.missing, resumes: f.name });
+        open = undefined;
+      }
     }
     return out;
   }
@@ -177,23 +221,36 @@ export interface TimelineRun {
 }
 
 /** Per timeline, the stored segment names as a range and the gaps in it (for `status`). */
-export function timelineRuns(names: Iterable<string>, engine: Pick<OfflineEngine, 'walPosition' | 'nextWal'>, segmentSize: number): TimelineRun[] {
+export function timelineRuns(
+  names: Iterable<string>,
+  engine: Pick<OfflineEngine, 'walPosition' | 'nextWal'>,
+  segmentSize: number,
+): TimelineRun[] {
   const byTl = new Map<number, string[]>();
   for (const n of names) {
     const p = engine.walPosition(n);
     if (p?.kind === 'segment') byTl.set(p.timeline, [...(byTl.get(p.timeline) ?? []), n]);
   }
-  return [...byTl.entries()].sort((a, b) => a[0] - b[0]).map(([timeline, list]) => {
-    const sorted = [...new Set(list)].sort();
-    const gaps: { from: string; to: string; count: number }[] = [];
-    for (let i = 1; i < sorted.length; i++) {
-      const expected = engine.nextWal(sorted[i - 1]!, segmentSize);
-      if (expected === sorted[i]) continue;
-      let to = expected;
-      let count = 1;
-      for (let n = engine.nextWal(expected, segmentSize); n < sorted[i]! && count < 1_000_000; n = engine.nextWal(n, segmentSize)) { to = n; count++; }
-      gaps.push({ from: expected, to, count });
-    }
-    return { timeline, files: sorted.length, first: sorted[0]!, last: sorted[sorted.length - 1]!, gaps };
-  });
+  return [...byTl.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([timeline, list]) => {
+      const sorted = [...new Set(list)].sort();
+      const gaps: { from: string; to: string; count: number }[] = [];
+      for (let i = 1; i < sorted.length; i++) {
+        const expected = engine.nextWal(sorted[i - 1]!, segmentSize);
+        if (expected === sorted[i]) continue;
+        let to = expected;
+        let count = 1;
+        for (
+          let n = engine.nextWal(expected, segmentSize);
+          n < sorted[i]! && count < 1_000_000;
+          n = engine.nextWal(n, segmentSize)
+        ) {
+          to = n;
+          count++;
+        }
+        gaps.push({ from: expected, to, count });
+      }
+      return { timeline, files: sorted.length, first: sorted[0]!, last: sorted[sorted.length - 1]!, gaps };
+    });
 }

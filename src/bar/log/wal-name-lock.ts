@@ -10,7 +10,12 @@ import { ownerAlive, ownerId } from '../../common/process-owner.js';
 
 const POLL_MS = 20;
 
-export async function withWalNameLock<T>(home: string, name: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+export async function withWalNameLock<T>(
+  home: string,
+  name: string,
+  timeoutMs: number,
+  fn: () => Promise<T>,
+): Promise<T> {
   const dir = path.join(home, 'locks');
   const file = path.join(dir, `wal-${name}`);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -23,13 +28,26 @@ export async function withWalNameLock<T>(home: string, name: string, timeoutMs: 
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     let owner = '';
-    try { owner = fs.readFileSync(file, 'utf8'); } catch { continue; } // released meanwhile
+    try {
+      owner = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    } // released meanwhile
     // a lock being written is empty for a moment: only a complete owner that is gone is stale
     if (owner !== '' && !ownerAlive(owner)) {
-      try { fs.unlinkSync(file); } catch { /* another process took it over first */ }
+      try {
+        fs.unlinkSync(file);
+      } catch {
+        /* another process took it over first */
+      }
       continue;
     }
-    if (Date.now() > deadline) fail('BUSY', `WAL file ${name} is being stored by another openbar process (${owner || 'starting'}) for more than ${timeoutMs / 1000} s`, `if no openbar process runs, remove ${file}`);
+    if (Date.now() > deadline)
+      fail(
+        'BUSY',
+        `WAL file ${name} is being stored by another openbar process (${owner || 'starting'}) for more than ${timeoutMs / 1000} s`,
+        `if no openbar process runs, remove ${file}`,
+      );
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   try {
@@ -37,6 +55,8 @@ export async function withWalNameLock<T>(home: string, name: string, timeoutMs: 
   } finally {
     try {
       if (fs.readFileSync(file, 'utf8') === me) fs.unlinkSync(file);
-    } catch { /* gone already */ }
+    } catch {
+      /* gone already */
+    }
   }
 }

@@ -14,8 +14,11 @@ async function storedAs(ctx: BarContext, name: string, hash: string | undefined)
   const sets = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.wal, name });
   if (hash === undefined || sets.length === 0) return sets.length > 0;
   if (sets.some((s) => decodeWal(s).contentHash === hash)) return true;
-  fail('CONFLICT', `WAL file ${name} is stored (save set ${sets[0]!.id}) with other content than the server's: archiving it fails and pg_wal grows`,
-    `look at it with \`openbar sm extract ${sets[0]!.id}\`; if it is not this cluster's, remove it with \`openbar sm delete ${sets[0]!.id}\` and archiving resumes`);
+  fail(
+    'CONFLICT',
+    `WAL file ${name} is stored (save set ${sets[0]!.id}) with other content than the server's: archiving it fails and pg_wal grows`,
+    `look at it with \`openbar sm extract ${sets[0]!.id}\`; if it is not this cluster's, remove it with \`openbar sm delete ${sets[0]!.id}\` and archiving resumes`,
+  );
 }
 
 /**
@@ -23,13 +26,21 @@ async function storedAs(ctx: BarContext, name: string, hash: string | undefined)
  * the first missing one. `hashes`: the content a file must be stored with (the server's
  * copy of it); a file stored with other content fails at once, it will never be stored.
  */
-export async function waitForWal(ctx: BarContext, names: readonly string[], timeoutMs: number, hashes?: ReadonlyMap<string, string>): Promise<void> {
+export async function waitForWal(
+  ctx: BarContext,
+  names: readonly string[],
+  timeoutMs: number,
+  hashes?: ReadonlyMap<string, string>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const name of names) {
     while (!(await storedAs(ctx, name, hashes?.get(name)))) {
       if (Date.now() > deadline) {
-        fail('PG', `WAL file ${name} did not reach the ${ctx.settings.log_pool} pool within ${Math.round(timeoutMs / 1000)} s`,
-          'check archive_command and the PostgreSQL log (is archiving failing?)');
+        fail(
+          'PG',
+          `WAL file ${name} did not reach the ${ctx.settings.log_pool} pool within ${Math.round(timeoutMs / 1000)} s`,
+          'check archive_command and the PostgreSQL log (is archiving failing?)',
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }

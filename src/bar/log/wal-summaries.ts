@@ -28,7 +28,12 @@ export async function hasSummary(ctx: BarContext, name: string): Promise<boolean
  * Makes the summary of WAL file `name` (content `data`). Never fails the archiving: WAL
  * that cannot be summarized is logged and simply read when a backup needs it.
  */
-export async function makeSummary(ctx: BarContext, summarizer: WalSummarizer, name: string, data: Uint8Array): Promise<WalFileSummary | undefined> {
+export async function makeSummary(
+  ctx: BarContext,
+  summarizer: WalSummarizer,
+  name: string,
+  data: Uint8Array,
+): Promise<WalFileSummary | undefined> {
   try {
     const r = await summarizer.summarize(name, data, (prev) => storedSummary(ctx, prev));
     if (!r) return undefined;
@@ -44,9 +49,20 @@ export async function makeSummary(ctx: BarContext, summarizer: WalSummarizer, na
 }
 
 /** Adds the summary to `txn`, as the save set stored with WAL file `name`. */
-export async function writeSummary(ctx: BarContext, txn: Transaction, name: string, s: WalFileSummary, aid?: number): Promise<void> {
+export async function writeSummary(
+  ctx: BarContext,
+  txn: Transaction,
+  name: string,
+  s: WalFileSummary,
+  aid?: number,
+): Promise<void> {
   // lastTransactionMs: where a restore to a time must read to (see log/wal-archive.ts)
-  const w = await txn.createObject(encodeWalSummary({ pool: ctx.settings.log_pool, server: ctx.server, name }, { aid, size: s.summary.length, lastTransactionMs: s.lastTransactionMs }));
+  const w = await txn.createObject(
+    encodeWalSummary(
+      { pool: ctx.settings.log_pool, server: ctx.server, name },
+      { aid, size: s.summary.length, lastTransactionMs: s.lastTransactionMs },
+    ),
+  );
   await w.write(s.summary);
   await w.close();
 }

@@ -3,20 +3,57 @@ import { describe, it } from 'node:test';
 import { isOpenbarError } from '../../common/errors.js';
 import { isNewerRecord } from '../../common/meta-reader.js';
 import type { ObjectDescriptor, SaveSetInfo } from '../../sm/storage-manager.js';
-import { decodeLabelContent, decodeLabelEntry, decodeLabelMeta, encodeLabel, encodeLabelContent, type LabelFields } from './label-record.js';
+import {
+  decodeLabelContent,
+  decodeLabelEntry,
+  decodeLabelMeta,
+  encodeLabel,
+  encodeLabelContent,
+  type LabelFields,
+} from './label-record.js';
 
 /** The save set a storage manager returns for `d` (its meta through JSON, as stored), `meta` fields replaced. */
-const stored = (d: ObjectDescriptor, meta: Record<string, unknown> = {}, more: Partial<SaveSetInfo> = {}): SaveSetInfo => ({
-  id: 7, pool: d.pool, server: d.server, name: d.name, kind: d.kind, level: d.level ?? null,
+const stored = (
+  d: ObjectDescriptor,
+  meta: Record<string, unknown> = {},
+  more: Partial<SaveSetInfo> = {},
+): SaveSetInfo => ({
+  id: 7,
+  pool: d.pool,
+  server: d.server,
+  name: d.name,
+  kind: d.kind,
+  level: d.level ?? null,
   meta: JSON.parse(JSON.stringify({ ...d.meta, ...meta })) as Record<string, unknown>,
-  created: '', committed: '', rawBytes: 0, storedBytes: 0, records: 0, hash: '', compression: 'none', volumes: [], ...more,
+  created: '',
+  committed: '',
+  rawBytes: 0,
+  storedBytes: 0,
+  records: 0,
+  hash: '',
+  compression: 'none',
+  volumes: [],
+  ...more,
 });
 
 const fields: LabelFields = {
-  aid: 12, startLsn: '0/5000028', stopLsn: '0/5000100', timeline: 1, startWal: '000000010000000000000005',
-  startTime: '2026-11-22T01:02:03.000Z', stopTime: '2026-11-22T01:02:09.000Z', nextXid: '745', walFiles: ['000000010000000000000005'],
-  systemId: '7311111111111111111', walSegmentSize: 16 * 1024 * 1024, pgVersion: 150004, checksums: true,
-  spaces: [{ name: 'pg_global', critical: true, oid: null, location: null }, { name: 'ts1', critical: false, oid: 16385, location: '/srv/ts1' }],
+  aid: 12,
+  startLsn: '0/5000028',
+  stopLsn: '0/5000100',
+  timeline: 1,
+  startWal: '000000010000000000000005',
+  startTime: '2026-11-22T01:02:03.000Z',
+  stopTime: '2026-11-22T01:02:09.000Z',
+  nextXid: '745',
+  walFiles: ['000000010000000000000005'],
+  systemId: '7311111111111111111',
+  walSegmentSize: 16 * 1024 * 1024,
+  pgVersion: 150004,
+  checksums: true,
+  spaces: [
+    { name: 'pg_global', critical: true, oid: null, location: null },
+    { name: 'ts1', critical: false, oid: 16385, location: '/srv/ts1' },
+  ],
   levels: [{ space: 'pg_global', level: 1, baseCopyId: 41, baseAid: 11, method: 'wal' }],
 };
 const desc = encodeLabel({ pool: 'Data', server: 'main', level: 1 }, fields);
@@ -29,10 +66,11 @@ const oldMeta = (): Record<string, unknown> => {
   return m;
 };
 
-const refused = (f: () => unknown, message: RegExp) => assert.throws(f, (e: unknown) => isOpenbarError(e, 'FORMAT') && !isNewerRecord(e) && message.test(e.message));
+const refused = (f: () => unknown, message: RegExp) =>
+  assert.throws(f, (e: unknown) => isOpenbarError(e, 'FORMAT') && !isNewerRecord(e) && message.test(e.message));
 
 describe('label record: meta', () => {
-  it('round-trips what a backup writes, with its version and PostgreSQL\'s as `version`', () => {
+  it("round-trips what a backup writes, with its version and PostgreSQL's as `version`", () => {
     assert.equal(desc.kind, 'label');
     assert.equal(desc.name, 'backup_label');
     assert.equal(desc.meta!.metaVersion, 1);
@@ -41,8 +79,18 @@ describe('label record: meta', () => {
     const { pgVersion: _v, levels: _l, ...rest } = fields;
     assert.deepEqual(m, rest);
     assert.deepEqual(decodeLabelEntry(stored(desc)), {
-      aid: 12, startLsn: '0/5000028', stopLsn: '0/5000100', timeline: 1, startWal: '000000010000000000000005', stopTime: '2026-11-22T01:02:09.000Z',
-      spaces: [{ name: 'pg_global', critical: true }, { name: 'ts1', critical: false }], systemId: '7311111111111111111', pgVersion: 150004,
+      aid: 12,
+      startLsn: '0/5000028',
+      stopLsn: '0/5000100',
+      timeline: 1,
+      startWal: '000000010000000000000005',
+      stopTime: '2026-11-22T01:02:09.000Z',
+      spaces: [
+        { name: 'pg_global', critical: true },
+        { name: 'ts1', critical: false },
+      ],
+      systemId: '7311111111111111111',
+      pgVersion: 150004,
     });
   });
 
@@ -56,14 +104,24 @@ describe('label record: meta', () => {
   });
 
   it('refuses a meta of a newer version, saying so', () => {
-    for (const decode of [() => decodeLabelMeta(stored(desc, { metaVersion: 2 }), expect), () => decodeLabelEntry(stored(desc, { metaVersion: 2 }))]) {
-      assert.throws(decode, (e: unknown) => isNewerRecord(e) && isOpenbarError(e, 'FORMAT') && /label save set 7 .*written by a newer openbar \(version 2 .*reads version 1\)/.test(e.message));
+    for (const decode of [
+      () => decodeLabelMeta(stored(desc, { metaVersion: 2 }), expect),
+      () => decodeLabelEntry(stored(desc, { metaVersion: 2 })),
+    ]) {
+      assert.throws(
+        decode,
+        (e: unknown) =>
+          isNewerRecord(e) &&
+          isOpenbarError(e, 'FORMAT') &&
+          /label save set 7 .*written by a newer openbar \(version 2 .*reads version 1\)/.test(e.message),
+      );
     }
   });
 
   it('refuses a save set that is not the label it should be, naming the save set and why', () => {
     const is = /^save set 7 is not the backup label of backup 12: /;
-    const bad = (meta: Record<string, unknown>, why: RegExp, more: Partial<SaveSetInfo> = {}) => refused(() => decodeLabelMeta(stored(desc, meta, more), expect), new RegExp(is.source + why.source));
+    const bad = (meta: Record<string, unknown>, why: RegExp, more: Partial<SaveSetInfo> = {}) =>
+      refused(() => decodeLabelMeta(stored(desc, meta, more), expect), new RegExp(is.source + why.source));
     bad({}, /it is a save set of kind 'space'/, { kind: 'space' });
     bad({}, /it belongs to server other/, { server: 'other' });
     bad({ aid: 13 }, /it was written by backup 13/);
@@ -90,7 +148,8 @@ describe('label record: meta', () => {
   });
 
   it('refuses, for the history, a label that does not describe a backup, naming the save set and the field', () => {
-    const bad = (meta: Record<string, unknown>, why: RegExp) => refused(() => decodeLabelEntry(stored(desc, meta)), new RegExp(`^label save set 7 of main: ${why.source}`));
+    const bad = (meta: Record<string, unknown>, why: RegExp) =>
+      refused(() => decodeLabelEntry(stored(desc, meta)), new RegExp(`^label save set 7 of main: ${why.source}`));
     bad({ aid: '12' }, /its aid is "12"/);
     bad({ startLsn: null }, /its startLsn is null/);
     bad({ timeline: 1.5 }, /its timeline is 1.5/);
@@ -99,12 +158,18 @@ describe('label record: meta', () => {
     bad({ spaces: [{ name: 'pg_global' }] }, /space 0: its critical is missing/);
     bad({ spaces: [7] }, /space 0: it is 7, not an object/);
     bad({ version: 'fifteen' }, /its version is "fifteen"/);
-    refused(() => decodeLabelEntry(stored(desc, {}, { kind: 'wal' })), /label save set 7 of main: it is a save set of kind 'wal'/);
+    refused(
+      () => decodeLabelEntry(stored(desc, {}, { kind: 'wal' })),
+      /label save set 7 of main: it is a save set of kind 'wal'/,
+    );
   });
 });
 
 describe('label record: content', () => {
-  const labelFiles = [{ name: 'backup_label', content: 'START WAL LOCATION: 0/5000028\n' }, { name: 'tablespace_map', content: '16385 /srv/ts1\n' }];
+  const labelFiles = [
+    { name: 'backup_label', content: 'START WAL LOCATION: 0/5000028\n' },
+    { name: 'tablespace_map', content: '16385 /srv/ts1\n' },
+  ];
 
   it('round-trips the label files and the file list, with its version', () => {
     const list = Buffer.from([1, 0, 255]);
@@ -121,8 +186,9 @@ describe('label record: content', () => {
     assert.deepEqual(c, { labelFiles });
   });
 
-  it('refuses what is not a label\'s content, naming the save set and the field', () => {
-    const bad = (json: unknown, why: RegExp) => refused(() => decodeLabelContent(Buffer.from(JSON.stringify(json), 'utf8'), 9), why);
+  it("refuses what is not a label's content, naming the save set and the field", () => {
+    const bad = (json: unknown, why: RegExp) =>
+      refused(() => decodeLabelContent(Buffer.from(JSON.stringify(json), 'utf8'), 9), why);
     refused(() => decodeLabelContent(Buffer.from('{', 'utf8'), 9), /^backup label save set 9 is not JSON$/);
     bad([], /^backup label save set 9: it is \[\], not an object/);
     bad({}, /^backup label save set 9: its labelFiles is missing/);
@@ -133,7 +199,10 @@ describe('label record: content', () => {
   });
 
   it('refuses a content of a newer version, saying so', () => {
-    assert.throws(() => decodeLabelContent(Buffer.from(JSON.stringify({ contentVersion: 2, labelFiles: 'anything' }), 'utf8'), 9),
-      (e: unknown) => isNewerRecord(e) && /backup label save set 9 was written by a newer openbar/.test((e as Error).message));
+    assert.throws(
+      () => decodeLabelContent(Buffer.from(JSON.stringify({ contentVersion: 2, labelFiles: 'anything' }), 'utf8'), 9),
+      (e: unknown) =>
+        isNewerRecord(e) && /backup label save set 9 was written by a newer openbar/.test((e as Error).message),
+    );
   });
 });

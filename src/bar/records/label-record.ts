@@ -86,25 +86,58 @@ const DIGITS = /^\d+$/;
 const FILE_LIST_FIELD = 'fileList';
 
 /** The descriptor of backup `m.aid`'s label save set. */
-export function encodeLabel(at: { readonly pool: string; readonly server: string; readonly level: number }, m: LabelFields): ObjectDescriptor {
+export function encodeLabel(
+  at: { readonly pool: string; readonly server: string; readonly level: number },
+  m: LabelFields,
+): ObjectDescriptor {
   return {
-    pool: at.pool, server: at.server, name: LABEL_NAME, kind: SaveSetKind.label, level: at.level,
+    pool: at.pool,
+    server: at.server,
+    name: LABEL_NAME,
+    kind: SaveSetKind.label,
+    level: at.level,
     meta: {
       [META_VERSION_FIELD]: LABEL_META_VERSION,
-      aid: m.aid, startLsn: m.startLsn, stopLsn: m.stopLsn, timeline: m.timeline, startWal: m.startWal,
-      startTime: m.startTime, stopTime: m.stopTime, nextXid: m.nextXid, walFiles: m.walFiles,
-      systemId: m.systemId, walSegmentSize: m.walSegmentSize, version: m.pgVersion, checksums: m.checksums,
+      aid: m.aid,
+      startLsn: m.startLsn,
+      stopLsn: m.stopLsn,
+      timeline: m.timeline,
+      startWal: m.startWal,
+      startTime: m.startTime,
+      stopTime: m.stopTime,
+      nextXid: m.nextXid,
+      walFiles: m.walFiles,
+      systemId: m.systemId,
+      walSegmentSize: m.walSegmentSize,
+      version: m.pgVersion,
+      checksums: m.checksums,
       spaces: m.spaces.map((s) => ({ name: s.name, critical: s.critical, oid: s.oid, location: s.location })),
-      levels: m.levels.map((l) => ({ space: l.space, level: l.level, baseCopyId: l.baseCopyId, baseAid: l.baseAid, method: l.method })),
+      levels: m.levels.map((l) => ({
+        space: l.space,
+        level: l.level,
+        baseCopyId: l.baseCopyId,
+        baseAid: l.baseAid,
+        method: l.method,
+      })),
     },
   };
 }
 
 /** The label meta of save set `info`, which backup `aid` of `server` recorded; refused when it is not that. */
 export function decodeLabelMeta(info: SaveSetInfo, expect: { server: string; aid: number }): LabelMeta {
-  const bad = (why: string): never => fail('FORMAT', `save set ${info.id} is not the backup label of backup ${expect.aid}: ${why}`,
-    'the catalog does not match the history (a catalog put back from a copy?): run `openbar sm scan` and `openbar sync`');
-  const r = metaReader(info, SaveSetKind.label, LABEL_META_VERSION, `label save set ${info.id} of backup ${expect.aid}`, bad);
+  const bad = (why: string): never =>
+    fail(
+      'FORMAT',
+      `save set ${info.id} is not the backup label of backup ${expect.aid}: ${why}`,
+      'the catalog does not match the history (a catalog put back from a copy?): run `openbar sm scan` and `openbar sync`',
+    );
+  const r = metaReader(
+    info,
+    SaveSetKind.label,
+    LABEL_META_VERSION,
+    `label save set ${info.id} of backup ${expect.aid}`,
+    bad,
+  );
   if (info.server !== expect.server) bad(`it belongs to server ${info.server}`);
   if (r.fields.aid !== expect.aid) bad(`it was written by backup ${String(r.fields.aid)}`);
   const notWal = (): never => bad('its walFiles are not WAL file names');
@@ -116,9 +149,19 @@ export function decodeLabelMeta(info: SaveSetInfo, expect: { server: string; aid
   if ((size & (size - 1)) !== 0) bad(`its walSegmentSize ${size} is not a power of two`);
   const checksums = r.optBool('checksums');
   return {
-    aid: expect.aid, startLsn: r.text('startLsn', LSN), stopLsn: r.text('stopLsn', LSN), timeline: r.int('timeline', 1), startWal: r.text('startWal', WAL_NAME),
-    startTime: time(r, 'startTime'), stopTime: time(r, 'stopTime'), nextXid: r.text('nextXid', DIGITS), walFiles, walSegmentSize: size,
-    systemId: r.text('systemId', DIGITS), spaces, ...(checksums !== undefined ? { checksums } : {}),
+    aid: expect.aid,
+    startLsn: r.text('startLsn', LSN),
+    stopLsn: r.text('stopLsn', LSN),
+    timeline: r.int('timeline', 1),
+    startWal: r.text('startWal', WAL_NAME),
+    startTime: time(r, 'startTime'),
+    stopTime: time(r, 'stopTime'),
+    nextXid: r.text('nextXid', DIGITS),
+    walFiles,
+    walSegmentSize: size,
+    systemId: r.text('systemId', DIGITS),
+    spaces,
+    ...(checksums !== undefined ? { checksums } : {}),
   };
 }
 
@@ -132,18 +175,28 @@ export function decodeLabelEntry(info: SaveSetInfo): LabelEntry {
   const systemId = r.optText('systemId', DIGITS);
   const pgVersion = r.optInt('version', 1);
   return {
-    aid: r.int('aid', 1), startLsn: r.text('startLsn', LSN), stopLsn: r.text('stopLsn', LSN), timeline: r.int('timeline', 1),
-    startWal: r.text('startWal'), stopTime: time(r, 'stopTime'), spaces,
-    ...(systemId !== undefined ? { systemId } : {}), ...(pgVersion !== undefined ? { pgVersion } : {}),
+    aid: r.int('aid', 1),
+    startLsn: r.text('startLsn', LSN),
+    stopLsn: r.text('stopLsn', LSN),
+    timeline: r.int('timeline', 1),
+    startWal: r.text('startWal'),
+    stopTime: time(r, 'stopTime'),
+    spaces,
+    ...(systemId !== undefined ? { systemId } : {}),
+    ...(pgVersion !== undefined ? { pgVersion } : {}),
   };
 }
 
 /** The content of a label save set. */
 export function encodeLabelContent(c: LabelContent): Buffer {
-  return Buffer.from(JSON.stringify({
-    contentVersion: LABEL_CONTENT_VERSION, labelFiles: c.labelFiles.map((f) => ({ name: f.name, content: f.content })),
-    ...(c.fileList ? { [FILE_LIST_FIELD]: c.fileList.toString('base64') } : {}),
-  }), 'utf8');
+  return Buffer.from(
+    JSON.stringify({
+      contentVersion: LABEL_CONTENT_VERSION,
+      labelFiles: c.labelFiles.map((f) => ({ name: f.name, content: f.content })),
+      ...(c.fileList ? { [FILE_LIST_FIELD]: c.fileList.toString('base64') } : {}),
+    }),
+    'utf8',
+  );
 }
 
 /** A label save set's content, checked; `id`: the save set, named in failures (FORMAT). */
@@ -164,7 +217,8 @@ export function decodeLabelContent(content: Uint8Array, id?: number): LabelConte
   });
   const list = r.fields[FILE_LIST_FIELD];
   if (list === undefined) return { labelFiles };
-  if (typeof list !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(list)) fail('FORMAT', `file list: not base64 text (${what})`);
+  if (typeof list !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(list))
+    fail('FORMAT', `file list: not base64 text (${what})`);
   return { labelFiles, fileList: Buffer.from(list, 'base64') };
 }
 
@@ -180,8 +234,18 @@ function recordedSpace(s: unknown, i: number, bad: (why: string) => never): Reco
   const { name, critical, oid, location } = o.fields;
   if (typeof name !== 'string' || !SPACE_NAME.test(name)) return bad(`space ${i} has no valid name`);
   if (typeof critical !== 'boolean') return bad(`space ${name} says nothing of being critical`);
-  const oidOf = oid === null ? null : typeof oid === 'number' && Number.isSafeInteger(oid) && oid > 0 ? oid : bad(`space ${name} has oid ${JSON.stringify(oid)}`);
-  const at = location === null || location === undefined ? null : typeof location === 'string' && location.startsWith('/') ? location : bad(`space ${name} has location ${JSON.stringify(location)}`);
+  const oidOf =
+    oid === null
+      ? null
+      : typeof oid === 'number' && Number.isSafeInteger(oid) && oid > 0
+        ? oid
+        : bad(`space ${name} has oid ${JSON.stringify(oid)}`);
+  const at =
+    location === null || location === undefined
+      ? null
+      : typeof location === 'string' && location.startsWith('/')
+        ? location
+        : bad(`space ${name} has location ${JSON.stringify(location)}`);
   if (oidOf !== null && at === null) bad(`tablespace ${name} has no location`);
   return { name, critical, oid: oidOf, location: at };
 }

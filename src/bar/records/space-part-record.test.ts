@@ -6,28 +6,75 @@ import type { ObjectDescriptor, SaveSetInfo } from '../../sm/storage-manager.js'
 import { decodeSpacePart, encodeSpacePart, type SpacePartFields } from './space-part-record.js';
 
 /** The save set a storage manager returns for `d` (its meta through JSON, as stored), `meta` fields replaced. */
-const stored = (d: ObjectDescriptor, meta: Record<string, unknown> = {}, more: Partial<SaveSetInfo> = {}): SaveSetInfo => ({
-  id: 21, pool: d.pool, server: d.server, name: d.name, kind: d.kind, level: d.level ?? null,
+const stored = (
+  d: ObjectDescriptor,
+  meta: Record<string, unknown> = {},
+  more: Partial<SaveSetInfo> = {},
+): SaveSetInfo => ({
+  id: 21,
+  pool: d.pool,
+  server: d.server,
+  name: d.name,
+  kind: d.kind,
+  level: d.level ?? null,
   meta: JSON.parse(JSON.stringify({ ...d.meta, ...meta })) as Record<string, unknown>,
-  created: '', committed: '', rawBytes: 0, storedBytes: 0, records: 0, hash: '', compression: 'none', volumes: [], ...more,
+  created: '',
+  committed: '',
+  rawBytes: 0,
+  storedBytes: 0,
+  records: 0,
+  hash: '',
+  compression: 'none',
+  volumes: [],
+  ...more,
 });
 
-const level0: SpacePartFields = { aid: 12, part: 1, parts: 3, critical: false, oid: 16385, location: '/srv/ts1', startLsn: '0/5000028', timeline: 2 };
+const level0: SpacePartFields = {
+  aid: 12,
+  part: 1,
+  parts: 3,
+  critical: false,
+  oid: 16385,
+  location: '/srv/ts1',
+  startLsn: '0/5000028',
+  timeline: 2,
+};
 const at = { pool: 'Data', server: 'main', space: 'ts1' };
 
-const refused = (meta: Record<string, unknown>, why: RegExp, more: Partial<SaveSetInfo> = {}) => assert.throws(() => decodeSpacePart(stored(encodeSpacePart({ ...at, level: 0 }, level0), meta, more)),
-  (e: unknown) => isOpenbarError(e, 'FORMAT') && !isNewerRecord(e) && new RegExp(`^space save set 21 \\(ts1\\): ${why.source}`).test(e.message));
+const refused = (meta: Record<string, unknown>, why: RegExp, more: Partial<SaveSetInfo> = {}) =>
+  assert.throws(
+    () => decodeSpacePart(stored(encodeSpacePart({ ...at, level: 0 }, level0), meta, more)),
+    (e: unknown) =>
+      isOpenbarError(e, 'FORMAT') &&
+      !isNewerRecord(e) &&
+      new RegExp(`^space save set 21 \\(ts1\\): ${why.source}`).test(e.message),
+  );
 
 describe('space part record', () => {
   it('round-trips a level 0 part (no base) and a level 1 part (its base, base LSN and method)', () => {
     const d0 = encodeSpacePart({ ...at, level: 0 }, level0);
     assert.deepEqual([d0.kind, d0.name, d0.level, d0.meta!.metaVersion], ['space', 'ts1', 0, 1]);
     assert.equal('baseCopyId' in d0.meta!, false);
-    assert.deepEqual(decodeSpacePart(stored(d0)), { ...level0, baseCopyId: null, baseLsn: undefined, method: undefined });
-    const d1 = encodeSpacePart({ ...at, level: 1 }, { ...level0, incremental: { baseCopyId: 41, baseLsn: '0/3000028', method: 'scan' } });
+    assert.deepEqual(decodeSpacePart(stored(d0)), {
+      ...level0,
+      baseCopyId: null,
+      baseLsn: undefined,
+      method: undefined,
+    });
+    const d1 = encodeSpacePart(
+      { ...at, level: 1 },
+      { ...level0, incremental: { baseCopyId: 41, baseLsn: '0/3000028', method: 'scan' } },
+    );
     const m = decodeSpacePart(stored(d1));
     assert.deepEqual([m.baseCopyId, m.baseLsn, m.method], [41, '0/3000028', 'scan']);
-    const none = decodeSpacePart(stored(encodeSpacePart({ ...at, level: 2 }, { ...level0, incremental: { baseCopyId: null, baseLsn: null, method: null } })));
+    const none = decodeSpacePart(
+      stored(
+        encodeSpacePart(
+          { ...at, level: 2 },
+          { ...level0, incremental: { baseCopyId: null, baseLsn: null, method: null } },
+        ),
+      ),
+    );
     assert.deepEqual([none.baseCopyId, none.baseLsn, none.method], [null, null, null]);
   });
 
@@ -40,8 +87,12 @@ describe('space part record', () => {
   });
 
   it('refuses a meta of a newer version, saying so', () => {
-    assert.throws(() => decodeSpacePart(stored(encodeSpacePart({ ...at, level: 0 }, level0), { metaVersion: 3 })),
-      (e: unknown) => isNewerRecord(e) && /^space save set 21 \(ts1\) was written by a newer openbar \(version 3/.test((e as Error).message));
+    assert.throws(
+      () => decodeSpacePart(stored(encodeSpacePart({ ...at, level: 0 }, level0), { metaVersion: 3 })),
+      (e: unknown) =>
+        isNewerRecord(e) &&
+        /^space save set 21 \(ts1\) was written by a newer openbar \(version 3/.test((e as Error).message),
+    );
   });
 
   it('refuses each field that is not what a part records, naming the save set and the field', () => {

@@ -24,7 +24,11 @@ export interface SpacePartFields {
   readonly startLsn: string;
   readonly timeline: number;
   /** levels 1 and 2: the first save set of the instance the space builds on, the LSN it started at, how pages were found */
-  readonly incremental?: { readonly baseCopyId: number | null; readonly baseLsn: string | null; readonly method: 'wal' | 'scan' | null };
+  readonly incremental?: {
+    readonly baseCopyId: number | null;
+    readonly baseLsn: string | null;
+    readonly method: 'wal' | 'scan' | null;
+  };
 }
 
 /** A space part's meta as it is read back. */
@@ -47,13 +51,29 @@ const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i;
 const METHODS = ['wal', 'scan'] as const;
 
 /** The descriptor of the save set of part `m.part` of space `space` of backup `m.aid`, at `level`. */
-export function encodeSpacePart(at: { readonly pool: string; readonly server: string; readonly space: string; readonly level: number }, m: SpacePartFields): ObjectDescriptor {
+export function encodeSpacePart(
+  at: { readonly pool: string; readonly server: string; readonly space: string; readonly level: number },
+  m: SpacePartFields,
+): ObjectDescriptor {
   return {
-    pool: at.pool, server: at.server, name: at.space, kind: SaveSetKind.space, level: at.level,
+    pool: at.pool,
+    server: at.server,
+    name: at.space,
+    kind: SaveSetKind.space,
+    level: at.level,
     meta: {
       [META_VERSION_FIELD]: SPACE_PART_META_VERSION,
-      aid: m.aid, part: m.part, parts: m.parts, critical: m.critical, oid: m.oid, location: m.location, startLsn: m.startLsn, timeline: m.timeline,
-      ...(m.incremental ? { baseCopyId: m.incremental.baseCopyId, baseLsn: m.incremental.baseLsn, method: m.incremental.method } : {}),
+      aid: m.aid,
+      part: m.part,
+      parts: m.parts,
+      critical: m.critical,
+      oid: m.oid,
+      location: m.location,
+      startLsn: m.startLsn,
+      timeline: m.timeline,
+      ...(m.incremental
+        ? { baseCopyId: m.incremental.baseCopyId, baseLsn: m.incremental.baseLsn, method: m.incremental.method }
+        : {}),
     },
   };
 }
@@ -64,9 +84,16 @@ export function decodeSpacePart(info: SaveSetInfo): SpacePartMeta {
   const parts = r.int('parts', 1);
   const part = r.int('part', 0, parts - 1);
   return {
-    aid: r.int('aid', 1), part, parts, baseCopyId: r.optNullable('baseCopyId', (k) => r.int(k, 1)) ?? null,
-    critical: r.optBool('critical'), oid: r.optNullable('oid', (k) => r.int(k, 1)), location: r.optNullable('location', (k) => r.text(k, /^\//)),
-    startLsn: r.optText('startLsn', LSN), timeline: r.optInt('timeline', 1), baseLsn: r.optNullable('baseLsn', (k) => r.text(k, LSN)),
+    aid: r.int('aid', 1),
+    part,
+    parts,
+    baseCopyId: r.optNullable('baseCopyId', (k) => r.int(k, 1)) ?? null,
+    critical: r.optBool('critical'),
+    oid: r.optNullable('oid', (k) => r.int(k, 1)),
+    location: r.optNullable('location', (k) => r.text(k, /^\//)),
+    startLsn: r.optText('startLsn', LSN),
+    timeline: r.optInt('timeline', 1),
+    baseLsn: r.optNullable('baseLsn', (k) => r.text(k, LSN)),
     method: r.optNullable('method', (k) => r.oneOf(k, METHODS)),
   };
 }

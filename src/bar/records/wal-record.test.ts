@@ -6,28 +6,74 @@ import type { ObjectDescriptor, SaveSetInfo } from '../../sm/storage-manager.js'
 import { decodeWal, encodeWal, type WalFields } from './wal-record.js';
 
 /** The save set a storage manager returns for `d` (its meta through JSON, as stored), `meta` fields replaced. */
-const stored = (d: ObjectDescriptor, meta: Record<string, unknown> = {}, more: Partial<SaveSetInfo> = {}): SaveSetInfo => ({
-  id: 5, pool: d.pool, server: d.server, name: d.name, kind: d.kind, level: d.level ?? null,
+const stored = (
+  d: ObjectDescriptor,
+  meta: Record<string, unknown> = {},
+  more: Partial<SaveSetInfo> = {},
+): SaveSetInfo => ({
+  id: 5,
+  pool: d.pool,
+  server: d.server,
+  name: d.name,
+  kind: d.kind,
+  level: d.level ?? null,
   meta: JSON.parse(JSON.stringify({ ...d.meta, ...meta })) as Record<string, unknown>,
-  created: '', committed: '', rawBytes: 0, storedBytes: 0, records: 0, hash: '', compression: 'none', volumes: [], ...more,
+  created: '',
+  committed: '',
+  rawBytes: 0,
+  storedBytes: 0,
+  records: 0,
+  hash: '',
+  compression: 'none',
+  volumes: [],
+  ...more,
 });
 
 const NAME = '000000010000000000000005';
 const HASH = 'ab'.repeat(32);
 const at = { pool: 'Logs', server: 'main', name: NAME };
-const fields: WalFields = { walKind: 'segment', size: 16 << 20, contentHash: HASH, aid: 40, timeline: 1, systemId: '7311111111111111111', validBytes: 8192 };
+const fields: WalFields = {
+  walKind: 'segment',
+  size: 16 << 20,
+  contentHash: HASH,
+  aid: 40,
+  timeline: 1,
+  systemId: '7311111111111111111',
+  validBytes: 8192,
+};
 const desc = encodeWal(at, fields);
 
-const refused = (meta: Record<string, unknown>, why: RegExp, more: Partial<SaveSetInfo> = {}) => assert.throws(() => decodeWal(stored(desc, meta, more)),
-  (e: unknown) => isOpenbarError(e, 'FORMAT') && !isNewerRecord(e) && new RegExp(`^WAL save set 5 \\(${NAME}\\): ${why.source}`).test(e.message));
+const refused = (meta: Record<string, unknown>, why: RegExp, more: Partial<SaveSetInfo> = {}) =>
+  assert.throws(
+    () => decodeWal(stored(desc, meta, more)),
+    (e: unknown) =>
+      isOpenbarError(e, 'FORMAT') &&
+      !isNewerRecord(e) &&
+      new RegExp(`^WAL save set 5 \\(${NAME}\\): ${why.source}`).test(e.message),
+  );
 
 describe('WAL record', () => {
-  it('round-trips what `log archive` writes, the gate\'s system and valid bytes only when it found them', () => {
+  it("round-trips what `log archive` writes, the gate's system and valid bytes only when it found them", () => {
     assert.deepEqual([desc.kind, desc.name, desc.meta!.metaVersion], ['wal', NAME, 1]);
     assert.deepEqual(decodeWal(stored(desc)), fields);
     const plain = encodeWal(at, { walKind: 'history', size: 42, contentHash: HASH, aid: 41, timeline: 2 });
-    assert.deepEqual(Object.keys(plain.meta!).sort(), ['aid', 'contentHash', 'metaVersion', 'size', 'timeline', 'walKind']);
-    assert.deepEqual(decodeWal(stored(plain)), { walKind: 'history', size: 42, contentHash: HASH, aid: 41, timeline: 2, systemId: undefined, validBytes: undefined });
+    assert.deepEqual(Object.keys(plain.meta!).sort(), [
+      'aid',
+      'contentHash',
+      'metaVersion',
+      'size',
+      'timeline',
+      'walKind',
+    ]);
+    assert.deepEqual(decodeWal(stored(plain)), {
+      walKind: 'history',
+      size: 42,
+      contentHash: HASH,
+      aid: 41,
+      timeline: 2,
+      systemId: undefined,
+      validBytes: undefined,
+    });
   });
 
   it('decodes the metas older openbars wrote (no version; then no timeline, no aid, no content hash)', () => {
@@ -46,8 +92,12 @@ describe('WAL record', () => {
   });
 
   it('refuses a meta of a newer version, saying so', () => {
-    assert.throws(() => decodeWal(stored(desc, { metaVersion: 2 })),
-      (e: unknown) => isNewerRecord(e) && new RegExp(`^WAL save set 5 \\(${NAME}\\) was written by a newer openbar`).test((e as Error).message));
+    assert.throws(
+      () => decodeWal(stored(desc, { metaVersion: 2 })),
+      (e: unknown) =>
+        isNewerRecord(e) &&
+        new RegExp(`^WAL save set 5 \\(${NAME}\\) was written by a newer openbar`).test((e as Error).message),
+    );
   });
 
   it('refuses each field that is not what a WAL file records, naming the save set and the field', () => {

@@ -45,12 +45,22 @@ export interface WalMeta {
 const HASH = /^[0-9a-f]{64}$/;
 
 /** The descriptor of WAL file `name`'s save set. */
-export function encodeWal(at: { readonly pool: string; readonly server: string; readonly name: string }, m: WalFields): ObjectDescriptor {
+export function encodeWal(
+  at: { readonly pool: string; readonly server: string; readonly name: string },
+  m: WalFields,
+): ObjectDescriptor {
   return {
-    pool: at.pool, server: at.server, name: at.name, kind: SaveSetKind.wal,
+    pool: at.pool,
+    server: at.server,
+    name: at.name,
+    kind: SaveSetKind.wal,
     meta: {
       [META_VERSION_FIELD]: WAL_META_VERSION,
-      walKind: m.walKind, size: m.size, contentHash: m.contentHash, aid: m.aid, timeline: m.timeline,
+      walKind: m.walKind,
+      size: m.size,
+      contentHash: m.contentHash,
+      aid: m.aid,
+      timeline: m.timeline,
       ...(m.systemId !== undefined ? { systemId: m.systemId } : {}),
       ...(m.validBytes !== undefined ? { validBytes: m.validBytes } : {}),
     },
@@ -62,7 +72,12 @@ export function decodeWal(info: SaveSetInfo): WalMeta {
   const r = metaReader(info, SaveSetKind.wal, WAL_META_VERSION, `WAL save set ${info.id} (${info.name})`);
   const size = r.int('size', 0);
   return {
-    walKind: r.oneOf('walKind', WAL_FILE_KINDS), size, contentHash: r.optText('contentHash', HASH), aid: r.optInt('aid', 1),
-    timeline: r.optInt('timeline', 0, 0xffffffff), systemId: r.optText('systemId', /^\d+$/), validBytes: r.optInt('validBytes', 0, size),
+    walKind: r.oneOf('walKind', WAL_FILE_KINDS),
+    size,
+    contentHash: r.optText('contentHash', HASH),
+    aid: r.optInt('aid', 1),
+    timeline: r.optInt('timeline', 0, 0xffffffff),
+    systemId: r.optText('systemId', /^\d+$/),
+    validBytes: r.optInt('validBytes', 0, size),
   };
 }

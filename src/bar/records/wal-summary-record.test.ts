@@ -6,18 +6,41 @@ import type { ObjectDescriptor, SaveSetInfo } from '../../sm/storage-manager.js'
 import { decodeWalSummary, encodeWalSummary } from './wal-summary-record.js';
 
 /** The save set a storage manager returns for `d` (its meta through JSON, as stored), `meta` fields replaced. */
-const stored = (d: ObjectDescriptor, meta: Record<string, unknown> = {}, more: Partial<SaveSetInfo> = {}): SaveSetInfo => ({
-  id: 6, pool: d.pool, server: d.server, name: d.name, kind: d.kind, level: d.level ?? null,
+const stored = (
+  d: ObjectDescriptor,
+  meta: Record<string, unknown> = {},
+  more: Partial<SaveSetInfo> = {},
+): SaveSetInfo => ({
+  id: 6,
+  pool: d.pool,
+  server: d.server,
+  name: d.name,
+  kind: d.kind,
+  level: d.level ?? null,
   meta: JSON.parse(JSON.stringify({ ...d.meta, ...meta })) as Record<string, unknown>,
-  created: '', committed: '', rawBytes: 0, storedBytes: 0, records: 0, hash: '', compression: 'none', volumes: [], ...more,
+  created: '',
+  committed: '',
+  rawBytes: 0,
+  storedBytes: 0,
+  records: 0,
+  hash: '',
+  compression: 'none',
+  volumes: [],
+  ...more,
 });
 
 const NAME = '000000010000000000000005';
 const at = { pool: 'Logs', server: 'main', name: NAME };
 const desc = encodeWalSummary(at, { aid: 40, size: 96, lastTransactionMs: 1_790_000_000_123 });
 
-const refused = (meta: Record<string, unknown>, why: RegExp, more: Partial<SaveSetInfo> = {}) => assert.throws(() => decodeWalSummary(stored(desc, meta, more)),
-  (e: unknown) => isOpenbarError(e, 'FORMAT') && !isNewerRecord(e) && new RegExp(`^WAL summary save set 6 \\(${NAME}\\): ${why.source}`).test(e.message));
+const refused = (meta: Record<string, unknown>, why: RegExp, more: Partial<SaveSetInfo> = {}) =>
+  assert.throws(
+    () => decodeWalSummary(stored(desc, meta, more)),
+    (e: unknown) =>
+      isOpenbarError(e, 'FORMAT') &&
+      !isNewerRecord(e) &&
+      new RegExp(`^WAL summary save set 6 \\(${NAME}\\): ${why.source}`).test(e.message),
+  );
 
 describe('WAL summary record', () => {
   it('round-trips its action (when stored by `log archive`), its size and when its last transaction ended (or that none did)', () => {
@@ -29,12 +52,23 @@ describe('WAL summary record', () => {
   });
 
   it('decodes the metas older openbars wrote: no version, no transaction time', () => {
-    assert.deepEqual(decodeWalSummary(stored({ ...desc, meta: { aid: 40, size: 96 } })), { aid: 40, size: 96, lastTransactionMs: undefined });
-    assert.deepEqual(decodeWalSummary(stored({ ...desc, meta: { size: 96 } })), { aid: undefined, size: 96, lastTransactionMs: undefined });
+    assert.deepEqual(decodeWalSummary(stored({ ...desc, meta: { aid: 40, size: 96 } })), {
+      aid: 40,
+      size: 96,
+      lastTransactionMs: undefined,
+    });
+    assert.deepEqual(decodeWalSummary(stored({ ...desc, meta: { size: 96 } })), {
+      aid: undefined,
+      size: 96,
+      lastTransactionMs: undefined,
+    });
   });
 
   it('refuses a meta of a newer version, saying so', () => {
-    assert.throws(() => decodeWalSummary(stored(desc, { metaVersion: 2 })), (e: unknown) => isNewerRecord(e) && /written by a newer openbar/.test((e as Error).message));
+    assert.throws(
+      () => decodeWalSummary(stored(desc, { metaVersion: 2 })),
+      (e: unknown) => isNewerRecord(e) && /written by a newer openbar/.test((e as Error).message),
+    );
   });
 
   it('refuses each field that is not what a summary records, naming the save set and the field', () => {

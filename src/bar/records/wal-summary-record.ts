@@ -29,17 +29,38 @@ export interface WalSummaryMeta {
 }
 
 /** The descriptor of the summary of WAL file `name`. */
-export function encodeWalSummary(at: { readonly pool: string; readonly server: string; readonly name: string }, m: WalSummaryFields): ObjectDescriptor {
+export function encodeWalSummary(
+  at: { readonly pool: string; readonly server: string; readonly name: string },
+  m: WalSummaryFields,
+): ObjectDescriptor {
   return {
-    pool: at.pool, server: at.server, name: at.name, kind: SaveSetKind.walSummary,
-    meta: { [META_VERSION_FIELD]: WAL_SUMMARY_META_VERSION, ...(m.aid !== undefined ? { aid: m.aid } : {}), size: m.size, lastTransactionMs: m.lastTransactionMs },
+    pool: at.pool,
+    server: at.server,
+    name: at.name,
+    kind: SaveSetKind.walSummary,
+    meta: {
+      [META_VERSION_FIELD]: WAL_SUMMARY_META_VERSION,
+      ...(m.aid !== undefined ? { aid: m.aid } : {}),
+      size: m.size,
+      lastTransactionMs: m.lastTransactionMs,
+    },
   };
 }
 
 /** The meta of summary save set `info`; fails (FORMAT) naming the save set and the field. */
 export function decodeWalSummary(info: SaveSetInfo): WalSummaryMeta {
-  const r = metaReader(info, SaveSetKind.walSummary, WAL_SUMMARY_META_VERSION, `WAL summary save set ${info.id} (${info.name})`);
+  const r = metaReader(
+    info,
+    SaveSetKind.walSummary,
+    WAL_SUMMARY_META_VERSION,
+    `WAL summary save set ${info.id} (${info.name})`,
+  );
   const t = r.fields.lastTransactionMs;
-  const lastTransactionMs = t === null || t === undefined ? t : typeof t === 'number' && Number.isFinite(t) ? t : r.wrong('lastTransactionMs', 'a time in ms, or null');
+  const lastTransactionMs =
+    t === null || t === undefined
+      ? t
+      : typeof t === 'number' && Number.isFinite(t)
+        ? t
+        : r.wrong('lastTransactionMs', 'a time in ms, or null');
   return { aid: r.optInt('aid', 1), size: r.int('size', 0), lastTransactionMs };
 }

@@ -37,13 +37,25 @@ export class BackupChains {
     if (!cur) return { problem: `save set ${copyId} is not a space instance in the history` };
     const newest = cur;
     for (;;) {
-      levels.push({ level: cur.baseId === null ? 0 : cur.level, aid: cur.action, copyIds: cur.copyIds, startLsn: cur.startLsn });
+      levels.push({
+        level: cur.baseId === null ? 0 : cur.level,
+        aid: cur.action,
+        copyIds: cur.copyIds,
+        startLsn: cur.startLsn,
+      });
       if (cur.baseId === null) return { levels };
       const base = this.byCopy.get(cur.baseId);
       const what = `space ${newest.object} of backup ${newest.action}`;
-      if (!base) return { problem: `${what}: its level ${cur.level} (backup ${cur.action}) rests on save set ${cur.baseId}, which the history no longer has (expired or deleted)` };
-      if (base.object !== cur.object) return { problem: `${what}: its level ${cur.level} (backup ${cur.action}) names save set ${cur.baseId} as its base, a copy of ${base.object}` };
-      if (levels.length >= MAX_DEPTH || levels.some((l) => l.aid === base.action)) return { problem: `${what}: its chain of bases loops at backup ${base.action}` };
+      if (!base)
+        return {
+          problem: `${what}: its level ${cur.level} (backup ${cur.action}) rests on save set ${cur.baseId}, which the history no longer has (expired or deleted)`,
+        };
+      if (base.object !== cur.object)
+        return {
+          problem: `${what}: its level ${cur.level} (backup ${cur.action}) names save set ${cur.baseId} as its base, a copy of ${base.object}`,
+        };
+      if (levels.length >= MAX_DEPTH || levels.some((l) => l.aid === base.action))
+        return { problem: `${what}: its chain of bases loops at backup ${base.action}` };
       cur = base;
     }
   }

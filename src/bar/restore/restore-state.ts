@@ -14,10 +14,20 @@ import { isoTime } from '../../common/units.js';
 
 const FILE = '.openbar_restore';
 
-interface Stored { version: 1; backupAid: number; target: RecoveryTarget; done: number[]; started: string; spacesDone?: string[] }
+interface Stored {
+  version: 1;
+  backupAid: number;
+  target: RecoveryTarget;
+  done: number[];
+  started: string;
+  spacesDone?: string[];
+}
 
 export class RestoreState {
-  private constructor(private readonly file: string, private readonly s: Stored) {}
+  private constructor(
+    private readonly file: string,
+    private readonly s: Stored,
+  ) {}
 
   static load(dataDir: string): RestoreState | undefined {
     const file = path.join(dataDir, FILE);
@@ -31,13 +41,23 @@ export class RestoreState {
   }
 
   static create(dataDir: string, backupAid: number, target: RecoveryTarget): RestoreState {
-    const st = new RestoreState(path.join(dataDir, FILE), { version: 1, backupAid, target, done: [], started: isoTime() });
+    const st = new RestoreState(path.join(dataDir, FILE), {
+      version: 1,
+      backupAid,
+      target,
+      done: [],
+      started: isoTime(),
+    });
     st.save();
     return st;
   }
 
-  get backupAid(): number { return this.s.backupAid; }
-  get target(): RecoveryTarget { return this.s.target; }
+  get backupAid(): number {
+    return this.s.backupAid;
+  }
+  get target(): RecoveryTarget {
+    return this.s.target;
+  }
 
   isDone(id: number): boolean {
     return this.s.done.includes(id);
@@ -70,6 +90,14 @@ function isStored(s: unknown): s is Stored {
   if (typeof s !== 'object' || s === null) return false;
   const r = s as Partial<Record<keyof Stored, unknown>>;
   const ids = (x: unknown) => Array.isArray(x) && x.every((id) => Number.isSafeInteger(id));
-  return r.version === 1 && Number.isSafeInteger(r.backupAid) && typeof r.target === 'object' && r.target !== null && typeof (r.target as { kind?: unknown }).kind === 'string'
-    && ids(r.done) && typeof r.started === 'string' && (r.spacesDone === undefined || (Array.isArray(r.spacesDone) && r.spacesDone.every((n) => typeof n === 'string')));
+  return (
+    r.version === 1 &&
+    Number.isSafeInteger(r.backupAid) &&
+    typeof r.target === 'object' &&
+    r.target !== null &&
+    typeof (r.target as { kind?: unknown }).kind === 'string' &&
+    ids(r.done) &&
+    typeof r.started === 'string' &&
+    (r.spacesDone === undefined || (Array.isArray(r.spacesDone) && r.spacesDone.every((n) => typeof n === 'string')))
+  );
 }

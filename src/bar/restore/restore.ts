@@ -57,7 +57,12 @@ export async function runRestore(ctx: BarContext, opts: RestoreOptions): Promise
   if (!opts.planOnly) warmCodecPool(); // the workers start while the plan is made
   const target = opts.restart ? state!.target : opts.target;
   // salvage is planned, not done: WAL in the old pg_wal may be what makes the target reachable
-  const plan = await planRestore(ctx, { target, timeline: opts.timeline, acceptWalGap: opts.acceptWalGap === true, salvageFrom: opts.salvage && !opts.restart ? dataDir : undefined });
+  const plan = await planRestore(ctx, {
+    target,
+    timeline: opts.timeline,
+    acceptWalGap: opts.acceptWalGap === true,
+    salvageFrom: opts.salvage && !opts.restart ? dataDir : undefined,
+  });
   const roots = placeSpaces(ctx, opts, dataDir, plan, state);
   if (opts.planOnly) return { plan, salvaged: [], bytes: 0, ms: Date.now() - started, dataDir };
   const salvaged = await salvage(ctx, plan, dataDir);
@@ -77,7 +82,10 @@ export async function runRestore(ctx: BarContext, opts: RestoreOptions): Promise
 type PlannedSpace = RestorePlan['spaces'][number];
 
 /** A space of the plan and the directory it is restored into. */
-interface Root { readonly space: PlannedSpace; readonly root: string }
+interface Root {
+  readonly space: PlannedSpace;
+  readonly root: string;
+}
 
 /** What the steps of a restore share once its directories are checked and its attempt recorded. */
 interface Restoring {
@@ -95,7 +103,8 @@ function checkDataDir(engine: OfflineEngine, dataDir: string, restart: boolean):
   const pid = engine.runningServer(dataDir);
   if (pid !== undefined) fail('SERVER_RUNNING', `a PostgreSQL server (pid ${pid}) is running in ${dataDir}`);
   const state = RestoreState.load(dataDir);
-  if (restart && !state) fail('USAGE', `no interrupted restore to resume in ${dataDir}`, 'run the restore without --restart');
+  if (restart && !state)
+    fail('USAGE', `no interrupted restore to resume in ${dataDir}`, 'run the restore without --restart');
   return state;
 }
 
@@ -104,25 +113,57 @@ function checkDataDir(engine: OfflineEngine, dataDir: string, restart: boolean):
  * puts it), every one checked as the restore will check it when it prepares them: nothing
  * is written before all of it passes, and --plan checks exactly this.
  */
-function placeSpaces(ctx: BarContext, opts: RestoreOptions, dataDir: string, plan: RestorePlan, state: RestoreState | undefined): Root[] {
-  if (opts.restart && plan.backup.aid !== state!.backupAid) fail('CONFLICT', `the interrupted restore used backup ${state!.backupAid}, which is no longer the right one`, 'run the restore again without --restart');
+function placeSpaces(
+  ctx: BarContext,
+  opts: RestoreOptions,
+  dataDir: string,
+  plan: RestorePlan,
+  state: RestoreState | undefined,
+): Root[] {
+  if (opts.restart && plan.backup.aid !== state!.backupAid)
+    fail(
+      'CONFLICT',
+      `the interrupted restore used backup ${state!.backupAid}, which is no longer the right one`,
+      'run the restore again without --restart',
+    );
   for (const s of opts.tablespaceMap.keys()) {
-    if (!plan.spaces.some((x) => x.oid !== null && (x.name === s || String(x.oid) === s))) fail('USAGE', `--map-tablespace: the backup has no tablespace '${s}'`, `tablespaces: ${plan.spaces.filter((x) => x.oid !== null).map((x) => x.name).join(', ') || 'none'}`);
+    if (!plan.spaces.some((x) => x.oid !== null && (x.name === s || String(x.oid) === s)))
+      fail(
+        'USAGE',
+        `--map-tablespace: the backup has no tablespace '${s}'`,
+        `tablespaces: ${
+          plan.spaces
+            .filter((x) => x.oid !== null)
+            .map((x) => x.name)
+            .join(', ') || 'none'
+        }`,
+      );
   }
-  const mapped = (s: PlannedSpace) => opts.tablespaceMap.get(s.name) ?? (s.oid !== null ? opts.tablespaceMap.get(String(s.oid)) : undefined);
+  const mapped = (s: PlannedSpace) =>
+    opts.tablespaceMap.get(s.name) ?? (s.oid !== null ? opts.tablespaceMap.get(String(s.oid)) : undefined);
   const roots = plan.spaces.map((s) => ({ space: s, root: ctx.offline.spaceRoot(dataDir, s, mapped(s)) }));
-  checkNotShared(ctx, dataDir, roots.filter((r) => r.space.oid !== null && mapped(r.space) === undefined));
+  checkNotShared(
+    ctx,
+    dataDir,
+    roots.filter((r) => r.space.oid !== null && mapped(r.space) === undefined),
+  );
   if (!opts.restart) checkDirectories(ctx.offline, dataDir, roots);
   return roots;
 }
 
 /** A copy restored beside the running original must not take the original's tablespaces (`unmapped`: those restored where they were). */
 function checkNotShared(ctx: BarContext, dataDir: string, unmapped: readonly Root[]): void {
-  const live = ctx.settings.pg_data !== undefined && path.resolve(ctx.settings.pg_data) !== dataDir ? ctx.offline.runningServer(path.resolve(ctx.settings.pg_data)) : undefined;
+  const live =
+    ctx.settings.pg_data !== undefined && path.resolve(ctx.settings.pg_data) !== dataDir
+      ? ctx.offline.runningServer(path.resolve(ctx.settings.pg_data))
+      : undefined;
   const shared = live === undefined ? undefined : unmapped[0];
   if (shared) {
-    fail('SERVER_RUNNING', `tablespace ${shared.space.name} would be restored to ${shared.root}, where the running server (pid ${live}) of ${ctx.settings.pg_data} keeps it`,
-      `restore it elsewhere with --map-tablespace ${shared.space.name}=NEWDIR, or stop that server first`);
+    fail(
+      'SERVER_RUNNING',
+      `tablespace ${shared.space.name} would be restored to ${shared.root}, where the running server (pid ${live}) of ${ctx.settings.pg_data} keeps it`,
+      `restore it elsewhere with --map-tablespace ${shared.space.name}=NEWDIR, or stop that server first`,
+    );
   }
 }
 
@@ -130,14 +171,23 @@ function checkNotShared(ctx: BarContext, dataDir: string, unmapped: readonly Roo
 async function salvage(ctx: BarContext, plan: RestorePlan, dataDir: string): Promise<string[]> {
   const salvaged = await runSalvage(ctx, plan.salvage, dataDir, plan.label.systemId);
   const lost = plan.salvage.files.find((f) => !salvaged.includes(f.name));
-  if (lost) fail('UNREACHABLE', `salvage could not store ${lost.name} from ${dataDir}/pg_wal (see the activity log), which the plan counted on`, 'run the restore again; or restore with --no-salvage to leave the old pg_wal out');
+  if (lost)
+    fail(
+      'UNREACHABLE',
+      `salvage could not store ${lost.name} from ${dataDir}/pg_wal (see the activity log), which the plan counted on`,
+      'run the restore again; or restore with --no-salvage to leave the old pg_wal out',
+    );
   trace('restore: planned');
   return salvaged;
 }
 
 /** Step: the attempt recorded in the history; its action id. */
 function recordAttempt(ctx: BarContext, plan: RestorePlan, dataDir: string, target: RecoveryTarget): number {
-  const aid = ctx.history.beginAction('restore', plan.backup.level, { dataDir, target: describeTarget(target), backup: plan.backup.aid });
+  const aid = ctx.history.beginAction('restore', plan.backup.level, {
+    dataDir,
+    target: describeTarget(target),
+    backup: plan.backup.aid,
+  });
   ctx.log.info(`restore ${aid}: backup ${plan.backup.aid} into ${dataDir}, recovery to ${describeTarget(target)}`);
   return aid;
 }
@@ -162,8 +212,15 @@ async function restoreSpaces(r: Restoring, st: RestoreState): Promise<number> {
       // newest level first; parts of a level in parallel streams; each part recorded once
       // durable, and on --restart not written again
       const chain = j.chain;
-      const levels = chain.map((l) => ({ level: l.level, parts: l.copyIds.map((id) => () => read(id)), done: l.copyIds.map((id) => st.isDone(id)) }));
-      const onPartDone = (depth: number, part: number) => { st.markDone(chain[depth]!.copyIds[part]!); faultPoint('restore-saveset-done'); };
+      const levels = chain.map((l) => ({
+        level: l.level,
+        parts: l.copyIds.map((id) => () => read(id)),
+        done: l.copyIds.map((id) => st.isDone(id)),
+      }));
+      const onPartDone = (depth: number, part: number) => {
+        st.markDone(chain[depth]!.copyIds[part]!);
+        faultPoint('restore-saveset-done');
+      };
       await r.ctx.offline.restoreChain(levels, j.root, { ...common, parallel: streams, onPartDone });
       st.markSpaceDone(j.space.name);
       faultPoint('restore-space-done');
@@ -182,10 +239,23 @@ async function restoreSpaces(r: Restoring, st: RestoreState): Promise<number> {
 /** The progress of the jobs, by the raw size of their save sets. */
 async function startProgress(r: Restoring, jobs: readonly RestoreJob[]): Promise<Progress> {
   const { ctx, aid } = r;
-  const sizes = await Promise.all(jobs.map(async (j) => (await Promise.all(j.ids.map(async (id) => (await ctx.sm.query({ id }))[0]?.rawBytes ?? 0))).reduce((a, b) => a + b, 0)));
+  const sizes = await Promise.all(
+    jobs.map(async (j) =>
+      (await Promise.all(j.ids.map(async (id) => (await ctx.sm.query({ id }))[0]?.rawBytes ?? 0))).reduce(
+        (a, b) => a + b,
+        0,
+      ),
+    ),
+  );
   const total = sizes.reduce((a, b) => a + b, 0);
   ctx.history.progress(aid, 0, total);
-  return new Progress({ what: `restore ${aid}`, total, log: ctx.log, logEveryMs: ctx.settings.progress_freq, onLog: (d, t) => ctx.history.progress(aid, d, t) });
+  return new Progress({
+    what: `restore ${aid}`,
+    total,
+    log: ctx.log,
+    logEveryMs: ctx.settings.progress_freq,
+    onLog: (d, t) => ctx.history.progress(aid, d, t),
+  });
 }
 
 /**
@@ -194,10 +264,17 @@ async function startProgress(r: Restoring, jobs: readonly RestoreJob[]): Promise
  * apart. The others run `maxBackup` at a time; `streams`: the streams for the parts of one
  * level of a chain, max_backup shared by the spaces restored at once.
  */
-async function inStreams(jobs: readonly RestoreJob[], maxBackup: number, run: (j: RestoreJob, streams: number) => Promise<void>): Promise<void> {
+async function inStreams(
+  jobs: readonly RestoreJob[],
+  maxBackup: number,
+  run: (j: RestoreJob, streams: number) => Promise<void>,
+): Promise<void> {
   const others = jobs.filter((x) => !x.space.critical);
-  const share = (j: RestoreJob) => (j.space.critical ? maxBackup : Math.max(1, Math.floor(maxBackup / Math.min(maxBackup, others.length))));
-  const critical = (async () => { for (const j of jobs.filter((x) => x.space.critical)) await run(j, share(j)); })();
+  const share = (j: RestoreJob) =>
+    j.space.critical ? maxBackup : Math.max(1, Math.floor(maxBackup / Math.min(maxBackup, others.length)));
+  const critical = (async () => {
+    for (const j of jobs.filter((x) => x.space.critical)) await run(j, share(j));
+  })();
   const rest = runParallel(others, maxBackup, (j) => run(j, share(j)));
   await Promise.allSettled([critical, rest]);
   await critical;
@@ -210,7 +287,12 @@ async function finishDirectory(r: Restoring): Promise<void> {
   await r.ctx.offline.finish(r.dataDir, {
     labelFiles,
     tablespaces: r.roots.filter((x) => x.space.oid !== null).map((x) => ({ oid: x.space.oid!, location: x.root })),
-    recovery: { target: recoveryTarget(r.plan), timeline: r.plan.timeline, restoreCommand: r.opts.restoreCommand(r.plan.endsBefore?.name), archiveMode: r.opts.archiveMode },
+    recovery: {
+      target: recoveryTarget(r.plan),
+      timeline: r.plan.timeline,
+      restoreCommand: r.opts.restoreCommand(r.plan.endsBefore?.name),
+      archiveMode: r.opts.archiveMode,
+    },
   });
   trace('restore: finished');
 }
@@ -220,8 +302,11 @@ function recordRestore(r: Restoring, st: RestoreState, bytes: number, started: n
   st.remove();
   const ms = Date.now() - started;
   r.ctx.history.endAction(r.aid, 0, 'completed', { bytes, ms });
-  r.ctx.log.info(`restore ${r.aid}: completed, ${bytes} bytes written, ${formatRate(bytes, ms)}; start PostgreSQL on ${r.dataDir} to recover to ${describeTarget(r.target)}`);
-  for (const x of r.roots) r.opts.report?.(`${x.space.name.padEnd(12)} restored to ${x.root} from ${describeChain(x.space.levels)}`);
+  r.ctx.log.info(
+    `restore ${r.aid}: completed, ${bytes} bytes written, ${formatRate(bytes, ms)}; start PostgreSQL on ${r.dataDir} to recover to ${describeTarget(r.target)}`,
+  );
+  for (const x of r.roots)
+    r.opts.report?.(`${x.space.name.padEnd(12)} restored to ${x.root} from ${describeChain(x.space.levels)}`);
   return ms;
 }
 
@@ -230,15 +315,27 @@ function recordFailure(r: Restoring, err: unknown): void {
   r.ctx.history.endAction(r.aid, err instanceof OpenbarError ? err.exitStatus : 1, (err as Error).message);
   // only a restore that has started writing can be resumed
   const resumable = RestoreState.load(r.dataDir) !== undefined;
-  r.ctx.log.error(`restore ${r.aid}: failed: ${(err as Error).message}${resumable ? `; resume with \`openbar restore --data-dir ${r.dataDir} --restart\`` : ''}`);
+  r.ctx.log.error(
+    `restore ${r.aid}: failed: ${(err as Error).message}${resumable ? `; resume with \`openbar restore --data-dir ${r.dataDir} --restart\`` : ''}`,
+  );
 }
 
 /** What the restore will check when it prepares them, checked before anything is written (and by --plan). */
 function checkDirectories(engine: OfflineEngine, dataDir: string, roots: readonly Root[]): void {
-  const dirs = [{ dir: dataDir, role: 'data' as const }, ...roots.filter((r) => r.space.oid !== null).map((r) => ({ dir: r.root, role: 'tablespace' as const }))];
+  const dirs = [
+    { dir: dataDir, role: 'data' as const },
+    ...roots.filter((r) => r.space.oid !== null).map((r) => ({ dir: r.root, role: 'tablespace' as const })),
+  ];
   for (const d of dirs) {
     const problem = engine.checkDirectory(d.dir, d.role);
-    if (problem) fail('USAGE', problem, d.role === 'data' ? 'restore into an empty directory, or an old data directory of this cluster, that this user can write' : 'map the tablespace elsewhere with --map-tablespace NAME=DIR');
+    if (problem)
+      fail(
+        'USAGE',
+        problem,
+        d.role === 'data'
+          ? 'restore into an empty directory, or an old data directory of this cluster, that this user can write'
+          : 'map the tablespace elsewhere with --map-tablespace NAME=DIR',
+      );
   }
 }
 
@@ -255,7 +352,12 @@ function recoveryTarget(plan: RestorePlan): RecoveryTarget {
 }
 
 /** A save set of a one-level space, or a whole space restored from its chain of levels (resumed by part). */
-interface RestoreJob { readonly space: PlannedSpace; readonly root: string; readonly ids: readonly number[]; readonly chain?: readonly ChainLevel[] }
+interface RestoreJob {
+  readonly space: PlannedSpace;
+  readonly root: string;
+  readonly ids: readonly number[];
+  readonly chain?: readonly ChainLevel[];
+}
 
 /**
  * What is left to do: on --restart, save sets and chained spaces already written are
@@ -264,7 +366,15 @@ interface RestoreJob { readonly space: PlannedSpace; readonly root: string; read
 function restoreJobs(roots: readonly Root[], st: RestoreState): RestoreJob[] {
   return roots.flatMap((r): RestoreJob[] => {
     if (r.space.levels.length > 1) {
-      return st.isSpaceDone(r.space.name) ? [] : [{ ...r, ids: r.space.levels.flatMap((l) => l.copyIds).filter((id) => !st.isDone(id)), chain: r.space.levels }];
+      return st.isSpaceDone(r.space.name)
+        ? []
+        : [
+            {
+              ...r,
+              ids: r.space.levels.flatMap((l) => l.copyIds).filter((id) => !st.isDone(id)),
+              chain: r.space.levels,
+            },
+          ];
     }
     return r.space.copyIds.filter((id) => !st.isDone(id)).map((id) => ({ ...r, ids: [id] }));
   });

@@ -22,14 +22,26 @@ export interface SalvagePlan {
 const NOTHING: SalvagePlan = { files: [], skipped: [] };
 
 /** What salvage would store from `dataDir` (reads the candidates whole to check them; stores nothing). */
-export async function planSalvage(ctx: BarContext, dataDir: string, systemId: string, archive: WalArchive): Promise<SalvagePlan> {
+export async function planSalvage(
+  ctx: BarContext,
+  dataDir: string,
+  systemId: string,
+  archive: WalArchive,
+): Promise<SalvagePlan> {
   const engine = ctx.offline;
   const old = engine.oldDirectory(dataDir);
   if (old.walFiles.length === 0 || old.identity === undefined) return NOTHING;
-  const all = (why: string): SalvagePlan => ({ files: [], skipped: [`${old.walFiles.length} WAL file(s) in ${dataDir}/pg_wal not salvaged: ${why}`] });
+  const all = (why: string): SalvagePlan => ({
+    files: [],
+    skipped: [`${old.walFiles.length} WAL file(s) in ${dataDir}/pg_wal not salvaged: ${why}`],
+  });
   if ('problem' in old.identity) return all(`${dataDir} ${old.identity.problem}`);
-  if (old.restoredCopy !== undefined) return all(`${dataDir} is a copy openbar restored with --archive-mode off (${old.restoredCopy}); its WAL is not this server's`);
-  if (old.identity.systemId !== systemId) return all(`${dataDir} holds database system ${old.identity.systemId}, this server's is ${systemId}`);
+  if (old.restoredCopy !== undefined)
+    return all(
+      `${dataDir} is a copy openbar restored with --archive-mode off (${old.restoredCopy}); its WAL is not this server's`,
+    );
+  if (old.identity.systemId !== systemId)
+    return all(`${dataDir} holds database system ${old.identity.systemId}, this server's is ${systemId}`);
   const files: { name: string; path: string }[] = [];
   const skipped: string[] = [];
   const known = new Set(archive.timelines.timelines);
@@ -41,9 +53,15 @@ export async function planSalvage(ctx: BarContext, dataDir: string, systemId: st
     }
     if (stored) continue; // archived already
     const tli = engine.walPosition(w.name)?.timeline ?? 0;
-    if (!known.has(tli)) { skipped.push(`${w.name}: timeline ${tli} is not in the archive's history`); continue; }
+    if (!known.has(tli)) {
+      skipped.push(`${w.name}: timeline ${tli} is not in the archive's history`);
+      continue;
+    }
     const problem = checkFile(engine, w.name, w.path, systemId);
-    if (problem) { skipped.push(`${w.name}: ${problem}`); continue; }
+    if (problem) {
+      skipped.push(`${w.name}: ${problem}`);
+      continue;
+    }
     files.push({ name: w.name, path: w.path });
   }
   return { files, skipped };
@@ -64,7 +82,12 @@ function checkFile(engine: OfflineEngine, name: string, file: string, systemId: 
 }
 
 /** Stores the planned files as log archive would (checked again as they are read); returns those stored. */
-export async function runSalvage(ctx: BarContext, plan: SalvagePlan, dataDir: string, systemId: string): Promise<string[]> {
+export async function runSalvage(
+  ctx: BarContext,
+  plan: SalvagePlan,
+  dataDir: string,
+  systemId: string,
+): Promise<string[]> {
   for (const s of plan.skipped) ctx.log.warn(`salvage: ${s}`);
   const out: string[] = [];
   for (const w of plan.files) {
@@ -75,6 +98,9 @@ export async function runSalvage(ctx: BarContext, plan: SalvagePlan, dataDir: st
       ctx.log.warn(`salvage: ${w.name} not saved: ${(err as Error).message}`);
     }
   }
-  if (out.length > 0) ctx.log.info(`salvage: ${out.length} WAL file(s) saved from ${dataDir}/pg_wal: ${out[0]} .. ${out[out.length - 1]}`);
+  if (out.length > 0)
+    ctx.log.info(
+      `salvage: ${out.length} WAL file(s) saved from ${dataDir}/pg_wal: ${out[0]} .. ${out[out.length - 1]}`,
+    );
   return out;
 }

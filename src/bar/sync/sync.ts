@@ -27,21 +27,38 @@ export async function reconcile(ctx: BarContext): Promise<ReconcileReport> {
   const boot = ctx.history.bootLines().filter((l) => l.server === ctx.server);
   const inHistory = new Set(ctx.history.instances().map(instanceKey));
   const marksInHistory = new Set(ctx.history.marks().map((m) => `${m.aid} ${m.name}`));
-  const missingInHistory = boot.filter((l) => (l.type === 'M' ? !marksInHistory.has(`${l.action} ${l.object}`) : !inHistory.has(instanceKey(l))));
+  const missingInHistory = boot.filter((l) =>
+    l.type === 'M' ? !marksInHistory.has(`${l.action} ${l.object}`) : !inHistory.has(instanceKey(l)),
+  );
   const addedToHistory = seedFromBootLines(db, missingInHistory);
 
   const inBoot = new Set(boot.map((l) => (l.type === 'M' ? `M ${l.action} ${l.object}` : instanceKey(l))));
-  const missingInBoot = ctx.history.bootLinesFromDatabase().filter((l) => !inBoot.has(l.type === 'M' ? `M ${l.action} ${l.object}` : instanceKey(l)));
+  const missingInBoot = ctx.history
+    .bootLinesFromDatabase()
+    .filter((l) => !inBoot.has(l.type === 'M' ? `M ${l.action} ${l.object}` : instanceKey(l)));
   appendBootLines(ctx.history.bootFile, missingInBoot);
 
   // records of save sets that are gone: a backup missing any of its save sets is gone whole
-  const exists = await existence(ctx.sm, ctx.history.instances().flatMap((i) => i.copyIds));
+  const exists = await existence(
+    ctx.sm,
+    ctx.history.instances().flatMap((i) => i.copyIds),
+  );
   const all = ctx.history.instances();
-  const brokenActions = new Set(all.filter((i) => i.type !== 'L' && i.copyIds.some((id) => !exists.get(id))).map((i) => i.action));
-  const gone = all.filter((i) => (i.type === 'L' ? i.copyIds.some((id) => !exists.get(id)) : brokenActions.has(i.action)));
+  const brokenActions = new Set(
+    all.filter((i) => i.type !== 'L' && i.copyIds.some((id) => !exists.get(id))).map((i) => i.action),
+  );
+  const gone = all.filter((i) =>
+    i.type === 'L' ? i.copyIds.some((id) => !exists.get(id)) : brokenActions.has(i.action),
+  );
   ctx.history.retire(gone, ctx.settings.history);
-  const report = { addedToHistory, addedToBootFile: missingInBoot.length, dropped: gone.map((i) => ({ action: i.action, object: i.object, copyIds: i.copyIds })) };
-  ctx.log.info(`sync: ${report.addedToHistory} instance(s) added to history from the boot file, ${report.addedToBootFile} line(s) added to the boot file, ${report.dropped.length} record(s) of missing save sets dropped`);
+  const report = {
+    addedToHistory,
+    addedToBootFile: missingInBoot.length,
+    dropped: gone.map((i) => ({ action: i.action, object: i.object, copyIds: i.copyIds })),
+  };
+  ctx.log.info(
+    `sync: ${report.addedToHistory} instance(s) added to history from the boot file, ${report.addedToBootFile} line(s) added to the boot file, ${report.dropped.length} record(s) of missing save sets dropped`,
+  );
   return report;
 }
 
@@ -67,7 +84,11 @@ export interface FromStorageReport {
  * is reported; one written by a newer openbar fails the whole rebuild (NewerRecordError),
  * as a history without its backups would let expire remove what they need.
  */
-export function linesFromSaveSets(sets: readonly SaveSetInfo[]): { lines: BootLine[]; incomplete: string[]; servers: Map<string, { systemId?: string; version?: string }> } {
+export function linesFromSaveSets(sets: readonly SaveSetInfo[]): {
+  lines: BootLine[];
+  incomplete: string[];
+  servers: Map<string, { systemId?: string; version?: string }>;
+} {
   const lines: BootLine[] = [];
   const incomplete: string[] = [];
   const servers = new Map<string, { systemId?: string; version?: string }>();
@@ -92,7 +113,11 @@ export function linesFromSaveSets(sets: readonly SaveSetInfo[]): { lines: BootLi
       spaces.set(k, [...(spaces.get(k) ?? []), { set: s, meta }]);
       maxAid = Math.max(maxAid, meta.aid);
     } else if (s.kind === SaveSetKind.label) {
-      const meta = decoded(s, decodeLabelEntry, `label save set ${s.id} of ${s.server}: its meta does not describe a backup`);
+      const meta = decoded(
+        s,
+        decodeLabelEntry,
+        `label save set ${s.id} of ${s.server}: its meta does not describe a backup`,
+      );
       if (meta) labels.push({ set: s, meta });
       maxAid = Math.max(maxAid, meta?.aid ?? 0);
     } else if (s.kind === SaveSetKind.wal) {
@@ -102,23 +127,61 @@ export function linesFromSaveSets(sets: readonly SaveSetInfo[]): { lines: BootLi
     }
   }
   for (const { set: label, meta: m } of labels) {
-    servers.set(label.server, { ...(m.systemId ? { systemId: m.systemId } : {}), ...(m.pgVersion ? { version: String(m.pgVersion) } : {}) });
+    servers.set(label.server, {
+      ...(m.systemId ? { systemId: m.systemId } : {}),
+      ...(m.pgVersion ? { version: String(m.pgVersion) } : {}),
+    });
     const mine = spaces.get(`${label.server} ${m.aid}`) ?? [];
-    const common = { server: label.server, action: m.aid, level: label.level ?? 0, startLsn: m.startLsn, stopLsn: m.stopLsn, timeline: m.timeline, firstWal: m.startWal, time: m.stopTime };
+    const common = {
+      server: label.server,
+      action: m.aid,
+      level: label.level ?? 0,
+      startLsn: m.startLsn,
+      stopLsn: m.stopLsn,
+      timeline: m.timeline,
+      firstWal: m.startWal,
+      time: m.stopTime,
+    };
     const out: BootLine[] = [];
     let whole = true;
     for (const sp of m.spaces) {
       const parts = mine.filter((s) => s.set.name === sp.name).sort((a, b) => a.meta.part - b.meta.part);
-      if (parts.length === 0 || parts.length !== parts[0]!.meta.parts) { whole = false; break; }
+      if (parts.length === 0 || parts.length !== parts[0]!.meta.parts) {
+        whole = false;
+        break;
+      }
       // each space has its own level (a space of a level-1 backup may be a level 0)
-      out.push({ ...common, object: sp.name, type: sp.critical ? 'R' : 'D', level: parts[0]!.set.level ?? common.level, copyIds: parts.map((p) => p.set.id), baseId: parts[0]!.meta.baseCopyId });
+      out.push({
+        ...common,
+        object: sp.name,
+        type: sp.critical ? 'R' : 'D',
+        level: parts[0]!.set.level ?? common.level,
+        copyIds: parts.map((p) => p.set.id),
+        baseId: parts[0]!.meta.baseCopyId,
+      });
     }
-    if (!whole) { incomplete.push(`backup ${m.aid} of ${label.server}: a space save set is missing`); continue; }
+    if (!whole) {
+      incomplete.push(`backup ${m.aid} of ${label.server}: a space save set is missing`);
+      continue;
+    }
     lines.push(...out, { ...common, object: LABEL_NAME, type: 'B', copyIds: [label.id], baseId: null });
   }
   for (const { set: w, meta } of wal) {
     const aid = meta.aid ?? ++maxAid;
-    lines.push({ server: w.server, object: w.name, type: 'L', action: aid, level: 0, copyIds: [w.id], baseId: null, startLsn: null, stopLsn: null, timeline: null, firstWal: null, time: w.committed });
+    lines.push({
+      server: w.server,
+      object: w.name,
+      type: 'L',
+      action: aid,
+      level: 0,
+      copyIds: [w.id],
+      baseId: null,
+      startLsn: null,
+      stopLsn: null,
+      timeline: null,
+      firstWal: null,
+      time: w.committed,
+    });
   }
   lines.sort((a, b) => a.time.localeCompare(b.time) || a.action - b.action);
   return { lines, incomplete, servers };
@@ -130,8 +193,22 @@ export async function rebuildFromStorage(home: string, sm: StorageManager): Prom
   const sets = (await sm.query({})).filter((s) => kinds.includes(s.kind));
   const { lines, incomplete, servers } = linesFromSaveSets(sets);
   const names = [...new Set(lines.map((l) => l.server))].sort();
-  for (const n of names) replaceBootFile(home, n, lines.filter((l) => l.server === n));
-  const { aside } = writeHistoryFromLines(home, lines, [...servers].map(([name, info]) => ({ name, ...info })));
-  return { servers: names, backups: lines.filter((l) => l.type === 'B').length, walFiles: lines.filter((l) => l.type === 'L').length, incomplete, historyAside: aside };
+  for (const n of names)
+    replaceBootFile(
+      home,
+      n,
+      lines.filter((l) => l.server === n),
+    );
+  const { aside } = writeHistoryFromLines(
+    home,
+    lines,
+    [...servers].map(([name, info]) => ({ name, ...info })),
+  );
+  return {
+    servers: names,
+    backups: lines.filter((l) => l.type === 'B').length,
+    walFiles: lines.filter((l) => l.type === 'L').length,
+    incomplete,
+    historyAside: aside,
+  };
 }
-

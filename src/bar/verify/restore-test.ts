@@ -9,9 +9,17 @@ import type { BarContext } from '../bar-context.js';
 import { runRestore } from '../restore/restore.js';
 import { decodeLabelMeta } from '../records/label-record.js';
 
-export interface RestoreTestResult { readonly passed: boolean; readonly detail: string; readonly problems: readonly string[] }
+export interface RestoreTestResult {
+  readonly passed: boolean;
+  readonly detail: string;
+  readonly problems: readonly string[];
+}
 
-export async function runRestoreTest(ctx: BarContext, backupId: number, opts: { restoreCommand: (before?: string) => string; workRoot?: string }): Promise<RestoreTestResult> {
+export async function runRestoreTest(
+  ctx: BarContext,
+  backupId: number,
+  opts: { restoreCommand: (before?: string) => string; workRoot?: string },
+): Promise<RestoreTestResult> {
   const backup = ctx.history.backups().find((b) => b.aid === backupId);
   if (!backup) return { passed: false, detail: 'backup not found', problems: [`backup ${backupId} is not recorded`] };
   const work = fs.mkdtempSync(path.join(opts.workRoot ?? os.tmpdir(), `openbar-restore-test-${backupId}-`));
@@ -21,13 +29,27 @@ export async function runRestoreTest(ctx: BarContext, backupId: number, opts: { 
     const [info] = await ctx.sm.query({ id: backup.objects.find((o) => o.type === 'B')!.copyIds[0]! });
     const spaces = info ? decodeLabelMeta(info, { server: ctx.server, aid: backupId }).spaces : undefined;
     // tablespaces go into the scratch directory too, never over the originals
-    const map = new Map((spaces ?? []).filter((s) => s.oid !== null).map((s) => [s.name, path.join(work, `tablespace-${s.oid}`)]));
+    const map = new Map(
+      (spaces ?? []).filter((s) => s.oid !== null).map((s) => [s.name, path.join(work, `tablespace-${s.oid}`)]),
+    );
     const r = await runRestore(ctx, {
       // on the backup's own timeline: whatever forked later, the consistency point is there
-      dataDir, target: { kind: 'lsn', value: backup.stopLsn }, timeline: backup.timeline, tablespaceMap: map, salvage: false, restart: false, planOnly: false,
-      archiveMode: 'off', restoreCommand: opts.restoreCommand,
+      dataDir,
+      target: { kind: 'lsn', value: backup.stopLsn },
+      timeline: backup.timeline,
+      tablespaceMap: map,
+      salvage: false,
+      restart: false,
+      planOnly: false,
+      archiveMode: 'off',
+      restoreCommand: opts.restoreCommand,
     });
-    if (r.plan.backup.aid !== backupId) return { passed: false, detail: 'another backup was chosen', problems: [`restoring to ${backup.stopLsn} chose backup ${r.plan.backup.aid}`] };
+    if (r.plan.backup.aid !== backupId)
+      return {
+        passed: false,
+        detail: 'another backup was chosen',
+        problems: [`restoring to ${backup.stopLsn} chose backup ${r.plan.backup.aid}`],
+      };
     const t = await ctx.offline.trialRun(dataDir, work, ctx.settings.pg_user);
     ctx.log.info(`verify: restore test of backup ${backupId} ${t.passed ? 'passed' : 'FAILED'}: ${t.detail}`);
     return t;

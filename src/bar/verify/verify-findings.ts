@@ -37,7 +37,10 @@ const NAMED_MAX = 1000;
 
 /** Adds database and relation names from the server to the findings that name a relation, when it is reachable (best effort, bounded in time). */
 export async function nameRelations(ctx: BarContext, checks: readonly CheckDraft[]): Promise<CheckDraft[]> {
-  const refs = checks.flatMap((c) => c.problems).filter((p): p is VerifyFinding => typeof p !== 'string' && p.relation !== undefined).slice(0, NAMED_MAX);
+  const refs = checks
+    .flatMap((c) => c.problems)
+    .filter((p): p is VerifyFinding => typeof p !== 'string' && p.relation !== undefined)
+    .slice(0, NAMED_MAX);
   if (refs.length === 0) return checks.slice();
   let names: Map<string, { database: string; relation: string | null }>;
   try {
@@ -60,7 +63,9 @@ export async function nameRelations(ctx: BarContext, checks: readonly CheckDraft
 /** The checks as the report has them: each finding's text made, the findings kept as data beside it. */
 export function renderChecks(checks: readonly CheckDraft[]): VerifyCheck[] {
   return checks.map((c) => ({
-    name: c.name, passed: c.passed, detail: c.detail,
+    name: c.name,
+    passed: c.passed,
+    detail: c.detail,
     problems: c.problems.map((p) => (typeof p === 'string' ? p : describeFinding(p))),
     findings: c.problems.filter((p): p is VerifyFinding => typeof p !== 'string'),
   }));
@@ -75,8 +80,15 @@ export function describeFinding(f: VerifyFinding): string {
   const r = f.relation;
   const n = f.names;
   const database = r ? (r.dbOid === 0 ? '(shared)' : n ? `${r.dbOid} (${n.database})` : `${r.dbOid}`) : '';
-  const relation = r ? (n ? `relation ${n.relation ?? '(dropped since)'} (relfilenode ${r.relfilenode})` : `relfilenode ${r.relfilenode}`) : '';
-  const where = r ? `space ${f.space}, database ${database}, ${relation}${r.fork !== 'main' ? ` fork ${r.fork}` : ''}` : `space ${f.space}, file ${f.path}`;
-  const page = f.block === undefined ? '' : f.lastBlock !== undefined ? `, pages ${f.block}..${f.lastBlock}` : `, page ${f.block}`;
+  const relation = r
+    ? n
+      ? `relation ${n.relation ?? '(dropped since)'} (relfilenode ${r.relfilenode})`
+      : `relfilenode ${r.relfilenode}`
+    : '';
+  const where = r
+    ? `space ${f.space}, database ${database}, ${relation}${r.fork !== 'main' ? ` fork ${r.fork}` : ''}`
+    : `space ${f.space}, file ${f.path}`;
+  const page =
+    f.block === undefined ? '' : f.lastBlock !== undefined ? `, pages ${f.block}..${f.lastBlock}` : `, page ${f.block}`;
   return `${where}${page}: ${f.problem}${r ? ` (file ${f.path})` : ''}`;
 }

@@ -27,7 +27,15 @@ export interface ScanResult {
   readonly pages: number;
 }
 
-interface ScanJob { space: string; id: number; part: number; depth: number; level: number; chained: boolean; startLsn: string }
+interface ScanJob {
+  space: string;
+  id: number;
+  part: number;
+  depth: number;
+  level: number;
+  chained: boolean;
+  startLsn: string;
+}
 
 /** What the scan of a backup gathers while its tasks run. */
 interface Scan {
@@ -47,27 +55,62 @@ interface Scan {
 }
 
 /** The scan phase of `backup`: a task per save set, and the checks of the save sets, pages and files. */
-export function scanPhase(ctx: BarContext, backup: BackupCopy, label: LabelMeta, opts: VerifyOptions): Phase<ScanResult> {
+export function scanPhase(
+  ctx: BarContext,
+  backup: BackupCopy,
+  label: LabelMeta,
+  opts: VerifyOptions,
+): Phase<ScanResult> {
   const spaces = backup.objects.filter((o) => o.type === 'R' || o.type === 'D');
   const scan: Scan = {
-    ctx, label, opts, spaces, jobs: [], setProblems: [], pageProblems: [], control: undefined, bytes: 0, pages: 0, records: 0,
+    ctx,
+    label,
+    opts,
+    spaces,
+    jobs: [],
+    setProblems: [],
+    pageProblems: [],
+    control: undefined,
+    bytes: 0,
+    pages: 0,
+    records: 0,
     cover: new Map(spaces.map((s) => [s.name, { coverage: ctx.checker.newCoverage(), unreadable: [], broken: false }])),
   };
-  scan.jobs.push(...scanJobs(ctx, spaces, label, (space, problem) => { scan.setProblems.push(problem); scan.cover.get(space)!.broken = true; }));
+  scan.jobs.push(
+    ...scanJobs(ctx, spaces, label, (space, problem) => {
+      scan.setProblems.push(problem);
+      scan.cover.get(space)!.broken = true;
+    }),
+  );
   return { tasks: scan.jobs.map((j) => () => scanSaveSet(scan, j)), finish: () => scanChecks(scan) };
 }
 
 /** Every save set of every level of each space's chain; a chain that cannot be resolved is reported, its newest level still scanned. */
-function scanJobs(ctx: BarContext, spaces: BackupCopy['objects'], label: LabelMeta, broken: (space: string, problem: string) => void): ScanJob[] {
+function scanJobs(
+  ctx: BarContext,
+  spaces: BackupCopy['objects'],
+  label: LabelMeta,
+  broken: (space: string, problem: string) => void,
+): ScanJob[] {
   const chains = new BackupChains(ctx.history.backupInstances());
   const jobs: ScanJob[] = [];
   for (const s of spaces) {
     const c = s.copyIds.length > 0 ? chains.of(s.copyIds[0]!) : { problem: `space ${s.name} has no save set` };
     const levels = 'levels' in c ? c.levels : [{ level: 0, copyIds: s.copyIds, startLsn: label.startLsn }];
     if ('problem' in c) broken(s.name, c.problem);
-    levels.forEach((l, depth) => l.copyIds.forEach((id, part) => jobs.push({
-      space: s.name, id, part, depth, level: l.level, chained: levels.length > 1, startLsn: depth === 0 ? label.startLsn : l.startLsn ?? label.startLsn,
-    })));
+    levels.forEach((l, depth) =>
+      l.copyIds.forEach((id, part) =>
+        jobs.push({
+          space: s.name,
+          id,
+          part,
+          depth,
+          level: l.level,
+          chained: levels.length > 1,
+          startLsn: depth === 0 ? label.startLsn : (l.startLsn ?? label.startLsn),
+        }),
+      ),
+    );
   }
   return jobs;
 }
@@ -76,7 +119,9 @@ function scanJobs(ctx: BarContext, spaces: BackupCopy['objects'], label: LabelMe
 async function scanSaveSet(scan: Scan, j: ScanJob): Promise<void> {
   const [info] = await scan.ctx.sm.query({ id: j.id });
   if (!info) {
-    scan.setProblems.push(`save set ${j.id} (space ${j.space}${j.chained ? `, level ${j.level}` : ''}, part ${j.part + 1}) is missing from the storage manager`);
+    scan.setProblems.push(
+      `save set ${j.id} (space ${j.space}${j.chained ? `, level ${j.level}` : ''}, part ${j.part + 1}) is missing from the storage manager`,
+    );
     scan.cover.get(j.space)!.unreadable.push(j.id);
     return;
   }
@@ -106,12 +151,27 @@ async function checkStored(scan: Scan, id: number, storedBytes: number): Promise
 async function scanPages(scan: Scan, j: ScanJob): Promise<{ pages: number }> {
   const { ctx, label, opts } = scan;
   return ctx.checker.scanSpace(ctx.sm.readChunks(j.id, opts.signal ? { signal: opts.signal } : {}), {
-    space: j.space, spaceOid: oidOf(label, j.space), startLsn: j.startLsn, checksums: label.checksums ?? false,
-    coverage: scan.cover.get(j.space)!.coverage, depth: j.depth,
-    onFinding: (f) => { scan.pageProblems.push(f); },
-    onBytes: (n) => { scan.bytes += n; opts.onBytes?.(n); },
+    space: j.space,
+    spaceOid: oidOf(label, j.space),
+    startLsn: j.startLsn,
+    checksums: label.checksums ?? false,
+    coverage: scan.cover.get(j.space)!.coverage,
+    depth: j.depth,
+    onFinding: (f) => {
+      scan.pageProblems.push(f);
+    },
+    onBytes: (n) => {
+      scan.bytes += n;
+      opts.onBytes?.(n);
+    },
     // the newest level's pg_control is the one restored
-    ...(j.depth === 0 ? { onControlFile: (c: Buffer) => { scan.control = c; } } : {}),
+    ...(j.depth === 0
+      ? {
+          onControlFile: (c: Buffer) => {
+            scan.control = c;
+          },
+        }
+      : {}),
   });
 }
 
@@ -123,18 +183,44 @@ function scanChecks(scan: Scan): ScanResult {
   const ofBase = baseSets ? ` (${baseSets} of base levels)` : '';
   if (opts.quick) {
     return {
-      checks: [{ name: 'save sets', passed: setProblems.length === 0, detail: `${sets} save set(s)${ofBase}, ${records} record(s): stored checksums and totals checked (--quick: content not read)`, problems: setProblems }],
-      control, bytes, pages,
+      checks: [
+        {
+          name: 'save sets',
+          passed: setProblems.length === 0,
+          detail: `${sets} save set(s)${ofBase}, ${records} record(s): stored checksums and totals checked (--quick: content not read)`,
+          problems: setProblems,
+        },
+      ],
+      control,
+      bytes,
+      pages,
     };
   }
   const files = fileChecks(scan);
   return {
     checks: [
-      { name: 'save sets', passed: setProblems.length === 0, detail: `${sets} save set(s)${ofBase}, ${records} record(s) read, checksums checked`, problems: setProblems },
-      { name: 'pages', passed: pageProblems.length === 0, detail: `${pages} page(s) parsed${label.checksums ? ', data checksums checked' : ' (cluster without data checksums: headers only)'}`, problems: pageProblems },
-      { name: 'files complete', passed: files.problems.length === 0, detail: `${files.count} file(s) in ${scan.spaces.length} space(s)`, problems: files.problems },
+      {
+        name: 'save sets',
+        passed: setProblems.length === 0,
+        detail: `${sets} save set(s)${ofBase}, ${records} record(s) read, checksums checked`,
+        problems: setProblems,
+      },
+      {
+        name: 'pages',
+        passed: pageProblems.length === 0,
+        detail: `${pages} page(s) parsed${label.checksums ? ', data checksums checked' : ' (cluster without data checksums: headers only)'}`,
+        problems: pageProblems,
+      },
+      {
+        name: 'files complete',
+        passed: files.problems.length === 0,
+        detail: `${files.count} file(s) in ${scan.spaces.length} space(s)`,
+        problems: files.problems,
+      },
     ],
-    control, bytes, pages,
+    control,
+    bytes,
+    pages,
   };
 }
 

@@ -40,11 +40,17 @@ export async function walPhase(ctx: BarContext, label: LabelMeta, opts: VerifyOp
 async function walAfter(ctx: BarContext, label: LabelMeta, byName: ReadonlyMap<string, SaveSetInfo>): Promise<After> {
   const wal = ctx.offline;
   const archive = await WalArchive.load(ctx, label.walSegmentSize);
-  const timeline = [...archive.timelines.timelines].reverse().find((t) => archive.timelines.holds(t, label.timeline, label.startLsn, label.stopLsn)) ?? label.timeline;
+  const timeline =
+    [...archive.timelines.timelines]
+      .reverse()
+      .find((t) => archive.timelines.holds(t, label.timeline, label.startLsn, label.stopLsn)) ?? label.timeline;
   const pitr: string[] = [...archive.problems];
-  if (!archive.timelines.timelines.includes(timeline)) pitr.push(`timeline ${timeline} of the backup has no history file in the archive: no restore can follow it`);
+  if (!archive.timelines.timelines.includes(timeline))
+    pitr.push(`timeline ${timeline} of the backup has no history file in the archive: no restore can follow it`);
   for (const g of archive.gaps(timeline, label.startLsn)) {
-    pitr.push(`WAL file ${g.missing} is missing: point-in-time restores from this backup stop before it${g.resumes ? ` (archived WAL resumes at ${g.resumes})` : ''}`);
+    pitr.push(
+      `WAL file ${g.missing} is missing: point-in-time restores from this backup stop before it${g.resumes ? ` (archived WAL resumes at ${g.resumes})` : ''}`,
+    );
   }
   const newest = archive.newestOn(timeline);
   const present: string[] = [];
@@ -60,7 +66,13 @@ async function walAfter(ctx: BarContext, label: LabelMeta, byName: ReadonlyMap<s
 }
 
 /** The problem with one WAL file, if any: missing, unreadable, or (not --quick) pages the engine's check refuses. */
-async function checkWalFile(ctx: BarContext, name: string, s: SaveSetInfo | undefined, label: LabelMeta, opts: VerifyOptions): Promise<string | undefined> {
+async function checkWalFile(
+  ctx: BarContext,
+  name: string,
+  s: SaveSetInfo | undefined,
+  label: LabelMeta,
+  opts: VerifyOptions,
+): Promise<string | undefined> {
   if (!s) return `WAL file ${name} is missing`;
   const read = opts.signal ? { signal: opts.signal } : {};
   if (opts.quick) {
@@ -71,7 +83,10 @@ async function checkWalFile(ctx: BarContext, name: string, s: SaveSetInfo | unde
   }
   const c = ctx.checker.walFileCheck(name, label.walSegmentSize, label.systemId);
   const damage = await unreadable(name, async () => {
-    for await (const chunk of ctx.sm.readChunks(s.id, read)) { c.push(chunk); opts.onBytes?.(chunk.length); }
+    for await (const chunk of ctx.sm.readChunks(s.id, read)) {
+      c.push(chunk);
+      opts.onBytes?.(chunk.length);
+    }
   });
   if (damage) return damage;
   const problems = c.end();
@@ -91,14 +106,25 @@ async function unreadable(name: string, read: () => Promise<void>): Promise<stri
 
 /** The checks once every file has been read: the backup's own WAL, and the WAL to latest. */
 function walChecks(label: LabelMeta, after: After, found: ReadonlyMap<string, string>): CheckDraft[] {
-  const first = label.walFiles[0], last = label.walFiles[label.walFiles.length - 1];
+  const first = label.walFiles[0],
+    last = label.walFiles[label.walFiles.length - 1];
   const own = label.walFiles.filter((n) => found.has(n)).map((n) => found.get(n)!);
   const pitr = [...after.pitr, ...after.present.filter((n) => found.has(n)).map((n) => found.get(n)!)];
   return [
-    { name: 'backup WAL', passed: own.length === 0, detail: `${label.walFiles.length} file(s), ${first} .. ${last} (start ${label.startLsn}, stop ${label.stopLsn})`, problems: own },
     {
-      name: 'WAL to latest', passed: pitr.length === 0,
-      detail: after.present.length > 0 ? `${after.present.length} file(s) after the backup on timeline ${after.timeline}, to ${after.newest}` : 'no WAL archived after the backup yet', problems: pitr,
+      name: 'backup WAL',
+      passed: own.length === 0,
+      detail: `${label.walFiles.length} file(s), ${first} .. ${last} (start ${label.startLsn}, stop ${label.stopLsn})`,
+      problems: own,
+    },
+    {
+      name: 'WAL to latest',
+      passed: pitr.length === 0,
+      detail:
+        after.present.length > 0
+          ? `${after.present.length} file(s) after the backup on timeline ${after.timeline}, to ${after.newest}`
+          : 'no WAL archived after the backup yet',
+      problems: pitr,
     },
   ];
 }

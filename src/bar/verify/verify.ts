@@ -71,7 +71,10 @@ export async function runVerify(ctx: BarContext, opts: VerifyOptions): Promise<V
 }
 
 /** What the phases found: the checks, their findings still data, and what the scan read. */
-interface Found { readonly checks: CheckDraft[]; readonly scan?: ScanResult }
+interface Found {
+  readonly checks: CheckDraft[];
+  readonly scan?: ScanResult;
+}
 
 /**
  * Step: the backup read back and checked. Without its label it cannot be restored, nor its
@@ -81,7 +84,17 @@ interface Found { readonly checks: CheckDraft[]; readonly scan?: ScanResult }
 async function checkBackup(ctx: BarContext, backup: BackupCopy, opts: VerifyOptions): Promise<Found> {
   const labelId = backup.objects.find((o) => o.type === 'B')!.copyIds[0]!;
   const labelProblem = await readLabelSet(ctx, labelId);
-  if (labelProblem) return { checks: [{ name: 'save sets', passed: false, detail: 'the backup label save set is unreadable', problems: [labelProblem] }] };
+  if (labelProblem)
+    return {
+      checks: [
+        {
+          name: 'save sets',
+          passed: false,
+          detail: 'the backup label save set is unreadable',
+          problems: [labelProblem],
+        },
+      ],
+    };
   const label = decodeLabelMeta((await ctx.sm.query({ id: labelId }))[0]!, { server: ctx.server, aid: backup.aid });
   trace('verify: label read');
   const scanning = scanPhase(ctx, backup, label, opts);
@@ -100,15 +113,28 @@ async function checkBackup(ctx: BarContext, backup: BackupCopy, opts: VerifyOpti
  * slowest save set.
  */
 async function runPhases(phases: readonly Phase<unknown>[], streams: number): Promise<void> {
-  await runParallel(phases.flatMap((p) => p.tasks), Math.max(1, streams), (task) => task());
+  await runParallel(
+    phases.flatMap((p) => p.tasks),
+    Math.max(1, streams),
+    (task) => task(),
+  );
 }
 
 /** Step: the report, each finding's text made once. */
 function reportOf(backup: BackupCopy, found: Found, started: number, opts: VerifyOptions): VerifyReport {
   const checks = renderChecks(found.checks);
   return {
-    backup: backup.aid, level: backup.level, time: backup.time, startLsn: backup.startLsn, stopLsn: backup.stopLsn,
-    checks, passed: checks.every((c) => c.passed), bytes: found.scan?.bytes ?? 0, pages: found.scan?.pages ?? 0, ms: Date.now() - started, quick: opts.quick === true,
+    backup: backup.aid,
+    level: backup.level,
+    time: backup.time,
+    startLsn: backup.startLsn,
+    stopLsn: backup.stopLsn,
+    checks,
+    passed: checks.every((c) => c.passed),
+    bytes: found.scan?.bytes ?? 0,
+    pages: found.scan?.pages ?? 0,
+    ms: Date.now() - started,
+    quick: opts.quick === true,
   };
 }
 
@@ -117,14 +143,23 @@ function recordResult(ctx: BarContext, aid: number, report: VerifyReport, opts: 
   const { passed } = report;
   if (!opts.quick) ctx.history.recordVerify(report.backup, passed, isoTime());
   const problems = report.checks.reduce((a, c) => a + c.problems.length, 0);
-  ctx.history.endAction(aid, passed ? 0 : 3, passed ? 'passed' : `${problems} problem(s)`, { backup: report.backup, passed, problems, bytes: report.bytes, pages: report.pages });
-  ctx.log.info(`verify ${aid}: backup ${report.backup} ${passed ? 'PASSED' : `FAILED with ${problems} problem(s)`}${opts.quick ? ' (quick: stored checksums)' : `; ${report.pages} pages, ${report.bytes} bytes read`}`);
+  ctx.history.endAction(aid, passed ? 0 : 3, passed ? 'passed' : `${problems} problem(s)`, {
+    backup: report.backup,
+    passed,
+    problems,
+    bytes: report.bytes,
+    pages: report.pages,
+  });
+  ctx.log.info(
+    `verify ${aid}: backup ${report.backup} ${passed ? 'PASSED' : `FAILED with ${problems} problem(s)`}${opts.quick ? ' (quick: stored checksums)' : `; ${report.pages} pages, ${report.bytes} bytes read`}`,
+  );
   trace('verify: recorded');
 }
 
 /** Reads the label save set whole (its records checked) and decodes its content; why it cannot be used, if it cannot. */
 async function readLabelSet(ctx: BarContext, id: number): Promise<string | undefined> {
-  if ((await ctx.sm.query({ id })).length === 0) return `the backup label save set ${id} is missing from the storage manager`;
+  if ((await ctx.sm.query({ id })).length === 0)
+    return `the backup label save set ${id} is missing from the storage manager`;
   let content: Buffer;
   try {
     content = await readWhole(ctx.sm, id);
@@ -143,16 +178,29 @@ async function readLabelSet(ctx: BarContext, id: number): Promise<string | undef
 
 function pickBackup(ctx: BarContext, which: number | 'latest'): BackupCopy {
   const all = ctx.history.backups();
-  if (all.length === 0) fail('UNREACHABLE', `no backup of server ${ctx.server} is recorded`, 'take one with `openbar backup`');
+  if (all.length === 0)
+    fail('UNREACHABLE', `no backup of server ${ctx.server} is recorded`, 'take one with `openbar backup`');
   if (which === 'latest') return all[all.length - 1]!;
-  return all.find((b) => b.aid === which) ?? fail('NOT_FOUND', `no backup ${which} of server ${ctx.server}`, `backups: ${all.map((b) => b.aid).join(', ')}`);
+  return (
+    all.find((b) => b.aid === which) ??
+    fail('NOT_FOUND', `no backup ${which} of server ${ctx.server}`, `backups: ${all.map((b) => b.aid).join(', ')}`)
+  );
 }
 
 /** Verification phase of pg_control: present in the backup (when pg_global is), valid and of this system. */
-function controlCheck(checker: ArchiveChecker, control: Buffer | undefined, label: LabelMeta, backup: BackupCopy): CheckDraft {
+function controlCheck(
+  checker: ArchiveChecker,
+  control: Buffer | undefined,
+  label: LabelMeta,
+  backup: BackupCopy,
+): CheckDraft {
   const name = 'pg_control';
-  if (!backup.objects.some((o) => o.type === 'R')) return { name, passed: true, detail: 'not in this backup (pg_global not backed up)', problems: [] };
-  if (!control) return { name, passed: false, detail: 'missing', problems: ['global/pg_control is not in the pg_global save set'] };
+  if (!backup.objects.some((o) => o.type === 'R'))
+    return { name, passed: true, detail: 'not in this backup (pg_global not backed up)', problems: [] };
+  if (!control)
+    return { name, passed: false, detail: 'missing', problems: ['global/pg_control is not in the pg_global save set'] };
   const why = checker.checkControlFile(control, label.systemId);
-  return why ? { name, passed: false, detail: 'damaged or foreign', problems: [`global/pg_control: ${why}`] } : { name, passed: true, detail: `valid, system ${label.systemId}`, problems: [] };
+  return why
+    ? { name, passed: false, detail: 'damaged or foreign', problems: [`global/pg_control: ${why}`] }
+    : { name, passed: true, detail: `valid, system ${label.systemId}`, problems: [] };
 }

@@ -17,10 +17,23 @@ export function demoSteps(config: string): DemoSteps {
     say: (text) => process.stdout.write(`\n# ${text}\n`),
     run: (args, expectStatus = 0) => {
       process.stdout.write(`$ openbar ${args.map(shown).join(' ')}\n`);
-      const r = spawnSync(process.execPath, [openbarExecutable(), ...args], { encoding: 'utf8', env: { ...process.env, OPENBAR_CONFIG: config } });
+      const r = spawnSync(process.execPath, [openbarExecutable(), ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, OPENBAR_CONFIG: config },
+      });
       process.stdout.write(r.stdout);
-      process.stdout.write(r.stderr.split('\n').filter((l) => l.startsWith('openbar:')).map((l) => `${l}\n`).join(''));
-      if (r.status !== expectStatus) fail('INTERNAL', `demo step 'openbar ${args.join(' ')}' exited ${r.status}, expected ${expectStatus}: ${r.stderr.trim()}`);
+      process.stdout.write(
+        r.stderr
+          .split('\n')
+          .filter((l) => l.startsWith('openbar:'))
+          .map((l) => `${l}\n`)
+          .join(''),
+      );
+      if (r.status !== expectStatus)
+        fail(
+          'INTERNAL',
+          `demo step 'openbar ${args.join(' ')}' exited ${r.status}, expected ${expectStatus}: ${r.stderr.trim()}`,
+        );
       return r.stdout;
     },
   };

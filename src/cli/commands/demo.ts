@@ -19,31 +19,46 @@ export function register(program: Command, _globals: Globals): void {
     .option('--keep', 'keep the sandbox (and stop nothing) afterwards')
     .option('--scale <n>', 'pgbench scale of the sandbox database (10 is about 150 MB)', '10')
     .option('--storage-manager', 'walk through the storage manager alone (no PostgreSQL needed)')
-    .action(action(async (opts: { dir?: string; keep?: boolean; scale: string; storageManager?: boolean }) => {
-      if (!opts.storageManager && process.getuid?.() === 0) return asPostgres();
-      const dir = opts.dir ? path.resolve(opts.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'openbar-demo-'));
-      fs.mkdirSync(dir, { recursive: true });
-      let cleanup: (() => void) | undefined;
-      try {
-        if (opts.storageManager) storageManagerWalkThrough(dir);
-        else cleanup = await postgresWalkThrough(dir, Math.max(1, Number(opts.scale) || 10), opts.keep === true);
-      } finally {
-        if (!opts.keep) cleanup?.();
-        if (!opts.keep && !opts.dir) fs.rmSync(dir, { recursive: true, force: true });
-        else process.stdout.write(`\nsandbox kept in ${dir}\n`);
-      }
-    }));
+    .action(
+      action(async (opts: { dir?: string; keep?: boolean; scale: string; storageManager?: boolean }) => {
+        if (!opts.storageManager && process.getuid?.() === 0) return asPostgres();
+        const dir = opts.dir ? path.resolve(opts.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'openbar-demo-'));
+        fs.mkdirSync(dir, { recursive: true });
+        let cleanup: (() => void) | undefined;
+        try {
+          if (opts.storageManager) storageManagerWalkThrough(dir);
+          else cleanup = await postgresWalkThrough(dir, Math.max(1, Number(opts.scale) || 10), opts.keep === true);
+        } finally {
+          if (!opts.keep) cleanup?.();
+          if (!opts.keep && !opts.dir) fs.rmSync(dir, { recursive: true, force: true });
+          else process.stdout.write(`\nsandbox kept in ${dir}\n`);
+        }
+      }),
+    );
 }
 
 /** PostgreSQL refuses root: as root, the demo runs itself as the postgres user. */
 function asPostgres(): number {
   const exe = openbarExecutable();
   const ids = spawnSync('id', ['-u', 'postgres']);
-  if (ids.status !== 0) fail('NOT_FOUND', 'there is no postgres user to run the sandbox server as', 'install PostgreSQL: apt-get install -y postgresql');
+  if (ids.status !== 0)
+    fail(
+      'NOT_FOUND',
+      'there is no postgres user to run the sandbox server as',
+      'install PostgreSQL: apt-get install -y postgresql',
+    );
   const probe = spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-r', exe]);
-  if (probe.status !== 0) fail('USAGE', `the postgres user cannot read ${exe}`, 'put openbar where postgres can read it (e.g. /opt/openbar), or run the demo as another user');
+  if (probe.status !== 0)
+    fail(
+      'USAGE',
+      `the postgres user cannot read ${exe}`,
+      'put openbar where postgres can read it (e.g. /opt/openbar), or run the demo as another user',
+    );
   const args = process.argv.slice(2);
-  const r = spawnSync('runuser', ['-u', 'postgres', '--', process.execPath, exe, ...args], { stdio: 'inherit', cwd: os.tmpdir() });
+  const r = spawnSync('runuser', ['-u', 'postgres', '--', process.execPath, exe, ...args], {
+    stdio: 'inherit',
+    cwd: os.tmpdir(),
+  });
   return r.status ?? 1;
 }
 
@@ -58,7 +73,9 @@ function storageManagerWalkThrough(dir: string): void {
   run(['--set', 'max_volume_size=48MiB', 'init', '--home', home, '--server', 'demo', '--force']);
 
   say('2. store 64 MiB of data (half random, half text) as a save set in the Data pool');
-  const text = Buffer.from('openbar keeps every byte it is given, checksummed and compressed\n'.repeat(512 * 1024)).subarray(0, 32 << 20);
+  const text = Buffer.from(
+    'openbar keeps every byte it is given, checksummed and compressed\n'.repeat(512 * 1024),
+  ).subarray(0, 32 << 20);
   fs.writeFileSync(sample, Buffer.concat([randomBytes(32 << 20), text]));
   const id = run(['sm', 'store', '--pool', 'Data', '--name', 'sample', sample]).trim().split('\n').pop()!;
   run(['sm', 'savesets']);

@@ -57,46 +57,59 @@ export function register(program: Command, globals: Globals): void {
     .option('--pg-port <n>', 'port of the server')
     .option('--pg-user <user>', 'user to connect as')
     .option('--force', 'overwrite an existing config file')
-    .action(action(async (opts: InitOptions) => {
-      const file = globals().config ?? process.env.OPENBAR_CONFIG;
-      if (!file) fail('USAGE', 'init needs --config FILE (the config file to write)');
-      const configFile = path.resolve(file);
-      if (fs.existsSync(configFile) && !opts.force) fail('USAGE', `config file ${configFile} exists`, 'use --force to overwrite it');
-      if (opts.server !== undefined) checkName('server', opts.server);
-      const values: Partial<Record<OptionName, string>> = { ...(parseSetFlags(globals().set) as Partial<Record<OptionName, string>>), home: path.resolve(opts.home) };
-      if (opts.server) values.server = opts.server;
-      if (opts.pgData) values.pg_data = path.resolve(opts.pgData);
-      if (opts.pgHost) values.pg_host = opts.pgHost;
-      if (opts.pgPort) values.pg_port = opts.pgPort;
-      if (opts.pgUser) values.pg_user = opts.pgUser;
-      const text = renderConfigFile(values);
-      // validate before anything is written: the same loader every command uses
-      const tmp = `${configFile}.check-${process.pid}`;
-      fs.mkdirSync(path.dirname(configFile), { recursive: true }); // outside the home: e.g. /etc/openbar, read by postgres
-      fs.writeFileSync(tmp, text, { mode: PRIVATE_FILE_MODE });
-      try {
-        loadContext({ config: tmp });
-      } finally {
-        fs.rmSync(tmp, { force: true });
-      }
-      writeFileAtomicSync(configFile, text);
-      const ctx = loadContext({ config: configFile });
-      const sm = ctx.createStorage();
-      const pools = await sm.pools();
-      await sm.close();
-      BackupHistory.open(ctx.home, checkName('server', ctx.settings.server), { create: true, log: ctx.log }).close();
-      ctx.log.info(`openbar home initialised in ${ctx.home} for server ${ctx.settings.server}`);
-      const wal = walCommands(configFile);
-      process.stdout.write([
-        `wrote ${configFile}`,
-        `home ${ctx.home}: pools ${pools.map((p) => p.name).join(', ')}`,
-        '',
-        'Add these lines to postgresql.conf (archive_mode = on needs a restart):',
-        '  archive_mode = on',
-        `  ${wal.archive}`,
-        `  ${wal.restore}`,
-        '',
-        ...(process.getuid?.() === 0 ? [`note: the home belongs to root; archive_command runs as the PostgreSQL user: chown -R postgres: ${ctx.home} ${configFile}`, ''] : []),
-      ].join('\n'));
-    }));
+    .action(
+      action(async (opts: InitOptions) => {
+        const file = globals().config ?? process.env.OPENBAR_CONFIG;
+        if (!file) fail('USAGE', 'init needs --config FILE (the config file to write)');
+        const configFile = path.resolve(file);
+        if (fs.existsSync(configFile) && !opts.force)
+          fail('USAGE', `config file ${configFile} exists`, 'use --force to overwrite it');
+        if (opts.server !== undefined) checkName('server', opts.server);
+        const values: Partial<Record<OptionName, string>> = {
+          ...(parseSetFlags(globals().set) as Partial<Record<OptionName, string>>),
+          home: path.resolve(opts.home),
+        };
+        if (opts.server) values.server = opts.server;
+        if (opts.pgData) values.pg_data = path.resolve(opts.pgData);
+        if (opts.pgHost) values.pg_host = opts.pgHost;
+        if (opts.pgPort) values.pg_port = opts.pgPort;
+        if (opts.pgUser) values.pg_user = opts.pgUser;
+        const text = renderConfigFile(values);
+        // validate before anything is written: the same loader every command uses
+        const tmp = `${configFile}.check-${process.pid}`;
+        fs.mkdirSync(path.dirname(configFile), { recursive: true }); // outside the home: e.g. /etc/openbar, read by postgres
+        fs.writeFileSync(tmp, text, { mode: PRIVATE_FILE_MODE });
+        try {
+          loadContext({ config: tmp });
+        } finally {
+          fs.rmSync(tmp, { force: true });
+        }
+        writeFileAtomicSync(configFile, text);
+        const ctx = loadContext({ config: configFile });
+        const sm = ctx.createStorage();
+        const pools = await sm.pools();
+        await sm.close();
+        BackupHistory.open(ctx.home, checkName('server', ctx.settings.server), { create: true, log: ctx.log }).close();
+        ctx.log.info(`openbar home initialised in ${ctx.home} for server ${ctx.settings.server}`);
+        const wal = walCommands(configFile);
+        process.stdout.write(
+          [
+            `wrote ${configFile}`,
+            `home ${ctx.home}: pools ${pools.map((p) => p.name).join(', ')}`,
+            '',
+            'Add these lines to postgresql.conf (archive_mode = on needs a restart):',
+            '  archive_mode = on',
+            `  ${wal.archive}`,
+            `  ${wal.restore}`,
+            '',
+            ...(process.getuid?.() === 0
+              ? [
+                  `note: the home belongs to root; archive_command runs as the PostgreSQL user: chown -R postgres: ${ctx.home} ${configFile}`,
+                  '',
+                ]
+              : []),
+          ].join('\n'),
+        );
+      }),
+    );
 }

@@ -72,7 +72,8 @@ function decompressInto(codec: number, src: Uint8Array, dst: Uint8Array): void {
     default:
       throw Object.assign(new Error(`unknown compression id ${codec}`), { code: 'FORMAT' });
   }
-  if (n !== dst.byteLength) throw Object.assign(new Error(`decompressed ${n} bytes, expected ${dst.byteLength}`), { code: 'FORMAT' });
+  if (n !== dst.byteLength)
+    throw Object.assign(new Error(`decompressed ${n} bytes, expected ${dst.byteLength}`), { code: 'FORMAT' });
 }
 
 /** A copy of `u` in memory of its own (32 bytes: cheap), so it moves to the main thread by transfer, not by cloning a pool. */
@@ -95,7 +96,13 @@ export interface SealedShared {
  * BLAKE3 of the raw bytes, compression into the stored area when that makes them smaller,
  * CRC-32 of what is to be stored.
  */
-export function sealShared(codec: number, level: number, memory: SharedArrayBuffer, storedAt: number, length: number): SealedShared {
+export function sealShared(
+  codec: number,
+  level: number,
+  memory: SharedArrayBuffer,
+  storedAt: number,
+  length: number,
+): SealedShared {
   const raw = new Uint8Array(memory, 0, length);
   const digest = own(digestOf(raw));
   if (codec !== codecIds.none && length > 0) {
@@ -112,7 +119,14 @@ export function sealShared(codec: number, level: number, memory: SharedArrayBuff
  * the raw area (when null, the raw bytes are already there). Returns the BLAKE3 digest of
  * the first `rawLength` raw bytes.
  */
-export function openShared(codec: number, memory: SharedArrayBuffer, storedAt: number, storedLength: number | null, rawLength: number, crc: number): { digest: Uint8Array } {
+export function openShared(
+  codec: number,
+  memory: SharedArrayBuffer,
+  storedAt: number,
+  storedLength: number | null,
+  rawLength: number,
+  crc: number,
+): { digest: Uint8Array } {
   const raw = new Uint8Array(memory, 0, rawLength);
   const stored = storedLength === null ? raw : new Uint8Array(memory, storedAt, storedLength);
   // the stored bytes are checked before anything is made of them

@@ -34,7 +34,12 @@ export function warmCodecPool(): void {
 }
 
 /** Seals the first `length` raw bytes of `buf`; a compressed result is left in its stored area. */
-export async function sealShared(codec: number, level: number, buf: RecordBuffer, length: number): Promise<SealedShared> {
+export async function sealShared(
+  codec: number,
+  level: number,
+  buf: RecordBuffer,
+  length: number,
+): Promise<SealedShared> {
   if (preferInThread(length)) return sealSharedSync(codec, level, buf.memory, buf.storedAt, length);
   return runTask<SealedShared>(kernels, 'sealShared', [codec, level, buf.memory, buf.storedAt, length]);
 }
@@ -44,7 +49,13 @@ export async function sealShared(codec: number, level: number, buf: RecordBuffer
  * when `storedLength` is null: stored raw), checking their CRC-32 first; returns the BLAKE3
  * digest of the raw bytes, which are then in the raw area.
  */
-export async function openShared(codec: number, buf: RecordBuffer, storedLength: number | null, rawLength: number, crc: number): Promise<{ digest: Uint8Array }> {
+export async function openShared(
+  codec: number,
+  buf: RecordBuffer,
+  storedLength: number | null,
+  rawLength: number,
+  crc: number,
+): Promise<{ digest: Uint8Array }> {
   if (preferInThread(rawLength)) return openSharedSync(codec, buf.memory, buf.storedAt, storedLength, rawLength, crc);
   return runTask(kernels, 'openShared', [codec, buf.memory, buf.storedAt, storedLength, rawLength, crc]);
 }

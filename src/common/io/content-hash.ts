@@ -8,7 +8,8 @@ type BlakeModule = typeof import('@napi-rs/blake-hash');
 let mod: BlakeModule | undefined;
 const blake = (): BlakeModule => (mod ??= requireNative<BlakeModule>('@napi-rs/blake-hash'));
 
-const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
+const asBuffer = (u: Uint8Array): Buffer =>
+  Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 /** BLAKE3 of `data`, 32 bytes. */
 export function digestOf(data: Uint8Array): Buffer {

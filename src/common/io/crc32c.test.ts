@@ -46,10 +46,19 @@ describe('crc32c', () => {
     // the native build ships for Linux x64 (the CI machines): there, this checks its use
     if (process.platform === 'linux' && process.arch === 'x64') assert.ok(loadNativeCrc32c());
     const data = randomBytes(9000);
-    for (const cuts of [[0, 100, 5000, 5100], [3, 515, 1030, 1031, 9000], [0, 8192, 9000], [24, 9000]]) {
+    for (const cuts of [
+      [0, 100, 5000, 5100],
+      [3, 515, 1030, 1031, 9000],
+      [0, 8192, 9000],
+      [24, 9000],
+    ]) {
       let c = CRC32C_INIT;
       for (let i = 1; i < cuts.length; i++) c = crc32cUpdate(c, data, cuts[i - 1]!, cuts[i]!);
-      assert.equal(crc32cFinish(c), slowCrc32c(data.subarray(cuts[0]!, cuts[cuts.length - 1]!)), `cuts ${cuts.join(',')}`);
+      assert.equal(
+        crc32cFinish(c),
+        slowCrc32c(data.subarray(cuts[0]!, cuts[cuts.length - 1]!)),
+        `cuts ${cuts.join(',')}`,
+      );
     }
   });
 });

@@ -77,7 +77,10 @@ export function crc32cAt(crc: number, v: CrcViews, start: number, end: number): 
   if (end - start >= NATIVE_MIN_BYTES) {
     const f = nativeCrc();
     // it takes and returns finished values (inverted registers)
-    if (f) return (f(new Uint8Array(v.bytes.buffer, v.base + start, end - start), (crc ^ 0xffffffff) >>> 0) ^ 0xffffffff) | 0;
+    if (f)
+      return (
+        (f(new Uint8Array(v.bytes.buffer, v.base + start, end - start), (crc ^ 0xffffffff) >>> 0) ^ 0xffffffff) | 0
+      );
   }
   const b = v.bytes;
   let i = v.base + start;
@@ -89,18 +92,42 @@ export function crc32cAt(crc: number, v: CrcViews, start: number, end: number): 
     const n16 = (stop - i) >>> 4;
     const pEnd = p + n16 * 4;
     while (p < pEnd) {
-      const a = w[p]! ^ crc, c = w[p + 1]!, d = w[p + 2]!, e = w[p + 3]!;
-      crc = T[3840 + (a & 0xff)]! ^ T[3584 + ((a >>> 8) & 0xff)]! ^ T[3328 + ((a >>> 16) & 0xff)]! ^ T[3072 + (a >>> 24)]!
-        ^ T[2816 + (c & 0xff)]! ^ T[2560 + ((c >>> 8) & 0xff)]! ^ T[2304 + ((c >>> 16) & 0xff)]! ^ T[2048 + (c >>> 24)]!
-        ^ T[1792 + (d & 0xff)]! ^ T[1536 + ((d >>> 8) & 0xff)]! ^ T[1280 + ((d >>> 16) & 0xff)]! ^ T[1024 + (d >>> 24)]!
-        ^ T[768 + (e & 0xff)]! ^ T[512 + ((e >>> 8) & 0xff)]! ^ T[256 + ((e >>> 16) & 0xff)]! ^ T[e >>> 24]!;
+      const a = w[p]! ^ crc,
+        c = w[p + 1]!,
+        d = w[p + 2]!,
+        e = w[p + 3]!;
+      crc =
+        T[3840 + (a & 0xff)]! ^
+        T[3584 + ((a >>> 8) & 0xff)]! ^
+        T[3328 + ((a >>> 16) & 0xff)]! ^
+        T[3072 + (a >>> 24)]! ^
+        T[2816 + (c & 0xff)]! ^
+        T[2560 + ((c >>> 8) & 0xff)]! ^
+        T[2304 + ((c >>> 16) & 0xff)]! ^
+        T[2048 + (c >>> 24)]! ^
+        T[1792 + (d & 0xff)]! ^
+        T[1536 + ((d >>> 8) & 0xff)]! ^
+        T[1280 + ((d >>> 16) & 0xff)]! ^
+        T[1024 + (d >>> 24)]! ^
+        T[768 + (e & 0xff)]! ^
+        T[512 + ((e >>> 8) & 0xff)]! ^
+        T[256 + ((e >>> 16) & 0xff)]! ^
+        T[e >>> 24]!;
       p += 4;
     }
     i += n16 * 16;
     if (stop - i >= 8) {
-      const a = w[p]! ^ crc, c = w[p + 1]!;
-      crc = T[1792 + (a & 0xff)]! ^ T[1536 + ((a >>> 8) & 0xff)]! ^ T[1280 + ((a >>> 16) & 0xff)]! ^ T[1024 + (a >>> 24)]!
-        ^ T[768 + (c & 0xff)]! ^ T[512 + ((c >>> 8) & 0xff)]! ^ T[256 + ((c >>> 16) & 0xff)]! ^ T[c >>> 24]!;
+      const a = w[p]! ^ crc,
+        c = w[p + 1]!;
+      crc =
+        T[1792 + (a & 0xff)]! ^
+        T[1536 + ((a >>> 8) & 0xff)]! ^
+        T[1280 + ((a >>> 16) & 0xff)]! ^
+        T[1024 + (a >>> 24)]! ^
+        T[768 + (c & 0xff)]! ^
+        T[512 + ((c >>> 8) & 0xff)]! ^
+        T[256 + ((c >>> 16) & 0xff)]! ^
+        T[c >>> 24]!;
       i += 8;
     }
   }

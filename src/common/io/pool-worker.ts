@@ -4,13 +4,25 @@
 
 import { parentPort } from 'node:worker_threads';
 
-interface Task { id: number; kernel: string; fn: string; args: unknown[] }
+interface Task {
+  id: number;
+  kernel: string;
+  fn: string;
+  args: unknown[];
+}
 
 const modules = new Map<string, Record<string, (...a: unknown[]) => unknown>>();
 
 function transferables(v: unknown, out: ArrayBuffer[]): void {
   if (v instanceof Uint8Array) {
-    if (v.byteLength > 0 && v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && !(v.buffer instanceof SharedArrayBuffer) && !out.includes(v.buffer as ArrayBuffer)) out.push(v.buffer as ArrayBuffer);
+    if (
+      v.byteLength > 0 &&
+      v.byteOffset === 0 &&
+      v.byteLength === v.buffer.byteLength &&
+      !(v.buffer instanceof SharedArrayBuffer) &&
+      !out.includes(v.buffer as ArrayBuffer)
+    )
+      out.push(v.buffer as ArrayBuffer);
   } else if (v && typeof v === 'object') {
     for (const x of Object.values(v)) transferables(x, out);
   }
@@ -24,7 +36,8 @@ parentPort!.on('message', async (task: Task) => {
       mod = (await import(task.kernel)) as Record<string, (...a: unknown[]) => unknown>;
       modules.set(task.kernel, mod);
     }
-    if (task.fn === '') { // a warm-up: the module is loaded, nothing to run
+    if (task.fn === '') {
+      // a warm-up: the module is loaded, nothing to run
       parentPort!.postMessage({ id: task.id, result: null });
       return;
     }

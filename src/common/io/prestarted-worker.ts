@@ -36,10 +36,16 @@ export function prestartWorker(script: URL): void {
   const p: Prestarted = { worker, failed: false, taken: false };
   // until taken it must not hold the process (an unref before the thread is online does not stick)
   worker.unref();
-  worker.once('online', () => { if (!p.taken) worker.unref(); });
+  worker.once('online', () => {
+    if (!p.taken) worker.unref();
+  });
   // failure before anyone listens must not throw; the taker gets a new thread instead
-  worker.on('error', () => { p.failed = true; });
-  worker.on('exit', () => { p.failed = true; });
+  worker.on('error', () => {
+    p.failed = true;
+  });
+  worker.on('exit', () => {
+    p.failed = true;
+  });
   reg.set(script.href, p);
 }
 

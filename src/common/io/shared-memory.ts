@@ -3,8 +3,13 @@
 // on a page boundary. Falls back to a plain SharedArrayBuffer where WebAssembly is absent.
 
 /** The little of the WebAssembly API used here (this project's TypeScript libs do not declare it). */
-export interface WasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer; grow(pages: number): number }
-interface WasmMemoryApi { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory }
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmMemoryApi {
+  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
+}
 const wasm = (globalThis as unknown as { WebAssembly?: WasmMemoryApi }).WebAssembly;
 
 const WASM_PAGE = 65536;
@@ -19,7 +24,9 @@ export function allocShared(size: number): SharedArrayBuffer {
       const buf = mem.buffer as SharedArrayBuffer;
       memories.set(buf, mem);
       return buf;
-    } catch { /* no shared WebAssembly memory here */ }
+    } catch {
+      /* no shared WebAssembly memory here */
+    }
   }
   return new SharedArrayBuffer(size);
 }

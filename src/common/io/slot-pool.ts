@@ -43,12 +43,22 @@ export class SlotPool {
   /** every slot starts on a page boundary (so direct I/O can land in it) */
   readonly pageAligned: boolean;
 
-  constructor(readonly size: number, readonly count: number, readonly storedSize = 0) {
+  constructor(
+    readonly size: number,
+    readonly count: number,
+    readonly storedSize = 0,
+  ) {
     let aligned = true;
     for (let i = 0; i < count; i++) {
       const memory = allocShared(size + storedSize);
       aligned &&= isPageAligned(memory);
-      this.free.push({ index: i, memory, view: Buffer.from(memory, 0, size), storedAt: size, stored: Buffer.from(memory, size, storedSize) });
+      this.free.push({
+        index: i,
+        memory,
+        view: Buffer.from(memory, 0, size),
+        storedAt: size,
+        stored: Buffer.from(memory, size, storedSize),
+      });
     }
     this.pageAligned = aligned;
   }

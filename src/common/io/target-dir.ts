@@ -53,7 +53,12 @@ export class TargetDir {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const st = fs.lstatSync(abs);
       if (st.isSymbolicLink()) throw inTheWay(abs);
-      if (!st.isDirectory()) fail('CONFLICT', `${abs} is in the way of a directory the restore makes`, 'remove it, or restore into an empty directory (without --restart)');
+      if (!st.isDirectory())
+        fail(
+          'CONFLICT',
+          `${abs} is in the way of a directory the restore makes`,
+          'remove it, or restore into an empty directory (without --restart)',
+        );
     }
     this.known.add(rel);
   }
@@ -116,7 +121,11 @@ function parentOf(rel: string): string {
 }
 
 function inTheWay(abs: string): OpenbarError {
-  return new OpenbarError('CONFLICT', `${abs} is a symbolic link: a restore never writes through one`, 'remove it, or restore into an empty directory (without --restart)');
+  return new OpenbarError(
+    'CONFLICT',
+    `${abs} is a symbolic link: a restore never writes through one`,
+    'remove it, or restore into an empty directory (without --restart)',
+  );
 }
 
 /** O_NOFOLLOW on a link fails with ELOOP: said as what it is. */

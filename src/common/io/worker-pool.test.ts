@@ -11,7 +11,10 @@ describe('worker pool: a thread lent to it', () => {
     const lent = new Worker(new URL('../../engine/postgres/wal/wal-changes-worker.js', import.meta.url));
     let posted = 0;
     const post = lent.postMessage.bind(lent);
-    lent.postMessage = (m: unknown, t?: readonly import('node:worker_threads').TransferListItem[]) => { posted++; post(m, t); };
+    lent.postMessage = (m: unknown, t?: readonly import('node:worker_threads').TransferListItem[]) => {
+      posted++;
+      post(m, t);
+    };
     const loan = lendCodecWorker(lent);
     lent.on('message', (m: { type?: string }) => assert.equal(m.type, undefined, 'no WAL reply without a WAL request'));
     loan.warm();

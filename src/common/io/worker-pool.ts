@@ -6,8 +6,16 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-interface Reply { id: number; result?: unknown; error?: string; code?: string }
-interface Pending { resolve: (r: unknown) => void; reject: (e: Error) => void }
+interface Reply {
+  id: number;
+  result?: unknown;
+  error?: string;
+  code?: string;
+}
+interface Pending {
+  resolve: (r: unknown) => void;
+  reject: (e: Error) => void;
+}
 
 class PoolWorker {
   readonly worker: Worker;
@@ -45,7 +53,8 @@ class PoolWorker {
 
   /** The thread keeps the process alive only while it has work (or its lender needs it). */
   keepAlive(): void {
-    if (this.pending.size + this.holds > 0) this.worker.ref(); else this.worker.unref();
+    if (this.pending.size + this.holds > 0) this.worker.ref();
+    else this.worker.unref();
   }
 
   release(): void {
@@ -120,14 +129,26 @@ export function adoptWorker(worker: Worker, kernel: URL): PoolLoan {
   (workers ??= []).push(w);
   let released = false;
   return {
-    warm: () => { post(w, kernel, '', []).catch(() => {}); },
-    release: () => { if (!released) { released = true; w.release(); } },
+    warm: () => {
+      post(w, kernel, '', []).catch(() => {});
+    },
+    release: () => {
+      if (!released) {
+        released = true;
+        w.release();
+      }
+    },
   };
 }
 
 /** True when `u` owns all of its memory, so it can be moved to another thread. */
 export function movable(u: Uint8Array): boolean {
-  return u.byteLength > 0 && u.byteOffset === 0 && u.byteLength === u.buffer.byteLength && !(u.buffer instanceof SharedArrayBuffer);
+  return (
+    u.byteLength > 0 &&
+    u.byteOffset === 0 &&
+    u.byteLength === u.buffer.byteLength &&
+    !(u.buffer instanceof SharedArrayBuffer)
+  );
 }
 
 /**
@@ -145,7 +166,9 @@ export function runTask<T>(kernel: URL, fn: string, rawArgs: readonly unknown[])
 function post<T>(w: PoolWorker, kernel: URL, fn: string, rawArgs: readonly unknown[]): Promise<T> {
   const id = nextId++;
   const args = rawArgs.map((a) => (a instanceof Uint8Array && a.byteLength > 0 && !movable(a) ? new Uint8Array(a) : a));
-  const transfer = args.filter((a): a is Uint8Array => a instanceof Uint8Array && movable(a)).map((a) => a.buffer as ArrayBuffer);
+  const transfer = args
+    .filter((a): a is Uint8Array => a instanceof Uint8Array && movable(a))
+    .map((a) => a.buffer as ArrayBuffer);
   return new Promise<T>((resolve, reject) => {
     w.pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
     w.keepAlive();

@@ -13,7 +13,15 @@ import { fail } from '../../common/errors.js';
 import { TargetDir } from '../../common/io/target-dir.js';
 import type { OfflineEngine, RecordedSpace, RecoveryTarget, RestoreLevel, WalTimelines } from '../engine.js';
 import { clusterIdentity, COPY_MARK, restoredCopy, runningPostmaster, walFilesIn } from './restore/cluster-dir.js';
-import { formatLsn, parseLsn, parseWalFileName, walFileKind, walFileName, walFilePosition, walFileTimeline } from './format/lsn.js';
+import {
+  formatLsn,
+  parseLsn,
+  parseWalFileName,
+  walFileKind,
+  walFileName,
+  walFilePosition,
+  walFileTimeline,
+} from './format/lsn.js';
 import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from './format/timeline-history.js';
 import { WalFileCheck } from './format/wal-file-check.js';
 import { WalTimelineMap } from './wal/wal-timelines.js';
@@ -39,11 +47,15 @@ const target = (root: string): string | TargetDir => {
 
 /** The label's files, as read back from storage: only backup_label and tablespace_map, with text. */
 function checkLabelFiles(files: unknown): readonly { name: string; content: string }[] {
-  if (!Array.isArray(files)) fail('FORMAT', 'the backup\'s label holds no list of files', LABEL_HINT);
+  if (!Array.isArray(files)) fail('FORMAT', "the backup's label holds no list of files", LABEL_HINT);
   for (const l of files as ({ name?: unknown; content?: unknown } | null)[]) {
     const name = typeof l === 'object' && l !== null ? l.name : undefined;
     if ((name !== 'backup_label' && name !== 'tablespace_map') || typeof l!.content !== 'string') {
-      fail('FORMAT', `the backup's label holds a file ${JSON.stringify(name)?.slice(0, 100)} that is not backup_label or tablespace_map`, LABEL_HINT);
+      fail(
+        'FORMAT',
+        `the backup's label holds a file ${JSON.stringify(name)?.slice(0, 100)} that is not backup_label or tablespace_map`,
+        LABEL_HINT,
+      );
     }
   }
   return files as { name: string; content: string }[];
@@ -53,7 +65,8 @@ const LABEL_HINT = 'the label is damaged or was altered: restore from another ba
 
 /** A recorded tablespace oid: it names pg_tblspc/OID. */
 function checkOid(oid: unknown, name: string): number {
-  if (typeof oid !== 'number' || !Number.isSafeInteger(oid) || oid <= 0 || oid > 0xffffffff) fail('FORMAT', `tablespace ${name}: recorded oid ${JSON.stringify(oid)} is not an oid`, LABEL_HINT);
+  if (typeof oid !== 'number' || !Number.isSafeInteger(oid) || oid <= 0 || oid > 0xffffffff)
+    fail('FORMAT', `tablespace ${name}: recorded oid ${JSON.stringify(oid)} is not an oid`, LABEL_HINT);
   return oid;
 }
 
@@ -63,10 +76,23 @@ function checkOid(oid: unknown, name: string): number {
  * until the restore is complete: a directory left by a failed restore cannot be started
  * by mistake.
  */
-async function restoreLevels(levels: readonly RestoreLevel[], root: string, opts: Parameters<OfflineEngine['restoreChain']>[2]): Promise<{ files: number; bytes: number }> {
+async function restoreLevels(
+  levels: readonly RestoreLevel[],
+  root: string,
+  opts: Parameters<OfflineEngine['restoreChain']>[2],
+): Promise<{ files: number; bytes: number }> {
   const { onPartDone, ...rest } = opts;
-  const synced = onPartDone && (async (depth: number, part: number) => { await syncTree(root); onPartDone(depth, part); });
-  const r = await restoreChainStreams(levels, target(root), { ...rest, writeAs: PENDING_CONTROL, ...(synced ? { onPartDone: synced } : {}) });
+  const synced =
+    onPartDone &&
+    (async (depth: number, part: number) => {
+      await syncTree(root);
+      onPartDone(depth, part);
+    });
+  const r = await restoreChainStreams(levels, target(root), {
+    ...rest,
+    writeAs: PENDING_CONTROL,
+    ...(synced ? { onPartDone: synced } : {}),
+  });
   trace(`restore: written to ${root}`);
   await syncTree(root);
   return { files: r.files, bytes: r.bytes };
@@ -99,14 +125,20 @@ export const postgresOffline: OfflineEngine = {
     }
     if (names.length > 0) {
       const isCluster = role === 'data' ? names.includes('PG_VERSION') : names.every((n) => isTablespaceVersionDir(n));
-      if (!isCluster) return `${dir} is not empty and does not hold a PostgreSQL ${role === 'data' ? 'data directory' : 'tablespace'}`;
+      if (!isCluster)
+        return `${dir} is not empty and does not hold a PostgreSQL ${role === 'data' ? 'data directory' : 'tablespace'}`;
     }
     return writable(dir) ? undefined : `${dir} is not writable by this user`;
   },
 
   prepareDirectory(dir, role) {
     const problem = this.checkDirectory(dir, role);
-    if (problem) fail('USAGE', problem, 'restore into an empty directory, or an old data directory of this cluster, that this user can write');
+    if (problem)
+      fail(
+        'USAGE',
+        problem,
+        'restore into an empty directory, or an old data directory of this cluster, that this user can write',
+      );
     if (!fs.existsSync(dir)) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       return;
@@ -139,7 +171,12 @@ export const postgresOffline: OfflineEngine = {
     checkOid(space.oid, space.name);
     if (mapped !== undefined) return path.resolve(mapped);
     const recorded = space.location;
-    if (typeof recorded !== 'string' || !path.isAbsolute(recorded) || recorded.includes('\0')) fail('FORMAT', `tablespace ${space.name} has no recorded absolute location (${JSON.stringify(recorded)})`, 'give it one with --map-tablespace NAME=DIR');
+    if (typeof recorded !== 'string' || !path.isAbsolute(recorded) || recorded.includes('\0'))
+      fail(
+        'FORMAT',
+        `tablespace ${space.name} has no recorded absolute location (${JSON.stringify(recorded)})`,
+        'give it one with --map-tablespace NAME=DIR',
+      );
     return path.resolve(recorded);
   },
 
@@ -165,7 +202,11 @@ export const postgresOffline: OfflineEngine = {
     tree.dir('pg_wal/archive_status');
     writeRecoveryConfig(dataDir, f.recovery);
     // a copy that does not archive: its WAL must never be salvaged into this server's archive
-    if (f.recovery.archiveMode === 'off') tree.writeFile(COPY_MARK, `restored by openbar as a copy with --archive-mode off at ${new Date().toISOString()}\n`);
+    if (f.recovery.archiveMode === 'off')
+      tree.writeFile(
+        COPY_MARK,
+        `restored by openbar as a copy with --archive-mode off at ${new Date().toISOString()}\n`,
+      );
     await syncTree(dataDir);
     for (const t of f.tablespaces) await syncTree(t.location);
     // last: only now can the directory be started
@@ -183,9 +224,19 @@ export const postgresOffline: OfflineEngine = {
         return { kind };
       case 'time': {
         const ms = parseTimestamp(value);
-        if (ms === undefined) fail('USAGE', `--until-time '${value}' is not a time`, "use e.g. '2026-11-22 14:05:00+00' (ISO 8601; give the zone)");
+        if (ms === undefined)
+          fail(
+            'USAGE',
+            `--until-time '${value}' is not a time`,
+            "use e.g. '2026-11-22 14:05:00+00' (ISO 8601; give the zone)",
+          );
         // without a zone openbar and the restored server (its TimeZone) could read it differently
-        if (!hasZone(value)) fail('USAGE', `--until-time '${value}' has no time zone`, `add one, e.g. '${value.trim()}+00' or '${value.trim()}Z' for UTC`);
+        if (!hasZone(value))
+          fail(
+            'USAGE',
+            `--until-time '${value}' has no time zone`,
+            `add one, e.g. '${value.trim()}+00' or '${value.trim()}Z' for UTC`,
+          );
         return { kind, value: value.trim(), ms };
       }
       case 'lsn':
@@ -195,10 +246,12 @@ export const postgresOffline: OfflineEngine = {
           fail('USAGE', `--until-lsn '${value}' is not an LSN`, 'use the form 0/16B3748');
         }
       case 'xid':
-        if (!/^\d+$/.test(value.trim()) || BigInt(value.trim()) < 3n) fail('USAGE', `--until-xid '${value}' is not a transaction id`);
+        if (!/^\d+$/.test(value.trim()) || BigInt(value.trim()) < 3n)
+          fail('USAGE', `--until-xid '${value}' is not a transaction id`);
         return { kind, value: value.trim() };
       case 'name':
-        if (value.length === 0 || value.length > 63) fail('USAGE', `--until-name '${value}' is not a restore point name`);
+        if (value.length === 0 || value.length > 63)
+          fail('USAGE', `--until-name '${value}' is not a restore point name`);
         return { kind, value };
     }
   },
@@ -210,7 +263,6 @@ export const postgresOffline: OfflineEngine = {
     const y = parseLsn(b);
     return x < y ? -1 : x > y ? 1 : 0;
   },
-
 
   trialRun: (dataDir, workDir, user) => restoreTrial(dataDir, workDir, user),
 
@@ -235,7 +287,8 @@ function timelinesView(m: WalTimelineMap): WalTimelines {
     timelineAt: (timeline, lsn) => m.timelineAt(timeline, parseLsn(lsn)),
     onPath: (timeline, name) => m.onPath(timeline, name),
     *files(timeline, fromLsn) {
-      for (const f of m.files(timeline, parseLsn(fromLsn))) yield { name: f.name, start: formatLsn(f.start), end: formatLsn(f.end) };
+      for (const f of m.files(timeline, parseLsn(fromLsn)))
+        yield { name: f.name, start: formatLsn(f.start), end: formatLsn(f.end) };
     },
   };
 }
@@ -247,7 +300,10 @@ function hasZone(text: string): boolean {
 
 /** ISO 8601 / PostgreSQL-style timestamps; without a zone, local time. Milliseconds since the epoch. */
 function parseTimestamp(text: string): number | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(text.trim());
+  const m =
+    /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(
+      text.trim(),
+    );
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
   const ms = frac ? Number(frac.padEnd(3, '0').slice(0, 3)) : 0;
@@ -262,7 +318,17 @@ function parseTimestamp(text: string): number | undefined {
       t -= zm[1] === '+' ? off : -off;
     }
   }
-  if (Number.isNaN(t) || Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(d) > 31 || Number(h) > 23 || Number(mi) > 59 || Number(s ?? 0) > 60) return undefined;
+  if (
+    Number.isNaN(t) ||
+    Number(mo) < 1 ||
+    Number(mo) > 12 ||
+    Number(d) < 1 ||
+    Number(d) > 31 ||
+    Number(h) > 23 ||
+    Number(mi) > 59 ||
+    Number(s ?? 0) > 60
+  )
+    return undefined;
   return t;
 }
 

@@ -19,7 +19,14 @@ const summarizer: WalSummarizer = {
 };
 
 export const postgresEngine: Engine = Object.freeze<Engine>({
-  adapter: (s) => new PostgresAdapter({ host: s.pg_host, port: s.pg_port, user: s.pg_user, database: s.pg_database, dataDir: s.pg_data }),
+  adapter: (s) =>
+    new PostgresAdapter({
+      host: s.pg_host,
+      port: s.pg_port,
+      user: s.pg_user,
+      database: s.pg_database,
+      dataDir: s.pg_data,
+    }),
   offline: postgresOffline,
   checker: postgresArchiveChecker,
   summarizer,

@@ -7,25 +7,68 @@ import type { PoolRow } from './catalog.js';
 import type { ObjectDescriptor, SaveSetInfo } from '../storage-manager.js';
 
 /** The save set a volume's BEGIN record gives for `d` (its meta through JSON, as stored), `meta` fields replaced. */
-const stored = (d: ObjectDescriptor, meta: Record<string, unknown> = {}, more: Partial<SaveSetInfo> = {}): SaveSetInfo => ({
-  id: 3, pool: d.pool, server: d.server, name: d.name, kind: d.kind, level: d.level ?? null,
+const stored = (
+  d: ObjectDescriptor,
+  meta: Record<string, unknown> = {},
+  more: Partial<SaveSetInfo> = {},
+): SaveSetInfo => ({
+  id: 3,
+  pool: d.pool,
+  server: d.server,
+  name: d.name,
+  kind: d.kind,
+  level: d.level ?? null,
   meta: JSON.parse(JSON.stringify({ ...d.meta, ...meta })) as Record<string, unknown>,
-  created: '', committed: '', rawBytes: 0, storedBytes: 0, records: 0, hash: '', compression: 'none', volumes: [], ...more,
+  created: '',
+  committed: '',
+  rawBytes: 0,
+  storedBytes: 0,
+  records: 0,
+  hash: '',
+  compression: 'none',
+  volumes: [],
+  ...more,
 });
 
 const pools: PoolRow[] = [
-  { name: 'Data', device: '/srv/data', maxVolumeSize: 1 << 30, retentionDays: null, compression: null, created: '2026-11-22T01:02:03.000Z' },
-  { name: 'Logs', device: '/srv/logs', maxVolumeSize: 1 << 28, retentionDays: 30, compression: 'zstd', created: '2026-11-22T01:02:03.000Z' },
+  {
+    name: 'Data',
+    device: '/srv/data',
+    maxVolumeSize: 1 << 30,
+    retentionDays: null,
+    compression: null,
+    created: '2026-11-22T01:02:03.000Z',
+  },
+  {
+    name: 'Logs',
+    device: '/srv/logs',
+    maxVolumeSize: 1 << 28,
+    retentionDays: 30,
+    compression: 'zstd',
+    created: '2026-11-22T01:02:03.000Z',
+  },
 ];
 const desc = encodeBootstrap('Data', { smId: 'sm-1', pools });
 
-const refused = (meta: Record<string, unknown>, why: RegExp, more: Partial<SaveSetInfo> = {}) => assert.throws(() => decodeBootstrap(stored(desc, meta, more), 'sm-1'),
-  (e: unknown) => isOpenbarError(e, 'FORMAT') && !isNewerRecord(e) && new RegExp(`^bootstrap save set 3: ${why.source}`).test(e.message));
+const refused = (meta: Record<string, unknown>, why: RegExp, more: Partial<SaveSetInfo> = {}) =>
+  assert.throws(
+    () => decodeBootstrap(stored(desc, meta, more), 'sm-1'),
+    (e: unknown) =>
+      isOpenbarError(e, 'FORMAT') &&
+      !isNewerRecord(e) &&
+      new RegExp(`^bootstrap save set 3: ${why.source}`).test(e.message),
+  );
 
-describe('bootstrap record (the storage manager\'s own)', () => {
+describe("bootstrap record (the storage manager's own)", () => {
   it('round-trips the storage manager and its pools, stored as its catalog', () => {
-    assert.deepEqual([desc.pool, desc.server, desc.name, desc.kind, desc.level, desc.meta!.metaVersion], ['Data', 'openbar-sm', 'catalog', 'bootstrap', null, 1]);
-    assert.deepEqual(decodeBootstrap(stored(desc), 'sm-1'), { smId: 'sm-1', pools: [{ name: 'Data' }, { name: 'Logs' }] });
+    assert.deepEqual(
+      [desc.pool, desc.server, desc.name, desc.kind, desc.level, desc.meta!.metaVersion],
+      ['Data', 'openbar-sm', 'catalog', 'bootstrap', null, 1],
+    );
+    assert.deepEqual(decodeBootstrap(stored(desc), 'sm-1'), {
+      smId: 'sm-1',
+      pools: [{ name: 'Data' }, { name: 'Logs' }],
+    });
   });
 
   it('decodes a version-less meta (written before metas carried one) as version 1', () => {
@@ -33,11 +76,14 @@ describe('bootstrap record (the storage manager\'s own)', () => {
   });
 
   it('refuses a meta of a newer version, saying so', () => {
-    assert.throws(() => decodeBootstrap(stored(desc, { metaVersion: 2 }), 'sm-1'),
-      (e: unknown) => isNewerRecord(e) && /^bootstrap save set 3 was written by a newer openbar/.test((e as Error).message));
+    assert.throws(
+      () => decodeBootstrap(stored(desc, { metaVersion: 2 }), 'sm-1'),
+      (e: unknown) =>
+        isNewerRecord(e) && /^bootstrap save set 3 was written by a newer openbar/.test((e as Error).message),
+    );
   });
 
-  it('refuses what is not this storage manager\'s bootstrap, naming the save set and why', () => {
+  it("refuses what is not this storage manager's bootstrap, naming the save set and why", () => {
     refused({}, /it is a save set of kind 'file'/, { kind: 'file' });
     refused({}, /it is stored as catalog of server main/, { server: 'main' });
     refused({}, /it is stored as x of server openbar-sm/, { name: 'x' });

@@ -24,17 +24,30 @@ export interface BootstrapMeta {
 }
 
 /** The descriptor of the bootstrap save set of storage manager `smId`, in `pool`. */
-export function encodeBootstrap(pool: string, m: { readonly smId: string; readonly pools: readonly PoolRow[] }): ObjectDescriptor {
-  return { pool, server: BOOTSTRAP_SERVER, name: BOOTSTRAP_NAME, kind: BOOTSTRAP_KIND, level: null, meta: { [META_VERSION_FIELD]: BOOTSTRAP_META_VERSION, smId: m.smId, pools: m.pools } };
+export function encodeBootstrap(
+  pool: string,
+  m: { readonly smId: string; readonly pools: readonly PoolRow[] },
+): ObjectDescriptor {
+  return {
+    pool,
+    server: BOOTSTRAP_SERVER,
+    name: BOOTSTRAP_NAME,
+    kind: BOOTSTRAP_KIND,
+    level: null,
+    meta: { [META_VERSION_FIELD]: BOOTSTRAP_META_VERSION, smId: m.smId, pools: m.pools },
+  };
 }
 
 /** The meta of bootstrap save set `s`, of storage manager `smId`; fails (FORMAT) naming what is wrong. */
 export function decodeBootstrap(s: StoredMeta & { readonly server: string }, smId: string): BootstrapMeta {
   const what = `bootstrap save set ${s.id}`;
   const r = metaReader(s, BOOTSTRAP_KIND, BOOTSTRAP_META_VERSION, what);
-  if (s.server !== BOOTSTRAP_SERVER || s.name !== BOOTSTRAP_NAME) r.bad(`it is stored as ${s.name} of server ${s.server}, not as the storage manager's ${BOOTSTRAP_NAME}`);
+  if (s.server !== BOOTSTRAP_SERVER || s.name !== BOOTSTRAP_NAME)
+    r.bad(`it is stored as ${s.name} of server ${s.server}, not as the storage manager's ${BOOTSTRAP_NAME}`);
   const id = r.text('smId');
   if (id !== smId) r.bad(`it belongs to storage manager ${id}, not ${smId}`);
-  const pools = r.list('pools', (p, i) => ({ name: new FieldReader(p, (why) => r.bad(`pool ${i}: ${why}`)).text('name') }));
+  const pools = r.list('pools', (p, i) => ({
+    name: new FieldReader(p, (why) => r.bad(`pool ${i}: ${why}`)).text('name'),
+  }));
   return { smId: id, pools };
 }

@@ -17,12 +17,26 @@ import { defaultDevice, volumeFileName } from './local-context.js';
 import { readSaveSet } from './saveset-reader.js';
 import { scanVolume } from './volume-scanner.js';
 
-export async function recoverFromBootstrap(opts: LocalOptions, record: BootstrapRecord, devices: readonly string[]): Promise<RebuildReport> {
+export async function recoverFromBootstrap(
+  opts: LocalOptions,
+  record: BootstrapRecord,
+  devices: readonly string[],
+): Promise<RebuildReport> {
   const file = catalogPath(opts.home);
-  if (fs.existsSync(file)) fail('CONFLICT', `catalog ${file} exists`, 'recovery only replaces a lost catalog; move it away first, or use `openbar sm scan --rebuild`');
+  if (fs.existsSync(file))
+    fail(
+      'CONFLICT',
+      `catalog ${file} exists`,
+      'recovery only replaces a lost catalog; move it away first, or use `openbar sm scan --rebuild`',
+    );
   const dirs = [...devices.map((d) => path.resolve(d)), defaultDevice(opts.home, record.pool)];
   const first = dirs.map((d) => path.join(d, volumeFileName(record.volume))).find((f) => fs.existsSync(f));
-  if (!first) fail('NOT_FOUND', `volume ${record.volume} not found in ${dirs.join(', ')}`, 'give the directory holding it with --device DIR');
+  if (!first)
+    fail(
+      'NOT_FOUND',
+      `volume ${record.volume} not found in ${dirs.join(', ')}`,
+      'give the directory holding it with --device DIR',
+    );
 
   // the bootstrap's parts: the first volume, then any volume of the pool holding a CONTINUE of it
   const fragments: FragmentRow[] = [];
@@ -32,16 +46,39 @@ export async function recoverFromBootstrap(opts: LocalOptions, record: Bootstrap
     if (!scan.label || scan.label.smId !== record.smId || scan.label.pool !== record.pool) continue;
     const part = scan.parts.get(record.saveset);
     if (!part) continue;
-    fragments.push({ saveset: record.saveset, part: part.part, volume: 0, label: scan.label.label, path: f, offset: part.offset, length: part.end - part.offset, firstSeq: part.firstSeq });
+    fragments.push({
+      saveset: record.saveset,
+      part: part.part,
+      volume: 0,
+      label: scan.label.label,
+      path: f,
+      offset: part.offset,
+      length: part.end - part.offset,
+      firstSeq: part.firstSeq,
+    });
     if (part.begin) {
       const b = part.begin;
       begin = {
-        id: b.id, pool: b.pool, server: b.server, name: b.name, kind: b.kind, level: b.level, meta: b.meta, created: b.created,
-        committed: record.time, rawBytes: 0, storedBytes: 0, records: 0, hash: '', compression: b.codec as SaveSetInfo['compression'], volumes: [],
+        id: b.id,
+        pool: b.pool,
+        server: b.server,
+        name: b.name,
+        kind: b.kind,
+        level: b.level,
+        meta: b.meta,
+        created: b.created,
+        committed: record.time,
+        rawBytes: 0,
+        storedBytes: 0,
+        records: 0,
+        hash: '',
+        compression: b.codec as SaveSetInfo['compression'],
+        volumes: [],
       };
     }
   }
-  if (!begin || begin.kind !== BOOTSTRAP_KIND) fail('NOT_FOUND', `save set ${record.saveset} in volume ${record.volume} is not a bootstrap`);
+  if (!begin || begin.kind !== BOOTSTRAP_KIND)
+    fail('NOT_FOUND', `save set ${record.saveset} in volume ${record.volume} is not a bootstrap`);
   decodeBootstrap(begin, record.smId);
   fragments.sort((a, b) => a.part - b.part);
 

@@ -27,7 +27,12 @@ export function formatBootstrapRecord(r: BootstrapRecord): string {
 export function parseBootstrapRecord(line: string): BootstrapRecord {
   const fields = new Map<string, string>();
   const words = line.trim().split(/\s+/);
-  if (words[0] !== 'openbar-bootstrap') fail('USAGE', `not a bootstrap record: '${line.trim().slice(0, 60)}'`, 'it starts with openbar-bootstrap, as `openbar sm bootstrap` printed it');
+  if (words[0] !== 'openbar-bootstrap')
+    fail(
+      'USAGE',
+      `not a bootstrap record: '${line.trim().slice(0, 60)}'`,
+      'it starts with openbar-bootstrap, as `openbar sm bootstrap` printed it',
+    );
   for (const w of words.slice(1)) {
     const i = w.indexOf('=');
     if (i > 0) fields.set(w.slice(0, i), w.slice(i + 1));
@@ -38,7 +43,14 @@ export function parseBootstrapRecord(line: string): BootstrapRecord {
     if (!Number.isSafeInteger(n) || n < 0) fail('USAGE', `bootstrap record: ${k} is not a number`);
     return n;
   };
-  return { saveset: num('saveset'), volume: need('volume'), offset: num('offset'), pool: need('pool'), time: need('time'), smId: need('sm') };
+  return {
+    saveset: num('saveset'),
+    volume: need('volume'),
+    offset: num('offset'),
+    pool: need('pool'),
+    time: need('time'),
+    smId: need('sm'),
+  };
 }
 
 export function bootstrapLogPath(home: string): string {
@@ -58,7 +70,14 @@ export async function saveBootstrap(sm: LocalStorageManager, home: string, pool:
       const frag = info!;
       const firstVolume = frag.volumes[0]!;
       const offset = (await sm.fragmentsOf(frag.id))[0]!.offset;
-      const record: BootstrapRecord = { saveset: frag.id, volume: firstVolume, offset, pool, time: frag.committed, smId: sm.smId };
+      const record: BootstrapRecord = {
+        saveset: frag.id,
+        volume: firstVolume,
+        offset,
+        pool,
+        time: frag.committed,
+        smId: sm.smId,
+      };
       appendLineDurableSync(bootstrapLogPath(home), formatBootstrapRecord(record));
       return record;
     } catch (err) {

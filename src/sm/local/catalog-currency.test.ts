@@ -12,7 +12,9 @@ import { decodeLabel, encodeLabel, LABEL_SIZE, type VolumeLabel } from './volume
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'openbar-currency-'));
 const options = (name: string): LocalOptions => ({
-  home: path.join(root, name), log: silentLog, maxVolumeSize: 64 * 1024 * 1024,
+  home: path.join(root, name),
+  log: silentLog,
+  maxVolumeSize: 64 * 1024 * 1024,
   write: { compression: 'none', compressionLevel: 1, recordSize: 64 * 1024, bufferCount: 2 },
 });
 
@@ -44,8 +46,12 @@ describe('catalog against its volumes', () => {
     const fd = fs.openSync(file, 'r+');
     fs.writeSync(fd, encodeLabel({ ...label, created: '2030-01-01T00:00:00.000Z' }), 0, LABEL_SIZE, 0);
     fs.closeSync(fd);
-    assert.throws(() => LocalStorageManager.open(opts), (err: Error & { code?: string }) =>
-      err.code === 'CATALOG_BEHIND' && /volume Data\.0001 was labelled again at 2030-01-01T00:00:00\.000Z/.test(err.message));
+    assert.throws(
+      () => LocalStorageManager.open(opts),
+      (err: Error & { code?: string }) =>
+        err.code === 'CATALOG_BEHIND' &&
+        /volume Data\.0001 was labelled again at 2030-01-01T00:00:00\.000Z/.test(err.message),
+    );
   });
 
   it('never lets a mount cut committed records off as a torn tail, even past the check at open', async () => {
@@ -61,9 +67,16 @@ describe('catalog against its volumes', () => {
     const catalog = Catalog.open(catalogPath(opts.home), { create: false });
     try {
       const owner = ownerId();
-      const txn = new LocalTransaction({ catalog, home: opts.home, log: silentLog, owner, write: opts.write }, catalog.beginTxn(owner));
-      await assert.rejects(txn.mount('Data'), (err: Error & { code?: string }) =>
-        err.code === 'CATALOG_BEHIND' && /volume Data\.0001 holds transaction 3 past its catalogued end/.test(err.message));
+      const txn = new LocalTransaction(
+        { catalog, home: opts.home, log: silentLog, owner, write: opts.write },
+        catalog.beginTxn(owner),
+      );
+      await assert.rejects(
+        txn.mount('Data'),
+        (err: Error & { code?: string }) =>
+          err.code === 'CATALOG_BEHIND' &&
+          /volume Data\.0001 holds transaction 3 past its catalogued end/.test(err.message),
+      );
       assert.equal(catalog.volumeByLabel('Data.0001')!.state, 'open', 'the volume is sound: not set aside as damaged');
     } finally {
       catalog.close();

@@ -13,7 +13,10 @@ import { ownerAlive } from '../../common/process-owner.js';
 import type { Catalog, VolumeRow } from './catalog.js';
 import { decodeLabel, decodeRecordHeader, LABEL_SIZE, RECORD_HEADER_SIZE, type VolumeLabel } from './volume-format.js';
 
-export interface HighWater { readonly maxSaveSet: number; readonly maxTxn: number }
+export interface HighWater {
+  readonly maxSaveSet: number;
+  readonly maxTxn: number;
+}
 
 /** What the records past a volume's catalogued end hold, read header by header. */
 export interface TailWalk {
@@ -48,14 +51,20 @@ export function walkTail(fd: number, from: number, end: number): TailWalk {
  */
 export function tailBehind(label: string, walk: TailWalk, hw: HighWater): string | undefined {
   const newer = walk.txns.find((t) => t > hw.maxTxn);
-  if (newer !== undefined) return `volume ${label} holds transaction ${newer} past its catalogued end, and the catalog has handed out transactions up to ${hw.maxTxn}`;
-  if (walk.maxSaveSet > hw.maxSaveSet) return `volume ${label} holds save set ${walk.maxSaveSet} past its catalogued end, and the catalog has handed out ids up to ${hw.maxSaveSet}`;
-  if (walk.txns.length > 1) return `volume ${label} holds records of transactions ${walk.txns.join(', ')} past its catalogued end`;
+  if (newer !== undefined)
+    return `volume ${label} holds transaction ${newer} past its catalogued end, and the catalog has handed out transactions up to ${hw.maxTxn}`;
+  if (walk.maxSaveSet > hw.maxSaveSet)
+    return `volume ${label} holds save set ${walk.maxSaveSet} past its catalogued end, and the catalog has handed out ids up to ${hw.maxSaveSet}`;
+  if (walk.txns.length > 1)
+    return `volume ${label} holds records of transactions ${walk.txns.join(', ')} past its catalogued end`;
   return undefined;
 }
 
 export function catalogBehind(file: string, why: string, more = 0): never {
-  fail('CATALOG_BEHIND', `the storage-manager catalog ${file} is behind its volumes (put back from an older copy?): ${why}${more > 0 ? ` (and ${more} more)` : ''}`);
+  fail(
+    'CATALOG_BEHIND',
+    `the storage-manager catalog ${file} is behind its volumes (put back from an older copy?): ${why}${more > 0 ? ` (and ${more} more)` : ''}`,
+  );
 }
 
 /** Refuses a catalog its volumes prove behind; nothing is written, whatever it finds. */
@@ -78,11 +87,21 @@ type Finding = (hw: HighWater) => string | undefined;
 function unknownVolumes(catalog: Catalog, home: string): Finding[] {
   const maxSeq = catalog.maxSequences();
   // a device recorded relative is refused where it is used, and not looked at from here
-  const dirs = new Set([...catalog.pools().map((p) => p.device).filter((d) => path.isAbsolute(d)), ...subdirs(path.join(home, 'volumes'))]);
+  const dirs = new Set([
+    ...catalog
+      .pools()
+      .map((p) => p.device)
+      .filter((d) => path.isAbsolute(d)),
+    ...subdirs(path.join(home, 'volumes')),
+  ]);
   const out: Finding[] = [];
   for (const dir of dirs) {
     let names: string[];
-    try { names = fs.readdirSync(dir); } catch { continue; }
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
     const newer = new Map<string, { seq: number; file: string }[]>();
     for (const n of names) {
       const m = /^(.+)\.(\d+)\.vol$/.exec(n);
@@ -90,11 +109,18 @@ function unknownVolumes(catalog: Catalog, home: string): Finding[] {
       newer.set(m[1]!, [...(newer.get(m[1]!) ?? []), { seq: Number(m[2]), file: path.join(dir, n) }]);
     }
     for (const list of newer.values()) {
-      const label = list.sort((a, b) => a.seq - b.seq).slice(0, 3).map((c) => ({ ...c, label: readLabelSync(c.file) }))
+      const label = list
+        .sort((a, b) => a.seq - b.seq)
+        .slice(0, 3)
+        .map((c) => ({ ...c, label: readLabelSync(c.file) }))
         .find((c) => c.label?.smId === catalog.smId); // not ours, or nothing written yet: `sm scan` reports those
       if (!label) continue;
       const l = label.label!;
-      out.push(() => (catalog.volumeByLabel(l.label) ? undefined : `volume ${l.label} (${label.file}) of pool ${l.pool} is not in the catalog`));
+      out.push(() =>
+        catalog.volumeByLabel(l.label)
+          ? undefined
+          : `volume ${l.label} (${label.file}) of pool ${l.pool} is not in the catalog`,
+      );
     }
   }
   return out;
@@ -106,7 +132,11 @@ function grownVolumes(catalog: Catalog): Finding[] {
   for (const v of catalog.openVolumes()) {
     if (!path.isAbsolute(v.path)) continue;
     let size: number;
-    try { size = fs.statSync(v.path).size; } catch { continue; } // missing: reported where it is read
+    try {
+      size = fs.statSync(v.path).size;
+    } catch {
+      continue;
+    } // missing: reported where it is read
     if (size === v.size) continue;
     if (size > v.size && v.mountedBy !== null && ownerAlive(v.mountedBy)) continue; // being written now
     const found = inspect(catalog, v, size);
@@ -117,7 +147,11 @@ function grownVolumes(catalog: Catalog): Finding[] {
 
 function inspect(catalog: Catalog, v: VolumeRow, size: number): Finding | undefined {
   let fd: number;
-  try { fd = fs.openSync(v.path, 'r'); } catch { return undefined; }
+  try {
+    fd = fs.openSync(v.path, 'r');
+  } catch {
+    return undefined;
+  }
   try {
     const walk = size > v.size ? walkTail(fd, v.size, size) : undefined;
     if (walk && walk.records > 0) return (hw) => tailBehind(v.label, walk, hw);
@@ -136,8 +170,16 @@ function inspect(catalog: Catalog, v: VolumeRow, size: number): Finding | undefi
 
 function readLabelSync(file: string): VolumeLabel | undefined {
   let fd: number;
-  try { fd = fs.openSync(file, 'r'); } catch { return undefined; }
-  try { return readLabelFd(fd); } finally { fs.closeSync(fd); }
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    return readLabelFd(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function readLabelFd(fd: number): VolumeLabel | undefined {
@@ -149,7 +191,10 @@ function readLabelFd(fd: number): VolumeLabel | undefined {
 
 function subdirs(dir: string): string[] {
   try {
-    return fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(dir, d.name));
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => path.join(dir, d.name));
   } catch {
     return [];
   }

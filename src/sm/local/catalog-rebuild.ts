@@ -35,7 +35,11 @@ export function listVolumeFiles(dirs: readonly string[]): string[] {
   const files = new Set<string>();
   for (const dir of dirs) {
     let names: string[];
-    try { names = fs.readdirSync(dir); } catch { continue; }
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
     for (const n of names) if (n.endsWith('.vol')) files.add(path.resolve(dir, n));
   }
   return [...files].sort();
@@ -75,13 +79,18 @@ export async function rebuildCatalog(input: RebuildInput): Promise<RebuildReport
       for (const s of newest) {
         const l = s.label!;
         pools.set(l.pool, {
-          name: l.pool, device: path.dirname(s.file), maxVolumeSize: l.maxVolumeSize,
-          retentionDays: l.retentionDays, compression: (l.compression as Compression | null) ?? null,
+          name: l.pool,
+          device: path.dirname(s.file),
+          maxVolumeSize: l.maxVolumeSize,
+          retentionDays: l.retentionDays,
+          compression: (l.compression as Compression | null) ?? null,
         });
       }
       // a seeded device recorded relative (never written now) gives way to the default one
-      const seedDevice = (p: PoolRow) => (path.isAbsolute(p.device) ? p.device : path.join(input.home, 'volumes', p.name));
-      for (const p of input.seedPools ?? []) pools.set(p.name, { ...p, device: pools.get(p.name)?.device ?? seedDevice(p) });
+      const seedDevice = (p: PoolRow) =>
+        path.isAbsolute(p.device) ? p.device : path.join(input.home, 'volumes', p.name);
+      for (const p of input.seedPools ?? [])
+        pools.set(p.name, { ...p, device: pools.get(p.name)?.device ?? seedDevice(p) });
       for (const p of pools.values()) catalog.createPool(p);
 
       const committed = new Map<number, string>();
@@ -113,10 +122,19 @@ export async function rebuildCatalog(input: RebuildInput): Promise<RebuildReport
         const state = damaged ? 'damaged' : s.closed ? 'full' : 'open';
         const size = Math.max(LABEL_SIZE, s.committedEnd);
         if (s.fileSize > size && !s.closed) tornTails.push({ label: l.label, bytes: s.fileSize - size });
-        volumeIds.set(s, catalog.insertVolumeRow({
-          label: l.label, pool: l.pool, sequence: l.sequence, path: s.file, state, created: l.created,
-          closed: s.closed ? isoTime() : null, size,
-        }));
+        volumeIds.set(
+          s,
+          catalog.insertVolumeRow({
+            label: l.label,
+            pool: l.pool,
+            sequence: l.sequence,
+            path: s.file,
+            state,
+            created: l.created,
+            closed: s.closed ? isoTime() : null,
+            size,
+          }),
+        );
       }
 
       const parts = new Map<number, { scan: VolumeScan; part: PartSeen }[]>();
@@ -132,7 +150,10 @@ export async function rebuildCatalog(input: RebuildInput): Promise<RebuildReport
       for (const id of deleted.keys()) maxId = Math.max(maxId, id);
       // every id any whole record carries, uncommitted tails included: the catalog's check
       // against its volumes (catalog-currency.ts) reads those tails too
-      for (const s of mine) { maxId = Math.max(maxId, s.maxSaveSet); maxTxn = Math.max(maxTxn, s.maxTxn); }
+      for (const s of mine) {
+        maxId = Math.max(maxId, s.maxSaveSet);
+        maxTxn = Math.max(maxTxn, s.maxTxn);
+      }
       for (const id of deleted.keys()) catalog.recordDeleted(id, deleted.get(id)!);
 
       for (const [id, list] of [...parts.entries()].sort((a, b) => a[0] - b[0])) {
@@ -143,18 +164,43 @@ export async function rebuildCatalog(input: RebuildInput): Promise<RebuildReport
         const begin = list[0]!.part.begin;
         const last = list[list.length - 1]!.part;
         const gap = list.findIndex((x, i) => x.part.part !== i);
-        if (!begin) { incomplete.push({ id, why: 'its BEGIN record was not found' }); continue; }
-        if (gap >= 0) { incomplete.push({ id, why: `part ${gap} was not found` }); continue; }
-        if (!last.endRecord) { incomplete.push({ id, why: 'its END record was not found' }); continue; }
+        if (!begin) {
+          incomplete.push({ id, why: 'its BEGIN record was not found' });
+          continue;
+        }
+        if (gap >= 0) {
+          incomplete.push({ id, why: `part ${gap} was not found` });
+          continue;
+        }
+        if (!last.endRecord) {
+          incomplete.push({ id, why: 'its END record was not found' });
+          continue;
+        }
         const e = last.endRecord;
-        catalog.insertCommittedSaveSet(id, begin.txn, {
-          pool: begin.pool, server: begin.server, name: begin.name, kind: begin.kind, level: begin.level,
-          meta: begin.meta, created: begin.created, compression: begin.codec as Compression,
-        }, { rawBytes: e.rawBytes, storedBytes: e.storedBytes, records: e.records, hash: e.hash }, time);
+        catalog.insertCommittedSaveSet(
+          id,
+          begin.txn,
+          {
+            pool: begin.pool,
+            server: begin.server,
+            name: begin.name,
+            kind: begin.kind,
+            level: begin.level,
+            meta: begin.meta,
+            created: begin.created,
+            compression: begin.codec as Compression,
+          },
+          { rawBytes: e.rawBytes, storedBytes: e.storedBytes, records: e.records, hash: e.hash },
+          time,
+        );
         for (const x of list) {
           catalog.addFragment({
-            saveset: id, part: x.part.part, volume: volumeIds.get(x.scan)!, offset: x.part.offset,
-            length: x.part.end - x.part.offset, firstSeq: x.part.firstSeq,
+            saveset: id,
+            part: x.part.part,
+            volume: volumeIds.get(x.scan)!,
+            offset: x.part.offset,
+            length: x.part.end - x.part.offset,
+            firstSeq: x.part.firstSeq,
           });
         }
         saveSets++;
@@ -173,7 +219,16 @@ export async function rebuildCatalog(input: RebuildInput): Promise<RebuildReport
   for (const suffix of ['-wal', '-shm']) fs.rmSync(input.catalogFile + suffix, { force: true });
   fs.renameSync(tmp, input.catalogFile);
   fsyncDirSync(path.dirname(input.catalogFile));
-  const report: RebuildReport = { smId: smId ?? '', volumes: mine.length, saveSets, skippedVolumes, incomplete, tornTails };
-  input.log.info(`catalog rebuilt from ${mine.length} volume(s): ${saveSets} save set(s)${incomplete.length ? `, ${incomplete.length} incomplete skipped` : ''}`);
+  const report: RebuildReport = {
+    smId: smId ?? '',
+    volumes: mine.length,
+    saveSets,
+    skippedVolumes,
+    incomplete,
+    tornTails,
+  };
+  input.log.info(
+    `catalog rebuilt from ${mine.length} volume(s): ${saveSets} save set(s)${incomplete.length ? `, ${incomplete.length} incomplete skipped` : ''}`,
+  );
   return report;
 }

@@ -20,7 +20,14 @@ describe('catalog at scale', () => {
     Catalog.open(file, { create: true }).close();
     const db = new Database(file, { readonly: true });
     try {
-      const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array.from({ length: sql.split('?').length - 1 }, () => 1)) as { detail: string }[]).map((r) => r.detail).join(' | ');
+      const plan = (sql: string) =>
+        (
+          db
+            .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+            .all(...Array.from({ length: sql.split('?').length - 1 }, () => 1)) as { detail: string }[]
+        )
+          .map((r) => r.detail)
+          .join(' | ');
       const hot = [
         "UPDATE savesets SET state = 'committed', committed = ? WHERE txn = ?",
         "DELETE FROM fragments WHERE saveset IN (SELECT id FROM savesets WHERE txn = ? AND state = 'writing')",
@@ -31,12 +38,22 @@ describe('catalog at scale', () => {
       ];
       for (const sql of hot) {
         const p = plan(sql);
-        assert.doesNotMatch(p, /\bSCAN (savesets|txns|s)\b(?! USING (COVERING )?INDEX)/, `${sql}\n  plans a walk over every row: ${p}`);
+        assert.doesNotMatch(
+          p,
+          /\bSCAN (savesets|txns|s)\b(?! USING (COVERING )?INDEX)/,
+          `${sql}\n  plans a walk over every row: ${p}`,
+        );
       }
       // a WAL file's save sets by name (its data and its summary), as a level 1 asks for
       // each archived segment since its base: not every save set of the server
-      const byName = plan("SELECT * FROM savesets s WHERE s.state = 'committed' AND s.server = ? AND s.name = ? ORDER BY s.id");
-      assert.match(byName, /USING INDEX \w+ \(server=\? AND name=\?\)/, `the lookup by name walks the server's save sets: ${byName}`);
+      const byName = plan(
+        "SELECT * FROM savesets s WHERE s.state = 'committed' AND s.server = ? AND s.name = ? ORDER BY s.id",
+      );
+      assert.match(
+        byName,
+        /USING INDEX \w+ \(server=\? AND name=\?\)/,
+        `the lookup by name walks the server's save sets: ${byName}`,
+      );
     } finally {
       db.close();
     }

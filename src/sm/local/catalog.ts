@@ -113,19 +113,33 @@ export interface SaveSetTotals {
 }
 
 /** Volume state after a commit: its new committed size, and whether it is now closed. */
-export interface VolumeCommit { readonly id: number; readonly size: number; readonly full: boolean }
+export interface VolumeCommit {
+  readonly id: number;
+  readonly size: number;
+  readonly full: boolean;
+}
 
 type Row = Record<string, unknown>;
 
 const volumeOf = (r: Row): VolumeRow => ({
-  id: r.id as number, label: r.label as string, pool: r.pool as string, sequence: r.sequence as number,
-  path: r.path as string, state: r.state as VolumeState, created: r.created as string,
-  closed: (r.closed as string | null) ?? null, size: r.size as number, mountedBy: (r.mounted_by as string | null) ?? null,
+  id: r.id as number,
+  label: r.label as string,
+  pool: r.pool as string,
+  sequence: r.sequence as number,
+  path: r.path as string,
+  state: r.state as VolumeState,
+  created: r.created as string,
+  closed: (r.closed as string | null) ?? null,
+  size: r.size as number,
+  mountedBy: (r.mounted_by as string | null) ?? null,
 });
 
 const poolOf = (r: Row): PoolRow => ({
-  name: r.name as string, device: r.device as string, maxVolumeSize: r.max_volume_size as number,
-  retentionDays: (r.retention_days as number | null) ?? null, compression: (r.compression as Compression | null) ?? null,
+  name: r.name as string,
+  device: r.device as string,
+  maxVolumeSize: r.max_volume_size as number,
+  retentionDays: (r.retention_days as number | null) ?? null,
+  compression: (r.compression as Compression | null) ?? null,
   created: r.created as string,
 });
 
@@ -133,7 +147,10 @@ export class Catalog {
   /** statements prepared once (see common/sqlite-statements.ts) */
   private readonly sql: Statements;
 
-  private constructor(private readonly db: Database.Database, readonly file: string) {
+  private constructor(
+    private readonly db: Database.Database,
+    readonly file: string,
+  ) {
     this.sql = new Statements(db);
   }
 
@@ -167,9 +184,14 @@ export class Catalog {
     try {
       v = this.meta('schema_version');
     } catch {
-      fail('FORMAT', `${this.file} is not an openbar catalog`, 'run `openbar sm scan --rebuild` to rebuild it from the volumes');
+      fail(
+        'FORMAT',
+        `${this.file} is not an openbar catalog`,
+        'run `openbar sm scan --rebuild` to rebuild it from the volumes',
+      );
     }
-    if (v !== String(SCHEMA_VERSION)) fail('FORMAT', `catalog ${this.file} has schema version ${v}, this openbar reads ${SCHEMA_VERSION}`);
+    if (v !== String(SCHEMA_VERSION))
+      fail('FORMAT', `catalog ${this.file} has schema version ${v}, this openbar reads ${SCHEMA_VERSION}`);
   }
 
   meta(key: string): string | undefined {
@@ -204,7 +226,10 @@ export class Catalog {
 
   createPool(p: Omit<PoolRow, 'created'> & { created?: string }): PoolRow {
     const created = p.created ?? isoTime();
-    this.sql.get('INSERT INTO pools (name, device, max_volume_size, retention_days, compression, created) VALUES (?, ?, ?, ?, ?, ?)')
+    this.sql
+      .get(
+        'INSERT INTO pools (name, device, max_volume_size, retention_days, compression, created) VALUES (?, ?, ?, ?, ?, ?)',
+      )
       .run(p.name, p.device, p.maxVolumeSize, p.retentionDays, p.compression, created);
     return this.pool(p.name)!;
   }
@@ -212,9 +237,10 @@ export class Catalog {
   // ---- volumes -------------------------------------------------------------
 
   volumes(pool?: string): VolumeRow[] {
-    const rows = pool === undefined
-      ? this.sql.get('SELECT * FROM volumes ORDER BY pool, sequence').all()
-      : this.sql.get('SELECT * FROM volumes WHERE pool = ? ORDER BY sequence').all(pool);
+    const rows =
+      pool === undefined
+        ? this.sql.get('SELECT * FROM volumes ORDER BY pool, sequence').all()
+        : this.sql.get('SELECT * FROM volumes WHERE pool = ? ORDER BY sequence').all(pool);
     return (rows as Row[]).map(volumeOf);
   }
 
@@ -235,15 +261,20 @@ export class Catalog {
 
   /** Per pool: the highest volume sequence labelled (new volumes get the next). */
   maxSequences(): Map<string, number> {
-    const rows = this.sql.get('SELECT pool, MAX(sequence) AS s FROM volumes GROUP BY pool').all() as { pool: string; s: number }[];
+    const rows = this.sql.get('SELECT pool, MAX(sequence) AS s FROM volumes GROUP BY pool').all() as {
+      pool: string;
+      s: number;
+    }[];
     return new Map(rows.map((r) => [r.pool, r.s]));
   }
 
   /** Per volume: committed save sets with data in it. */
   volumeSaveSetCounts(): Map<number, number> {
-    const rows = this.sql.get(
-      "SELECT f.volume AS v, COUNT(DISTINCT f.saveset) AS n FROM fragments f JOIN savesets s ON s.id = f.saveset WHERE s.state = 'committed' GROUP BY f.volume",
-    ).all() as { v: number; n: number }[];
+    const rows = this.sql
+      .get(
+        "SELECT f.volume AS v, COUNT(DISTINCT f.saveset) AS n FROM fragments f JOIN savesets s ON s.id = f.saveset WHERE s.state = 'committed' GROUP BY f.volume",
+      )
+      .all() as { v: number; n: number }[];
     return new Map(rows.map((r) => [r.v, r.n]));
   }
 
@@ -251,18 +282,27 @@ export class Catalog {
    * Mounts a volume of `pool` for appending by `owner`: an open, unmounted one, or
    * else a new row (the caller writes its label). Stale mounts of dead owners are freed first.
    */
-  mountForAppend(pool: string, owner: string, pathFor: (label: string) => string, labelSize: number): { volume: VolumeRow; isNew: boolean } {
-    return this.db.transaction(() => {
-      this.releaseStaleMounts();
-      const free = this.sql.get(
-        "SELECT * FROM volumes WHERE pool = ? AND state = 'open' AND mounted_by IS NULL ORDER BY sequence LIMIT 1",
-      ).get(pool) as Row | undefined;
-      if (free) {
-        this.sql.get('UPDATE volumes SET mounted_by = ? WHERE id = ?').run(owner, free.id);
-        return { volume: { ...volumeOf(free), mountedBy: owner }, isNew: false };
-      }
-      return { volume: this.insertVolume(pool, owner, pathFor, labelSize), isNew: true };
-    }).immediate();
+  mountForAppend(
+    pool: string,
+    owner: string,
+    pathFor: (label: string) => string,
+    labelSize: number,
+  ): { volume: VolumeRow; isNew: boolean } {
+    return this.db
+      .transaction(() => {
+        this.releaseStaleMounts();
+        const free = this.sql
+          .get(
+            "SELECT * FROM volumes WHERE pool = ? AND state = 'open' AND mounted_by IS NULL ORDER BY sequence LIMIT 1",
+          )
+          .get(pool) as Row | undefined;
+        if (free) {
+          this.sql.get('UPDATE volumes SET mounted_by = ? WHERE id = ?').run(owner, free.id);
+          return { volume: { ...volumeOf(free), mountedBy: owner }, isNew: false };
+        }
+        return { volume: this.insertVolume(pool, owner, pathFor, labelSize), isNew: true };
+      })
+      .immediate();
   }
 
   /** Labels a new, unmounted volume in `pool` (sm label); the caller writes its label block. */
@@ -270,20 +310,31 @@ export class Catalog {
     return this.db.transaction(() => this.insertVolume(pool, owner, pathFor, labelSize)).immediate();
   }
 
-  private insertVolume(pool: string, owner: string | null, pathFor: (label: string) => string, labelSize: number): VolumeRow {
-    const r = this.sql.get('SELECT COALESCE(MAX(sequence), 0) AS s FROM volumes WHERE pool = ?').get(pool) as { s: number };
+  private insertVolume(
+    pool: string,
+    owner: string | null,
+    pathFor: (label: string) => string,
+    labelSize: number,
+  ): VolumeRow {
+    const r = this.sql.get('SELECT COALESCE(MAX(sequence), 0) AS s FROM volumes WHERE pool = ?').get(pool) as {
+      s: number;
+    };
     const sequence = r.s + 1;
     const label = `${pool}.${String(sequence).padStart(4, '0')}`;
     const created = isoTime();
-    const info = this.sql.get(
-      "INSERT INTO volumes (label, pool, sequence, path, state, created, size, mounted_by) VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
-    ).run(label, pool, sequence, pathFor(label), created, labelSize, owner);
+    const info = this.sql
+      .get(
+        "INSERT INTO volumes (label, pool, sequence, path, state, created, size, mounted_by) VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
+      )
+      .run(label, pool, sequence, pathFor(label), created, labelSize, owner);
     return this.volume(Number(info.lastInsertRowid))!;
   }
 
   unmount(volumeIds: readonly number[], owner: string): void {
     const stmt = this.sql.get('UPDATE volumes SET mounted_by = NULL WHERE id = ? AND mounted_by = ?');
-    this.db.transaction(() => { for (const id of volumeIds) stmt.run(id, owner); })();
+    this.db.transaction(() => {
+      for (const id of volumeIds) stmt.run(id, owner);
+    })();
   }
 
   setVolumeState(id: number, state: VolumeState): void {
@@ -293,8 +344,12 @@ export class Catalog {
   /** Frees mounts and aborts transactions whose owner process is gone (kill -9). */
   releaseStaleMounts(): number {
     const owners = new Set<string>();
-    for (const r of this.sql.get('SELECT DISTINCT mounted_by AS o FROM volumes WHERE mounted_by IS NOT NULL').all() as { o: string }[]) owners.add(r.o);
-    for (const r of this.sql.get("SELECT DISTINCT owner AS o FROM txns WHERE state = 'open'").all() as { o: string }[]) owners.add(r.o);
+    for (const r of this.sql.get('SELECT DISTINCT mounted_by AS o FROM volumes WHERE mounted_by IS NOT NULL').all() as {
+      o: string;
+    }[])
+      owners.add(r.o);
+    for (const r of this.sql.get("SELECT DISTINCT owner AS o FROM txns WHERE state = 'open'").all() as { o: string }[])
+      owners.add(r.o);
     let n = 0;
     for (const o of owners) {
       if (ownerAlive(o)) continue;
@@ -312,12 +367,16 @@ export class Catalog {
 
   beginTxn(owner: string): number {
     const now = isoTime();
-    const info = this.sql.get("INSERT INTO txns (owner, started, updated, state) VALUES (?, ?, ?, 'open')").run(owner, now, now);
+    const info = this.sql
+      .get("INSERT INTO txns (owner, started, updated, state) VALUES (?, ?, ?, 'open')")
+      .run(owner, now, now);
     return Number(info.lastInsertRowid);
   }
 
   txnProgress(txn: number, bytes: number, current: string | null): void {
-    this.sql.get('UPDATE txns SET bytes = ?, current = ?, updated = ? WHERE id = ?').run(bytes, current, isoTime(), txn);
+    this.sql
+      .get('UPDATE txns SET bytes = ?, current = ?, updated = ? WHERE id = ?')
+      .run(bytes, current, isoTime(), txn);
   }
 
   openTxns(): TxnRow[] {
@@ -325,43 +384,55 @@ export class Catalog {
   }
 
   insertSaveSet(s: NewSaveSet): number {
-    const info = this.sql.get(
-      "INSERT INTO savesets (txn, state, pool, server, name, kind, level, meta, created, compression) VALUES (?, 'writing', ?, ?, ?, ?, ?, ?, ?, ?)",
-    ).run(s.txn, s.pool, s.server, s.name, s.kind, s.level, JSON.stringify(s.meta), s.created, s.compression);
+    const info = this.sql
+      .get(
+        "INSERT INTO savesets (txn, state, pool, server, name, kind, level, meta, created, compression) VALUES (?, 'writing', ?, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(s.txn, s.pool, s.server, s.name, s.kind, s.level, JSON.stringify(s.meta), s.created, s.compression);
     return Number(info.lastInsertRowid);
   }
 
   addFragment(f: Omit<FragmentRow, 'label' | 'path'>): void {
-    this.sql.get('INSERT INTO fragments (saveset, part, volume, offset, length, first_seq) VALUES (?, ?, ?, ?, ?, ?)')
+    this.sql
+      .get('INSERT INTO fragments (saveset, part, volume, offset, length, first_seq) VALUES (?, ?, ?, ?, ?, ?)')
       .run(f.saveset, f.part, f.volume, f.offset, f.length, f.firstSeq);
   }
 
   setTotals(id: number, t: SaveSetTotals): void {
-    this.sql.get('UPDATE savesets SET raw_bytes = ?, stored_bytes = ?, records = ?, hash = ? WHERE id = ?')
+    this.sql
+      .get('UPDATE savesets SET raw_bytes = ?, stored_bytes = ?, records = ?, hash = ? WHERE id = ?')
       .run(t.rawBytes, t.storedBytes, t.records, t.hash, id);
   }
 
   /** The commit point of a transaction: its save sets become visible, its volumes advance. */
   commitTxn(txn: number, owner: string, volumes: readonly VolumeCommit[]): void {
     const now = isoTime();
-    this.db.transaction(() => {
-      this.sql.get("UPDATE savesets SET state = 'committed', committed = ? WHERE txn = ?").run(now, txn);
-      const up = this.sql.get("UPDATE volumes SET size = ?, state = CASE WHEN ? THEN 'full' ELSE state END, closed = CASE WHEN ? THEN ? ELSE closed END, mounted_by = NULL WHERE id = ? AND mounted_by = ?");
-      for (const v of volumes) up.run(v.size, v.full ? 1 : 0, v.full ? 1 : 0, now, v.id, owner);
-      this.sql.get("UPDATE txns SET state = 'committed', updated = ? WHERE id = ?").run(now, txn);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.sql.get("UPDATE savesets SET state = 'committed', committed = ? WHERE txn = ?").run(now, txn);
+        const up = this.sql.get(
+          "UPDATE volumes SET size = ?, state = CASE WHEN ? THEN 'full' ELSE state END, closed = CASE WHEN ? THEN ? ELSE closed END, mounted_by = NULL WHERE id = ? AND mounted_by = ?",
+        );
+        for (const v of volumes) up.run(v.size, v.full ? 1 : 0, v.full ? 1 : 0, now, v.id, owner);
+        this.sql.get("UPDATE txns SET state = 'committed', updated = ? WHERE id = ?").run(now, txn);
+      })
+      .immediate();
   }
 
   abortTxn(txn: number, owner: string, volumeIds: readonly number[]): void {
-    this.db.transaction(() => {
-      this.abortTxnRows(txn);
-      const up = this.sql.get('UPDATE volumes SET mounted_by = NULL WHERE id = ? AND mounted_by = ?');
-      for (const id of volumeIds) up.run(id, owner);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.abortTxnRows(txn);
+        const up = this.sql.get('UPDATE volumes SET mounted_by = NULL WHERE id = ? AND mounted_by = ?');
+        for (const id of volumeIds) up.run(id, owner);
+      })
+      .immediate();
   }
 
   private abortTxnRows(txn: number): void {
-    this.sql.get("DELETE FROM fragments WHERE saveset IN (SELECT id FROM savesets WHERE txn = ? AND state = 'writing')").run(txn);
+    this.sql
+      .get("DELETE FROM fragments WHERE saveset IN (SELECT id FROM savesets WHERE txn = ? AND state = 'writing')")
+      .run(txn);
     this.sql.get("DELETE FROM savesets WHERE txn = ? AND state = 'writing'").run(txn);
     this.sql.get("UPDATE txns SET state = 'aborted', updated = ? WHERE id = ?").run(isoTime(), txn);
   }
@@ -371,44 +442,89 @@ export class Catalog {
   query(q: ObjectQuery & { txn?: number }): SaveSetInfo[] {
     const where: string[] = ["s.state = 'committed'"];
     const args: unknown[] = [];
-    const eq = (col: string, v: unknown) => { if (v !== undefined) { where.push(`${col} = ?`); args.push(v); } };
-    eq('s.id', q.id); eq('s.server', q.server); eq('s.name', q.name); eq('s.kind', q.kind); eq('s.level', q.level); eq('s.pool', q.pool); eq('s.txn', q.txn);
-    if (q.after !== undefined) { where.push('s.committed >= ?'); args.push(q.after); }
-    if (q.before !== undefined) { where.push('s.committed < ?'); args.push(q.before); }
-    const rows = this.sql.get(
-      `SELECT s.*, (SELECT group_concat(label, ' ') FROM (SELECT v.label FROM fragments f JOIN volumes v ON v.id = f.volume WHERE f.saveset = s.id ORDER BY f.part)) AS vols
+    const eq = (col: string, v: unknown) => {
+      if (v !== undefined) {
+        where.push(`${col} = ?`);
+        args.push(v);
+      }
+    };
+    eq('s.id', q.id);
+    eq('s.server', q.server);
+    eq('s.name', q.name);
+    eq('s.kind', q.kind);
+    eq('s.level', q.level);
+    eq('s.pool', q.pool);
+    eq('s.txn', q.txn);
+    if (q.after !== undefined) {
+      where.push('s.committed >= ?');
+      args.push(q.after);
+    }
+    if (q.before !== undefined) {
+      where.push('s.committed < ?');
+      args.push(q.before);
+    }
+    const rows = this.sql
+      .get(
+        `SELECT s.*, (SELECT group_concat(label, ' ') FROM (SELECT v.label FROM fragments f JOIN volumes v ON v.id = f.volume WHERE f.saveset = s.id ORDER BY f.part)) AS vols
        FROM savesets s WHERE ${where.join(' AND ')} ORDER BY s.id`,
-    ).all(...args) as Row[];
-    return rows.map((r) => Object.freeze({
-      id: r.id as number, pool: r.pool as string, server: r.server as string, name: r.name as string, kind: r.kind as string,
-      level: (r.level as number | null) ?? null, meta: JSON.parse(r.meta as string) as Record<string, unknown>,
-      created: r.created as string, committed: r.committed as string, rawBytes: r.raw_bytes as number,
-      storedBytes: r.stored_bytes as number, records: r.records as number, hash: r.hash as string,
-      compression: r.compression as Compression, volumes: r.vols ? (r.vols as string).split(' ') : [],
-    }));
+      )
+      .all(...args) as Row[];
+    return rows.map((r) =>
+      Object.freeze({
+        id: r.id as number,
+        pool: r.pool as string,
+        server: r.server as string,
+        name: r.name as string,
+        kind: r.kind as string,
+        level: (r.level as number | null) ?? null,
+        meta: JSON.parse(r.meta as string) as Record<string, unknown>,
+        created: r.created as string,
+        committed: r.committed as string,
+        rawBytes: r.raw_bytes as number,
+        storedBytes: r.stored_bytes as number,
+        records: r.records as number,
+        hash: r.hash as string,
+        compression: r.compression as Compression,
+        volumes: r.vols ? (r.vols as string).split(' ') : [],
+      }),
+    );
   }
 
   fragments(saveset: number): FragmentRow[] {
-    const rows = this.sql.get(
-      'SELECT f.*, v.label, v.path FROM fragments f JOIN volumes v ON v.id = f.volume WHERE f.saveset = ? ORDER BY f.part',
-    ).all(saveset) as Row[];
+    const rows = this.sql
+      .get(
+        'SELECT f.*, v.label, v.path FROM fragments f JOIN volumes v ON v.id = f.volume WHERE f.saveset = ? ORDER BY f.part',
+      )
+      .all(saveset) as Row[];
     return rows.map((r) => ({
-      saveset: r.saveset as number, part: r.part as number, volume: r.volume as number, label: r.label as string,
-      path: r.path as string, offset: r.offset as number, length: r.length as number, firstSeq: r.first_seq as number,
+      saveset: r.saveset as number,
+      part: r.part as number,
+      volume: r.volume as number,
+      label: r.label as string,
+      path: r.path as string,
+      offset: r.offset as number,
+      length: r.length as number,
+      firstSeq: r.first_seq as number,
     }));
   }
 
   deleteSaveSets(ids: readonly number[]): void {
     const now = isoTime();
-    this.db.transaction(() => {
-      for (const id of ids) {
-        // where its data lay: a volume holding its tombstone is recycled only once these are too
-        this.sql.get('INSERT OR IGNORE INTO deleted_volumes (id, volume) SELECT saveset, volume FROM fragments WHERE saveset = ?').run(id);
-        this.sql.get('DELETE FROM fragments WHERE saveset = ?').run(id);
-        this.sql.get('DELETE FROM savesets WHERE id = ?').run(id);
-        this.sql.get('INSERT OR REPLACE INTO deleted (id, time) VALUES (?, ?)').run(id, now);
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const id of ids) {
+          // where its data lay: a volume holding its tombstone is recycled only once these are too
+          this.sql
+            .get(
+              'INSERT OR IGNORE INTO deleted_volumes (id, volume) SELECT saveset, volume FROM fragments WHERE saveset = ?',
+            )
+            .run(id);
+          this.sql.get('DELETE FROM fragments WHERE saveset = ?').run(id);
+          this.sql.get('DELETE FROM savesets WHERE id = ?').run(id);
+          this.sql.get('INSERT OR REPLACE INTO deleted (id, time) VALUES (?, ?)').run(id, now);
+        }
+      })
+      .immediate();
   }
 
   // ---- rebuild (sm scan --rebuild) -------------------------------------------
@@ -419,24 +535,53 @@ export class Catalog {
   }
 
   insertVolumeRow(v: Omit<VolumeRow, 'id' | 'mountedBy'>): number {
-    const info = this.sql.get(
-      'INSERT INTO volumes (label, pool, sequence, path, state, created, closed, size, mounted_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)',
-    ).run(v.label, v.pool, v.sequence, v.path, v.state, v.created, v.closed, v.size);
+    const info = this.sql
+      .get(
+        'INSERT INTO volumes (label, pool, sequence, path, state, created, closed, size, mounted_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)',
+      )
+      .run(v.label, v.pool, v.sequence, v.path, v.state, v.created, v.closed, v.size);
     return Number(info.lastInsertRowid);
   }
 
-  insertCommittedSaveSet(id: number, txn: number, s: Omit<NewSaveSet, 'txn'>, totals: SaveSetTotals, committed: string): void {
-    this.sql.get(
-      `INSERT INTO savesets (id, txn, state, pool, server, name, kind, level, meta, created, committed, raw_bytes, stored_bytes, records, hash, compression)
+  insertCommittedSaveSet(
+    id: number,
+    txn: number,
+    s: Omit<NewSaveSet, 'txn'>,
+    totals: SaveSetTotals,
+    committed: string,
+  ): void {
+    this.sql
+      .get(
+        `INSERT INTO savesets (id, txn, state, pool, server, name, kind, level, meta, created, committed, raw_bytes, stored_bytes, records, hash, compression)
        VALUES (?, ?, 'committed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(id, txn, s.pool, s.server, s.name, s.kind, s.level, JSON.stringify(s.meta), s.created, committed,
-      totals.rawBytes, totals.storedBytes, totals.records, totals.hash, s.compression);
+      )
+      .run(
+        id,
+        txn,
+        s.pool,
+        s.server,
+        s.name,
+        s.kind,
+        s.level,
+        JSON.stringify(s.meta),
+        s.created,
+        committed,
+        totals.rawBytes,
+        totals.storedBytes,
+        totals.records,
+        totals.hash,
+        s.compression,
+      );
   }
 
   /** Makes the id sequences continue after `maxSaveSet` / `maxTxn`, so ids are never reused. */
   bumpSequences(maxSaveSet: number, maxTxn: number): void {
-    for (const [name, value] of [['savesets', maxSaveSet], ['txns', maxTxn]] as const) {
-      const cur = this.sql.get('SELECT seq FROM sqlite_sequence WHERE name = ?').get(name) as { seq: number } | undefined;
+    for (const [name, value] of [
+      ['savesets', maxSaveSet],
+      ['txns', maxTxn],
+    ] as const) {
+      const cur = this.sql.get('SELECT seq FROM sqlite_sequence WHERE name = ?').get(name) as
+        { seq: number } | undefined;
       if (cur === undefined) this.sql.get('INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)').run(name, value);
       else if (cur.seq < value) this.sql.get('UPDATE sqlite_sequence SET seq = ? WHERE name = ?').run(value, name);
     }
@@ -454,10 +599,14 @@ export class Catalog {
 
   /** Full, unmounted volumes that hold no fragment of any save set, committed or being written. */
   recyclableVolumes(pool: string): VolumeRow[] {
-    return (this.sql.get(
-      `SELECT * FROM volumes v WHERE v.pool = ? AND v.state IN ('full', 'recyclable') AND v.mounted_by IS NULL
+    return (
+      this.sql
+        .get(
+          `SELECT * FROM volumes v WHERE v.pool = ? AND v.state IN ('full', 'recyclable') AND v.mounted_by IS NULL
          AND NOT EXISTS (SELECT 1 FROM fragments f WHERE f.volume = v.id) ORDER BY v.sequence`,
-    ).all(pool) as Row[]).map(volumeOf);
+        )
+        .all(pool) as Row[]
+    ).map(volumeOf);
   }
 
   /** For each deleted save set id: the volumes its data was in (none known: absent from the map). */
@@ -473,15 +622,21 @@ export class Catalog {
 
   /** The highest save-set and transaction ids ever handed out. */
   highWater(): { maxSaveSet: number; maxTxn: number } {
-    const seq = (name: string) => (this.sql.get('SELECT seq FROM sqlite_sequence WHERE name = ?').get(name) as { seq: number } | undefined)?.seq ?? 0;
+    const seq = (name: string) =>
+      (this.sql.get('SELECT seq FROM sqlite_sequence WHERE name = ?').get(name) as { seq: number } | undefined)?.seq ??
+      0;
     return { maxSaveSet: seq('savesets'), maxTxn: seq('txns') };
   }
 
   /** A recycled volume: empty again (label only), open for appending. */
   reopenRecycled(id: number, created: string, size: number): void {
-    this.db.transaction(() => {
-      this.sql.get("UPDATE volumes SET state = 'open', created = ?, closed = NULL, size = ? WHERE id = ?").run(created, size, id);
-      this.sql.get('DELETE FROM deleted_volumes WHERE volume = ?').run(id);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.sql
+          .get("UPDATE volumes SET state = 'open', created = ?, closed = NULL, size = ? WHERE id = ?")
+          .run(created, size, id);
+        this.sql.get('DELETE FROM deleted_volumes WHERE volume = ?').run(id);
+      })
+      .immediate();
   }
 }

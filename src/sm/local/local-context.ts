@@ -30,7 +30,8 @@ export function volumeFileName(label: string): string {
 
 /** Where a new volume of `pool` goes; a device the catalog records relative is refused, never resolved. */
 export function volumePath(pool: PoolRow, label: string): string {
-  if (!path.isAbsolute(pool.device)) fail('CONFIG', `pool ${pool.name} has the relative device '${pool.device}' in the catalog`, relativeHint);
+  if (!path.isAbsolute(pool.device))
+    fail('CONFIG', `pool ${pool.name} has the relative device '${pool.device}' in the catalog`, relativeHint);
   return path.join(pool.device, volumeFileName(label));
 }
 
@@ -39,4 +40,5 @@ export function defaultDevice(home: string, pool: string): string {
 }
 
 /** The fix for a relative path in the catalog (none is written now): record the real directory. */
-export const relativeHint = 'openbar resolves no device against the working directory: run `openbar sm scan --rebuild --device /full/path/of/it` to record where its volumes are';
+export const relativeHint =
+  'openbar resolves no device against the working directory: run `openbar sm scan --rebuild --device /full/path/of/it` to record where its volumes are';

@@ -41,7 +41,10 @@ export function catalogPath(home: string): string {
 }
 
 export class LocalStorageManager implements StorageManager, StorageAdmin {
-  private constructor(private readonly ctx: LocalContext, private readonly opts: LocalOptions) {}
+  private constructor(
+    private readonly ctx: LocalContext,
+    private readonly opts: LocalOptions,
+  ) {}
 
   /** Creates the catalog and the default pools in `home` (openbar init); fine if they exist. */
   static create(opts: LocalOptions): LocalStorageManager {
@@ -51,14 +54,20 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
       if (!catalog.pool(p.name)) catalog.createPool(p);
       mkdirPrivate(p.device);
     }
-    return new LocalStorageManager({ catalog, home: opts.home, log: opts.log, owner: ownerId(), write: opts.write }, opts);
+    return new LocalStorageManager(
+      { catalog, home: opts.home, log: opts.log, owner: ownerId(), write: opts.write },
+      opts,
+    );
   }
 
   static open(opts: LocalOptions): LocalStorageManager {
     const file = catalogPath(opts.home);
     if (!fs.existsSync(file)) {
-      const volumes = listVolumeFiles(defaultPoolNames.map((p) => defaultDevice(opts.home, p)).concat(subdirs(path.join(opts.home, 'volumes'))));
-      if (volumes.length > 0) fail('CATALOG_MISSING', `the storage-manager catalog ${file} is missing but ${volumes.length} volume(s) exist`);
+      const volumes = listVolumeFiles(
+        defaultPoolNames.map((p) => defaultDevice(opts.home, p)).concat(subdirs(path.join(opts.home, 'volumes'))),
+      );
+      if (volumes.length > 0)
+        fail('CATALOG_MISSING', `the storage-manager catalog ${file} is missing but ${volumes.length} volume(s) exist`);
       fail('NOT_INITIALISED', `${opts.home} is not an openbar home (no ${path.basename(file)})`);
     }
     const catalog = Catalog.open(file, { create: false });
@@ -68,10 +77,15 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
       catalog.close();
       throw err;
     }
-    return new LocalStorageManager({ catalog, home: opts.home, log: opts.log, owner: ownerId(), write: opts.write }, opts);
+    return new LocalStorageManager(
+      { catalog, home: opts.home, log: opts.log, owner: ownerId(), write: opts.write },
+      opts,
+    );
   }
 
-  get smId(): string { return this.ctx.catalog.smId; }
+  get smId(): string {
+    return this.ctx.catalog.smId;
+  }
 
   async beginTransaction(): Promise<Transaction> {
     this.ctx.catalog.releaseStaleMounts();
@@ -85,7 +99,9 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
   read(id: number, opts: ReadOptions = {}): Readable {
     const chunks = this.readChunks(id, opts);
     // a Readable may hold chunks past the next read: it gets copies
-    async function* copies() { for await (const c of chunks) yield Buffer.from(c); }
+    async function* copies() {
+      for await (const c of chunks) yield Buffer.from(c);
+    }
     return Readable.from(copies(), { objectMode: false, highWaterMark: this.ctx.write.recordSize });
   }
 
@@ -93,8 +109,12 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
     const info = this.ctx.catalog.query({ id })[0];
     if (!info) fail('NOT_FOUND', `save set ${id} does not exist`, 'list them with `openbar sm savesets`');
     return readSaveSet({
-      info, fragments: this.ctx.catalog.fragments(id), smId: this.smId, readAhead: Math.max(1, opts.readAhead ?? this.ctx.write.bufferCount),
-      slotSize: Math.max(this.ctx.write.recordSize, MAX_RECORD), signal: opts.signal,
+      info,
+      fragments: this.ctx.catalog.fragments(id),
+      smId: this.smId,
+      readAhead: Math.max(1, opts.readAhead ?? this.ctx.write.bufferCount),
+      slotSize: Math.max(this.ctx.write.recordSize, MAX_RECORD),
+      signal: opts.signal,
     });
   }
 
@@ -102,14 +122,23 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
     const info = this.ctx.catalog.query({ id })[0];
     if (!info) fail('NOT_FOUND', `save set ${id} does not exist`, 'list them with `openbar sm savesets`');
     const walk = readSaveSet({
-      info, fragments: this.ctx.catalog.fragments(id), smId: this.smId, readAhead: 1,
-      slotSize: Math.max(this.ctx.write.recordSize, MAX_RECORD), signal: opts.signal, storedOnly: true,
+      info,
+      fragments: this.ctx.catalog.fragments(id),
+      smId: this.smId,
+      readAhead: 1,
+      slotSize: Math.max(this.ctx.write.recordSize, MAX_RECORD),
+      signal: opts.signal,
+      storedOnly: true,
     });
-    for await (const _ of walk) { /* nothing is yielded: the walk checks */ }
+    for await (const _ of walk) {
+      /* nothing is yielded: the walk checks */
+    }
   }
 
   async delete(ids: readonly number[]): Promise<void> {
-    const infos = ids.map((id) => this.ctx.catalog.query({ id })[0] ?? fail('NOT_FOUND', `save set ${id} does not exist`));
+    const infos = ids.map(
+      (id) => this.ctx.catalog.query({ id })[0] ?? fail('NOT_FOUND', `save set ${id} does not exist`),
+    );
     const byPool = new Map<string, number[]>();
     for (const s of infos) byPool.set(s.pool, [...(byPool.get(s.pool) ?? []), s.id]);
     const txn = (await this.beginTransaction()) as LocalTransaction;
@@ -128,7 +157,7 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
   async recycle(pool?: string): Promise<RecycledVolume[]> {
     const out: RecycledVolume[] = [];
     for (const p of pool === undefined ? this.ctx.catalog.pools().map((x) => x.name) : [pool]) {
-      out.push(...await recycleVolumes(this.ctx, p, async () => (await this.beginTransaction()) as LocalTransaction));
+      out.push(...(await recycleVolumes(this.ctx, p, async () => (await this.beginTransaction()) as LocalTransaction)));
     }
     return out;
   }
@@ -152,13 +181,20 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
     if (this.ctx.catalog.pool(p.name)) fail('CONFLICT', `pool '${p.name}' already exists`);
     // a relative device would mean a different directory from every working directory
     if (p.device !== undefined && !path.isAbsolute(p.device)) {
-      fail('USAGE', `pool device '${p.device}' is not an absolute path`, `give the full path (from this directory it would be ${path.resolve(p.device)})`);
+      fail(
+        'USAGE',
+        `pool device '${p.device}' is not an absolute path`,
+        `give the full path (from this directory it would be ${path.resolve(p.device)})`,
+      );
     }
     const device = path.normalize(p.device ?? defaultDevice(this.ctx.home, p.name));
     mkdirPrivate(device);
     this.ctx.catalog.createPool({
-      name: p.name, device, maxVolumeSize: p.maxVolumeSize ?? this.opts.maxVolumeSize,
-      retentionDays: p.retentionDays ?? null, compression: p.compression ?? null,
+      name: p.name,
+      device,
+      maxVolumeSize: p.maxVolumeSize ?? this.opts.maxVolumeSize,
+      retentionDays: p.retentionDays ?? null,
+      compression: p.compression ?? null,
     });
     this.ctx.log.info(`pool ${p.name} created on ${device}`);
     return (await this.pools()).find((x) => x.name === p.name)!;
@@ -170,12 +206,27 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
   }
 
   async labelVolume(poolName: string): Promise<VolumeInfo> {
-    const pool = this.ctx.catalog.pool(poolName) ?? fail('NOT_FOUND', `pool '${poolName}' does not exist`, `pools: ${this.ctx.catalog.pools().map((p) => p.name).join(', ')}`);
+    const pool =
+      this.ctx.catalog.pool(poolName) ??
+      fail(
+        'NOT_FOUND',
+        `pool '${poolName}' does not exist`,
+        `pools: ${this.ctx.catalog
+          .pools()
+          .map((p) => p.name)
+          .join(', ')}`,
+      );
     const v = this.ctx.catalog.newVolume(pool.name, (label) => volumePath(pool, label), LABEL_SIZE, this.ctx.owner);
     try {
       await createVolumeFile(v.path, {
-        label: v.label, pool: pool.name, sequence: v.sequence, created: v.created, smId: this.smId,
-        maxVolumeSize: pool.maxVolumeSize, retentionDays: pool.retentionDays, compression: pool.compression,
+        label: v.label,
+        pool: pool.name,
+        sequence: v.sequence,
+        created: v.created,
+        smId: this.smId,
+        maxVolumeSize: pool.maxVolumeSize,
+        retentionDays: pool.retentionDays,
+        compression: pool.compression,
       });
     } finally {
       this.ctx.catalog.unmount([v.id], this.ctx.owner);
@@ -187,7 +238,12 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
   async sessions(): Promise<SessionInfo[]> {
     this.ctx.catalog.releaseStaleMounts();
     return this.ctx.catalog.openTxns().map((t) => ({
-      txn: t.id, owner: t.owner, started: t.started, updated: t.updated, bytes: t.bytes, current: t.current,
+      txn: t.id,
+      owner: t.owner,
+      started: t.started,
+      updated: t.updated,
+      bytes: t.bytes,
+      current: t.current,
     }));
   }
 
@@ -204,10 +260,9 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
   }
 
   deviceDirs(): string[] {
-    return [...new Set([
-      ...this.ctx.catalog.pools().map((p) => p.device),
-      ...subdirs(path.join(this.ctx.home, 'volumes')),
-    ])];
+    return [
+      ...new Set([...this.ctx.catalog.pools().map((p) => p.device), ...subdirs(path.join(this.ctx.home, 'volumes'))]),
+    ];
   }
 
   /** A copy of the catalog, consistent, into `dest` (for the bootstrap). */
@@ -225,7 +280,11 @@ export class LocalStorageManager implements StorageManager, StorageAdmin {
 }
 
 /** Replaces the catalog in `home` by one rebuilt from the volumes. */
-export async function rebuildLocalCatalog(opts: LocalOptions, extraDirs: readonly string[] = [], seedPools: readonly PoolRow[] = []): Promise<RebuildReport> {
+export async function rebuildLocalCatalog(
+  opts: LocalOptions,
+  extraDirs: readonly string[] = [],
+  seedPools: readonly PoolRow[] = [],
+): Promise<RebuildReport> {
   const dirs = new Set<string>([
     ...defaultPoolNames.map((p) => defaultDevice(opts.home, p)),
     ...subdirs(path.join(opts.home, 'volumes')),
@@ -233,20 +292,31 @@ export async function rebuildLocalCatalog(opts: LocalOptions, extraDirs: readonl
     ...extraDirs.map((d) => path.resolve(d)),
   ]);
   return rebuildCatalog({
-    home: opts.home, catalogFile: catalogPath(opts.home), deviceDirs: [...dirs], seedPools,
-    defaultPools: defaultPools(opts), log: opts.log,
+    home: opts.home,
+    catalogFile: catalogPath(opts.home),
+    deviceDirs: [...dirs],
+    seedPools,
+    defaultPools: defaultPools(opts),
+    log: opts.log,
   });
 }
 
 function defaultPools(opts: LocalOptions): Omit<PoolRow, 'created'>[] {
   return defaultPoolNames.map((name) => ({
-    name, device: defaultDevice(opts.home, name), maxVolumeSize: opts.maxVolumeSize, retentionDays: null, compression: null,
+    name,
+    device: defaultDevice(opts.home, name),
+    maxVolumeSize: opts.maxVolumeSize,
+    retentionDays: null,
+    compression: null,
   }));
 }
 
 function subdirs(dir: string): string[] {
   try {
-    return fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(dir, d.name));
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => path.join(dir, d.name));
   } catch {
     return [];
   }

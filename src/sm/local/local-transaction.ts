@@ -28,24 +28,50 @@ export class LocalTransaction implements Transaction {
   /** the session row is first updated a second in: a short transaction never needs it (its row says it is open) */
   private lastProgress = Date.now();
 
-  constructor(private readonly ctx: LocalContext, readonly id: number) {}
+  constructor(
+    private readonly ctx: LocalContext,
+    readonly id: number,
+  ) {}
 
   async createObject(desc: ObjectDescriptor): Promise<LocalObjectWriter> {
     this.checkOpen();
     checkDescriptorNames(desc);
     const pool = this.ctx.catalog.pool(desc.pool);
-    if (!pool) fail('NOT_FOUND', `pool '${desc.pool}' does not exist`, `pools: ${this.ctx.catalog.pools().map((p) => p.name).join(', ')}`);
+    if (!pool)
+      fail(
+        'NOT_FOUND',
+        `pool '${desc.pool}' does not exist`,
+        `pools: ${this.ctx.catalog
+          .pools()
+          .map((p) => p.name)
+          .join(', ')}`,
+      );
     const compression = desc.compression ?? pool.compression ?? this.ctx.write.compression;
     const created = isoTime();
     const meta = { ...(desc.meta ?? {}) };
     const id = this.ctx.catalog.insertSaveSet({
-      txn: this.id, pool: pool.name, server: desc.server, name: desc.name, kind: desc.kind,
-      level: desc.level ?? null, meta, created, compression,
+      txn: this.id,
+      pool: pool.name,
+      server: desc.server,
+      name: desc.name,
+      kind: desc.kind,
+      level: desc.level ?? null,
+      meta,
+      created,
+      compression,
     });
     this.ids.push(id);
     const writer = new LocalObjectWriter(this.ctx, this, {
-      id, txn: this.id, pool: pool.name, server: desc.server, name: desc.name, kind: desc.kind,
-      level: desc.level ?? null, created, codec: compression, meta,
+      id,
+      txn: this.id,
+      pool: pool.name,
+      server: desc.server,
+      name: desc.name,
+      kind: desc.kind,
+      level: desc.level ?? null,
+      created,
+      codec: compression,
+      meta,
     });
     this.writers.add(writer);
     try {
@@ -61,7 +87,9 @@ export class LocalTransaction implements Transaction {
   async addTombstone(pool: string, ids: number[], highWater?: { maxSaveSet: number; maxTxn: number }): Promise<void> {
     this.checkOpen();
     const m = await this.mount(pool);
-    await m.append([encodeControlRecord(RecordKind.delete, 0, 0, this.id, { ids, time: isoTime(), ...(highWater ?? {}) })]);
+    await m.append([
+      encodeControlRecord(RecordKind.delete, 0, 0, this.id, { ids, time: isoTime(), ...(highWater ?? {}) }),
+    ]);
     this.release(m);
     this.tombstones.push({ pool, ids });
   }
@@ -69,26 +97,48 @@ export class LocalTransaction implements Transaction {
   /** A volume of `pool` to append to: one this transaction holds and nobody is writing, or a new mount. */
   async mount(poolName: string): Promise<MountedVolume> {
     const reuse = this.mounts.find((m) => m.row.pool === poolName && !m.busy && !m.full);
-    if (reuse) { reuse.busy = true; return reuse; }
+    if (reuse) {
+      reuse.busy = true;
+      return reuse;
+    }
     const { catalog } = this.ctx;
     const pool = catalog.pool(poolName)!;
     for (let attempt = 0; ; attempt++) {
-      const { volume, isNew } = catalog.mountForAppend(poolName, this.ctx.owner, (label) => volumePath(pool, label), LABEL_SIZE);
+      const { volume, isNew } = catalog.mountForAppend(
+        poolName,
+        this.ctx.owner,
+        (label) => volumePath(pool, label),
+        LABEL_SIZE,
+      );
       try {
-        if (isNew || (volume.size === LABEL_SIZE && await unlabelledStub(volume.path))) {
+        if (isNew || (volume.size === LABEL_SIZE && (await unlabelledStub(volume.path)))) {
           const label: VolumeLabel = {
-            label: volume.label, pool: poolName, sequence: volume.sequence, created: volume.created, smId: catalog.smId,
-            maxVolumeSize: pool.maxVolumeSize, retentionDays: pool.retentionDays, compression: pool.compression,
+            label: volume.label,
+            pool: poolName,
+            sequence: volume.sequence,
+            created: volume.created,
+            smId: catalog.smId,
+            maxVolumeSize: pool.maxVolumeSize,
+            retentionDays: pool.retentionDays,
+            compression: pool.compression,
           };
           await createVolumeFile(volume.path, label);
           this.ctx.log.info(`volume ${volume.label} labelled in pool ${poolName} (${volume.path})`);
         }
-        const { fh, tornBytes } = await openVolumeForAppend(volume.path, { smId: catalog.smId, pool: poolName, label: volume.label }, volume.size, (fd, from, to) => {
-          // cut only a crashed writer's leftovers, never what a newer catalog committed
-          const why = tailBehind(volume.label, walkTail(fd, from, to), catalog.highWater());
-          if (why) catalogBehind(catalog.file, why);
-        });
-        if (tornBytes > 0) this.ctx.log.warn(`volume ${volume.label}: discarded ${tornBytes} bytes of an interrupted write after offset ${volume.size}`);
+        const { fh, tornBytes } = await openVolumeForAppend(
+          volume.path,
+          { smId: catalog.smId, pool: poolName, label: volume.label },
+          volume.size,
+          (fd, from, to) => {
+            // cut only a crashed writer's leftovers, never what a newer catalog committed
+            const why = tailBehind(volume.label, walkTail(fd, from, to), catalog.highWater());
+            if (why) catalogBehind(catalog.file, why);
+          },
+        );
+        if (tornBytes > 0)
+          this.ctx.log.warn(
+            `volume ${volume.label}: discarded ${tornBytes} bytes of an interrupted write after offset ${volume.size}`,
+          );
         const m = new MountedVolume(volume, fh, volume.size, pool.maxVolumeSize);
         m.busy = true;
         this.mounts.push(m);
@@ -132,13 +182,18 @@ export class LocalTransaction implements Transaction {
       fail('USAGE', `transaction ${this.id}: save set(s) ${open} not closed before commit`);
     }
     try {
-      const commitRecord = encodeControlRecord(RecordKind.commit, 0, 0, this.id, { txn: this.id, ids: this.ids, time: isoTime() });
+      const commitRecord = encodeControlRecord(RecordKind.commit, 0, 0, this.id, {
+        txn: this.id,
+        ids: this.ids,
+        time: isoTime(),
+      });
       const updates: VolumeCommit[] = [];
       faultPoint('sm-before-commit');
       for (const m of this.mounts) {
         if (m.appended > 0) {
           await m.append([commitRecord]);
-          if (m.full) await m.append([encodeControlRecord(RecordKind.close, 0, 0, this.id, { label: m.label, time: isoTime() })]);
+          if (m.full)
+            await m.append([encodeControlRecord(RecordKind.close, 0, 0, this.id, { label: m.label, time: isoTime() })]);
           await m.sync();
         }
         updates.push({ id: m.id, size: m.size, full: m.full && m.appended > 0 });
@@ -174,11 +229,17 @@ export class LocalTransaction implements Transaction {
           await m.fh.sync();
         }
       } catch (err) {
-        this.ctx.log.error(`volume ${m.label}: could not cut back to ${m.committedSize} bytes on abort (${(err as Error).message}); the next mount will`);
+        this.ctx.log.error(
+          `volume ${m.label}: could not cut back to ${m.committedSize} bytes on abort (${(err as Error).message}); the next mount will`,
+        );
       }
     }
     await this.closeFiles();
-    this.ctx.catalog.abortTxn(this.id, this.ctx.owner, this.mounts.map((m) => m.id));
+    this.ctx.catalog.abortTxn(
+      this.id,
+      this.ctx.owner,
+      this.mounts.map((m) => m.id),
+    );
   }
 
   private async closeFiles(): Promise<void> {

@@ -30,8 +30,12 @@ export class MountedVolume {
     this.size = committedSize;
   }
 
-  get label(): string { return this.row.label; }
-  get id(): number { return this.row.id; }
+  get label(): string {
+    return this.row.label;
+  }
+  get id(): number {
+    return this.row.id;
+  }
 
   /** Whether a record of `bytes` still fits (a volume always takes at least one record). */
   fits(bytes: number): boolean {
@@ -55,7 +59,11 @@ export class MountedVolume {
     if (this.unflushed >= FLUSH_BYTES) {
       this.unflushed = 0;
       // one at a time; an error is kept for sync(), which must not report success after it
-      this.flushing = this.flushing.then(() => this.fh.datasync()).catch((err: unknown) => { this.flushError ??= err; });
+      this.flushing = this.flushing
+        .then(() => this.fh.datasync())
+        .catch((err: unknown) => {
+          this.flushError ??= err;
+        });
     }
     return offset;
   }
@@ -72,7 +80,10 @@ function sliceFrom(buffers: readonly Uint8Array[], skip: number): Uint8Array[] {
   if (skip === 0) return buffers as Uint8Array[];
   const out: Uint8Array[] = [];
   for (const b of buffers) {
-    if (skip >= b.byteLength) { skip -= b.byteLength; continue; }
+    if (skip >= b.byteLength) {
+      skip -= b.byteLength;
+      continue;
+    }
     out.push(skip > 0 ? b.subarray(skip) : b);
     skip = 0;
   }

@@ -18,11 +18,21 @@ import type { LocalContext } from './local-context.js';
 import type { LocalTransaction } from './local-transaction.js';
 import type { MountedVolume } from './mounted-volume.js';
 import {
-  encodeControlRecord, encodeRecordHeader, RECORD_HEADER_SIZE, RecordKind,
-  type BeginPayload, type ContinuePayload, type EndPayload,
+  encodeControlRecord,
+  encodeRecordHeader,
+  RECORD_HEADER_SIZE,
+  RecordKind,
+  type BeginPayload,
+  type ContinuePayload,
+  type EndPayload,
 } from './volume-format.js';
 
-interface Part { index: number; volume: MountedVolume; offset: number; firstSeq: number }
+interface Part {
+  index: number;
+  volume: MountedVolume;
+  offset: number;
+  firstSeq: number;
+}
 
 export class LocalObjectWriter implements ObjectWriter {
   readonly id: number;
@@ -44,11 +54,19 @@ export class LocalObjectWriter implements ObjectWriter {
   private readonly codec: number;
   private readonly recordSize: number;
 
-  constructor(private readonly ctx: LocalContext, private readonly txn: LocalTransaction, private readonly begin: BeginPayload) {
+  constructor(
+    private readonly ctx: LocalContext,
+    private readonly txn: LocalTransaction,
+    private readonly begin: BeginPayload,
+  ) {
     this.id = begin.id;
     this.codec = codecIds[begin.codec as keyof typeof codecIds] ?? codecIds.none;
     this.recordSize = ctx.write.recordSize;
-    this.slots = SlotPool.borrow(this.recordSize, ctx.write.bufferCount, this.codec === codecIds.none ? 0 : maxStoredLength(this.recordSize));
+    this.slots = SlotPool.borrow(
+      this.recordSize,
+      ctx.write.bufferCount,
+      this.codec === codecIds.none ? 0 : maxStoredLength(this.recordSize),
+    );
   }
 
   async start(): Promise<void> {
@@ -76,7 +94,8 @@ export class LocalObjectWriter implements ObjectWriter {
     this.slot ??= await this.slots.acquire();
     if (this.failure) throw this.failure;
     const n = await fill(this.slot.view.subarray(this.fill, this.recordSize));
-    if (!Number.isInteger(n) || n < 0 || this.fill + n > this.recordSize) fail('INTERNAL', `pour: ${n} bytes do not fit the buffer`);
+    if (!Number.isInteger(n) || n < 0 || this.fill + n > this.recordSize)
+      fail('INTERNAL', `pour: ${n} bytes do not fit the buffer`);
     this.fill += n;
     if (this.fill === this.recordSize) await this.submit();
     return n;
@@ -87,7 +106,8 @@ export class LocalObjectWriter implements ObjectWriter {
     this.slot ??= await this.slots.acquire();
     if (this.failure) throw this.failure;
     const { bytes: n, arrived } = fill(this.slot.view.subarray(this.fill, this.recordSize));
-    if (!Number.isInteger(n) || n < 0 || this.fill + n > this.recordSize) fail('INTERNAL', `pourAhead: ${n} bytes do not fit the buffer`);
+    if (!Number.isInteger(n) || n < 0 || this.fill + n > this.recordSize)
+      fail('INTERNAL', `pourAhead: ${n} bytes do not fit the buffer`);
     if (n === 0) return 0;
     arrived.catch(() => {}); // observed when the buffer is sealed
     this.arriving.push(arrived);
@@ -107,14 +127,26 @@ export class LocalObjectWriter implements ObjectWriter {
     await this.tail;
     if (this.failure) throw this.failure;
     const end: EndPayload = {
-      id: this.id, records: this.seq, rawBytes: this.bytesIn, storedBytes: this.storedBytes, hash: this.hash.hex(),
+      id: this.id,
+      records: this.seq,
+      rawBytes: this.bytesIn,
+      storedBytes: this.storedBytes,
+      hash: this.hash.hex(),
     };
     faultPoint('sm-before-end');
-    await this.appendRecord(this.seq + 1, encodeControlRecord(RecordKind.end, this.id, this.seq + 1, this.begin.txn, end));
+    await this.appendRecord(
+      this.seq + 1,
+      encodeControlRecord(RecordKind.end, this.id, this.seq + 1, this.begin.txn, end),
+    );
     // one catalog commit (one fsync) for the last part's fragment and the totals
     this.ctx.catalog.inTransaction(() => {
       this.finishPart();
-      this.ctx.catalog.setTotals(this.id, { rawBytes: end.rawBytes, storedBytes: end.storedBytes, records: end.records, hash: end.hash });
+      this.ctx.catalog.setTotals(this.id, {
+        rawBytes: end.rawBytes,
+        storedBytes: end.storedBytes,
+        records: end.records,
+        hash: end.hash,
+      });
     });
     this.state = 'closed';
     this.slots.giveBack();
@@ -126,7 +158,10 @@ export class LocalObjectWriter implements ObjectWriter {
   abandon(): void {
     this.state = 'abandoned';
     this.failure ??= new Error('transaction aborted');
-    if (this.slot) { this.slots.release(this.slot); this.slot = undefined; }
+    if (this.slot) {
+      this.slots.release(this.slot);
+      this.slot = undefined;
+    }
   }
 
   stream(): Writable {
@@ -156,10 +191,17 @@ export class LocalObjectWriter implements ObjectWriter {
         if (this.failure) return;
         const c = await sealed;
         this.hash.update(c.digest);
-        const payload = c.storedLength === null ? slot.view.subarray(0, rawLength) : slot.stored.subarray(0, c.storedLength);
+        const payload =
+          c.storedLength === null ? slot.view.subarray(0, rawLength) : slot.stored.subarray(0, c.storedLength);
         const header = encodeRecordHeader({
-          kind: RecordKind.data, codec: c.codec, savesetId: this.id, seq, rawLength,
-          storedLength: payload.byteLength, checksum: c.crc, txn: this.begin.txn,
+          kind: RecordKind.data,
+          codec: c.codec,
+          savesetId: this.id,
+          seq,
+          rawLength,
+          storedLength: payload.byteLength,
+          checksum: c.crc,
+          txn: this.begin.txn,
         });
         await this.appendRecord(seq, header, payload);
         faultPoint('sm-data-record');
@@ -197,7 +239,12 @@ export class LocalObjectWriter implements ObjectWriter {
   private finishPart(): void {
     const p = this.part!;
     this.ctx.catalog.addFragment({
-      saveset: this.id, part: p.index, volume: p.volume.id, offset: p.offset, length: p.volume.size - p.offset, firstSeq: p.firstSeq,
+      saveset: this.id,
+      part: p.index,
+      volume: p.volume.id,
+      offset: p.offset,
+      length: p.volume.size - p.offset,
+      firstSeq: p.firstSeq,
     });
   }
 }

@@ -4,7 +4,13 @@
 // and reported on the record, so a scan can go past a damaged payload.
 
 import type fsp from 'node:fs/promises';
-import { decodeRecordHeader, payloadChecksum, RECORD_HEADER_SIZE, RecordKind, type RecordHeader } from './volume-format.js';
+import {
+  decodeRecordHeader,
+  payloadChecksum,
+  RECORD_HEADER_SIZE,
+  RecordKind,
+  type RecordHeader,
+} from './volume-format.js';
 
 /** A record read by the cursor: its payload is valid until the cursor's next `next()`. */
 export interface CursorRecord {
@@ -39,14 +45,17 @@ export class RecordCursor {
     this.pos = start;
   }
 
-  get offset(): number { return this.pos; }
+  get offset(): number {
+    return this.pos;
+  }
 
   /** The next record, a stop, or null at the exact end of the region. */
   async next(): Promise<CursorRecord | CursorStop | null> {
     if (this.pos >= this.end) return null;
     const offset = this.pos;
     const head = await this.bytes(offset, RECORD_HEADER_SIZE);
-    if (head.length < RECORD_HEADER_SIZE) return { offset, error: `record header cut off after ${head.length} bytes`, short: true };
+    if (head.length < RECORD_HEADER_SIZE)
+      return { offset, error: `record header cut off after ${head.length} bytes`, short: true };
     const header = decodeRecordHeader(head, 0);
     if ('error' in header) return { offset, error: header.error, short: false };
     const size = RECORD_HEADER_SIZE + header.storedLength;
@@ -57,9 +66,16 @@ export class RecordCursor {
     let checksumOk = true;
     if (!(this.opts.skipDataPayloads && header.kind === RecordKind.data)) {
       payload = await this.bytes(offset + RECORD_HEADER_SIZE, header.storedLength);
-      if (payload.length < header.storedLength) return { offset, error: `record payload cut off after ${payload.length} of ${header.storedLength} bytes`, short: true };
+      if (payload.length < header.storedLength)
+        return {
+          offset,
+          error: `record payload cut off after ${payload.length} of ${header.storedLength} bytes`,
+          short: true,
+        };
       // a reader that checks data payloads on its workers defers the check to them
-      checksumOk = (this.opts.deferDataChecksums && header.kind === RecordKind.data) || payloadChecksum(payload) === header.checksum;
+      checksumOk =
+        (this.opts.deferDataChecksums && header.kind === RecordKind.data) ||
+        payloadChecksum(payload) === header.checksum;
     }
     this.pos = offset + size;
     return { offset, header, payload, size, checksumOk };

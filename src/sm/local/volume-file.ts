@@ -26,8 +26,13 @@ export async function createVolumeFile(file: string, label: VolumeLabel): Promis
   const open = () => fsp.open(file, 'wx', PRIVATE_FILE_MODE);
   const fh = await open().catch(async (err: NodeJS.ErrnoException) => {
     // a torn label left by a crash while labelling (and forgotten by a catalog rebuild) holds nothing
-    if (err.code === 'EEXIST' && await unlabelledStub(file)) return open();
-    if (err.code === 'EEXIST') fail('LABEL_MISMATCH', `volume file ${file} already exists; refusing to overwrite it`, 'run `openbar sm scan` to see what it holds');
+    if (err.code === 'EEXIST' && (await unlabelledStub(file))) return open();
+    if (err.code === 'EEXIST')
+      fail(
+        'LABEL_MISMATCH',
+        `volume file ${file} already exists; refusing to overwrite it`,
+        'run `openbar sm scan` to see what it holds',
+      );
     throw err;
   });
   try {
@@ -74,10 +79,16 @@ export async function readLabel(fh: fsp.FileHandle, file: string): Promise<Volum
 
 export function checkLabel(label: VolumeLabel, expect: LabelExpectation, file: string): void {
   if (label.smId !== expect.smId) {
-    fail('LABEL_MISMATCH', `volume ${label.label} (${file}) belongs to another storage manager (${label.smId})`, 'it is never written to; move it away or scan it with its own home');
+    fail(
+      'LABEL_MISMATCH',
+      `volume ${label.label} (${file}) belongs to another storage manager (${label.smId})`,
+      'it is never written to; move it away or scan it with its own home',
+    );
   }
-  if (label.pool !== expect.pool) fail('LABEL_MISMATCH', `volume ${label.label} (${file}) is labelled for pool ${label.pool}, not ${expect.pool}`);
-  if (label.label !== expect.label) fail('LABEL_MISMATCH', `${file} is labelled ${label.label}, the catalog expects ${expect.label}`);
+  if (label.pool !== expect.pool)
+    fail('LABEL_MISMATCH', `volume ${label.label} (${file}) is labelled for pool ${label.pool}, not ${expect.pool}`);
+  if (label.label !== expect.label)
+    fail('LABEL_MISMATCH', `${file} is labelled ${label.label}, the catalog expects ${expect.label}`);
 }
 
 export function openVolumeForRead(file: string, expect: LabelExpectation): Promise<fsp.FileHandle> {
@@ -86,9 +97,15 @@ export function openVolumeForRead(file: string, expect: LabelExpectation): Promi
 
 /** Opens a volume and checks its label says it is the one expected. */
 async function openLabelled(file: string, expect: LabelExpectation, flags: 'r' | 'r+'): Promise<fsp.FileHandle> {
-  if (!path.isAbsolute(file)) fail('CONFIG', `volume ${expect.label} has the relative path '${file}' in the catalog`, relativeHint);
+  if (!path.isAbsolute(file))
+    fail('CONFIG', `volume ${expect.label} has the relative path '${file}' in the catalog`, relativeHint);
   const fh = await fsp.open(file, flags).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') fail('IO', `volume ${expect.label} is missing: ${file}`, 'restore the file, or run `openbar sm scan --rebuild` to drop what it held from the catalog');
+    if (err.code === 'ENOENT')
+      fail(
+        'IO',
+        `volume ${expect.label} is missing: ${file}`,
+        'restore the file, or run `openbar sm scan --rebuild` to drop what it held from the catalog',
+      );
     throw err;
   });
   try {
@@ -104,12 +121,21 @@ async function openLabelled(file: string, expect: LabelExpectation, flags: 'r' |
  * Opens a volume to append after its committed size. Bytes past that size are the
  * torn or uncommitted tail of a crashed writer: they are cut off (and reported).
  */
-export async function openVolumeForAppend(file: string, expect: LabelExpectation, committedSize: number, checkTail?: TailCheck): Promise<{ fh: fsp.FileHandle; tornBytes: number }> {
+export async function openVolumeForAppend(
+  file: string,
+  expect: LabelExpectation,
+  committedSize: number,
+  checkTail?: TailCheck,
+): Promise<{ fh: fsp.FileHandle; tornBytes: number }> {
   const fh = await openLabelled(file, expect, 'r+');
   try {
     const { size } = await fh.stat();
     if (size < committedSize) {
-      fail('TRUNCATED', `volume ${expect.label} (${file}) is ${size} bytes, shorter than its ${committedSize} committed bytes`, 'it is damaged: run `openbar sm scan` to see what is still readable');
+      fail(
+        'TRUNCATED',
+        `volume ${expect.label} (${file}) is ${size} bytes, shorter than its ${committedSize} committed bytes`,
+        'it is damaged: run `openbar sm scan` to see what is still readable',
+      );
     }
     const tornBytes = size - committedSize;
     if (tornBytes > 0) {
@@ -126,5 +152,9 @@ export async function openVolumeForAppend(file: string, expect: LabelExpectation
 
 /** A closed volume is immutable: its permission bits say so too. */
 export function markReadOnly(file: string): void {
-  try { fs.chmodSync(file, READ_ONLY_FILE_MODE); } catch { /* advisory */ }
+  try {
+    fs.chmodSync(file, READ_ONLY_FILE_MODE);
+  } catch {
+    /* advisory */
+  }
 }

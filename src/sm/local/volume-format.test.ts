@@ -1,9 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeLabel, decodeRecordHeader, encodeLabel, encodeRecordHeader, LABEL_SIZE, RECORD_HEADER_SIZE, RecordKind } from './volume-format.js';
+import {
+  decodeLabel,
+  decodeRecordHeader,
+  encodeLabel,
+  encodeRecordHeader,
+  LABEL_SIZE,
+  RECORD_HEADER_SIZE,
+  RecordKind,
+} from './volume-format.js';
 
 describe('volume format', () => {
-  const label = { label: 'Data.0001', pool: 'Data', sequence: 1, created: '2026-01-01T00:00:00Z', smId: 'sm', maxVolumeSize: 1 << 30, retentionDays: null, compression: null };
+  const label = {
+    label: 'Data.0001',
+    pool: 'Data',
+    sequence: 1,
+    created: '2026-01-01T00:00:00Z',
+    smId: 'sm',
+    maxVolumeSize: 1 << 30,
+    retentionDays: null,
+    compression: null,
+  };
 
   it('round-trips a label and detects any damage to it', () => {
     const b = encodeLabel(label);
@@ -15,7 +32,16 @@ describe('volume format', () => {
   });
 
   it('round-trips a record header and detects damage to it', () => {
-    const h = { kind: RecordKind.data, codec: 2, savesetId: 2 ** 40 + 3, seq: 7, rawLength: 1 << 20, storedLength: 1234, checksum: 0xdeadbeef, txn: 9 };
+    const h = {
+      kind: RecordKind.data,
+      codec: 2,
+      savesetId: 2 ** 40 + 3,
+      seq: 7,
+      rawLength: 1 << 20,
+      storedLength: 1234,
+      checksum: 0xdeadbeef,
+      txn: 9,
+    };
     const b = encodeRecordHeader(h);
     assert.equal(b.length, RECORD_HEADER_SIZE);
     assert.deepEqual(decodeRecordHeader(b, 0), h);

@@ -82,14 +82,30 @@ export interface EndPayload {
   /** BLAKE3 over the BLAKE3 digests of the records' raw bytes, in order (so records hash in parallel) */
   readonly hash: string;
 }
-export interface ContinuePayload { readonly id: number; readonly part: number; readonly fromSeq: number }
-export interface CommitPayload { readonly txn: number; readonly ids: readonly number[]; readonly time: string }
+export interface ContinuePayload {
+  readonly id: number;
+  readonly part: number;
+  readonly fromSeq: number;
+}
+export interface CommitPayload {
+  readonly txn: number;
+  readonly ids: readonly number[];
+  readonly time: string;
+}
 /**
  * A tombstone. `maxSaveSet`/`maxTxn` (written when volumes are recycled) keep the id
  * high-water marks, so a catalog rebuild after recycling never hands out an id again.
  */
-export interface DeletePayload { readonly ids: readonly number[]; readonly time: string; readonly maxSaveSet?: number; readonly maxTxn?: number }
-export interface ClosePayload { readonly label: string; readonly time: string }
+export interface DeletePayload {
+  readonly ids: readonly number[];
+  readonly time: string;
+  readonly maxSaveSet?: number;
+  readonly maxTxn?: number;
+}
+export interface ClosePayload {
+  readonly label: string;
+  readonly time: string;
+}
 
 export function encodeLabel(label: VolumeLabel): Buffer {
   const block = Buffer.alloc(LABEL_SIZE);
@@ -109,8 +125,10 @@ export function decodeLabel(block: Uint8Array): VolumeLabel | { error: string } 
   if (b.length < LABEL_SIZE) return { error: 'shorter than a label block' };
   if (!b.subarray(0, 16).equals(VOLUME_MAGIC)) return { error: 'not an openbar volume (bad magic)' };
   const version = b.readUInt16LE(16);
-  if (version !== VOLUME_FORMAT_VERSION) return { error: `volume format version ${version} is not supported by this openbar` };
-  if (crc32(b.subarray(0, LABEL_SIZE - 4)) !== b.readUInt32LE(LABEL_SIZE - 4)) return { error: 'label block checksum mismatch' };
+  if (version !== VOLUME_FORMAT_VERSION)
+    return { error: `volume format version ${version} is not supported by this openbar` };
+  if (crc32(b.subarray(0, LABEL_SIZE - 4)) !== b.readUInt32LE(LABEL_SIZE - 4))
+    return { error: 'label block checksum mismatch' };
   const len = b.readUInt32LE(20);
   if (len > LABEL_SIZE - 28) return { error: 'label length out of range' };
   try {
@@ -140,7 +158,8 @@ export function encodeRecordHeader(h: RecordHeader): Buffer {
 export function decodeRecordHeader(buf: Buffer, offset: number): RecordHeader | { error: string } {
   if (buf.length - offset < RECORD_HEADER_SIZE) return { error: 'short record header' };
   if (buf.readUInt32LE(offset) !== RECORD_MAGIC) return { error: 'bad record magic' };
-  if (crc32(buf.subarray(offset, offset + 36)) !== buf.readUInt32LE(offset + 36)) return { error: 'record header checksum mismatch' };
+  if (crc32(buf.subarray(offset, offset + 36)) !== buf.readUInt32LE(offset + 36))
+    return { error: 'record header checksum mismatch' };
   const version = buf.readUInt8(offset + 4);
   if (version !== RECORD_VERSION) return { error: `record version ${version} not supported` };
   return {
@@ -163,7 +182,14 @@ export function payloadChecksum(payload: Uint8Array): number {
 export function encodeControlRecord(kind: number, savesetId: number, seq: number, txn: number, body: object): Buffer {
   const payload = Buffer.from(JSON.stringify(body), 'utf8');
   const header = encodeRecordHeader({
-    kind, codec: 0, savesetId, seq, rawLength: payload.length, storedLength: payload.length, checksum: crc32(payload), txn,
+    kind,
+    codec: 0,
+    savesetId,
+    seq,
+    rawLength: payload.length,
+    storedLength: payload.length,
+    checksum: crc32(payload),
+    txn,
   });
   return Buffer.concat([header, payload]);
 }

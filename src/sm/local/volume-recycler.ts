@@ -15,9 +15,17 @@ import { readLabel, checkLabel } from './volume-file.js';
 import { scanVolume } from './volume-scanner.js';
 import { isoTime } from '../../common/units.js';
 
-export interface RecycledVolume { readonly label: string; readonly pool: string; readonly freedBytes: number }
+export interface RecycledVolume {
+  readonly label: string;
+  readonly pool: string;
+  readonly freedBytes: number;
+}
 
-export async function recycleVolumes(ctx: LocalContext, pool: string, begin: () => Promise<LocalTransaction>): Promise<RecycledVolume[]> {
+export async function recycleVolumes(
+  ctx: LocalContext,
+  pool: string,
+  begin: () => Promise<LocalTransaction>,
+): Promise<RecycledVolume[]> {
   const candidates = ctx.catalog.recyclableVolumes(pool);
   if (candidates.length === 0) return [];
   const leaving = new Set(candidates.map((v) => v.id));
@@ -32,7 +40,11 @@ export async function recycleVolumes(ctx: LocalContext, pool: string, begin: () 
   }
   const txn = await begin();
   try {
-    await txn.addTombstone(pool, [...carry].sort((a, b) => a - b), ctx.catalog.highWater());
+    await txn.addTombstone(
+      pool,
+      [...carry].sort((a, b) => a - b),
+      ctx.catalog.highWater(),
+    );
     await txn.commit();
   } catch (err) {
     await txn.abort();
@@ -40,7 +52,9 @@ export async function recycleVolumes(ctx: LocalContext, pool: string, begin: () 
   }
   const out: RecycledVolume[] = [];
   for (const v of candidates) out.push(await emptyVolume(ctx, v));
-  ctx.log.info(`pool ${pool}: recycled volume(s) ${out.map((r) => r.label).join(', ')} (${out.reduce((a, r) => a + r.freedBytes, 0)} bytes freed${carry.size ? `, ${carry.size} tombstone(s) carried over` : ''})`);
+  ctx.log.info(
+    `pool ${pool}: recycled volume(s) ${out.map((r) => r.label).join(', ')} (${out.reduce((a, r) => a + r.freedBytes, 0)} bytes freed${carry.size ? `, ${carry.size} tombstone(s) carried over` : ''})`,
+  );
   return out;
 }
 

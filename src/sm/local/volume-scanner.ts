@@ -5,8 +5,16 @@
 import fsp from 'node:fs/promises';
 import { isStop, RecordCursor, type CursorStop } from './record-cursor.js';
 import {
-  decodeControlPayload, decodeLabel, LABEL_SIZE, RecordKind,
-  type BeginPayload, type CommitPayload, type ContinuePayload, type DeletePayload, type EndPayload, type VolumeLabel,
+  decodeControlPayload,
+  decodeLabel,
+  LABEL_SIZE,
+  RecordKind,
+  type BeginPayload,
+  type CommitPayload,
+  type ContinuePayload,
+  type DeletePayload,
+  type EndPayload,
+  type VolumeLabel,
 } from './volume-format.js';
 
 export interface PartSeen {
@@ -50,16 +58,31 @@ export async function scanVolume(file: string, opts: { verifyPayloads: boolean }
     const { bytesRead } = await fh.read(block, 0, LABEL_SIZE, 0);
     const decoded = decodeLabel(block.subarray(0, bytesRead));
     const scan: VolumeScan = {
-      file, fileSize: size, label: 'error' in decoded ? undefined : decoded, labelError: 'error' in decoded ? decoded.error : undefined,
-      records: 0, committedEnd: LABEL_SIZE, goodEnd: LABEL_SIZE, closed: false, parts: new Map(), commits: [], deletes: [],
-      maxTxn: 0, maxSaveSet: 0, badRecords: [], stop: undefined,
+      file,
+      fileSize: size,
+      label: 'error' in decoded ? undefined : decoded,
+      labelError: 'error' in decoded ? decoded.error : undefined,
+      records: 0,
+      committedEnd: LABEL_SIZE,
+      goodEnd: LABEL_SIZE,
+      closed: false,
+      parts: new Map(),
+      commits: [],
+      deletes: [],
+      maxTxn: 0,
+      maxSaveSet: 0,
+      badRecords: [],
+      stop: undefined,
     };
     if (!scan.label) return scan;
     const cursor = new RecordCursor(fh, LABEL_SIZE, size, { skipDataPayloads: !opts.verifyPayloads });
     for (;;) {
       const r = await cursor.next();
       if (r === null) break;
-      if (isStop(r)) { scan.stop = r; break; }
+      if (isStop(r)) {
+        scan.stop = r;
+        break;
+      }
       scan.records++;
       scan.goodEnd = r.offset + r.size;
       const h = r.header;
@@ -74,12 +97,25 @@ export async function scanVolume(file: string, opts: { verifyPayloads: boolean }
       switch (h.kind) {
         case RecordKind.begin: {
           const begin = decodeControlPayload<BeginPayload>(r.payload!);
-          scan.parts.set(h.savesetId, { id: h.savesetId, part: 0, offset: r.offset, end: r.offset + r.size, firstSeq: 0, begin });
+          scan.parts.set(h.savesetId, {
+            id: h.savesetId,
+            part: 0,
+            offset: r.offset,
+            end: r.offset + r.size,
+            firstSeq: 0,
+            begin,
+          });
           break;
         }
         case RecordKind.continue: {
           const c = decodeControlPayload<ContinuePayload>(r.payload!);
-          scan.parts.set(h.savesetId, { id: h.savesetId, part: c.part, offset: r.offset, end: r.offset + r.size, firstSeq: c.fromSeq });
+          scan.parts.set(h.savesetId, {
+            id: h.savesetId,
+            part: c.part,
+            offset: r.offset,
+            end: r.offset + r.size,
+            firstSeq: c.fromSeq,
+          });
           break;
         }
         case RecordKind.end:

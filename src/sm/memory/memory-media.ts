@@ -56,8 +56,12 @@ export class MemoryMedia {
   }
 
   /** Save-set and transaction ids only grow: none is ever handed out twice. */
-  nextSetId(): number { return ++this.lastSet; }
-  nextTxnId(): number { return ++this.lastTxn; }
+  nextSetId(): number {
+    return ++this.lastSet;
+  }
+  nextTxnId(): number {
+    return ++this.lastTxn;
+  }
 
   static record(seq: number, bytes: Buffer): MemoryRecord {
     return { seq, bytes, crc: crc32c(bytes) };

@@ -16,7 +16,11 @@ export interface WriterHost {
   writerClosed(w: MemoryObjectWriter): void;
 }
 
-interface Slot { readonly buf: Buffer; fill: number; arriving: Promise<void>[] }
+interface Slot {
+  readonly buf: Buffer;
+  fill: number;
+  arriving: Promise<void>[];
+}
 
 export class MemoryObjectWriter implements ObjectWriter {
   readonly id: number;
@@ -30,8 +34,12 @@ export class MemoryObjectWriter implements ObjectWriter {
   private failure: unknown;
   private state: 'open' | 'closed' | 'abandoned' = 'open';
 
-  constructor(private readonly host: WriterHost, private readonly set: MemorySaveSet,
-    private readonly recordSize: number, private readonly bufferCount: number) {
+  constructor(
+    private readonly host: WriterHost,
+    private readonly set: MemorySaveSet,
+    private readonly recordSize: number,
+    private readonly bufferCount: number,
+  ) {
     this.id = set.id;
   }
 
@@ -59,7 +67,10 @@ export class MemoryObjectWriter implements ObjectWriter {
     this.checkWritable();
     const slot = await this.current();
     const { bytes: n, arrived } = fill(slot.buf.subarray(slot.fill, this.recordSize));
-    if (n === 0) { this.accept(slot, 0, 'pourAhead'); return 0; }
+    if (n === 0) {
+      this.accept(slot, 0, 'pourAhead');
+      return 0;
+    }
     arrived.catch(() => {}); // observed when the buffer is sealed
     slot.arriving.push(arrived);
     this.accept(slot, n, 'pourAhead');
@@ -98,7 +109,8 @@ export class MemoryObjectWriter implements ObjectWriter {
   }
 
   private accept(slot: Slot, n: number, what: string): void {
-    if (!Number.isInteger(n) || n < 0 || slot.fill + n > this.recordSize) fail('INTERNAL', `${what}: ${n} bytes do not fit the buffer`);
+    if (!Number.isInteger(n) || n < 0 || slot.fill + n > this.recordSize)
+      fail('INTERNAL', `${what}: ${n} bytes do not fit the buffer`);
     slot.fill += n;
     if (slot.fill === this.recordSize) this.submit();
   }
@@ -107,7 +119,10 @@ export class MemoryObjectWriter implements ObjectWriter {
   private async current(): Promise<Slot> {
     if (!this.slot) {
       const buf = await this.acquire();
-      if (this.failure) { this.release(buf); throw this.failure; }
+      if (this.failure) {
+        this.release(buf);
+        throw this.failure;
+      }
       this.slot = { buf, fill: 0, arriving: [] };
     }
     return this.slot;
@@ -116,13 +131,17 @@ export class MemoryObjectWriter implements ObjectWriter {
   private acquire(): Promise<Buffer> {
     const b = this.free.pop();
     if (b) return Promise.resolve(b);
-    if (this.allocated < this.bufferCount) { this.allocated++; return Promise.resolve(Buffer.alloc(this.recordSize)); }
+    if (this.allocated < this.bufferCount) {
+      this.allocated++;
+      return Promise.resolve(Buffer.alloc(this.recordSize));
+    }
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   private release(buf: Buffer): void {
     const next = this.waiting.shift();
-    if (next) next(buf); else this.free.push(buf);
+    if (next) next(buf);
+    else this.free.push(buf);
   }
 
   /** Seals the current buffer into the next record once its fills have arrived, in order. */

@@ -25,8 +25,11 @@ const POISON = 0xdb;
 export async function* readMemorySaveSet(plan: MemoryReadPlan): AsyncGenerator<Buffer> {
   const { set, info } = plan;
   function damage(offset: number, what: string, code: 'CHECKSUM' | 'TRUNCATED' | 'FORMAT' = 'CHECKSUM'): never {
-    fail(code, `save set ${info.id} (${info.name}): ${what} in memory pool ${info.pool} at offset ${offset}`,
-      'the save set is damaged; use another backup');
+    fail(
+      code,
+      `save set ${info.id} (${info.name}): ${what} in memory pool ${info.pool} at offset ${offset}`,
+      'the save set is damaged; use another backup',
+    );
   }
   const hash = new ContentHasher();
   let lend = Buffer.alloc(0);
@@ -52,7 +55,11 @@ export async function* readMemorySaveSet(plan: MemoryReadPlan): AsyncGenerator<B
   const end = set.end;
   if (!end) damage(offset, 'END record missing', 'TRUNCATED');
   if (end.records !== set.records.length || end.rawBytes !== rawBytes) {
-    damage(offset, `END says ${end.records} records / ${end.rawBytes} bytes, read ${set.records.length} / ${rawBytes}`, 'FORMAT');
+    damage(
+      offset,
+      `END says ${end.records} records / ${end.rawBytes} bytes, read ${set.records.length} / ${rawBytes}`,
+      'FORMAT',
+    );
   }
   if (!plan.storedOnly && hash.hex() !== end.hash) damage(offset, 'whole-set hash mismatch');
 }

@@ -27,7 +27,8 @@ async function readAll(sm: StorageManager, id: number): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-const code = (c: string, re?: RegExp) => (e: unknown) => isOpenbarError(e) && e.code === c && (!re || re.test(e.message));
+const code = (c: string, re?: RegExp) => (e: unknown) =>
+  isOpenbarError(e) && e.code === c && (!re || re.test(e.message));
 
 describe('in-memory storage manager', () => {
   it('hashes as the interface says: BLAKE3 over the digests of records of recordSize bytes', async () => {
@@ -46,7 +47,10 @@ describe('in-memory storage manager', () => {
     const sm = MemoryStorageManager.create({ recordSize: RECORD });
     const id = await store(sm, randomBytes(2 * RECORD), 'flipped');
     sm.media.sets.get(id)!.records[1]!.bytes[5]! ^= 1;
-    await assert.rejects(readAll(sm, id), code('CHECKSUM', /save set \d+ \(flipped\): record checksum mismatch in memory pool Data at offset 65536/));
+    await assert.rejects(
+      readAll(sm, id),
+      code('CHECKSUM', /save set \d+ \(flipped\): record checksum mismatch in memory pool Data at offset 65536/),
+    );
     await assert.rejects(sm.checkStored(id), code('CHECKSUM'));
   });
 
@@ -96,7 +100,9 @@ describe('in-memory storage manager', () => {
     await w.pourAhead!(fill);
     await w.pourAhead!(fill);
     let third = false;
-    const next = w.pourAhead!(fill).then(() => { third = true; });
+    const next = w.pourAhead!(fill).then(() => {
+      third = true;
+    });
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(third, false, 'a third buffer was handed out while two were arriving');
     pending.shift()!();

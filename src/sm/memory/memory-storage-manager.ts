@@ -31,13 +31,17 @@ export class MemoryStorageManager implements StorageManager {
   readonly bufferCount: number;
   private closed = false;
 
-  private constructor(readonly media: MemoryMedia, private readonly opts: MemoryOptions) {
+  private constructor(
+    readonly media: MemoryMedia,
+    private readonly opts: MemoryOptions,
+  ) {
     this.recordSize = opts.recordSize ?? 256 * 1024;
     this.bufferCount = opts.bufferCount ?? 3;
     if (!Number.isInteger(this.recordSize) || this.recordSize < MIN_RECORD || this.recordSize > MAX_RECORD) {
       fail('CONFIG', `record size ${this.recordSize} is out of range (${MIN_RECORD}..${MAX_RECORD} bytes)`);
     }
-    if (!Number.isInteger(this.bufferCount) || this.bufferCount < 2 || this.bufferCount > 99) fail('CONFIG', `buffer count ${this.bufferCount} is out of range (2..99)`);
+    if (!Number.isInteger(this.bufferCount) || this.bufferCount < 2 || this.bufferCount > 99)
+      fail('CONFIG', `buffer count ${this.bufferCount} is out of range (2..99)`);
   }
 
   /** A new, empty storage manager with its pools. */
@@ -51,7 +55,9 @@ export class MemoryStorageManager implements StorageManager {
     return new MemoryStorageManager(media, opts);
   }
 
-  get smId(): string { return this.media.smId; }
+  get smId(): string {
+    return this.media.smId;
+  }
 
   async beginTransaction(): Promise<Transaction> {
     this.checkOpen();
@@ -71,7 +77,9 @@ export class MemoryStorageManager implements StorageManager {
   read(id: number, opts: ReadOptions = {}): Readable {
     const chunks = this.readChunks(id, opts);
     // a Readable may hold chunks past the next read: it gets copies
-    async function* copies() { for await (const c of chunks) yield Buffer.from(c); }
+    async function* copies() {
+      for await (const c of chunks) yield Buffer.from(c);
+    }
     return Readable.from(copies(), { objectMode: false, highWaterMark: this.recordSize });
   }
 
@@ -82,7 +90,9 @@ export class MemoryStorageManager implements StorageManager {
 
   async checkStored(id: number, opts: ReadOptions = {}): Promise<void> {
     const set = this.visible(id);
-    for await (const _ of readMemorySaveSet({ set, info: this.infoOf(id), signal: opts.signal, storedOnly: true })) { /* the walk checks */ }
+    for await (const _ of readMemorySaveSet({ set, info: this.infoOf(id), signal: opts.signal, storedOnly: true })) {
+      /* the walk checks */
+    }
   }
 
   async delete(ids: readonly number[]): Promise<void> {
@@ -103,10 +113,21 @@ export class MemoryStorageManager implements StorageManager {
   infoOf(id: number): SaveSetInfo {
     const s = this.media.sets.get(id)!;
     return Object.freeze({
-      id: s.id, pool: s.pool, server: s.server, name: s.name, kind: s.kind, level: s.level,
-      meta: JSON.parse(s.meta) as Record<string, unknown>, created: s.created, committed: s.committed ?? '',
-      rawBytes: s.end?.rawBytes ?? 0, storedBytes: s.end?.rawBytes ?? 0, records: s.end?.records ?? 0, hash: s.end?.hash ?? '',
-      compression: s.compression, volumes: [],
+      id: s.id,
+      pool: s.pool,
+      server: s.server,
+      name: s.name,
+      kind: s.kind,
+      level: s.level,
+      meta: JSON.parse(s.meta) as Record<string, unknown>,
+      created: s.created,
+      committed: s.committed ?? '',
+      rawBytes: s.end?.rawBytes ?? 0,
+      storedBytes: s.end?.rawBytes ?? 0,
+      records: s.end?.records ?? 0,
+      hash: s.end?.hash ?? '',
+      compression: s.compression,
+      volumes: [],
     });
   }
 
@@ -125,7 +146,15 @@ export class MemoryStorageManager implements StorageManager {
 
 function matches(s: MemorySaveSet, q: ObjectQuery): boolean {
   const eq = <T>(want: T | undefined, have: T) => want === undefined || want === have;
-  return eq(q.id, s.id) && eq(q.server, s.server) && eq(q.name, s.name) && eq(q.kind, s.kind) && eq(q.level, s.level ?? undefined) && eq(q.pool, s.pool)
+  return (
+    eq(q.id, s.id) &&
+    eq(q.server, s.server) &&
+    eq(q.name, s.name) &&
+    eq(q.kind, s.kind) &&
+    eq(q.level, s.level ?? undefined) &&
+    eq(q.pool, s.pool) &&
     // ISO times compare as text, as the local catalog compares them
-    && (q.after === undefined || s.committed! >= q.after) && (q.before === undefined || s.committed! < q.before);
+    (q.after === undefined || s.committed! >= q.after) &&
+    (q.before === undefined || s.committed! < q.before)
+  );
 }

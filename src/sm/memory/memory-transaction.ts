@@ -22,19 +22,34 @@ export class MemoryTransaction implements Transaction {
   private readonly ids: number[] = [];
   private state: 'open' | 'committed' | 'aborted' = 'open';
 
-  constructor(private readonly host: TransactionHost, readonly id: number) {}
+  constructor(
+    private readonly host: TransactionHost,
+    readonly id: number,
+  ) {}
 
   async createObject(desc: ObjectDescriptor): Promise<MemoryObjectWriter> {
     this.checkOpen();
     checkDescriptorNames(desc);
     const { media } = this.host;
-    if (!media.pools.has(desc.pool)) fail('NOT_FOUND', `pool '${desc.pool}' does not exist`, `pools: ${[...media.pools].join(', ')}`);
+    if (!media.pools.has(desc.pool))
+      fail('NOT_FOUND', `pool '${desc.pool}' does not exist`, `pools: ${[...media.pools].join(', ')}`);
     const id = media.nextSetId();
     const set = {
-      id, txn: this.id, state: 'writing' as const, pool: desc.pool, server: desc.server, name: desc.name, kind: desc.kind,
-      level: desc.level ?? null, meta: JSON.stringify(desc.meta ?? {}), created: isoTime(), committed: null,
+      id,
+      txn: this.id,
+      state: 'writing' as const,
+      pool: desc.pool,
+      server: desc.server,
+      name: desc.name,
+      kind: desc.kind,
+      level: desc.level ?? null,
+      meta: JSON.stringify(desc.meta ?? {}),
+      created: isoTime(),
+      committed: null,
       // stored raw whatever was asked: the info says what was done
-      compression: 'none' as const, records: [], end: undefined,
+      compression: 'none' as const,
+      records: [],
+      end: undefined,
     };
     media.sets.set(id, set);
     this.ids.push(id);
@@ -49,7 +64,11 @@ export class MemoryTransaction implements Transaction {
 
   async commit(): Promise<SaveSetInfo[]> {
     this.checkOpen();
-    if (this.writers.size > 0) fail('USAGE', `transaction ${this.id}: save set(s) ${[...this.writers].map((w) => w.id).join(', ')} not closed before commit`);
+    if (this.writers.size > 0)
+      fail(
+        'USAGE',
+        `transaction ${this.id}: save set(s) ${[...this.writers].map((w) => w.id).join(', ')} not closed before commit`,
+      );
     const now = isoTime();
     for (const id of this.ids) {
       const s = this.host.media.sets.get(id)!;

@@ -12,27 +12,29 @@ export function register(sm: Command, globals: Globals): void {
     .option('--once', 'print one view and exit')
     .option('--interval <seconds>', 'refresh interval', '2')
     .addOption(jsonOption())
-    .action(action(async (opts: { once?: boolean; interval: string; json?: boolean }) => {
-      const sm = loadContext(globals()).openStorage();
-      try {
-        if (opts.once || opts.json) {
-          const v = await view(sm, new Map(), 0);
-          if (opts.json) return printJson(v.data);
-          process.stdout.write(v.text);
-          return;
+    .action(
+      action(async (opts: { once?: boolean; interval: string; json?: boolean }) => {
+        const sm = loadContext(globals()).openStorage();
+        try {
+          if (opts.once || opts.json) {
+            const v = await view(sm, new Map(), 0);
+            if (opts.json) return printJson(v.data);
+            process.stdout.write(v.text);
+            return;
+          }
+          let last = new Map<number, number>();
+          const every = Math.max(0.5, Number(opts.interval) || 2) * 1000;
+          for (;;) {
+            const v = await view(sm, last, every);
+            last = v.bytes;
+            process.stdout.write(`\x1b[H\x1b[2J${v.text}`);
+            await new Promise((r) => setTimeout(r, every));
+          }
+        } finally {
+          await sm.close();
         }
-        let last = new Map<number, number>();
-        const every = Math.max(0.5, Number(opts.interval) || 2) * 1000;
-        for (;;) {
-          const v = await view(sm, last, every);
-          last = v.bytes;
-          process.stdout.write(`\x1b[H\x1b[2J${v.text}`);
-          await new Promise((r) => setTimeout(r, every));
-        }
-      } finally {
-        await sm.close();
-      }
-    }));
+      }),
+    );
 }
 
 async function view(sm: StorageAdmin, before: Map<number, number>, intervalMs: number) {
@@ -42,27 +44,36 @@ async function view(sm: StorageAdmin, before: Map<number, number>, intervalMs: n
   const now = Date.now();
   const rows = sessions.map((s) => {
     const elapsed = now - Date.parse(s.started);
-    const rate = intervalMs > 0 && before.has(s.txn) ? formatRate(s.bytes - before.get(s.txn)!, intervalMs) : formatRate(s.bytes, Date.parse(s.updated) - Date.parse(s.started));
+    const rate =
+      intervalMs > 0 && before.has(s.txn)
+        ? formatRate(s.bytes - before.get(s.txn)!, intervalMs)
+        : formatRate(s.bytes, Date.parse(s.updated) - Date.parse(s.started));
     return { ...s, elapsedMs: elapsed, rate };
   });
   const poolRows = pools.map((p) => {
     const vs = volumes.filter((v) => v.pool === p.name);
     return {
-      pool: p.name, open: vs.filter((v) => v.state === 'open').length, full: vs.filter((v) => v.state === 'full').length,
-      damaged: vs.filter((v) => v.state === 'damaged').length, mounted: vs.filter((v) => v.mountedBy).length, bytes: p.bytes,
+      pool: p.name,
+      open: vs.filter((v) => v.state === 'open').length,
+      full: vs.filter((v) => v.state === 'full').length,
+      damaged: vs.filter((v) => v.state === 'damaged').length,
+      mounted: vs.filter((v) => v.mountedBy).length,
+      bytes: p.bytes,
     };
   });
   const text = [
     `openbar storage manager ${sm.smId} at ${formatTime(now)}`,
     '',
-    rows.length === 0 ? 'no sessions' : renderTable(rows, [
-      { title: 'SESSION', value: (r) => r.txn, right: true },
-      { title: 'OWNER', value: (r) => r.owner.split(':').slice(0, 2).join(':') },
-      { title: 'STARTED', value: (r) => formatTime(r.started) },
-      { title: 'WRITING', value: (r) => r.current },
-      { title: 'BYTES', value: (r) => formatBytes(r.bytes), right: true },
-      { title: 'RATE', value: (r) => r.rate, right: true },
-    ]),
+    rows.length === 0
+      ? 'no sessions'
+      : renderTable(rows, [
+          { title: 'SESSION', value: (r) => r.txn, right: true },
+          { title: 'OWNER', value: (r) => r.owner.split(':').slice(0, 2).join(':') },
+          { title: 'STARTED', value: (r) => formatTime(r.started) },
+          { title: 'WRITING', value: (r) => r.current },
+          { title: 'BYTES', value: (r) => formatBytes(r.bytes), right: true },
+          { title: 'RATE', value: (r) => r.rate, right: true },
+        ]),
     '',
     renderTable(poolRows, [
       { title: 'POOL', value: (r) => r.pool },
@@ -74,5 +85,9 @@ async function view(sm: StorageAdmin, before: Map<number, number>, intervalMs: n
     ]),
     '',
   ].join('\n');
-  return { text, data: { smId: sm.smId, time: isoTime(now), sessions: rows, pools: poolRows }, bytes: new Map(sessions.map((s) => [s.txn, s.bytes])) };
+  return {
+    text,
+    data: { smId: sm.smId, time: isoTime(now), sessions: rows, pools: poolRows },
+    bytes: new Map(sessions.map((s) => [s.txn, s.bytes])),
+  };
 }

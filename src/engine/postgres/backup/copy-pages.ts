@@ -26,14 +26,20 @@ export interface PageTools extends CopyTools {
  * The blocks `list` (ascending) of `o`. Returns once the reads are under way: `landed`
  * settles when they have landed (the file must stay open until then), rejected if one failed.
  */
-export async function copyListed(t: PageTools, o: OpenedFile, list: readonly number[], images: FileImages | undefined): Promise<{ landed: Promise<void> }> {
+export async function copyListed(
+  t: PageTools,
+  o: OpenedFile,
+  list: readonly number[],
+  images: FileImages | undefined,
+): Promise<{ landed: Promise<void> }> {
   if (list.length === 0) {
     if (o.from === 0) await t.w.entry({ ...entryHead(o), pages: [] });
     return { landed: Promise.resolve() };
   }
   const arriving: Promise<void>[] = [];
   try {
-    for (let i = 0; i < list.length; i += WINDOW_PAGES) await pourWindow(t, o, list.slice(i, i + WINDOW_PAGES), arriving, images);
+    for (let i = 0; i < list.length; i += WINDOW_PAGES)
+      await pourWindow(t, o, list.slice(i, i + WINDOW_PAGES), arriving, images);
   } catch (err) {
     // reads still on their way land before the file is closed (they read by descriptor)
     await Promise.allSettled(arriving);
@@ -45,7 +51,13 @@ export async function copyListed(t: PageTools, o: OpenedFile, list: readonly num
 }
 
 /** One entry's pages, read straight into the sink's buffers; through the scratch buffer where not a page fits. */
-async function pourWindow(t: PageTools, o: OpenedFile, list: readonly number[], arriving: Promise<void>[], images: FileImages | undefined): Promise<void> {
+async function pourWindow(
+  t: PageTools,
+  o: OpenedFile,
+  list: readonly number[],
+  arriving: Promise<void>[],
+  images: FileImages | undefined,
+): Promise<void> {
   await t.w.entry({ ...entryHead(o), pages: list });
   for (let done = 0; done < list.length;) {
     const at = done;
@@ -70,7 +82,13 @@ async function pourWindow(t: PageTools, o: OpenedFile, list: readonly number[], 
  * Reads the listed pages into `buf` (those the WAL's images restore are put there instead,
  * as replay would: checksummed where the cluster has checksums), then checks them all.
  */
-async function readListed(t: PageTools, o: OpenedFile, list: readonly number[], buf: Buffer, images: FileImages | undefined): Promise<void> {
+async function readListed(
+  t: PageTools,
+  o: OpenedFile,
+  list: readonly number[],
+  buf: Buffer,
+  images: FileImages | undefined,
+): Promise<void> {
   let filled: Uint8Array | undefined;
   if (images) {
     filled = new Uint8Array(list.length);
@@ -82,7 +100,12 @@ async function readListed(t: PageTools, o: OpenedFile, list: readonly number[], 
       filled[i] = 1;
       n++;
     }
-    if (n > 0 && t.check.checksums) stampChecksums(buf, list.map((b) => o.blockBase! + b), filled);
+    if (n > 0 && t.check.checksums)
+      stampChecksums(
+        buf,
+        list.map((b) => o.blockBase! + b),
+        filled,
+      );
     t.w.imagesUsed(n);
   }
   await readScattered(o.fh.fd, buf, list, READS_IN_FLIGHT, filled);
@@ -93,7 +116,11 @@ async function readListed(t: PageTools, o: OpenedFile, list: readonly number[], 
  * Every page of the piece read, WINDOW_PAGES at a time, checked, and written when `keep`
  * says so (block numbers within the file).
  */
-export async function copyScanned(t: PageTools, o: OpenedFile, keep: (page: Buffer, block: number) => boolean): Promise<void> {
+export async function copyScanned(
+  t: PageTools,
+  o: OpenedFile,
+  keep: (page: Buffer, block: number) => boolean,
+): Promise<void> {
   const buf = t.scratch().subarray(0, WINDOW_PAGES * PAGE_SIZE);
   let entries = 0;
   for (let pos = o.from; pos < o.to;) {
@@ -102,7 +129,8 @@ export async function copyScanned(t: PageTools, o: OpenedFile, keep: (page: Buff
     const window = buf.subarray(0, n);
     await t.check.check(window, pos / PAGE_SIZE, o.blockBase!, o.f.path, o.reread);
     const pages: number[] = [];
-    for (let p = 0; p < n; p += PAGE_SIZE) if (keep(window.subarray(p, p + PAGE_SIZE), (pos + p) / PAGE_SIZE)) pages.push((pos + p) / PAGE_SIZE);
+    for (let p = 0; p < n; p += PAGE_SIZE)
+      if (keep(window.subarray(p, p + PAGE_SIZE), (pos + p) / PAGE_SIZE)) pages.push((pos + p) / PAGE_SIZE);
     if (pages.length > 0) {
       await t.w.entry({ ...entryHead(o), pages });
       for (const b of pages) await t.w.data(window.subarray(b * PAGE_SIZE - pos, b * PAGE_SIZE - pos + PAGE_SIZE));

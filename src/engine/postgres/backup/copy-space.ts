@@ -27,11 +27,27 @@ const FILES_LANDING = 4;
  * be a queue shared with the space's other parts). File data is read straight into the
  * sink's buffers where it can be and checked there.
  */
-export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, sink: ByteSink, opts: SpaceReadOptions, smallFiles?: SmallFileCache): Promise<void> {
+export async function copySpace(
+  space: SpaceInfo,
+  files: Iterable<SpaceFile>,
+  sink: ByteSink,
+  opts: SpaceReadOptions,
+  smallFiles?: SmallFileCache,
+): Promise<void> {
   const w = new SpaceStreamWriter(sink, opts);
-  const check = new PageCheck({ space: space.name, startLsn: parseLsn(opts.startLsn), checksums: opts.checksums, onBad: (p) => w.badPage(p) });
+  const check = new PageCheck({
+    space: space.name,
+    startLsn: parseLsn(opts.startLsn),
+    checksums: opts.checksums,
+    onBad: (p) => w.badPage(p),
+  });
   let scratch: Buffer | undefined;
-  const t: PageTools = { w, check, onBytes: (n) => opts.onBytes(n), scratch: () => (scratch ??= Buffer.allocUnsafe(WINDOW_PAGES * PAGE_SIZE)) };
+  const t: PageTools = {
+    w,
+    check,
+    onBytes: (n) => opts.onBytes(n),
+    scratch: () => (scratch ??= Buffer.allocUnsafe(WINDOW_PAGES * PAGE_SIZE)),
+  };
   const choice = pageChoice(space, opts);
   const tally = { unchanged: 0, small: 0, opened: 0 };
   // files whose pages are still being read (into the sink's buffers) while the next file
@@ -51,7 +67,9 @@ export async function copySpace(space: SpaceInfo, files: Iterable<SpaceFile>, si
     await Promise.allSettled(landing);
   }
   const counts = await w.finish();
-  trace(`copy ${space.name} part ${opts.part}: ${counts.files} files, ${tally.unchanged} unchanged since the base, ${tally.small} small read whole, ${tally.opened} opened, ${counts.imagePages} pages from WAL images`);
+  trace(
+    `copy ${space.name} part ${opts.part}: ${counts.files} files, ${tally.unchanged} unchanged since the base, ${tally.small} small read whole, ${tally.opened} opened, ${counts.imagePages} pages from WAL images`,
+  );
 
   /** One file into the stream; `closed`: when its reads are still landing, the file's closing after them. */
   async function copyFile(f: SpaceFile): Promise<{ closed?: Promise<void> }> {

@@ -36,12 +36,20 @@ export interface CopyTools {
  */
 export async function copyWhole(t: CopyTools, o: OpenedFile, aligned: boolean): Promise<void> {
   const { fh, blockBase, from, to } = o;
-  const direct = aligned && blockBase !== undefined && to - from >= DIRECT_MIN && t.w.alignable ? await openDirect(o.file, 'read') : undefined;
+  const direct =
+    aligned && blockBase !== undefined && to - from >= DIRECT_MIN && t.w.alignable
+      ? await openDirect(o.file, 'read')
+      : undefined;
   const reading: Promise<void>[] = [];
   try {
-    await t.w.entry({ ...entryHead(o), ...(o.f.range ? { offset: from, length: Math.max(0, to - from) } : {}) }, direct !== undefined);
+    await t.w.entry(
+      { ...entryHead(o), ...(o.f.range ? { offset: from, length: Math.max(0, to - from) } : {}) },
+      direct !== undefined,
+    );
     for (let pos = from; pos < to;) {
-      const n = (direct && t.w.canPourAhead ? await pourDirect(t, o, direct, pos, reading) : 0) || await pourBuffered(t, o, direct, pos);
+      const n =
+        (direct && t.w.canPourAhead ? await pourDirect(t, o, direct, pos, reading) : 0) ||
+        (await pourBuffered(t, o, direct, pos));
       if (n > 0) {
         pos += n;
         t.onBytes(n);
@@ -62,11 +70,18 @@ export async function copyWhole(t: CopyTools, o: OpenedFile, aligned: boolean): 
 }
 
 /** A direct read of whole pages into the free part of the sink's buffer, going ahead; 0 when not aligned there. */
-function pourDirect(t: CopyTools, o: OpenedFile, direct: fsp.FileHandle, at: number, reading: Promise<void>[]): Promise<number> {
+function pourDirect(
+  t: CopyTools,
+  o: OpenedFile,
+  direct: fsp.FileHandle,
+  at: number,
+  reading: Promise<void>[],
+): Promise<number> {
   return t.w.pourAhead((room) => {
     const fits = Math.min(room.length, o.to - at);
     const want = fits - (fits % PAGE_SIZE);
-    if (want === 0 || room.byteOffset % DIRECT_ALIGN !== 0 || at % DIRECT_ALIGN !== 0) return { bytes: 0, arrived: Promise.resolve() };
+    if (want === 0 || room.byteOffset % DIRECT_ALIGN !== 0 || at % DIRECT_ALIGN !== 0)
+      return { bytes: 0, arrived: Promise.resolve() };
     const arrived = (async () => {
       await readChunk(o.fh, room, at, want, direct);
       await t.check.check(room.subarray(0, want), at / PAGE_SIZE, o.blockBase!, o.f.path, o.reread);
@@ -86,7 +101,8 @@ function pourBuffered(t: CopyTools, o: OpenedFile, direct: fsp.FileHandle | unde
     }
     const aligned = direct !== undefined && room.byteOffset % DIRECT_ALIGN === 0 && pos % DIRECT_ALIGN === 0;
     await readChunk(o.fh, room, pos, want, aligned ? direct : undefined);
-    if (o.blockBase !== undefined) await t.check.check(room.subarray(0, want), pos / PAGE_SIZE, o.blockBase, o.f.path, o.reread);
+    if (o.blockBase !== undefined)
+      await t.check.check(room.subarray(0, want), pos / PAGE_SIZE, o.blockBase, o.f.path, o.reread);
     return want;
   });
 }
@@ -96,8 +112,13 @@ function pourBuffered(t: CopyTools, o: OpenedFile, direct: fsp.FileHandle | unde
  * the same entry and bytes as any file copied whole. 'dropped' when it is gone since
  * listed (WAL replay agrees), 'grown' when it is no longer small (the caller opens it).
  */
-export async function copySmall(t: CopyTools, space: SpaceInfo, f: SpaceFile, cache: SmallFileCache | undefined,
-  onFile: ((path: string, size: number) => void) | undefined): Promise<'copied' | 'dropped' | 'grown'> {
+export async function copySmall(
+  t: CopyTools,
+  space: SpaceInfo,
+  f: SpaceFile,
+  cache: SmallFileCache | undefined,
+  onFile: ((path: string, size: number) => void) | undefined,
+): Promise<'copied' | 'dropped' | 'grown'> {
   const small = await readSmall(space, f, cache);
   if (!small) return 'dropped';
   if (small === 'grown') return small;

@@ -34,7 +34,13 @@ export interface OpenedFile {
 }
 
 /** The start of every entry of an opened file: as it is now. */
-export const entryHead = (o: OpenedFile) => ({ path: o.f.path, type: 'file' as const, mode: o.st.mode & 0o7777, mtimeMs: o.st.mtimeMs, size: o.size });
+export const entryHead = (o: OpenedFile) => ({
+  path: o.f.path,
+  type: 'file' as const,
+  mode: o.st.mode & 0o7777,
+  mtimeMs: o.st.mtimeMs,
+  size: o.size,
+});
 
 /** `f` opened; undefined when it is gone (dropped since listed: WAL replay agrees). */
 export async function openSpaceFile(space: SpaceInfo, f: SpaceFile): Promise<OpenedFile | undefined> {
@@ -52,13 +58,22 @@ export async function openSpaceFile(space: SpaceInfo, f: SpaceFile): Promise<Ope
   }
 }
 
-export const rereadFrom = (fh: fsp.FileHandle): Reread => async (into, offset) => (await fh.read(into, 0, into.length, offset)).bytesRead;
+export const rereadFrom =
+  (fh: fsp.FileHandle): Reread =>
+  async (into, offset) =>
+    (await fh.read(into, 0, into.length, offset)).bytesRead;
 
 /**
  * Reads `want` bytes at `off` into `into`. With `direct` (all aligned), one direct read does
  * it; anything it leaves (a file truncated meanwhile, a refused read) is read buffered.
  */
-export async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, want: number, direct?: fsp.FileHandle): Promise<void> {
+export async function readChunk(
+  fh: fsp.FileHandle,
+  into: Buffer,
+  off: number,
+  want: number,
+  direct?: fsp.FileHandle,
+): Promise<void> {
   let got = 0;
   if (direct) {
     try {
@@ -81,7 +96,13 @@ export async function readChunk(fh: fsp.FileHandle, into: Buffer, off: number, w
  * does one read call and no promise); pages marked in `filled` are there already. Settles
  * only when no read is running (the descriptor may be closed next).
  */
-export function readScattered(fd: number, buf: Buffer, list: readonly number[], limit: number, filled?: Uint8Array): Promise<void> {
+export function readScattered(
+  fd: number,
+  buf: Buffer,
+  list: readonly number[],
+  limit: number,
+  filled?: Uint8Array,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let next = 0;
     let running = 0;
@@ -98,7 +119,10 @@ export function readScattered(fd: number, buf: Buffer, list: readonly number[], 
     };
     const pump = (): void => {
       while (failed === undefined && running < limit && next < list.length) {
-        if (filled?.[next]) { next++; continue; }
+        if (filled?.[next]) {
+          next++;
+          continue;
+        }
         let k = next + 1;
         while (k < list.length && list[k] === list[k - 1]! + 1 && !filled?.[k]) k++;
         read(next * PAGE_SIZE, (k - next) * PAGE_SIZE, list[next]! * PAGE_SIZE);
@@ -117,7 +141,11 @@ export function readScattered(fd: number, buf: Buffer, list: readonly number[], 
  * A small file whole, read ahead while other files were copied (or now), with how to
  * read a page of it again; undefined when it is gone, 'grown' when it is no longer small.
  */
-export async function readSmall(space: SpaceInfo, f: SpaceFile, cache: SmallFileCache | undefined): Promise<(SmallFile & { reread: Reread }) | 'grown' | undefined> {
+export async function readSmall(
+  space: SpaceInfo,
+  f: SpaceFile,
+  cache: SmallFileCache | undefined,
+): Promise<(SmallFile & { reread: Reread }) | 'grown' | undefined> {
   const file = path.join(space.root, f.path);
   const small = await (cache?.take(f.path) ?? readSmallFile(file));
   if (small === undefined || small === 'grown') return small;

@@ -9,7 +9,6 @@ import { RELSEG_BLOCKS } from '../format/page.js';
 import { isMapFork, relationBlockBase } from '../format/relation-path.js';
 import { PAGE_SIZE } from '../format/page-size.js';
 
-
 /** A regular file the base recorded it did not hold: created (or copied in) since. */
 export function newSinceBase(f: SpaceFile, src: IncrementalSource): boolean {
   return f.type === 'file' && src.baseFiles !== undefined && src.baseFiles.sizeOf(f.path) === undefined;
@@ -32,9 +31,15 @@ export function pagesKnownToBase(f: SpaceFile, src: IncrementalSource): number {
  * recorded shorter than it is (or not at all).
  */
 export function unchangedOnDisk(f: SpaceFile, src: IncrementalSource): boolean {
-  return src.method === 'wal' && src.unchangedBefore !== undefined && f.type === 'file'
-    && f.mtimeMs < src.unchangedBefore && f.mtimeMs <= Date.now() && relationBlockBase(f.path, RELSEG_BLOCKS) !== undefined
-    && pagesKnownToBase(f, src) * PAGE_SIZE >= f.size;
+  return (
+    src.method === 'wal' &&
+    src.unchangedBefore !== undefined &&
+    f.type === 'file' &&
+    f.mtimeMs < src.unchangedBefore &&
+    f.mtimeMs <= Date.now() &&
+    relationBlockBase(f.path, RELSEG_BLOCKS) !== undefined &&
+    pagesKnownToBase(f, src) * PAGE_SIZE >= f.size
+  );
 }
 
 /**
@@ -43,6 +48,9 @@ export function unchangedOnDisk(f: SpaceFile, src: IncrementalSource): boolean {
  * the base; unless it was last written before the base started.
  */
 export function copiedWhole(f: SpaceFile, src: IncrementalSource): boolean {
-  return f.type === 'file' && !unchangedOnDisk(f, src)
-    && (relationBlockBase(f.path, RELSEG_BLOCKS) === undefined || isMapFork(f.path) || newSinceBase(f, src));
+  return (
+    f.type === 'file' &&
+    !unchangedOnDisk(f, src) &&
+    (relationBlockBase(f.path, RELSEG_BLOCKS) === undefined || isMapFork(f.path) || newSinceBase(f, src))
+  );
 }

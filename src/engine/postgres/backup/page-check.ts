@@ -37,18 +37,36 @@ export class PageCheck {
    * relation. On this thread: with SIMD checksums (5 GB/s) a worker round trip costs more
    * latency than the check itself.
    */
-  async check(buf: Buffer, at: number | readonly number[], blockBase: number, relPath: string, reread: Reread): Promise<void> {
+  async check(
+    buf: Buffer,
+    at: number | readonly number[],
+    blockBase: number,
+    relPath: string,
+    reread: Reread,
+  ): Promise<void> {
     const blocks = typeof at === 'number' ? blockBase + at : at.map((b) => blockBase + b);
     for (const { index } of checkChunk(buf, blocks, this.startText, this.o.checksums).bad) {
       const fileBlock = typeof at === 'number' ? at + index : at[index]!;
-      await this.recheck(buf.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE), fileBlock * PAGE_SIZE, blockBase + fileBlock, relPath, reread);
+      await this.recheck(
+        buf.subarray(index * PAGE_SIZE, (index + 1) * PAGE_SIZE),
+        fileBlock * PAGE_SIZE,
+        blockBase + fileBlock,
+        relPath,
+        reread,
+      );
     }
   }
 
   /** A failed page read again once into `page`, reported if it fails again. */
-  private async recheck(page: Buffer, fileOffset: number, block: number, relPath: string, reread: Reread): Promise<void> {
+  private async recheck(
+    page: Buffer,
+    fileOffset: number,
+    block: number,
+    relPath: string,
+    reread: Reread,
+  ): Promise<void> {
     const again = Buffer.allocUnsafe(PAGE_SIZE);
-    if (await reread(again, fileOffset) !== PAGE_SIZE) return; // truncated meanwhile: replay handles it
+    if ((await reread(again, fileOffset)) !== PAGE_SIZE) return; // truncated meanwhile: replay handles it
     again.copy(page);
     if (pageLsn(again) >= this.o.startLsn) return;
     const problem = checkPage(again, block, this.o.checksums);

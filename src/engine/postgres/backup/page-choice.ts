@@ -47,7 +47,10 @@ const allPages: PageChoice = {
 class ChangedPages implements PageChoice {
   private readonly baseLsn: bigint;
 
-  constructor(private readonly space: SpaceInfo, private readonly src: IncrementalSource) {
+  constructor(
+    private readonly space: SpaceInfo,
+    private readonly src: IncrementalSource,
+  ) {
     this.baseLsn = parseLsn(src.baseLsn);
   }
 
@@ -62,14 +65,25 @@ class ChangedPages implements PageChoice {
     const changes = this.src.changes as PageChanges | undefined;
     // free space and visibility maps change without new page LSNs: always whole (they are
     // small); so does a file the base lacks, whatever its pages' LSNs
-    const pick = blockBase === undefined || isMapFork(f.path) || newSinceBase(f, this.src) ? 'whole'
-      : this.src.method === 'wal' ? changes!.pagesOf(this.space, f.path) : 'scan';
+    const pick =
+      blockBase === undefined || isMapFork(f.path) || newSinceBase(f, this.src)
+        ? 'whole'
+        : this.src.method === 'wal'
+          ? changes!.pagesOf(this.space, f.path)
+          : 'scan';
     if (pick === 'whole') return { kind: 'whole', aligned: false };
     const known = pagesKnownToBase(f, this.src);
     if (pick === 'scan') {
       // kept: past what the base holds, changed since its start, all zero (a page the base
       // may hold older content for), or failing its check (reported, and kept as read)
-      return { kind: 'scan', keep: (page, block) => block >= known || pageLsn(page) >= this.baseLsn || isAllZero(page) || checkPage(page, blockBase! + block, false) !== undefined };
+      return {
+        kind: 'scan',
+        keep: (page, block) =>
+          block >= known ||
+          pageLsn(page) >= this.baseLsn ||
+          isAllZero(page) ||
+          checkPage(page, blockBase! + block, false) !== undefined,
+      };
     }
     const blocks = await this.listed(o, pick, known);
     // pages the WAL's full-page images restore (their blocks' last references) are not read

@@ -17,7 +17,14 @@ describe('small-file read-ahead', () => {
     fs.writeFileSync(path.join(dir, 'b'), Buffer.alloc(100, 1));
     fs.writeFileSync(path.join(dir, 'big'), Buffer.alloc(SMALL + 1));
     fs.writeFileSync(path.join(dir, 'grows'), 'x');
-    const listed = [file('a', 5), file('b', 100), file('big', SMALL + 1), file('gone', 10), file('grows', 1), { ...file('b', 100), range: { offset: 0, length: 100 } }];
+    const listed = [
+      file('a', 5),
+      file('b', 100),
+      file('big', SMALL + 1),
+      file('gone', 10),
+      file('grows', 1),
+      { ...file('b', 100), range: { offset: 0, length: 100 } },
+    ];
     fs.writeFileSync(path.join(dir, 'grows'), Buffer.alloc(SMALL + 10)); // grew after the listing
     const cache = new SmallFileCache(dir, listed);
     const a = await cache.take('a');

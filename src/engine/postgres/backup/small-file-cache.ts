@@ -16,7 +16,10 @@ const BUDGET = 16 * 1024 * 1024;
 const FLIGHT = 4;
 
 /** A small file as read: `data` is all of it (zero-filled past a truncation met while reading). */
-export interface SmallFile { readonly st: Stats; readonly data: Buffer }
+export interface SmallFile {
+  readonly st: Stats;
+  readonly data: Buffer;
+}
 
 export const isSmallFile = (f: SpaceFile): boolean => f.type === 'file' && f.range === undefined && f.size <= SMALL;
 
@@ -62,7 +65,10 @@ export class SmallFileCache {
   private stopped = false;
 
   /** `files`: the space's files in the order they will be copied; the small ones are read ahead. */
-  constructor(private readonly root: string, files: Iterable<SpaceFile>) {
+  constructor(
+    private readonly root: string,
+    files: Iterable<SpaceFile>,
+  ) {
     this.waiting = [...files].filter(isSmallFile).map((f) => ({ rel: f.path, size: f.size }));
     this.waiting.reverse(); // popped from the end: the first to be copied first
     this.pump();
@@ -94,7 +100,12 @@ export class SmallFileCache {
   }
 
   private pump(): void {
-    while (!this.stopped && this.flying < FLIGHT && this.waiting.length > 0 && this.held + this.waiting[this.waiting.length - 1]!.size <= BUDGET) {
+    while (
+      !this.stopped &&
+      this.flying < FLIGHT &&
+      this.waiting.length > 0 &&
+      this.held + this.waiting[this.waiting.length - 1]!.size <= BUDGET
+    ) {
       const { rel, size } = this.waiting.pop()!;
       this.held += size;
       this.flying++;

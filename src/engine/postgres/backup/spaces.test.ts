@@ -33,17 +33,33 @@ describe('space listing', () => {
     put('base/5/16400_init');
     put('base/5/t3_16500'); // a temporary relation
     put('base/5/pgsql_tmp/pgsql_tmp123.0');
-    const global = (await listSpaceFiles(criticalSpace(data), { majorVersion: 15 })).map((f) => `${f.type[0]} ${f.path}`);
-    assert.deepEqual(global, ['f PG_VERSION', 'd base', 'd global', 'f global/1262', 'f global/pg_control', 'd pg_wal', 'd pg_wal/archive_status']);
+    const global = (await listSpaceFiles(criticalSpace(data), { majorVersion: 15 })).map(
+      (f) => `${f.type[0]} ${f.path}`,
+    );
+    assert.deepEqual(global, [
+      'f PG_VERSION',
+      'd base',
+      'd global',
+      'f global/1262',
+      'f global/pg_control',
+      'd pg_wal',
+      'd pg_wal/archive_status',
+    ]);
     const base = await listSpaceFiles(defaultSpace(data), { majorVersion: 15 });
-    assert.deepEqual(base.map((f) => `${f.type[0]} ${f.path}`), ['d 1', 'f 1/1259', 'd 5', 'f 5/16384', 'f 5/16384.1', 'f 5/16384_fsm', 'f 5/16400_init']);
+    assert.deepEqual(
+      base.map((f) => `${f.type[0]} ${f.path}`),
+      ['d 1', 'f 1/1259', 'd 5', 'f 5/16384', 'f 5/16384.1', 'f 5/16384_fsm', 'f 5/16400_init'],
+    );
     assert.equal(base.find((f) => f.path === '5/16384')!.size, 1);
   });
 
   it('fails with the path when a directory cannot be read, instead of leaving its files out', async (t) => {
     if (process.getuid?.() === 0) return t.skip('root reads any directory');
     fs.chmodSync(path.join(data, 'base', '5'), 0o000);
-    await assert.rejects(listSpaceFiles(defaultSpace(data), { majorVersion: 15 }), (err) => isOpenbarError(err, 'IO') && /cannot list .*base\/5: EACCES/.test(err.message));
+    await assert.rejects(
+      listSpaceFiles(defaultSpace(data), { majorVersion: 15 }),
+      (err) => isOpenbarError(err, 'IO') && /cannot list .*base\/5: EACCES/.test(err.message),
+    );
     fs.chmodSync(path.join(data, 'base', '5'), 0o700);
   });
 
@@ -66,7 +82,18 @@ describe('space listing', () => {
       fs.symlinkSync('..', path.join(dir, 'global', 'loop'));
       const notes: string[] = [];
       const files = await listSpaceFiles(criticalSpace(dir), { majorVersion: 15, onNote: (n) => notes.push(n) });
-      assert.deepEqual(files.map((f) => `${f.type[0]} ${f.path}`), ['f PG_VERSION', 'd conf.d', 'f conf.d/a.conf', 'd global', 'd pg_wal', 'd pg_wal/archive_status', 'f postgresql.conf']);
+      assert.deepEqual(
+        files.map((f) => `${f.type[0]} ${f.path}`),
+        [
+          'f PG_VERSION',
+          'd conf.d',
+          'f conf.d/a.conf',
+          'd global',
+          'd pg_wal',
+          'd pg_wal/archive_status',
+          'f postgresql.conf',
+        ],
+      );
       const conf = files.find((f) => f.path === 'postgresql.conf')!;
       assert.deepEqual([conf.size, conf.mode], [12, 0o640], 'the size and mode of the file pointed to');
       assert.deepEqual(notes, [

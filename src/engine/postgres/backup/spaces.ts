@@ -21,9 +21,29 @@ import { COPY_MARK } from '../restore/cluster-dir.js';
 import { FORK, isTablespaceVersionDir, isTemporaryRelationFile, relationFileName } from '../format/relation-path.js';
 
 /** Directories whose contents are runtime state: copied empty. */
-const emptyDirs = new Set(['pg_wal', 'pg_replslot', 'pg_dynshmem', 'pg_notify', 'pg_serial', 'pg_snapshots', 'pg_stat_tmp', 'pg_subtrans']);
+const emptyDirs = new Set([
+  'pg_wal',
+  'pg_replslot',
+  'pg_dynshmem',
+  'pg_notify',
+  'pg_serial',
+  'pg_snapshots',
+  'pg_stat_tmp',
+  'pg_subtrans',
+]);
 /** Files never copied, wherever they are. */
-const skipFiles = new Set(['postmaster.pid', 'postmaster.opts', 'pg_internal.init', 'backup_label', 'tablespace_map', 'backup_manifest', 'postgresql.auto.conf.tmp', 'recovery.signal', 'standby.signal', COPY_MARK]);
+const skipFiles = new Set([
+  'postmaster.pid',
+  'postmaster.opts',
+  'pg_internal.init',
+  'backup_label',
+  'tablespace_map',
+  'backup_manifest',
+  'postgresql.auto.conf.tmp',
+  'recovery.signal',
+  'standby.signal',
+  COPY_MARK,
+]);
 
 export function criticalSpace(dataDir: string): SpaceInfo {
   return { name: 'pg_global', critical: true, oid: null, root: dataDir };
@@ -36,10 +56,16 @@ export function defaultSpace(dataDir: string): SpaceInfo {
 /** The version directory of a tablespace for this major version (PG_15_202209061). */
 export async function tablespaceVersionDir(location: string, majorVersion: number): Promise<string | undefined> {
   const names = await fsp.readdir(location).catch(() => [] as string[]);
-  return names.filter((n) => isTablespaceVersionDir(n, majorVersion)).sort().pop();
+  return names
+    .filter((n) => isTablespaceVersionDir(n, majorVersion))
+    .sort()
+    .pop();
 }
 
-export async function listSpaceFiles(space: SpaceInfo, opts: { statsTempDir?: string; majorVersion: number; onNote?: (note: string) => void }): Promise<SpaceFile[]> {
+export async function listSpaceFiles(
+  space: SpaceInfo,
+  opts: { statsTempDir?: string; majorVersion: number; onNote?: (note: string) => void },
+): Promise<SpaceFile[]> {
   const out: SpaceFile[] = [];
   const common = { seen: new Set<string>(), onNote: opts.onNote ?? (() => {}) };
   if (space.name === 'pg_global') {
@@ -113,7 +139,14 @@ function walk(abs: string, rel: string, out: SpaceFile[], opts: WalkOptions): vo
       if (opts.top && (emptyDirs.has(name) || (opts.statsTempDir && relPath === opts.statsTempDir))) {
         if (name === 'pg_wal') {
           const status = fs.lstatSync(`${absPath}/archive_status`, { throwIfNoEntry: false });
-          if (status?.isDirectory()) out.push({ path: `${relPath}/archive_status`, type: 'dir', size: 0, mode: status.mode & 0o7777, mtimeMs: status.mtimeMs });
+          if (status?.isDirectory())
+            out.push({
+              path: `${relPath}/archive_status`,
+              type: 'dir',
+              size: 0,
+              mode: status.mode & 0o7777,
+              mtimeMs: status.mtimeMs,
+            });
         }
         continue;
       }
@@ -140,31 +173,48 @@ function followLink(absPath: string, relPath: string, opts: WalkOptions): fs.Sta
   try {
     st = fs.statSync(absPath, { throwIfNoEntry: false });
   } catch (err) {
-    opts.onNote(`${relPath} is a symbolic link to ${target} that cannot be followed (${(err as NodeJS.ErrnoException).code}): left out of the backup`);
+    opts.onNote(
+      `${relPath} is a symbolic link to ${target} that cannot be followed (${(err as NodeJS.ErrnoException).code}): left out of the backup`,
+    );
     return undefined;
   }
-  const why = !st ? 'which does not exist' : st.isDirectory() && opts.seen.has(`${st.dev}:${st.ino}`) ? 'a directory already listed (a loop, or a second way in)'
-    : !st.isDirectory() && !st.isFile() ? 'not a file or a directory' : undefined;
+  const why = !st
+    ? 'which does not exist'
+    : st.isDirectory() && opts.seen.has(`${st.dev}:${st.ino}`)
+      ? 'a directory already listed (a loop, or a second way in)'
+      : !st.isDirectory() && !st.isFile()
+        ? 'not a file or a directory'
+        : undefined;
   if (why) {
     opts.onNote(`${relPath} is a symbolic link to ${target}, ${why}: left out of the backup`);
     return undefined;
   }
   if (!(opts.top && emptyDirs.has(relPath))) {
-    opts.onNote(`${relPath} is a symbolic link to ${target}: the ${st!.isFile() ? 'file' : 'directory'} it points to is backed up, and restored as a plain one`);
+    opts.onNote(
+      `${relPath} is a symbolic link to ${target}: the ${st!.isFile() ? 'file' : 'directory'} it points to is backed up, and restored as a plain one`,
+    );
   }
   return st;
 }
 
 function cannotList(file: string, err: unknown): never {
-  fail('IO', `cannot list ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    'openbar runs as the user that owns the data directory (postgres): check the permissions there');
+  fail(
+    'IO',
+    `cannot list ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    'openbar runs as the user that owns the data directory (postgres): check the permissions there',
+  );
 }
 
 /**
  * What of `f` a copy takes, given the file's size now: a relation in whole pages (a
  * concurrent extension is in the WAL), and for a range its part of that.
  */
-export function copyBounds(f: SpaceFile, sizeNow: number, relation: boolean, pageSize: number): { size: number; from: number; to: number } {
+export function copyBounds(
+  f: SpaceFile,
+  sizeNow: number,
+  relation: boolean,
+  pageSize: number,
+): { size: number; from: number; to: number } {
   const whole = f.range ? f.size : sizeNow;
   const size = relation ? whole - (whole % pageSize) : whole;
   const from = f.range?.offset ?? 0;

@@ -24,16 +24,29 @@ export class SpaceStreamWriter {
   private badPages = 0;
   private imagePages = 0;
 
-  constructor(private readonly sink: ByteSink, private readonly opts: SpaceReadOptions) {}
+  constructor(
+    private readonly sink: ByteSink,
+    private readonly opts: SpaceReadOptions,
+  ) {}
 
   /** The stream header of a copy of `space`; a level 1 or 2 names its base's start. */
   header(space: SpaceInfo): Promise<void> {
     const o = this.opts;
     const baseLsn = o.incremental?.baseLsn;
-    return this.sink.write(encodeHeader({
-      space: space.name, server: o.server, systemId: o.systemId, level: o.level, part: o.part, parts: o.parts,
-      startLsn: o.startLsn, pageSize: PAGE_SIZE, created: isoTime(), ...(baseLsn !== undefined ? { baseLsn } : {}),
-    }));
+    return this.sink.write(
+      encodeHeader({
+        space: space.name,
+        server: o.server,
+        systemId: o.systemId,
+        level: o.level,
+        part: o.part,
+        parts: o.parts,
+        startLsn: o.startLsn,
+        pageSize: PAGE_SIZE,
+        created: isoTime(),
+        ...(baseLsn !== undefined ? { baseLsn } : {}),
+      }),
+    );
   }
 
   /** Whether an entry can be padded so that its file's bytes land page-aligned (for direct reads). */
@@ -48,12 +61,21 @@ export class SpaceStreamWriter {
   entry(e: FileEntry, aligned = false): Promise<void> {
     const natural = encodeEntry(e);
     const gap = aligned ? this.sink.gapToAligned?.(PAGE_SIZE) : undefined;
-    return this.sink.write(gap === undefined ? natural : encodeEntry(e, natural.length + mod(gap - natural.length, PAGE_SIZE)));
+    return this.sink.write(
+      gap === undefined ? natural : encodeEntry(e, natural.length + mod(gap - natural.length, PAGE_SIZE)),
+    );
   }
 
   /** The entry of a directory or a symbolic link: no bytes follow it. */
   entryWithoutData(f: SpaceFile): Promise<void> {
-    return this.entry({ path: f.path, type: f.type, mode: f.mode, mtimeMs: f.mtimeMs, size: 0, ...(f.target ? { target: f.target } : {}) });
+    return this.entry({
+      path: f.path,
+      type: f.type,
+      mode: f.mode,
+      mtimeMs: f.mtimeMs,
+      size: 0,
+      ...(f.target ? { target: f.target } : {}),
+    });
   }
 
   /** File bytes, copied into the sink's buffers. */

@@ -28,7 +28,10 @@ export function readControlFile(content: Uint8Array): ControlFileInfo | { error:
   const dv = new DataView(content.buffer, content.byteOffset, content.byteLength);
   let crcOffset: number | undefined;
   for (let off = CRC_SEARCH.from; off <= CRC_SEARCH.to && off + 4 <= content.length; off += 4) {
-    if (crc32c(content, 0, off) === dv.getUint32(off, true)) { crcOffset = off; break; }
+    if (crc32c(content, 0, off) === dv.getUint32(off, true)) {
+      crcOffset = off;
+      break;
+    }
   }
   return {
     systemId: dv.getBigUint64(0, true).toString(),

@@ -37,7 +37,8 @@ export function parseWalFileName(name: string, segmentSize: number): { timeline:
 /** Segment file names from the one holding `from` to the one holding `to`, on one timeline. */
 export function walFilesBetween(timeline: number, from: Lsn, to: Lsn, segmentSize: number): string[] {
   const out: string[] = [];
-  for (let s = segmentOf(from, segmentSize); s <= segmentOf(to, segmentSize); s++) out.push(walFileName(timeline, s, segmentSize));
+  for (let s = segmentOf(from, segmentSize); s <= segmentOf(to, segmentSize); s++)
+    out.push(walFileName(timeline, s, segmentSize));
   return out;
 }
 

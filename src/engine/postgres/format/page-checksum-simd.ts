@@ -23,7 +23,10 @@ const sleb = (n: number): number[] => {
   for (;;) {
     const b = n & 0x7f;
     n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return out; }
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
     out.push(b | 0x80);
   }
 };
@@ -32,22 +35,52 @@ const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 const name = (s: string) => [...uleb(s.length), ...Buffer.from(s, 'utf8')];
 
 // opcodes
-const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22, I32_CONST = 0x41, I32_ADD = 0x6a, I32_LT_U = 0x49;
-const I32_XOR = 0x73, I32_REM_U = 0x70, LOOP = 0x03, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
+const LOCAL_GET = 0x20,
+  LOCAL_SET = 0x21,
+  LOCAL_TEE = 0x22,
+  I32_CONST = 0x41,
+  I32_ADD = 0x6a,
+  I32_LT_U = 0x49;
+const I32_XOR = 0x73,
+  I32_REM_U = 0x70,
+  LOOP = 0x03,
+  BR_IF = 0x0d,
+  END = 0x0b,
+  VOID = 0x40;
 const simd = (op: number) => [0xfd, ...uleb(op)];
 const V128_LOAD = (offset: number) => [...simd(0x00), 0, ...uleb(offset)];
 const V128_CONST = (lanes: number[]) => [...simd(0x0c), ...Buffer.from(new Uint32Array(lanes).buffer)];
 const I32X4_EXTRACT = (lane: number) => [...simd(0x1b), lane];
-const V128_XOR = simd(0x51), V128_AND = simd(0x4e), I32X4_SHR_U = simd(0xad), I32X4_MUL = simd(0xb5);
+const V128_XOR = simd(0x51),
+  V128_AND = simd(0x4e),
+  I32X4_SHR_U = simd(0xad),
+  I32X4_MUL = simd(0xb5);
 /** keeps every byte of the page's first 16 but pd_checksum (bytes 8-9), which counts as zero */
 const CHECKSUM_FIELD_MASK = [0xffffffff, 0xffffffff, 0xffff0000, 0xffffffff];
 
 // locals: 0 offset, 1 blkno (params); 2..9 the eight lane vectors; 10 tmp; 11 p; 12 end; 13 prime
 const V = (k: number) => 2 + k;
-const TMP = 10, P = 11, E = 12, PRIME = 13;
+const TMP = 10,
+  P = 11,
+  E = 12,
+  PRIME = 13;
 
 /** one FNV round on vector k, with the value on the stack already xored in */
-const mix = (k: number) => [LOCAL_TEE, TMP, LOCAL_GET, PRIME, ...I32X4_MUL, LOCAL_GET, TMP, I32_CONST, 17, ...I32X4_SHR_U, ...V128_XOR, LOCAL_SET, V(k)];
+const mix = (k: number) => [
+  LOCAL_TEE,
+  TMP,
+  LOCAL_GET,
+  PRIME,
+  ...I32X4_MUL,
+  LOCAL_GET,
+  TMP,
+  I32_CONST,
+  17,
+  ...I32X4_SHR_U,
+  ...V128_XOR,
+  LOCAL_SET,
+  V(k),
+];
 
 function assemble(): Uint8Array {
   const body: number[] = [];
@@ -70,10 +103,21 @@ function assemble(): Uint8Array {
   body.push(LOCAL_TEE, TMP, ...I32X4_EXTRACT(0));
   for (let l = 1; l < 4; l++) body.push(LOCAL_GET, TMP, ...I32X4_EXTRACT(l), I32_XOR);
   body.push(LOCAL_GET, 1, I32_XOR, I32_CONST, ...sleb(65535), I32_REM_U, I32_CONST, 1, I32_ADD, END);
-  const locals = vec([[9, 0x7b], [2, 0x7f], [1, 0x7b]]); // 9 v128 (2..10), 2 i32 (11, 12), 1 v128 (13)
+  const locals = vec([
+    [9, 0x7b],
+    [2, 0x7f],
+    [1, 0x7b],
+  ]); // 9 v128 (2..10), 2 i32 (11, 12), 1 v128 (13)
   const fn = [...locals, ...body];
   return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, vec([[0x60, 2, 0x7f, 0x7f, 1, 0x7f]])),
     // imports env.mem: a shared memory of up to 4 GiB
     ...section(2, vec([[...name('env'), ...name('mem'), 0x02, 0x03, ...uleb(0), ...uleb(65536)]])),
@@ -86,7 +130,10 @@ function assemble(): Uint8Array {
 /** The little of the WebAssembly API used here (this project's TypeScript libs do not declare it). */
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  Instance: new (
+    module: object,
+    imports: Record<string, Record<string, unknown>>,
+  ) => { exports: Record<string, unknown> };
   Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
 const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;

@@ -53,19 +53,30 @@ describe('page checks', () => {
     pages[4]!.writeUInt32LE(500, 4); // but newer than the backup start: not judged
     pages[5] = Buffer.alloc(8192); // a new, all-zero page is valid
     const { bad } = checkChunk(Buffer.concat(pages), 100, '100', true);
-    assert.deepEqual(bad, [{ index: 1, problem: 'checksum' }, { index: 2, problem: 'header' }, { index: 3, problem: 'checksum' }]);
+    assert.deepEqual(bad, [
+      { index: 1, problem: 'checksum' },
+      { index: 2, problem: 'header' },
+      { index: 3, problem: 'checksum' },
+    ]);
   });
 
   it('compares page LSNs as 64-bit numbers (xlogid, then xrecoff)', () => {
     const pages = Array.from({ length: 4 }, (_, i) => page(10 + i, 0));
-    const lsn = (p: Buffer, hi: number, lo: number) => { p.writeUInt32LE(hi, 0); p.writeUInt32LE(lo, 4); p.writeUInt16LE(pageChecksum(p, 10 + pages.indexOf(p)), 8); };
+    const lsn = (p: Buffer, hi: number, lo: number) => {
+      p.writeUInt32LE(hi, 0);
+      p.writeUInt32LE(lo, 4);
+      p.writeUInt16LE(pageChecksum(p, 10 + pages.indexOf(p)), 8);
+    };
     lsn(pages[0]!, 1, 0xffffffff); // 1/FFFFFFFF: older than 2/10
     lsn(pages[1]!, 2, 0x0f); // 2/F: older
     lsn(pages[2]!, 2, 0x10); // 2/10: the start itself, not judged
     lsn(pages[3]!, 3, 0); // 3/0: newer, not judged
     for (const p of pages) p[5000] ^= 0x01; // every page damaged: only the older ones are judged
     const { bad } = checkChunk(Buffer.concat(pages), 10, String((2n << 32n) | 0x10n), true);
-    assert.deepEqual(bad, [{ index: 0, problem: 'checksum' }, { index: 1, problem: 'checksum' }]);
+    assert.deepEqual(bad, [
+      { index: 0, problem: 'checksum' },
+      { index: 1, problem: 'checksum' },
+    ]);
   });
 });
 

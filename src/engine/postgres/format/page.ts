@@ -51,8 +51,14 @@ function headerSane(dv: DataView, off: number, pageSize: number): boolean {
   const lower = dv.getUint16(off + 12, true);
   const upper = dv.getUint16(off + 14, true);
   const special = dv.getUint16(off + 16, true);
-  return (flags & ~PD_VALID_FLAG_BITS) === 0 && lower >= SIZE_OF_PAGE_HEADER && lower <= upper
-    && upper <= special && special <= pageSize && special % 8 === 0;
+  return (
+    (flags & ~PD_VALID_FLAG_BITS) === 0 &&
+    lower >= SIZE_OF_PAGE_HEADER &&
+    lower <= upper &&
+    upper <= special &&
+    special <= pageSize &&
+    special % 8 === 0
+  );
 }
 
 /**
@@ -64,7 +70,12 @@ function headerSane(dv: DataView, off: number, pageSize: number): boolean {
  * copy otherwise. Runs once per page of every backup and verify: it reads the chunk
  * through one DataView and allocates nothing per good page.
  */
-export function checkChunk(chunk: Uint8Array, blocks: number | ArrayLike<number>, startLsn: string, checksums: boolean): { chunk: Uint8Array; bad: { index: number; problem: PageProblem }[] } {
+export function checkChunk(
+  chunk: Uint8Array,
+  blocks: number | ArrayLike<number>,
+  startLsn: string,
+  checksums: boolean,
+): { chunk: Uint8Array; bad: { index: number; problem: PageProblem }[] } {
   const start = BigInt(startLsn);
   // pd_lsn is two uint32 (xlogid, xrecoff): compared as such, without a BigInt per page
   const startHi = Number(start >> 32n);
@@ -79,8 +90,13 @@ export function checkChunk(chunk: Uint8Array, blocks: number | ArrayLike<number>
     if (!headerSane(dv, p, PAGE_SIZE)) {
       if (!isAllZero(chunk.subarray(p, p + PAGE_SIZE))) problem = 'header';
     } else if (cs) {
-      if (cs.at(cs.base + p, typeof blocks === 'number' ? blocks + i : blocks[i]!) !== dv.getUint16(p + 8, true)) problem = 'checksum';
-    } else if (checksums && dv.getUint16(p + 8, true) !== pageChecksum(chunk.subarray(p, p + PAGE_SIZE), typeof blocks === 'number' ? blocks + i : blocks[i]!)) {
+      if (cs.at(cs.base + p, typeof blocks === 'number' ? blocks + i : blocks[i]!) !== dv.getUint16(p + 8, true))
+        problem = 'checksum';
+    } else if (
+      checksums &&
+      dv.getUint16(p + 8, true) !==
+        pageChecksum(chunk.subarray(p, p + PAGE_SIZE), typeof blocks === 'number' ? blocks + i : blocks[i]!)
+    ) {
       problem = 'checksum';
     }
     if (problem) bad.push({ index: i, problem });
@@ -103,7 +119,11 @@ export function stampChecksums(chunk: Uint8Array, blocks: ArrayLike<number>, whi
   const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   for (let i = 0, p = 0; p + PAGE_SIZE <= chunk.byteLength; i++, p += PAGE_SIZE) {
     if (!which[i] || pageIsNew(dv, p)) continue;
-    dv.setUint16(p + 8, cs ? cs.at(cs.base + p, blocks[i]!) : pageChecksum(chunk.subarray(p, p + PAGE_SIZE), blocks[i]!), true);
+    dv.setUint16(
+      p + 8,
+      cs ? cs.at(cs.base + p, blocks[i]!) : pageChecksum(chunk.subarray(p, p + PAGE_SIZE), blocks[i]!),
+      true,
+    );
   }
 }
 

@@ -14,7 +14,12 @@ export const GLOBALTABLESPACE_OID = 1664;
 export const FORK = Object.freeze({ MAIN: 0, FSM: 1, VM: 2, INIT: 3 });
 /** forkNames: a fork's name, also its files' suffix (`_fsm`) but for main, which has none */
 export const FORK_NAMES: readonly string[] = ['main', 'fsm', 'vm', 'init'];
-const FORK_OF_SUFFIX: Readonly<Record<string, number>> = { '': FORK.MAIN, _fsm: FORK.FSM, _vm: FORK.VM, _init: FORK.INIT };
+const FORK_OF_SUFFIX: Readonly<Record<string, number>> = {
+  '': FORK.MAIN,
+  _fsm: FORK.FSM,
+  _vm: FORK.VM,
+  _init: FORK.INIT,
+};
 
 const FILE_NAME = /^(\d+)(_fsm|_vm|_init)?(?:\.(\d+))?$/;
 const FILE_PATH = /^(?:(global)|(?:PG_\d+_\d+\/)?(\d+))\/(\d+)(_fsm|_vm|_init)?(?:\.(\d+))?$/;
@@ -45,7 +50,12 @@ export function relationFileName(name: string): RelationFileName | undefined {
 export function relationPath(relPath: string): RelationPath | undefined {
   const m = FILE_PATH.exec(relPath);
   if (!m) return undefined;
-  return { db: m[1] ? 0 : Number(m[2]), rel: Number(m[3]), fork: FORK_OF_SUFFIX[m[4] ?? '']!, segment: Number(m[5] ?? 0) };
+  return {
+    db: m[1] ? 0 : Number(m[2]),
+    rel: Number(m[3]),
+    fork: FORK_OF_SUFFIX[m[4] ?? '']!,
+    segment: Number(m[5] ?? 0),
+  };
 }
 
 /** A tablespace's directory of a major version (PG_15_202209061), of `major` when given. */
@@ -60,7 +70,7 @@ export function isTemporaryRelationFile(name: string): boolean {
 
 /** The tablespace a relation file is in: global/'s, else its space's (null: pg_default). */
 export function tablespaceOf(f: RelationPath, spaceOid: number | null): number {
-  return f.db === 0 ? GLOBALTABLESPACE_OID : spaceOid ?? DEFAULTTABLESPACE_OID;
+  return f.db === 0 ? GLOBALTABLESPACE_OID : (spaceOid ?? DEFAULTTABLESPACE_OID);
 }
 
 /** For a relation segment file, the block number of its first page; undefined for other files. */

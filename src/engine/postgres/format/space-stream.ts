@@ -169,7 +169,10 @@ export class SpaceStreamDecoder {
       try {
         body = JSON.parse(buf.subarray(pos + headLen + 4, pos + headLen + 4 + len).toString('utf8'));
       } catch {
-        fail('FORMAT', `space stream: a ${this.state === 'header' ? 'header' : 'frame'} of ${len} bytes is not valid JSON`);
+        fail(
+          'FORMAT',
+          `space stream: a ${this.state === 'header' ? 'header' : 'frame'} of ${len} bytes is not valid JSON`,
+        );
       }
       pos += headLen + 4 + len;
       if (this.state === 'header') {
@@ -209,7 +212,11 @@ type Fields = Record<string, unknown>;
 
 /** `where`: the frame ('header'), or the stream and the entry in it. */
 function damaged(where: string, why: string): never {
-  fail('FORMAT', `space stream ${where}: ${why}`, 'the save set is damaged or was altered: restore from another backup');
+  fail(
+    'FORMAT',
+    `space stream ${where}: ${why}`,
+    'the save set is damaged or was altered: restore from another backup',
+  );
 }
 
 function fields(body: unknown, where: string): Fields {
@@ -220,14 +227,18 @@ function fields(body: unknown, where: string): Fields {
 function integer(o: Fields, key: string, where: string, min: number, max?: number): number {
   const v = o[key];
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || (max !== undefined && v > max)) {
-    damaged(where, `${key} ${JSON.stringify(v)} is not an integer ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`}`);
+    damaged(
+      where,
+      `${key} ${JSON.stringify(v)} is not an integer ${max === undefined ? `of at least ${min}` : `from ${min} to ${max}`}`,
+    );
   }
   return v;
 }
 
 function text(o: Fields, key: string, what: string, pattern?: RegExp): string {
   const v = o[key];
-  if (typeof v !== 'string' || v.length > 256 || /[\x00-\x1f]/.test(v) || (pattern && !pattern.test(v))) damaged(what, `${key} ${JSON.stringify(v)?.slice(0, 80)} is not valid`);
+  if (typeof v !== 'string' || v.length > 256 || /[\x00-\x1f]/.test(v) || (pattern && !pattern.test(v)))
+    damaged(what, `${key} ${JSON.stringify(v)?.slice(0, 80)} is not valid`);
   return v;
 }
 
@@ -253,12 +264,15 @@ function checkEntry(body: unknown, h: StreamHeader): FileEntry {
   const problem = relativePathProblem(o.path);
   if (problem !== undefined) damaged(`${stream}, entry path ${JSON.stringify(o.path)?.slice(0, 300)}`, problem);
   const what = `${stream}, entry '${o.path as string}'`;
-  if (o.type !== 'file' && o.type !== 'dir' && o.type !== 'symlink') damaged(what, `type ${JSON.stringify(o.type)} is not file, dir or symlink`);
+  if (o.type !== 'file' && o.type !== 'dir' && o.type !== 'symlink')
+    damaged(what, `type ${JSON.stringify(o.type)} is not file, dir or symlink`);
   integer(o, 'mode', what, 0, 0o7777);
-  if (typeof o.mtimeMs !== 'number' || !Number.isFinite(o.mtimeMs)) damaged(what, `mtimeMs ${JSON.stringify(o.mtimeMs)} is not a number`);
+  if (typeof o.mtimeMs !== 'number' || !Number.isFinite(o.mtimeMs))
+    damaged(what, `mtimeMs ${JSON.stringify(o.mtimeMs)} is not a number`);
   const size = integer(o, 'size', what, 0);
   if (o.type !== 'file') {
-    if (size !== 0 || o.pages !== undefined || o.offset !== undefined || o.length !== undefined) damaged(what, `a ${o.type} with a size, pages or a range`);
+    if (size !== 0 || o.pages !== undefined || o.offset !== undefined || o.length !== undefined)
+      damaged(what, `a ${o.type} with a size, pages or a range`);
   } else if (o.pages !== undefined) {
     if (o.offset !== undefined || o.length !== undefined) damaged(what, 'both a page list and a range');
     checkPages(o.pages, Math.floor(size / h.pageSize), what);
@@ -267,8 +281,18 @@ function checkEntry(body: unknown, h: StreamHeader): FileEntry {
     integer(o, 'length', what, 0, size - offset);
   }
   if (o.type === 'symlink') {
-    if (typeof o.target !== 'string' || o.target.length === 0 || o.target.includes('\0') || Buffer.byteLength(o.target) > 4095) damaged(what, 'a link with no valid target');
-    if (!linkAllowed(h.space, o.path as string)) damaged(what, "a symbolic link where PostgreSQL has none (only pg_global's pg_wal and pg_tblspc/OID may be links)");
+    if (
+      typeof o.target !== 'string' ||
+      o.target.length === 0 ||
+      o.target.includes('\0') ||
+      Buffer.byteLength(o.target) > 4095
+    )
+      damaged(what, 'a link with no valid target');
+    if (!linkAllowed(h.space, o.path as string))
+      damaged(
+        what,
+        "a symbolic link where PostgreSQL has none (only pg_global's pg_wal and pg_tblspc/OID may be links)",
+      );
   } else if (o.target !== undefined) {
     damaged(what, `a ${o.type} with a link target`);
   }
@@ -280,7 +304,8 @@ function checkPages(pages: unknown, count: number, what: string): void {
   if (!Array.isArray(pages)) damaged(what, 'pages is not a list');
   let last = -1;
   for (const p of pages as unknown[]) {
-    if (typeof p !== 'number' || !Number.isSafeInteger(p) || p < 0) damaged(what, `page ${JSON.stringify(p)} is not a block number`);
+    if (typeof p !== 'number' || !Number.isSafeInteger(p) || p < 0)
+      damaged(what, `page ${JSON.stringify(p)} is not a block number`);
     if (p <= last) damaged(what, `page ${p} follows page ${last}: the list is not strictly ascending`);
     if (p >= count) damaged(what, `page ${p} is beyond the file's ${count} page(s)`);
     last = p;

@@ -45,12 +45,15 @@ export function parseTimelineHistory(timeline: number, content: Uint8Array): Tim
     const end = parseLsn(m[2]!);
     const prev = ancestors[ancestors.length - 1];
     if (!Number.isSafeInteger(tli) || tli < 1) return { error: `line ${i + 1}: timeline ${m[1]} is not valid` };
-    if (prev && tli <= prev.timeline) return { error: `line ${i + 1}: timeline IDs must be in increasing sequence (${tli} after ${prev.timeline})` };
-    if (prev && end < prev.end) return { error: `line ${i + 1}: switch point ${m[2]} is before the one of timeline ${prev.timeline}` };
+    if (prev && tli <= prev.timeline)
+      return { error: `line ${i + 1}: timeline IDs must be in increasing sequence (${tli} after ${prev.timeline})` };
+    if (prev && end < prev.end)
+      return { error: `line ${i + 1}: switch point ${m[2]} is before the one of timeline ${prev.timeline}` };
     ancestors.push({ timeline: tli, end });
   }
   if (ancestors.length === 0) return { error: 'lists no parent timeline' };
   const last = ancestors[ancestors.length - 1]!;
-  if (last.timeline >= timeline) return { error: `lists timeline ${last.timeline}, which is not older than ${timeline}` };
+  if (last.timeline >= timeline)
+    return { error: `lists timeline ${last.timeline}, which is not older than ${timeline}` };
   return { timeline, ancestors };
 }

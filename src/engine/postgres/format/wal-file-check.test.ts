@@ -60,16 +60,31 @@ describe('WAL file gate of the archive', () => {
     assert.equal(problem(verdict(NAME, pg18)), 'ok');
   });
 
-  it('refuses random bytes, zeros, an empty file, a cut file, another cluster\'s and a misnamed segment', () => {
+  it("refuses random bytes, zeros, an empty file, a cut file, another cluster's and a misnamed segment", () => {
     assert.match(problem(verdict(NAME, randomBytes(SEG))), /^is not WAL of PostgreSQL 13 to 18 \(first page magic 0x/);
-    assert.match(problem(verdict(NAME, Buffer.alloc(SEG))), /^is not WAL of PostgreSQL 13 to 18 \(first page magic 0x0\)/);
+    assert.match(
+      problem(verdict(NAME, Buffer.alloc(SEG))),
+      /^is not WAL of PostgreSQL 13 to 18 \(first page magic 0x0\)/,
+    );
     assert.equal(problem(verdict(NAME, Buffer.alloc(0))), 'is empty');
-    assert.equal(problem(verdict(NAME, segment().subarray(0, SEG - PAGE))), `is ${SEG - PAGE} bytes, a segment is ${SEG}`);
+    assert.equal(
+      problem(verdict(NAME, segment().subarray(0, SEG - PAGE))),
+      `is ${SEG - PAGE} bytes, a segment is ${SEG}`,
+    );
     assert.equal(problem(verdict(NAME, segment().subarray(0, 100))), 'is 100 bytes, shorter than one WAL page');
-    assert.equal(problem(verdict(NAME, segment(3, 2, '7310000000000000999'))), `is from database system 7310000000000000999, not this cluster's (${SYSID})`);
-    assert.match(problem(verdict('000000020000000000000004', segment())), /^page 0: unexpected pageaddr 0\/300000 \(expected 0\/400000\)/);
+    assert.equal(
+      problem(verdict(NAME, segment(3, 2, '7310000000000000999'))),
+      `is from database system 7310000000000000999, not this cluster's (${SYSID})`,
+    );
+    assert.match(
+      problem(verdict('000000020000000000000004', segment())),
+      /^page 0: unexpected pageaddr 0\/300000 \(expected 0\/400000\)/,
+    );
     assert.equal(problem(verdict('000000010000000000000003', segment())), 'page 0 is of timeline 2, the name says 1');
-    assert.equal(problem(verdict(NAME, segment(), { systemId: SYSID, segmentSize: 16 << 20 })), `its segment size is ${SEG}, this cluster's is ${16 << 20}`);
+    assert.equal(
+      problem(verdict(NAME, segment(), { systemId: SYSID, segmentSize: 16 << 20 })),
+      `its segment size is ${SEG}, this cluster's is ${16 << 20}`,
+    );
     const late = segment();
     late.writeUInt32LE(0, 100 * PAGE + 8); // a page further in that is not where it sits
     assert.equal(problem(verdict(NAME, late)), 'page 100 (offset 819200): unexpected pageaddr 0/0 (expected 0/3C8000)');
@@ -79,9 +94,18 @@ describe('WAL file gate of the archive', () => {
     const seg = segment();
     segment(1).copy(seg, 40 * PAGE, 40 * PAGE); // pages 40.. left from segment 1 when the file was recycled
     assert.match(problem(verdict(NAME, seg)), /^page 40 /, 'log archive refuses it');
-    assert.deepEqual(verdict(NAME, seg, { systemId: SYSID, salvage: true }), { ok: true, systemId: SYSID, segmentSize: SEG, timeline: 2, validBytes: 40 * PAGE });
+    assert.deepEqual(verdict(NAME, seg, { systemId: SYSID, salvage: true }), {
+      ok: true,
+      systemId: SYSID,
+      segmentSize: SEG,
+      timeline: 2,
+      validBytes: 40 * PAGE,
+    });
     // even for salvage, a first page that is not this segment's is not WAL of it
-    assert.match(problem(verdict(NAME, segment(1), { systemId: SYSID, salvage: true })), /^page 0: unexpected pageaddr/);
+    assert.match(
+      problem(verdict(NAME, segment(1), { systemId: SYSID, salvage: true })),
+      /^page 0: unexpected pageaddr/,
+    );
   });
 
   it('checks a .partial file by its first page and size only', () => {
@@ -96,11 +120,27 @@ describe('WAL file gate of the archive', () => {
     assert.deepEqual(verdict('00000002.history', history), { ok: true, timeline: 2 });
     assert.equal(problem(verdict('00000002.history', Buffer.alloc(0))), 'is empty');
     assert.match(problem(verdict('00000002.history', randomBytes(200))), /^is not a timeline history: /);
-    assert.match(problem(verdict('00000002.history', Buffer.from('2\t0/3000158\tloop\n'))), /lists timeline 2, which is not older than 2/);
-    assert.match(problem(verdict('00000003.history', Buffer.from('1\t0/5000000\tx\n2\t0/3000000\ty\n'))), /switch point 0\/3000000 is before/);
-    const label = 'START WAL LOCATION: 0/3000028 (file 000000020000000000000003)\nSTOP WAL LOCATION: 0/3000100 (file 000000020000000000000003)\nCHECKPOINT LOCATION: 0/3000060\n';
-    assert.equal(problem(verdict('000000020000000000000003.00000028.backup', Buffer.from(label), { segmentSize: 16 << 20 })), 'ok');
-    assert.match(problem(verdict('000000020000000000000004.00000028.backup', Buffer.from(label))), /says it starts in 000000020000000000000003/);
-    assert.match(problem(verdict('000000020000000000000003.00000028.backup', randomBytes(300))), /not a backup history file/);
+    assert.match(
+      problem(verdict('00000002.history', Buffer.from('2\t0/3000158\tloop\n'))),
+      /lists timeline 2, which is not older than 2/,
+    );
+    assert.match(
+      problem(verdict('00000003.history', Buffer.from('1\t0/5000000\tx\n2\t0/3000000\ty\n'))),
+      /switch point 0\/3000000 is before/,
+    );
+    const label =
+      'START WAL LOCATION: 0/3000028 (file 000000020000000000000003)\nSTOP WAL LOCATION: 0/3000100 (file 000000020000000000000003)\nCHECKPOINT LOCATION: 0/3000060\n';
+    assert.equal(
+      problem(verdict('000000020000000000000003.00000028.backup', Buffer.from(label), { segmentSize: 16 << 20 })),
+      'ok',
+    );
+    assert.match(
+      problem(verdict('000000020000000000000004.00000028.backup', Buffer.from(label))),
+      /says it starts in 000000020000000000000003/,
+    );
+    assert.match(
+      problem(verdict('000000020000000000000003.00000028.backup', randomBytes(300))),
+      /not a backup history file/,
+    );
   });
 });

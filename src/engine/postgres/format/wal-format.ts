@@ -36,17 +36,55 @@ export const WAL = Object.freeze({
 
 /** Resource manager ids (rmgrlist.h): the same numbers in 13 to 17. */
 export const RM = Object.freeze({
-  XLOG: 0, XACT: 1, SMGR: 2, CLOG: 3, DBASE: 4, TBLSPC: 5, MULTIXACT: 6, RELMAP: 7, STANDBY: 8,
-  HEAP2: 9, HEAP: 10, BTREE: 11, HASH: 12, GIN: 13, GIST: 14, SEQ: 15, SPGIST: 16, BRIN: 17,
-  COMMIT_TS: 18, REPLORIGIN: 19, GENERIC: 20, LOGICALMSG: 21,
+  XLOG: 0,
+  XACT: 1,
+  SMGR: 2,
+  CLOG: 3,
+  DBASE: 4,
+  TBLSPC: 5,
+  MULTIXACT: 6,
+  RELMAP: 7,
+  STANDBY: 8,
+  HEAP2: 9,
+  HEAP: 10,
+  BTREE: 11,
+  HASH: 12,
+  GIN: 13,
+  GIST: 14,
+  SEQ: 15,
+  SPGIST: 16,
+  BRIN: 17,
+  COMMIT_TS: 18,
+  REPLORIGIN: 19,
+  GENERIC: 20,
+  LOGICALMSG: 21,
   MAX_BUILTIN: 21,
   MIN_CUSTOM: 128, // PG15+: 128..255 are extensions' own rmgrs
 });
 
 export const RM_NAMES: readonly string[] = [
-  'XLOG', 'Transaction', 'Storage', 'CLOG', 'Database', 'Tablespace', 'MultiXact', 'RelMap', 'Standby',
-  'Heap2', 'Heap', 'Btree', 'Hash', 'Gin', 'Gist', 'Sequence', 'SPGist', 'BRIN', 'CommitTs',
-  'ReplicationOrigin', 'Generic', 'LogicalMessage',
+  'XLOG',
+  'Transaction',
+  'Storage',
+  'CLOG',
+  'Database',
+  'Tablespace',
+  'MultiXact',
+  'RelMap',
+  'Standby',
+  'Heap2',
+  'Heap',
+  'Btree',
+  'Hash',
+  'Gin',
+  'Gist',
+  'Sequence',
+  'SPGist',
+  'BRIN',
+  'CommitTs',
+  'ReplicationOrigin',
+  'Generic',
+  'LogicalMessage',
 ];
 
 /** xl_info codes (high nibble) of the records the block collector interprets. */
@@ -98,8 +136,28 @@ export interface WalFormat {
   readonly dbaseDrop: number;
 }
 
-const pre15 = { bimgCompressed: 0x02, bimgApply: 0x04, bimgPglz: 0x02, bimgLz4: 0, bimgZstd: 0, customRmgrs: false, dbaseCreateFileCopy: 0x00, dbaseCreateWalLog: undefined, dbaseDrop: 0x10 };
-const from15 = { bimgCompressed: 0x04 | 0x08 | 0x10, bimgApply: 0x02, bimgPglz: 0x04, bimgLz4: 0x08, bimgZstd: 0x10, customRmgrs: true, dbaseCreateFileCopy: 0x00, dbaseCreateWalLog: 0x10, dbaseDrop: 0x20 };
+const pre15 = {
+  bimgCompressed: 0x02,
+  bimgApply: 0x04,
+  bimgPglz: 0x02,
+  bimgLz4: 0,
+  bimgZstd: 0,
+  customRmgrs: false,
+  dbaseCreateFileCopy: 0x00,
+  dbaseCreateWalLog: undefined,
+  dbaseDrop: 0x10,
+};
+const from15 = {
+  bimgCompressed: 0x04 | 0x08 | 0x10,
+  bimgApply: 0x02,
+  bimgPglz: 0x04,
+  bimgLz4: 0x08,
+  bimgZstd: 0x10,
+  customRmgrs: true,
+  dbaseCreateFileCopy: 0x00,
+  dbaseCreateWalLog: 0x10,
+  dbaseDrop: 0x20,
+};
 
 /** XLOG_PAGE_MAGIC of each REL_1x_STABLE branch. */
 export const WAL_FORMATS: readonly WalFormat[] = Object.freeze([

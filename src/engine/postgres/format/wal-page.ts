@@ -63,9 +63,11 @@ export function checkPageHeader(h: WalPageHeader, e: PageExpectations): string |
   if ((h.info & ~WAL.XLP_ALL_FLAGS) !== 0) return `invalid info bits ${hex4(h.info)}`;
   const segOffset = e.pageAddr % e.segSize;
   if (h.info & WAL.XLP_LONG_HEADER) {
-    if (e.sysid !== undefined && h.sysid !== e.sysid) return `WAL file is from a different database system (identifier ${h.sysid}, expected ${e.sysid})`;
+    if (e.sysid !== undefined && h.sysid !== e.sysid)
+      return `WAL file is from a different database system (identifier ${h.sysid}, expected ${e.sysid})`;
     if (h.segSize !== e.segSize) return `WAL segment size in page header is ${h.segSize}, expected ${e.segSize}`;
-    if (h.xlogBlockSize !== e.pageSize) return `WAL page size in page header is ${h.xlogBlockSize}, expected ${e.pageSize}`;
+    if (h.xlogBlockSize !== e.pageSize)
+      return `WAL page size in page header is ${h.xlogBlockSize}, expected ${e.pageSize}`;
   } else if (segOffset === 0) {
     return 'the first page of a segment has no long header';
   }
@@ -90,5 +92,7 @@ const hex4 = (n: number) => `0x${n.toString(16).toUpperCase().padStart(4, '0')}`
 
 /** `X/Y` for an LSN held in a number (exact below 2^53 bytes of WAL). */
 export function lsnText(lsn: number): string {
-  return `${Math.floor(lsn / 0x100000000).toString(16).toUpperCase()}/${(lsn % 0x100000000).toString(16).toUpperCase()}`;
+  return `${Math.floor(lsn / 0x100000000)
+    .toString(16)
+    .toUpperCase()}/${(lsn % 0x100000000).toString(16).toUpperCase()}`;
 }

@@ -49,7 +49,12 @@ describe('WAL segment check', () => {
   it('names the first bad page, in any chunking', () => {
     const seg = segment();
     seg.writeUInt32LE(0, 2 * PAGE + 8); // page 2 claims another address
-    for (const cut of cuts) assert.deepEqual(check(seg, cut), ['page 2 (offset 16384): unexpected pageaddr 0/0 (expected 0/1C000)'], `cut ${cut}`);
+    for (const cut of cuts)
+      assert.deepEqual(
+        check(seg, cut),
+        ['page 2 (offset 16384): unexpected pageaddr 0/0 (expected 0/1C000)'],
+        `cut ${cut}`,
+      );
     const other = segment();
     other.writeBigUInt64LE(SYSID + 1n, 24);
     assert.match(check(other, 1000)[0]!, /^page 0 \(offset 0\): WAL file is from a different database system/);

@@ -10,7 +10,6 @@ import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalPageFormat } 
 import type { WalFormat } from './wal-format.js';
 import { WAL_PAGE_SIZE } from './page-size.js';
 
-
 export class WalSegmentCheck {
   /** a page cut between two chunks, gathered here; whole pages are checked where they lie */
   private readonly page = Buffer.alloc(WAL_PAGE_SIZE);
@@ -29,7 +28,11 @@ export class WalSegmentCheck {
   /** the page of the first problem (checking stops there) */
   badPage: number | undefined;
 
-  constructor(readonly name: string, private readonly segSize: number, systemId: string | undefined) {
+  constructor(
+    readonly name: string,
+    private readonly segSize: number,
+    systemId: string | undefined,
+  ) {
     const w = parseWalFileName(name, segSize);
     this.nameTli = w?.timeline ?? 1;
     this.segStart = w ? Number(w.segno) * segSize : 0;
@@ -48,7 +51,8 @@ export class WalSegmentCheck {
       this.fill = 0;
     }
     const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    for (; pos + WAL_PAGE_SIZE <= chunk.length && this.problems.length === 0; pos += WAL_PAGE_SIZE) this.next(chunk, view, pos);
+    for (; pos + WAL_PAGE_SIZE <= chunk.length && this.problems.length === 0; pos += WAL_PAGE_SIZE)
+      this.next(chunk, view, pos);
     if (pos < chunk.length && this.problems.length === 0) {
       this.page.set(chunk.subarray(pos), 0);
       this.fill = chunk.length - pos;
@@ -58,7 +62,8 @@ export class WalSegmentCheck {
   /** The problems found; a segment of the wrong length is one. */
   end(): string[] {
     const bytes = this.pageNo * WAL_PAGE_SIZE + this.fill;
-    if (this.problems.length === 0 && bytes !== this.segSize) this.problems.push(`is ${bytes} bytes, a segment is ${this.segSize}`);
+    if (this.problems.length === 0 && bytes !== this.segSize)
+      this.problems.push(`is ${bytes} bytes, a segment is ${this.segSize}`);
     return this.problems;
   }
 
@@ -82,13 +87,18 @@ export class WalSegmentCheck {
     if (this.zeroFrom !== undefined) return `WAL after zeroed pages from page ${this.zeroFrom}`;
     if (this.pageNo === 0) {
       this.format = sniffWalPageFormat(bytes.subarray(off, off + WAL_PAGE_SIZE));
-      if (!this.format) return `not a WAL page of PostgreSQL 13 to 18 (magic 0x${view.getUint16(off, true).toString(16)})`;
+      if (!this.format)
+        return `not a WAL page of PostgreSQL 13 to 18 (magic 0x${view.getUint16(off, true).toString(16)})`;
     }
     if (!this.format) return undefined;
     const h = readPageHeader(view, off, this.header);
     const why = checkPageHeader(h, {
-      format: this.format, pageAddr: this.segStart + this.pageNo * WAL_PAGE_SIZE, segSize: this.segSize, pageSize: WAL_PAGE_SIZE,
-      sysid: this.sysid, minTli: this.minTli,
+      format: this.format,
+      pageAddr: this.segStart + this.pageNo * WAL_PAGE_SIZE,
+      segSize: this.segSize,
+      pageSize: WAL_PAGE_SIZE,
+      sysid: this.sysid,
+      minTli: this.minTli,
     });
     if (why) return why;
     if (h.tli > this.nameTli) return `a page of timeline ${h.tli} in a file of timeline ${this.nameTli}`;

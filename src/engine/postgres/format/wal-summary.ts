@@ -85,11 +85,19 @@ const pad8 = (n: number) => (n + 7) & ~7;
 
 export function encodeWalSummary(s: WalSummary): Uint8Array {
   const header: Header = {
-    v: WAL_SUMMARY_VERSION, segno: s.segno, segmentSize: s.segmentSize, systemId: s.systemId, head: s.head,
+    v: WAL_SUMMARY_VERSION,
+    segno: s.segno,
+    segmentSize: s.segmentSize,
+    systemId: s.systemId,
+    head: s.head,
     tail: s.tail ? { lsn: s.tail.lsn, totLen: s.tail.totLen, bytes: s.tail.bytes ? s.tail.bytes.length : null } : null,
-    records: s.records, walBytes: s.walBytes,
+    records: s.records,
+    walBytes: s.walBytes,
     forks: s.forks.map((f) => [f.spcOid, f.dbOid, f.relNumber, f.fork, f.blocks.length]),
-    events: [...s.events], unknown: [...s.unknown], unknownCount: s.unknownCount, lastUnknownLsn: s.lastUnknownLsn,
+    events: [...s.events],
+    unknown: [...s.unknown],
+    unknownCount: s.unknownCount,
+    lastUnknownLsn: s.lastUnknownLsn,
   };
   const json = Buffer.from(JSON.stringify(header));
   const hlen = pad8(json.length);
@@ -118,7 +126,8 @@ export function decodeWalSummary(data: Uint8Array): WalSummary {
   const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (b.length < 12 || b.readUInt32LE(0) !== MAGIC) fail('FORMAT', 'not an openbar WAL summary');
   const v = b.readUInt32LE(4);
-  if (v !== WAL_SUMMARY_VERSION) fail('FORMAT', `WAL summary version ${v} is not supported (this openbar reads version ${WAL_SUMMARY_VERSION})`);
+  if (v !== WAL_SUMMARY_VERSION)
+    fail('FORMAT', `WAL summary version ${v} is not supported (this openbar reads version ${WAL_SUMMARY_VERSION})`);
   const hlen = b.readUInt32LE(8);
   if (12 + hlen > b.length) fail('FORMAT', 'WAL summary header runs past its end');
   let h: Header;
@@ -150,7 +159,17 @@ export function decodeWalSummary(data: Uint8Array): WalSummary {
   }
   if (p !== b.length) fail('FORMAT', `WAL summary has ${b.length - p} bytes more than its header says`);
   return {
-    segno: h.segno, segmentSize: h.segmentSize, systemId: h.systemId, head: h.head, tail, records: h.records, walBytes: h.walBytes,
-    forks, events: h.events, unknown: h.unknown, unknownCount: h.unknownCount, lastUnknownLsn: h.lastUnknownLsn,
+    segno: h.segno,
+    segmentSize: h.segmentSize,
+    systemId: h.systemId,
+    head: h.head,
+    tail,
+    records: h.records,
+    walBytes: h.walBytes,
+    forks,
+    events: h.events,
+    unknown: h.unknown,
+    unknownCount: h.unknownCount,
+    lastUnknownLsn: h.lastUnknownLsn,
   };
 }

@@ -51,7 +51,11 @@ export interface ChainRestoreResult {
  * level 0 the chain rests on. `root`: a directory (made when missing; it may be a link), or
  * one checked below a data directory.
  */
-export async function restoreChainStreams(levels: readonly RestoreLevel[], root: string | TargetDir, opts: ChainRestoreOptions = {}): Promise<ChainRestoreResult> {
+export async function restoreChainStreams(
+  levels: readonly RestoreLevel[],
+  root: string | TargetDir,
+  opts: ChainRestoreOptions = {},
+): Promise<ChainRestoreResult> {
   if (levels.length === 0) fail('INTERNAL', 'a chain restore needs at least one level');
   const ledger = new PageLedger(levels.length, PAGE_SIZE);
   const totals = { entries: 0, bytes: 0, written: 0 };
@@ -85,10 +89,12 @@ function partsToRead(levels: readonly RestoreLevel[]): { part: number; reread: b
   const left = (l: RestoreLevel, i: number) => l.done?.[i] !== true;
   let oldest = -1;
   for (const [depth, l] of levels.entries()) if (l.parts.some((_, i) => left(l, i))) oldest = depth;
-  return levels.map((l, depth) => l.parts.flatMap((_, part): { part: number; reread: boolean }[] => {
-    if (left(l, part)) return [{ part, reread: false }];
-    return depth < oldest ? [{ part, reread: true }] : [];
-  }));
+  return levels.map((l, depth) =>
+    l.parts.flatMap((_, part): { part: number; reread: boolean }[] => {
+      if (left(l, part)) return [{ part, reread: false }];
+      return depth < oldest ? [{ part, reread: true }] : [];
+    }),
+  );
 }
 
 interface PartContext {
@@ -129,7 +135,11 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
       c.opts.signal?.throwIfAborted();
       for (const ev of decoder.push(chunk)) {
         if (ev.kind === 'header') {
-          if (ev.header.pageSize !== PAGE_SIZE) fail('FORMAT', `space stream of level ${c.level}: page size ${ev.header.pageSize} is not supported (only ${PAGE_SIZE})`);
+          if (ev.header.pageSize !== PAGE_SIZE)
+            fail(
+              'FORMAT',
+              `space stream of level ${c.level}: page size ${ev.header.pageSize} is not supported (only ${PAGE_SIZE})`,
+            );
           sawHeader = true;
         } else if (ev.kind === 'entry') {
           await finish();
@@ -139,7 +149,10 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
           if (c.reread) continue;
           c.totals.bytes += ev.data.length;
           c.opts.onBytes?.(ev.data.length);
-          if (cur.writer) c.totals.written += cur.entry.pages ? await writePages(cur, cur.writer, ev.data, ev.offset, c) : await writeWhole(cur, cur.writer, ev.data, ev.offset, c);
+          if (cur.writer)
+            c.totals.written += cur.entry.pages
+              ? await writePages(cur, cur.writer, ev.data, ev.offset, c)
+              : await writeWhole(cur, cur.writer, ev.data, ev.offset, c);
         } else {
           await finish();
           sawTrailer = true;
@@ -166,7 +179,12 @@ async function startEntry(e: FileEntry, c: PartContext): Promise<Current | undef
   if (!claim.write) return { entry: e, write: false, size: 0, writer: undefined };
   if (c.reread) return { entry: e, write: true, size: claim.size, writer: undefined };
   if (claim.create) c.totals.entries++; // first sight in the newest level: the file exists from now on
-  return { entry: e, write: true, size: claim.size, writer: await FileWriter.open(c.tree, rel, e, claim.size, claim.create) };
+  return {
+    entry: e,
+    write: true,
+    size: claim.size,
+    writer: await FileWriter.open(c.tree, rel, e, claim.size, claim.create),
+  };
 }
 
 /** Page-list content: the n-th page of the list is block pages[n]; runs of wanted, consecutive blocks go in one write. */
@@ -177,7 +195,10 @@ async function writePages(cur: Current, w: FileWriter, data: Buffer, offset: num
   let runFile = 0; // its file offset
   let runLen = 0;
   const flush = async () => {
-    if (runLen > 0) { await w.write(data.subarray(runData, runData + runLen), runFile); written += runLen; }
+    if (runLen > 0) {
+      await w.write(data.subarray(runData, runData + runLen), runFile);
+      written += runLen;
+    }
     runLen = 0;
   };
   for (let done = 0; done < data.length;) {
@@ -190,7 +211,10 @@ async function writePages(cur: Current, w: FileWriter, data: Buffer, offset: num
     const fileAt = block * PAGE_SIZE + within;
     if ((block + 1) * PAGE_SIZE <= cur.size && !c.ledger.taken(cur.entry.path, block, c.depth)) {
       if (runLen > 0 && runFile + runLen !== fileAt) await flush();
-      if (runLen === 0) { runData = done; runFile = fileAt; }
+      if (runLen === 0) {
+        runData = done;
+        runFile = fileAt;
+      }
       runLen += n;
     } else {
       await flush();

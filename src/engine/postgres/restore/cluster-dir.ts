@@ -40,7 +40,9 @@ export function clusterIdentity(dir: string): ClusterIdentity | { problem: strin
     content = fs.readFileSync(path.join(dir, CONTROL_FILE));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? undefined : { problem: `cannot read its pg_control (${code ?? (err as Error).message})` };
+    return code === 'ENOENT'
+      ? undefined
+      : { problem: `cannot read its pg_control (${code ?? (err as Error).message})` };
   }
   const c = readControlFile(content);
   if ('error' in c) return { problem: `its pg_control: ${c.error}` };
@@ -60,10 +62,13 @@ export function restoredCopy(dir: string): string | undefined {
 /** WAL segment and history files in `dir/pg_wal`, oldest first. */
 export function walFilesIn(dir: string): { name: string; kind: 'segment' | 'history' }[] {
   try {
-    return fs.readdirSync(path.join(dir, 'pg_wal')).sort().flatMap((name) => {
-      const kind = walFileKind(name);
-      return kind === 'segment' || kind === 'history' ? [{ name, kind }] : [];
-    });
+    return fs
+      .readdirSync(path.join(dir, 'pg_wal'))
+      .sort()
+      .flatMap((name) => {
+        const kind = walFileKind(name);
+        return kind === 'segment' || kind === 'history' ? [{ name, kind }] : [];
+      });
   } catch {
     return [];
   }

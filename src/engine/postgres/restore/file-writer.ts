@@ -53,7 +53,13 @@ export class FileWriter {
   private direct: fsp.FileHandle | null | undefined;
   private readonly made: boolean;
 
-  private constructor(private readonly tree: TargetDir, private readonly rel: string, entry: FileEntry, private readonly size: number, create: boolean) {
+  private constructor(
+    private readonly tree: TargetDir,
+    private readonly rel: string,
+    entry: FileEntry,
+    private readonly size: number,
+    create: boolean,
+  ) {
     this.made = create && entry.pages === undefined && entry.offset === undefined;
     if (entry.pages !== undefined || contentLength(entry, PAGE_SIZE) < DIRECT_MIN) this.direct = null;
   }
@@ -129,7 +135,12 @@ export class FileWriter {
 
 /** Whether `run` can go to file offset `at` by direct I/O: memory, offset and length all aligned. */
 function aligned(run: Buffer, at: number): boolean {
-  return isPageAligned(run.buffer) && run.byteOffset % DIRECT_ALIGN === 0 && at % DIRECT_ALIGN === 0 && run.length % DIRECT_ALIGN === 0;
+  return (
+    isPageAligned(run.buffer) &&
+    run.byteOffset % DIRECT_ALIGN === 0 &&
+    at % DIRECT_ALIGN === 0 &&
+    run.length % DIRECT_ALIGN === 0
+  );
 }
 
 /** Writes what it can of `data` at `pos` directly; returns how much (the caller writes the rest buffered). */
@@ -162,7 +173,11 @@ export async function syncTree(dir: string): Promise<void> {
       if (e.isDirectory()) await walk(p);
       else if (e.isFile()) {
         const fh = await fsp.open(p, 'r');
-        try { await fh.sync(); } finally { await fh.close(); }
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
       }
     }
   };

@@ -18,13 +18,17 @@ interface FileState {
 }
 
 /** What to do with a file entry of a level: nothing, or write it (`create`: first sight in the newest level). */
-export type Claim = { readonly write: false } | { readonly write: true; readonly size: number; readonly create: boolean };
+export type Claim =
+  { readonly write: false } | { readonly write: true; readonly size: number; readonly create: boolean };
 
 export class PageLedger {
   private readonly files = new Map<string, FileState>();
 
   /** `levels`: the chain's length; the oldest level needs no memory of what it writes. */
-  constructor(private readonly levels: number, private readonly pageSize: number) {}
+  constructor(
+    private readonly levels: number,
+    private readonly pageSize: number,
+  ) {}
 
   /**
    * A file entry of the level at `depth`. The newest level registers the file (its size
@@ -37,7 +41,10 @@ export class PageLedger {
     let f = this.files.get(e.path);
     if (depth === 0) {
       const create = f === undefined;
-      if (!f) { f = { size: e.size, completeAt: undefined, written: undefined }; this.files.set(e.path, f); }
+      if (!f) {
+        f = { size: e.size, completeAt: undefined, written: undefined };
+        this.files.set(e.path, f);
+      }
       if (e.pages === undefined && f.completeAt === undefined) f.completeAt = 0;
       return { write: true, size: f.size, create };
     }
@@ -58,7 +65,10 @@ export class PageLedger {
    */
   *free(path: string, from: number, to: number, depth: number): Generator<[number, number]> {
     const written = depth > 0 ? this.files.get(path)?.written : undefined;
-    if (!written) { if (from < to) yield [from, to]; return; }
+    if (!written) {
+      if (from < to) yield [from, to];
+      return;
+    }
     const ps = this.pageSize;
     for (const [a, b] of written.gaps(Math.floor(from / ps), Math.ceil(to / ps))) {
       const lo = Math.max(from, a * ps);

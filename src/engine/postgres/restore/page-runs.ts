@@ -6,21 +6,33 @@ export class PageRuns {
   /** start0, end0, start1, end1, ...: sorted, disjoint, not adjacent */
   private runs: number[] = [];
 
-  get runCount(): number { return this.runs.length / 2; }
+  get runCount(): number {
+    return this.runs.length / 2;
+  }
 
   /** Adds [from, to); the common case (ascending input) appends or extends the last run. */
   addRange(from: number, to: number): void {
     if (to <= from) return;
     const r = this.runs;
     const n = r.length;
-    if (n === 0 || from > r[n - 1]!) { r.push(from, to); return; }
-    if (from >= r[n - 2]!) { r[n - 1] = Math.max(r[n - 1]!, to); return; }
+    if (n === 0 || from > r[n - 1]!) {
+      r.push(from, to);
+      return;
+    }
+    if (from >= r[n - 2]!) {
+      r[n - 1] = Math.max(r[n - 1]!, to);
+      return;
+    }
     // out of order: merge every run touching [from, to]
     const i = this.firstEndingAtOrAfter(from);
     let j = i;
     let lo = from;
     let hi = to;
-    while (j < n && r[j]! <= to) { lo = Math.min(lo, r[j]!); hi = Math.max(hi, r[j + 1]!); j += 2; }
+    while (j < n && r[j]! <= to) {
+      lo = Math.min(lo, r[j]!);
+      hi = Math.max(hi, r[j + 1]!);
+      j += 2;
+    }
     r.splice(i, j - i, lo, hi);
   }
 
@@ -50,7 +62,8 @@ export class PageRuns {
     let hi = this.runs.length / 2;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.runs[mid * 2 + 1]! < x) lo = mid + 1; else hi = mid;
+      if (this.runs[mid * 2 + 1]! < x) lo = mid + 1;
+      else hi = mid;
     }
     return lo * 2;
   }

@@ -23,18 +23,38 @@ function dirs(): { root: string; outside: string } {
   return { root: path.join(base, 'data'), outside: path.join(base, 'outside') };
 }
 
-interface Item { entry: FileEntry; data?: Buffer }
-const file = (p: string, data: Buffer, extra: Partial<FileEntry> = {}): Item => ({ entry: { path: p, type: 'file', mode: 0o600, mtimeMs: 0, size: data.length, ...extra }, data });
+interface Item {
+  entry: FileEntry;
+  data?: Buffer;
+}
+const file = (p: string, data: Buffer, extra: Partial<FileEntry> = {}): Item => ({
+  entry: { path: p, type: 'file', mode: 0o600, mtimeMs: 0, size: data.length, ...extra },
+  data,
+});
 const dir = (p: string): Item => ({ entry: { path: p, type: 'dir', mode: 0o700, mtimeMs: 0, size: 0 } });
-const link = (p: string, target: string): Item => ({ entry: { path: p, type: 'symlink', mode: 0o777, mtimeMs: 0, size: 0, target } });
+const link = (p: string, target: string): Item => ({
+  entry: { path: p, type: 'symlink', mode: 0o777, mtimeMs: 0, size: 0, target },
+});
 
 function stream(items: readonly Item[], level = 0): () => AsyncIterable<Buffer> {
   const whole = Buffer.concat([
-    encodeHeader({ space: 'pg_global', server: 't', systemId: '1', level, part: 0, parts: 1, startLsn: '0/0', pageSize: PAGE, created: '' }),
+    encodeHeader({
+      space: 'pg_global',
+      server: 't',
+      systemId: '1',
+      level,
+      part: 0,
+      parts: 1,
+      startLsn: '0/0',
+      pageSize: PAGE,
+      created: '',
+    }),
     ...items.flatMap((i) => [encodeEntry(i.entry), i.data ?? Buffer.alloc(0)]),
     encodeTrailer({ files: items.length, bytes: 0, badPages: 0 }),
   ]);
-  return async function* () { for (let at = 0; at < whole.length; at += 5000) yield Buffer.from(whole.subarray(at, at + 5000)); };
+  return async function* () {
+    for (let at = 0; at < whole.length; at += 5000) yield Buffer.from(whole.subarray(at, at + 5000));
+  };
 }
 
 /**
@@ -44,8 +64,30 @@ function stream(items: readonly Item[], level = 0): () => AsyncIterable<Buffer> 
  */
 const restorers: [string, (items: readonly Item[], root: string) => Promise<unknown>, boolean][] = [
   ['level 0', (items, root) => restoreChainStreams([{ level: 0, parts: [stream(items)] }], root), true],
-  ['chain, newest level', (items, root) => restoreChainStreams([{ level: 1, parts: [stream(items, 1)] }, { level: 0, parts: [stream([])] }], root), true],
-  ['chain, level 0 under an empty level 1', (items, root) => restoreChainStreams([{ level: 1, parts: [stream([], 1)] }, { level: 0, parts: [stream(items)] }], root), false],
+  [
+    'chain, newest level',
+    (items, root) =>
+      restoreChainStreams(
+        [
+          { level: 1, parts: [stream(items, 1)] },
+          { level: 0, parts: [stream([])] },
+        ],
+        root,
+      ),
+    true,
+  ],
+  [
+    'chain, level 0 under an empty level 1',
+    (items, root) =>
+      restoreChainStreams(
+        [
+          { level: 1, parts: [stream([], 1)] },
+          { level: 0, parts: [stream(items)] },
+        ],
+        root,
+      ),
+    false,
+  ],
 ];
 
 async function refused(run: Promise<unknown>, code: ErrorCode, names: string, outside: string): Promise<void> {
@@ -58,19 +100,33 @@ async function refused(run: Promise<unknown>, code: ErrorCode, names: string, ou
 }
 
 describe('a restore writes nothing outside its target', () => {
-  after(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
+  after(() => {
+    for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+  });
 
   for (const [name, restore, writes] of restorers) {
     describe(name, () => {
       it('refuses a symbolic link entry pointing outside, and the file through it', async () => {
         const { root, outside } = dirs();
-        await refused(restore([link('global', outside), file('global/pg_control', Buffer.from('x'))], root), 'FORMAT', "entry 'global'", outside);
+        await refused(
+          restore([link('global', outside), file('global/pg_control', Buffer.from('x'))], root),
+          'FORMAT',
+          "entry 'global'",
+          outside,
+        );
         assert.equal(fs.existsSync(path.join(root, 'global')), false, 'no link made');
       });
 
       it('refuses a path with .., an absolute path and a path not normalised', async () => {
         const { root, outside } = dirs();
-        for (const p of ['../outside/x', 'global/../../outside/x', path.join(outside, 'x'), 'global/./pg_control', 'global//pg_control', 'global/']) {
+        for (const p of [
+          '../outside/x',
+          'global/../../outside/x',
+          path.join(outside, 'x'),
+          'global/./pg_control',
+          'global//pg_control',
+          'global/',
+        ]) {
           await refused(restore([file(p, Buffer.from('x'))], root), 'FORMAT', JSON.stringify(p), outside);
         }
         assert.equal(fs.existsSync(path.join(root, 'global')), false);
@@ -82,18 +138,32 @@ describe('a restore writes nothing outside its target', () => {
         const { root, outside } = dirs();
         fs.mkdirSync(root);
         fs.symlinkSync(outside, path.join(root, 'global'));
-        await refused(restore([dir('global'), file('global/pg_control', Buffer.from('x'))], root), 'CONFLICT', path.join(root, 'global'), outside);
+        await refused(
+          restore([dir('global'), file('global/pg_control', Buffer.from('x'))], root),
+          'CONFLICT',
+          path.join(root, 'global'),
+          outside,
+        );
         fs.rmSync(path.join(root, 'global'));
         fs.mkdirSync(path.join(root, 'global'));
         fs.symlinkSync(outside, path.join(root, 'global', '1'));
-        await refused(restore([file('global/1/1259', Buffer.alloc(PAGE))], root), 'CONFLICT', path.join(root, 'global', '1'), outside);
+        await refused(
+          restore([file('global/1/1259', Buffer.alloc(PAGE))], root),
+          'CONFLICT',
+          path.join(root, 'global', '1'),
+          outside,
+        );
       });
 
       it('refuses a symbolic link already in the target in place of a file (small, large, a page list)', async () => {
         const { root, outside } = dirs();
         fs.mkdirSync(root);
         const large = Buffer.alloc(2 * 1024 * 1024, 1);
-        for (const item of [file('PG_VERSION', Buffer.from('15\n')), file('big', large), file('paged', Buffer.alloc(PAGE, 2), { size: 4 * PAGE, pages: [1] })]) {
+        for (const item of [
+          file('PG_VERSION', Buffer.from('15\n')),
+          file('big', large),
+          file('paged', Buffer.alloc(PAGE, 2), { size: 4 * PAGE, pages: [1] }),
+        ]) {
           const p = item.entry.path;
           fs.symlinkSync(path.join(outside, p), path.join(root, p)); // dangling: following it would create the file outside
           await refused(restore([item], root), 'CONFLICT', path.join(root, p), outside);
@@ -102,10 +172,16 @@ describe('a restore writes nothing outside its target', () => {
 
       it('makes no link from the stream where PostgreSQL has one: pg_wal and pg_tblspc/OID are plain directories', async () => {
         const { root, outside } = dirs();
-        await restore([
-          link('pg_wal', outside), file('pg_wal/000000010000000000000001', Buffer.from('wal')),
-          dir('pg_tblspc'), link('pg_tblspc/16385', outside), file('pg_tblspc/16385/PG_15_202209061/f', Buffer.from('ts')),
-        ], root);
+        await restore(
+          [
+            link('pg_wal', outside),
+            file('pg_wal/000000010000000000000001', Buffer.from('wal')),
+            dir('pg_tblspc'),
+            link('pg_tblspc/16385', outside),
+            file('pg_tblspc/16385/PG_15_202209061/f', Buffer.from('ts')),
+          ],
+          root,
+        );
         assert.deepEqual(fs.readdirSync(outside), []);
         assert.ok(fs.lstatSync(path.join(root, 'pg_wal')).isDirectory());
         assert.equal(fs.readFileSync(path.join(root, 'pg_wal/000000010000000000000001'), 'utf8'), 'wal');
@@ -114,7 +190,13 @@ describe('a restore writes nothing outside its target', () => {
 
       it('restores permission bits only, never set-user-id, set-group-id or sticky', async () => {
         const { root } = dirs();
-        await restore([file('tool', Buffer.from('#!/bin/sh\n'), { mode: 0o6755 }), file('big', Buffer.alloc(512 * 1024), { mode: 0o1640 })], root);
+        await restore(
+          [
+            file('tool', Buffer.from('#!/bin/sh\n'), { mode: 0o6755 }),
+            file('big', Buffer.alloc(512 * 1024), { mode: 0o1640 }),
+          ],
+          root,
+        );
         assert.equal(fs.statSync(path.join(root, 'tool')).mode & 0o7777, 0o755);
         assert.equal(fs.statSync(path.join(root, 'big')).mode & 0o7777, 0o640);
       });
@@ -122,31 +204,66 @@ describe('a restore writes nothing outside its target', () => {
   }
 
   describe('the label and the last step (finish)', () => {
-    const recovery = { target: { kind: 'latest' as const }, timeline: 1, restoreCommand: 'true', archiveMode: 'off' as const };
+    const recovery = {
+      target: { kind: 'latest' as const },
+      timeline: 1,
+      restoreCommand: 'true',
+      archiveMode: 'off' as const,
+    };
 
     it('refuses a label file that is not backup_label or tablespace_map', async () => {
       const { root, outside } = dirs();
       fs.mkdirSync(root);
-      await refused(postgresOffline.finish(root, { labelFiles: [{ name: '../outside/x', content: 'x' }], tablespaces: [], recovery }), 'FORMAT', '"../outside/x"', outside);
+      await refused(
+        postgresOffline.finish(root, {
+          labelFiles: [{ name: '../outside/x', content: 'x' }],
+          tablespaces: [],
+          recovery,
+        }),
+        'FORMAT',
+        '"../outside/x"',
+        outside,
+      );
     });
 
     it('refuses a recorded tablespace oid or location that could name another place', async () => {
       const { root, outside } = dirs();
       fs.mkdirSync(root);
       const space = { name: 'ts', critical: false, oid: 16385, location: outside };
-      assert.throws(() => postgresOffline.spaceRoot(root, { ...space, location: 'relative/dir' }, undefined), (e) => isOpenbarError(e, 'FORMAT') && /relative\/dir/.test(e.message));
-      assert.throws(() => postgresOffline.spaceRoot(root, { ...space, oid: '../../x' as unknown as number }, undefined), (e) => isOpenbarError(e, 'FORMAT') && /"\.\.\/\.\.\/x"/.test(e.message));
-      await refused(postgresOffline.finish(root, { labelFiles: [], tablespaces: [{ oid: -1, location: outside }], recovery }), 'FORMAT', 'oid -1', outside);
+      assert.throws(
+        () => postgresOffline.spaceRoot(root, { ...space, location: 'relative/dir' }, undefined),
+        (e) => isOpenbarError(e, 'FORMAT') && /relative\/dir/.test(e.message),
+      );
+      assert.throws(
+        () => postgresOffline.spaceRoot(root, { ...space, oid: '../../x' as unknown as number }, undefined),
+        (e) => isOpenbarError(e, 'FORMAT') && /"\.\.\/\.\.\/x"/.test(e.message),
+      );
+      await refused(
+        postgresOffline.finish(root, { labelFiles: [], tablespaces: [{ oid: -1, location: outside }], recovery }),
+        'FORMAT',
+        'oid -1',
+        outside,
+      );
     });
 
     it('refuses links an earlier run left in the target: pg_tblspc, postgresql.auto.conf', async () => {
       const { root, outside } = dirs();
       fs.mkdirSync(root);
       fs.symlinkSync(outside, path.join(root, 'pg_tblspc'));
-      await refused(postgresOffline.finish(root, { labelFiles: [], tablespaces: [{ oid: 16385, location: outside }], recovery }), 'CONFLICT', path.join(root, 'pg_tblspc'), outside);
+      await refused(
+        postgresOffline.finish(root, { labelFiles: [], tablespaces: [{ oid: 16385, location: outside }], recovery }),
+        'CONFLICT',
+        path.join(root, 'pg_tblspc'),
+        outside,
+      );
       fs.rmSync(path.join(root, 'pg_tblspc'));
       fs.symlinkSync(path.join(outside, 'auto.conf'), path.join(root, 'postgresql.auto.conf'));
-      await refused(postgresOffline.finish(root, { labelFiles: [], tablespaces: [], recovery }), 'CONFLICT', 'postgresql.auto.conf', outside);
+      await refused(
+        postgresOffline.finish(root, { labelFiles: [], tablespaces: [], recovery }),
+        'CONFLICT',
+        'postgresql.auto.conf',
+        outside,
+      );
     });
 
     it("checks pg_default's root, a data directory's base/, is not a link (the data directory may be one)", async () => {
@@ -155,9 +272,18 @@ describe('a restore writes nothing outside its target', () => {
       made.push(real);
       fs.mkdirSync(real);
       fs.symlinkSync(real, root);
-      const base = postgresOffline.spaceRoot(root, { name: 'pg_default', critical: false, oid: null, location: null }, undefined);
+      const base = postgresOffline.spaceRoot(
+        root,
+        { name: 'pg_default', critical: false, oid: null, location: null },
+        undefined,
+      );
       fs.symlinkSync(outside, base);
-      await refused(postgresOffline.restoreSpace(stream([file('1/1259', Buffer.alloc(PAGE))])(), base, {}), 'CONFLICT', base, outside);
+      await refused(
+        postgresOffline.restoreSpace(stream([file('1/1259', Buffer.alloc(PAGE))])(), base, {}),
+        'CONFLICT',
+        base,
+        outside,
+      );
       fs.rmSync(base);
       await postgresOffline.restoreSpace(stream([file('1/1259', Buffer.alloc(PAGE))])(), base, {});
       assert.equal(fs.statSync(path.join(real, 'base/1/1259')).size, PAGE);

@@ -9,28 +9,44 @@ import { queryOne } from './pg-connection.js';
 import { formatLsn, parseLsn, walFileName, walFilesBetween, segmentOf } from '../format/lsn.js';
 import { isoTime } from '../../../common/units.js';
 
-export async function startBackup(client: pg.Client, version: number, segmentSize: number, label: string): Promise<BackupHandle> {
-  const startSql = version >= 150000 ? 'SELECT pg_backup_start($1, true) AS lsn' : 'SELECT pg_start_backup($1, true, false) AS lsn';
+export async function startBackup(
+  client: pg.Client,
+  version: number,
+  segmentSize: number,
+  label: string,
+): Promise<BackupHandle> {
+  const startSql =
+    version >= 150000 ? 'SELECT pg_backup_start($1, true) AS lsn' : 'SELECT pg_start_backup($1, true, false) AS lsn';
   const started = await queryOne<{ lsn: string }>(client, startSql, [label]);
   const startTime = isoTime();
   const startLsn = parseLsn(started.lsn);
-  const { timeline_id: timeline } = await queryOne<{ timeline_id: number }>(client, 'SELECT timeline_id FROM pg_control_checkpoint()');
+  const { timeline_id: timeline } = await queryOne<{ timeline_id: number }>(
+    client,
+    'SELECT timeline_id FROM pg_control_checkpoint()',
+  );
   let done = false;
 
   const stop = async (): Promise<BackupStopped> => {
-    const stopSql = version >= 150000
-      ? 'SELECT lsn, labelfile, spcmapfile FROM pg_backup_stop(false)'
-      : 'SELECT lsn, labelfile, spcmapfile FROM pg_stop_backup(false, false)';
+    const stopSql =
+      version >= 150000
+        ? 'SELECT lsn, labelfile, spcmapfile FROM pg_backup_stop(false)'
+        : 'SELECT lsn, labelfile, spcmapfile FROM pg_stop_backup(false, false)';
     const r = await queryOne<{ lsn: string; labelfile: string; spcmapfile: string | null }>(client, stopSql);
     done = true;
-    const { next: nextXid } = await queryOne<{ next: string }>(client, 'SELECT txid_current_snapshot()::text AS next').then((x) => ({ next: String(x.next).split(':')[1]! }));
+    const { next: nextXid } = await queryOne<{ next: string }>(
+      client,
+      'SELECT txid_current_snapshot()::text AS next',
+    ).then((x) => ({ next: String(x.next).split(':')[1]! }));
     const stopLsn = parseLsn(r.lsn);
     const lastByte = stopLsn > startLsn ? stopLsn - 1n : startLsn;
     const labelFiles = [{ name: 'backup_label', content: r.labelfile }];
     if (r.spcmapfile) labelFiles.push({ name: 'tablespace_map', content: r.spcmapfile });
     return {
-      stopLsn: formatLsn(stopLsn), stopTime: isoTime(),
-      walFiles: walFilesBetween(timeline, startLsn, lastByte, segmentSize), labelFiles, nextXid,
+      stopLsn: formatLsn(stopLsn),
+      stopTime: isoTime(),
+      walFiles: walFilesBetween(timeline, startLsn, lastByte, segmentSize),
+      labelFiles,
+      nextXid,
     };
   };
 
@@ -42,7 +58,11 @@ export async function startBackup(client: pg.Client, version: number, segmentSiz
   };
 
   return {
-    startLsn: formatLsn(startLsn), timeline, startWal: walFileName(timeline, segmentOf(startLsn, segmentSize), segmentSize),
-    startTime, stop, abort,
+    startLsn: formatLsn(startLsn),
+    timeline,
+    startWal: walFileName(timeline, segmentOf(startLsn, segmentSize), segmentSize),
+    startTime,
+    stop,
+    abort,
   };
 }

@@ -12,15 +12,26 @@ export interface PgConnectionSettings {
 
 export async function connect(s: PgConnectionSettings, applicationName = 'openbar'): Promise<pg.Client> {
   const { default: pgModule } = await loadPg(); // loaded only by commands that talk to the server
-  const client = new pgModule.Client({ host: s.host, port: s.port, user: s.user, database: s.database, application_name: applicationName });
+  const client = new pgModule.Client({
+    host: s.host,
+    port: s.port,
+    user: s.user,
+    database: s.database,
+    application_name: applicationName,
+  });
   try {
     await client.connect();
   } catch (err) {
     await client.end().catch(() => {});
-    fail('PG', `cannot connect to PostgreSQL at ${s.host}:${s.port} as ${s.user}: ${(err as Error).message}`,
-      'check that the server runs and pg_host, pg_port and pg_user in the config');
+    fail(
+      'PG',
+      `cannot connect to PostgreSQL at ${s.host}:${s.port} as ${s.user}: ${(err as Error).message}`,
+      'check that the server runs and pg_host, pg_port and pg_user in the config',
+    );
   }
-  client.on('error', () => { /* reported by the failing query */ });
+  client.on('error', () => {
+    /* reported by the failing query */
+  });
   return client;
 }
 
@@ -32,12 +43,20 @@ export async function connect(s: PgConnectionSettings, applicationName = 'openba
  */
 function loadPg(): Promise<typeof import('pg')> {
   if (!('navigator' in globalThis)) {
-    Object.defineProperty(globalThis, 'navigator', { value: { userAgent: `Node.js/${process.versions.node.split('.')[0]}` }, configurable: true, writable: true });
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { userAgent: `Node.js/${process.versions.node.split('.')[0]}` },
+      configurable: true,
+      writable: true,
+    });
   }
   return import('pg');
 }
 
-export async function queryOne<T extends Record<string, unknown>>(client: pg.Client, sql: string, args: unknown[] = []): Promise<T> {
+export async function queryOne<T extends Record<string, unknown>>(
+  client: pg.Client,
+  sql: string,
+  args: unknown[] = [],
+): Promise<T> {
   try {
     const r = await client.query<T>(sql, args);
     return r.rows[0]!;

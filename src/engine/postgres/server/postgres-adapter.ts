@@ -5,7 +5,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { fail } from '../../../common/errors.js';
-import type { BackupHandle, ByteSink, ClusterIdentity, EngineAdapter, WalFileExpectations, IncrementalSource, ServerInfo, SpaceFile, SpaceInfo, SpaceReadOptions, WalFacts, WalSources, WalReadingOptions } from '../../engine.js';
+import type {
+  BackupHandle,
+  ByteSink,
+  ClusterIdentity,
+  EngineAdapter,
+  WalFileExpectations,
+  IncrementalSource,
+  ServerInfo,
+  SpaceFile,
+  SpaceInfo,
+  SpaceReadOptions,
+  WalFacts,
+  WalSources,
+  WalReadingOptions,
+} from '../../engine.js';
 import { startBackup } from './backup-session.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from '../backup/spaces.js';
@@ -49,7 +63,9 @@ export class PostgresAdapter implements EngineAdapter {
 
   private async ask(): Promise<ServerInfo> {
     const c = await this.db();
-    const r = await queryOne<Record<string, string>>(c, `SELECT
+    const r = await queryOne<Record<string, string>>(
+      c,
+      `SELECT
       (SELECT system_identifier::text FROM pg_control_system()) AS system_id,
       current_setting('server_version_num') AS version, current_setting('server_version') AS version_text,
       current_setting('data_directory') AS data_dir, current_setting('data_checksums') AS checksums,
@@ -57,18 +73,33 @@ export class PostgresAdapter implements EngineAdapter {
       (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS wal_segment_size,
       current_setting('archive_mode') AS archive_mode, current_setting('archive_command') AS archive_command,
       pg_is_in_recovery()::text AS in_recovery,
-      CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_flush_lsn()::text END AS flush_lsn`);
-    if (r.in_recovery === 'true') fail('PG', 'the server is a standby (in recovery)', 'back up the primary; standby backups are not supported yet');
+      CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_flush_lsn()::text END AS flush_lsn`,
+    );
+    if (r.in_recovery === 'true')
+      fail('PG', 'the server is a standby (in recovery)', 'back up the primary; standby backups are not supported yet');
     const info: ServerInfo = {
-      systemId: r.system_id!, version: Number(r.version), versionText: r.version_text!, dataDir: r.data_dir!,
-      checksums: r.checksums === 'on', pageSize: Number(r.block_size), walSegmentSize: Number(r.wal_segment_size),
-      archiveMode: r.archive_mode!, archiveCommand: r.archive_command!, walFlushLsn: r.flush_lsn!,
+      systemId: r.system_id!,
+      version: Number(r.version),
+      versionText: r.version_text!,
+      dataDir: r.data_dir!,
+      checksums: r.checksums === 'on',
+      pageSize: Number(r.block_size),
+      walSegmentSize: Number(r.wal_segment_size),
+      archiveMode: r.archive_mode!,
+      archiveCommand: r.archive_command!,
+      walFlushLsn: r.flush_lsn!,
     };
-    if (info.version < 130000) fail('PG', `PostgreSQL ${info.versionText} is not supported`, 'openbar supports PostgreSQL 13 to 17');
+    if (info.version < 130000)
+      fail('PG', `PostgreSQL ${info.versionText} is not supported`, 'openbar supports PostgreSQL 13 to 17');
     if (info.pageSize !== PAGE_SIZE) fail('PG', `block size ${info.pageSize} is not supported (only ${PAGE_SIZE})`);
     if (this.s.dataDir && path.resolve(this.s.dataDir) !== path.resolve(info.dataDir)) {
       const same = fs.existsSync(this.s.dataDir) && fs.realpathSync(this.s.dataDir) === fs.realpathSync(info.dataDir);
-      if (!same) fail('CONFIG', `pg_data is ${this.s.dataDir} but the server at ${this.s.host}:${this.s.port} runs on ${info.dataDir}`, 'fix pg_data or pg_port in the config');
+      if (!same)
+        fail(
+          'CONFIG',
+          `pg_data is ${this.s.dataDir} but the server at ${this.s.host}:${this.s.port} runs on ${info.dataDir}`,
+          'fix pg_data or pg_port in the config',
+        );
     }
     return info;
   }
@@ -82,9 +113,11 @@ export class PostgresAdapter implements EngineAdapter {
   async spaces(): Promise<SpaceInfo[]> {
     const info = await this.describe();
     const c = await this.db();
-    const rows = (await c.query<{ oid: number; spcname: string; location: string }>(
-      "SELECT oid::int AS oid, spcname, pg_tablespace_location(oid) AS location FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY spcname",
-    )).rows;
+    const rows = (
+      await c.query<{ oid: number; spcname: string; location: string }>(
+        "SELECT oid::int AS oid, spcname, pg_tablespace_location(oid) AS location FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global') ORDER BY spcname",
+      )
+    ).rows;
     return [
       criticalSpace(info.dataDir),
       defaultSpace(info.dataDir),
@@ -115,10 +148,32 @@ export class PostgresAdapter implements EngineAdapter {
     return copySpace(space, files, sink, opts, cache);
   }
 
-  async walChanges(fromLsn: string, timeline: number, sources: WalSources, known?: WalFacts, opts: WalReadingOptions = {}): Promise<WalChangesReading> {
+  async walChanges(
+    fromLsn: string,
+    timeline: number,
+    sources: WalSources,
+    known?: WalFacts,
+    opts: WalReadingOptions = {},
+  ): Promise<WalChangesReading> {
     // with what the base recorded and pg_data configured, the server need not be asked first
-    const facts = known && this.s.dataDir ? { ...known, dataDir: this.s.dataDir } : await this.describe().then((i) => ({ segmentSize: i.walSegmentSize, systemId: i.systemId, dataDir: i.dataDir }));
-    return new WalChangesReading({ fromLsn, timeline, segmentSize: facts.segmentSize, systemId: facts.systemId, pgWal: path.join(facts.dataDir, 'pg_wal'), sources, ...(opts.lend ? { lend: opts.lend } : {}), pageImages: opts.pageImages ?? false });
+    const facts =
+      known && this.s.dataDir
+        ? { ...known, dataDir: this.s.dataDir }
+        : await this.describe().then((i) => ({
+            segmentSize: i.walSegmentSize,
+            systemId: i.systemId,
+            dataDir: i.dataDir,
+          }));
+    return new WalChangesReading({
+      fromLsn,
+      timeline,
+      segmentSize: facts.segmentSize,
+      systemId: facts.systemId,
+      pgWal: path.join(facts.dataDir, 'pg_wal'),
+      sources,
+      ...(opts.lend ? { lend: opts.lend } : {}),
+      pageImages: opts.pageImages ?? false,
+    });
   }
 
   compareLsn(a: string, b: string): number {
@@ -142,7 +197,10 @@ export class PostgresAdapter implements EngineAdapter {
 
   async switchWal(): Promise<{ lsn: string; walFile: string }> {
     const c = await this.db();
-    const r = await queryOne<{ lsn: string; walfile: string }>(c, 'SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS walfile FROM pg_switch_wal() AS lsn');
+    const r = await queryOne<{ lsn: string; walfile: string }>(
+      c,
+      'SELECT lsn::text AS lsn, pg_walfile_name(lsn) AS walfile FROM pg_switch_wal() AS lsn',
+    );
     return { lsn: r.lsn, walFile: r.walfile };
   }
 
@@ -153,7 +211,11 @@ export class PostgresAdapter implements EngineAdapter {
 
   async createRestorePoint(name: string): Promise<{ lsn: string; time: string; xid: string; timeline: number }> {
     const c = await this.db();
-    const r = await queryOne<{ lsn: string; now: Date; wal: string }>(c, 'SELECT p::text AS lsn, clock_timestamp() AS now, pg_walfile_name(p) AS wal FROM pg_create_restore_point($1) AS p', [name]);
+    const r = await queryOne<{ lsn: string; now: Date; wal: string }>(
+      c,
+      'SELECT p::text AS lsn, clock_timestamp() AS now, pg_walfile_name(p) AS wal FROM pg_create_restore_point($1) AS p',
+      [name],
+    );
     const x = await queryOne<{ next: string }>(c, 'SELECT txid_current_snapshot()::text AS next');
     return { lsn: r.lsn, time: isoTime(r.now), xid: String(x.next).split(':')[1]!, timeline: walFileTimeline(r.wal) };
   }
@@ -162,21 +224,36 @@ export class PostgresAdapter implements EngineAdapter {
    * Names for relation files, as the server knows them now (best effort: a relation
    * dropped since the backup has none). Keys are `dbOid/relfilenode`.
    */
-  async relationNames(list: readonly { dbOid: number; spcOid: number; relfilenode: number }[]): Promise<Map<string, { database: string; relation: string | null }>> {
+  async relationNames(
+    list: readonly { dbOid: number; spcOid: number; relfilenode: number }[],
+  ): Promise<Map<string, { database: string; relation: string | null }>> {
     const out = new Map<string, { database: string; relation: string | null }>();
     if (list.length === 0) return out;
     const c = await this.db();
-    const dbs = new Map((await c.query<{ oid: number; datname: string }>('SELECT oid::int AS oid, datname FROM pg_database')).rows.map((r) => [r.oid, r.datname]));
+    const dbs = new Map(
+      (await c.query<{ oid: number; datname: string }>('SELECT oid::int AS oid, datname FROM pg_database')).rows.map(
+        (r) => [r.oid, r.datname],
+      ),
+    );
     for (const dbOid of new Set(list.map((x) => x.dbOid))) {
-      const datname = dbOid === 0 ? (this.s.database) : dbs.get(dbOid);
+      const datname = dbOid === 0 ? this.s.database : dbs.get(dbOid);
       if (datname === undefined) continue;
       const mine = list.filter((x) => x.dbOid === dbOid);
-      const conn = datname === this.s.database ? c : await connect({ ...this.s, database: datname }).catch(() => undefined);
+      const conn =
+        datname === this.s.database ? c : await connect({ ...this.s, database: datname }).catch(() => undefined);
       if (!conn) continue;
       try {
         for (const x of mine) {
-          const r = await conn.query<{ rel: string | null }>('SELECT pg_filenode_relation($1, $2)::regclass::text AS rel', [x.spcOid === DEFAULTTABLESPACE_OID ? 0 : x.spcOid, x.relfilenode]).catch(() => ({ rows: [{ rel: null }] }));
-          out.set(`${dbOid}/${x.relfilenode}`, { database: dbOid === 0 ? '(shared)' : datname, relation: r.rows[0]?.rel ?? null });
+          const r = await conn
+            .query<{ rel: string | null }>('SELECT pg_filenode_relation($1, $2)::regclass::text AS rel', [
+              x.spcOid === DEFAULTTABLESPACE_OID ? 0 : x.spcOid,
+              x.relfilenode,
+            ])
+            .catch(() => ({ rows: [{ rel: null }] }));
+          out.set(`${dbOid}/${x.relfilenode}`, {
+            database: dbOid === 0 ? '(shared)' : datname,
+            relation: r.rows[0]?.rel ?? null,
+          });
         }
       } finally {
         if (conn !== c) await conn.end().catch(() => {});

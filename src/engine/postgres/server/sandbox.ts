@@ -14,8 +14,13 @@ export function findPgBin(preferred?: string): string | undefined {
   if (preferred && fs.existsSync(path.join(preferred, 'pg_ctl'))) return preferred;
   let versions: string[] = [];
   try {
-    versions = fs.readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-  } catch { /* not Debian's layout */ }
+    versions = fs
+      .readdirSync('/usr/lib/postgresql')
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
+  } catch {
+    /* not Debian's layout */
+  }
   for (const v of versions) {
     const bin = `/usr/lib/postgresql/${v}/bin`;
     if (fs.existsSync(path.join(bin, 'pg_ctl'))) return bin;
@@ -25,16 +30,29 @@ export function findPgBin(preferred?: string): string | undefined {
 }
 
 export function requirePgBin(preferred?: string): string {
-  return findPgBin(preferred) ?? fail('NOT_FOUND', 'PostgreSQL is not installed (no pg_ctl found)', 'install it: apt-get install -y postgresql');
+  return (
+    findPgBin(preferred) ??
+    fail('NOT_FOUND', 'PostgreSQL is not installed (no pg_ctl found)', 'install it: apt-get install -y postgresql')
+  );
 }
 
 const asRoot = () => process.getuid?.() === 0;
 
 /** Runs a PostgreSQL program, as the postgres user when we are root. */
-export function runPg(bin: string, program: string, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
+export function runPg(
+  bin: string,
+  program: string,
+  args: readonly string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): SpawnSyncReturns<string> {
   const exe = path.join(bin, program);
   const [cmd, argv] = asRoot() ? ['runuser', ['-u', 'postgres', '--', exe, ...args]] : [exe, [...args]];
-  return spawnSync(cmd, argv, { encoding: 'utf8', env: { ...process.env, ...(opts.env ?? {}) }, ...(opts.input !== undefined ? { input: opts.input } : {}), maxBuffer: 64 * 1024 * 1024 });
+  return spawnSync(cmd, argv, {
+    encoding: 'utf8',
+    env: { ...process.env, ...(opts.env ?? {}) },
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 /** Makes `dir` owned by postgres when we are root, so a cluster or an archive can live there. */
@@ -63,7 +81,12 @@ export interface SandboxOptions {
 }
 
 export class SandboxCluster {
-  private constructor(readonly bin: string, readonly dataDir: string, readonly socketDir: string, public port: number) {}
+  private constructor(
+    readonly bin: string,
+    readonly dataDir: string,
+    readonly socketDir: string,
+    public port: number,
+  ) {}
 
   /** initdb a new cluster in `dir/data`, its socket in `dir/sock`; not started. */
   static async create(o: SandboxOptions): Promise<SandboxCluster> {
@@ -72,14 +95,32 @@ export class SandboxCluster {
     const socketDir = path.join(o.dir, 'sock');
     fs.mkdirSync(socketDir, { recursive: true });
     giveToPostgres(o.dir);
-    const r = runPg(bin, 'initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', ...(o.checksums === false ? [] : ['--data-checksums'])]);
+    const r = runPg(bin, 'initdb', [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      ...(o.checksums === false ? [] : ['--data-checksums']),
+    ]);
     if (r.status !== 0) fail('PG', `initdb failed: ${r.stderr.trim().split('\n').pop()}`);
     const port = await freePort();
     const c = new SandboxCluster(bin, dataDir, socketDir, port);
     c.configure({
-      port: String(port), listen_addresses: "''", unix_socket_directories: `'${socketDir}'`,
-      wal_level: 'replica', max_wal_senders: '4', fsync: 'off', synchronous_commit: 'off',
-      shared_buffers: '64MB', max_connections: '40', logging_collector: 'off', ...(o.settings ?? {}),
+      port: String(port),
+      listen_addresses: "''",
+      unix_socket_directories: `'${socketDir}'`,
+      wal_level: 'replica',
+      max_wal_senders: '4',
+      fsync: 'off',
+      synchronous_commit: 'off',
+      shared_buffers: '64MB',
+      max_connections: '40',
+      logging_collector: 'off',
+      ...(o.settings ?? {}),
     });
     return c;
   }
@@ -101,7 +142,16 @@ export class SandboxCluster {
   }
 
   start(opts: { wait?: boolean } = {}): void {
-    const r = runPg(this.bin, 'pg_ctl', ['-D', this.dataDir, '-l', this.logFile, '-o', `-p ${this.port} -k ${this.socketDir} -c listen_addresses=''`, ...(opts.wait === false ? ['-W'] : ['-w', '-t', '300']), 'start']);
+    const r = runPg(this.bin, 'pg_ctl', [
+      '-D',
+      this.dataDir,
+      '-l',
+      this.logFile,
+      '-o',
+      `-p ${this.port} -k ${this.socketDir} -c listen_addresses=''`,
+      ...(opts.wait === false ? ['-W'] : ['-w', '-t', '300']),
+      'start',
+    ]);
     if (r.status !== 0) fail('PG', `pg_ctl start failed on ${this.dataDir}: ${this.tail()}`);
   }
 
@@ -126,7 +176,11 @@ export class SandboxCluster {
     return connect({ ...this.connectionSettings(), database }, 'openbar sandbox');
   }
 
-  async query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, args: unknown[] = [], database = 'postgres'): Promise<T[]> {
+  async query<T extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    args: unknown[] = [],
+    database = 'postgres',
+  ): Promise<T[]> {
     const c = await this.client(database);
     try {
       return (await c.query<T>(sql, args)).rows;
@@ -142,15 +196,30 @@ export class SandboxCluster {
       try {
         const [r] = await this.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r');
         if (!r!.r) return;
-      } catch { /* starting */ }
-      if (Date.now() > deadline) fail('PG', `server on ${this.dataDir} still in recovery after ${timeoutMs / 1000} s: ${this.tail()}`);
+      } catch {
+        /* starting */
+      }
+      if (Date.now() > deadline)
+        fail('PG', `server on ${this.dataDir} still in recovery after ${timeoutMs / 1000} s: ${this.tail()}`);
       await new Promise((res) => setTimeout(res, 200));
     }
   }
 
   /** pgbench -i at `scale`, in database `db`. */
   pgbenchInit(scale: number, db = 'postgres'): void {
-    const r = runPg(this.bin, 'pgbench', ['-i', '-s', String(scale), '-q', '-h', this.socketDir, '-p', String(this.port), '-U', 'postgres', db]);
+    const r = runPg(this.bin, 'pgbench', [
+      '-i',
+      '-s',
+      String(scale),
+      '-q',
+      '-h',
+      this.socketDir,
+      '-p',
+      String(this.port),
+      '-U',
+      'postgres',
+      db,
+    ]);
     if (r.status !== 0) fail('PG', `pgbench -i failed: ${r.stderr.trim().split('\n').pop()}`);
   }
 }

@@ -15,7 +15,13 @@ import { FORK_NAMES, relationPath, tablespaceOf } from '../format/relation-path.
 export function relationRef(path: string, spaceOid: number | null): RelationRef | undefined {
   const f = relationPath(path);
   if (!f) return undefined;
-  return { dbOid: f.db, spcOid: tablespaceOf(f, spaceOid), relfilenode: f.rel, fork: FORK_NAMES[f.fork]!, segment: f.segment };
+  return {
+    dbOid: f.db,
+    spcOid: tablespaceOf(f, spaceOid),
+    relfilenode: f.rel,
+    fork: FORK_NAMES[f.fork]!,
+    segment: f.segment,
+  };
 }
 
 export const postgresArchiveChecker: ArchiveChecker = {
@@ -24,11 +30,21 @@ export const postgresArchiveChecker: ArchiveChecker = {
   async scanSpace(stream, o) {
     const capture = o.onControlFile && o.space === 'pg_global' ? new Map([[CONTROL_FILE, o.onControlFile]]) : undefined;
     return scanSpaceStream(stream, {
-      startLsn: o.startLsn, checksums: o.checksums, coverage: o.coverage as FileCoverage, depth: o.depth ?? 0,
-      ...(o.onBytes ? { onBytes: o.onBytes } : {}), ...(capture ? { capture } : {}),
+      startLsn: o.startLsn,
+      checksums: o.checksums,
+      coverage: o.coverage as FileCoverage,
+      depth: o.depth ?? 0,
+      ...(o.onBytes ? { onBytes: o.onBytes } : {}),
+      ...(capture ? { capture } : {}),
       onFinding: (f) => {
         const rel = relationRef(f.path, o.spaceOid);
-        o.onFinding({ space: o.space, path: f.path, block: f.block, ...(rel ? { relation: rel } : {}), problem: `page ${pageProblemText(f.problem)}` });
+        o.onFinding({
+          space: o.space,
+          path: f.path,
+          block: f.block,
+          ...(rel ? { relation: rel } : {}),
+          problem: `page ${pageProblemText(f.problem)}`,
+        });
       },
     });
   },
@@ -40,7 +56,14 @@ export const postgresArchiveChecker: ArchiveChecker = {
         const base = rel.segment * RELSEG_BLOCKS;
         const first = base + Math.floor(g.from / PAGE_SIZE);
         const last = base + Math.ceil(g.to / PAGE_SIZE) - 1;
-        yield { space, path: g.path, relation: rel, block: first, ...(last > first ? { lastBlock: last } : {}), problem: last > first ? `${last - first + 1} pages missing` : 'page missing' };
+        yield {
+          space,
+          path: g.path,
+          relation: rel,
+          block: first,
+          ...(last > first ? { lastBlock: last } : {}),
+          problem: last > first ? `${last - first + 1} pages missing` : 'page missing',
+        };
       } else {
         yield { space, path: g.path, problem: `bytes ${g.from}..${g.to - 1} of ${g.size} missing (file truncated)` };
       }
@@ -51,7 +74,8 @@ export const postgresArchiveChecker: ArchiveChecker = {
     const c = readControlFile(content);
     if ('error' in c) return c.error;
     if (c.crcOffset === undefined) return 'its CRC does not match its content (damaged)';
-    if (c.systemId !== systemId) return `it belongs to database system ${c.systemId}, the backup was taken of ${systemId}`;
+    if (c.systemId !== systemId)
+      return `it belongs to database system ${c.systemId}, the backup was taken of ${systemId}`;
     return undefined;
   },
 

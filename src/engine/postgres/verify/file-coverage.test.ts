@@ -17,7 +17,15 @@ describe('file coverage', () => {
   it('merges ranges given in any order, adjacent or overlapping', () => {
     const c = new FileCoverage();
     c.declare('f', 1000, true);
-    for (const [o, l] of [[500, 100], [0, 100], [100, 50], [700, 300], [580, 60], [140, 10]] as const) c.addRange('f', 1000, o, l);
+    for (const [o, l] of [
+      [500, 100],
+      [0, 100],
+      [100, 50],
+      [700, 300],
+      [580, 60],
+      [140, 10],
+    ] as const)
+      c.addRange('f', 1000, o, l);
     assert.deepEqual(gaps(c), ['f:150-500', 'f:640-700']);
   });
 

@@ -13,7 +13,12 @@ export interface CoverageGap {
   readonly to: number;
 }
 
-interface FileState { size: number; relation: boolean; spans: number[]; depth: number }
+interface FileState {
+  size: number;
+  relation: boolean;
+  spans: number[];
+  depth: number;
+}
 
 export class FileCoverage {
   private readonly files = new Map<string, FileState>();
@@ -25,7 +30,11 @@ export class FileCoverage {
   declare(path: string, size: number, relation: boolean, depth = 0): void {
     const f = this.files.get(path);
     if (!f) this.files.set(path, { size, relation, spans: [], depth });
-    else if (depth <= f.depth) { f.size = size; f.relation = relation; f.depth = depth; }
+    else if (depth <= f.depth) {
+      f.size = size;
+      f.relation = relation;
+      f.depth = depth;
+    }
   }
 
   addRange(path: string, size: number, offset: number, length: number): void {
@@ -60,7 +69,8 @@ export class FileCoverage {
       if (f.depth !== 0) continue; // dropped since an older level: not restored
       let at = 0;
       for (let i = 0; i < f.spans.length && at < f.size; i += 2) {
-        if (f.spans[i]! > at) yield { path, relation: f.relation, size: f.size, from: at, to: Math.min(f.spans[i]!, f.size) };
+        if (f.spans[i]! > at)
+          yield { path, relation: f.relation, size: f.size, from: at, to: Math.min(f.spans[i]!, f.size) };
         at = Math.max(at, f.spans[i + 1]!);
       }
       if (at < f.size) yield { path, relation: f.relation, size: f.size, from: at, to: f.size };
@@ -69,7 +79,10 @@ export class FileCoverage {
 
   private state(path: string, size: number): FileState {
     let f = this.files.get(path);
-    if (!f) { f = { size, relation: false, spans: [], depth: 0 }; this.files.set(path, f); }
+    if (!f) {
+      f = { size, relation: false, spans: [], depth: 0 };
+      this.files.set(path, f);
+    }
     return f;
   }
 
@@ -77,15 +90,28 @@ export class FileCoverage {
   private add(f: FileState, from: number, to: number): void {
     const s = f.spans;
     // common case: appending after the last span
-    if (s.length === 0 || from > s[s.length - 1]!) { s.push(from, to); return; }
-    if (from >= s[s.length - 2]! ) { s[s.length - 1] = Math.max(s[s.length - 1]!, to); return; }
+    if (s.length === 0 || from > s[s.length - 1]!) {
+      s.push(from, to);
+      return;
+    }
+    if (from >= s[s.length - 2]!) {
+      s[s.length - 1] = Math.max(s[s.length - 1]!, to);
+      return;
+    }
     const merged: number[] = [];
     let placed = false;
     for (let i = 0; i < s.length; i += 2) {
-      const a = s[i]!, b = s[i + 1]!;
-      if (b < from) { merged.push(a, b); continue; }
+      const a = s[i]!,
+        b = s[i + 1]!;
+      if (b < from) {
+        merged.push(a, b);
+        continue;
+      }
       if (a > to) {
-        if (!placed) { merged.push(from, to); placed = true; }
+        if (!placed) {
+          merged.push(from, to);
+          placed = true;
+        }
         merged.push(a, b);
         continue;
       }

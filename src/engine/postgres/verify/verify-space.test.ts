@@ -30,15 +30,40 @@ describe('scan of a space stream (verify)', () => {
       const data = pages.map((p) => Buffer.from(p));
       data[blocks.indexOf(bad)]![5000]! ^= 0x10;
       const stream = Buffer.concat([
-        encodeHeader({ space: 'pg_default', server: 's', systemId: '1', level: 1, part: 0, parts: 1, startLsn: '0/1000000', pageSize: 8192, created: new Date().toISOString(), baseLsn: '0/100' }),
-        encodeEntry({ path: '5/16384.1', type: 'file', mode: 0o600, mtimeMs: 0, size: RELSEG_BLOCKS * 8192, pages: blocks }),
+        encodeHeader({
+          space: 'pg_default',
+          server: 's',
+          systemId: '1',
+          level: 1,
+          part: 0,
+          parts: 1,
+          startLsn: '0/1000000',
+          pageSize: 8192,
+          created: new Date().toISOString(),
+          baseLsn: '0/100',
+        }),
+        encodeEntry({
+          path: '5/16384.1',
+          type: 'file',
+          mode: 0o600,
+          mtimeMs: 0,
+          size: RELSEG_BLOCKS * 8192,
+          pages: blocks,
+        }),
         ...data,
         encodeTrailer({ files: 1, bytes: data.length * 8192, badPages: 0 }),
       ]);
       const found: PageFinding[] = [];
       // fed in odd pieces, so that pages are cut between chunks too
-      async function* pieces() { for (let at = 0; at < stream.length; at += 5000) yield stream.subarray(at, at + 5000); }
-      const r = await scanSpaceStream(pieces(), { startLsn: '0/1000000', checksums: true, coverage: new FileCoverage(), onFinding: (f) => found.push(f) });
+      async function* pieces() {
+        for (let at = 0; at < stream.length; at += 5000) yield stream.subarray(at, at + 5000);
+      }
+      const r = await scanSpaceStream(pieces(), {
+        startLsn: '0/1000000',
+        checksums: true,
+        coverage: new FileCoverage(),
+        onFinding: (f) => found.push(f),
+      });
       assert.equal(r.pages, blocks.length);
       assert.deepEqual(found, [{ path: '5/16384.1', block: base + bad, problem: 'checksum' }]);
     }

@@ -11,7 +11,6 @@ import { SpaceStreamDecoder, type FileEntry, type StreamHeader, type StreamTrail
 import { FileCoverage } from './file-coverage.js';
 import { PAGE_SIZE } from '../format/page-size.js';
 
-
 export interface PageFinding {
   readonly path: string;
   readonly block: number;
@@ -48,17 +47,29 @@ export async function scanSpaceStream(source: AsyncIterable<Buffer>, opts: Space
   let files = 0;
   let pages = 0;
   let bytes = 0;
-  let cur: { entry: FileEntry; base: number | undefined; carry: Buffer; carryLen: number; captured: Buffer[] | undefined; index: number } | undefined;
+  let cur:
+    | {
+        entry: FileEntry;
+        base: number | undefined;
+        carry: Buffer;
+        carryLen: number;
+        captured: Buffer[] | undefined;
+        index: number;
+      }
+    | undefined;
 
   const checkPages = (run: Buffer, firstIndex: number) => {
     const c = cur!;
-    const blockOf = (i: number) => c.base! + (c.entry.pages ? c.entry.pages[firstIndex + i]! : ((c.entry.offset ?? 0) / PAGE_SIZE) + firstIndex + i);
+    const blockOf = (i: number) =>
+      c.base! + (c.entry.pages ? c.entry.pages[firstIndex + i]! : (c.entry.offset ?? 0) / PAGE_SIZE + firstIndex + i);
     if (c.entry.pages) {
       // page lists: each page checked with its own block number
       const blocks = Array.from({ length: run.length / PAGE_SIZE }, (_, i) => blockOf(i));
-      for (const b of checkChunk(run, blocks, `${start}`, opts.checksums).bad) opts.onFinding({ path: c.entry.path, block: blocks[b.index]!, problem: b.problem });
+      for (const b of checkChunk(run, blocks, `${start}`, opts.checksums).bad)
+        opts.onFinding({ path: c.entry.path, block: blocks[b.index]!, problem: b.problem });
     } else {
-      for (const b of checkChunk(run, blockOf(0), `${start}`, opts.checksums).bad) opts.onFinding({ path: c.entry.path, block: blockOf(b.index), problem: b.problem });
+      for (const b of checkChunk(run, blockOf(0), `${start}`, opts.checksums).bad)
+        opts.onFinding({ path: c.entry.path, block: blockOf(b.index), problem: b.problem });
     }
     pages += run.length / PAGE_SIZE;
   };
@@ -103,18 +114,34 @@ export async function scanSpaceStream(source: AsyncIterable<Buffer>, opts: Space
   for await (const chunk of source) {
     for (const ev of decoder.push(chunk)) {
       switch (ev.kind) {
-        case 'header': header = ev.header; break;
+        case 'header':
+          header = ev.header;
+          break;
         case 'entry':
           endFile();
           files++;
           cur = {
-            entry: ev.entry, base: ev.entry.type === 'file' ? relationBlockBase(ev.entry.path, RELSEG_BLOCKS) : undefined,
-            carry: Buffer.allocUnsafe(PAGE_SIZE), carryLen: 0, index: 0, captured: opts.capture?.has(ev.entry.path) ? [] : undefined,
+            entry: ev.entry,
+            base: ev.entry.type === 'file' ? relationBlockBase(ev.entry.path, RELSEG_BLOCKS) : undefined,
+            carry: Buffer.allocUnsafe(PAGE_SIZE),
+            carryLen: 0,
+            index: 0,
+            captured: opts.capture?.has(ev.entry.path) ? [] : undefined,
           };
-          opts.coverage.declare(ev.entry.path, ev.entry.type === 'file' ? ev.entry.size : 0, cur.base !== undefined, opts.depth ?? 0);
+          opts.coverage.declare(
+            ev.entry.path,
+            ev.entry.type === 'file' ? ev.entry.size : 0,
+            cur.base !== undefined,
+            opts.depth ?? 0,
+          );
           break;
-        case 'data': onData(ev.data); break;
-        case 'trailer': endFile(); trailer = ev.trailer; break;
+        case 'data':
+          onData(ev.data);
+          break;
+        case 'trailer':
+          endFile();
+          trailer = ev.trailer;
+          break;
       }
     }
   }

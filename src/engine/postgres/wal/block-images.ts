@@ -50,7 +50,10 @@ export class BlockImages {
   private next = 0;
   private live = 0;
 
-  constructor(private readonly maxPages: number, private readonly pageSize: number) {}
+  constructor(
+    private readonly maxPages: number,
+    private readonly pageSize: number,
+  ) {}
 
   /**
    * Block `i` of `rec` (main fork) is referenced; `endLsn` is where the record ends (the
@@ -87,7 +90,13 @@ export class BlockImages {
       for (let k = 0; k < blocks.length; k++) slots[k] = e.images.get(blocks[k]!)!;
       relations.push({ spcOid: e.spc, dbOid: e.db, relNumber: e.rel, blocks, slots });
     }
-    return { pageSize: this.pageSize, chunkPages: CHUNK_PAGES, chunks: this.chunks.map((c) => c.buffer as ArrayBuffer), relations, count: this.live };
+    return {
+      pageSize: this.pageSize,
+      chunkPages: CHUNK_PAGES,
+      chunks: this.chunks.map((c) => c.buffer as ArrayBuffer),
+      relations,
+      count: this.live,
+    };
   }
 
   private take(): number | undefined {
@@ -116,7 +125,10 @@ export class BlockImages {
    */
   private restore(slot: number, rec: DecodedRecord, i: number, endLsn: number): void {
     const size = this.pageSize;
-    const page = this.chunks[Math.floor(slot / CHUNK_PAGES)]!.subarray((slot % CHUNK_PAGES) * size, (slot % CHUNK_PAGES + 1) * size);
+    const page = this.chunks[Math.floor(slot / CHUNK_PAGES)]!.subarray(
+      (slot % CHUNK_PAGES) * size,
+      ((slot % CHUNK_PAGES) + 1) * size,
+    );
     const src = imageOffset(rec, i);
     const len = rec.imageLength[i]!;
     const holeOff = rec.holeOffset[i]!;

@@ -72,7 +72,11 @@ class RelEntry {
   next: RelEntry | undefined;
   /** main-fork blocks whose last reference so far restores a kept page */
   images: RelImageSlots | undefined;
-  constructor(readonly spc: number, readonly db: number, readonly rel: number) {}
+  constructor(
+    readonly spc: number,
+    readonly db: number,
+    readonly rel: number,
+  ) {}
 }
 
 /** Collects block references from segments pushed in order; `finish()` gives the result. */
@@ -81,7 +85,14 @@ export class BlockRefCollector {
   private readonly rec = new DecodedRecord();
   private readonly rels = new Map<number, RelEntry>();
   private last: RelEntry | undefined;
-  private readonly events = { created: [] as Ev<'create'>[], truncated: [] as Ev<'truncate'>[], droppedRels: [] as Ev<'drop-rels'>[], databasesCreated: [] as Ev<'create-database'>[], databasesDropped: [] as Ev<'drop-database'>[], unknown: [] as Ev<'unknown'>[] };
+  private readonly events = {
+    created: [] as Ev<'create'>[],
+    truncated: [] as Ev<'truncate'>[],
+    droppedRels: [] as Ev<'drop-rels'>[],
+    databasesCreated: [] as Ev<'create-database'>[],
+    databasesDropped: [] as Ev<'drop-database'>[],
+    unknown: [] as Ev<'unknown'>[],
+  };
   private unknownCount = 0;
   private records = 0;
   private walBytes = 0;
@@ -106,8 +117,12 @@ export class BlockRefCollector {
     const o = this.o;
     const blockSize = o.blockSize ?? PAGE_SIZE;
     const reader: WalRecordReader = new WalRecordReader({
-      startLsn: Number(o.startLsn), endLsn: Number(this.endLsn), format: o.format, sysid: o.sysid,
-      ...(readFrom !== undefined ? { readFrom: Number(readFrom) } : {}), ...(resume ? { resume } : {}),
+      startLsn: Number(o.startLsn),
+      endLsn: Number(this.endLsn),
+      format: o.format,
+      sysid: o.sysid,
+      ...(readFrom !== undefined ? { readFrom: Number(readFrom) } : {}),
+      ...(resume ? { resume } : {}),
       onRecord: (bytes, view, off, lsn) => {
         const format = reader.format!;
         const err = decodeRecord(bytes, view, off, lsn, format, blockSize, this.rec);
@@ -169,9 +184,17 @@ export class BlockRefCollector {
       }
     }
     return {
-      relations, blockCount, ...this.events, unknownCount: this.unknownCount,
-      startLsn: this.o.startLsn, endLsn: this.endLsn, complete: stop.reason === 'end-of-range', stop, stoppedAt: BigInt(stop.lsn),
-      records: this.records, walBytes: this.walBytes,
+      relations,
+      blockCount,
+      ...this.events,
+      unknownCount: this.unknownCount,
+      startLsn: this.o.startLsn,
+      endLsn: this.endLsn,
+      complete: stop.reason === 'end-of-range',
+      stop,
+      stoppedAt: BigInt(stop.lsn),
+      records: this.records,
+      walBytes: this.walBytes,
       ...(this.images ? { images: this.images.finish(this.entries()) } : {}),
     };
   }
@@ -232,17 +255,28 @@ export class BlockRefCollector {
       const fork = rec.forkFlags[i]! & 0x0f;
       (e.forks[fork] ??= new BlockSet()).add(rec.blockNumber[i]!);
       // a main-fork page: kept when this reference restores it whole, let go otherwise
-      if (images && fork === 0 && (e.images || rec.hasImage(i))) images.note(e.images ??= new Map(), rec, i, format, endLsn);
+      if (images && fork === 0 && (e.images || rec.hasImage(i)))
+        images.note((e.images ??= new Map()), rec, i, format, endLsn);
     }
   }
 
   private addEvent(ev: WalEvent): void {
     switch (ev.kind) {
-      case 'create': this.events.created.push(ev); break;
-      case 'truncate': this.events.truncated.push(ev); break;
-      case 'drop-rels': this.events.droppedRels.push(ev); break;
-      case 'create-database': this.events.databasesCreated.push(ev); break;
-      case 'drop-database': this.events.databasesDropped.push(ev); break;
+      case 'create':
+        this.events.created.push(ev);
+        break;
+      case 'truncate':
+        this.events.truncated.push(ev);
+        break;
+      case 'drop-rels':
+        this.events.droppedRels.push(ev);
+        break;
+      case 'create-database':
+        this.events.databasesCreated.push(ev);
+        break;
+      case 'drop-database':
+        this.events.databasesDropped.push(ev);
+        break;
       case 'unknown':
         if (this.unknownCount++ < MAX_UNKNOWN) this.events.unknown.push(ev);
         break;
@@ -254,16 +288,27 @@ export class BlockRefCollector {
   private dropImages(ev: WalEvent): void {
     const images = this.images!;
     const rel = (r: { spcOid: number; dbOid: number; relNumber: number }) => {
-      for (let e = this.rels.get(r.relNumber); e; e = e.next) if (e.spc === r.spcOid && e.db === r.dbOid && e.images) images.dropAll(e.images);
+      for (let e = this.rels.get(r.relNumber); e; e = e.next)
+        if (e.spc === r.spcOid && e.db === r.dbOid && e.images) images.dropAll(e.images);
     };
     const where = (keep: (e: RelEntry) => boolean) => {
       for (const e of this.entries()) if (e.images && !keep(e)) images.dropAll(e.images);
     };
     switch (ev.kind) {
-      case 'create': case 'truncate': rel(ev.rel); break;
-      case 'drop-rels': for (const r of ev.rels) rel(r); break;
-      case 'create-database': case 'drop-database': where((e) => e.db !== ev.dbId); break;
-      case 'unknown': where(() => false); break;
+      case 'create':
+      case 'truncate':
+        rel(ev.rel);
+        break;
+      case 'drop-rels':
+        for (const r of ev.rels) rel(r);
+        break;
+      case 'create-database':
+      case 'drop-database':
+        where((e) => e.db !== ev.dbId);
+        break;
+      case 'unknown':
+        where(() => false);
+        break;
     }
   }
 }

@@ -10,12 +10,15 @@ describe('block set', () => {
     let x = 12345;
     for (let i = 0; i < 100_000; i++) {
       x = (x * 1103515245 + 12345) >>> 0;
-      const b = x % 5000 + (i % 7 === 0 ? 0xfffffff0 - 5000 : 0);
+      const b = (x % 5000) + (i % 7 === 0 ? 0xfffffff0 - 5000 : 0);
       s.add(b);
       s.add(b);
       want.add(b);
     }
-    assert.deepEqual([...s.toSortedArray()], [...want].sort((a, b) => a - b));
+    assert.deepEqual(
+      [...s.toSortedArray()],
+      [...want].sort((a, b) => a - b),
+    );
     assert.equal(s.size, want.size);
   });
 
@@ -28,7 +31,16 @@ describe('block set', () => {
 
 describe('WAL formats', () => {
   it('knows the page magic of PostgreSQL 13 to 17', () => {
-    assert.deepEqual(WAL_FORMATS.map((f) => [f.major, f.magic]), [[13, 0xd106], [14, 0xd10d], [15, 0xd110], [16, 0xd113], [17, 0xd116]]);
+    assert.deepEqual(
+      WAL_FORMATS.map((f) => [f.major, f.magic]),
+      [
+        [13, 0xd106],
+        [14, 0xd10d],
+        [15, 0xd110],
+        [16, 0xd113],
+        [17, 0xd116],
+      ],
+    );
     assert.equal(walFormatForMagic(0xd110)?.dbaseDrop, 0x20);
     assert.equal(walFormatForMagic(0xd10d)?.bimgApply, 0x04);
     assert.equal(walFormatForMagic(0xd118), undefined);

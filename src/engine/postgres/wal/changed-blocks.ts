@@ -20,7 +20,10 @@ export interface WalSegmentInput {
  * order (the one holding startLsn first). A gap, a bad record or the end of the WAL before
  * endLsn gives `complete: false` with `stop` saying where and why: back up in full then.
  */
-export async function collectChangedBlocks(segments: AsyncIterable<WalSegmentInput> | Iterable<WalSegmentInput>, opts: BlockRefOptions): Promise<WalChanges> {
+export async function collectChangedBlocks(
+  segments: AsyncIterable<WalSegmentInput> | Iterable<WalSegmentInput>,
+  opts: BlockRefOptions,
+): Promise<WalChanges> {
   const c = new BlockRefCollector(opts);
   for await (const s of segments) {
     c.push(s.data, s.segno);
@@ -58,7 +61,8 @@ export async function* readSegmentFiles(files: readonly string[]): AsyncGenerato
     reading?.catch(() => {});
     if (!buf) continue;
     // xlp_info has XLP_LONG_HEADER: xlp_seg_size tells how to read the file name
-    if (buf.length >= WAL.LONG_PAGE_HEADER && (buf.readUInt16LE(2) & WAL.XLP_LONG_HEADER)) segSize = buf.readUInt32LE(32) || segSize;
+    if (buf.length >= WAL.LONG_PAGE_HEADER && buf.readUInt16LE(2) & WAL.XLP_LONG_HEADER)
+      segSize = buf.readUInt32LE(32) || segSize;
     const named = segSize > 0 ? parseWalFileName(walSegmentName(path.basename(files[i]!)), segSize) : undefined;
     yield named ? { data: buf, segno: Number(named.segno) } : { data: buf };
     spare = buf;

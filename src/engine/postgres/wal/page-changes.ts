@@ -20,10 +20,13 @@ export class PageChanges {
 
   constructor(private readonly w: WalChanges) {
     for (const c of w.created) this.whole.add(`${c.rel.spcOid}/${c.rel.dbOid}/${c.rel.relNumber}/${c.fork}`);
-    for (const d of w.databasesCreated) if (d.strategy === 'file_copy') this.copiedDatabases.add(`${d.tablespaceId}/${d.dbId}`);
+    for (const d of w.databasesCreated)
+      if (d.strategy === 'file_copy') this.copiedDatabases.add(`${d.tablespaceId}/${d.dbId}`);
   }
 
-  get blockCount(): number { return this.w.blockCount; }
+  get blockCount(): number {
+    return this.w.blockCount;
+  }
 
   /**
    * The pages of `relPath` (a main fork's file) that the WAL's full-page images restore,
@@ -43,7 +46,7 @@ export class PageChanges {
     const to = lowerBound(r.blocks, lo + RELSEG_BLOCKS);
     if (from === to) return undefined;
     const size = kept.pageSize;
-    const chunks = this.imageChunks ??= kept.chunks.map((c) => new Uint8Array(c));
+    const chunks = (this.imageChunks ??= kept.chunks.map((c) => new Uint8Array(c)));
     return {
       page: (block) => {
         const k = lowerBound(r.blocks, lo + block);
@@ -56,7 +59,9 @@ export class PageChanges {
   }
 
   /** What the WAL said, as read. */
-  get wal(): WalChanges { return this.w; }
+  get wal(): WalChanges {
+    return this.w;
+  }
 
   /**
    * For a relation file of `space`: 'whole' when it must be copied in full, else the
@@ -94,7 +99,8 @@ function lowerBound(a: Uint32Array, x: number): number {
   let hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1; else hi = mid;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
   }
   return lo;
 }

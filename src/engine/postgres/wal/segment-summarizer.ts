@@ -21,7 +21,12 @@ export interface SummarizeOptions {
 
 class ForkBlocks {
   readonly last = new Map<number, number>();
-  constructor(readonly spc: number, readonly db: number, readonly rel: number, readonly fork: number) {}
+  constructor(
+    readonly spc: number,
+    readonly db: number,
+    readonly rel: number,
+    readonly fork: number,
+  ) {}
 }
 
 /** The summary, or why the segment cannot be summarized (it then simply has none). */
@@ -43,7 +48,8 @@ export function summarizeSegment(data: Uint8Array, o: SummarizeOptions): WalSumm
   const segStart = o.segno * segSize;
   // LSNs are kept relative to this: a record summarized here starts after it (MAX_TAIL_BYTES < a segment)
   const lsnBase = segStart - segSize;
-  if (resume && prevTail!.lsn + resume.bytes.length > segStart) return 'the kept tail of the segment before overlaps this one';
+  if (resume && prevTail!.lsn + resume.bytes.length > segStart)
+    return 'the kept tail of the segment before overlaps this one';
   const reader: WalRecordReader = new WalRecordReader({
     startLsn: resume?.lsn ?? segStart,
     readFrom: segStart,
@@ -56,7 +62,10 @@ export function summarizeSegment(data: Uint8Array, o: SummarizeOptions): WalSumm
       records++;
       walBytes += rec.totLen;
       for (let i = 0; i < rec.blockCount; i++) {
-        const spc = rec.spcOid[i]!, db = rec.dbOid[i]!, rel = rec.relNumber[i]!, fork = rec.forkFlags[i]! & 0x0f;
+        const spc = rec.spcOid[i]!,
+          db = rec.dbOid[i]!,
+          rel = rec.relNumber[i]!,
+          fork = rec.forkFlags[i]! & 0x0f;
         if (!last || last.rel !== rel || last.fork !== fork || last.db !== db || last.spc !== spc) {
           // by relation number, then the few forks (and rare namesakes) under it: no key strings
           let list = forks.get(rel);
@@ -82,11 +91,28 @@ export function summarizeSegment(data: Uint8Array, o: SummarizeOptions): WalSumm
   reader.push(data, o.segno);
   if (reader.stop) return reader.stop.message;
   const partial = reader.partial();
-  const tail: SummaryTail | null = partial ? { lsn: partial.lsn, totLen: partial.totLen, ...(partial.bytes.length <= MAX_TAIL_BYTES ? { bytes: partial.bytes } : {}) } : null;
+  const tail: SummaryTail | null = partial
+    ? {
+        lsn: partial.lsn,
+        totLen: partial.totLen,
+        ...(partial.bytes.length <= MAX_TAIL_BYTES ? { bytes: partial.bytes } : {}),
+      }
+    : null;
   const head: WalSummary['head'] = resume ? 'resolved' : reader.skippedHead ? 'unresolved' : 'none';
   return {
-    segno: o.segno, segmentSize: segSize, systemId: String(reader.systemId ?? ''), head, tail, records, walBytes,
-    forks: [...forks.values()].flat().map((f) => sortFork(f, lsnBase)), events, unknown, unknownCount, lastUnknownLsn, lastTransactionMs,
+    segno: o.segno,
+    segmentSize: segSize,
+    systemId: String(reader.systemId ?? ''),
+    head,
+    tail,
+    records,
+    walBytes,
+    forks: [...forks.values()].flat().map((f) => sortFork(f, lsnBase)),
+    events,
+    unknown,
+    unknownCount,
+    lastUnknownLsn,
+    lastTransactionMs,
   };
 }
 

@@ -16,14 +16,45 @@ export type WalEvent =
   /** XLOG_SMGR_CREATE: a new relation fork file */
   | { readonly kind: 'create'; readonly lsn: number; readonly rel: RelFileLocator; readonly fork: number }
   /** XLOG_SMGR_TRUNCATE: main fork cut to `blkno` blocks when flags has 1 (heap); 2: vm, 4: fsm truncated to match */
-  | { readonly kind: 'truncate'; readonly lsn: number; readonly rel: RelFileLocator; readonly blkno: number; readonly flags: number }
+  | {
+      readonly kind: 'truncate';
+      readonly lsn: number;
+      readonly rel: RelFileLocator;
+      readonly blkno: number;
+      readonly flags: number;
+    }
   /** commit or abort (prepared or not) that removes relation files, every fork */
-  | { readonly kind: 'drop-rels'; readonly lsn: number; readonly xid: number; readonly commit: boolean; readonly rels: readonly RelFileLocator[] }
+  | {
+      readonly kind: 'drop-rels';
+      readonly lsn: number;
+      readonly xid: number;
+      readonly commit: boolean;
+      readonly rels: readonly RelFileLocator[];
+    }
   /** file_copy: the whole directory src → db was copied without WAL; wal_log: directory made, contents follow as FPIs */
-  | { readonly kind: 'create-database'; readonly lsn: number; readonly dbId: number; readonly tablespaceId: number; readonly strategy: 'file_copy' | 'wal_log'; readonly srcDbId?: number; readonly srcTablespaceId?: number }
-  | { readonly kind: 'drop-database'; readonly lsn: number; readonly dbId: number; readonly tablespaceIds: readonly number[] }
+  | {
+      readonly kind: 'create-database';
+      readonly lsn: number;
+      readonly dbId: number;
+      readonly tablespaceId: number;
+      readonly strategy: 'file_copy' | 'wal_log';
+      readonly srcDbId?: number;
+      readonly srcTablespaceId?: number;
+    }
+  | {
+      readonly kind: 'drop-database';
+      readonly lsn: number;
+      readonly dbId: number;
+      readonly tablespaceIds: readonly number[];
+    }
   /** a record this reader cannot account for: the caller should back up in full */
-  | { readonly kind: 'unknown'; readonly lsn: number; readonly rmid: number; readonly info: number; readonly reason: string };
+  | {
+      readonly kind: 'unknown';
+      readonly lsn: number;
+      readonly rmid: number;
+      readonly info: number;
+      readonly reason: string;
+    };
 
 export const SMGR_TRUNCATE = Object.freeze({ HEAP: 0x0001, VM: 0x0002, FSM: 0x0004 });
 
@@ -46,7 +77,13 @@ export function readSpecialRecord(rec: DecodedRecord, format: WalFormat): WalEve
     if (info === INFO.SMGR_TRUNCATE) {
       if (rec.mainDataLength < 4 + REL_SIZE + 4) return tooShort(rec, 'xl_smgr_truncate');
       const o = rec.mainDataOffset;
-      return { kind: 'truncate', lsn: rec.lsn, blkno: rec.view.getUint32(o, true), rel: relAt(rec.view, o + 4), flags: rec.view.getInt32(o + 4 + REL_SIZE, true) };
+      return {
+        kind: 'truncate',
+        lsn: rec.lsn,
+        blkno: rec.view.getUint32(o, true),
+        rel: relAt(rec.view, o + 4),
+        flags: rec.view.getInt32(o + 4 + REL_SIZE, true),
+      };
     }
     return unknown(rec, 'unknown Storage record');
   }
@@ -67,11 +104,25 @@ function readDbase(rec: DecodedRecord, format: WalFormat, info: number): WalEven
   const o = rec.mainDataOffset;
   if (info === format.dbaseCreateFileCopy) {
     if (rec.mainDataLength < 16) return tooShort(rec, 'xl_dbase_create_file_copy_rec');
-    return { kind: 'create-database', lsn: rec.lsn, strategy: 'file_copy', dbId: v.getUint32(o, true), tablespaceId: v.getUint32(o + 4, true), srcDbId: v.getUint32(o + 8, true), srcTablespaceId: v.getUint32(o + 12, true) };
+    return {
+      kind: 'create-database',
+      lsn: rec.lsn,
+      strategy: 'file_copy',
+      dbId: v.getUint32(o, true),
+      tablespaceId: v.getUint32(o + 4, true),
+      srcDbId: v.getUint32(o + 8, true),
+      srcTablespaceId: v.getUint32(o + 12, true),
+    };
   }
   if (info === format.dbaseCreateWalLog) {
     if (rec.mainDataLength < 8) return tooShort(rec, 'xl_dbase_create_wal_log_rec');
-    return { kind: 'create-database', lsn: rec.lsn, strategy: 'wal_log', dbId: v.getUint32(o, true), tablespaceId: v.getUint32(o + 4, true) };
+    return {
+      kind: 'create-database',
+      lsn: rec.lsn,
+      strategy: 'wal_log',
+      dbId: v.getUint32(o, true),
+      tablespaceId: v.getUint32(o + 4, true),
+    };
   }
   if (info === format.dbaseDrop) {
     if (rec.mainDataLength < 8) return tooShort(rec, 'xl_dbase_drop_rec');
@@ -134,6 +185,12 @@ const PG_EPOCH_MS = 946_684_800_000;
 export function transactionEndTime(rec: DecodedRecord): number | undefined {
   if (rec.rmid !== RM.XACT || rec.mainDataLength < 8) return undefined;
   const op = rec.info & INFO.XACT_OPMASK;
-  if (op !== INFO.XACT_COMMIT && op !== INFO.XACT_COMMIT_PREPARED && op !== INFO.XACT_ABORT && op !== INFO.XACT_ABORT_PREPARED) return undefined;
+  if (
+    op !== INFO.XACT_COMMIT &&
+    op !== INFO.XACT_COMMIT_PREPARED &&
+    op !== INFO.XACT_ABORT &&
+    op !== INFO.XACT_ABORT_PREPARED
+  )
+    return undefined;
   return PG_EPOCH_MS + Number(rec.view.getBigInt64(rec.mainDataOffset, true) / 1000n);
 }

@@ -54,7 +54,12 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
   try {
     switch (m.type) {
       case 'start':
-        collector = new BlockRefCollector({ startLsn: m.startLsn, endLsn: NO_END, sysid: m.sysid, ...(m.keepImages ? { keepImages: m.keepImages } : {}) });
+        collector = new BlockRefCollector({
+          startLsn: m.startLsn,
+          endLsn: NO_END,
+          sysid: m.sysid,
+          ...(m.keepImages ? { keepImages: m.keepImages } : {}),
+        });
         segment = new Uint8Array(m.segmentSize);
         break;
       case 'summary':
@@ -65,7 +70,10 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
         break;
       case 'piece': {
         const c = collector!;
-        if (m.segno !== segno) { segno = m.segno; filled = 0; }
+        if (m.segno !== segno) {
+          segno = m.segno;
+          filled = 0;
+        }
         // pieces come in order; one the reader no longer needs is only given back
         const wanted = m.offset === filled && !c.done && filled + m.data.length <= segment!.length;
         if (wanted) segment!.set(m.data, filled);
@@ -81,7 +89,10 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
       }
       case 'file': {
         const c = collector!;
-        if (m.segno !== segno) { segno = m.segno; filled = 0; }
+        if (m.segno !== segno) {
+          segno = m.segno;
+          filled = 0;
+        }
         if (m.from !== filled) throw new Error(`segment ${m.segno} asked from ${m.from}, read to ${filled}`);
         const t0 = performance.now();
         const found = readFile(c, m.path, m.to, m.rest);
@@ -100,7 +111,10 @@ parentPort!.on('message', (m: WalWorkerRequest) => {
         filled = 0;
         break;
       case 'finish': {
-        if (process.env.OPENBAR_TRACE) process.stderr.write(`trace wal worker: ${busy.toFixed(0)} ms parsing, up ${performance.now().toFixed(0)} ms\n`);
+        if (process.env.OPENBAR_TRACE)
+          process.stderr.write(
+            `trace wal worker: ${busy.toFixed(0)} ms parsing, up ${performance.now().toFixed(0)} ms\n`,
+          );
         const result = collector!.finish();
         // the kept pages move to the main thread, not copied
         reply({ type: 'result', result }, result.images?.chunks);
@@ -132,7 +146,8 @@ function readFile(c: BlockRefCollector, file: string, to: number, rest: boolean)
     const seg = segment!;
     const segEnd = (segno + 1) * seg.length;
     let end = Math.min(to, seg.length);
-    while (!c.done && c.nextLsn < segEnd) { // else done, or the reader has left the segment (a WAL switch)
+    while (!c.done && c.nextLsn < segEnd) {
+      // else done, or the reader has left the segment (a WAL switch)
       if (filled >= end) {
         if (!rest || end >= seg.length) break;
         end = seg.length; // a record runs on past `to`: the rest of the file

@@ -50,7 +50,8 @@ const KEEP_IMAGES = 4096;
 
 /** Enough of a WAL page to hold any record header that starts before the end LSN. */
 
-type WalChangesResult = { changes: PageChanges; records: number; walBytes: number; summarized: number } | { incomplete: string };
+type WalChangesResult =
+  { changes: PageChanges; records: number; walBytes: number; summarized: number } | { incomplete: string };
 
 export class WalChangesReading {
   private readonly worker: Worker;
@@ -84,11 +85,25 @@ export class WalChangesReading {
     const prestarted = takePrestarted(script);
     this.worker = prestarted ?? new Worker(script);
     this.loan = i.lend?.(this.worker);
-    this.worker.on('message', (r: WalWorkerReply) => { if (typeof r?.type === 'string') this.deliver(r); }); // else a task of the borrower's
-    this.worker.on('error', (err) => { this.failed ??= err; this.deliver({ type: 'error', message: err.message }); });
+    this.worker.on('message', (r: WalWorkerReply) => {
+      if (typeof r?.type === 'string') this.deliver(r);
+    }); // else a task of the borrower's
+    this.worker.on('error', (err) => {
+      this.failed ??= err;
+      this.deliver({ type: 'error', message: err.message });
+    });
     // a thread that ends before its answer (terminated, out of memory) must not leave finish waiting
-    this.worker.on('exit', () => { this.failed ??= new Error('the WAL reading thread ended'); this.deliver({ type: 'error', message: this.failed.message }); });
-    this.post({ type: 'start', startLsn: parseLsn(i.fromLsn), sysid: BigInt(i.systemId), segmentSize: i.segmentSize, ...(i.pageImages ? { keepImages: KEEP_IMAGES } : {}) });
+    this.worker.on('exit', () => {
+      this.failed ??= new Error('the WAL reading thread ended');
+      this.deliver({ type: 'error', message: this.failed.message });
+    });
+    this.post({
+      type: 'start',
+      startLsn: parseLsn(i.fromLsn),
+      sysid: BigInt(i.systemId),
+      segmentSize: i.segmentSize,
+      ...(i.pageImages ? { keepImages: KEEP_IMAGES } : {}),
+    });
     trace(`wal: reading started (${prestarted ? 'thread started by the launcher' : 'thread started now'})`);
     this.archived = this.takeSummaries().then(() => this.readArchived());
     this.archived.catch(() => {}); // awaited by finish; an abandoned reading must not count as unhandled
@@ -103,7 +118,10 @@ export class WalChangesReading {
     this.ahead = this.ahead.then(() => this.archived).then(() => this.readAhead(written));
     this.ahead.catch(() => {}); // awaited by finish
     // the thread then waits for backup mode: the borrower's work can load meanwhile
-    this.ahead.then(() => this.loan?.warm(), () => {});
+    this.ahead.then(
+      () => this.loan?.warm(),
+      () => {},
+    );
   }
 
   /** Reads on to `toLsn` (this backup's start), then says which pages changed, or why the WAL cannot tell. */
@@ -122,7 +140,10 @@ export class WalChangesReading {
         const name = walFileName(this.i.timeline, this.segno, this.i.segmentSize);
         // not archived yet (the segment holding this backup's start, at least): read from pg_wal
         // only as far as the reader needs
-        const upTo = Math.min(this.i.segmentSize, Number(to - BigInt(this.segno) * BigInt(this.i.segmentSize)) + WAL_PAGE_SIZE);
+        const upTo = Math.min(
+          this.i.segmentSize,
+          Number(to - BigInt(this.segno) * BigInt(this.i.segmentSize)) + WAL_PAGE_SIZE,
+        );
         // a segment begun from pg_wal goes on from there (else from the Logs pool, where it may be by now)
         const fromPool = async () => {
           const p = await this.open(this.segno);
@@ -130,18 +151,28 @@ export class WalChangesReading {
           return p !== undefined;
         };
         const fromPgWal = () => this.feedFile(upTo, true, false);
-        const found = this.fed > 0 ? (await fromPgWal()) || await fromPool() : (await fromPool()) || await fromPgWal();
-        if (!found) { missing = name; break; }
+        const found =
+          this.fed > 0 ? (await fromPgWal()) || (await fromPool()) : (await fromPool()) || (await fromPgWal());
+        if (!found) {
+          missing = name;
+          break;
+        }
       }
       this.post({ type: 'finish' });
       const r = await this.next();
       if (r.type !== 'result') throw new Error(`unexpected reply ${r.type}`);
       const w = r.result as WalChanges;
-      if (missing) return { incomplete: `WAL file ${missing} (between ${this.i.fromLsn} and ${toLsn}) is neither in the Logs pool nor in pg_wal` };
-      if (!w.complete) return { incomplete: `the WAL between ${this.i.fromLsn} and ${toLsn} cannot be read: ${w.stop.message}` };
+      if (missing)
+        return {
+          incomplete: `WAL file ${missing} (between ${this.i.fromLsn} and ${toLsn}) is neither in the Logs pool nor in pg_wal`,
+        };
+      if (!w.complete)
+        return { incomplete: `the WAL between ${this.i.fromLsn} and ${toLsn} cannot be read: ${w.stop.message}` };
       if (w.unknownCount > 0) {
         const u = w.unknown[0]!;
-        return { incomplete: `${w.unknownCount} WAL record(s) change relations in ways openbar cannot follow (first at ${lsnText(u.lsn)}: ${u.reason})` };
+        return {
+          incomplete: `${w.unknownCount} WAL record(s) change relations in ways openbar cannot follow (first at ${lsnText(u.lsn)}: ${u.reason})`,
+        };
       }
       return { changes: new PageChanges(w), records: w.records, walBytes: w.walBytes, summarized: this.summarized };
     } finally {
@@ -174,10 +205,11 @@ export class WalChangesReading {
     // each summary goes to the reading thread as it comes: memory follows the distinct blocks, not the WAL's length
     let last: WalSummary | undefined;
     // a summary that cannot be had (damaged, say) only means its segment is read instead
-    const get = (segno: bigint) => this.i.sources.summary(walFileName(this.i.timeline, segno, this.i.segmentSize)).catch((err: Error) => {
-      trace(`wal: summary of segment ${segno} cannot be read (${err.message}), the segment is read instead`);
-      return undefined;
-    });
+    const get = (segno: bigint) =>
+      this.i.sources.summary(walFileName(this.i.timeline, segno, this.i.segmentSize)).catch((err: Error) => {
+        trace(`wal: summary of segment ${segno} cannot be read (${err.message}), the segment is read instead`);
+        return undefined;
+      });
     // four asked for at a time: each is a catalog query and a small read
     const asked: Promise<Uint8Array | undefined>[] = [];
     const ask = (k: number) => (asked[k] ??= get(this.segno + BigInt(k)));
@@ -273,7 +305,12 @@ export class WalChangesReading {
     this.nextLsn = r.nextLsn;
     this.fed = r.fed;
     trace(`wal: segment ${segno} read from pg_wal (to ${this.fed} bytes)`);
-    if (!partial || this.done || this.nextLsn >= Number((segno + 1n) * BigInt(this.i.segmentSize)) || this.fed >= this.i.segmentSize) {
+    if (
+      !partial ||
+      this.done ||
+      this.nextLsn >= Number((segno + 1n) * BigInt(this.i.segmentSize)) ||
+      this.fed >= this.i.segmentSize
+    ) {
       this.segno++;
       this.fed = 0;
     }
@@ -299,9 +336,15 @@ export class WalChangesReading {
         let at = offset;
         offset += data.length;
         if (offset <= this.fed) continue; // handed over before (a source starting at the segment's beginning)
-        if (at < this.fed) { data = data.subarray(this.fed - at); at = this.fed; }
+        if (at < this.fed) {
+          data = data.subarray(this.fed - at);
+          at = this.fed;
+        }
         // a piece in memory of its own (read from pg_wal) moves; one in a shared buffer is shared
-        this.post({ type: 'piece', segno: Number(segno), offset: at, data }, movable(data) ? [data.buffer as ArrayBuffer] : []);
+        this.post(
+          { type: 'piece', segno: Number(segno), offset: at, data },
+          movable(data) ? [data.buffer as ArrayBuffer] : [],
+        );
         this.fed = offset;
         await this.settleOne();
         if (this.done || this.nextLsn >= segEnd) break;
@@ -334,7 +377,10 @@ export class WalChangesReading {
   private deliver(r: WalWorkerReply): void {
     if (r.type === 'error') this.failed ??= new Error(r.message);
     const w = this.waiting;
-    if (w) { this.waiting = undefined; w(r); } else this.replies.push(r);
+    if (w) {
+      this.waiting = undefined;
+      w(r);
+    } else this.replies.push(r);
   }
 
   private next(): Promise<WalWorkerReply> {
@@ -347,7 +393,10 @@ export class WalChangesReading {
   }
 
   private wrap(): Error {
-    return new OpenbarError('INTERNAL', `reading the WAL for changed pages failed: ${this.failed?.message ?? 'the worker stopped'}`);
+    return new OpenbarError(
+      'INTERNAL',
+      `reading the WAL for changed pages failed: ${this.failed?.message ?? 'the worker stopped'}`,
+    );
   }
 }
 
@@ -363,5 +412,3 @@ function primed(it: AsyncIterator<Uint8Array>, first: Promise<IteratorResult<Uin
     return: async () => it.return?.() ?? { done: true, value: undefined },
   };
 }
-
-

@@ -12,7 +12,9 @@ import { WAL_PAGE_SIZE } from '../format/page-size.js';
 export type WalStopReason =
   | 'end-of-range' // every record starting before the end LSN was read
   | 'end-of-wal' // zeroed or recycled WAL: where a server would stop replaying
-  | 'bad-crc' | 'bad-record' | 'bad-page'
+  | 'bad-crc'
+  | 'bad-record'
+  | 'bad-page'
   | 'missing-segment'; // the segment holding the next byte was not supplied
 
 export interface WalStop {
@@ -65,7 +67,9 @@ const STOP_CODES: Record<WalStopReason, ErrorCode> = {
 };
 
 const MAX_RECORD = 1 << 30;
-const SCAN = 0, CONT = 1, SKIP = 2;
+const SCAN = 0,
+  CONT = 1,
+  SKIP = 2;
 const align8 = (n: number) => (n + 7) & ~7;
 const powerOf2 = (n: number) => n > 0 && (n & (n - 1)) === 0;
 
@@ -103,7 +107,8 @@ export class WalRecordReader {
     this.pos = o.readFrom ?? o.startLsn;
     const r = o.resume;
     if (r) {
-      if (r.bytes.length >= r.totLen || r.totLen > MAX_RECORD) throw new RangeError(`a partial record of ${r.bytes.length} of ${r.totLen} bytes cannot be resumed`);
+      if (r.bytes.length >= r.totLen || r.totLen > MAX_RECORD)
+        throw new RangeError(`a partial record of ${r.bytes.length} of ${r.totLen} bytes cannot be resumed`);
       this.asm = new Uint8Array(Math.max(r.totLen, this.asm.length));
       this.asmView = new DataView(this.asm.buffer);
       this.asmCrc = crcViews(this.asm);
@@ -118,7 +123,9 @@ export class WalRecordReader {
 
   /** The record being put together when the data ran out (a record running on into the next segment). */
   partial(): PartialRecord | undefined {
-    return this.state === CONT && !this.stopped ? { lsn: this.recLsn, totLen: this.totLen, bytes: this.asm.slice(0, this.asmLen) } : undefined;
+    return this.state === CONT && !this.stopped
+      ? { lsn: this.recLsn, totLen: this.totLen, bytes: this.asm.slice(0, this.asmLen) }
+      : undefined;
   }
 
   /** The system identifier the page headers carry (or were checked against). */
@@ -155,15 +162,32 @@ export class WalRecordReader {
     if (this.stopped) return;
     if (!this.format) {
       this.format = sniffWalFormat(data);
-      if (!this.format) return this.halt('bad-page', this.pos, `unsupported WAL version: page magic 0x${(data[0]! | (data[1]! << 8)).toString(16)} is not PostgreSQL 13 to 17`);
+      if (!this.format)
+        return this.halt(
+          'bad-page',
+          this.pos,
+          `unsupported WAL version: page magic 0x${(data[0]! | (data[1]! << 8)).toString(16)} is not PostgreSQL 13 to 17`,
+        );
     }
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     if (this.segSize === undefined) {
       const h = readPageHeader(view, 0, this.hdr);
-      if (!(h.info & WAL.XLP_LONG_HEADER)) return this.halt('bad-page', this.pos, 'the first segment has no long page header');
+      if (!(h.info & WAL.XLP_LONG_HEADER))
+        return this.halt('bad-page', this.pos, 'the first segment has no long page header');
       // powers of two, pages within a segment; not PostgreSQL's 1 MiB minimum, so tests can use small segments
-      if (!powerOf2(h.xlogBlockSize) || h.xlogBlockSize < 1024 || h.xlogBlockSize > 65536 || !powerOf2(h.segSize) || h.segSize < h.xlogBlockSize || h.segSize > 1 << 30) {
-        return this.halt('bad-page', this.pos, `implausible WAL segment size ${h.segSize} or page size ${h.xlogBlockSize} in the first page header`);
+      if (
+        !powerOf2(h.xlogBlockSize) ||
+        h.xlogBlockSize < 1024 ||
+        h.xlogBlockSize > 65536 ||
+        !powerOf2(h.segSize) ||
+        h.segSize < h.xlogBlockSize ||
+        h.segSize > 1 << 30
+      ) {
+        return this.halt(
+          'bad-page',
+          this.pos,
+          `implausible WAL segment size ${h.segSize} or page size ${h.xlogBlockSize} in the first page header`,
+        );
       }
       this.segSize = h.segSize;
       this.pageSize = h.xlogBlockSize;
@@ -171,10 +195,12 @@ export class WalRecordReader {
     }
     const segSize = this.segSize;
     if (this.pageSize === 0) this.pageSize = readPageHeader(view, 0, this.hdr).xlogBlockSize || WAL_PAGE_SIZE;
-    if (data.length !== segSize) return this.halt('bad-page', this.nextLsn, `a WAL segment of ${data.length} bytes, expected ${segSize}`);
+    if (data.length !== segSize)
+      return this.halt('bad-page', this.nextLsn, `a WAL segment of ${data.length} bytes, expected ${segSize}`);
     const base = (segno ?? Math.floor(readPageHeader(view, 0, this.hdr).pageAddr / segSize)) * segSize;
     if (this.pos >= base + segSize) return; // an earlier segment than needed: nothing in it is wanted
-    if (this.pos < base) return this.halt('missing-segment', this.nextLsn, `the WAL segment holding ${lsnText(this.pos)} is missing`);
+    if (this.pos < base)
+      return this.halt('missing-segment', this.nextLsn, `the WAL segment holding ${lsnText(this.pos)} is missing`);
     this.readSegment(data, view, crcViews(data), base, filled - (filled % this.pageSize));
   }
 
@@ -190,7 +216,12 @@ export class WalRecordReader {
 
   /** No more segments: a reader not yet at the end LSN stops as incomplete. */
   finish(): WalStop {
-    if (!this.stopped) this.halt('missing-segment', this.nextLsn, `WAL ends before ${lsnText(this.end)}: the segment holding ${lsnText(this.pos)} was not supplied`);
+    if (!this.stopped)
+      this.halt(
+        'missing-segment',
+        this.nextLsn,
+        `WAL ends before ${lsnText(this.end)}: the segment holding ${lsnText(this.pos)} was not supplied`,
+      );
     return this.stopped!;
   }
 
@@ -205,23 +236,40 @@ export class WalRecordReader {
     for (let pageOff = Math.floor((this.pos - base) / pageSize) * pageSize; pageOff < limit; pageOff += pageSize) {
       const pageLsn = base + pageOff;
       readPageHeader(view, pageOff, h);
-      const bad = checkPageHeader(h, { format, pageAddr: pageLsn, segSize: this.segSize!, pageSize, sysid: this.sysid, minTli: this.tli });
+      const bad = checkPageHeader(h, {
+        format,
+        pageAddr: pageLsn,
+        segSize: this.segSize!,
+        pageSize,
+        sysid: this.sysid,
+        minTli: this.tli,
+      });
       if (bad) {
         const ended = h.magic === 0 || (h.magic === format.magic && h.pageAddr !== pageLsn);
-        return this.halt(ended ? 'end-of-wal' : 'bad-page', this.nextLsn, `invalid WAL page at ${lsnText(pageLsn)}: ${bad}`);
+        return this.halt(
+          ended ? 'end-of-wal' : 'bad-page',
+          this.nextLsn,
+          `invalid WAL page at ${lsnText(pageLsn)}: ${bad}`,
+        );
       }
       this.tli = h.tli;
       const hdrSize = h.size;
       if (this.state === CONT) {
         if (!(h.info & WAL.XLP_FIRST_IS_CONTRECORD)) {
-          if (!(h.info & WAL.XLP_FIRST_IS_OVERWRITE_CONTRECORD)) return this.halt('bad-record', this.recLsn, `there is no contrecord flag at ${lsnText(pageLsn)}`);
+          if (!(h.info & WAL.XLP_FIRST_IS_OVERWRITE_CONTRECORD))
+            return this.halt('bad-record', this.recLsn, `there is no contrecord flag at ${lsnText(pageLsn)}`);
           // the rest of this record was overwritten after a crash: drop it, read on from here
           this.state = SCAN;
           this.prevLsn = -1;
           this.pos = pageLsn + hdrSize;
         } else {
           const rem = this.totLen - this.asmLen;
-          if (h.remLen === 0 || h.remLen !== rem) return this.halt('bad-record', this.recLsn, `invalid contrecord length ${h.remLen} at ${lsnText(pageLsn)} (expected ${rem})`);
+          if (h.remLen === 0 || h.remLen !== rem)
+            return this.halt(
+              'bad-record',
+              this.recLsn,
+              `invalid contrecord length ${h.remLen} at ${lsnText(pageLsn)} (expected ${rem})`,
+            );
           const n = Math.min(rem, pageSize - hdrSize);
           this.asm.set(data.subarray(pageOff + hdrSize, pageOff + hdrSize + n), this.asmLen);
           this.asmLen += n;
@@ -253,7 +301,8 @@ export class WalRecordReader {
           this.pos += align8(h.remLen);
         }
       } else if (this.pos === pageLsn) {
-        if (h.info & WAL.XLP_FIRST_IS_CONTRECORD) return this.halt('bad-record', pageLsn + hdrSize, `unexpected contrecord at ${lsnText(pageLsn)}`);
+        if (h.info & WAL.XLP_FIRST_IS_CONTRECORD)
+          return this.halt('bad-record', pageLsn + hdrSize, `unexpected contrecord at ${lsnText(pageLsn)}`);
         this.pos = pageLsn + hdrSize;
       }
       // records starting on this page
@@ -264,7 +313,11 @@ export class WalRecordReader {
         const off = pageOff + (lsn - pageLsn);
         const totLen = view.getUint32(off, true);
         if (totLen < WAL.RECORD_HEADER) {
-          return this.halt(totLen === 0 ? 'end-of-wal' : 'bad-record', lsn, `invalid record length at ${lsnText(lsn)}: expected at least ${WAL.RECORD_HEADER}, got ${totLen}`);
+          return this.halt(
+            totLen === 0 ? 'end-of-wal' : 'bad-record',
+            lsn,
+            `invalid record length at ${lsnText(lsn)}: expected at least ${WAL.RECORD_HEADER}, got ${totLen}`,
+          );
         }
         const avail = pageEnd - lsn;
         if (totLen <= avail) {
@@ -276,7 +329,8 @@ export class WalRecordReader {
           continue;
         }
         // spans pages: keep what is here, the rest follows as continuation data
-        if (totLen > MAX_RECORD) return this.halt('bad-record', lsn, `record length ${totLen} at ${lsnText(lsn)} too long`);
+        if (totLen > MAX_RECORD)
+          return this.halt('bad-record', lsn, `record length ${totLen} at ${lsnText(lsn)} too long`);
         this.headerChecked = avail >= WAL.RECORD_HEADER;
         if (this.headerChecked) {
           const err = this.checkHeader(view, off, lsn);
@@ -296,7 +350,8 @@ export class WalRecordReader {
         break;
       }
     }
-    if (this.state === SCAN && this.pos >= this.end) this.halt('end-of-range', this.pos, `reached ${lsnText(this.end)}`);
+    if (this.state === SCAN && this.pos >= this.end)
+      this.halt('end-of-range', this.pos, `reached ${lsnText(this.end)}`);
   }
 
   /** After XLOG_SWITCH the rest of the segment is unused: the next record opens the next segment. */
@@ -312,7 +367,8 @@ export class WalRecordReader {
     const rmid = view.getUint8(off + 17);
     if (!isKnownRmgr(this.format!, rmid)) return `invalid resource manager ID ${rmid} at ${lsnText(lsn)}`;
     const prev = view.getUint32(off + 8, true) + view.getUint32(off + 12, true) * 0x100000000;
-    if (this.prevLsn < 0 ? prev >= lsn : prev !== this.prevLsn) return `record with incorrect prev-link ${lsnText(prev)} at ${lsnText(lsn)}`;
+    if (this.prevLsn < 0 ? prev >= lsn : prev !== this.prevLsn)
+      return `record with incorrect prev-link ${lsnText(prev)} at ${lsnText(lsn)}`;
     return undefined;
   }
 

@@ -51,7 +51,11 @@ export class DecodedRecord {
 }
 
 /** The compression of block `i`'s image: undefined when it has none. */
-export function imageCompression(rec: DecodedRecord, i: number, format: WalFormat): 'none' | 'pglz' | 'lz4' | 'zstd' | undefined {
+export function imageCompression(
+  rec: DecodedRecord,
+  i: number,
+  format: WalFormat,
+): 'none' | 'pglz' | 'lz4' | 'zstd' | undefined {
   if (!rec.hasImage(i)) return undefined;
   const b = rec.bimgInfo[i]!;
   if ((b & format.bimgCompressed) === 0) return 'none';
@@ -79,7 +83,15 @@ function tooShort(lsn: number): string {
  * Decodes the record at bytes[off, off + xl_tot_len) into `out`; `blockSize` is the data page
  * size (BLCKSZ). Returns an error message for a record that does not decode.
  */
-export function decodeRecord(bytes: Uint8Array, view: DataView, off: number, lsn: number, format: WalFormat, blockSize: number, out: DecodedRecord): string | undefined {
+export function decodeRecord(
+  bytes: Uint8Array,
+  view: DataView,
+  off: number,
+  lsn: number,
+  format: WalFormat,
+  blockSize: number,
+  out: DecodedRecord,
+): string | undefined {
   const totLen = view.getUint32(off, true);
   out.lsn = lsn;
   out.totLen = totLen;
@@ -98,7 +110,9 @@ export function decodeRecord(bytes: Uint8Array, view: DataView, off: number, lsn
   let mainLen = 0;
   let maxBlockId = -1;
   let haveRel = false;
-  let spc = 0, db = 0, rel = 0;
+  let spc = 0,
+    db = 0,
+    rel = 0;
   while (remaining > dataTotal) {
     const id = bytes[p]!;
     p++;
@@ -142,8 +156,10 @@ export function decodeRecord(bytes: Uint8Array, view: DataView, off: number, lsn
     p += 3;
     remaining -= 3;
     const hasData = (flags & WAL.BKPBLOCK_HAS_DATA) !== 0;
-    if (hasData !== (dataLen !== 0)) return `BKPBLOCK_HAS_DATA ${hasData ? 'set, but no data included' : 'not set, but data length is ' + dataLen} at ${hexLsn(lsn)}`;
-    if ((flags & WAL.BKPBLOCK_FORK_MASK) > WAL.MAX_FORKNUM) return `invalid fork number ${flags & WAL.BKPBLOCK_FORK_MASK} at ${hexLsn(lsn)}`;
+    if (hasData !== (dataLen !== 0))
+      return `BKPBLOCK_HAS_DATA ${hasData ? 'set, but no data included' : 'not set, but data length is ' + dataLen} at ${hexLsn(lsn)}`;
+    if ((flags & WAL.BKPBLOCK_FORK_MASK) > WAL.MAX_FORKNUM)
+      return `invalid fork number ${flags & WAL.BKPBLOCK_FORK_MASK} at ${hexLsn(lsn)}`;
     dataTotal += dataLen;
     const n = out.blockCount;
     out.imageLength[n] = 0;
@@ -170,10 +186,14 @@ export function decodeRecord(bytes: Uint8Array, view: DataView, off: number, lsn
       } else {
         holeLength = blockSize - bimgLen;
       }
-      if (hasHole && (holeOffset === 0 || holeLength === 0 || bimgLen === blockSize)) return `BKPIMAGE_HAS_HOLE set, but hole offset ${holeOffset} length ${holeLength} block image length ${bimgLen} at ${hexLsn(lsn)}`;
-      if (!hasHole && (holeOffset !== 0 || holeLength !== 0)) return `BKPIMAGE_HAS_HOLE not set, but hole offset ${holeOffset} length ${holeLength} at ${hexLsn(lsn)}`;
-      if (compressed && bimgLen === blockSize) return `BKPIMAGE_COMPRESSED set, but block image length ${bimgLen} at ${hexLsn(lsn)}`;
-      if (!hasHole && !compressed && bimgLen !== blockSize) return `neither BKPIMAGE_HAS_HOLE nor BKPIMAGE_COMPRESSED set, but block image length is ${bimgLen} at ${hexLsn(lsn)}`;
+      if (hasHole && (holeOffset === 0 || holeLength === 0 || bimgLen === blockSize))
+        return `BKPIMAGE_HAS_HOLE set, but hole offset ${holeOffset} length ${holeLength} block image length ${bimgLen} at ${hexLsn(lsn)}`;
+      if (!hasHole && (holeOffset !== 0 || holeLength !== 0))
+        return `BKPIMAGE_HAS_HOLE not set, but hole offset ${holeOffset} length ${holeLength} at ${hexLsn(lsn)}`;
+      if (compressed && bimgLen === blockSize)
+        return `BKPIMAGE_COMPRESSED set, but block image length ${bimgLen} at ${hexLsn(lsn)}`;
+      if (!hasHole && !compressed && bimgLen !== blockSize)
+        return `neither BKPIMAGE_HAS_HOLE nor BKPIMAGE_COMPRESSED set, but block image length is ${bimgLen} at ${hexLsn(lsn)}`;
       dataTotal += bimgLen;
       out.imageLength[n] = bimgLen;
       out.holeOffset[n] = holeOffset;
@@ -203,7 +223,8 @@ export function decodeRecord(bytes: Uint8Array, view: DataView, off: number, lsn
     out.relNumber[n] = rel;
     out.blockCount = n + 1;
   }
-  if (remaining !== dataTotal) return `record at ${hexLsn(lsn)}: header length mismatch (${remaining} bytes left, ${dataTotal} announced)`;
+  if (remaining !== dataTotal)
+    return `record at ${hexLsn(lsn)}: header length mismatch (${remaining} bytes left, ${dataTotal} announced)`;
   out.blockDataOffset = p;
   out.mainDataLength = mainLen;
   out.mainDataOffset = off + totLen - mainLen;

@@ -13,7 +13,8 @@ export const postgresWalSummarizer: WalSummarizer = {
     if (walFileKind(name) !== 'segment') return undefined;
     if (data.length < WAL.LONG_PAGE_HEADER) return { skipped: `${data.length} bytes is too short for a WAL segment` };
     const h = readPageHeader(new DataView(data.buffer, data.byteOffset, data.byteLength), 0, emptyPageHeader());
-    if (!(h.info & WAL.XLP_LONG_HEADER) || h.segSize !== data.length) return { skipped: 'its first page does not describe a segment of its size' };
+    if (!(h.info & WAL.XLP_LONG_HEADER) || h.segSize !== data.length)
+      return { skipped: 'its first page does not describe a segment of its size' };
     const named = parseWalFileName(name, h.segSize);
     if (!named) return { skipped: 'its name does not fit its segment size' };
     let prev: WalSummary | undefined;
@@ -27,6 +28,8 @@ export const postgresWalSummarizer: WalSummarizer = {
       if (prev && (prev.systemId !== String(h.sysid) || prev.segmentSize !== h.segSize)) prev = undefined;
     }
     const s = summarizeSegment(data, { segno: Number(named.segno), ...(prev ? { previous: prev } : {}) });
-    return typeof s === 'string' ? { skipped: s } : { summary: encodeWalSummary(s), lastTransactionMs: s.lastTransactionMs ?? null };
+    return typeof s === 'string'
+      ? { skipped: s }
+      : { summary: encodeWalSummary(s), lastTransactionMs: s.lastTransactionMs ?? null };
   },
 };

@@ -18,7 +18,10 @@ class WalWriter {
   readonly segments: Buffer[] = [];
   pos = 0;
   private prev = 0;
-  constructor(readonly format: WalFormat, readonly firstSegment = 1) {
+  constructor(
+    readonly format: WalFormat,
+    readonly firstSegment = 1,
+  ) {
     this.pos = firstSegment * SEG;
   }
 
@@ -88,7 +91,14 @@ class WalWriter {
   }
 }
 
-interface Block { id: number; fork?: number; rel?: [number, number, number]; blk: number; data?: number; image?: { len: number; holeOffset: number; info: number; holeLength?: number; bytes?: Buffer } }
+interface Block {
+  id: number;
+  fork?: number;
+  rel?: [number, number, number];
+  blk: number;
+  data?: number;
+  image?: { len: number; holeOffset: number; info: number; holeLength?: number; bytes?: Buffer };
+}
 
 /** A record body: block headers, XLR_BLOCK_ID_DATA_SHORT/LONG, then block images and data, then main data. */
 function body(blocks: Block[], main: Buffer, extraHeaders: Buffer = Buffer.alloc(0)): Buffer {
@@ -120,41 +130,103 @@ function body(blocks: Block[], main: Buffer, extraHeaders: Buffer = Buffer.alloc
     heads.push(h.subarray(0, p + 4));
     if (b.data) payload.push(Buffer.alloc(b.data, 0x33));
   }
-  const dh = main.length < 256 ? Buffer.from([255, main.length]) : Buffer.concat([Buffer.from([254]), u32(main.length)]);
+  const dh =
+    main.length < 256 ? Buffer.from([255, main.length]) : Buffer.concat([Buffer.from([254]), u32(main.length)]);
   return Buffer.concat([...heads, ...(main.length > 0 ? [dh] : []), ...payload, main]);
 }
 
-const u32 = (...v: number[]) => Buffer.concat(v.map((x) => { const b = Buffer.alloc(4); b.writeUInt32LE(x >>> 0); return b; }));
+const u32 = (...v: number[]) =>
+  Buffer.concat(
+    v.map((x) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(x >>> 0);
+      return b;
+    }),
+  );
 const decode = (w: WalWriter, lsn: number, format: WalFormat) => {
   const seg = w.segments[Math.floor(lsn / SEG) - 1]!;
   const rec = new DecodedRecord();
-  const err = decodeRecord(seg, new DataView(seg.buffer, seg.byteOffset, seg.length), lsn % SEG, lsn, format, PAGE, rec);
+  const err = decodeRecord(
+    seg,
+    new DataView(seg.buffer, seg.byteOffset, seg.length),
+    lsn % SEG,
+    lsn,
+    format,
+    PAGE,
+    rec,
+  );
   return { rec, err };
 };
 
 describe('decoder: version differences', () => {
-  const pg13 = walFormatForMajor(13)!, pg14 = walFormatForMajor(14)!, pg15 = walFormatForMajor(15)!;
+  const pg13 = walFormatForMajor(13)!,
+    pg14 = walFormatForMajor(14)!,
+    pg15 = walFormatForMajor(15)!;
 
   it('reads bimg_info of 13/14 (IS_COMPRESSED 0x02, APPLY 0x04) and of 15+ (APPLY 0x02, pglz/lz4/zstd)', () => {
     const w14 = new WalWriter(pg14);
-    const a = w14.record(10, 0, body([
-      { id: 0, rel: [1663, 5, 16384], blk: 7, image: { len: 300, holeOffset: 40, info: 0x01 | 0x02 | 0x04, holeLength: 7000 } },
-      { id: 1, blk: 8, image: { len: PAGE - 100, holeOffset: 60, info: 0x01 } }, // plain image with a hole, not applied
-    ], Buffer.from([1, 2, 3])));
+    const a = w14.record(
+      10,
+      0,
+      body(
+        [
+          {
+            id: 0,
+            rel: [1663, 5, 16384],
+            blk: 7,
+            image: { len: 300, holeOffset: 40, info: 0x01 | 0x02 | 0x04, holeLength: 7000 },
+          },
+          { id: 1, blk: 8, image: { len: PAGE - 100, holeOffset: 60, info: 0x01 } }, // plain image with a hole, not applied
+        ],
+        Buffer.from([1, 2, 3]),
+      ),
+    );
     const { rec, err } = decode(w14, a, pg14);
     assert.equal(err, undefined);
     assert.equal(rec.blockCount, 2);
-    assert.deepEqual([imageCompression(rec, 0, pg14), imageApplies(rec, 0, pg14), rec.holeLength[0]], ['pglz', true, 7000]);
-    assert.deepEqual([imageCompression(rec, 1, pg14), imageApplies(rec, 1, pg14), rec.holeLength[1], rec.relNumber[1]], ['none', false, 100, 16384]);
+    assert.deepEqual(
+      [imageCompression(rec, 0, pg14), imageApplies(rec, 0, pg14), rec.holeLength[0]],
+      ['pglz', true, 7000],
+    );
+    assert.deepEqual(
+      [imageCompression(rec, 1, pg14), imageApplies(rec, 1, pg14), rec.holeLength[1], rec.relNumber[1]],
+      ['none', false, 100, 16384],
+    );
     const w15 = new WalWriter(pg15);
-    const b = w15.record(10, 0, body([{ id: 0, rel: [1663, 5, 16384], blk: 1, image: { len: 500, holeOffset: 40, info: 0x01 | 0x02 | 0x10, holeLength: 6000 } }], Buffer.alloc(0)));
+    const b = w15.record(
+      10,
+      0,
+      body(
+        [
+          {
+            id: 0,
+            rel: [1663, 5, 16384],
+            blk: 1,
+            image: { len: 500, holeOffset: 40, info: 0x01 | 0x02 | 0x10, holeLength: 6000 },
+          },
+        ],
+        Buffer.alloc(0),
+      ),
+    );
     const d = decode(w15, b, pg15);
-    assert.deepEqual([d.err, imageCompression(d.rec, 0, pg15), imageApplies(d.rec, 0, pg15), d.rec.holeLength[0], d.rec.mainDataLength], [undefined, 'zstd', true, 6000, 0]);
+    assert.deepEqual(
+      [
+        d.err,
+        imageCompression(d.rec, 0, pg15),
+        imageApplies(d.rec, 0, pg15),
+        d.rec.holeLength[0],
+        d.rec.mainDataLength,
+      ],
+      [undefined, 'zstd', true, 6000, 0],
+    );
   });
 
   it('takes XLR_BLOCK_ID_TOPLEVEL_XID from 14 on, and refuses it in 13', () => {
     const extra = Buffer.concat([Buffer.from([252]), u32(4242)]);
-    for (const [format, ok] of [[pg13, false], [pg14, true]] as const) {
+    for (const [format, ok] of [
+      [pg13, false],
+      [pg14, true],
+    ] as const) {
       const w = new WalWriter(format);
       const lsn = w.record(10, 0, body([{ id: 0, rel: [1663, 5, 1], blk: 0, data: 10 }], Buffer.from('main'), extra));
       const { rec, err } = decode(w, lsn, format);
@@ -172,13 +244,31 @@ describe('decoder: version differences', () => {
       for (const s of w.segments) c.push(s);
       return c.finish();
     };
-    const old = events(pg13, [[0x00, u32(16400, 1663, 1, 1663)], [0x10, u32(16400, 2, 1663, 16500)]]);
+    const old = events(pg13, [
+      [0x00, u32(16400, 1663, 1, 1663)],
+      [0x10, u32(16400, 2, 1663, 16500)],
+    ]);
     assert.equal(old.complete, true, old.stop.message);
-    assert.deepEqual(old.databasesCreated.map((e) => [e.strategy, e.dbId, e.srcDbId]), [['file_copy', 16400, 1]]);
-    assert.deepEqual(old.databasesDropped.map((e) => [e.dbId, e.tablespaceIds]), [[16400, [1663, 16500]]]);
-    const now = events(pg15, [[0x10, u32(16401, 1663)], [0x20, u32(16401, 1, 1663)]]);
-    assert.deepEqual(now.databasesCreated.map((e) => [e.strategy, e.dbId]), [['wal_log', 16401]]);
-    assert.deepEqual(now.databasesDropped.map((e) => [e.dbId, e.tablespaceIds]), [[16401, [1663]]]);
+    assert.deepEqual(
+      old.databasesCreated.map((e) => [e.strategy, e.dbId, e.srcDbId]),
+      [['file_copy', 16400, 1]],
+    );
+    assert.deepEqual(
+      old.databasesDropped.map((e) => [e.dbId, e.tablespaceIds]),
+      [[16400, [1663, 16500]]],
+    );
+    const now = events(pg15, [
+      [0x10, u32(16401, 1663)],
+      [0x20, u32(16401, 1, 1663)],
+    ]);
+    assert.deepEqual(
+      now.databasesCreated.map((e) => [e.strategy, e.dbId]),
+      [['wal_log', 16401]],
+    );
+    assert.deepEqual(
+      now.databasesDropped.map((e) => [e.dbId, e.tablespaceIds]),
+      [[16401, [1663]]],
+    );
   });
 });
 
@@ -186,7 +276,11 @@ describe('reader: rare paths', () => {
   const pg15 = walFormatForMajor(15)!;
   const collect = (w: WalWriter, start: number, end: number, segments = w.segments) => {
     const lsns: number[] = [];
-    const c = new BlockRefCollector({ startLsn: BigInt(start), endLsn: BigInt(end), onRecord: (r) => lsns.push(r.lsn) });
+    const c = new BlockRefCollector({
+      startLsn: BigInt(start),
+      endLsn: BigInt(end),
+      onRecord: (r) => lsns.push(r.lsn),
+    });
     for (const s of segments) c.push(s);
     return { ...c.finish(), lsns };
   };
@@ -254,10 +348,19 @@ describe('pages kept from full-page images (a level 1 takes them instead of read
   const REL: [number, number, number] = [1663, 5, 16384];
   const OTHER: [number, number, number] = [1663, 5, 16385];
   /** an image as XLogRecordAssemble writes it: the page without its hole (pd_lower..pd_upper) */
-  const imageOf = (page: Buffer, holeOffset: number, holeLength: number) => Buffer.concat([page.subarray(0, holeOffset), page.subarray(holeOffset + holeLength)]);
-  const page = (seed: number) => { const p = Buffer.alloc(PAGE); for (let i = 0; i < PAGE; i++) p[i] = (i * 7 + seed) & 0xff; return p; };
+  const imageOf = (page: Buffer, holeOffset: number, holeLength: number) =>
+    Buffer.concat([page.subarray(0, holeOffset), page.subarray(holeOffset + holeLength)]);
+  const page = (seed: number) => {
+    const p = Buffer.alloc(PAGE);
+    for (let i = 0; i < PAGE; i++) p[i] = (i * 7 + seed) & 0xff;
+    return p;
+  };
   const fpi = (rel: [number, number, number], blk: number, p: Buffer, info = 0x01 | 0x02, fork = 0): Block => ({
-    id: 0, rel, blk, fork, image: { len: PAGE - 1000, holeOffset: 200, info, bytes: imageOf(p, 200, 1000) },
+    id: 0,
+    rel,
+    blk,
+    fork,
+    image: { len: PAGE - 1000, holeOffset: 200, info, bytes: imageOf(p, 200, 1000) },
   });
   const plain = (rel: [number, number, number], blk: number): Block => ({ id: 0, rel, blk, data: 8 });
   const kept = (w: WalWriter, start: number, keep = 100) => {
@@ -304,7 +407,21 @@ describe('pages kept from full-page images (a level 1 takes them instead of read
 
   it('leaves a new (all-zero) page all zero: no pd_lsn, as replay leaves it', () => {
     const w = new WalWriter(pg15);
-    const a = w.record(11, 0, body([{ id: 0, rel: REL, blk: 4, image: { len: PAGE, holeOffset: 0, info: pg15.bimgApply, bytes: Buffer.alloc(PAGE) } }], Buffer.alloc(4)));
+    const a = w.record(
+      11,
+      0,
+      body(
+        [
+          {
+            id: 0,
+            rel: REL,
+            blk: 4,
+            image: { len: PAGE, holeOffset: 0, info: pg15.bimgApply, bytes: Buffer.alloc(PAGE) },
+          },
+        ],
+        Buffer.alloc(4),
+      ),
+    );
     w.record(10, 0, body([plain(OTHER, 1)], Buffer.alloc(4)));
     const got = kept(w, a).get('16384/4')!;
     assert.ok(got.equals(Buffer.alloc(PAGE)), 'all zero');
@@ -312,13 +429,20 @@ describe('pages kept from full-page images (a level 1 takes them instead of read
 
   it('keeps no compressed image, none replay does not apply, none of another fork', () => {
     const w = new WalWriter(pg15);
-    const a = w.record(10, 0, body([{ id: 0, rel: REL, blk: 1, image: { len: 500, holeOffset: 40, info: 0x01 | 0x02 | 0x10, holeLength: 6000 } }], Buffer.alloc(4)));
+    const a = w.record(
+      10,
+      0,
+      body(
+        [{ id: 0, rel: REL, blk: 1, image: { len: 500, holeOffset: 40, info: 0x01 | 0x02 | 0x10, holeLength: 6000 } }],
+        Buffer.alloc(4),
+      ),
+    );
     w.record(10, 0, body([fpi(REL, 2, page(2), 0x01)], Buffer.alloc(4))); // no BKPIMAGE_APPLY: wal_consistency_checking's
     w.record(10, 0, body([fpi(REL, 3, page(3), 0x01 | 0x02, 2)], Buffer.alloc(4))); // visibility map
     assert.equal(kept(w, a).size, 0);
   });
 
-  it('lets go of a relation\'s pages when it is truncated, created again or dropped, and keeps the others', () => {
+  it("lets go of a relation's pages when it is truncated, created again or dropped, and keeps the others", () => {
     const smgr = (info: number, main: Buffer) => w.record(2, info, body([], main));
     const w = new WalWriter(pg15);
     const a = w.record(10, 0, body([fpi(REL, 1, page(1))], Buffer.alloc(4)));
@@ -331,11 +455,18 @@ describe('pages kept from full-page images (a level 1 takes them instead of read
     assert.equal(kept(w2, b).size, 0);
   });
 
-  it('reads 13/14\'s image bits: APPLY 0x04 kept, IS_COMPRESSED 0x02 not', () => {
+  it("reads 13/14's image bits: APPLY 0x04 kept, IS_COMPRESSED 0x02 not", () => {
     const pg14 = walFormatForMajor(14)!;
     const w = new WalWriter(pg14);
     const a = w.record(10, 0, body([fpi(REL, 1, page(1), 0x01 | 0x04)], Buffer.alloc(4)));
-    w.record(10, 0, body([{ id: 0, rel: REL, blk: 2, image: { len: 500, holeOffset: 40, info: 0x01 | 0x02 | 0x04, holeLength: 6000 } }], Buffer.alloc(4)));
+    w.record(
+      10,
+      0,
+      body(
+        [{ id: 0, rel: REL, blk: 2, image: { len: 500, holeOffset: 40, info: 0x01 | 0x02 | 0x04, holeLength: 6000 } }],
+        Buffer.alloc(4),
+      ),
+    );
     w.record(10, 0, body([fpi(REL, 3, page(3), 0x01)], Buffer.alloc(4))); // no APPLY bit: not applied
     const pages = kept(w, a);
     assert.deepEqual([...pages.keys()], ['16384/1']);

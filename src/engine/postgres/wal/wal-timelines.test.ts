@@ -16,7 +16,12 @@ const t3 = h(3, '1\t0/3001000\tbefore 2026-12-07 10:00:00+00\n');
 const t4 = h(4, '# a comment\n1\t0/5000158\tfirst\n\n2\t0/8000000\tat a boundary\n');
 const map = new WalTimelineMap([t2, t3, t4], SEG);
 const names = (tli: number, from: bigint, n: number) => [...take(map.files(tli, from), n)].map((f) => f.name);
-function* take<T>(it: Iterable<T>, n: number): Generator<T> { for (const x of it) { if (n-- <= 0) return; yield x; } }
+function* take<T>(it: Iterable<T>, n: number): Generator<T> {
+  for (const x of it) {
+    if (n-- <= 0) return;
+    yield x;
+  }
+}
 
 describe('timelines of the archive', () => {
   it('knows timeline 1 and those with a history file', () => {
@@ -27,10 +32,23 @@ describe('timelines of the archive', () => {
   });
 
   it('reads each segment from the newest timeline of the path that had begun by it', () => {
-    assert.deepEqual(names(2, 0x3000000n, 4), ['000000010000000000000003', '000000010000000000000004', '000000020000000000000005', '000000020000000000000006']);
-    assert.deepEqual(names(3, 0x2000000n, 3), ['000000010000000000000002', '000000030000000000000003', '000000030000000000000004']);
+    assert.deepEqual(names(2, 0x3000000n, 4), [
+      '000000010000000000000003',
+      '000000010000000000000004',
+      '000000020000000000000005',
+      '000000020000000000000006',
+    ]);
+    assert.deepEqual(names(3, 0x2000000n, 3), [
+      '000000010000000000000002',
+      '000000030000000000000003',
+      '000000030000000000000004',
+    ]);
     // a fork at a segment boundary: the child's first segment is the next one
-    assert.deepEqual(names(4, 0x7000000n, 3), ['000000020000000000000007', '000000040000000000000008', '000000040000000000000009']);
+    assert.deepEqual(names(4, 0x7000000n, 3), [
+      '000000020000000000000007',
+      '000000040000000000000008',
+      '000000040000000000000009',
+    ]);
     assert.deepEqual(names(1, 0x4000000n, 2), ['000000010000000000000004', '000000010000000000000005']);
     assert.equal(map.onPath(2, '000000010000000000000005'), false);
     assert.equal(map.onPath(2, '000000010000000000000004'), true);

@@ -24,7 +24,10 @@ export interface PathFile {
 export class WalTimelineMap {
   private readonly histories = new Map<number, TimelineHistory>();
 
-  constructor(histories: Iterable<TimelineHistory>, readonly segmentSize: number) {
+  constructor(
+    histories: Iterable<TimelineHistory>,
+    readonly segmentSize: number,
+  ) {
     for (const h of histories) this.histories.set(h.timeline, h);
   }
 

@@ -37,7 +37,8 @@ export function warmPgWal(pgWal: string, timeline: number, segmentSize: number, 
     }
     if (newest < 0n) return;
     const wanted = [...ready.sort((a, b) => (a < b ? -1 : 1)), newest + 1n].filter((s) => s >= fromSegno);
-    for (const segno of wanted) await warmSegment(path.join(pgWal, walFileName(timeline, segno, segmentSize)), segno, segmentSize);
+    for (const segno of wanted)
+      await warmSegment(path.join(pgWal, walFileName(timeline, segno, segmentSize)), segno, segmentSize);
   })().catch(() => {});
 }
 
