@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isOpenbarError } from '../../common/errors.js';
 import { isNewerRecord } from '../../common/meta-reader.js';
-import type { ObjectDescriptor, SaveSetInfo } from '../../sm/storage-manager.js';
+import type { SaveSetInfo } from '../../sm/storage-manager.js';
+import { storedSaveSet } from '../../sm/testing/stored-saveset.js';
 import {
   decodeLabelContent,
   decodeLabelEntry,
@@ -13,28 +14,7 @@ import {
 } from './label-record.js';
 
 /** The save set a storage manager returns for `d` (its meta through JSON, as stored), `meta` fields replaced. */
-const stored = (
-  d: ObjectDescriptor,
-  meta: Record<string, unknown> = {},
-  more: Partial<SaveSetInfo> = {},
-): SaveSetInfo => ({
-  id: 7,
-  pool: d.pool,
-  server: d.server,
-  name: d.name,
-  kind: d.kind,
-  level: d.level ?? null,
-  meta: JSON.parse(JSON.stringify({ ...d.meta, ...meta })) as Record<string, unknown>,
-  created: '',
-  committed: '',
-  rawBytes: 0,
-  storedBytes: 0,
-  records: 0,
-  hash: '',
-  compression: 'none',
-  volumes: [],
-  ...more,
-});
+const stored = storedSaveSet.bind(undefined, 7);
 
 const fields: LabelFields = {
   aid: 12,

@@ -14,10 +14,10 @@
 //   { contentVersion, labelFiles: [{ name, content }], fileList: base64 of backup/file-list.ts's record }
 
 import { fail } from '../../common/errors.js';
-import { FieldReader, META_VERSION_FIELD, metaReader } from '../../common/meta-reader.js';
+import { FieldReader, metaReader } from '../../common/meta-reader.js';
 import type { RecordedSpace } from '../../engine/engine.js';
 import type { ObjectDescriptor, SaveSetInfo } from '../../sm/storage-manager.js';
-import { SaveSetKind } from './saveset-kinds.js';
+import { recordDescriptor, SaveSetKind } from './saveset-kinds.js';
 
 export const LABEL_META_VERSION = 1;
 export const LABEL_CONTENT_VERSION = 1;
@@ -90,14 +90,10 @@ export function encodeLabel(
   at: { readonly pool: string; readonly server: string; readonly level: number },
   m: LabelFields,
 ): ObjectDescriptor {
-  return {
-    pool: at.pool,
-    server: at.server,
-    name: LABEL_NAME,
-    kind: SaveSetKind.label,
-    level: at.level,
-    meta: {
-      [META_VERSION_FIELD]: LABEL_META_VERSION,
+  return recordDescriptor(
+    at,
+    { name: LABEL_NAME, kind: SaveSetKind.label, level: at.level, version: LABEL_META_VERSION },
+    {
       aid: m.aid,
       startLsn: m.startLsn,
       stopLsn: m.stopLsn,
@@ -120,7 +116,7 @@ export function encodeLabel(
         method: l.method,
       })),
     },
-  };
+  );
 }
 
 /** The label meta of save set `info`, which backup `aid` of `server` recorded; refused when it is not that. */

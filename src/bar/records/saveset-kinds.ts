@@ -3,7 +3,8 @@
 // labels). A name here is part of the stored format: renaming one makes every save set
 // of the old name invisible to this openbar.
 
-import { BOOTSTRAP_KIND } from '../../sm/storage-manager.js';
+import { META_VERSION_FIELD } from '../../common/meta-reader.js';
+import { BOOTSTRAP_KIND, type ObjectDescriptor } from '../../sm/storage-manager.js';
 
 export const SaveSetKind = Object.freeze({
   /** a backup's label: its meta describes the backup, its content holds PostgreSQL's label files (records/label-record.ts) */
@@ -21,3 +22,27 @@ export const SaveSetKind = Object.freeze({
 } as const);
 
 export type SaveSetKind = (typeof SaveSetKind)[keyof typeof SaveSetKind];
+
+/** What names one record: its save set's name, kind and level, and the version of its meta. */
+export interface RecordName {
+  readonly name: string;
+  readonly kind: SaveSetKind;
+  readonly level?: number;
+  readonly version: number;
+}
+
+/** The descriptor of a record stored in pool `at.pool` for `at.server`: its meta stamped with its version first. */
+export function recordDescriptor(
+  at: { readonly pool: string; readonly server: string },
+  r: RecordName,
+  meta: Record<string, unknown>,
+): ObjectDescriptor {
+  return {
+    pool: at.pool,
+    server: at.server,
+    name: r.name,
+    kind: r.kind,
+    ...(r.level !== undefined ? { level: r.level } : {}),
+    meta: { [META_VERSION_FIELD]: r.version, ...meta },
+  };
+}

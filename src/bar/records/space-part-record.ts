@@ -7,9 +7,9 @@
 //   and at level 1 and 2: baseCopyId, baseLsn, method ('wal' | 'scan' | null)
 // Only aid, part and parts are required: the rest is checked where it is present.
 
-import { metaReader, META_VERSION_FIELD } from '../../common/meta-reader.js';
+import { metaReader } from '../../common/meta-reader.js';
 import type { ObjectDescriptor, SaveSetInfo } from '../../sm/storage-manager.js';
-import { SaveSetKind } from './saveset-kinds.js';
+import { recordDescriptor, SaveSetKind } from './saveset-kinds.js';
 
 export const SPACE_PART_META_VERSION = 1;
 
@@ -55,14 +55,10 @@ export function encodeSpacePart(
   at: { readonly pool: string; readonly server: string; readonly space: string; readonly level: number },
   m: SpacePartFields,
 ): ObjectDescriptor {
-  return {
-    pool: at.pool,
-    server: at.server,
-    name: at.space,
-    kind: SaveSetKind.space,
-    level: at.level,
-    meta: {
-      [META_VERSION_FIELD]: SPACE_PART_META_VERSION,
+  return recordDescriptor(
+    at,
+    { name: at.space, kind: SaveSetKind.space, level: at.level, version: SPACE_PART_META_VERSION },
+    {
       aid: m.aid,
       part: m.part,
       parts: m.parts,
@@ -75,7 +71,7 @@ export function encodeSpacePart(
         ? { baseCopyId: m.incremental.baseCopyId, baseLsn: m.incremental.baseLsn, method: m.incremental.method }
         : {}),
     },
-  };
+  );
 }
 
 /** The meta of space save set `info`; fails (FORMAT) naming the save set and the field. */

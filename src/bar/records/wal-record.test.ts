@@ -2,32 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isOpenbarError } from '../../common/errors.js';
 import { isNewerRecord } from '../../common/meta-reader.js';
-import type { ObjectDescriptor, SaveSetInfo } from '../../sm/storage-manager.js';
+import type { SaveSetInfo } from '../../sm/storage-manager.js';
+import { storedSaveSet } from '../../sm/testing/stored-saveset.js';
 import { decodeWal, encodeWal, type WalFields } from './wal-record.js';
 
 /** The save set a storage manager returns for `d` (its meta through JSON, as stored), `meta` fields replaced. */
-const stored = (
-  d: ObjectDescriptor,
-  meta: Record<string, unknown> = {},
-  more: Partial<SaveSetInfo> = {},
-): SaveSetInfo => ({
-  id: 5,
-  pool: d.pool,
-  server: d.server,
-  name: d.name,
-  kind: d.kind,
-  level: d.level ?? null,
-  meta: JSON.parse(JSON.stringify({ ...d.meta, ...meta })) as Record<string, unknown>,
-  created: '',
-  committed: '',
-  rawBytes: 0,
-  storedBytes: 0,
-  records: 0,
-  hash: '',
-  compression: 'none',
-  volumes: [],
-  ...more,
-});
+const stored = storedSaveSet.bind(undefined, 5);
 
 const NAME = '000000010000000000000005';
 const HASH = 'ab'.repeat(32);

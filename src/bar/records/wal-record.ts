@@ -10,9 +10,9 @@
 // The oldest metas have walKind and size only (then sha256, then contentHash, then aid):
 // only walKind and size are required.
 
-import { metaReader, META_VERSION_FIELD } from '../../common/meta-reader.js';
+import { metaReader } from '../../common/meta-reader.js';
 import type { ObjectDescriptor, SaveSetInfo } from '../../sm/storage-manager.js';
-import { SaveSetKind } from './saveset-kinds.js';
+import { recordDescriptor, SaveSetKind } from './saveset-kinds.js';
 
 export const WAL_META_VERSION = 1;
 
@@ -49,13 +49,10 @@ export function encodeWal(
   at: { readonly pool: string; readonly server: string; readonly name: string },
   m: WalFields,
 ): ObjectDescriptor {
-  return {
-    pool: at.pool,
-    server: at.server,
-    name: at.name,
-    kind: SaveSetKind.wal,
-    meta: {
-      [META_VERSION_FIELD]: WAL_META_VERSION,
+  return recordDescriptor(
+    at,
+    { name: at.name, kind: SaveSetKind.wal, version: WAL_META_VERSION },
+    {
       walKind: m.walKind,
       size: m.size,
       contentHash: m.contentHash,
@@ -64,7 +61,7 @@ export function encodeWal(
       ...(m.systemId !== undefined ? { systemId: m.systemId } : {}),
       ...(m.validBytes !== undefined ? { validBytes: m.validBytes } : {}),
     },
-  };
+  );
 }
 
 /** The meta of WAL save set `info`; fails (FORMAT) naming the save set and the field. */

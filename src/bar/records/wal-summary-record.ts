@@ -7,9 +7,9 @@
 //   (bytes of the summary), lastTransactionMs (when the last transaction ending in the
 //   file ended, null for none; absent in summaries stored before openbar recorded it).
 
-import { metaReader, META_VERSION_FIELD } from '../../common/meta-reader.js';
+import { metaReader } from '../../common/meta-reader.js';
 import type { ObjectDescriptor, SaveSetInfo } from '../../sm/storage-manager.js';
-import { SaveSetKind } from './saveset-kinds.js';
+import { recordDescriptor, SaveSetKind } from './saveset-kinds.js';
 
 export const WAL_SUMMARY_META_VERSION = 1;
 
@@ -33,18 +33,15 @@ export function encodeWalSummary(
   at: { readonly pool: string; readonly server: string; readonly name: string },
   m: WalSummaryFields,
 ): ObjectDescriptor {
-  return {
-    pool: at.pool,
-    server: at.server,
-    name: at.name,
-    kind: SaveSetKind.walSummary,
-    meta: {
-      [META_VERSION_FIELD]: WAL_SUMMARY_META_VERSION,
+  return recordDescriptor(
+    at,
+    { name: at.name, kind: SaveSetKind.walSummary, version: WAL_SUMMARY_META_VERSION },
+    {
       ...(m.aid !== undefined ? { aid: m.aid } : {}),
       size: m.size,
       lastTransactionMs: m.lastTransactionMs,
     },
-  };
+  );
 }
 
 /** The meta of summary save set `info`; fails (FORMAT) naming the save set and the field. */

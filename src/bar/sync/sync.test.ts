@@ -1,25 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SaveSetInfo } from '../../sm/storage-manager.js';
+import { saveSetInfo } from '../../sm/testing/stored-saveset.js';
 import { linesFromSaveSets } from './sync.js';
 
-const set = (id: number, kind: string, name: string, level: number, meta: Record<string, unknown>): SaveSetInfo => ({
-  id,
-  pool: 'Data',
-  server: 'main',
-  name,
-  kind,
-  level,
-  meta,
-  created: '',
-  committed: '',
-  rawBytes: 0,
-  storedBytes: 0,
-  records: 0,
-  hash: '',
-  compression: 'none',
-  volumes: [],
-});
+const set = (id: number, kind: string, name: string, level: number, meta: Record<string, unknown>): SaveSetInfo =>
+  saveSetInfo({ id, pool: 'Data', server: 'main', name, kind, level, meta });
 const label = (id: number, aid: number, level: number) =>
   set(id, 'label', 'backup_label', level, {
     aid,

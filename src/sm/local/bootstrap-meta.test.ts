@@ -4,31 +4,11 @@ import { isOpenbarError } from '../../common/errors.js';
 import { isNewerRecord } from '../../common/meta-reader.js';
 import { decodeBootstrap, encodeBootstrap } from './bootstrap-meta.js';
 import type { PoolRow } from './catalog.js';
-import type { ObjectDescriptor, SaveSetInfo } from '../storage-manager.js';
+import type { SaveSetInfo } from '../storage-manager.js';
+import { storedSaveSet } from '../testing/stored-saveset.js';
 
 /** The save set a volume's BEGIN record gives for `d` (its meta through JSON, as stored), `meta` fields replaced. */
-const stored = (
-  d: ObjectDescriptor,
-  meta: Record<string, unknown> = {},
-  more: Partial<SaveSetInfo> = {},
-): SaveSetInfo => ({
-  id: 3,
-  pool: d.pool,
-  server: d.server,
-  name: d.name,
-  kind: d.kind,
-  level: d.level ?? null,
-  meta: JSON.parse(JSON.stringify({ ...d.meta, ...meta })) as Record<string, unknown>,
-  created: '',
-  committed: '',
-  rawBytes: 0,
-  storedBytes: 0,
-  records: 0,
-  hash: '',
-  compression: 'none',
-  volumes: [],
-  ...more,
-});
+const stored = storedSaveSet.bind(undefined, 3);
 
 const pools: PoolRow[] = [
   {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import { ownerAlive } from '../../common/process-owner.js';
 import type { Catalog, VolumeRow } from './catalog.js';
+import { namesIn, subdirs } from './volume-dirs.js';
 import { decodeLabel, decodeRecordHeader, LABEL_SIZE, RECORD_HEADER_SIZE, type VolumeLabel } from './volume-format.js';
 
 export interface HighWater {
@@ -96,12 +97,7 @@ function unknownVolumes(catalog: Catalog, home: string): Finding[] {
   ]);
   const out: Finding[] = [];
   for (const dir of dirs) {
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      continue;
-    }
+    const names = namesIn(dir);
     const newer = new Map<string, { seq: number; file: string }[]>();
     for (const n of names) {
       const m = /^(.+)\.(\d+)\.vol$/.exec(n);
@@ -187,15 +183,4 @@ function readLabelFd(fd: number): VolumeLabel | undefined {
   const n = fs.readSync(fd, block, 0, LABEL_SIZE, 0);
   const label = decodeLabel(block.subarray(0, n));
   return 'error' in label ? undefined : label;
-}
-
-function subdirs(dir: string): string[] {
-  try {
-    return fs
-      .readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => path.join(dir, d.name));
-  } catch {
-    return [];
-  }
 }

@@ -9,6 +9,7 @@ import { fsyncDirSync } from '../../common/durable-fs.js';
 import { Catalog, type PoolRow } from './catalog.js';
 import { scanVolume, type PartSeen, type VolumeScan } from './volume-scanner.js';
 import { LABEL_SIZE } from './volume-format.js';
+import { namesIn } from './volume-dirs.js';
 import type { Compression } from '../storage-manager.js';
 import { isoTime } from '../../common/units.js';
 
@@ -34,13 +35,7 @@ export interface RebuildInput {
 export function listVolumeFiles(dirs: readonly string[]): string[] {
   const files = new Set<string>();
   for (const dir of dirs) {
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      continue;
-    }
-    for (const n of names) if (n.endsWith('.vol')) files.add(path.resolve(dir, n));
+    for (const n of namesIn(dir)) if (n.endsWith('.vol')) files.add(path.resolve(dir, n));
   }
   return [...files].sort();
 }

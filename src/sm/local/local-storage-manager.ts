@@ -19,6 +19,7 @@ import { defaultDevice, volumePath, type LocalContext, type WriteSettings } from
 import { LocalTransaction } from './local-transaction.js';
 import { readSaveSet } from './saveset-reader.js';
 import { createVolumeFile } from './volume-file.js';
+import { subdirs } from './volume-dirs.js';
 import { LABEL_SIZE } from './volume-format.js';
 import { scanVolume, type VolumeScan } from './volume-scanner.js';
 import { recycleVolumes, type RecycledVolume } from './volume-recycler.js';
@@ -309,15 +310,4 @@ function defaultPools(opts: LocalOptions): Omit<PoolRow, 'created'>[] {
     retentionDays: null,
     compression: null,
   }));
-}
-
-function subdirs(dir: string): string[] {
-  try {
-    return fs
-      .readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => path.join(dir, d.name));
-  } catch {
-    return [];
-  }
 }

@@ -47,32 +47,20 @@ export class LocalTransaction implements Transaction {
           .join(', ')}`,
       );
     const compression = desc.compression ?? pool.compression ?? this.ctx.write.compression;
-    const created = isoTime();
-    const meta = { ...(desc.meta ?? {}) };
-    const id = this.ctx.catalog.insertSaveSet({
+    // the same row in the catalog and in the volume's BEGIN record
+    const row = {
       txn: this.id,
       pool: pool.name,
       server: desc.server,
       name: desc.name,
       kind: desc.kind,
       level: desc.level ?? null,
-      meta,
-      created,
-      compression,
-    });
+      meta: { ...(desc.meta ?? {}) },
+      created: isoTime(),
+    };
+    const id = this.ctx.catalog.insertSaveSet({ ...row, compression });
     this.ids.push(id);
-    const writer = new LocalObjectWriter(this.ctx, this, {
-      id,
-      txn: this.id,
-      pool: pool.name,
-      server: desc.server,
-      name: desc.name,
-      kind: desc.kind,
-      level: desc.level ?? null,
-      created,
-      codec: compression,
-      meta,
-    });
+    const writer = new LocalObjectWriter(this.ctx, this, { id, ...row, codec: compression });
     this.writers.add(writer);
     try {
       await writer.start();

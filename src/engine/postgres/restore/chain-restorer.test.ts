@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { restoreChainStreams } from './chain-restorer.js';
+import { spaceStream, type StreamItem } from './test-streams.js';
 import type { RestoreLevel } from '../../engine.js';
 import { postgresOffline } from '../offline-engine.js';
-import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from '../format/space-stream.js';
+import { encodeHeader, type FileEntry } from '../format/space-stream.js';
 
 const PAGE = 8192;
 const dirs: string[] = [];
@@ -24,10 +25,7 @@ const page = (level: number, block: number) => {
 };
 const pages = (level: number, blocks: readonly number[]) => Buffer.concat(blocks.map((b) => page(level, b)));
 
-interface Item {
-  entry: FileEntry;
-  data?: Buffer;
-}
+type Item = StreamItem;
 const file = (p: string, size: number, extra: Partial<FileEntry> = {}): FileEntry => ({
   path: p,
   type: 'file',
@@ -39,24 +37,7 @@ const file = (p: string, size: number, extra: Partial<FileEntry> = {}): FileEntr
 
 /** A space stream of `items`, handed out in odd-sized chunks so pages straddle chunk boundaries. */
 function stream(level: number, items: readonly Item[], chunk = 3001): () => AsyncIterable<Buffer> {
-  const whole = Buffer.concat([
-    encodeHeader({
-      space: 'pg_default',
-      server: 't',
-      systemId: '1',
-      level,
-      part: 0,
-      parts: 1,
-      startLsn: '0/0',
-      pageSize: PAGE,
-      created: '',
-    }),
-    ...items.flatMap((i) => [encodeEntry(i.entry), i.data ?? Buffer.alloc(0)]),
-    encodeTrailer({ files: items.length, bytes: 0, badPages: 0 }),
-  ]);
-  return async function* () {
-    for (let at = 0; at < whole.length; at += chunk) yield Buffer.from(whole.subarray(at, at + chunk));
-  };
+  return spaceStream('pg_default', level, items, chunk);
 }
 
 /** Which level wrote each page of a restored file ('-' for a hole). */

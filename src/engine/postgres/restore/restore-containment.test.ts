@@ -10,8 +10,9 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isOpenbarError, type ErrorCode } from '../../../common/errors.js';
 import { restoreChainStreams } from './chain-restorer.js';
+import { spaceStream, type StreamItem } from './test-streams.js';
 import { postgresOffline } from '../offline-engine.js';
-import { encodeEntry, encodeHeader, encodeTrailer, type FileEntry } from '../format/space-stream.js';
+import type { FileEntry } from '../format/space-stream.js';
 
 const PAGE = 8192;
 const made: string[] = [];
@@ -23,10 +24,7 @@ function dirs(): { root: string; outside: string } {
   return { root: path.join(base, 'data'), outside: path.join(base, 'outside') };
 }
 
-interface Item {
-  entry: FileEntry;
-  data?: Buffer;
-}
+type Item = StreamItem;
 const file = (p: string, data: Buffer, extra: Partial<FileEntry> = {}): Item => ({
   entry: { path: p, type: 'file', mode: 0o600, mtimeMs: 0, size: data.length, ...extra },
   data,
@@ -37,24 +35,7 @@ const link = (p: string, target: string): Item => ({
 });
 
 function stream(items: readonly Item[], level = 0): () => AsyncIterable<Buffer> {
-  const whole = Buffer.concat([
-    encodeHeader({
-      space: 'pg_global',
-      server: 't',
-      systemId: '1',
-      level,
-      part: 0,
-      parts: 1,
-      startLsn: '0/0',
-      pageSize: PAGE,
-      created: '',
-    }),
-    ...items.flatMap((i) => [encodeEntry(i.entry), i.data ?? Buffer.alloc(0)]),
-    encodeTrailer({ files: items.length, bytes: 0, badPages: 0 }),
-  ]);
-  return async function* () {
-    for (let at = 0; at < whole.length; at += 5000) yield Buffer.from(whole.subarray(at, at + 5000));
-  };
+  return spaceStream('pg_global', level, items, 5000);
 }
 
 /**
