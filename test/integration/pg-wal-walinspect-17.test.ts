@@ -1,0 +1,5 @@
+// The WAL parser against pg_walinspect (test/suites/wal-walinspect-suite.ts) on PostgreSQL 17.
+
+import { walInspectSuite } from '../suites/wal-walinspect-suite.js';
+
+walInspectSuite(17);
