@@ -477,11 +477,21 @@ export interface OfflineEngine extends WalFileRules {
   walPosition(
     name: string,
   ): { kind: 'segment' | 'history' | 'backup' | 'partial'; position: string | null; timeline: number } | undefined;
-  /** Starts a restored directory on a free port (socket in `workDir`), checks every database, stops it. */
+  /**
+   * Why a restore test of a backup of server version `pgVersion` (server_version_num)
+   * cannot run here, with its fix (no server programs of that major: `pgBin`, the pg_bin
+   * setting, names them); undefined when it can.
+   */
+  trialProblem(pgVersion: number, pgBin: string | undefined): { problem: string; hint: string } | undefined;
+  /**
+   * Starts a restored directory on a free port (socket in `workDir`) with the server
+   * programs of its major (`pgBin` when set), checks every database, stops it.
+   */
   trialRun(
     dataDir: string,
     workDir: string,
     user: string,
+    pgBin: string | undefined,
   ): Promise<{ passed: boolean; detail: string; problems: readonly string[] }>;
 }
 

@@ -26,7 +26,8 @@ import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from 
 import { WalFileCheck } from './format/wal-file-check.js';
 import { WalTimelineMap } from './wal/wal-timelines.js';
 import { writeRecoveryConfig } from './restore/recovery-config.js';
-import { restoreTrial } from './server/restore-trial.js';
+import { restoreTrial, trialProblem } from './server/restore-trial.js';
+import { majorOfVersionNum } from './format/server-version.js';
 import { restoreChainStreams } from './restore/chain-restorer.js';
 import { syncTree } from './restore/file-writer.js';
 import { CONTROL_FILE } from './format/control-file.js';
@@ -264,7 +265,9 @@ export const postgresOffline: OfflineEngine = {
     return x < y ? -1 : x > y ? 1 : 0;
   },
 
-  trialRun: (dataDir, workDir, user) => restoreTrial(dataDir, workDir, user),
+  trialProblem: (pgVersion, pgBin) => trialProblem(majorOfVersionNum(pgVersion), pgBin),
+
+  trialRun: (dataDir, workDir, user, pgBin) => restoreTrial(dataDir, workDir, user, pgBin),
 
   walPosition(name) {
     const kind = walFileKind(name);
