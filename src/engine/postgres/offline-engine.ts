@@ -27,6 +27,7 @@ import { WalFileCheck } from './format/wal-file-check.js';
 import { WalTimelineMap } from './wal/wal-timelines.js';
 import { writeRecoveryConfig } from './restore/recovery-config.js';
 import { restoreTrial } from './server/restore-trial.js';
+import { checkConfigPlace, placeConfig, startCommand } from './restore/config-place.js';
 import { restoreChainStreams } from './restore/chain-restorer.js';
 import { syncTree } from './restore/file-writer.js';
 import { CONTROL_FILE } from './format/control-file.js';
@@ -265,6 +266,10 @@ export const postgresOffline: OfflineEngine = {
   },
 
   trialRun: (dataDir, workDir, user) => restoreTrial(dataDir, workDir, user),
+
+  checkConfigPlace: (entries, _dataDir, configDir) => checkConfigPlace(entries, configDir),
+  placeConfig,
+  startCommand,
 
   walPosition(name) {
     const kind = walFileKind(name);

@@ -4,6 +4,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { hasConfig, writeMinimalConfig } from './trial-config.js';
 
 export interface TrialResult {
   readonly passed: boolean;
@@ -24,7 +25,7 @@ export async function restoreTrial(dataDir: string, workDir: string, user: strin
   const cluster = await SandboxCluster.adopt(dataDir, path.join(workDir, 'sock'), bin);
   const started = Date.now();
   try {
-    cluster.start();
+    const config = startWithWorkingConfig(cluster, dataDir);
     await cluster.waitForPromotion(600_000);
     const r = runPg(bin, 'pg_amcheck', [
       '--all',
@@ -47,12 +48,33 @@ export async function restoreTrial(dataDir: string, workDir: string, user: strin
       };
     return {
       passed: true,
-      detail: `restored, recovered and started; pg_amcheck --heapallindexed clean (${secs} s)`,
+      detail: `restored, recovered and started${config}; pg_amcheck --heapallindexed clean (${secs} s)`,
       problems: [],
     };
   } catch (err) {
     return { passed: false, detail: 'the restored copy did not start', problems: [(err as Error).message] };
   } finally {
     cluster.stop('immediate');
+  }
+}
+
+/**
+ * Starts the copy with the configuration restored with it, or a minimal one when it has
+ * none or does not start with it (see trial-config.ts); says which, for the detail.
+ */
+function startWithWorkingConfig(cluster: { start(): void; stop(mode: 'immediate'): void }, dataDir: string): string {
+  if (!hasConfig(dataDir)) {
+    writeMinimalConfig(dataDir);
+    cluster.start();
+    return ' with a minimal configuration (the backup holds no postgresql.conf)';
+  }
+  try {
+    cluster.start();
+    return '';
+  } catch (err) {
+    cluster.stop('immediate');
+    writeMinimalConfig(dataDir);
+    cluster.start();
+    return ` with a minimal configuration (the backed-up one did not start: ${(err as Error).message})`;
   }
 }
