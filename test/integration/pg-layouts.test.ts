@@ -48,10 +48,11 @@ describe('Debian layout (pg_createcluster)', { skip: missing ? `skipped: ${missi
     assert.ok(config, 'no configuration save set');
     assert.equal((config as unknown as { meta: { aid: number } }).meta.aid, backup);
     const history = JSON.parse(ok(openbar(['history', '--json'], { config: env.config }), 'history').stdout) as {
-      instances?: { action: number; object: string; copyIds: number[] }[];
-    };
-    const label = history.instances?.find((i) => i.action === backup && i.object === 'backup_label');
-    if (label) assert.ok(label.copyIds.includes(config.id), `label instance ${JSON.stringify(label)}`);
+      aid: number;
+      instances: { object: string; copyIds: number[] }[];
+    }[];
+    const label = history.find((a) => a.aid === backup)!.instances.find((i) => i.object === 'backup_label')!;
+    assert.deepEqual(label.copyIds.slice(1), [config.id], 'the configuration save set goes with the label');
   });
 
   it('passes verify --restore-test (the trial copy starts with the restored configuration)', () => {
@@ -131,6 +132,36 @@ describe('Debian layout (pg_createcluster)', { skip: missing ? `skipped: ${missi
     }
   });
 });
+
+describe(
+  'Debian layout: a configuration the copy cannot start with',
+  {
+    skip: missing ? `skipped: ${missing}` : false,
+  },
+  () => {
+    let env: Awaited<ReturnType<typeof makeDebianCluster>>;
+
+    before(async () => {
+      env = await makeDebianCluster('layout-debian-bad');
+    });
+    after(() => env?.remove());
+
+    it('verify --restore-test starts the copy with a minimal configuration and passes', async () => {
+      await env.cluster.query('CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g');
+      // read only at a restart: the running original is unaffected, a copy started with it fails
+      fs.writeFileSync(
+        path.join(env.confDir, 'conf.d', 'zz-broken.conf'),
+        "shared_preload_libraries = 'openbar_no_such_library'\n",
+      );
+      const id = Number(lastLine(ok(openbar(['backup'], { config: env.config }), 'backup').stdout));
+      const r = openbar(['verify', String(id), '--restore-test', '--json'], { config: env.config });
+      assert.equal(r.status, 0, `verify exited ${r.status}: ${r.stdout}${r.stderr}`);
+      const rep = JSON.parse(r.stdout) as { restoreTest: { passed: boolean; detail: string } };
+      assert.ok(rep.restoreTest.passed);
+      assert.match(rep.restoreTest.detail, /with a minimal configuration \(the backed-up one did not start/);
+    });
+  },
+);
 
 describe('pg_wal linked elsewhere (initdb --waldir)', () => {
   let env: LayoutEnv & { walDir: string };
