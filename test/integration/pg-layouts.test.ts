@@ -199,4 +199,24 @@ describe('pg_wal linked elsewhere (initdb --waldir)', () => {
     await copy.waitForPromotion();
     assert.deepEqual(await tableChecksums(copy), sums);
   });
+
+  it('restores in place over the stopped original with its pg_wal link kept, the old WAL moved aside', async () => {
+    copy?.stop();
+    copy = undefined;
+    const sums = await tableChecksums(env.cluster);
+    ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');
+    env.stop();
+    const dataDir = env.cluster.dataDir;
+    const r = openbar(['restore', '--data-dir', dataDir], { config: env.config });
+    assert.equal(r.status, 0, `restore in place exited ${r.status}: ${r.stderr}`);
+    assert.equal(fs.readlinkSync(path.join(dataDir, 'pg_wal')), env.walDir, 'pg_wal still links to the WAL directory');
+    assert.ok(fs.lstatSync(path.join(env.walDir, 'archive_status')).isDirectory());
+    const aside = fs.readdirSync(env.walDir).filter((n) => n.startsWith('openbar-before-restore-'));
+    assert.equal(aside.length, 1, 'the old WAL moved aside, not deleted');
+    assert.equal(fs.readdirSync(env.walDir).filter((n) => /^[0-9A-F]{24}$/.test(n)).length, 0);
+    assert.equal(fs.existsSync(path.join(dataDir, 'openbar_pg_wal_link')), false);
+    env.start();
+    await env.cluster.waitForPromotion();
+    assert.deepEqual(await tableChecksums(env.cluster), sums);
+  });
 });
