@@ -9,6 +9,7 @@ import type {
   BackupHandle,
   ByteSink,
   ClusterIdentity,
+  ConfigEntry,
   EngineAdapter,
   WalFileExpectations,
   IncrementalSource,
@@ -21,6 +22,7 @@ import type {
   WalReadingOptions,
 } from '../../engine.js';
 import { startBackup } from './backup-session.js';
+import { readConfigFiles } from './config-files.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from '../backup/spaces.js';
 import { copySpace } from '../backup/copy-space.js';
@@ -290,6 +292,11 @@ export class PostgresAdapter implements EngineAdapter {
     if (this.backupClient) return;
     this.backupClient = connect(this.s, 'openbar backup');
     this.backupClient.catch(() => {}); // thrown where startBackup awaits it
+  }
+
+  async configFiles(): Promise<ConfigEntry[]> {
+    const info = await this.describe();
+    return readConfigFiles(await this.db(), info.dataDir);
   }
 
   async close(): Promise<void> {

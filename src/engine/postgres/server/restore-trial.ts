@@ -10,6 +10,7 @@ import path from 'node:path';
 import { connect } from './pg-connection.js';
 import { findAmcheck, findServerBin } from './pg-programs.js';
 import type { SandboxCluster } from './sandbox.js';
+import { hasConfig, writeMinimalConfig } from './trial-config.js';
 
 export interface TrialResult {
   readonly passed: boolean;
@@ -36,7 +37,7 @@ export async function restoreTrial(
   const cluster = await SandboxCluster.adopt(dataDir, path.join(workDir, 'sock'), server.bin);
   const started = Date.now();
   try {
-    cluster.start();
+    const config = startWithWorkingConfig(cluster, dataDir);
     await cluster.waitForPromotion(600_000);
     const checked = await check(cluster, major, user);
     const secs = ((Date.now() - started) / 1000).toFixed(1);
@@ -46,7 +47,11 @@ export async function restoreTrial(
         detail: `recovered, ${checked.what} found damage (${secs} s)`,
         problems: checked.problems.slice(0, 50),
       };
-    return { passed: true, detail: `restored, recovered and started; ${checked.what} clean (${secs} s)`, problems: [] };
+    return {
+      passed: true,
+      detail: `restored, recovered and started${config}; ${checked.what} clean (${secs} s)`,
+      problems: [],
+    };
   } catch (err) {
     return { passed: false, detail: 'the restored copy did not start', problems: [(err as Error).message] };
   } finally {
@@ -107,4 +112,25 @@ async function checkIndexes(cluster: SandboxCluster, user: string): Promise<{ in
     }
   }
   return { indexes, problems };
+}
+
+/**
+ * Starts the copy with the configuration restored with it, or a minimal one when it has
+ * none or does not start with it (see trial-config.ts); says which, for the detail.
+ */
+function startWithWorkingConfig(cluster: { start(): void; stop(mode: 'immediate'): void }, dataDir: string): string {
+  if (!hasConfig(dataDir)) {
+    writeMinimalConfig(dataDir);
+    cluster.start();
+    return ' with a minimal configuration (the backup holds no postgresql.conf)';
+  }
+  try {
+    cluster.start();
+    return '';
+  } catch (err) {
+    cluster.stop('immediate');
+    writeMinimalConfig(dataDir);
+    cluster.start();
+    return ` with a minimal configuration (the backed-up one did not start: ${(err as Error).message})`;
+  }
 }
