@@ -25,6 +25,11 @@ describe('config', () => {
     assert.equal(s.max_backup, 5);
   });
 
+  it('leaves the variables that are not settings alone (the code cache, the test suites)', () => {
+    const env = { OPENBAR_CODE_CACHE: 'off', OPENBAR_TEST_PG12_BIN: '/x', OPENBAR_DEBUG: '1', OPENBAR_MAX_BACKUP: '3' };
+    assert.equal(loadSettings({ env }).max_backup, 3);
+  });
+
   it('names the bad key or value', () => {
     const bad = (f: () => unknown, re: RegExp) =>
       assert.throws(f, (e: unknown) => isOpenbarError(e, 'CONFIG') && re.test(e.message));

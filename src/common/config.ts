@@ -13,8 +13,19 @@ export interface ConfigSources {
   readonly overrides?: Readonly<Record<string, string>>;
 }
 
-/** Environment variables that are not settings. */
-const reservedEnv = new Set(['OPENBAR_CONFIG', 'OPENBAR_DEBUG', 'OPENBAR_FAULT', 'OPENBAR_TEST_TMP', 'OPENBAR_TRACE']);
+/**
+ * Environment variables that are not settings: the launcher's code cache, debugging and
+ * fault injection, and every OPENBAR_TEST_* of the test suites (a server started by a
+ * test passes its environment on to the archive_command it runs).
+ */
+const reservedEnv = new Set([
+  'OPENBAR_CODE_CACHE',
+  'OPENBAR_CONFIG',
+  'OPENBAR_DEBUG',
+  'OPENBAR_FAULT',
+  'OPENBAR_TRACE',
+]);
+const isReservedEnv = (name: string) => reservedEnv.has(name) || name.startsWith('OPENBAR_TEST_');
 
 interface RawValue {
   text: string;
@@ -62,7 +73,7 @@ export function loadSettings(sources: ConfigSources): Settings {
     for (const [k, v] of parseConfigText(text, sources.file)) raw.set(k, v);
   }
   for (const [name, value] of Object.entries(sources.env ?? {})) {
-    if (!name.startsWith('OPENBAR_') || reservedEnv.has(name) || value === undefined) continue;
+    if (!name.startsWith('OPENBAR_') || isReservedEnv(name) || value === undefined) continue;
     const key = name.slice('OPENBAR_'.length).toLowerCase();
     if (!isOptionName(key))
       fail('CONFIG', `environment ${name}: unknown setting '${key}'`, `known keys: ${optionNames.join(', ')}`);

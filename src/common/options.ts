@@ -74,7 +74,7 @@ export const optionTable = {
   pg_bin: {
     parse: text(),
     def: undefined,
-    help: 'directory of the PostgreSQL programs (found from the server version when unset)',
+    help: "directory of the server programs (postgres, pg_ctl) of the backup's PostgreSQL major, for `verify --restore-test`; when unset: /usr/lib/postgresql/MAJOR/bin (Debian, Ubuntu), then /usr/pgsql-MAJOR/bin (PGDG RPMs); never another major's",
   },
   compression: {
     parse: oneOf('none', 'lz4', 'zstd'),

@@ -355,7 +355,37 @@ export interface EngineAdapter extends WalFileRules {
   relationNames(
     list: readonly { dbOid: number; spcOid: number; relfilenode: number }[],
   ): Promise<Map<string, { database: string; relation: string | null }>>;
+  /**
+   * The configuration files the server runs with that live outside its data directory
+   * (those inside are in the critical space); [] when all are inside. An engine whose
+   * servers keep none elsewhere need not have it.
+   */
+  configFiles?(): Promise<ConfigEntry[]>;
   close(): Promise<void>;
+}
+
+/**
+ * One of the server's configuration files (or an included directory) kept outside its data
+ * directory, as the server names it (config_file, hba_file, ident_file, what they include).
+ */
+export interface ConfigEntry {
+  readonly role: 'main' | 'hba' | 'ident' | 'include';
+  /** absolute, as the server ran with it */
+  readonly path: string;
+  readonly type: 'file' | 'dir';
+  readonly mode: number;
+  /** files only */
+  readonly content?: Buffer;
+}
+
+/** Where a restore put the configuration files, and how the restored server is started. */
+export interface PlacedConfig {
+  /** the files and directories written, absolute */
+  readonly written: readonly string[];
+  /** the directory holding the restored postgresql.conf (or the engine's equivalent) */
+  readonly configDir: string;
+  /** what the restore changed in them so that they serve the restored copy (one line each) */
+  readonly notes: readonly string[];
 }
 
 /** A space as a backup recorded it, for the restore. */
@@ -477,11 +507,42 @@ export interface OfflineEngine extends WalFileRules {
   walPosition(
     name: string,
   ): { kind: 'segment' | 'history' | 'backup' | 'partial'; position: string | null; timeline: number } | undefined;
-  /** Starts a restored directory on a free port (socket in `workDir`), checks every database, stops it. */
+  /**
+   * Why the configuration files `entries` cannot be written for a restore into `dataDir`
+   * (into `configDir` when given, else into the data directory), or undefined; reads only.
+   * Never over files a running server uses.
+   */
+  checkConfigPlace?(
+    entries: readonly ConfigEntry[],
+    dataDir: string,
+    configDir: string | undefined,
+  ): string | undefined;
+  /**
+   * Writes configuration files `entries` (from the backup of a server whose data directory
+   * was `originalDataDir`) for the restored `dataDir`: into `configDir` when given, else into
+   * the data directory, changed so that they serve the restored copy and not the original.
+   */
+  placeConfig?(
+    entries: readonly ConfigEntry[],
+    f: { dataDir: string; originalDataDir: string; configDir: string | undefined },
+  ): PlacedConfig;
+  /** The command that starts a restored server (its configuration in `configDir`, else in `dataDir`). */
+  startCommand?(dataDir: string, configDir: string | undefined): string;
+  /**
+   * Why a restore test of a backup of server version `pgVersion` (server_version_num)
+   * cannot run here, with its fix (no server programs of that major: `pgBin`, the pg_bin
+   * setting, names them); undefined when it can.
+   */
+  trialProblem(pgVersion: number, pgBin: string | undefined): { problem: string; hint: string } | undefined;
+  /**
+   * Starts a restored directory on a free port (socket in `workDir`) with the server
+   * programs of its major (`pgBin` when set), checks every database, stops it.
+   */
   trialRun(
     dataDir: string,
     workDir: string,
     user: string,
+    pgBin: string | undefined,
   ): Promise<{ passed: boolean; detail: string; problems: readonly string[] }>;
 }
 

@@ -171,6 +171,11 @@ export class FakeOfflineEngine implements OfflineEngine {
   nextWal = nextWal;
   walPosition = walPosition;
 
+  /** The fake's "server programs" are always here. */
+  trialProblem(): undefined {
+    return undefined;
+  }
+
   /** Passes when every space restored holds exactly the files the cluster had at the backup's start. */
   async trialRun(dataDir: string): Promise<{ passed: boolean; detail: string; problems: readonly string[] }> {
     const label = fs.readFileSync(path.join(dataDir, 'backup_label'), 'utf8');

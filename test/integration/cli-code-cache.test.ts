@@ -77,4 +77,10 @@ describe('code cache of the bundled CLI', () => {
       fs.chmodSync(dir, 0o700);
     }
   });
+
+  it('off, as the README says, is no setting: commands that read the settings still run', () => {
+    const r = openbar(['config', '--json'], { env: { OPENBAR_CODE_CACHE: 'off', OPENBAR_HOME: dir } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /code_cache/);
+  });
 });

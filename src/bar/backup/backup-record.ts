@@ -6,6 +6,7 @@ import { formatBytes, formatRate } from '../../common/units.js';
 import type { BackupStopped, SpaceInfo } from '../../engine/engine.js';
 import type { NewInstance } from '../../history/history-db.js';
 import { encodeLabel, encodeLabelContent } from '../records/label-record.js';
+import { encodeConfig, encodeConfigContent } from '../records/config-record.js';
 import type { BackupResult, SpaceResult } from './backup.js';
 import { backupLevel, levelOf, type CopyPlan } from './backup-plan.js';
 import type { BackupRun } from './backup-run.js';
@@ -61,6 +62,29 @@ export async function storeLabel(
   return w.id;
 }
 
+/**
+ * Step: the server's configuration files that live outside its data directory (Debian's
+ * /etc/postgresql/N/NAME) stored as their own save set, found by the backup's id; its id,
+ * or undefined when every file is inside the data directory (in pg_global already).
+ */
+export async function storeConfig(s: BackupRun): Promise<number | undefined> {
+  const entries = (await s.engine.configFiles?.()) ?? [];
+  if (entries.length === 0) return undefined;
+  const w = await s.txn.createObject(
+    encodeConfig(
+      { pool: s.ctx.settings.data_pool, server: s.ctx.server },
+      { aid: s.aid, dataDir: s.info.dataDir, files: entries.length },
+    ),
+  );
+  await w.write(encodeConfigContent(entries));
+  await w.close();
+  s.ctx.log.info(
+    `backup ${s.aid}: configuration kept outside the data directory stored: ${entries.map((e) => e.path).join(', ')}`,
+  );
+  trace('backup: configuration stored');
+  return w.id;
+}
+
 /** Step: the backup recorded as a success (history and boot file), logged and reported. */
 export function recordBackup(
   s: BackupRun,
@@ -70,12 +94,13 @@ export function recordBackup(
   labelId: number,
   stored: ReadonlyMap<number, number>,
   started: number,
+  configId?: number,
 ): BackupResult {
   const spaces = summarise(
     s.spaces,
     parts.map((r) => ({ ...r, storedBytes: stored.get(r.id) ?? 0 })),
   );
-  s.ctx.history.recordInstances(s.aid, instancesOf(s, plan, spaces, stopped, labelId));
+  s.ctx.history.recordInstances(s.aid, instancesOf(s, plan, spaces, stopped, labelId, configId));
   const bytes = spaces.reduce((a, x) => a + x.bytes, 0);
   const storedBytes = spaces.reduce((a, x) => a + x.storedBytes, 0);
   const ms = Date.now() - started;
@@ -117,6 +142,7 @@ function instancesOf(
   spaces: readonly SpaceResult[],
   stopped: BackupStopped,
   labelId: number,
+  configId: number | undefined,
 ): NewInstance[] {
   const { handle } = s;
   const at = {
@@ -140,7 +166,8 @@ function instancesOf(
       object: 'backup_label',
       type: 'B',
       level: backupLevel(plan),
-      copyIds: [labelId],
+      // the configuration save set goes with the label: expired, checked and listed with it
+      copyIds: configId === undefined ? [labelId] : [labelId, configId],
       baseId: null,
       ...at,
       meta: {

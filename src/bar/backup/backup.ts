@@ -2,7 +2,7 @@
 // runBackup and backupWith read as its steps: start what can start before the server
 // answers, check the server, record the attempt, start backup mode, plan the copy (each
 // space's level, its changed pages, its parts), copy the spaces in parallel streams
-// (pg_global first), stop backup mode, store the backup label, store the WAL from start to
+// (pg_global first), stop backup mode, store the backup label and the configuration kept outside the data directory, store the WAL from start to
 // stop in the Logs pool (from pg_wal, not waiting for the archiver), commit every save set
 // at once, and only then record the backup as a success. A failure aborts the transaction
 // and backup mode, and records the attempt as failed.
@@ -16,7 +16,7 @@ import type { BarContext } from '../bar-context.js';
 import type { Transaction } from '../../sm/storage-manager.js';
 import { secureWal, warmWal } from '../log/secure-wal.js';
 import { planCopy } from './backup-plan.js';
-import { recordBackup, storeLabel } from './backup-record.js';
+import { recordBackup, storeConfig, storeLabel } from './backup-record.js';
 import type { BackupRun } from './backup-run.js';
 import { copySpaces } from './copy-spaces.js';
 import { startWalReading, type EarlyWal } from './incremental-sources.js';
@@ -87,9 +87,10 @@ async function backupWith(
     const copied = await copySpaces(s, plan);
     const stopped = await stopBackupMode(s);
     const labelId = await storeLabel(s, plan, copied.held, stopped);
+    const configId = await storeConfig(s);
     await secureBackupWal(s, stopped);
     const stored = await commitSaveSets(s.txn);
-    return recordBackup(s, plan, copied.parts, stopped, labelId, stored, started);
+    return recordBackup(s, plan, copied.parts, stopped, labelId, stored, started, configId);
   } catch (err) {
     await abandon(ctx, aid, undo, err);
     throw err;

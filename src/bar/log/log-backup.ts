@@ -29,6 +29,11 @@ export async function logMark(
 ): Promise<{ lsn: string; time: string; xid: string; timeline: number }> {
   if (name.length === 0 || name.length > 63) fail('USAGE', `restore point name '${name}' must be 1 to 63 characters`);
   const engine = ctx.engine();
+  // the server is asked first: one openbar does not support gets no history action
+  await engine.describe().catch(async (err: unknown) => {
+    await engine.close();
+    throw err;
+  });
   const aid = ctx.history.beginAction('mark', null, { name });
   try {
     const p = await engine.createRestorePoint(name);

@@ -6,7 +6,15 @@ describe('save-set kinds', () => {
   it('keeps the names stored in every existing home (a renamed kind hides its save sets)', () => {
     assert.deepEqual(
       { ...SaveSetKind },
-      { label: 'label', space: 'space', wal: 'wal', walSummary: 'walsum', bootstrap: 'bootstrap', file: 'file' },
+      {
+        label: 'label',
+        space: 'space',
+        wal: 'wal',
+        walSummary: 'walsum',
+        config: 'config',
+        bootstrap: 'bootstrap',
+        file: 'file',
+      },
     );
     assert.ok(Object.isFrozen(SaveSetKind));
   });

@@ -15,6 +15,8 @@ export const SaveSetKind = Object.freeze({
   wal: 'wal',
   /** the summary of one WAL file's block references (records/wal-summary-record.ts) */
   walSummary: 'walsum',
+  /** a backup's configuration files kept outside its data directory (records/config-record.ts) */
+  config: 'config',
   /** the storage manager's copy of its catalog (sm/local/bootstrap-meta.ts) */
   bootstrap: BOOTSTRAP_KIND,
   /** a file stored by `openbar sm store`, the default kind there */

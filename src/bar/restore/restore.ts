@@ -5,7 +5,8 @@
 // all of it passes, and --plan checks exactly that; then salvage WAL not yet archived,
 // prepare the directories, write the spaces in parallel (pg_global first; a space of a
 // level 1 or 2 from its chain, newest level first), then backup_label, tablespace links
-// and recovery settings, and record it. Interrupted, it resumes with --restart.
+// and recovery settings, the configuration kept outside the original data directory (into
+// the data directory, or --config-dir), and record it. Interrupted, it resumes with --restart.
 
 import path from 'node:path';
 import { fail, OpenbarError } from '../../common/errors.js';
@@ -14,13 +15,14 @@ import { Progress } from '../../common/progress.js';
 import { trace } from '../../common/trace.js';
 import { warmCodecPool } from '../../common/io/codec-pool.js';
 import { formatRate } from '../../common/units.js';
-import type { OfflineEngine, RecoveryTarget } from '../../engine/engine.js';
+import type { OfflineEngine, PlacedConfig, RecoveryTarget } from '../../engine/engine.js';
 import type { BarContext } from '../bar-context.js';
 import { runParallel } from '../../common/run-parallel.js';
 import { describeChain, type ChainLevel } from './backup-chain.js';
 import { describeTarget, planRestore, type RestorePlan } from './choose-backup.js';
 import { runSalvage } from './salvage.js';
 import { RestoreState } from './restore-state.js';
+import { planConfig, writeConfig } from './restore-config.js';
 import { readWhole } from '../../sm/storage-manager.js';
 import { decodeLabelContent } from '../records/label-record.js';
 
@@ -38,6 +40,8 @@ export interface RestoreOptions {
   readonly acceptWalGap?: boolean;
   /** the restored server's restore_command; `before`: the WAL file recovery must end before */
   readonly restoreCommand: (before?: string) => string;
+  /** where the configuration files kept outside the original data directory go (default: into the restored data directory) */
+  readonly configDir?: string | undefined;
   readonly signal?: AbortSignal;
   readonly report?: (line: string) => void;
 }
@@ -48,6 +52,10 @@ export interface RestoreResult {
   readonly bytes: number;
   readonly ms: number;
   readonly dataDir: string;
+  /** the command that starts the restored server, when the engine says (undefined: --plan) */
+  readonly startCommand?: string;
+  /** where the backup's configuration files kept outside its data directory were written */
+  readonly config?: PlacedConfig;
 }
 
 export async function runRestore(ctx: BarContext, opts: RestoreOptions): Promise<RestoreResult> {
@@ -64,6 +72,7 @@ export async function runRestore(ctx: BarContext, opts: RestoreOptions): Promise
     salvageFrom: opts.salvage && !opts.restart ? dataDir : undefined,
   });
   const roots = placeSpaces(ctx, opts, dataDir, plan, state);
+  const config = await planConfig(ctx, plan.backup.aid, { dataDir, configDir: opts.configDir, restart: opts.restart });
   if (opts.planOnly) return { plan, salvaged: [], bytes: 0, ms: Date.now() - started, dataDir };
   const salvaged = await salvage(ctx, plan, dataDir);
   const r: Restoring = { ctx, opts, dataDir, target, plan, roots, aid: recordAttempt(ctx, plan, dataDir, target) };
@@ -71,8 +80,21 @@ export async function runRestore(ctx: BarContext, opts: RestoreOptions): Promise
     const st = prepareDirectories(r, state);
     const bytes = await restoreSpaces(r, st);
     await finishDirectory(r);
+    const placed = config ? writeConfig(ctx, config, { aid: r.aid, dataDir, report: opts.report }) : undefined;
     const ms = recordRestore(r, st, bytes, started);
-    return { plan, salvaged, bytes, ms, dataDir };
+    const startCommand = ctx.offline.startCommand?.(
+      dataDir,
+      placed && config?.configDir ? placed.configDir : undefined,
+    );
+    return {
+      plan,
+      salvaged,
+      bytes,
+      ms,
+      dataDir,
+      ...(startCommand ? { startCommand } : {}),
+      ...(placed ? { config: placed } : {}),
+    };
   } catch (err) {
     recordFailure(r, err);
     throw err;

@@ -5,9 +5,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fail } from '../../common/errors.js';
 import type { BarContext } from '../bar-context.js';
 import { runRestore } from '../restore/restore.js';
-import { decodeLabelMeta } from '../records/label-record.js';
+import { decodeLabelEntry, decodeLabelMeta } from '../records/label-record.js';
 
 export interface RestoreTestResult {
   readonly passed: boolean;
@@ -22,12 +23,25 @@ export async function runRestoreTest(
 ): Promise<RestoreTestResult> {
   const backup = ctx.history.backups().find((b) => b.aid === backupId);
   if (!backup) return { passed: false, detail: 'backup not found', problems: [`backup ${backupId} is not recorded`] };
+  const meta = await ctx.sm
+    .query({ id: backup.objects.find((o) => o.type === 'B')!.copyIds[0]! })
+    .then(([info]) =>
+      info
+        ? {
+            ...decodeLabelMeta(info, { server: ctx.server, aid: backupId }),
+            pgVersion: decodeLabelEntry(info).pgVersion,
+          }
+        : undefined,
+    )
+    .catch(() => undefined); // the restore below meets it again, and says what it is
+  // the server programs of the backup's major are looked for before anything is restored
+  const cannot = meta?.pgVersion ? ctx.offline.trialProblem(meta.pgVersion, ctx.settings.pg_bin) : undefined;
+  if (cannot) fail('NOT_FOUND', `cannot run the restore test: ${cannot.problem}`, cannot.hint);
   const work = fs.mkdtempSync(path.join(opts.workRoot ?? os.tmpdir(), `openbar-restore-test-${backupId}-`));
   fs.chmodSync(work, 0o700);
   const dataDir = path.join(work, 'data');
   try {
-    const [info] = await ctx.sm.query({ id: backup.objects.find((o) => o.type === 'B')!.copyIds[0]! });
-    const spaces = info ? decodeLabelMeta(info, { server: ctx.server, aid: backupId }).spaces : undefined;
+    const spaces = meta?.spaces;
     // tablespaces go into the scratch directory too, never over the originals
     const map = new Map(
       (spaces ?? []).filter((s) => s.oid !== null).map((s) => [s.name, path.join(work, `tablespace-${s.oid}`)]),
@@ -50,7 +64,7 @@ export async function runRestoreTest(
         detail: 'another backup was chosen',
         problems: [`restoring to ${backup.stopLsn} chose backup ${r.plan.backup.aid}`],
       };
-    const t = await ctx.offline.trialRun(dataDir, work, ctx.settings.pg_user);
+    const t = await ctx.offline.trialRun(dataDir, work, ctx.settings.pg_user, ctx.settings.pg_bin);
     ctx.log.info(`verify: restore test of backup ${backupId} ${t.passed ? 'passed' : 'FAILED'}: ${t.detail}`);
     return t;
   } catch (err) {

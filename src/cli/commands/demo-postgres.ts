@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import { runPg, SandboxCluster, findPgBin } from '../../engine/postgres/server/sandbox.js';
+import { binMajor, findAmcheck } from '../../engine/postgres/server/pg-programs.js';
 import { openbarCommandLine } from './init.js';
 import { demoSteps } from './demo-steps.js';
 
@@ -83,7 +84,8 @@ export async function postgresWalkThrough(dir: string, scale: number, keep: bool
     const target = path.join(dir, 'restored');
     run(['restore', '--data-dir', target, '--until-time', before!.t, '--plan']);
     run(['restore', '--data-dir', target, '--until-time', before!.t, '--archive-mode', 'off']);
-    const restored = await SandboxCluster.adopt(target, path.join(dir, 'sock-restored'));
+    // the restored copy runs on the programs that made the original: the same major
+    const restored = await SandboxCluster.adopt(target, path.join(dir, 'sock-restored'), bin);
     clusters.push(restored);
     restored.start();
     await restored.waitForPromotion();
@@ -98,23 +100,7 @@ export async function postgresWalkThrough(dir: string, scale: number, keep: bool
 
     say('6. verification: every volume record checked, and pg_amcheck on the restored server');
     run(['sm', 'scan']);
-    const check = runPg(bin, 'pg_amcheck', [
-      '--all',
-      '--heapallindexed',
-      '--install-missing',
-      '-h',
-      restored.socketDir,
-      '-p',
-      String(restored.port),
-      '-U',
-      'postgres',
-    ]);
-    process.stdout.write(
-      check.status === 0
-        ? 'pg_amcheck --heapallindexed: no corruption found\n'
-        : `pg_amcheck found problems:\n${check.stdout}${check.stderr}`,
-    );
-    if (check.status !== 0) fail('INTERNAL', 'demo: pg_amcheck failed on the restored server');
+    amcheckRestored(bin, restored);
 
     say('what happened, and where');
     run(['history']);
@@ -145,4 +131,23 @@ function pgbench(c: SandboxCluster, seconds: number): Promise<void> {
     );
     child.on('exit', () => resolve());
   });
+}
+
+/** pg_amcheck on the restored server: beside its programs, else a client install that checks its major. */
+function amcheckRestored(bin: string, restored: SandboxCluster): void {
+  const amcheck = findAmcheck(binMajor(bin) ?? 0, bin);
+  if (!amcheck) {
+    process.stdout.write(
+      `no pg_amcheck that checks this server (beside ${bin}, or a client install of 15+): not run\n`,
+    );
+    return;
+  }
+  const conn = ['-h', restored.socketDir, '-p', String(restored.port), '-U', 'postgres'];
+  const check = runPg(amcheck.bin, 'pg_amcheck', ['--all', '--heapallindexed', '--install-missing', ...conn]);
+  process.stdout.write(
+    check.status === 0
+      ? 'pg_amcheck --heapallindexed: no corruption found\n'
+      : `pg_amcheck found problems:\n${check.stdout}${check.stderr}`,
+  );
+  if (check.status !== 0) fail('INTERNAL', 'demo: pg_amcheck failed on the restored server');
 }

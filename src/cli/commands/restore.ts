@@ -1,5 +1,5 @@
-// `openbar restore --data-dir DIR [target] ...` (onbar -r): cold restore, then
-// `pg_ctl start -D DIR` recovers to the target.
+// `openbar restore --data-dir DIR [target] ...` (onbar -r): cold restore, then the start
+// command it prints (`pg_ctl start -D DIR`, or -D the --config-dir) recovers to the target.
 
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -29,6 +29,7 @@ interface RestoreFlags {
   archiveMode: string;
   timeline?: string;
   acceptWalGap?: boolean;
+  configDir?: string;
 }
 
 export function register(program: Command, globals: Globals): void {
@@ -63,6 +64,10 @@ export function register(program: Command, globals: Globals): void {
       '--accept-wal-gap',
       'when a WAL file before the target is missing or damaged, recover to the furthest point the WAL reaches instead of failing',
     )
+    .option(
+      '--config-dir <dir>',
+      'write the configuration files the server kept outside its data directory (Debian: /etc/postgresql/N/NAME) here, set to use the restored data directory (default: into the restored data directory); never over existing files',
+    )
     .addOption(jsonOption())
     .action(
       action(async (opts: RestoreFlags) => {
@@ -91,6 +96,8 @@ export function register(program: Command, globals: Globals): void {
           if (!path.isAbsolute(m.slice(i + 1))) fail('USAGE', `--map-tablespace ${m}: NEW must be an absolute path`);
           map.set(m.slice(0, i), m.slice(i + 1));
         }
+        if (opts.configDir !== undefined && !path.isAbsolute(opts.configDir))
+          fail('USAGE', `--config-dir ${opts.configDir}: must be an absolute path`);
         const cmd = loadContext(globals());
         const dataDir =
           opts.dataDir ??
@@ -112,6 +119,7 @@ export function register(program: Command, globals: Globals): void {
             timeline,
             acceptWalGap: opts.acceptWalGap === true,
             restoreCommand: restoreCommandLine(openbarCommandLine(), bar.configFile),
+            configDir: opts.configDir,
             report: (l) => lines.push(l),
           });
           const p = r.plan;
@@ -130,6 +138,9 @@ export function register(program: Command, globals: Globals): void {
               spaces: p.spaces,
               salvaged: r.salvaged,
               dataDir: r.dataDir,
+              configDir: r.config?.configDir ?? null,
+              configFiles: r.config?.written ?? [],
+              startCommand: r.startCommand ?? null,
               bytes: r.bytes,
               ms: r.ms,
               plan: opts.plan === true,
@@ -163,7 +174,7 @@ export function register(program: Command, globals: Globals): void {
             return;
           }
           process.stdout.write(
-            `${head.join('\n')}\n${lines.join('\n')}\nrestored ${formatBytes(r.bytes)} in ${(r.ms / 1000).toFixed(1)} s (${formatRate(r.bytes, r.ms)})\nnext: pg_ctl start -D ${r.dataDir}\n`,
+            `${head.join('\n')}\n${lines.join('\n')}\nrestored ${formatBytes(r.bytes)} in ${(r.ms / 1000).toFixed(1)} s (${formatRate(r.bytes, r.ms)})\nnext: ${r.startCommand ?? `pg_ctl start -D ${r.dataDir}`}\n`,
           );
         } finally {
           await bar.close();

@@ -26,7 +26,10 @@ import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from 
 import { WalFileCheck } from './format/wal-file-check.js';
 import { WalTimelineMap } from './wal/wal-timelines.js';
 import { writeRecoveryConfig } from './restore/recovery-config.js';
-import { restoreTrial } from './server/restore-trial.js';
+import { restoreTrial, trialProblem } from './server/restore-trial.js';
+import { majorOfVersionNum } from './format/server-version.js';
+import { noteWalLink, oldWalLink, restoreWalLink } from './restore/wal-link.js';
+import { checkConfigPlace, placeConfig, startCommand } from './restore/config-place.js';
 import { restoreChainStreams } from './restore/chain-restorer.js';
 import { syncTree } from './restore/file-writer.js';
 import { CONTROL_FILE } from './format/control-file.js';
@@ -143,8 +146,10 @@ export const postgresOffline: OfflineEngine = {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       return;
     }
+    const walLink = role === 'data' ? oldWalLink(dir) : undefined;
     for (const n of fs.readdirSync(dir)) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
     if (role === 'data') fs.chmodSync(dir, 0o700);
+    if (walLink) noteWalLink(dir, walLink); // initdb --waldir: the link is put back by finish
   },
 
   walFileCheck: (name, expect) => new WalFileCheck(name, expect),
@@ -199,7 +204,7 @@ export const postgresOffline: OfflineEngine = {
       fs.rmSync(link, { force: true, recursive: true }); // a link itself, never what it points to
       fs.symlinkSync(t.location, link);
     }
-    tree.dir('pg_wal/archive_status');
+    if (!restoreWalLink(dataDir)) tree.dir('pg_wal/archive_status');
     writeRecoveryConfig(dataDir, f.recovery);
     // a copy that does not archive: its WAL must never be salvaged into this server's archive
     if (f.recovery.archiveMode === 'off')
@@ -264,7 +269,13 @@ export const postgresOffline: OfflineEngine = {
     return x < y ? -1 : x > y ? 1 : 0;
   },
 
-  trialRun: (dataDir, workDir, user) => restoreTrial(dataDir, workDir, user),
+  trialProblem: (pgVersion, pgBin) => trialProblem(majorOfVersionNum(pgVersion), pgBin),
+
+  trialRun: (dataDir, workDir, user, pgBin) => restoreTrial(dataDir, workDir, user, pgBin),
+
+  checkConfigPlace: (entries, _dataDir, configDir) => checkConfigPlace(entries, configDir),
+  placeConfig,
+  startCommand,
 
   walPosition(name) {
     const kind = walFileKind(name);

@@ -47,7 +47,7 @@ describe('WAL file gate of the archive', () => {
     assert.equal(problem(verdict(NAME, segment(), {})), 'ok');
   });
 
-  it('passes every page flag PostgreSQL writes, and PostgreSQL 18 WAL (whose records are not read yet)', () => {
+  it('passes every page flag PostgreSQL writes, and PostgreSQL 18 WAL, not 12 or 19', () => {
     const seg = segment();
     seg.writeUInt16LE(0x0004, 20 * PAGE + 2); // XLP_BKP_REMOVABLE (full_page_writes off)
     seg.writeUInt16LE(0x000c, 50 * PAGE + 2); // ... and XLP_FIRST_IS_OVERWRITE_CONTRECORD, after a torn record
@@ -58,6 +58,15 @@ describe('WAL file gate of the archive', () => {
     const pg18 = segment();
     for (let o = 0; o < SEG; o += PAGE) pg18.writeUInt16LE(0xd118, o);
     assert.equal(problem(verdict(NAME, pg18)), 'ok');
+    for (const [magic, major] of [
+      [0xd101, 12],
+      [0xd120, 19],
+    ] as const) {
+      const seg = segment();
+      for (let o = 0; o < SEG; o += PAGE) seg.writeUInt16LE(magic, o);
+      const want = `is not WAL of PostgreSQL 13 to 18 (first page magic 0x${magic.toString(16)})`;
+      assert.equal(problem(verdict(NAME, seg)), want, `PostgreSQL ${major}`);
+    }
   });
 
   it("refuses random bytes, zeros, an empty file, a cut file, another cluster's and a misnamed segment", () => {

@@ -10,7 +10,8 @@ import { historyFileTimeline, parseTimelineHistory } from './timeline-history.js
 import { WalSegmentCheck } from './wal-segment-check.js';
 import { WAL } from './wal-format.js';
 import type { WalFileExpectations, WalFileVerdict } from '../../engine.js';
-import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalPageFormat } from './wal-page.js';
+import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalFormat } from './wal-page.js';
+import { SUPPORTED_TEXT } from './server-version.js';
 import { WAL_PAGE_SIZE } from './page-size.js';
 
 /** what a .history or .backup file may hold; PostgreSQL's are a few hundred bytes */
@@ -123,10 +124,9 @@ export class WalFileCheck {
   /** The long header of a segment's first page, checked against the name `segName` and what is expected. */
   private firstPage(segName: string): { systemId: string; segmentSize: number } | string {
     const page = this.head.subarray(0, WAL_PAGE_SIZE);
-    const format = sniffWalPageFormat(page);
+    const format = sniffWalFormat(page);
     const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
-    if (!format)
-      return `is not WAL of PostgreSQL 13 to 18 (first page magic 0x${view.getUint16(0, true).toString(16)})`;
+    if (!format) return `is not WAL of ${SUPPORTED_TEXT} (first page magic 0x${view.getUint16(0, true).toString(16)})`;
     const h = readPageHeader(view, 0, emptyPageHeader());
     if (!(h.info & WAL.XLP_LONG_HEADER)) return 'its first page has no long header: not the start of a segment';
     const size = h.segSize;

@@ -1,8 +1,9 @@
-// The one place that knows how PostgreSQL's WAL format differs between major versions
-// 13 to 17: page magic, bimg_info bits, rmgr ids and the dbase/xact record codes. Only
-// constants and a look-up by page magic; never parses anything itself.
+// The one place that knows how PostgreSQL's WAL format differs between the supported
+// majors (13 to 18, server-version.ts): page magic, bimg_info bits, rmgr ids and the
+// dbase/xact record codes. Only constants and a look-up by page magic; never parses anything itself.
 
 import { FORK } from './relation-path.js';
+import { MAJORS } from './server-version.js';
 
 /** Fixed sizes and bits shared by every supported version (xlog_internal.h, xlogrecord.h). */
 export const WAL = Object.freeze({
@@ -34,7 +35,7 @@ export const WAL = Object.freeze({
   MAX_FORKNUM: FORK.INIT,
 });
 
-/** Resource manager ids (rmgrlist.h): the same numbers in 13 to 17. */
+/** Resource manager ids (rmgrlist.h): the same numbers in 13 to 18 (19 adds XLOG2). */
 export const RM = Object.freeze({
   XLOG: 0,
   XACT: 1,
@@ -104,7 +105,11 @@ export const INFO = Object.freeze({
   XACT_ABORT_PREPARED: 0x40,
 });
 
-/** xinfo bits of commit/abort records (xact.h); HAS_DROPPED_STATS is PG15+. */
+/**
+ * xinfo bits of commit/abort records (xact.h); HAS_DROPPED_STATS is PG15+. What follows the
+ * xinfo (dbinfo, subxacts, relfilelocators, then dropped stats: 12 bytes an item to 17, 16
+ * in 18) is read only up to the relations, so 18's wider stats items change nothing here.
+ */
 export const XACT_XINFO = Object.freeze({
   HAS_DBINFO: 1 << 0,
   HAS_SUBXACTS: 1 << 1,
@@ -159,31 +164,30 @@ const from15 = {
   dbaseDrop: 0x20,
 };
 
-/** XLOG_PAGE_MAGIC of each REL_1x_STABLE branch. */
-export const WAL_FORMATS: readonly WalFormat[] = Object.freeze([
-  { major: 13, magic: 0xd106, toplevelXid: false, ...pre15 },
-  { major: 14, magic: 0xd10d, toplevelXid: true, ...pre15 },
-  { major: 15, magic: 0xd110, toplevelXid: true, ...from15 },
-  { major: 16, magic: 0xd113, toplevelXid: true, ...from15 },
-  { major: 17, magic: 0xd116, toplevelXid: true, ...from15 },
-]);
+/**
+ * The record layout of each major (16, 17 and 18 write records as 15 does, as far as
+ * block references and the records special-record.ts reads go); the magic is the major's
+ * XLOG_PAGE_MAGIC from server-version.ts.
+ */
+const RECORD_LAYOUTS: Readonly<Record<number, Omit<WalFormat, 'major' | 'magic'>>> = {
+  13: { toplevelXid: false, ...pre15 },
+  14: { toplevelXid: true, ...pre15 },
+  15: { toplevelXid: true, ...from15 },
+  16: { toplevelXid: true, ...from15 },
+  17: { toplevelXid: true, ...from15 },
+  18: { toplevelXid: true, ...from15 },
+};
+
+export const WAL_FORMATS: readonly WalFormat[] = Object.freeze(
+  MAJORS.map((m) => {
+    const layout = RECORD_LAYOUTS[m.major];
+    if (!layout) throw new Error(`wal-format: no record layout for PostgreSQL ${m.major}`);
+    return Object.freeze({ major: m.major, magic: m.walPageMagic, ...layout });
+  }),
+);
 
 export function walFormatForMagic(magic: number): WalFormat | undefined {
   return WAL_FORMATS.find((f) => f.magic === magic);
-}
-
-/**
- * Majors whose page headers are as 13-17's but whose records openbar does not read yet:
- * their WAL passes the archive's gate and verify's page-header checks, and a level 1 by
- * WAL still says it cannot read them.
- */
-const PAGE_ONLY_FORMATS: readonly WalFormat[] = Object.freeze([
-  { major: 18, magic: 0xd118, toplevelXid: true, ...from15 },
-]);
-
-/** The format whose page headers carry `magic`, for checks of pages only (not records). */
-export function walPageFormatForMagic(magic: number): WalFormat | undefined {
-  return walFormatForMagic(magic) ?? PAGE_ONLY_FORMATS.find((f) => f.magic === magic);
 }
 
 export function walFormatForMajor(major: number): WalFormat | undefined {

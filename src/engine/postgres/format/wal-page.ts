@@ -2,7 +2,7 @@
 // page): reads one and checks it the way XLogReaderValidatePageHeader does. Reads only
 // the bytes it is given; never throws for bad data: it returns why the page is not valid.
 
-import { WAL, walFormatForMagic, walPageFormatForMagic, type WalFormat } from './wal-format.js';
+import { WAL, walFormatForMagic, type WalFormat } from './wal-format.js';
 
 export interface WalPageHeader {
   magic: number;
@@ -80,12 +80,6 @@ export function checkPageHeader(h: WalPageHeader, e: PageExpectations): string |
 export function sniffWalFormat(segment: Uint8Array): WalFormat | undefined {
   if (segment.length < WAL.LONG_PAGE_HEADER) return undefined;
   return walFormatForMagic(segment[0]! | (segment[1]! << 8));
-}
-
-/** Like sniffWalFormat, for checking page headers only: majors whose records are not read yet too. */
-export function sniffWalPageFormat(segment: Uint8Array): WalFormat | undefined {
-  if (segment.length < WAL.LONG_PAGE_HEADER) return undefined;
-  return walPageFormatForMagic(segment[0]! | (segment[1]! << 8));
 }
 
 const hex4 = (n: number) => `0x${n.toString(16).toUpperCase().padStart(4, '0')}`;

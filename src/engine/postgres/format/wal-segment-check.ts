@@ -6,7 +6,8 @@
 
 import { parseWalFileName } from './lsn.js';
 import { isAllZero } from './page.js';
-import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalPageFormat } from './wal-page.js';
+import { checkPageHeader, emptyPageHeader, readPageHeader, sniffWalFormat } from './wal-page.js';
+import { SUPPORTED_TEXT } from './server-version.js';
 import type { WalFormat } from './wal-format.js';
 import { WAL_PAGE_SIZE } from './page-size.js';
 
@@ -86,9 +87,9 @@ export class WalSegmentCheck {
     }
     if (this.zeroFrom !== undefined) return `WAL after zeroed pages from page ${this.zeroFrom}`;
     if (this.pageNo === 0) {
-      this.format = sniffWalPageFormat(bytes.subarray(off, off + WAL_PAGE_SIZE));
+      this.format = sniffWalFormat(bytes.subarray(off, off + WAL_PAGE_SIZE));
       if (!this.format)
-        return `not a WAL page of PostgreSQL 13 to 18 (magic 0x${view.getUint16(off, true).toString(16)})`;
+        return `not a WAL page of ${SUPPORTED_TEXT} (magic 0x${view.getUint16(off, true).toString(16)})`;
     }
     if (!this.format) return undefined;
     const h = readPageHeader(view, off, this.header);

@@ -1,5 +1,6 @@
-// Non-exclusive backup mode on one held session: pg_backup_start / pg_backup_stop
-// (pg_start_backup / pg_stop_backup before PostgreSQL 15). The session must stay open
+// Non-exclusive backup mode on one held session, with the major's functions
+// (server-version.ts: pg_backup_start / pg_backup_stop, pg_start_backup / pg_stop_backup
+// before PostgreSQL 15). The session must stay open
 // from start to stop; closing it aborts the backup on the server side. The stop does not
 // wait for archiving (the server polls once a second): the client checks the Logs pool.
 
@@ -8,16 +9,15 @@ import type { BackupHandle, BackupStopped } from '../../engine.js';
 import { queryOne } from './pg-connection.js';
 import { formatLsn, parseLsn, walFileName, walFilesBetween, segmentOf } from '../format/lsn.js';
 import { isoTime } from '../../../common/units.js';
+import type { MajorFacts } from '../format/server-version.js';
 
 export async function startBackup(
   client: pg.Client,
-  version: number,
+  major: MajorFacts,
   segmentSize: number,
   label: string,
 ): Promise<BackupHandle> {
-  const startSql =
-    version >= 150000 ? 'SELECT pg_backup_start($1, true) AS lsn' : 'SELECT pg_start_backup($1, true, false) AS lsn';
-  const started = await queryOne<{ lsn: string }>(client, startSql, [label]);
+  const started = await queryOne<{ lsn: string }>(client, `SELECT ${major.backupStart} AS lsn`, [label]);
   const startTime = isoTime();
   const startLsn = parseLsn(started.lsn);
   const { timeline_id: timeline } = await queryOne<{ timeline_id: number }>(
@@ -27,10 +27,7 @@ export async function startBackup(
   let done = false;
 
   const stop = async (): Promise<BackupStopped> => {
-    const stopSql =
-      version >= 150000
-        ? 'SELECT lsn, labelfile, spcmapfile FROM pg_backup_stop(false)'
-        : 'SELECT lsn, labelfile, spcmapfile FROM pg_stop_backup(false, false)';
+    const stopSql = `SELECT lsn, labelfile, spcmapfile FROM ${major.backupStop}`;
     const r = await queryOne<{ lsn: string; labelfile: string; spcmapfile: string | null }>(client, stopSql);
     done = true;
     const { next: nextXid } = await queryOne<{ next: string }>(
@@ -53,8 +50,7 @@ export async function startBackup(
   const abort = async (): Promise<void> => {
     if (done) return;
     done = true;
-    const sql = version >= 150000 ? 'SELECT pg_backup_stop(false)' : 'SELECT pg_stop_backup(false, false)';
-    await client.query(sql).catch(() => {});
+    await client.query(`SELECT ${major.backupStop}`).catch(() => {});
   };
 
   return {

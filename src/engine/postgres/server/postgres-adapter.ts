@@ -9,6 +9,7 @@ import type {
   BackupHandle,
   ByteSink,
   ClusterIdentity,
+  ConfigEntry,
   EngineAdapter,
   WalFileExpectations,
   IncrementalSource,
@@ -21,6 +22,7 @@ import type {
   WalReadingOptions,
 } from '../../engine.js';
 import { startBackup } from './backup-session.js';
+import { readConfigFiles } from './config-files.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from '../backup/spaces.js';
 import { copySpace } from '../backup/copy-space.js';
@@ -29,6 +31,7 @@ import type { PageChanges } from '../wal/page-changes.js';
 import { WalChangesReading } from '../wal/wal-changes.js';
 import { formatLsn, parseLsn, walFileTimeline } from '../format/lsn.js';
 import { CONTROL_FILE, readControlFile } from '../format/control-file.js';
+import { majorFacts, majorOfVersionNum, unsupportedServer } from '../format/server-version.js';
 import { SmallFileCache } from '../backup/small-file-cache.js';
 import { clusterIdentity } from '../restore/cluster-dir.js';
 import { WalFileCheck } from '../format/wal-file-check.js';
@@ -89,8 +92,8 @@ export class PostgresAdapter implements EngineAdapter {
       archiveCommand: r.archive_command!,
       walFlushLsn: r.flush_lsn!,
     };
-    if (info.version < 130000)
-      fail('PG', `PostgreSQL ${info.versionText} is not supported`, 'openbar supports PostgreSQL 13 to 17');
+    const unsupported = unsupportedServer(info.version, info.versionText);
+    if (unsupported) fail('PG', unsupported.message, unsupported.hint);
     if (info.pageSize !== PAGE_SIZE) fail('PG', `block size ${info.pageSize} is not supported (only ${PAGE_SIZE})`);
     if (this.s.dataDir && path.resolve(this.s.dataDir) !== path.resolve(info.dataDir)) {
       const same = fs.existsSync(this.s.dataDir) && fs.realpathSync(this.s.dataDir) === fs.realpathSync(info.dataDir);
@@ -107,7 +110,8 @@ export class PostgresAdapter implements EngineAdapter {
   async startBackup(label: string): Promise<BackupHandle> {
     const info = await this.describe();
     this.prepareBackup();
-    return startBackup(await this.backupClient!, info.version, info.walSegmentSize, label);
+    const facts = majorFacts(majorOfVersionNum(info.version))!; // describe refused every other major
+    return startBackup(await this.backupClient!, facts, info.walSegmentSize, label);
   }
 
   async spaces(): Promise<SpaceInfo[]> {
@@ -127,7 +131,7 @@ export class PostgresAdapter implements EngineAdapter {
 
   async listFiles(space: SpaceInfo, onNote?: (note: string) => void): Promise<SpaceFile[]> {
     const info = await this.describe();
-    return listSpaceFiles(space, { majorVersion: Math.floor(info.version / 10000), ...(onNote ? { onNote } : {}) });
+    return listSpaceFiles(space, { majorVersion: majorOfVersionNum(info.version), ...(onNote ? { onNote } : {}) });
   }
 
   prepareCopy(space: SpaceInfo, files: readonly SpaceFile[]): void {
@@ -288,6 +292,11 @@ export class PostgresAdapter implements EngineAdapter {
     if (this.backupClient) return;
     this.backupClient = connect(this.s, 'openbar backup');
     this.backupClient.catch(() => {}); // thrown where startBackup awaits it
+  }
+
+  async configFiles(): Promise<ConfigEntry[]> {
+    const info = await this.describe();
+    return readConfigFiles(await this.db(), info.dataDir);
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,16 @@
-// The deepest check of a backup: a directory it was restored into is started on a free
-// port with its socket in a scratch directory, waits until recovery ends, runs
-// pg_amcheck on every database (heap and every index), and is stopped again.
+// The deepest check of a backup: a directory it was restored into is started with the
+// server programs of its own major (pg-programs.ts) on a free port with its socket in a
+// scratch directory, waits until recovery ends, is checked, and is stopped again. The
+// check is pg_amcheck --heapallindexed on every database where a pg_amcheck that can
+// check this major is found; else (and always on 13, whose amcheck has no heap check)
+// every B-tree index with bt_index_check through SQL, and the output says so.
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { connect } from './pg-connection.js';
+import { findAmcheck, findServerBin } from './pg-programs.js';
+import type { SandboxCluster } from './sandbox.js';
+import { hasConfig, writeMinimalConfig } from './trial-config.js';
 
 export interface TrialResult {
   readonly passed: boolean;
@@ -11,48 +18,119 @@ export interface TrialResult {
   readonly problems: readonly string[];
 }
 
-export async function restoreTrial(dataDir: string, workDir: string, user: string): Promise<TrialResult> {
-  const { findPgBin, runPg, SandboxCluster } = await import('./sandbox.js'); // loads pg: only when asked
-  const major = fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
-  const bin = findPgBin(`/usr/lib/postgresql/${major}/bin`);
-  if (!bin)
-    return {
-      passed: false,
-      detail: `PostgreSQL ${major} is not installed here`,
-      problems: [`no pg_ctl for PostgreSQL ${major}: install postgresql-${major} to run a restore test`],
-    };
-  const cluster = await SandboxCluster.adopt(dataDir, path.join(workDir, 'sock'), bin);
+/** Why a restore test of a backup of `major` cannot start here (with its fix), or undefined when it can. */
+export function trialProblem(major: number, pgBin: string | undefined): { problem: string; hint: string } | undefined {
+  const found = findServerBin(major, pgBin);
+  return 'problem' in found ? found : undefined;
+}
+
+export async function restoreTrial(
+  dataDir: string,
+  workDir: string,
+  user: string,
+  pgBin?: string,
+): Promise<TrialResult> {
+  const { SandboxCluster } = await import('./sandbox.js'); // loads pg: only when asked
+  const major = Number(fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim());
+  const server = findServerBin(major, pgBin);
+  if ('problem' in server) return { passed: false, detail: server.problem, problems: [server.hint] };
+  const cluster = await SandboxCluster.adopt(dataDir, path.join(workDir, 'sock'), server.bin);
   const started = Date.now();
   try {
-    cluster.start();
+    const config = startWithWorkingConfig(cluster, dataDir);
     await cluster.waitForPromotion(600_000);
-    const r = runPg(bin, 'pg_amcheck', [
-      '--all',
-      '--heapallindexed',
-      '--install-missing',
-      '-h',
-      cluster.socketDir,
-      '-p',
-      String(cluster.port),
-      '-U',
-      user,
-    ]);
-    const out = `${r.stdout}${r.stderr}`.trim();
+    const checked = await check(cluster, major, user);
     const secs = ((Date.now() - started) / 1000).toFixed(1);
-    if (r.status !== 0)
+    if (checked.problems.length > 0)
       return {
         passed: false,
-        detail: `recovered, pg_amcheck found damage (${secs} s)`,
-        problems: out.split('\n').slice(0, 50),
+        detail: `recovered, ${checked.what} found damage (${secs} s)`,
+        problems: checked.problems.slice(0, 50),
       };
     return {
       passed: true,
-      detail: `restored, recovered and started; pg_amcheck --heapallindexed clean (${secs} s)`,
+      detail: `restored, recovered and started${config}; ${checked.what} clean (${secs} s)`,
       problems: [],
     };
   } catch (err) {
     return { passed: false, detail: 'the restored copy did not start', problems: [(err as Error).message] };
   } finally {
     cluster.stop('immediate');
+  }
+}
+
+async function check(
+  cluster: SandboxCluster,
+  major: number,
+  user: string,
+): Promise<{ what: string; problems: string[] }> {
+  const amcheck = findAmcheck(major, cluster.bin);
+  if (amcheck) {
+    const { runPg } = await import('./sandbox.js');
+    const conn = ['-h', cluster.socketDir, '-p', String(cluster.port), '-U', user];
+    const r = runPg(amcheck.bin, 'pg_amcheck', ['--all', '--heapallindexed', '--install-missing', ...conn]);
+    const of = amcheck.major === major ? '' : ` (of PostgreSQL ${amcheck.major})`;
+    const out = `${r.stdout}${r.stderr}`.trim();
+    return {
+      what: `pg_amcheck${of} --heapallindexed`,
+      problems: r.status === 0 ? [] : out ? out.split('\n') : [`pg_amcheck exited ${r.status ?? r.signal}`],
+    };
+  }
+  const why =
+    major === 13
+      ? 'PostgreSQL 13 has no heap check (amcheck without verify_heapam)'
+      : `no pg_amcheck found (beside ${cluster.bin}, or of a client install of 15 or later): heap not checked`;
+  const { indexes, problems } = await checkIndexes(cluster, user);
+  return { what: `${why}; ${indexes} B-tree index(es) checked with bt_index_check(heapallindexed)`, problems };
+}
+
+/** bt_index_check(index, heapallindexed) on every valid B-tree index of every database that takes connections. */
+async function checkIndexes(cluster: SandboxCluster, user: string): Promise<{ indexes: number; problems: string[] }> {
+  const settings = { ...cluster.connectionSettings(), user };
+  const problems: string[] = [];
+  let indexes = 0;
+  const dbs = await cluster.query<{ d: string }>(
+    "SELECT datname AS d FROM pg_database WHERE datallowconn AND datname <> 'template0' ORDER BY 1",
+  );
+  for (const { d } of dbs) {
+    const c = await connect({ ...settings, database: d }, 'openbar restore test');
+    try {
+      await c.query('CREATE EXTENSION IF NOT EXISTS amcheck');
+      const list = await c.query<{ oid: number; name: string }>(
+        `SELECT c.oid::int AS oid, c.oid::regclass::text AS name FROM pg_index i
+         JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+         WHERE a.amname = 'btree' AND i.indisvalid AND i.indisready AND c.relpersistence <> 't' ORDER BY 1`,
+      );
+      for (const x of list.rows) {
+        indexes++;
+        await c
+          .query('SELECT bt_index_check($1::oid::regclass, true)', [x.oid])
+          .catch((err: Error) => problems.push(`database ${d}, index ${x.name}: ${err.message}`));
+      }
+    } finally {
+      await c.end().catch(() => {});
+    }
+  }
+  return { indexes, problems };
+}
+
+/**
+ * Starts the copy with the configuration restored with it, or a minimal one when it has
+ * none or does not start with it (see trial-config.ts); says which, for the detail.
+ */
+function startWithWorkingConfig(cluster: { start(): void; stop(mode: 'immediate'): void }, dataDir: string): string {
+  if (!hasConfig(dataDir)) {
+    writeMinimalConfig(dataDir);
+    cluster.start();
+    return ' with a minimal configuration (the backup holds no postgresql.conf)';
+  }
+  try {
+    cluster.start();
+    return '';
+  } catch (err) {
+    cluster.stop('immediate');
+    writeMinimalConfig(dataDir);
+    cluster.start();
+    return ` with a minimal configuration (the backed-up one did not start: ${(err as Error).message})`;
   }
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { fail } from '../../../common/errors.js';
 import { connect } from './pg-connection.js';
+import { majorFacts, majorOfVersionText } from '../format/server-version.js';
 
 export function findPgBin(preferred?: string): string | undefined {
   if (preferred && fs.existsSync(path.join(preferred, 'pg_ctl'))) return preferred;
@@ -37,6 +38,12 @@ export function requirePgBin(preferred?: string): string {
 }
 
 const asRoot = () => process.getuid?.() === 0;
+
+/** Whether this bin's initdb turns data checksums on by itself (18 and later), from `initdb --version`. */
+function checksumsByDefault(bin: string): boolean {
+  const major = majorOfVersionText(runPg(bin, 'initdb', ['--version']).stdout ?? '');
+  return major !== undefined && (majorFacts(major)?.checksumsByDefault ?? major >= 18);
+}
 
 /** Runs a PostgreSQL program, as the postgres user when we are root. */
 export function runPg(
@@ -115,7 +122,7 @@ export class SandboxCluster {
       '-E',
       'UTF8',
       '--locale=C',
-      ...(o.checksums === false ? [] : ['--data-checksums']),
+      ...(o.checksums !== false ? ['--data-checksums'] : checksumsByDefault(bin) ? ['--no-data-checksums'] : []),
     ]);
     if (r.status !== 0) fail('PG', `initdb failed: ${r.stderr.trim().split('\n').pop()}`);
     const port = await freePort();

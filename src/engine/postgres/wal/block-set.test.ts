@@ -30,7 +30,7 @@ describe('block set', () => {
 });
 
 describe('WAL formats', () => {
-  it('knows the page magic of PostgreSQL 13 to 17', () => {
+  it('knows the page magic and record layout of PostgreSQL 13 to 18, and no other', () => {
     assert.deepEqual(
       WAL_FORMATS.map((f) => [f.major, f.magic]),
       [
@@ -39,10 +39,14 @@ describe('WAL formats', () => {
         [15, 0xd110],
         [16, 0xd113],
         [17, 0xd116],
+        [18, 0xd118],
       ],
     );
     assert.equal(walFormatForMagic(0xd110)?.dbaseDrop, 0x20);
     assert.equal(walFormatForMagic(0xd10d)?.bimgApply, 0x04);
-    assert.equal(walFormatForMagic(0xd118), undefined);
+    assert.equal(walFormatForMagic(0xd118)?.toplevelXid, true);
+    assert.equal(walFormatForMagic(0xd118)?.bimgZstd, 0x10);
+    assert.equal(walFormatForMagic(0xd101), undefined); // 12
+    assert.equal(walFormatForMagic(0xd120), undefined); // 19 (devel)
   });
 });

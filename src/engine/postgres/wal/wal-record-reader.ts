@@ -8,6 +8,7 @@ import type { ErrorCode } from '../../../common/errors.js';
 import { INFO, isKnownRmgr, RM, WAL, type WalFormat } from '../format/wal-format.js';
 import { checkPageHeader, emptyPageHeader, lsnText, readPageHeader, sniffWalFormat } from '../format/wal-page.js';
 import { WAL_PAGE_SIZE } from '../format/page-size.js';
+import { SUPPORTED_TEXT } from '../format/server-version.js';
 
 export type WalStopReason =
   | 'end-of-range' // every record starting before the end LSN was read
@@ -166,7 +167,7 @@ export class WalRecordReader {
         return this.halt(
           'bad-page',
           this.pos,
-          `unsupported WAL version: page magic 0x${(data[0]! | (data[1]! << 8)).toString(16)} is not PostgreSQL 13 to 17`,
+          `unsupported WAL version: page magic 0x${(data[0]! | (data[1]! << 8)).toString(16)} is not ${SUPPORTED_TEXT}`,
         );
     }
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);

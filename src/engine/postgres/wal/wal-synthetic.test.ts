@@ -336,10 +336,21 @@ describe('reader: rare paths', () => {
     w.segments[0]![(b % SEG) + 30] ^= 1;
     const r = collect(w, a, w.pos + 1);
     assert.deepEqual([r.lsns, r.stop.reason, r.stop.code, r.stoppedAt], [[a], 'bad-crc', 'CHECKSUM', BigInt(b)]);
-    const pg18 = new WalWriter({ ...pg15, magic: 0xd118 });
-    pg18.record(10, 0, body([], Buffer.alloc(4)));
-    const v = collect(pg18, SEG, pg18.pos + 1);
+    const pg19 = new WalWriter({ ...pg15, magic: 0xd120 });
+    pg19.record(10, 0, body([], Buffer.alloc(4)));
+    const v = collect(pg19, SEG, pg19.pos + 1);
     assert.deepEqual([v.stop.reason, v.stop.code], ['bad-page', 'FORMAT']);
+    assert.match(v.stop.message, /page magic 0xd120 is not PostgreSQL 13 to 18$/);
+  });
+
+  it('reads PostgreSQL 18 records as 15-17 ones', () => {
+    const w = new WalWriter(walFormatForMajor(18)!);
+    const a = w.record(10, 0, body([{ id: 0, rel: [1663, 5, 9], blk: 1, data: 8 }], Buffer.alloc(4)));
+    const b = w.record(10, 0, body([{ id: 0, rel: [1663, 5, 9], blk: 2, data: 8 }], Buffer.alloc(4)));
+    const r = collect(w, a, w.pos);
+    assert.equal(r.complete, true, r.stop.message);
+    assert.deepEqual(r.lsns, [a, b]);
+    assert.deepEqual([...r.relations.get('1663/5/9')!.forks.get(0)!], [1, 2]);
   });
 });
 
