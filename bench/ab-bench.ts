@@ -9,11 +9,20 @@
 // BENCH_BASELINE (required: a built checkout, its node_modules beside it), BENCH_SCALE (pgbench scale, default 50), BENCH_RUNS (default 5),
 // BENCH_DIR (default /var/tmp).
 
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { giveToPostgres, SandboxCluster } from '../src/engine/postgres/server/sandbox.js';
-import { evictFiles, fmt, markdownTable, openbarBin, timed, writeReport, type Timed } from './harness.js';
+import { giveToPostgres, runPg, SandboxCluster } from '../src/engine/postgres/server/sandbox.js';
+import {
+  archiveCommand,
+  evictFiles,
+  fmt,
+  markdownTable,
+  openbarBin,
+  pgUser,
+  timed,
+  writeReport,
+  type Timed,
+} from './harness.js';
 
 const baseline = process.env.BENCH_BASELINE;
 const scale = Number(process.env.BENCH_SCALE ?? 50);
@@ -34,12 +43,6 @@ interface Build {
   readonly home: string;
 }
 
-function pgUser(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
-  return { uid: id('-u'), gid: id('-g') };
-}
-
 async function main(): Promise<void> {
   if (!baseline || !fs.existsSync(baseline)) {
     process.stderr.write('bench:ab: set BENCH_BASELINE to the dist/bundle/openbar.js of the build to compare with\n');
@@ -52,7 +55,7 @@ async function main(): Promise<void> {
     { name: 'baseline', bin: path.resolve(baseline), config: path.join(dir, 'a.conf'), home: path.join(dir, 'home-a') },
     { name: 'this build', bin: openbarBin, config: path.join(dir, 'b.conf'), home: path.join(dir, 'home-b') },
   ];
-  const archive = `'${builds.map((b) => `${process.execPath} ${b.bin} --config ${b.config} log archive %p`).join(' && ')}'`;
+  const archive = `'${builds.map((b) => archiveCommand(b.config, b.bin)).join(' && ')}'`;
   const cluster = await SandboxCluster.create({
     dir: path.join(dir, 'pg'),
     settings: { archive_mode: 'on', archive_command: archive, max_wal_size: '4GB' },
@@ -84,12 +87,7 @@ async function main(): Promise<void> {
         b.home,
         '--server',
         'bench',
-        '--pg-data',
-        cluster.dataDir,
-        '--pg-host',
-        cluster.socketDir,
-        '--pg-port',
-        String(cluster.port),
+        ...cluster.pgFlags(),
       ]);
     }
     giveToPostgres(dir);
@@ -104,24 +102,9 @@ async function main(): Promise<void> {
         cold();
         note('backup level 0', b, await must('backup', b, ['backup']));
       }
-      spawnSync(
-        path.join(cluster.bin, 'pgbench'),
-        [
-          '-n',
-          '-t',
-          '500',
-          '-c',
-          '2',
-          '-h',
-          cluster.socketDir,
-          '-p',
-          String(cluster.port),
-          '-U',
-          'postgres',
-          'postgres',
-        ],
-        { stdio: 'ignore', ...(as ?? {}) },
-      );
+      runPg(cluster.clientBin, 'pgbench', ['-n', '-t', '500', '-c', '2', ...cluster.connArgs(), 'postgres'], {
+        stdio: 'ignore',
+      });
       await cluster.query('CHECKPOINT');
       for (const b of order) {
         cold();

@@ -10,6 +10,18 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const openbarBin = path.join(repoRoot, 'dist/bundle/openbar.js');
 
+/** The postgres user's uid and gid when we are root (the bench runs openbar as postgres, as archive_command does), else undefined. */
+export function pgUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  return { uid: id('-u'), gid: id('-g') };
+}
+
+/** openbar's `log archive` (the build `openbar`) as a cluster's archive_command, for `config` (unquoted). */
+export function archiveCommand(config: string, openbar = openbarBin): string {
+  return `${process.execPath} ${openbar} --config ${config} log archive %p`;
+}
+
 export interface Timed {
   ms: number;
   peakRssKiB: number;

@@ -15,14 +15,16 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { giveToPostgres, SandboxCluster } from '../src/engine/postgres/server/sandbox.js';
+import { giveToPostgres, runPg, SandboxCluster } from '../src/engine/postgres/server/sandbox.js';
 import {
+  archiveCommand,
   dropCaches,
   evictFiles,
   fmt,
   markdownTable,
   mbps,
   openbarBin,
+  pgUser,
   timed,
   writeReport,
   type Timed,
@@ -55,13 +57,6 @@ const spread = (xs: readonly number[], digits: number): string =>
     ? fmt(xs[0]!, digits)
     : `${fmt(median(xs), digits)} (${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)})`;
 
-function pgUser(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const r = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-  const g = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-  return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
-}
-
 function duBytes(dir: string): number {
   const r = spawnSync('du', ['-sb', dir], { encoding: 'utf8' });
   return Number(r.stdout.split('\t')[0]);
@@ -87,7 +82,7 @@ async function main(): Promise<void> {
   giveToPostgres(dir);
   const config = path.join(dir, 'openbar.conf');
   const pgbr = path.join(dir, 'pgbackrest.conf');
-  const openbarArchive = `'${process.execPath} ${openbarBin} --config ${config} log archive %p'`;
+  const openbarArchive = `'${archiveCommand(config)}'`;
   const pgbrArchive = `'pgbackrest --config=${pgbr} --stanza=bench archive-push %p'`;
   const cluster = await SandboxCluster.create({
     dir: path.join(dir, 'pg'),
@@ -155,12 +150,7 @@ async function main(): Promise<void> {
       path.join(dir, 'openbar-home'),
       '--server',
       'bench',
-      '--pg-data',
-      cluster.dataDir,
-      '--pg-host',
-      cluster.socketDir,
-      '--pg-port',
-      String(cluster.port),
+      ...cluster.pgFlags(),
     ]);
     cluster.start();
     process.stdout.write(`bench: generating pgbench scale ${scale} in ${dir} …\n`);
@@ -199,12 +189,7 @@ async function main(): Promise<void> {
       'none',
       '-c',
       'fast',
-      '-h',
-      cluster.socketDir,
-      '-p',
-      String(cluster.port),
-      '-U',
-      'postgres',
+      ...cluster.connArgs(),
     ]);
     rows.push({
       what: 'backup',
@@ -307,9 +292,7 @@ async function main(): Promise<void> {
     // level 1 reads the WAL of one change, as pgBackRest's incremental copies the files of one
     // change. pgBackRest's push first: its incremental waits for its own WAL, which must not
     // wait on openbar's (openbar stores its backup's WAL itself; its summaries come from this command)
-    await setArchive(
-      `'pgbackrest --config=${pgbr} --stanza=bench archive-push %p && ${process.execPath} ${openbarBin} --config ${config} log archive %p'`,
-    );
+    await setArchive(`'pgbackrest --config=${pgbr} --stanza=bench archive-push %p && ${archiveCommand(config)}'`);
     const accounts = scale * 100000;
     // a pgbench (TPC-B) transaction changes about two pages at random: an accounts page and
     // an index leaf (the new row versions, the other tables' pages go to few pages)
@@ -319,22 +302,13 @@ async function main(): Promise<void> {
         name: 'pgbench',
         label: `pgbench run (${transactions} transactions)`,
         change: async () => {
-          const r = spawnSync(
-            path.join(cluster.bin, 'pgbench'),
-            [
-              '-n',
-              '-t',
-              String(transactions),
-              '-h',
-              cluster.socketDir,
-              '-p',
-              String(cluster.port),
-              '-U',
-              'postgres',
-              'postgres',
-            ],
-            { encoding: 'utf8', ...(as ?? {}) },
-          );
+          const r = runPg(cluster.clientBin, 'pgbench', [
+            '-n',
+            '-t',
+            String(transactions),
+            ...cluster.connArgs(),
+            'postgres',
+          ]);
           if (r.status !== 0) throw new Error(`pgbench failed: ${r.stderr.trim()}`);
         },
       },

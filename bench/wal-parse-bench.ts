@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseLsn } from '../src/engine/postgres/format/lsn.js';
+import { formatLsn, parseLsn } from '../src/engine/postgres/format/lsn.js';
 import { giveToPostgres, runPg, SandboxCluster } from '../src/engine/postgres/server/sandbox.js';
 import {
   collectChangedBlocks,
@@ -30,21 +30,7 @@ async function main(): Promise<void> {
     const lsn = async (sql: string) => parseLsn((await cluster.query<{ l: string }>(`SELECT ${sql}::text AS l`))[0]!.l);
     const start = await lsn('pg_current_wal_lsn()');
     cluster.pgbenchInit(scale);
-    const run = runPg(cluster.bin, 'pgbench', [
-      '-n',
-      '-T',
-      String(seconds),
-      '-c',
-      '2',
-      '-h',
-      cluster.socketDir,
-      '-p',
-      String(cluster.port),
-      '-U',
-      'postgres',
-      'postgres',
-    ]);
-    if (run.status !== 0) throw new Error(`pgbench: ${run.stderr}`);
+    await cluster.pgbench(seconds, 2);
     const end = await lsn('pg_switch_wal()');
     const walDir = path.join(cluster.dataDir, 'pg_wal');
     const files = segmentPaths(walDir, 1, start, end, SEG);
@@ -78,7 +64,7 @@ async function main(): Promise<void> {
       );
     }
     const t0 = process.hrtime.bigint();
-    const z = runPg(cluster.bin, 'pg_waldump', ['-z', '-p', walDir, '-s', hexLsn(start), '-e', hexLsn(end)]);
+    const z = runPg(cluster.bin, 'pg_waldump', ['-z', '-p', walDir, '-s', formatLsn(start), '-e', formatLsn(end)]);
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
     process.stdout.write(
       `pg_waldump -z (reference): ${(mb / s).toFixed(0)} MB/s, ${s.toFixed(2)} s, status ${z.status}\n`,
@@ -88,9 +74,6 @@ async function main(): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
-
-const hexLsn = (n: bigint) =>
-  `${(n >> 32n).toString(16).toUpperCase()}/${(n & 0xffffffffn).toString(16).toUpperCase()}`;
 
 main().catch((err) => {
   process.stderr.write(`${(err as Error).stack ?? err}\n`);

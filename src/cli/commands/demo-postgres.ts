@@ -1,7 +1,6 @@
 // The main demo: a sandbox PostgreSQL, a level-0 backup under load, WAL backup, a
 // mistake, a point-in-time restore to just before it, and the checks that prove it.
 
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import { runPg, SandboxCluster, findPgBin } from '../../engine/postgres/server/sandbox.js';
@@ -34,19 +33,7 @@ export async function postgresWalkThrough(dir: string, scale: number, keep: bool
       },
     });
     clusters.push(cluster);
-    run([
-      'init',
-      '--home',
-      home,
-      '--server',
-      'demo',
-      '--pg-data',
-      cluster.dataDir,
-      '--pg-host',
-      cluster.socketDir,
-      '--pg-port',
-      String(cluster.port),
-    ]);
+    run(['init', '--home', home, '--server', 'demo', ...cluster.pgFlags()]);
     cluster.start();
     process.stdout.write(
       `PostgreSQL started on ${cluster.dataDir} (port ${cluster.port}), data checksums on, archiving through openbar\n`,
@@ -62,7 +49,8 @@ export async function postgresWalkThrough(dir: string, scale: number, keep: bool
     process.stdout.write(`database size ${size!.s}\n`);
 
     say('2. a level-0 backup while pgbench writes (online: nothing stops)');
-    const load = pgbench(cluster, 15);
+    // the load only: a pgbench that fails leaves the backup to show the rest
+    const load = cluster.pgbench(15).catch(() => undefined);
     run(['backup']);
     await load;
 
@@ -122,17 +110,6 @@ export async function postgresWalkThrough(dir: string, scale: number, keep: bool
   }
 }
 
-function pgbench(c: SandboxCluster, seconds: number): Promise<void> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      path.join(c.bin, 'pgbench'),
-      ['-n', '-T', String(seconds), '-c', '2', '-h', c.socketDir, '-p', String(c.port), '-U', 'postgres', 'postgres'],
-      { stdio: 'ignore' },
-    );
-    child.on('exit', () => resolve());
-  });
-}
-
 /** pg_amcheck on the restored server: beside its programs, else a client install that checks its major. */
 function amcheckRestored(bin: string, restored: SandboxCluster): void {
   const amcheck = findAmcheck(binMajor(bin) ?? 0, bin);
@@ -142,8 +119,12 @@ function amcheckRestored(bin: string, restored: SandboxCluster): void {
     );
     return;
   }
-  const conn = ['-h', restored.socketDir, '-p', String(restored.port), '-U', 'postgres'];
-  const check = runPg(amcheck.bin, 'pg_amcheck', ['--all', '--heapallindexed', '--install-missing', ...conn]);
+  const check = runPg(amcheck.bin, 'pg_amcheck', [
+    '--all',
+    '--heapallindexed',
+    '--install-missing',
+    ...restored.connArgs(),
+  ]);
   process.stdout.write(
     check.status === 0
       ? 'pg_amcheck --heapallindexed: no corruption found\n'

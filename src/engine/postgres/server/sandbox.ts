@@ -2,7 +2,7 @@
 // a directory, a random port, a unix socket in the directory, started and stopped with
 // pg_ctl. PostgreSQL refuses to run as root: as root, its programs run as `postgres`.
 
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -45,20 +45,47 @@ function checksumsByDefault(bin: string): boolean {
   return major !== undefined && (majorFacts(major)?.checksumsByDefault ?? major >= 18);
 }
 
+/** `exe args`, through `runuser -u postgres` when we are root. */
+function asPostgres(exe: string, args: readonly string[]): [string, string[]] {
+  return asRoot() ? ['runuser', ['-u', 'postgres', '--', exe, ...args]] : [exe, [...args]];
+}
+
+export interface PgSpawnOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  readonly stdio?: StdioOptions;
+}
+
 /** Runs a PostgreSQL program, as the postgres user when we are root. */
 export function runPg(
   bin: string,
   program: string,
   args: readonly string[],
-  opts: { input?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: PgSpawnOptions & { input?: string } = {},
 ): SpawnSyncReturns<string> {
-  const exe = path.join(bin, program);
-  const [cmd, argv] = asRoot() ? ['runuser', ['-u', 'postgres', '--', exe, ...args]] : [exe, [...args]];
+  const [cmd, argv] = asPostgres(path.join(bin, program), args);
   return spawnSync(cmd, argv, {
     encoding: 'utf8',
     env: { ...process.env, ...(opts.env ?? {}) },
     ...(opts.input !== undefined ? { input: opts.input } : {}),
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    ...(opts.stdio !== undefined ? { stdio: opts.stdio } : {}),
     maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+/** `runPg` in the background: the child process, as the postgres user when we are root. */
+export function spawnPg(
+  bin: string,
+  program: string,
+  args: readonly string[],
+  opts: PgSpawnOptions = {},
+): ChildProcess {
+  const [cmd, argv] = asPostgres(path.join(bin, program), args);
+  return spawn(cmd, argv, {
+    env: { ...process.env, ...(opts.env ?? {}) },
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    ...(opts.stdio !== undefined ? { stdio: opts.stdio } : {}),
   });
 }
 
@@ -82,7 +109,9 @@ export async function freePort(): Promise<number> {
 export interface SandboxOptions {
   readonly dir: string;
   readonly checksums?: boolean;
-  /** lines appended to postgresql.conf */
+  /** more initdb arguments (--waldir DIR) */
+  readonly initdbArgs?: readonly string[];
+  /** lines appended to postgresql.conf, over `sandboxSettings` */
   readonly settings?: Readonly<Record<string, string>>;
   /** the server's programs: initdb, pg_ctl, postgres (of the major the cluster is made with) */
   readonly bin?: string;
@@ -95,6 +124,22 @@ export function clientBinFor(bin: string, preferred?: string): string {
   if (preferred) return preferred;
   if (fs.existsSync(path.join(bin, 'pgbench'))) return bin;
   return findPgBin() ?? bin;
+}
+
+/** The postgresql.conf settings of a sandbox: its port, only its unix socket, WAL for backups, no fsync. */
+export function sandboxSettings(socketDir: string, port: number): Record<string, string> {
+  return {
+    port: String(port),
+    listen_addresses: "''",
+    unix_socket_directories: `'${socketDir}'`,
+    wal_level: 'replica',
+    max_wal_senders: '4',
+    fsync: 'off',
+    synchronous_commit: 'off',
+    shared_buffers: '64MB',
+    max_connections: '40',
+    logging_collector: 'off',
+  };
 }
 
 export class SandboxCluster {
@@ -123,23 +168,12 @@ export class SandboxCluster {
       'UTF8',
       '--locale=C',
       ...(o.checksums !== false ? ['--data-checksums'] : checksumsByDefault(bin) ? ['--no-data-checksums'] : []),
+      ...(o.initdbArgs ?? []),
     ]);
     if (r.status !== 0) fail('PG', `initdb failed: ${r.stderr.trim().split('\n').pop()}`);
     const port = await freePort();
     const c = new SandboxCluster(bin, dataDir, socketDir, port, clientBinFor(bin, o.clientBin));
-    c.configure({
-      port: String(port),
-      listen_addresses: "''",
-      unix_socket_directories: `'${socketDir}'`,
-      wal_level: 'replica',
-      max_wal_senders: '4',
-      fsync: 'off',
-      synchronous_commit: 'off',
-      shared_buffers: '64MB',
-      max_connections: '40',
-      logging_collector: 'off',
-      ...(o.settings ?? {}),
-    });
+    c.configure({ ...sandboxSettings(socketDir, port), ...(o.settings ?? {}) });
     return c;
   }
 
@@ -186,6 +220,16 @@ export class SandboxCluster {
     }
   }
 
+  /** `-h SOCKETDIR -p PORT -U postgres`, for psql, pgbench, pg_amcheck, pg_basebackup */
+  connArgs(): string[] {
+    return ['-h', this.socketDir, '-p', String(this.port), '-U', 'postgres'];
+  }
+
+  /** `--pg-data DIR --pg-host SOCKETDIR --pg-port PORT`, for openbar init */
+  pgFlags(): string[] {
+    return ['--pg-data', this.dataDir, '--pg-host', this.socketDir, '--pg-port', String(this.port)];
+  }
+
   connectionSettings() {
     return { host: this.socketDir, port: this.port, user: 'postgres', database: 'postgres' };
   }
@@ -226,19 +270,22 @@ export class SandboxCluster {
 
   /** pgbench -i at `scale`, in database `db`. */
   pgbenchInit(scale: number, db = 'postgres'): void {
-    const r = runPg(this.clientBin, 'pgbench', [
-      '-i',
-      '-s',
-      String(scale),
-      '-q',
-      '-h',
-      this.socketDir,
-      '-p',
-      String(this.port),
-      '-U',
-      'postgres',
-      db,
-    ]);
+    const r = runPg(this.clientBin, 'pgbench', ['-i', '-s', String(scale), '-q', ...this.connArgs(), db]);
     if (r.status !== 0) fail('PG', `pgbench -i failed: ${r.stderr.trim().split('\n').pop()}`);
+  }
+
+  /** pgbench (the client bin's) in the background for `seconds`; resolves when it ends, rejects when it fails. */
+  pgbench(seconds: number, clients = 2, db = 'postgres'): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const args = ['-n', '-T', String(seconds), '-c', String(clients), ...this.connArgs(), db];
+      const child = spawnPg(this.clientBin, 'pgbench', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d) => {
+        err += d;
+      });
+      child.on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`pgbench exited ${code}: ${err.trim().split('\n').pop()}`)),
+      );
+    });
   }
 }
