@@ -9,6 +9,11 @@ import { fileURLToPath } from 'node:url';
 
 export const openbarBin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bundle/openbar.js');
 
+/** openbar's `log archive` as a cluster's archive_command, for the openbar of `config` (unquoted). */
+export function archiveCommand(config: string): string {
+  return `${process.execPath} ${openbarBin} --config ${config} log archive %p`;
+}
+
 export interface RunResult {
   status: number | null;
   signal: NodeJS.Signals | null;

@@ -7,13 +7,16 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  findPgBin,
   freePort,
   giveToPostgres,
   runPg,
   SandboxCluster,
+  sandboxSettings,
+  type PgSpawnOptions,
 } from '../../src/engine/postgres/server/sandbox.js';
-import { openbar, openbarBin, tempDir } from './cli.js';
+import { archiveCommand, tempDir } from './cli.js';
+import { DEBIAN_PG15_BIN } from './pg-majors.js';
+import { initOpenbar, ok } from './pg.js';
 
 export interface LayoutEnv {
   readonly dir: string;
@@ -25,45 +28,23 @@ export interface LayoutEnv {
   remove(): void;
 }
 
-const asPostgres = (cmd: string, args: readonly string[]) =>
-  process.getuid?.() === 0
-    ? spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8', cwd: '/tmp' })
-    : spawnSync(cmd, [...args], { encoding: 'utf8', cwd: '/tmp' });
+/** Debian's postgresql-common programs (pg_createcluster, pg_ctlcluster, pg_dropcluster) */
+const debianTools = '/usr/bin';
+const inTmp: PgSpawnOptions = { cwd: '/tmp' };
 
-function must(r: ReturnType<typeof spawnSync>, what: string): void {
-  if (r.status !== 0) throw new Error(`${what} exited ${r.status}: ${String(r.stderr)}${String(r.stdout)}`);
-}
-
+/** The sandbox's settings, archiving through the openbar of `config`. */
 function archiveSettings(config: string, socketDir: string, port: number): Record<string, string> {
-  return {
-    port: String(port),
-    listen_addresses: "''",
-    unix_socket_directories: `'${socketDir}'`,
-    archive_mode: 'on',
-    archive_command: `'${process.execPath} ${openbarBin} --config ${config} log archive %p'`,
-    fsync: 'off',
-    synchronous_commit: 'off',
-    shared_buffers: '64MB',
-    max_connections: '40',
-  };
+  return { ...sandboxSettings(socketDir, port), archive_mode: 'on', archive_command: `'${archiveCommand(config)}'` };
 }
 
-function initOpenbar(dir: string, config: string, dataDir: string, socketDir: string, port: number): void {
-  const r = openbar(
-    [
-      ...['--set', 'xfer_buf_size=256k', 'init', '--home', path.join(dir, 'home'), '--server', 'main'],
-      ...['--pg-data', dataDir, '--pg-host', socketDir, '--pg-port', String(port), '--pg-user', 'postgres'],
-    ],
-    { config },
-  );
-  if (r.status !== 0) throw new Error(`init failed: ${r.stderr}`);
-}
+const init = (dir: string, config: string, cluster: SandboxCluster) =>
+  initOpenbar(config, path.join(dir, 'home'), cluster, { settings: { xfer_buf_size: '256k' } });
 
 /** Why a Debian-layout cluster cannot be made here, or undefined. */
 export function debianLayoutMissing(): string | undefined {
   if (spawnSync('sh', ['-c', 'command -v pg_createcluster']).status !== 0)
     return 'pg_createcluster is not installed (Debian/Ubuntu postgresql-common)';
-  if (!fs.existsSync('/usr/lib/postgresql/15/bin/pg_ctl')) return 'PostgreSQL 15 (Debian) is not installed';
+  if (!fs.existsSync(path.join(DEBIAN_PG15_BIN, 'pg_ctl'))) return 'PostgreSQL 15 (Debian) is not installed';
   return undefined;
 }
 
@@ -76,16 +57,16 @@ export async function makeDebianCluster(prefix: string): Promise<LayoutEnv & { n
   const config = path.join(dir, 'openbar.conf');
   const port = await freePort();
   const name = `openbar_${process.pid}_${port}`;
-  must(asPostgres('pg_createcluster', ['15', name, '-p', String(port)]), 'pg_createcluster');
+  ok(runPg(debianTools, 'pg_createcluster', ['15', name, '-p', String(port)], inTmp), 'pg_createcluster');
   const confDir = `/etc/postgresql/15/${name}`;
   const dataDir = `/var/lib/postgresql/15/${name}`;
   // in conf.d, as a DBA adds settings on Debian: the backup must follow the include_dir
   const lines = Object.entries(archiveSettings(config, socketDir, port)).map(([k, v]) => `${k} = ${v}`);
   fs.writeFileSync(path.join(confDir, 'conf.d', 'openbar.conf'), `${lines.join('\n')}\n`);
   giveToPostgres(path.join(confDir, 'conf.d'));
-  initOpenbar(dir, config, dataDir, socketDir, port);
-  const cluster = await SandboxCluster.adopt(dataDir, socketDir, '/usr/lib/postgresql/15/bin');
+  const cluster = await SandboxCluster.adopt(dataDir, socketDir, DEBIAN_PG15_BIN);
   cluster.port = port;
+  init(dir, config, cluster);
   const env = {
     dir,
     config,
@@ -93,10 +74,14 @@ export async function makeDebianCluster(prefix: string): Promise<LayoutEnv & { n
     bin: cluster.bin,
     name,
     confDir,
-    start: () => must(asPostgres('pg_ctlcluster', ['15', name, 'start']), 'pg_ctlcluster start'),
-    stop: () => must(asPostgres('pg_ctlcluster', ['15', name, 'stop', '-m', 'fast']), 'pg_ctlcluster stop'),
+    start: () => {
+      ok(runPg(debianTools, 'pg_ctlcluster', ['15', name, 'start'], inTmp), 'pg_ctlcluster start');
+    },
+    stop: () => {
+      ok(runPg(debianTools, 'pg_ctlcluster', ['15', name, 'stop', '-m', 'fast'], inTmp), 'pg_ctlcluster stop');
+    },
     remove: () => {
-      asPostgres('pg_dropcluster', ['15', name, '--stop']);
+      runPg(debianTools, 'pg_dropcluster', ['15', name, '--stop'], inTmp);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -107,23 +92,15 @@ export async function makeDebianCluster(prefix: string): Promise<LayoutEnv & { n
 /** A started cluster made by initdb --waldir: its pg_wal a link to a directory beside it. */
 export async function makeWaldirCluster(prefix: string): Promise<LayoutEnv & { walDir: string }> {
   const dir = tempDir(prefix);
-  const bin = findPgBin() ?? '/usr/lib/postgresql/15/bin';
-  const dataDir = path.join(dir, 'pg', 'data');
   const walDir = path.join(dir, 'pg', 'wal');
-  const socketDir = path.join(dir, 'pg', 'sock');
-  fs.mkdirSync(socketDir, { recursive: true });
-  giveToPostgres(dir);
-  const r = runPg(bin, 'initdb', [
-    ...['-D', dataDir, '--waldir', walDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C'],
-    '--data-checksums',
-  ]);
-  if (r.status !== 0) throw new Error(`initdb --waldir failed: ${r.stderr}`);
   const config = path.join(dir, 'openbar.conf');
-  const port = await freePort();
-  const cluster = await SandboxCluster.adopt(dataDir, socketDir, bin);
-  cluster.port = port;
-  cluster.configure(archiveSettings(config, socketDir, port));
-  initOpenbar(dir, config, dataDir, socketDir, port);
+  const cluster = await SandboxCluster.create({
+    dir: path.join(dir, 'pg'),
+    initdbArgs: ['--waldir', walDir],
+    settings: { archive_mode: 'on', archive_command: `'${archiveCommand(config)}'` },
+  });
+  const bin = cluster.bin;
+  init(dir, config, cluster);
   cluster.start();
   return {
     dir,
@@ -144,10 +121,7 @@ export async function makeWaldirCluster(prefix: string): Promise<LayoutEnv & { w
 export function runStartCommand(bin: string, printed: string, log: string): void {
   const m = /^pg_ctl start -D (\S+)$/.exec(printed);
   if (!m) throw new Error(`not a start command: ${printed}`);
-  must(
-    asPostgres(path.join(bin, 'pg_ctl'), ['start', '-D', m[1]!, '-w', '-t', '300', '-l', log]),
-    `${printed} (-w -l ${log})`,
-  );
+  ok(runPg(bin, 'pg_ctl', ['start', '-D', m[1]!, '-w', '-t', '300', '-l', log], inTmp), `${printed} (-w -l ${log})`);
 }
 
 /** The `next: ...` line a restore printed. */

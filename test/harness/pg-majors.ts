@@ -8,11 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Debian's PostgreSQL 15 (postgresql-15): the suite's 15 and every major's client programs */
+export const DEBIAN_PG15_BIN = '/usr/lib/postgresql/15/bin';
+
 export const MAJORS = [13, 14, 15, 16, 17, 18] as const;
 export type Major = (typeof MAJORS)[number];
 
 /** node_modules/pgNN/native/bin, looked for upwards from here (as from test/harness so from dist/test/harness) */
-function packageBin(major: Major): string {
+function packageBin(major: number): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   for (let dir = here; ; dir = path.dirname(dir)) {
     const bin = path.join(dir, 'node_modules', `pg${major}`, 'native', 'bin');
@@ -28,11 +31,15 @@ export interface MajorBins {
   readonly clientBin: string;
 }
 
+/** Where the server programs of `major` are: OPENBAR_TEST_PG<NN>_BIN, else Debian's for 15, else node_modules/pgNN/native/bin; not checked. */
+export function serverBinFor(major: number): string {
+  return process.env[`OPENBAR_TEST_PG${major}_BIN`] ?? (major === 15 ? DEBIAN_PG15_BIN : packageBin(major));
+}
+
 /** The programs of `major`; throws naming what to install when they are missing (never another major's). */
 export function majorBins(major: Major): MajorBins {
-  const bin =
-    process.env[`OPENBAR_TEST_PG${major}_BIN`] ?? (major === 15 ? '/usr/lib/postgresql/15/bin' : packageBin(major));
-  const clientBin = process.env.OPENBAR_TEST_PG_CLIENT_BIN ?? '/usr/lib/postgresql/15/bin';
+  const bin = serverBinFor(major);
+  const clientBin = process.env.OPENBAR_TEST_PG_CLIENT_BIN ?? DEBIAN_PG15_BIN;
   for (const [dir, program, fix] of [
     [bin, 'postgres', major === 15 ? 'apt-get install -y postgresql-15' : 'npm ci (devDependency pg' + major + ')'],
     [clientBin, 'pgbench', 'apt-get install -y postgresql-15'],

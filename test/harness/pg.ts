@@ -1,11 +1,10 @@
 // Real PostgreSQL clusters for the tests, each archiving into an openbar home, and the
 // checks a DBA would make after a restore: row checksums per table and pg_amcheck.
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runPg, SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
-import { openbar, openbarBin, tempDir, type RunResult } from './cli.js';
+import { archiveCommand, openbar, tempDir, type RunResult } from './cli.js';
 
 export interface PgEnv {
   readonly dir: string;
@@ -34,40 +33,42 @@ export async function makePgEnv(
     ...(opts.bins ?? {}),
     settings: {
       archive_mode: 'on',
-      archive_command: `'${process.execPath} ${openbarBin} --config ${config} log archive %p'`,
+      archive_command: `'${archiveCommand(config)}'`,
       archive_timeout: '0',
       ...(opts.conf ?? {}),
     },
   });
-  const set = Object.entries({ xfer_buf_size: '256k', ...(opts.settings ?? {}) }).flatMap(([k, v]) => [
-    '--set',
-    `${k}=${v}`,
-  ]);
-  const r = openbar(
-    [
-      ...set,
-      'init',
-      '--home',
-      home,
-      '--server',
-      opts.server ?? 'main',
-      '--pg-data',
-      cluster.dataDir,
-      '--pg-host',
-      cluster.socketDir,
-      '--pg-port',
-      String(cluster.port),
-      '--pg-user',
-      'postgres',
-    ],
-    { config },
-  );
-  if (r.status !== 0) throw new Error(`init failed: ${r.stderr}`);
+  initOpenbar(config, home, cluster, {
+    server: opts.server ?? 'main',
+    settings: { xfer_buf_size: '256k', ...(opts.settings ?? {}) },
+  });
   cluster.start();
   return { dir, home, config, cluster };
 }
 
-export function ok(r: RunResult, what: string): RunResult {
+/** `openbar init` of `home` for `cluster` (as postgres), with `--set` for each of `o.settings`; throws when it fails. */
+export function initOpenbar(
+  config: string,
+  home: string,
+  cluster: SandboxCluster,
+  o: { server?: string; settings?: Record<string, string> } = {},
+): void {
+  const set = Object.entries(o.settings ?? {}).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+  const r = openbar(
+    [...set, 'init', '--home', home, '--server', o.server ?? 'main', ...cluster.pgFlags(), '--pg-user', 'postgres'],
+    { config },
+  );
+  if (r.status !== 0) throw new Error(`init failed: ${r.stderr}`);
+}
+
+/** server_version_num of a running cluster (150004 for 15.4). */
+export async function serverVersionNum(c: SandboxCluster): Promise<number> {
+  const [v] = await c.query<{ n: string }>("SELECT current_setting('server_version_num') AS n");
+  return Number(v!.n);
+}
+
+/** `r`, or throws naming `what` when it did not exit 0 (an openbar RunResult or any spawnSync result). */
+export function ok<R extends Pick<RunResult, 'status' | 'signal' | 'stderr' | 'stdout'>>(r: R, what: string): R {
   if (r.status !== 0) throw new Error(`${what} exited ${r.status ?? r.signal}: ${r.stderr || r.stdout}`);
   return r;
 }
@@ -122,17 +123,7 @@ export async function restoreAndStart(
 }
 
 export function amcheck(c: SandboxCluster): { ok: boolean; output: string } {
-  const r = runPg(c.clientBin, 'pg_amcheck', [
-    '--all',
-    '--heapallindexed',
-    '--install-missing',
-    '-h',
-    c.socketDir,
-    '-p',
-    String(c.port),
-    '-U',
-    'postgres',
-  ]);
+  const r = runPg(c.clientBin, 'pg_amcheck', ['--all', '--heapallindexed', '--install-missing', ...c.connArgs()]);
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -142,8 +133,7 @@ export function amcheck(c: SandboxCluster): { ok: boolean; output: string } {
  * every database through SQL.
  */
 export async function amcheckAnyMajor(c: SandboxCluster): Promise<{ ok: boolean; output: string }> {
-  const [v] = await c.query<{ n: string }>("SELECT current_setting('server_version_num') AS n");
-  if (Number(v!.n) >= 140000) return amcheck(c);
+  if ((await serverVersionNum(c)) >= 140000) return amcheck(c);
   const problems: string[] = [];
   const dbs = await c.query<{ d: string }>('SELECT datname AS d FROM pg_database WHERE datallowconn ORDER BY 1');
   for (const { d } of dbs) {
@@ -170,34 +160,4 @@ export async function amcheckAnyMajor(c: SandboxCluster): Promise<{ ok: boolean;
 export function removeEnv(env: { dir: string }, clusters: (SandboxCluster | undefined)[]): void {
   for (const c of clusters) c?.stop('immediate');
   fs.rmSync(env.dir, { recursive: true, force: true });
-}
-
-/** pgbench running in the background for `seconds`; resolves when it ends. */
-export function pgbenchRun(c: SandboxCluster, seconds: number, clients = 2, db = 'postgres'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const exe = path.join(c.clientBin, 'pgbench');
-    const args = [
-      '-n',
-      '-T',
-      String(seconds),
-      '-c',
-      String(clients),
-      '-h',
-      c.socketDir,
-      '-p',
-      String(c.port),
-      '-U',
-      'postgres',
-      db,
-    ];
-    const [cmd, argv] = process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', exe, ...args]] : [exe, args];
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`pgbench exited ${code}: ${err.trim().split('\n').pop()}`)),
-    );
-  });
 }

@@ -9,16 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { lastLine, openbar } from '../harness/cli.js';
-import {
-  amcheck,
-  makePgEnv,
-  ok,
-  pgbenchRun,
-  removeEnv,
-  restoreAndStart,
-  tableChecksums,
-  type PgEnv,
-} from '../harness/pg.js';
+import { amcheck, makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
 
 interface Mark {
   kind: 'time' | 'lsn' | 'xid' | 'name';
@@ -39,7 +30,7 @@ describe('level-0 backup and point-in-time restore', () => {
     await env.cluster.query('CREATE TABLE ledger (id int PRIMARY KEY, v text, n int)');
     await env.cluster.query('INSERT INTO ledger SELECT g, md5(g::text), 0 FROM generate_series(1, 20000) g');
     // backup while pgbench writes
-    const load = pgbenchRun(env.cluster, 8, 2);
+    const load = env.cluster.pgbench(8, 2);
     await new Promise((r) => setTimeout(r, 1000));
     const b = ok(openbar(['backup'], { config: env.config }), 'backup');
     backupId = Number(lastLine(b.stdout));

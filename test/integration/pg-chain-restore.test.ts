@@ -14,16 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { lastLine, openbar, savesets } from '../harness/cli.js';
 import { decodeStream, encodeStream, incrementalFrom } from '../harness/make-incremental.js';
-import {
-  amcheck,
-  makePgEnv,
-  ok,
-  pgbenchRun,
-  removeEnv,
-  restoreAndStart,
-  tableChecksums,
-  type PgEnv,
-} from '../harness/pg.js';
+import { amcheck, makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
 import { readSaveSetContent, replaceSaveSet } from '../harness/volume-surgery.js';
 
 const PAGE = 8192;
@@ -99,7 +90,7 @@ describe('restore and verify of a level-1 chain', () => {
       (await env.cluster.query<{ n: string }>("SELECT pg_relation_size('shrink')::text AS n"))[0]!.n,
     );
 
-    await pgbenchRun(env.cluster, 3, 2);
+    await env.cluster.pgbench(3, 2);
     await q('DROP TABLE dropped');
     await q('DELETE FROM shrink WHERE id > 500');
     await q('VACUUM shrink'); // truncates its file

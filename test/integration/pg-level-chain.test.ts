@@ -7,16 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { openbar } from '../harness/cli.js';
-import {
-  amcheck,
-  makePgEnv,
-  ok,
-  pgbenchRun,
-  removeEnv,
-  restoreAndStart,
-  tableChecksums,
-  type PgEnv,
-} from '../harness/pg.js';
+import { amcheck, makePgEnv, ok, removeEnv, restoreAndStart, tableChecksums, type PgEnv } from '../harness/pg.js';
 
 interface Result {
   id: number;
@@ -44,13 +35,13 @@ describe('restore from real level 1 and 2 backups', () => {
     await q("CREATE TABLE shrink AS SELECT g AS id, repeat('s', 100) AS v FROM generate_series(1, 20000) g");
     await q('CREATE TABLE dropped AS SELECT g FROM generate_series(1, 10000) g');
     backups.push(backup(0));
-    await pgbenchRun(env.cluster, 2, 2);
+    await env.cluster.pgbench(2, 2);
     await q('DELETE FROM shrink WHERE id > 500');
     await q('VACUUM shrink');
     await q('CREATE TABLE made_after AS SELECT g FROM generate_series(1, 5000) g');
     backups.push(backup(1));
     sumsAfterL1 = await tableChecksums(env.cluster);
-    const load = pgbenchRun(env.cluster, 3, 2);
+    const load = env.cluster.pgbench(3, 2);
     await q('DROP TABLE dropped');
     await q('INSERT INTO made_after SELECT g FROM generate_series(5001, 50000) g');
     backups.push(backup(2)); // while pgbench writes

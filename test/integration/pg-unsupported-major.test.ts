@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
-import { openbar, openbarBin, savesets, tempDir } from '../harness/cli.js';
+import { archiveCommand, openbar, savesets, tempDir } from '../harness/cli.js';
+import { initOpenbar, removeEnv } from '../harness/pg.js';
+import { serverBinFor } from '../harness/pg-majors.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const pg12 = process.env.OPENBAR_TEST_PG12_BIN ?? path.join(repo, 'node_modules/pg12/native/bin');
+const pg12 = serverBinFor(12);
 const missing = fs.existsSync(path.join(pg12, 'initdb'))
   ? undefined
   : `no PostgreSQL 12 at ${pg12}: set OPENBAR_TEST_PG12_BIN to the bin directory of a PostgreSQL 12`;
@@ -38,33 +38,14 @@ describe('a PostgreSQL 12 server', { skip: missing }, () => {
       bin: pg12,
       settings: {
         archive_mode: 'on',
-        archive_command: `'${process.execPath} ${openbarBin} --config ${config} log archive %p'`,
+        archive_command: `'${archiveCommand(config)}'`,
       },
     });
-    const r = openbar(
-      [
-        'init',
-        '--home',
-        home,
-        '--server',
-        'old',
-        '--pg-data',
-        cluster.dataDir,
-        '--pg-host',
-        cluster.socketDir,
-        '--pg-port',
-        String(cluster.port),
-        '--pg-user',
-        'postgres',
-      ],
-      { config },
-    );
-    assert.equal(r.status, 0, r.stderr);
+    initOpenbar(config, home, cluster, { server: 'old' });
     cluster.start();
   });
   after(() => {
-    cluster?.stop('immediate');
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) removeEnv({ dir }, [cluster]);
   });
 
   it('is refused by backup, log backup and log mark in one line, with nothing written', () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { lastLine, openbar, savesets, type RunResult } from '../harness/cli.js';
-import { makePgEnv, ok, pgbenchRun, removeEnv, type PgEnv } from '../harness/pg.js';
+import { makePgEnv, ok, removeEnv, type PgEnv } from '../harness/pg.js';
 import { editSaveSet, flipRawBit, readSaveSetContent, replaceSaveSet } from '../harness/volume-surgery.js';
 
 interface Report {
@@ -69,7 +69,7 @@ describe('verify (archecker)', () => {
     env = await makePgEnv('verify', { settings: { compression: 'none' } });
     env.cluster.pgbenchInit(1);
     older = Number(lastLine(ok(openbar(['backup'], { config: env.config }), 'backup').stdout));
-    await pgbenchRun(env.cluster, 2, 2);
+    await env.cluster.pgbench(2, 2);
     newer = Number(lastLine(ok(openbar(['backup'], { config: env.config }), 'backup').stdout));
     await env.cluster.query('CREATE TABLE after_backup AS SELECT g FROM generate_series(1, 50000) g');
     ok(openbar(['log', 'backup'], { config: env.config }), 'log backup');

@@ -8,14 +8,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
+import { majorOfVersionNum } from '../../src/engine/postgres/format/server-version.js';
 import { openbar } from '../harness/cli.js';
 import {
   amcheckAnyMajor,
   makePgEnv,
   ok,
-  pgbenchRun,
   removeEnv,
   restoreAndStart,
+  serverVersionNum,
   tableChecksums,
   type PgEnv,
 } from '../harness/pg.js';
@@ -65,15 +66,21 @@ export function majorSuite(major: Major, o: MajorSuiteOptions): void {
     const restored = async (flags: string[], name: string): Promise<SandboxCluster> => {
       const { cluster } = await restoreAndStart(env, flags, name);
       started.push(cluster);
-      const [v] = await cluster.query<{ n: string }>("SELECT current_setting('server_version_num') AS n");
-      assert.equal(Math.floor(Number(v!.n) / 10000), major, 'the restored copy runs on the same major');
+      assert.equal(
+        majorOfVersionNum(await serverVersionNum(cluster)),
+        major,
+        'the restored copy runs on the same major',
+      );
       return cluster;
     };
 
     before(async () => {
       env = await makePgEnv(`pg${major}`, { bins });
-      const [v] = await q("SELECT current_setting('server_version_num') AS n");
-      assert.equal(Math.floor(Number(v!.n) / 10000), major, `${bins.bin} runs PostgreSQL ${major}`);
+      assert.equal(
+        majorOfVersionNum(await serverVersionNum(env.cluster)),
+        major,
+        `${bins.bin} runs PostgreSQL ${major}`,
+      );
       env.cluster.pgbenchInit(2);
       await q('CREATE TABLE ledger (id int PRIMARY KEY, v text, n int)');
       await q('INSERT INTO ledger SELECT g, md5(g::text), 0 FROM generate_series(1, 10000) g');
@@ -81,7 +88,7 @@ export function majorSuite(major: Major, o: MajorSuiteOptions): void {
     after(() => removeEnv(env, [env.cluster, ...started]));
 
     it('takes a level 0 while pgbench writes', async () => {
-      const load = pgbenchRun(env.cluster, 3, 2);
+      const load = env.cluster.pgbench(3, 2);
       await new Promise((r) => setTimeout(r, 500));
       backups.push(backup(0));
       await load;
@@ -92,7 +99,7 @@ export function majorSuite(major: Major, o: MajorSuiteOptions): void {
       await q(`CREATE DATABASE fc${fileCopy}`);
       await q("CREATE TABLE copied AS SELECT g AS id, repeat('c', 50) AS v FROM generate_series(1, 5000) g", 'fc');
       await q('UPDATE ledger SET n = n + 1 WHERE id % 3 = 0');
-      await pgbenchRun(env.cluster, 1, 2);
+      await env.cluster.pgbench(1, 2);
       assert.equal((await tableChecksums(env.cluster, 'fc'))['public.copied']?.split(':')[0], '5000');
     });
 
@@ -124,7 +131,7 @@ export function majorSuite(major: Major, o: MajorSuiteOptions): void {
 
     it('takes a level 2 on the level 1 while pgbench writes', async () => {
       await q('CREATE TABLE made_late AS SELECT g FROM generate_series(1, 3000) g');
-      const load = pgbenchRun(env.cluster, 2, 2);
+      const load = env.cluster.pgbench(2, 2);
       await new Promise((r) => setTimeout(r, 300));
       const b = backup(2);
       await load;
