@@ -3,9 +3,9 @@
 // Database and Transaction records into the same normalised strings the tests build
 // from the parser's output.
 
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
+import { formatLsn } from '../../src/engine/postgres/format/lsn.js';
+import { runPg } from '../../src/engine/postgres/server/sandbox.js';
 
 export interface DumpRecord {
   readonly lsn: bigint;
@@ -30,12 +30,10 @@ export function waldump(
   extra: readonly string[] = [],
 ): Dump {
   const args = ['-b', '-p', walDir, '-s', start, ...(end ? ['-e', end] : []), ...extra];
-  const exe = path.join(bin, 'pg_waldump');
-  const [cmd, argv] = process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', exe, ...args]] : [exe, args];
   const fd = fs.openSync(outFile, 'w');
   let r;
   try {
-    r = spawnSync(cmd, argv, { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+    r = runPg(bin, 'pg_waldump', args, { stdio: ['ignore', fd, 'pipe'] });
   } finally {
     fs.closeSync(fd);
   }
@@ -73,10 +71,7 @@ export function relOfPath(p: string): { rel: string; fork: number } {
   throw new Error(`not a relation path: ${p}`);
 }
 
-export const hexLsn = (lsn: bigint | number): string => {
-  const n = BigInt(lsn);
-  return `${(n >> 32n).toString(16).toUpperCase()}/${(n & 0xffffffffn).toString(16).toUpperCase()}`;
-};
+export const hexLsn = (lsn: bigint | number): string => formatLsn(BigInt(lsn));
 
 /** The special events pg_waldump describes, as the strings `specialEventsOf` builds from the parser. */
 export function specialEventsOfDump(records: readonly DumpRecord[]): string[] {

@@ -6,6 +6,7 @@
 import type { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { FORK_NAMES } from '../../src/engine/postgres/format/relation-path.js';
 import { parseLsn } from '../../src/engine/postgres/format/lsn.js';
+import { serverVersionNum } from './pg.js';
 
 export interface InspectRecord {
   readonly lsn: bigint;
@@ -17,12 +18,12 @@ export interface InspectRecord {
 /** pg_get_wal_records_info and pg_get_wal_block_info over [start, end), as one list of records. */
 export async function walInspect(c: SandboxCluster, start: string, end: string): Promise<InspectRecord[]> {
   await c.query('CREATE EXTENSION IF NOT EXISTS pg_walinspect');
-  const [v] = await c.query<{ n: string }>("SELECT current_setting('server_version_num') AS n");
   const records = await c.query<{ l: string; rmgr: string; t: string }>(
     'SELECT start_lsn::text AS l, resource_manager AS rmgr, record_type AS t FROM pg_get_wal_records_info($1, $2) ORDER BY start_lsn',
     [start, end],
   );
-  const blockCall = Number(v!.n) >= 170000 ? 'pg_get_wal_block_info($1, $2, false)' : 'pg_get_wal_block_info($1, $2)';
+  const blockCall =
+    (await serverVersionNum(c)) >= 170000 ? 'pg_get_wal_block_info($1, $2, false)' : 'pg_get_wal_block_info($1, $2)';
   const blocks = await c.query<{
     l: string;
     id: number;

@@ -20,6 +20,7 @@ import type { WalFormat } from '../../src/engine/postgres/format/wal-format.js';
 import { FORK_NAMES } from '../../src/engine/postgres/format/relation-path.js';
 import { imageApplies, imageCompression, type DecodedRecord } from '../../src/engine/postgres/wal/wal-record.js';
 import { tempDir } from '../harness/cli.js';
+import { removeEnv } from '../harness/pg.js';
 import { hexLsn, specialEventsOfDump, waldump, type Dump } from '../harness/waldump.js';
 import { postgresWalSummarizer } from '../../src/engine/postgres/wal/wal-summarizer.js';
 import { decodeWalSummary } from '../../src/engine/postgres/format/wal-summary.js';
@@ -185,8 +186,7 @@ describe('WAL parser against pg_waldump', () => {
     dump = waldump(cluster.bin, walDir, hexLsn(start), hexLsn(end), path.join(dir, 'dump.txt'));
   });
   after(() => {
-    cluster?.stop('immediate');
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) removeEnv({ dir }, [cluster]);
   });
 
   it('reads the whole range and spans several segments', () => {

@@ -17,6 +17,7 @@ import type { WalChanges } from '../../src/engine/postgres/wal/block-ref-collect
 import { changedBlocksFromFiles, segmentPaths } from '../../src/engine/postgres/wal/changed-blocks.js';
 import { imageApplies, imageCompression, type DecodedRecord } from '../../src/engine/postgres/wal/wal-record.js';
 import { tempDir } from '../harness/cli.js';
+import { removeEnv } from '../harness/pg.js';
 import { majorBins, type Major } from '../harness/pg-majors.js';
 import { walInspect, type InspectRecord } from '../harness/walinspect.js';
 import { hexLsn } from '../harness/waldump.js';
@@ -60,7 +61,6 @@ export function walInspectSuite(major: Major, o: { todo?: string } = {}): void {
       fs.mkdirSync(tsDir);
       giveToPostgres(tsDir);
       const q = (sql: string, db = 'postgres') => cluster.query(sql, [], db);
-      await q('CREATE EXTENSION pg_walinspect');
       await q(`CREATE TABLESPACE ts2 LOCATION '${tsDir}'`);
       start = parseLsn((await cluster.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l'))[0]!.l);
       await q('CREATE TABLE items (id int PRIMARY KEY, payload text, n int)');
@@ -142,8 +142,7 @@ export function walInspectSuite(major: Major, o: { todo?: string } = {}): void {
       }
     });
     after(() => {
-      cluster?.stop('immediate');
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      if (dir) removeEnv({ dir }, [cluster]);
     });
 
     const parsed = () => {
