@@ -10,9 +10,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { formatLsn, parseLsn, parseWalFileName, type Lsn } from '../../src/engine/postgres/format/lsn.js';
+import { formatLsn, parseWalFileName, type Lsn } from '../../src/engine/postgres/format/lsn.js';
 import { readControlFile } from '../../src/engine/postgres/format/control-file.js';
-import { giveToPostgres, SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
+import type { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import { BlockRefCollector, type WalChanges } from '../../src/engine/postgres/wal/block-ref-collector.js';
 import { WalChangesReading } from '../../src/engine/postgres/wal/wal-changes.js';
 import { changedBlocksFromFiles, segmentPaths } from '../../src/engine/postgres/wal/changed-blocks.js';
@@ -21,6 +21,7 @@ import { FORK_NAMES } from '../../src/engine/postgres/format/relation-path.js';
 import { imageApplies, imageCompression, type DecodedRecord } from '../../src/engine/postgres/wal/wal-record.js';
 import { tempDir } from '../harness/cli.js';
 import { removeEnv } from '../harness/pg.js';
+import { runWalWorkload, walWorkloadCluster } from '../harness/wal-workload.js';
 import { hexLsn, specialEventsOfDump, waldump, type Dump } from '../harness/waldump.js';
 import { postgresWalSummarizer } from '../../src/engine/postgres/wal/wal-summarizer.js';
 import { decodeWalSummary } from '../../src/engine/postgres/format/wal-summary.js';
@@ -104,83 +105,14 @@ describe('WAL parser against pg_waldump', () => {
 
   before(async () => {
     dir = tempDir('walparse');
-    cluster = await SandboxCluster.create({
-      dir: path.join(dir, 'pg'),
-      settings: {
-        wal_keep_size: "'4GB'",
-        max_wal_size: "'4GB'",
-        full_page_writes: 'on',
-        max_prepared_transactions: '4',
-        autovacuum: 'off',
-      },
-    });
-    cluster.start();
+    cluster = await walWorkloadCluster(dir, { settings: { full_page_writes: 'on' } });
     walDir = path.join(cluster.dataDir, 'pg_wal');
-    const tsDir = path.join(dir, 'ts2');
-    fs.mkdirSync(tsDir);
-    giveToPostgres(tsDir);
-    const q = (sql: string, db = 'postgres') => cluster.query(sql, [], db);
-    await q(`CREATE TABLESPACE ts2 LOCATION '${tsDir}'`);
-    start = parseLsn((await cluster.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l'))[0]!.l);
-
-    await q('CREATE TABLE items (id int PRIMARY KEY, payload text, n int)');
-    await q('INSERT INTO items SELECT g, md5(g::text), 0 FROM generate_series(1, 20000) g');
-    await q('UPDATE items SET n = n + 1 WHERE id % 3 = 0');
-    await q('DELETE FROM items WHERE id > 12000');
-    await q('VACUUM items'); // empty tail pages: an smgr truncate
-    await q('CREATE TABLE docs (id int, body text)');
-    await q(
-      "INSERT INTO docs SELECT g, (SELECT string_agg(md5(random()::text || x.i || g.g), '') FROM generate_series(1, 2500) AS x(i)) FROM generate_series(1, 120) AS g(g)",
-    );
-    await q('CHECKPOINT'); // full-page images from here on
-    await q('UPDATE items SET n = n + 1 WHERE id % 5 = 0');
-    for (const method of ['pglz', 'lz4', 'zstd']) {
-      await q(`ALTER SYSTEM SET wal_compression = '${method}'`);
-      await q('SELECT pg_reload_conf()');
-      await q('CHECKPOINT');
-      await q('UPDATE items SET n = n + 1 WHERE id % 7 = 0');
-    }
-    await q("ALTER SYSTEM SET wal_compression = 'off'");
-    await q('SELECT pg_reload_conf()');
-    await q('CREATE INDEX items_n ON items (n)');
-    await q('CREATE INDEX items_h ON items USING hash (payload)');
-    await q("CREATE INDEX docs_gin ON docs USING gin (to_tsvector('simple', left(body, 200)))");
-    await q('CREATE TABLE pts (p point, r int4range)');
-    await q('INSERT INTO pts SELECT point(g, g % 97), int4range(g, g + 10) FROM generate_series(1, 3000) g');
-    await q('CREATE INDEX pts_gist ON pts USING gist (p)');
-    await q('CREATE INDEX pts_spg ON pts USING spgist (r)');
-    await q('CREATE INDEX items_brin ON items USING brin (id)');
-    await q('CREATE SEQUENCE s1');
-    await q("SELECT nextval('s1') FROM generate_series(1, 100)");
-    await q('TRUNCATE docs');
-    await q('CREATE DATABASE db_wal STRATEGY WAL_LOG');
-    await q('CREATE TABLE in_db_wal (a int)', 'db_wal');
-    await q('INSERT INTO in_db_wal SELECT generate_series(1, 1000)', 'db_wal');
-    await q('CREATE DATABASE db_copy STRATEGY FILE_COPY');
-    await q('DROP DATABASE db_copy');
-    await q('CREATE DATABASE db_ts TABLESPACE ts2 STRATEGY FILE_COPY');
-    await q('CREATE TABLE in_default (a int) TABLESPACE pg_default', 'db_ts'); // the database now spans two tablespaces
-    await q('INSERT INTO in_default SELECT generate_series(1, 100)', 'db_ts');
-    await q('DROP DATABASE db_ts');
-    await q('ALTER TABLE items SET TABLESPACE ts2');
-    await q('CREATE TABLE gone (a int, b text)');
-    await q("INSERT INTO gone SELECT g, repeat('z', 500) FROM generate_series(1, 2000) g");
-    await q('DROP TABLE gone');
-    await q('CREATE UNLOGGED TABLE ul (a int)');
-    await q('INSERT INTO ul SELECT generate_series(1, 1000)');
-    await q('BEGIN; CREATE TABLE rolled (a int); INSERT INTO rolled VALUES (1); ROLLBACK');
-    await q('BEGIN; CREATE TABLE kept (a int); SAVEPOINT sp; CREATE TABLE sub_rolled (a int); ROLLBACK TO sp; COMMIT');
-    await q("BEGIN; CREATE TABLE prep_rolled (a int); PREPARE TRANSACTION 'p1'");
-    await q("ROLLBACK PREPARED 'p1'");
-    await q("BEGIN; DROP TABLE kept; PREPARE TRANSACTION 'p2'");
-    await q("COMMIT PREPARED 'p2'");
-    await q('VACUUM FULL pts');
-    await q("SELECT pg_logical_emit_message(false, 'big', repeat('m', 20 * 1024 * 1024))"); // one record longer than a segment
-    await q('CHECKPOINT');
-    await q('DELETE FROM items WHERE id < 100');
-    await q('VACUUM items');
-    const [sw] = await cluster.query<{ l: string }>('SELECT pg_switch_wal()::text AS l');
-    end = parseLsn(sw!.l);
+    ({ start, end } = await runWalWorkload(cluster, {
+      docs: 120,
+      messageMiB: 20, // one record longer than a segment
+      extraCases: true,
+      skipMissingCompression: false,
+    }));
     files = segmentPaths(walDir, 1, start, end, SEG);
     mine = await parse(files, start, end);
     dump = waldump(cluster.bin, walDir, hexLsn(start), hexLsn(end), path.join(dir, 'dump.txt'));

@@ -6,13 +6,12 @@
 // reports must equal what pg_get_wal_records_info and pg_get_wal_block_info return.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseLsn, type Lsn } from '../../src/engine/postgres/format/lsn.js';
+import type { Lsn } from '../../src/engine/postgres/format/lsn.js';
 import { FORK_NAMES } from '../../src/engine/postgres/format/relation-path.js';
 import type { WalFormat } from '../../src/engine/postgres/format/wal-format.js';
-import { giveToPostgres, SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
+import type { SandboxCluster } from '../../src/engine/postgres/server/sandbox.js';
 import type { WalChanges } from '../../src/engine/postgres/wal/block-ref-collector.js';
 import { changedBlocksFromFiles, segmentPaths } from '../../src/engine/postgres/wal/changed-blocks.js';
 import { imageApplies, imageCompression, type DecodedRecord } from '../../src/engine/postgres/wal/wal-record.js';
@@ -21,6 +20,7 @@ import { removeEnv } from '../harness/pg.js';
 import { majorBins, type Major } from '../harness/pg-majors.js';
 import { walInspect, type InspectRecord } from '../harness/walinspect.js';
 import { hexLsn } from '../harness/waldump.js';
+import { runWalWorkload, walWorkloadCluster } from '../harness/wal-workload.js';
 
 const SEG = 16 * 1024 * 1024;
 
@@ -46,78 +46,16 @@ export function walInspectSuite(major: Major, o: { todo?: string } = {}): void {
 
     before(async () => {
       dir = tempDir(`walinspect${major}`);
-      cluster = await SandboxCluster.create({
-        dir: path.join(dir, 'pg'),
-        ...majorBins(major),
-        settings: {
-          wal_keep_size: "'4GB'",
-          max_wal_size: "'4GB'",
-          max_prepared_transactions: '4',
-          autovacuum: 'off',
-        },
-      });
-      cluster.start();
-      const tsDir = path.join(dir, 'ts2');
-      fs.mkdirSync(tsDir);
-      giveToPostgres(tsDir);
+      cluster = await walWorkloadCluster(dir, { bins: majorBins(major) });
       const q = (sql: string, db = 'postgres') => cluster.query(sql, [], db);
-      await q(`CREATE TABLESPACE ts2 LOCATION '${tsDir}'`);
-      start = parseLsn((await cluster.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l'))[0]!.l);
-      await q('CREATE TABLE items (id int PRIMARY KEY, payload text, n int)');
-      await q('INSERT INTO items SELECT g, md5(g::text), 0 FROM generate_series(1, 20000) g');
-      await q('UPDATE items SET n = n + 1 WHERE id % 3 = 0');
-      await q('DELETE FROM items WHERE id > 12000');
-      await q('VACUUM items');
-      await q('CREATE TABLE docs (id int, body text)');
-      await q(
-        "INSERT INTO docs SELECT g, (SELECT string_agg(md5(random()::text || x.i || g.g), '') FROM generate_series(1, 2500) AS x(i)) FROM generate_series(1, 60) AS g(g)",
-      );
-      await q('CHECKPOINT');
-      await q('UPDATE items SET n = n + 1 WHERE id % 5 = 0');
-      for (const method of ['pglz', 'lz4', 'zstd']) {
-        try {
-          await q(`ALTER SYSTEM SET wal_compression = '${method}'`); // lz4 and zstd only where the build has them
-        } catch {
-          continue;
-        }
-        compressions.push(method);
-        await q('SELECT pg_reload_conf()');
-        await q('CHECKPOINT');
-        await q('UPDATE items SET n = n + 1 WHERE id % 7 = 0');
-      }
-      await q("ALTER SYSTEM SET wal_compression = 'off'");
-      await q('SELECT pg_reload_conf()');
-      await q('CREATE INDEX items_n ON items (n)');
-      await q('CREATE INDEX items_h ON items USING hash (payload)');
-      await q("CREATE INDEX docs_gin ON docs USING gin (to_tsvector('simple', left(body, 200)))");
-      await q('CREATE TABLE pts (p point, r int4range)');
-      await q('INSERT INTO pts SELECT point(g, g % 97), int4range(g, g + 10) FROM generate_series(1, 3000) g');
-      await q('CREATE INDEX pts_gist ON pts USING gist (p)');
-      await q('CREATE INDEX pts_spg ON pts USING spgist (r)');
-      await q('CREATE INDEX items_brin ON items USING brin (id)');
-      await q('CREATE SEQUENCE s1');
-      await q("SELECT nextval('s1') FROM generate_series(1, 100)");
-      await q('TRUNCATE docs');
-      await q('CREATE DATABASE db_wal STRATEGY WAL_LOG');
-      await q('CREATE TABLE in_db_wal (a int)', 'db_wal');
-      await q('INSERT INTO in_db_wal SELECT generate_series(1, 1000)', 'db_wal');
-      await q('CREATE DATABASE db_copy STRATEGY FILE_COPY');
-      await q('DROP DATABASE db_copy');
-      await q('ALTER TABLE items SET TABLESPACE ts2');
-      await q('CREATE TABLE gone (a int, b text)');
-      await q("INSERT INTO gone SELECT g, repeat('z', 500) FROM generate_series(1, 2000) g");
-      await q('DROP TABLE gone');
-      await q('CREATE UNLOGGED TABLE ul (a int)');
-      await q('INSERT INTO ul SELECT generate_series(1, 1000)');
-      await q('BEGIN; CREATE TABLE rolled (a int); INSERT INTO rolled VALUES (1); ROLLBACK');
-      await q("BEGIN; CREATE TABLE prep_rolled (a int); PREPARE TRANSACTION 'p1'");
-      await q("ROLLBACK PREPARED 'p1'");
-      await q('VACUUM FULL pts');
-      await q("SELECT pg_logical_emit_message(false, 'big', repeat('m', 2 * 1024 * 1024))");
-      await q('DELETE FROM items WHERE id < 100');
-      await q('VACUUM items');
-      const [sw] = await cluster.query<{ l: string }>('SELECT pg_switch_wal()::text AS l');
-      end = parseLsn(sw!.l);
+      const w = await runWalWorkload(cluster, {
+        docs: 60,
+        messageMiB: 2,
+        extraCases: false,
+        skipMissingCompression: true,
+      });
+      ({ start, end } = w);
+      compressions.push(...w.compressions);
       // pg_walinspect returns the records that end by its end LSN, and the switch record ends
       // where its segment does: asked to the segment's end (written once the next record is)
       const segEnd = ((end + BigInt(SEG) - 1n) / BigInt(SEG)) * BigInt(SEG);
