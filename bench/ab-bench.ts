@@ -17,6 +17,7 @@ import {
   evictFiles,
   fmt,
   markdownTable,
+  median,
   openbarBin,
   pgUser,
   timed,
@@ -28,11 +29,6 @@ const baseline = process.env.BENCH_BASELINE;
 const scale = Number(process.env.BENCH_SCALE ?? 50);
 const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const spread = (xs: readonly number[]) =>
   `${fmt(median(xs), 2)} (${fmt(Math.min(...xs), 2)}–${fmt(Math.max(...xs), 2)})`;
 

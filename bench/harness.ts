@@ -165,6 +165,13 @@ export function mbps(bytes: number, ms: number): number {
   return bytes / 1e6 / (ms / 1000);
 }
 
+/** The median of `xs` (the mean of the middle two when their number is even). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 export function fmt(n: number, digits = 1): string {
   return n.toFixed(digits);
 }

@@ -22,6 +22,7 @@ import {
   evictFiles,
   fmt,
   markdownTable,
+  median,
   mbps,
   openbarBin,
   pgUser,
@@ -46,11 +47,6 @@ interface Row {
 const imageBytes = (r: { spaces: { imagePages: number }[] }): number =>
   r.spaces.reduce((a, s) => a + (s.imagePages ?? 0), 0) * 8192;
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 /** `median (min–max)` of `xs`, or the one value. */
 const spread = (xs: readonly number[], digits: number): string =>
   xs.length === 1
