@@ -16,10 +16,12 @@ export type Major = (typeof MAJORS)[number];
 
 /** node_modules/pgNN/native/bin, looked for upwards from here (as from test/harness so from dist/test/harness) */
 function packageBin(major: number): string {
+  const at = (dir: string) => path.join(dir, 'node_modules', `pg${major}`, 'native', 'bin');
   const here = path.dirname(fileURLToPath(import.meta.url));
   for (let dir = here; ; dir = path.dirname(dir)) {
-    const bin = path.join(dir, 'node_modules', `pg${major}`, 'native', 'bin');
-    if (fs.existsSync(bin) || path.dirname(dir) === dir) return bin;
+    if (fs.existsSync(at(dir))) return at(dir);
+    // not installed: name the project's own node_modules (where npm ci puts it), not the root's
+    if (path.dirname(dir) === dir) return at(path.resolve(here, '../../..'));
   }
 }
 
