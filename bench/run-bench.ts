@@ -9,7 +9,8 @@
 // machine is shared: single runs are noise). Writes bench-report/bench.md.
 //
 // BENCH_SCALE (pgbench scale, default 100 ≈ 1.5 GB), BENCH_RUNS (default 3),
-// BENCH_DIR (default /var/tmp).
+// BENCH_DIR (default /var/tmp), BENCH_PGBACKREST (the pgBackRest binary to compare with,
+// default `pgbackrest` on the PATH; e.g. a 2.59.1 built from source outside the repository).
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -68,9 +69,14 @@ function duBytes(dir: string): number {
 const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS;
 delete process.env.NODE_EXTRA_CA_CERTS;
 
+/** the pgBackRest binary the bench runs */
+const pgbackrest = process.env.BENCH_PGBACKREST ?? 'pgbackrest';
+
 async function main(): Promise<void> {
-  if (spawnSync('sh', ['-c', 'command -v pgbackrest']).status !== 0) {
-    process.stderr.write('bench: pgBackRest is not installed: apt-get install -y pgbackrest\n');
+  if (spawnSync(pgbackrest, ['version']).status !== 0) {
+    process.stderr.write(
+      `bench: pgBackRest (${pgbackrest}) does not run: apt-get install -y pgbackrest, or set BENCH_PGBACKREST to its binary\n`,
+    );
     process.exit(2);
   }
   const as = pgUser();
@@ -79,7 +85,7 @@ async function main(): Promise<void> {
   const config = path.join(dir, 'openbar.conf');
   const pgbr = path.join(dir, 'pgbackrest.conf');
   const openbarArchive = `'${archiveCommand(config)}'`;
-  const pgbrArchive = `'pgbackrest --config=${pgbr} --stanza=bench archive-push %p'`;
+  const pgbrArchive = `'${pgbackrest} --config=${pgbr} --stanza=bench archive-push %p'`;
   const cluster = await SandboxCluster.create({
     dir: path.join(dir, 'pg'),
     settings: { archive_mode: 'on', archive_command: openbarArchive, max_wal_size: '4GB' },
@@ -197,7 +203,7 @@ async function main(): Promise<void> {
     fs.rmSync(path.join(dir, 'pgbb'), { recursive: true, force: true });
 
     // full backups, the tools alternating
-    await must('pgbackrest stanza-create', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', 'stanza-create']);
+    await must('pgbackrest stanza-create', pgbackrest, [`--config=${pgbr}`, '--stanza=bench', 'stanza-create']);
     const brBackups: Timed[] = [];
     const obBackups: Timed[] = [];
     let obStored = 0;
@@ -206,7 +212,7 @@ async function main(): Promise<void> {
       await archiverIdle();
       coldData();
       brBackups.push(
-        await must('pgbackrest backup', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--type=full', 'backup']),
+        await must('pgbackrest backup', pgbackrest, [`--config=${pgbr}`, '--stanza=bench', '--type=full', 'backup']),
       );
       await setArchive(openbarArchive);
       await archiverIdle();
@@ -235,7 +241,7 @@ async function main(): Promise<void> {
     // verify, the tools alternating, each of one full backup and the WAL archived since:
     // pgBackRest verify checks its whole repository (this version has no --set), so its
     // older fulls are expired first; it checks file checksums and WAL, openbar also every page
-    await must('pgbackrest expire', 'pgbackrest', [
+    await must('pgbackrest expire', pgbackrest, [
       `--config=${pgbr}`,
       '--stanza=bench',
       '--repo1-retention-full=1',
@@ -247,7 +253,7 @@ async function main(): Promise<void> {
     const obQuick: Timed[] = [];
     for (let i = 0; i < runs; i++) {
       coldData();
-      brVerifies.push(await must('pgbackrest verify', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', 'verify']));
+      brVerifies.push(await must('pgbackrest verify', pgbackrest, [`--config=${pgbr}`, '--stanza=bench', 'verify']));
       coldData();
       obVerifies.push(
         await must('openbar verify', process.execPath, [
@@ -288,7 +294,7 @@ async function main(): Promise<void> {
     // level 1 reads the WAL of one change, as pgBackRest's incremental copies the files of one
     // change. pgBackRest's push first: its incremental waits for its own WAL, which must not
     // wait on openbar's (openbar stores its backup's WAL itself; its summaries come from this command)
-    await setArchive(`'pgbackrest --config=${pgbr} --stanza=bench archive-push %p && ${archiveCommand(config)}'`);
+    await setArchive(`'${pgbackrest} --config=${pgbr} --stanza=bench archive-push %p && ${archiveCommand(config)}'`);
     const accounts = scale * 100000;
     // a pgbench (TPC-B) transaction changes about two pages at random: an accounts page and
     // an index leaf (the new row versions, the other tables' pages go to few pages)
@@ -330,7 +336,7 @@ async function main(): Promise<void> {
       /** a new full / level 0 of each (not timed), then the change, CHECKPOINT, the archiver idle */
       const newBasesAndChange = async () => {
         await archiverIdle();
-        await must('pgbackrest backup', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--type=full', 'backup']);
+        await must('pgbackrest backup', pgbackrest, [`--config=${pgbr}`, '--stanza=bench', '--type=full', 'backup']);
         await must('openbar backup', process.execPath, [openbarBin, '--config', config, 'backup']);
         await w.change();
         await cluster.query('CHECKPOINT');
@@ -386,7 +392,7 @@ async function main(): Promise<void> {
         await archiverIdle(); // openbar's level 1 left WAL to archive: pgBackRest does not share the CPU with it
         coldData();
         brIncrs.push(
-          await must('pgbackrest backup --type=incr', 'pgbackrest', [
+          await must('pgbackrest backup --type=incr', pgbackrest, [
             `--config=${pgbr}`,
             '--stanza=bench',
             '--type=incr',
@@ -394,7 +400,7 @@ async function main(): Promise<void> {
           ]),
         );
         const info = JSON.parse(
-          (await must('pgbackrest info', 'pgbackrest', [`--config=${pgbr}`, '--stanza=bench', '--output=json', 'info']))
+          (await must('pgbackrest info', pgbackrest, [`--config=${pgbr}`, '--stanza=bench', '--output=json', 'info']))
             .stdout,
         ) as { backup: { type: string; info: { delta: number; repository: { delta: number } } }[] }[];
         const incr = info[0]!.backup.filter((b) => b.type === 'incr').pop()!;
@@ -423,7 +429,7 @@ async function main(): Promise<void> {
         ]);
         await archiverIdle();
         dropCaches();
-        const br = await must('pgbackrest backup --type=incr (all cold)', 'pgbackrest', [
+        const br = await must('pgbackrest backup --type=incr (all cold)', pgbackrest, [
           `--config=${pgbr}`,
           '--stanza=bench',
           '--type=incr',
@@ -467,7 +473,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < runs; i++) {
       coldData();
       brRestores.push(
-        await must('pgbackrest restore', 'pgbackrest', [
+        await must('pgbackrest restore', pgbackrest, [
           `--config=${pgbr}`,
           '--stanza=bench',
           `--pg1-path=${brDir}`,
@@ -505,7 +511,7 @@ async function main(): Promise<void> {
       dropCaches();
       starts.openbar.push((await must('openbar --version', process.execPath, [openbarBin, '--version'])).ms);
       dropCaches();
-      starts.pgbackrest.push((await must('pgbackrest version', 'pgbackrest', ['version'])).ms);
+      starts.pgbackrest.push((await must('pgbackrest version', pgbackrest, ['version'])).ms);
     }
     const startNote = canDropAll
       ? `Program start from a page cache dropped whole (not part of the runs above; median of 3): \`openbar --version\` ${fmt(median(starts.openbar) / 1000, 2)} s, \`pgbackrest version\` ${fmt(median(starts.pgbackrest) / 1000, 2)} s. A run that started with both programs out of memory would add at least that difference to openbar's time (a backup also loads openbar's native modules).`
@@ -540,7 +546,7 @@ async function main(): Promise<void> {
       `${new Date().toISOString()} on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${fmt(os.totalmem() / 1024 ** 3, 0)} GiB RAM.`,
       `pgbench scale ${scale}: ${fmt(dbBytes / 1e9, 2)} GB, data checksums on. zstd level 1 and ${streams} processes/streams for both; before each timed run the page cache of the data directory (WAL included), openbar's home and pgBackRest's repository was evicted${evictNote ? ` (not completely before ${evictMisses} run(s); first: ${evictNote})` : ''}; the programs stayed cached, as on a live server where both tools run as archive_command at every WAL segment.`,
       startNote,
-      `Peak RSS is the whole process tree (pgBackRest's worker processes included). pgBackRest ${spawnSync('pgbackrest', ['version'], { encoding: 'utf8' }).stdout.trim()}.`,
+      `Peak RSS is the whole process tree (pgBackRest's worker processes included). pgBackRest ${spawnSync(pgbackrest, ['version'], { encoding: 'utf8' }).stdout.trim()}.`,
       `${runs} run(s) of each backup, verify and restore, pgBackRest and openbar alternating, each backup started with the archiver idle; figures are the median (min–max).`,
       extraCaCerts
         ? `NODE_EXTRA_CA_CERTS (${extraCaCerts}) is set on this machine; the bench removed it from the environment of both tools and of the server (it costs every node start ~35 ms of certificate parsing).`
