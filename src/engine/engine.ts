@@ -542,22 +542,29 @@ export interface OfflineEngine extends WalFileRules {
   /** The command that starts a restored server (its configuration in `configDir`, else in `dataDir`). */
   startCommand(dataDir: string, configDir: string | undefined): string;
   /**
-   * Why a restore test of a backup of server version `pgVersion` (server_version_num)
-   * cannot run here, with its fix (no server programs of that major: `pgBin`, the pg_bin
-   * setting, names them); undefined when it can.
+   * The server programs a restore test of a backup of server version `pgVersion`
+   * (server_version_num) runs with (`pgBin`, the pg_bin setting, names them), opaque to
+   * the caller and handed to trialRun; or why there are none here, with its fix.
    */
-  trialProblem(pgVersion: number, pgBin: string | undefined): { problem: string; hint: string } | undefined;
+  trialPrograms(pgVersion: number, pgBin: string | undefined): TrialProgramsFound;
   /**
    * Starts a restored directory on a free port (socket in `workDir`) with the server
-   * programs of its major (`pgBin` when set), checks every database, stops it.
+   * programs trialPrograms found (undefined: a backup that records no version, found by
+   * the directory itself, with `pgBin` when set), checks every database, stops it.
    */
   trialRun(
     dataDir: string,
     workDir: string,
     user: string,
+    programs: TrialProgramsFound['programs'] | undefined,
     pgBin: string | undefined,
   ): Promise<{ passed: boolean; detail: string; problems: readonly string[] }>;
 }
+
+/** The engine's server programs for a restore test, or why there are none. */
+export type TrialProgramsFound =
+  | { readonly programs: unknown; readonly problem?: undefined }
+  | { readonly programs?: undefined; readonly problem: string; readonly hint: string };
 
 /** A relation file a problem is in, for naming it (database, relation, relfilenode). */
 export interface RelationRef {

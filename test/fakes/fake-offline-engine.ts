@@ -204,8 +204,8 @@ export class FakeOfflineEngine implements OfflineEngine {
   walPosition = walPosition;
 
   /** The fake's "server programs" are always here. */
-  trialProblem(): undefined {
-    return undefined;
+  trialPrograms(): { programs: string } {
+    return { programs: 'fake' };
   }
 
   /** Passes when every space restored holds exactly the files the cluster had at the backup's start. */

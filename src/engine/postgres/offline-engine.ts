@@ -33,7 +33,7 @@ import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from 
 import { WalFileCheck } from './format/wal-file-check.js';
 import { WalTimelineMap } from './wal/wal-timelines.js';
 import { writeRecoveryConfig } from './restore/recovery-config.js';
-import { restoreTrial, trialProblem } from './server/restore-trial.js';
+import { restoreTrial, trialPrograms, type TrialPrograms } from './server/restore-trial.js';
 import { majorOfVersionNum } from './format/server-version.js';
 import { oldWalLink, restoreWalLink } from './restore/wal-link.js';
 import { checkConfigPlace, placeConfig, startCommand } from './restore/config-place.js';
@@ -279,9 +279,13 @@ export const postgresOffline: OfflineEngine = {
     return x < y ? -1 : x > y ? 1 : 0;
   },
 
-  trialProblem: (pgVersion, pgBin) => trialProblem(majorOfVersionNum(pgVersion), pgBin),
+  trialPrograms(pgVersion, pgBin) {
+    const found = trialPrograms(majorOfVersionNum(pgVersion), pgBin);
+    return 'problem' in found ? found : { programs: found };
+  },
 
-  trialRun: (dataDir, workDir, user, pgBin) => restoreTrial(dataDir, workDir, user, pgBin),
+  trialRun: (dataDir, workDir, user, programs, pgBin) =>
+    restoreTrial(dataDir, workDir, user, programs as TrialPrograms | undefined, pgBin),
 
   checkConfigPlace,
   placeConfig,
