@@ -388,6 +388,12 @@ export interface PlacedConfig {
   readonly notes: readonly string[];
 }
 
+/** What preparing a data directory found that finishing it puts back. */
+export interface PreparedDirectory {
+  /** the directory the old data directory's pg_wal linked to (initdb --waldir), linked again by finish */
+  readonly walLink?: string;
+}
+
 /** A space as a backup recorded it, for the restore. */
 export interface RecordedSpace {
   readonly name: string;
@@ -450,8 +456,12 @@ export interface OfflineEngine extends WalFileRules {
    * writable), or undefined; reads only, so --plan checks what the restore checks.
    */
   checkDirectory(dir: string, role: 'data' | 'tablespace'): string | undefined;
-  /** makes `dir` ready to receive a restore: empty, or an old cluster's files cleared */
-  prepareDirectory(dir: string, role: 'data' | 'tablespace'): void;
+  /**
+   * Makes `dir` ready to receive a restore: empty, or an old cluster's files cleared. What
+   * it returns the restore keeps outside what streams write (its restart record) and hands
+   * to finish.
+   */
+  prepareDirectory(dir: string, role: 'data' | 'tablespace'): PreparedDirectory;
   /**
    * The archive's timelines from the content of its history files (name to content);
    * `problems`: history files that cannot be used (the timeline stays unknown).
@@ -484,13 +494,17 @@ export interface OfflineEngine extends WalFileRules {
       onPartDone?: (depth: number, part: number) => void;
     },
   ): Promise<{ files: number; bytes: number }>;
-  /** backup_label, tablespace links, recovery settings, and everything flushed to disk */
+  /**
+   * backup_label, tablespace links, recovery settings, what prepareDirectory found to put
+   * back (`prepared`), and everything flushed to disk
+   */
   finish(
     dataDir: string,
     f: {
       labelFiles: readonly { name: string; content: string }[];
       tablespaces: readonly { oid: number; location: string }[];
       recovery: RecoverySettings;
+      prepared?: PreparedDirectory;
     },
   ): Promise<void>;
   /** a recovery target from the command line (a USAGE error naming the flag when it is not one) */
@@ -508,43 +522,49 @@ export interface OfflineEngine extends WalFileRules {
     name: string,
   ): { kind: 'segment' | 'history' | 'backup' | 'partial'; position: string | null; timeline: number } | undefined;
   /**
-   * Why the configuration files `entries` cannot be written for a restore into `dataDir`
-   * (into `configDir` when given, else into the data directory), or undefined; reads only.
-   * Never over files a running server uses.
+   * Why the configuration files `entries` cannot be written for a restore (into
+   * `configDir` when given, else into the restored data directory), or undefined; reads
+   * only, and runs in the plan, before anything is restored. Never over files a running
+   * server uses (`ours`: files there were written by this restore, resumed), nor where the
+   * restored spaces have files.
    */
-  checkConfigPlace?(
+  checkConfigPlace(
     entries: readonly ConfigEntry[],
-    dataDir: string,
     configDir: string | undefined,
+    opts: { ours: boolean },
   ): string | undefined;
   /**
-   * Writes configuration files `entries` (from the backup of a server whose data directory
-   * was `originalDataDir`) for the restored `dataDir`: into `configDir` when given, else into
-   * the data directory, changed so that they serve the restored copy and not the original.
+   * Writes configuration files `entries` for the restored `dataDir`: into `configDir` when
+   * given, else into the data directory, changed so that they serve the restored copy and
+   * not the original.
    */
-  placeConfig?(
-    entries: readonly ConfigEntry[],
-    f: { dataDir: string; originalDataDir: string; configDir: string | undefined },
-  ): PlacedConfig;
+  placeConfig(entries: readonly ConfigEntry[], f: { dataDir: string; configDir: string | undefined }): PlacedConfig;
   /** The command that starts a restored server (its configuration in `configDir`, else in `dataDir`). */
-  startCommand?(dataDir: string, configDir: string | undefined): string;
+  startCommand(dataDir: string, configDir: string | undefined): string;
   /**
-   * Why a restore test of a backup of server version `pgVersion` (server_version_num)
-   * cannot run here, with its fix (no server programs of that major: `pgBin`, the pg_bin
-   * setting, names them); undefined when it can.
+   * The server programs a restore test of a backup of server version `pgVersion`
+   * (server_version_num) runs with (`pgBin`, the pg_bin setting, names them), opaque to
+   * the caller and handed to trialRun; or why there are none here, with its fix.
    */
-  trialProblem(pgVersion: number, pgBin: string | undefined): { problem: string; hint: string } | undefined;
+  trialPrograms(pgVersion: number, pgBin: string | undefined): TrialProgramsFound;
   /**
    * Starts a restored directory on a free port (socket in `workDir`) with the server
-   * programs of its major (`pgBin` when set), checks every database, stops it.
+   * programs trialPrograms found (undefined: a backup that records no version, found by
+   * the directory itself, with `pgBin` when set), checks every database, stops it.
    */
   trialRun(
     dataDir: string,
     workDir: string,
     user: string,
+    programs: TrialProgramsFound['programs'] | undefined,
     pgBin: string | undefined,
   ): Promise<{ passed: boolean; detail: string; problems: readonly string[] }>;
 }
+
+/** The engine's server programs for a restore test, or why there are none. */
+export type TrialProgramsFound =
+  | { readonly programs: unknown; readonly problem?: undefined }
+  | { readonly programs?: undefined; readonly problem: string; readonly hint: string };
 
 /** A relation file a problem is in, for naming it (database, relation, relfilenode). */
 export interface RelationRef {

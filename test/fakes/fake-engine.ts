@@ -10,6 +10,7 @@ import path from 'node:path';
 import type {
   BackupHandle,
   ByteSink,
+  ConfigEntry,
   EngineAdapter,
   IncrementalSource,
   ServerInfo,
@@ -48,6 +49,8 @@ export class FakeEngine implements EngineAdapter {
   readonly calls = { backupsStarted: 0, backupsStopped: 0, backupsAborted: 0, walReads: [] as string[] };
   /** a copy of this space fails (to test what a failed part leaves) */
   failCopyOf: string | undefined;
+  /** the configuration files the fake server keeps outside its data directory (none by default) */
+  configEntries: ConfigEntry[] = [];
 
   constructor(readonly cluster: FakeCluster) {}
 
@@ -66,6 +69,10 @@ export class FakeEngine implements EngineAdapter {
       archiveCommand: 'openbar log archive %p',
       walFlushLsn: c.lsn,
     };
+  }
+
+  async configFiles(): Promise<ConfigEntry[]> {
+    return this.configEntries;
   }
 
   localIdentity() {

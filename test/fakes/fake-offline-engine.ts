@@ -8,10 +8,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fail } from '../../src/common/errors.js';
+import { TargetDir } from '../../src/common/io/target-dir.js';
 import { safeJoin } from '../../src/common/names.js';
 import type {
   ArchiveChecker,
   ArchiveFinding,
+  ConfigEntry,
+  PlacedConfig,
+  PreparedDirectory,
   OfflineEngine,
   OldDataDirectory,
   RecordedSpace,
@@ -77,11 +81,39 @@ export class FakeOfflineEngine implements OfflineEngine {
       : `${dir} is not empty and does not hold a fake ${role === 'data' ? 'data directory' : 'tablespace'}`;
   }
 
-  prepareDirectory(dir: string, role: 'data' | 'tablespace'): void {
+  prepareDirectory(dir: string, role: 'data' | 'tablespace'): PreparedDirectory {
     const problem = this.checkDirectory(dir, role);
     if (problem) fail('USAGE', problem);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     for (const n of fs.readdirSync(dir)) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+    return {};
+  }
+
+  /** The fake's configuration: files by role (main.conf, hba.conf, ident.conf), anything else under included/ by its path. */
+  private configRel(e: ConfigEntry): string {
+    return e.role === 'include' ? `included${e.path}` : `${e.role}.conf`;
+  }
+
+  checkConfigPlace(entries: readonly ConfigEntry[], configDir: string | undefined, opts: { ours: boolean }) {
+    if (configDir === undefined || opts.ours) return undefined;
+    if (!path.isAbsolute(configDir)) return `--config-dir ${configDir} is not an absolute path`;
+    const there = entries.find((e) => e.type === 'file' && fs.existsSync(path.join(configDir, this.configRel(e))));
+    return there ? `${path.join(configDir, this.configRel(there))} exists` : undefined;
+  }
+
+  placeConfig(entries: readonly ConfigEntry[], f: { dataDir: string; configDir: string | undefined }): PlacedConfig {
+    const tree = TargetDir.open(f.configDir ?? f.dataDir);
+    const written = entries.map((e) => {
+      const rel = this.configRel(e);
+      if (e.type === 'dir') tree.dir(rel);
+      else tree.writeFile(rel, e.content ?? Buffer.alloc(0));
+      return tree.path(rel);
+    });
+    return { written, configDir: tree.root, notes: [] };
+  }
+
+  startCommand(dataDir: string, configDir: string | undefined): string {
+    return `fake-start ${configDir ?? dataDir}`;
   }
 
   walFileCheck = (name: string, expect: Parameters<OfflineEngine['walFileCheck']>[1]) =>
@@ -172,8 +204,8 @@ export class FakeOfflineEngine implements OfflineEngine {
   walPosition = walPosition;
 
   /** The fake's "server programs" are always here. */
-  trialProblem(): undefined {
-    return undefined;
+  trialPrograms(): { programs: string } {
+    return { programs: 'fake' };
   }
 
   /** Passes when every space restored holds exactly the files the cluster had at the backup's start. */

@@ -82,7 +82,12 @@ describe('Debian layout (pg_createcluster)', { skip: missing ? `skipped: ${missi
       'restore',
     );
     assert.equal(printedStart(r.stdout), `pg_ctl start -D ${dataDir}`);
-    for (const f of ['postgresql.conf', 'pg_hba.conf', 'pg_ident.conf', 'conf.d/openbar.conf'])
+    for (const f of [
+      'postgresql.conf',
+      'pg_hba.conf',
+      'pg_ident.conf',
+      `openbar-included${env.confDir}/conf.d/openbar.conf`,
+    ])
       assert.ok(fs.existsSync(path.join(dataDir, f)), `${f} not restored`);
     const conf = fs.readFileSync(path.join(dataDir, 'postgresql.conf'), 'utf8');
     assert.match(conf, /^#openbar restore: data_directory = '\/var\/lib\/postgresql\/15\//m);

@@ -164,4 +164,20 @@ describe('backup (fake engine, in-memory storage)', () => {
         'the aborted objects are gone',
       );
     }));
+
+  it('reads the configuration kept outside the data directory while planning: a file it cannot read fails before the copy', () =>
+    withFakeBar({}, async (fb) => {
+      const order: string[] = [];
+      const copy = fb.engine.copySpace.bind(fb.engine);
+      fb.engine.copySpace = (...a: Parameters<typeof copy>) => {
+        order.push('copy');
+        return copy(...a);
+      };
+      fb.engine.configFiles = async () => {
+        order.push('config');
+        throw Object.assign(new Error('cannot read the configuration file /etc/x (EACCES)'), { code: 'IO' });
+      };
+      await assert.rejects(runBackup(fb.ctx, { level: 0 }), /EACCES/);
+      assert.deepEqual(order, ['config']);
+    }));
 });

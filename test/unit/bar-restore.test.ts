@@ -11,7 +11,8 @@ import { runBackup } from '../../src/bar/backup/backup.js';
 import { planRestore } from '../../src/bar/restore/choose-backup.js';
 import { runRestore, type RestoreOptions } from '../../src/bar/restore/restore.js';
 import { isOpenbarError } from '../../src/common/errors.js';
-import type { OfflineEngine, RecoveryTarget } from '../../src/engine/engine.js';
+import type { ConfigEntry, OfflineEngine, RecoveryTarget } from '../../src/engine/engine.js';
+import { checkConfigPlace, placeConfig } from '../../src/engine/postgres/restore/config-place.js';
 import { restoreCommand, withFakeBar, type FakeBar } from '../fakes/fake-bar.js';
 import { RECOVERY_FILE } from '../fakes/fake-offline-engine.js';
 
@@ -208,4 +209,72 @@ describe('restore (fake engine, in-memory storage)', () => {
       assert.deepEqual(written, ['restored', 'base'], 'pg_global is not written again');
       assert.deepEqual((await fb.offline.trialRun(r.dataDir)).problems, []);
     }));
+
+  describe('the configuration kept outside the data directory', () => {
+    const conf = (text: string): ConfigEntry[] => [
+      { role: 'main', path: '/etc/fake/main/postgresql.conf', type: 'file', mode: 0o644, content: Buffer.from(text) },
+    ];
+
+    it("is the save set the backup's label instance lists: another backup's damaged one does not matter", () =>
+      withFakeBar({}, async (fb) => {
+        fb.engine.configEntries = conf('port = 1\n');
+        const first = await runBackup(fb.ctx, { level: 0 });
+        fb.engine.configEntries = conf('port = 2\n');
+        await runBackup(fb.ctx, { level: 0 });
+        await fb.archive();
+        // a configuration save set no label lists, for the first backup, and one whose meta is damaged
+        const txn = await fb.memory.beginTransaction();
+        for (const meta of [
+          { metaVersion: 1, aid: first.id, dataDir: '/d', files: 1 },
+          { metaVersion: 1, aid: 'x' },
+        ]) {
+          const w = await txn.createObject({
+            pool: 'Data',
+            server: fb.ctx.server,
+            name: 'config_files',
+            kind: 'config',
+            meta,
+          });
+          await w.write(Buffer.from('not json'));
+          await w.close();
+        }
+        await txn.commit();
+        const r = await restore(fb, 'restored', { target: { kind: 'lsn', value: first.stopLsn } });
+        assert.equal(fs.readFileSync(path.join(r.dataDir, 'main.conf'), 'utf8'), 'port = 1\n');
+        assert.equal(r.startCommand, `fake-start ${r.dataDir}`);
+      }));
+
+    it('a --restart after the configuration was written into --config-dir is not refused by its own files', () =>
+      withFakeBar({}, async (fb) => {
+        fb.engine.configEntries = conf("include_dir 'conf.d'\n");
+        await runBackup(fb.ctx, { level: 0 });
+        await fb.archive();
+        let failOnce = true;
+        // the engine's own placing, cut short right after it wrote
+        const cut: OfflineEngine = Object.assign(Object.create(fb.offline) as OfflineEngine, {
+          checkConfigPlace,
+          placeConfig: (entries: readonly ConfigEntry[], f: Parameters<OfflineEngine['placeConfig']>[1]) => {
+            const placed = placeConfig(entries, f);
+            if (failOnce) {
+              failOnce = false;
+              throw new Error('power cut');
+            }
+            return placed;
+          },
+        });
+        const configDir = path.join(fb.dir, 'conf');
+        await assert.rejects(restore(fb, 'restored', { configDir }, cut), /power cut/);
+        // another directory holding files is still refused on restart
+        const other = path.join(fb.dir, 'other');
+        fs.mkdirSync(other);
+        fs.writeFileSync(path.join(other, 'postgresql.conf'), 'mine');
+        await assert.rejects(
+          restore(fb, 'restored', { restart: true, configDir: other }, cut),
+          /other\/postgresql\.conf exists/,
+        );
+        const r = await restore(fb, 'restored', { restart: true, configDir }, cut);
+        assert.equal(r.config?.configDir, configDir);
+        assert.match(fs.readFileSync(path.join(configDir, 'postgresql.conf'), 'utf8'), /^data_directory = /m);
+      }));
+  });
 });

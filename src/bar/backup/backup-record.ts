@@ -3,7 +3,7 @@
 
 import { trace } from '../../common/trace.js';
 import { formatBytes, formatRate } from '../../common/units.js';
-import type { BackupStopped, SpaceInfo } from '../../engine/engine.js';
+import type { BackupStopped, ConfigEntry, SpaceInfo } from '../../engine/engine.js';
 import type { NewInstance } from '../../history/history-db.js';
 import { encodeLabel, encodeLabelContent } from '../records/label-record.js';
 import { encodeConfig, encodeConfigContent } from '../records/config-record.js';
@@ -63,12 +63,20 @@ export async function storeLabel(
 }
 
 /**
- * Step: the server's configuration files that live outside its data directory (Debian's
- * /etc/postgresql/N/NAME) stored as their own save set, found by the backup's id; its id,
- * or undefined when every file is inside the data directory (in pg_global already).
+ * Step, while the copy is planned: the server's configuration files that live outside its
+ * data directory (Debian's /etc/postgresql/N/NAME), read, so that one the backup cannot
+ * read fails it before the copy; [] when every file is inside the data directory (in
+ * pg_global already).
  */
-export async function storeConfig(s: BackupRun): Promise<number | undefined> {
-  const entries = (await s.engine.configFiles?.()) ?? [];
+export async function readConfig(s: BackupRun): Promise<readonly ConfigEntry[]> {
+  return (await s.engine.configFiles?.()) ?? [];
+}
+
+/**
+ * Step: the configuration files readConfig read stored as their own save set, listed
+ * with the label's instance; its id, or undefined when there are none.
+ */
+export async function storeConfig(s: BackupRun, entries: readonly ConfigEntry[]): Promise<number | undefined> {
   if (entries.length === 0) return undefined;
   const w = await s.txn.createObject(
     encodeConfig(

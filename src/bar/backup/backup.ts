@@ -2,8 +2,9 @@
 // runBackup and backupWith read as its steps: start what can start before the server
 // answers, check the server, record the attempt, start backup mode, plan the copy (each
 // space's level, its changed pages, its parts), copy the spaces in parallel streams
-// (pg_global first), stop backup mode, store the backup label and the configuration kept outside the data directory, store the WAL from start to
-// stop in the Logs pool (from pg_wal, not waiting for the archiver), commit every save set
+// (pg_global first), stop backup mode, store the backup label and the configuration kept
+// outside the data directory (read while planning: a file it cannot read fails the backup
+// before the copy), store the WAL from start to stop in the Logs pool (from pg_wal, not waiting for the archiver), commit every save set
 // at once, and only then record the backup as a success. A failure aborts the transaction
 // and backup mode, and records the attempt as failed.
 
@@ -16,7 +17,7 @@ import type { BarContext } from '../bar-context.js';
 import type { Transaction } from '../../sm/storage-manager.js';
 import { secureWal, warmWal } from '../log/secure-wal.js';
 import { planCopy } from './backup-plan.js';
-import { recordBackup, storeConfig, storeLabel } from './backup-record.js';
+import { readConfig, recordBackup, storeConfig, storeLabel } from './backup-record.js';
 import type { BackupRun } from './backup-run.js';
 import { copySpaces } from './copy-spaces.js';
 import { startWalReading, type EarlyWal } from './incremental-sources.js';
@@ -84,10 +85,11 @@ async function backupWith(
   try {
     const s = await enterBackupMode(ctx, engine, opts, { aid, info, spaces }, undo);
     const plan = await planCopy(s, early);
+    const config = await readConfig(s);
     const copied = await copySpaces(s, plan);
     const stopped = await stopBackupMode(s);
     const labelId = await storeLabel(s, plan, copied.held, stopped);
-    const configId = await storeConfig(s);
+    const configId = await storeConfig(s, config);
     await secureBackupWal(s, stopped);
     const stored = await commitSaveSets(s.txn);
     return recordBackup(s, plan, copied.parts, stopped, labelId, stored, started, configId);

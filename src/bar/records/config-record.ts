@@ -6,17 +6,17 @@
 // normalised, no `..`, and a file's bytes are what its hash says.
 //
 // Meta version 1:
-//   metaVersion, aid (the backup's action id), dataDir (the data directory the server ran on),
-//   files (how many entries the content holds)
+//   metaVersion, aid (the backup's action id), dataDir (the data directory the server ran on:
+//   written, never read), files (how many entries the content holds: checked against it)
 // Content version 1, JSON:
 //   { contentVersion, entries: [{ role, path, type, mode, content (base64, files only), sha256 (files only) }] }
 //   role: main (config_file), hba (hba_file), ident (ident_file), include (a file or directory
 //   an include, include_if_exists or include_dir line names)
 
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import { fail } from '../../common/errors.js';
 import { FieldReader, metaReader } from '../../common/meta-reader.js';
+import { relativePathProblem } from '../../common/names.js';
 import type { ConfigEntry } from '../../engine/engine.js';
 import type { ObjectDescriptor, SaveSetInfo } from '../../sm/storage-manager.js';
 import { recordDescriptor, SaveSetKind } from './saveset-kinds.js';
@@ -29,15 +29,20 @@ export const CONFIG_NAME = 'config_files';
 const ROLES = ['main', 'hba', 'ident', 'include'] as const;
 const TYPES = ['file', 'dir'] as const;
 
+/** Largest configuration save set a restore reads (its raw bytes): a server's configuration is a few kilobytes. */
+export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
 /** What a configuration save set's meta says. */
 export interface ConfigMeta {
   readonly aid: number;
-  readonly dataDir: string;
   readonly files: number;
 }
 
 /** The descriptor of backup `m.aid`'s configuration save set. */
-export function encodeConfig(at: { readonly pool: string; readonly server: string }, m: ConfigMeta): ObjectDescriptor {
+export function encodeConfig(
+  at: { readonly pool: string; readonly server: string },
+  m: ConfigMeta & { readonly dataDir: string },
+): ObjectDescriptor {
   return recordDescriptor(
     at,
     { name: CONFIG_NAME, kind: SaveSetKind.config, version: CONFIG_META_VERSION },
@@ -45,11 +50,32 @@ export function encodeConfig(at: { readonly pool: string; readonly server: strin
   );
 }
 
-/** The meta of configuration save set `info`; fails (FORMAT) naming the save set and the field. */
-export function decodeConfig(info: SaveSetInfo): ConfigMeta {
-  const r = metaReader(info, SaveSetKind.config, CONFIG_META_VERSION, `configuration save set ${info.id}`);
-  return { aid: r.int('aid', 1), dataDir: absolute(r, 'dataDir'), files: r.int('files', 0) };
+/**
+ * The meta of save set `info`, which backup `aid` of `server` recorded as its configuration;
+ * refused (FORMAT) when it is not that, or too large to be one (MAX_CONFIG_BYTES).
+ */
+export function decodeConfig(info: SaveSetInfo, expect: { server: string; aid: number }): ConfigMeta {
+  const bad = (why: string): never =>
+    fail(
+      'FORMAT',
+      `save set ${info.id} is not the configuration of backup ${expect.aid}: ${why}`,
+      'the catalog does not match the history (a catalog put back from a copy?): run `openbar sm scan` and `openbar sync`',
+    );
+  const r = metaReader(
+    info,
+    SaveSetKind.config,
+    CONFIG_META_VERSION,
+    `configuration save set ${info.id} of backup ${expect.aid}`,
+    bad,
+  );
+  if (info.server !== expect.server) bad(`it belongs to server ${info.server}`);
+  if (r.fields.aid !== expect.aid) bad(`it was written by backup ${shownAid(r.fields.aid)}`);
+  if (info.rawBytes > MAX_CONFIG_BYTES)
+    bad(`it holds ${info.rawBytes} bytes, more than the ${MAX_CONFIG_BYTES} a configuration may`);
+  return { aid: expect.aid, files: r.int('files', 1) };
 }
+
+const shownAid = (v: unknown): string => (typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? 'none'));
 
 /** The content of a configuration save set. */
 export function encodeConfigContent(entries: readonly ConfigEntry[]): Buffer {
@@ -70,8 +96,12 @@ export function encodeConfigContent(entries: readonly ConfigEntry[]): Buffer {
   );
 }
 
-/** A configuration save set's content, checked; `id`: the save set, named in failures (FORMAT). */
-export function decodeConfigContent(content: Uint8Array, id: number): ConfigEntry[] {
+/**
+ * A configuration save set's content, checked; `id`: the save set, named in failures
+ * (FORMAT); `files`: how many entries its meta says it holds. Each path once, at most one
+ * main, hba and ident file, and files only below directories.
+ */
+export function decodeConfigContent(content: Uint8Array, id: number, files?: number): ConfigEntry[] {
   const what = `configuration save set ${id}`;
   let json: unknown;
   try {
@@ -81,7 +111,7 @@ export function decodeConfigContent(content: Uint8Array, id: number): ConfigEntr
   }
   const r = new FieldReader(json, (why) => fail('FORMAT', `${what}: ${why}`));
   r.version('contentVersion', CONFIG_CONTENT_VERSION, what);
-  return r.list('entries', (x, i) => {
+  const entries = r.list('entries', (x, i): ConfigEntry => {
     const o = new FieldReader(x, (why) => r.bad(`entry ${i}: ${why}`));
     const type = o.oneOf('type', TYPES);
     const entry = { role: o.oneOf('role', ROLES), path: absolute(o, 'path'), type, mode: o.int('mode', 0, 0o7777) };
@@ -92,13 +122,30 @@ export function decodeConfigContent(content: Uint8Array, id: number): ConfigEntr
     if (sha256(bytes) !== o.text('sha256')) o.bad(`the content of ${entry.path} does not match its hash`);
     return { ...entry, content: bytes };
   });
+  if (files !== undefined && files !== entries.length)
+    r.bad(`it holds ${entries.length} entries where its meta says ${files}`);
+  const paths = new Map<string, ConfigEntry>();
+  for (const e of entries) {
+    if (paths.has(e.path)) r.bad(`it holds ${e.path} twice`);
+    paths.set(e.path, e);
+  }
+  for (const role of ['main', 'hba', 'ident'] as const) {
+    const mine = entries.filter((e) => e.role === role);
+    if (mine.length > 1) r.bad(`it holds more than one ${role} file`);
+    if (mine[0]?.type === 'dir') r.bad(`its ${role} file ${mine[0].path} is a directory`);
+  }
+  for (const e of entries) {
+    // a file at a path another entry lies below: two entries that would land on one place
+    for (let up = e.path.slice(0, e.path.lastIndexOf('/')); up !== ''; up = up.slice(0, up.lastIndexOf('/')))
+      if (paths.get(up)?.type === 'file') r.bad(`${e.path} lies below the file ${up}`);
+  }
+  return entries;
 }
 
+/** An absolute path: '/' and a safe relative path (relativePathProblem), so never '/', a trailing '/', NUL or '..'. */
 function absolute(r: FieldReader, k: string): string {
   const p = r.text(k);
-  return path.isAbsolute(p) && path.normalize(p) === p && !p.split('/').includes('..')
-    ? p
-    : r.wrong(k, 'an absolute path');
+  return p.startsWith('/') && relativePathProblem(p.slice(1)) === undefined ? p : r.wrong(k, 'an absolute path');
 }
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

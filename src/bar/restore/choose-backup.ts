@@ -32,6 +32,8 @@ export interface RestorePlan {
   readonly backup: BackupCopy;
   readonly label: LabelMeta;
   readonly labelCopyId: number;
+  /** the backup's configuration save set, as its label's instance lists it (undefined: it has none) */
+  readonly configCopyId?: number | undefined;
   readonly target: RecoveryTarget;
   /** the timeline recovery follows */
   readonly timeline: number;
@@ -61,6 +63,7 @@ interface Candidate {
   backup: BackupCopy;
   label: LabelMeta;
   labelCopyId: number;
+  configCopyId: number | undefined;
   chains: ReadonlyMap<string, readonly ChainLevel[]>;
 }
 
@@ -124,6 +127,7 @@ export async function planRestore(ctx: BarContext, opts: PlanOptions): Promise<R
     backup: chosen.backup,
     label: chosen.label,
     labelCopyId: chosen.labelCopyId,
+    configCopyId: chosen.configCopyId,
     target,
     timeline,
     walFrom: files[0]?.name ?? chosen.label.startWal,
@@ -154,7 +158,8 @@ async function usableBackups(ctx: BarContext): Promise<Candidate[]> {
     if (!spaceChains) continue;
     const ids = [...spaceChains.values()].flatMap((levels) => levels.flatMap((l) => l.copyIds));
     if ((await Promise.all(ids.map(present))).includes(false)) continue;
-    out.push({ backup: b, label, labelCopyId: info.id, chains: spaceChains });
+    // the configuration save set goes with the label (backup-record.ts)
+    out.push({ backup: b, label, labelCopyId: info.id, configCopyId: labelObj!.copyIds[1], chains: spaceChains });
   }
   if (out.length === 0)
     fail('UNREACHABLE', `no backup of server ${ctx.server} is available`, 'take one with `openbar backup`');

@@ -1,35 +1,34 @@
 // The configuration a restore writes beside the data directory: the backup's
-// configuration save set (the files its server kept outside its data directory), found by
-// the backup's id, checked before anything is written, and placed once the spaces are.
+// configuration save set (the files its server kept outside its data directory), the one
+// its label's instance in the history names, checked before anything is written, and
+// placed once the spaces are.
 
 import { fail } from '../../common/errors.js';
 import type { ConfigEntry, PlacedConfig } from '../../engine/engine.js';
 import { readWhole } from '../../sm/storage-manager.js';
 import type { BarContext } from '../bar-context.js';
 import { decodeConfig, decodeConfigContent } from '../records/config-record.js';
-import { SaveSetKind } from '../records/saveset-kinds.js';
 
 /** What the backup holds of its configuration, and where the restore puts it. */
 export interface RestoreConfig {
   readonly entries: readonly ConfigEntry[];
-  readonly originalDataDir: string;
   readonly configDir: string | undefined;
 }
 
 /**
- * Step: the configuration save set of backup `aid`, read and checked, and its place
- * checked (never over a running cluster's files); undefined when the backup has none (its
- * configuration was inside the data directory, or an older openbar took it).
+ * Step: configuration save set `id` of backup `aid` (as its label's instance lists it),
+ * read and checked, and its place checked (never over a running cluster's files, nor over
+ * what the restore writes); undefined when the backup has none (its configuration was
+ * inside the data directory, or an older openbar took it). `written`: a --restart of a
+ * restore that already wrote into this --config-dir, whose files are its own.
  */
 export async function planConfig(
   ctx: BarContext,
   aid: number,
-  f: { dataDir: string; configDir: string | undefined; restart: boolean },
+  id: number | undefined,
+  f: { configDir: string | undefined; written: boolean },
 ): Promise<RestoreConfig | undefined> {
-  const sets = await ctx.sm.query({ server: ctx.server, kind: SaveSetKind.config });
-  const mine = sets.map((s) => ({ s, m: decodeConfig(s) })).filter((x) => x.m.aid === aid);
-  const set = mine[mine.length - 1];
-  if (!set) {
+  if (id === undefined) {
     if (f.configDir !== undefined)
       fail(
         'USAGE',
@@ -38,10 +37,18 @@ export async function planConfig(
       );
     return undefined;
   }
-  const entries = decodeConfigContent(await readWhole(ctx.sm, set.s.id), set.s.id);
-  const problem = f.restart ? undefined : ctx.offline.checkConfigPlace?.(entries, f.dataDir, f.configDir);
+  const [info] = await ctx.sm.query({ id });
+  if (!info)
+    fail(
+      'UNREACHABLE',
+      `the configuration save set ${id} of backup ${aid} is gone from storage`,
+      'restore another backup, or run `openbar sm scan` and `openbar sync` if the catalog is behind',
+    );
+  const meta = decodeConfig(info, { server: ctx.server, aid });
+  const entries = decodeConfigContent(await readWhole(ctx.sm, id), id, meta.files);
+  const problem = ctx.offline.checkConfigPlace(entries, f.configDir, { ours: f.written });
   if (problem) fail('USAGE', problem, 'give --config-dir a new or empty directory');
-  return { entries, originalDataDir: set.m.dataDir, configDir: f.configDir };
+  return { entries, configDir: f.configDir };
 }
 
 /** Step: the configuration files written for the restored copy, what was changed in them logged and reported. */
@@ -49,13 +56,8 @@ export function writeConfig(
   ctx: BarContext,
   c: RestoreConfig,
   f: { aid: number; dataDir: string; report?: ((line: string) => void) | undefined },
-): PlacedConfig | undefined {
-  const placed = ctx.offline.placeConfig?.(c.entries, {
-    dataDir: f.dataDir,
-    originalDataDir: c.originalDataDir,
-    configDir: c.configDir,
-  });
-  if (!placed) return undefined;
+): PlacedConfig {
+  const placed = ctx.offline.placeConfig(c.entries, { dataDir: f.dataDir, configDir: c.configDir });
   ctx.log.info(
     `restore ${f.aid}: configuration kept outside the original data directory written to ${placed.configDir}: ${placed.written.join(', ')}`,
   );

@@ -1,7 +1,9 @@
 // The restartable-restore record, kept in the data directory while a restore runs:
 // which backup and target, which save sets are already written (durably: each part of a
 // space, whether the space is restored from one level or from a chain of levels), and
-// which chained spaces are complete. Removed at the end. Version 1 throughout: a record
+// which chained spaces are complete, what preparing the directory found to put back (a
+// pg_wal link's target: kept here, never in a file of the data directory a stream could
+// forge) and the --config-dir the restore writes into. Removed at the end. Version 1 throughout: a record
 // written before chains recorded their parts just has none of theirs (the chain is redone
 // whole), and a build of that time reading a newer record redoes a chain whole as well.
 // Checked when loaded: a record that is not one is no interrupted restore.
@@ -9,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomicSync } from '../../common/durable-fs.js';
-import type { RecoveryTarget } from '../../engine/engine.js';
+import type { PreparedDirectory, RecoveryTarget } from '../../engine/engine.js';
 import { isoTime } from '../../common/units.js';
 
 const FILE = '.openbar_restore';
@@ -21,6 +23,10 @@ interface Stored {
   done: number[];
   started: string;
   spacesDone?: string[];
+  /** what the engine's prepareDirectory returned, for its finish */
+  prepared?: PreparedDirectory;
+  /** the --config-dir this restore writes its configuration into */
+  configDir?: string;
 }
 
 export class RestoreState {
@@ -40,13 +46,20 @@ export class RestoreState {
     return isStored(s) ? new RestoreState(file, s) : undefined;
   }
 
-  static create(dataDir: string, backupAid: number, target: RecoveryTarget): RestoreState {
+  static create(
+    dataDir: string,
+    backupAid: number,
+    target: RecoveryTarget,
+    kept: { prepared: PreparedDirectory; configDir: string | undefined },
+  ): RestoreState {
     const st = new RestoreState(path.join(dataDir, FILE), {
       version: 1,
       backupAid,
       target,
       done: [],
       started: isoTime(),
+      prepared: kept.prepared,
+      ...(kept.configDir !== undefined ? { configDir: kept.configDir } : {}),
     });
     st.save();
     return st;
@@ -57,6 +70,12 @@ export class RestoreState {
   }
   get target(): RecoveryTarget {
     return this.s.target;
+  }
+  get prepared(): PreparedDirectory {
+    return this.s.prepared ?? {};
+  }
+  get configDir(): string | undefined {
+    return this.s.configDir;
   }
 
   isDone(id: number): boolean {
@@ -98,6 +117,14 @@ function isStored(s: unknown): s is Stored {
     typeof (r.target as { kind?: unknown }).kind === 'string' &&
     ids(r.done) &&
     typeof r.started === 'string' &&
-    (r.spacesDone === undefined || (Array.isArray(r.spacesDone) && r.spacesDone.every((n) => typeof n === 'string')))
+    (r.spacesDone === undefined || (Array.isArray(r.spacesDone) && r.spacesDone.every((n) => typeof n === 'string'))) &&
+    (r.prepared === undefined || isPrepared(r.prepared)) &&
+    (r.configDir === undefined || typeof r.configDir === 'string')
   );
+}
+
+function isPrepared(p: unknown): p is PreparedDirectory {
+  if (typeof p !== 'object' || p === null) return false;
+  const w = (p as { walLink?: unknown }).walLink;
+  return w === undefined || (typeof w === 'string' && w.startsWith('/'));
 }

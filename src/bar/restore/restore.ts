@@ -72,20 +72,20 @@ export async function runRestore(ctx: BarContext, opts: RestoreOptions): Promise
     salvageFrom: opts.salvage && !opts.restart ? dataDir : undefined,
   });
   const roots = placeSpaces(ctx, opts, dataDir, plan, state);
-  const config = await planConfig(ctx, plan.backup.aid, { dataDir, configDir: opts.configDir, restart: opts.restart });
+  const config = await planConfig(ctx, plan.backup.aid, plan.configCopyId, {
+    configDir: opts.configDir,
+    written: opts.restart && opts.configDir !== undefined && state!.configDir === opts.configDir,
+  });
   if (opts.planOnly) return { plan, salvaged: [], bytes: 0, ms: Date.now() - started, dataDir };
   const salvaged = await salvage(ctx, plan, dataDir);
   const r: Restoring = { ctx, opts, dataDir, target, plan, roots, aid: recordAttempt(ctx, plan, dataDir, target) };
   try {
     const st = prepareDirectories(r, state);
     const bytes = await restoreSpaces(r, st);
-    await finishDirectory(r);
+    await finishDirectory(r, st);
     const placed = config ? writeConfig(ctx, config, { aid: r.aid, dataDir, report: opts.report }) : undefined;
     const ms = recordRestore(r, st, bytes, started);
-    const startCommand = ctx.offline.startCommand?.(
-      dataDir,
-      placed && config?.configDir ? placed.configDir : undefined,
-    );
+    const startCommand = ctx.offline.startCommand(dataDir, config?.configDir);
     return {
       plan,
       salvaged,
@@ -217,9 +217,9 @@ function recordAttempt(ctx: BarContext, plan: RestorePlan, dataDir: string, targ
 /** Step: the directories emptied (an old cluster's files cleared) and the record of what is done begun; on --restart, the one left. */
 function prepareDirectories(r: Restoring, state: RestoreState | undefined): RestoreState {
   if (r.opts.restart) return state!;
-  r.ctx.offline.prepareDirectory(r.dataDir, 'data');
+  const prepared = r.ctx.offline.prepareDirectory(r.dataDir, 'data');
   for (const x of r.roots) if (x.space.oid !== null) r.ctx.offline.prepareDirectory(x.root, 'tablespace');
-  return RestoreState.create(r.dataDir, r.plan.backup.aid, r.target);
+  return RestoreState.create(r.dataDir, r.plan.backup.aid, r.target, { prepared, configDir: r.opts.configDir });
 }
 
 /** Step: every space written (what --restart finds done is left), with progress; the bytes written. */
@@ -304,10 +304,11 @@ async function inStreams(
 }
 
 /** Step: backup_label, tablespace links and recovery settings written, everything flushed: the directory can be started. */
-async function finishDirectory(r: Restoring): Promise<void> {
+async function finishDirectory(r: Restoring, st: RestoreState): Promise<void> {
   const labelFiles = await readLabel(r.ctx, r.plan.labelCopyId);
   await r.ctx.offline.finish(r.dataDir, {
     labelFiles,
+    prepared: st.prepared,
     tablespaces: r.roots.filter((x) => x.space.oid !== null).map((x) => ({ oid: x.space.oid!, location: x.root })),
     recovery: {
       target: recoveryTarget(r.plan),

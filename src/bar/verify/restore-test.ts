@@ -35,8 +35,8 @@ export async function runRestoreTest(
     )
     .catch(() => undefined); // the restore below meets it again, and says what it is
   // the server programs of the backup's major are looked for before anything is restored
-  const cannot = meta?.pgVersion ? ctx.offline.trialProblem(meta.pgVersion, ctx.settings.pg_bin) : undefined;
-  if (cannot) fail('NOT_FOUND', `cannot run the restore test: ${cannot.problem}`, cannot.hint);
+  const found = meta?.pgVersion ? ctx.offline.trialPrograms(meta.pgVersion, ctx.settings.pg_bin) : undefined;
+  if (found?.problem !== undefined) fail('NOT_FOUND', `cannot run the restore test: ${found.problem}`, found.hint);
   const work = fs.mkdtempSync(path.join(opts.workRoot ?? os.tmpdir(), `openbar-restore-test-${backupId}-`));
   fs.chmodSync(work, 0o700);
   const dataDir = path.join(work, 'data');
@@ -64,7 +64,7 @@ export async function runRestoreTest(
         detail: 'another backup was chosen',
         problems: [`restoring to ${backup.stopLsn} chose backup ${r.plan.backup.aid}`],
       };
-    const t = await ctx.offline.trialRun(dataDir, work, ctx.settings.pg_user, ctx.settings.pg_bin);
+    const t = await ctx.offline.trialRun(dataDir, work, ctx.settings.pg_user, found?.programs, ctx.settings.pg_bin);
     ctx.log.info(`verify: restore test of backup ${backupId} ${t.passed ? 'passed' : 'FAILED'}: ${t.detail}`);
     return t;
   } catch (err) {

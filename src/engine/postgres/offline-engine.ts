@@ -12,7 +12,14 @@ import { fsyncDirSync } from '../../common/durable-fs.js';
 import { fail } from '../../common/errors.js';
 import { TargetDir } from '../../common/io/target-dir.js';
 import type { OfflineEngine, RecordedSpace, RecoveryTarget, RestoreLevel, WalTimelines } from '../engine.js';
-import { clusterIdentity, COPY_MARK, restoredCopy, runningPostmaster, walFilesIn } from './restore/cluster-dir.js';
+import {
+  clusterIdentity,
+  COPY_MARK,
+  isOpenbarOwn,
+  restoredCopy,
+  runningPostmaster,
+  walFilesIn,
+} from './restore/cluster-dir.js';
 import {
   formatLsn,
   parseLsn,
@@ -26,9 +33,9 @@ import { historyFileTimeline, parseTimelineHistory, type TimelineHistory } from 
 import { WalFileCheck } from './format/wal-file-check.js';
 import { WalTimelineMap } from './wal/wal-timelines.js';
 import { writeRecoveryConfig } from './restore/recovery-config.js';
-import { restoreTrial, trialProblem } from './server/restore-trial.js';
+import { restoreTrial, trialPrograms, type TrialPrograms } from './server/restore-trial.js';
 import { majorOfVersionNum } from './format/server-version.js';
-import { noteWalLink, oldWalLink, restoreWalLink } from './restore/wal-link.js';
+import { oldWalLink, restoreWalLink } from './restore/wal-link.js';
 import { checkConfigPlace, placeConfig, startCommand } from './restore/config-place.js';
 import { restoreChainStreams } from './restore/chain-restorer.js';
 import { syncTree } from './restore/file-writer.js';
@@ -94,6 +101,8 @@ async function restoreLevels(
   const r = await restoreChainStreams(levels, target(root), {
     ...rest,
     writeAs: PENDING_CONTROL,
+    refuse: (p) =>
+      isOpenbarOwn(p) ? `it carries ${p}, a file of openbar's own that no backup holds (a forged stream?)` : undefined,
     ...(synced ? { onPartDone: synced } : {}),
   });
   trace(`restore: written to ${root}`);
@@ -144,12 +153,13 @@ export const postgresOffline: OfflineEngine = {
       );
     if (!fs.existsSync(dir)) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      return;
+      return {};
     }
+    // initdb --waldir: the link is put back by finish
     const walLink = role === 'data' ? oldWalLink(dir) : undefined;
     for (const n of fs.readdirSync(dir)) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
     if (role === 'data') fs.chmodSync(dir, 0o700);
-    if (walLink) noteWalLink(dir, walLink); // initdb --waldir: the link is put back by finish
+    return walLink !== undefined ? { walLink } : {};
   },
 
   walFileCheck: (name, expect) => new WalFileCheck(name, expect),
@@ -204,7 +214,7 @@ export const postgresOffline: OfflineEngine = {
       fs.rmSync(link, { force: true, recursive: true }); // a link itself, never what it points to
       fs.symlinkSync(t.location, link);
     }
-    if (!restoreWalLink(dataDir)) tree.dir('pg_wal/archive_status');
+    if (!restoreWalLink(dataDir, f.prepared?.walLink)) tree.dir('pg_wal/archive_status');
     writeRecoveryConfig(dataDir, f.recovery);
     // a copy that does not archive: its WAL must never be salvaged into this server's archive
     if (f.recovery.archiveMode === 'off')
@@ -269,11 +279,15 @@ export const postgresOffline: OfflineEngine = {
     return x < y ? -1 : x > y ? 1 : 0;
   },
 
-  trialProblem: (pgVersion, pgBin) => trialProblem(majorOfVersionNum(pgVersion), pgBin),
+  trialPrograms(pgVersion, pgBin) {
+    const found = trialPrograms(majorOfVersionNum(pgVersion), pgBin);
+    return 'problem' in found ? found : { programs: found };
+  },
 
-  trialRun: (dataDir, workDir, user, pgBin) => restoreTrial(dataDir, workDir, user, pgBin),
+  trialRun: (dataDir, workDir, user, programs, pgBin) =>
+    restoreTrial(dataDir, workDir, user, programs as TrialPrograms | undefined, pgBin),
 
-  checkConfigPlace: (entries, _dataDir, configDir) => checkConfigPlace(entries, configDir),
+  checkConfigPlace,
   placeConfig,
   startCommand,
 

@@ -17,7 +17,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fail } from '../../../common/errors.js';
 import type { SpaceFile, SpaceInfo } from '../../engine.js';
-import { COPY_MARK } from '../restore/cluster-dir.js';
+import { COPY_MARK, isOpenbarOwn } from '../restore/cluster-dir.js';
 import { FORK, isTablespaceVersionDir, isTemporaryRelationFile, relationFileName } from '../format/relation-path.js';
 
 /** Directories whose contents are runtime state: copied empty. */
@@ -43,6 +43,7 @@ const skipFiles = new Set([
   'recovery.signal',
   'standby.signal',
   COPY_MARK,
+  'openbar_pg_wal_link', // where earlier builds noted a restore's pg_wal link
 ]);
 
 export function criticalSpace(dataDir: string): SpaceInfo {
@@ -117,6 +118,7 @@ function walk(abs: string, rel: string, out: SpaceFile[], opts: WalkOptions): vo
   for (const e of entries) {
     const name = e.name;
     if (skipFiles.has(name) || name.startsWith('pgsql_tmp') || isTemporaryRelationFile(name)) continue;
+    if (opts.top && isOpenbarOwn(name)) continue; // a restore refuses them
     const f = relationFileName(name);
     if (f && unlogged.has(f.rel) && f.fork !== FORK.INIT) continue;
     const relPath = rel ? `${rel}/${name}` : name;

@@ -30,6 +30,8 @@ export interface ChainRestoreOptions {
   readonly signal?: AbortSignal;
   /** stream path -> the name to write it under (pg_control until the restore is complete) */
   readonly writeAs?: ReadonlyMap<string, string>;
+  /** why a stream may not carry this path (the restore's own files), or undefined */
+  readonly refuse?: (path: string) => string | undefined;
   /**
    * called when a part (by its level's depth, newest 0, and its index) is written, before
    * the level goes on: its files are closed, not yet synced
@@ -168,6 +170,8 @@ async function restorePart(source: AsyncIterable<Buffer>, c: PartContext): Promi
 
 /** Directories and links come from the newest level only; a file as the ledger says. */
 async function startEntry(e: FileEntry, c: PartContext): Promise<Current | undefined> {
+  const refused = c.opts.refuse?.(e.path);
+  if (refused !== undefined) fail('FORMAT', `space stream of level ${c.level}: ${refused}`);
   const rel = c.opts.writeAs?.get(e.path) ?? e.path;
   if (e.type !== 'file') {
     if (c.depth > 0 || c.reread) return undefined;

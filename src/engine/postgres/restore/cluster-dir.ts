@@ -12,6 +12,15 @@ import { walFileKind } from '../format/lsn.js';
 /** Left by a restore with --archive-mode off: the directory is a copy, its WAL is not this server's archive's. */
 export const COPY_MARK = 'openbar_restored_copy';
 
+/**
+ * Whether `name`, at the top of a data directory, is one of openbar's own files there
+ * (openbar_restored_copy, the restart record .openbar_restore, openbar_pg_wal_link of
+ * earlier builds): never backed up, and refused in a stream, which must not forge them.
+ */
+export function isOpenbarOwn(name: string): boolean {
+  return name.startsWith('openbar_') || name.startsWith('.openbar_');
+}
+
 /** The pid of a live postmaster in `dir`, or undefined (a stale postmaster.pid is ignored). */
 export function runningPostmaster(dir: string): number | undefined {
   let text: string;

@@ -3,6 +3,8 @@
 // file are, and which files it includes. The backup follows the includes; the restore
 // rewrites these lines so that a restored copy uses its own files, never the original's.
 
+import path from 'node:path';
+
 /** A setting line `name = value` (the `=` optional), value quoted or bare; groups: name, value. */
 const SETTING = /^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(?:=\s*|\s+)('(?:[^'\\]|\\.|'')*'|[^\s#']+)/;
 
@@ -31,13 +33,15 @@ export function includeLines(text: string): { kind: string; value: string }[] {
 
 /**
  * A configuration file made to serve a restored copy: the settings naming the original's
- * files commented out (each said in `notes`), and absolute include paths moved where
- * `moved` says their files now are (undefined: left as they are).
+ * files commented out (each said in `notes`), and include paths moved where `moved` says
+ * their files now are (undefined: left as they are); a relative one is taken from
+ * `fromDir`, the file's old directory, as the server took it (without, left as it is).
  */
 export function rewriteConfig(
   text: string,
   file: string,
   moved: (absolute: string) => string | undefined,
+  fromDir?: string,
 ): { text: string; notes: string[] } {
   const notes: string[] = [];
   const lines = text.split('\n').map((line) => {
@@ -49,8 +53,8 @@ export function rewriteConfig(
       return `${COMMENTED}${line}`;
     }
     const value = unquote(m[2]!);
-    if (!INCLUDES.has(name) || !value.startsWith('/')) return line;
-    const to = moved(value);
+    if (!INCLUDES.has(name) || value === '' || (!value.startsWith('/') && fromDir === undefined)) return line;
+    const to = moved(value.startsWith('/') ? value : path.resolve(fromDir!, value));
     if (to === undefined || to === value) return line;
     notes.push(`${file}: ${name} now names ${to} (was ${value})`);
     return `${line.slice(0, m.index + m[0].length - m[2]!.length)}${quote(to)}${line.slice(m.index + m[0].length)}`;

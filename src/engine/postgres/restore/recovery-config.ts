@@ -24,6 +24,13 @@ export function recoveryLines(s: RecoverySettings): string[] {
   return lines;
 }
 
+/** The recovery settings a restore appended to `text` (postgresql.auto.conf's), BEGIN to END lines; undefined when there are none. */
+export function recoveryBlock(text: string): string | undefined {
+  const b = text.indexOf(BEGIN);
+  const e = b < 0 ? -1 : text.indexOf(END, b);
+  return e < 0 ? undefined : `${text.slice(b, e + END.length)}\n`;
+}
+
 /** Never through a link: a restore writes nothing outside the data directory (O_NOFOLLOW). */
 export function writeRecoveryConfig(dataDir: string, s: RecoverySettings): void {
   const tree = TargetDir.open(dataDir);

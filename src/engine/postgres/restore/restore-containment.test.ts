@@ -269,5 +269,38 @@ describe('a restore writes nothing outside its target', () => {
       await postgresOffline.restoreSpace(stream([file('1/1259', Buffer.alloc(PAGE))])(), base, {});
       assert.equal(fs.statSync(path.join(real, 'base/1/1259')).size, PAGE);
     });
+
+    it("cannot be made to link pg_wal elsewhere: openbar's own files refused in a stream, the link only where preparing found one", async () => {
+      const { root, outside } = dirs();
+      fs.mkdirSync(root);
+      // a directory the hostile stream names as the WAL directory: its files must stay put
+      const victim = path.join(path.dirname(root), 'victim');
+      fs.mkdirSync(victim);
+      fs.writeFileSync(path.join(victim, 'precious'), 'x');
+      for (const name of ['openbar_pg_wal_link', '.openbar_restore', 'openbar_restored_copy']) {
+        await refused(
+          postgresOffline.restoreSpace(stream([dir('pg_wal'), file(name, Buffer.from(`${victim}\n`))])(), root, {}),
+          'FORMAT',
+          name,
+          outside,
+        );
+      }
+      // a mark left in the directory (by an earlier build, or forged) is not believed
+      fs.writeFileSync(path.join(root, 'openbar_pg_wal_link'), `${victim}\n`);
+      await postgresOffline.finish(root, { labelFiles: [], tablespaces: [], recovery });
+      assert.ok(fs.lstatSync(path.join(root, 'pg_wal')).isDirectory(), 'pg_wal a plain directory');
+      assert.deepEqual(fs.readdirSync(victim), ['precious']);
+      // what prepareDirectory found is put back
+      const wal = path.join(path.dirname(root), 'wal');
+      fs.mkdirSync(wal);
+      fs.rmSync(path.join(root, 'pg_wal'), { recursive: true });
+      fs.symlinkSync(wal, path.join(root, 'pg_wal'));
+      fs.writeFileSync(path.join(root, 'PG_VERSION'), '15\n');
+      const prepared = postgresOffline.prepareDirectory(root, 'data');
+      assert.deepEqual(prepared, { walLink: wal });
+      await postgresOffline.finish(root, { labelFiles: [], tablespaces: [], recovery, prepared });
+      assert.equal(fs.readlinkSync(path.join(root, 'pg_wal')), wal);
+      assert.deepEqual(fs.readdirSync(victim), ['precious']);
+    });
   });
 });

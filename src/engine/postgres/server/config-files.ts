@@ -1,47 +1,62 @@
 // The configuration files a running server uses that live outside its data directory
 // (Debian's /etc/postgresql/N/NAME), for the backup's configuration save set. The server
-// is asked where they are (config_file, hba_file, ident_file, and pg_file_settings for the
-// files its settings came from); the include, include_if_exists and include_dir lines of
-// the files found are followed too, as a file without settings is in no view. The files
-// are read from disk, as the data directory is. Never writes.
+// names its main, hba and ident files (config_file, hba_file, ident_file, asked with the
+// rest of describe()); the include, include_if_exists and include_dir lines of the files
+// found are followed, as the server follows them, which reaches every file its settings
+// come from (pg_file_settings would list no other). The files are read from disk, as the
+// data directory is. Never writes.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type pg from 'pg';
 import { fail } from '../../../common/errors.js';
 import type { ConfigEntry } from '../../engine.js';
 import { includeLines } from '../restore/config-lines.js';
 
-/** The server's configuration outside `dataDir`, main file first; [] when it is all inside. */
-export async function readConfigFiles(c: pg.Client, dataDir: string): Promise<ConfigEntry[]> {
-  const named = (
-    await c.query<{ main: string; hba: string; ident: string }>(
-      "SELECT current_setting('config_file') AS main, current_setting('hba_file') AS hba, current_setting('ident_file') AS ident",
-    )
-  ).rows[0]!;
-  const sources = await c
-    .query<{ f: string }>('SELECT DISTINCT sourcefile AS f FROM pg_file_settings WHERE sourcefile IS NOT NULL')
-    .then((r) => r.rows.map((x) => x.f))
-    .catch(() => [] as string[]); // pg_file_settings needs a superuser or pg_read_all_settings
+/** How deep includes nest at most: PostgreSQL's CONF_FILE_MAX_DEPTH. */
+export const MAX_INCLUDE_DEPTH = 10;
+
+/** The files the server names: config_file, hba_file, ident_file. */
+export interface ConfigNames {
+  readonly main: string;
+  readonly hba: string;
+  readonly ident: string;
+}
+
+/**
+ * The server's configuration outside `dataDir`, main file first; [] when it is all
+ * inside. Each path the server (or an include line) names is one entry; a file reached
+ * again, by another path or a loop (links resolved), has its includes followed once.
+ * Includes nested deeper than PostgreSQL allows fail (CONFIG).
+ */
+export function readConfigFiles(named: ConfigNames, dataDir: string): ConfigEntry[] {
   const inside = insideOf(dataDir);
   const out = new Map<string, ConfigEntry>();
-  const add = (role: ConfigEntry['role'], p: string, type: 'file' | 'dir' = 'file'): void => {
-    if (!path.isAbsolute(p) || out.has(p) || inside(p)) return;
-    const entry = readEntry(role, p, type);
+  const followed = new Set<string>();
+  const add = (role: ConfigEntry['role'], p: string, type: 'file' | 'dir', depth: number, from?: string): void => {
+    if (!path.isAbsolute(p) || inside(p)) return;
+    if (depth > MAX_INCLUDE_DEPTH)
+      fail(
+        'CONFIG',
+        `the server's configuration includes ${p} (from ${from}) more than ${MAX_INCLUDE_DEPTH} levels deep, deeper than PostgreSQL reads (an include loop?)`,
+        'fix the include lines of the configuration',
+      );
+    const entry = out.get(p) ?? readEntry(role, p, type);
     if (!entry) return;
-    out.set(p, entry);
-    if (type === 'file') for (const inc of includeLines(entry.content!.toString('utf8'))) follow(inc, p);
-    if (type === 'dir') for (const f of confFilesIn(p)) add('include', f);
+    if (!out.has(p)) out.set(p, entry);
+    const real = fs.realpathSync(p);
+    if (followed.has(`${type}:${real}`)) return;
+    followed.add(`${type}:${real}`);
+    if (type === 'file')
+      for (const inc of includeLines(entry.content!.toString('utf8'))) {
+        const q = path.resolve(path.dirname(p), inc.value);
+        if (inc.kind === 'include_dir') add('include', q, 'dir', depth + 1, p);
+        else if (inc.kind === 'include' || fs.existsSync(q)) add('include', q, 'file', depth + 1, p);
+      }
+    else for (const f of confFilesIn(p)) add('include', f, 'file', depth, p);
   };
-  const follow = (inc: { kind: string; value: string }, from: string): void => {
-    const p = path.resolve(path.dirname(from), inc.value);
-    if (inc.kind === 'include_dir') add('include', p, 'dir');
-    else if (inc.kind === 'include' || fs.existsSync(p)) add('include', p);
-  };
-  add('main', named.main);
-  add('hba', named.hba);
-  add('ident', named.ident);
-  for (const s of sources) add('include', s);
+  add('main', named.main, 'file', 0);
+  add('hba', named.hba, 'file', 0);
+  add('ident', named.ident, 'file', 0);
   return [...out.values()];
 }
 

@@ -52,7 +52,7 @@ export function findServerBin(major: number, pgBin: string | undefined, layouts 
 
 /**
  * pg_amcheck for a server of `major` run from `serverBin`: beside it, else from a client
- * install of 15 or later (the same major first, then the newest). Undefined on 13, whose
+ * install of the same major, else of 15 or later (the newest). Undefined on 13, whose
  * amcheck has no verify_heapam, and when there is none.
  */
 export function findAmcheck(
@@ -66,7 +66,9 @@ export function findAmcheck(
     installedMajors(l).map((m) => ({ bin: l.replace('MAJOR', String(m)), major: m })),
   );
   const usable = installed
-    .filter((c) => c.major >= AMCHECK_CLIENT_FROM && fs.existsSync(path.join(c.bin, 'pg_amcheck')))
+    .filter(
+      (c) => (c.major >= AMCHECK_CLIENT_FROM || c.major === major) && fs.existsSync(path.join(c.bin, 'pg_amcheck')),
+    )
     .sort((a, b) => Number(b.major === major) - Number(a.major === major) || b.major - a.major);
   return usable[0];
 }

@@ -22,7 +22,7 @@ import type {
   WalReadingOptions,
 } from '../../engine.js';
 import { startBackup } from './backup-session.js';
-import { readConfigFiles } from './config-files.js';
+import { readConfigFiles, type ConfigNames } from './config-files.js';
 import { connect, queryOne, type PgConnectionSettings } from './pg-connection.js';
 import { criticalSpace, defaultSpace, listSpaceFiles } from '../backup/spaces.js';
 import { copySpace } from '../backup/copy-space.js';
@@ -58,6 +58,9 @@ export class PostgresAdapter implements EngineAdapter {
     return this.client;
   }
 
+  /** the main, hba and ident files the server named, asked with the rest of describe() */
+  private configNames: ConfigNames | undefined;
+
   /** Asked once: callers at the same time share the one question. */
   describe(): Promise<ServerInfo> {
     this.describing ??= this.ask();
@@ -75,6 +78,8 @@ export class PostgresAdapter implements EngineAdapter {
       (SELECT setting FROM pg_settings WHERE name = 'block_size') AS block_size,
       (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS wal_segment_size,
       current_setting('archive_mode') AS archive_mode, current_setting('archive_command') AS archive_command,
+      current_setting('config_file') AS config_file, current_setting('hba_file') AS hba_file,
+      current_setting('ident_file') AS ident_file,
       pg_is_in_recovery()::text AS in_recovery,
       CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_flush_lsn()::text END AS flush_lsn`,
     );
@@ -92,6 +97,7 @@ export class PostgresAdapter implements EngineAdapter {
       archiveCommand: r.archive_command!,
       walFlushLsn: r.flush_lsn!,
     };
+    this.configNames = { main: r.config_file!, hba: r.hba_file!, ident: r.ident_file! };
     const unsupported = unsupportedServer(info.version, info.versionText);
     if (unsupported) fail('PG', unsupported.message, unsupported.hint);
     if (info.pageSize !== PAGE_SIZE) fail('PG', `block size ${info.pageSize} is not supported (only ${PAGE_SIZE})`);
@@ -296,7 +302,7 @@ export class PostgresAdapter implements EngineAdapter {
 
   async configFiles(): Promise<ConfigEntry[]> {
     const info = await this.describe();
-    return readConfigFiles(await this.db(), info.dataDir);
+    return readConfigFiles(this.configNames!, info.dataDir);
   }
 
   async close(): Promise<void> {

@@ -12,28 +12,43 @@ import { findAmcheck, findServerBin } from './pg-programs.js';
 import type { SandboxCluster } from './sandbox.js';
 import { hasConfig, writeMinimalConfig } from './trial-config.js';
 
+/** The server programs of one major. */
+export interface TrialPrograms {
+  readonly bin: string;
+  readonly major: number;
+}
+
 export interface TrialResult {
   readonly passed: boolean;
   readonly detail: string;
   readonly problems: readonly string[];
 }
 
-/** Why a restore test of a backup of `major` cannot start here (with its fix), or undefined when it can. */
-export function trialProblem(major: number, pgBin: string | undefined): { problem: string; hint: string } | undefined {
+/** The server programs for a restore test of a backup of `major`, or why there are none here (with its fix). */
+export function trialPrograms(
+  major: number,
+  pgBin: string | undefined,
+): TrialPrograms | { problem: string; hint: string } {
   const found = findServerBin(major, pgBin);
-  return 'problem' in found ? found : undefined;
+  return 'problem' in found ? found : { bin: found.bin, major };
 }
 
+/**
+ * The restore test of `dataDir` with the server programs trialPrograms found for the
+ * backup's major; `programs` undefined (a label that records no version): found here by
+ * the directory's PG_VERSION, read strictly.
+ */
 export async function restoreTrial(
   dataDir: string,
   workDir: string,
   user: string,
-  pgBin?: string,
+  programs: TrialPrograms | undefined,
+  pgBin: string | undefined,
 ): Promise<TrialResult> {
   const { SandboxCluster } = await import('./sandbox.js'); // loads pg: only when asked
-  const major = Number(fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim());
-  const server = findServerBin(major, pgBin);
+  const server = programs ?? programsOf(dataDir, pgBin);
   if ('problem' in server) return { passed: false, detail: server.problem, problems: [server.hint] };
+  const { major } = server;
   const cluster = await SandboxCluster.adopt(dataDir, path.join(workDir, 'sock'), server.bin);
   const started = Date.now();
   try {
@@ -57,6 +72,17 @@ export async function restoreTrial(
   } finally {
     cluster.stop('immediate');
   }
+}
+
+/** The programs for the major `dataDir`'s PG_VERSION names (a number, or the problem). */
+function programsOf(dataDir: string, pgBin: string | undefined): TrialPrograms | { problem: string; hint: string } {
+  const text = fs.readFileSync(path.join(dataDir, 'PG_VERSION'), 'utf8').trim();
+  if (!/^\d{1,3}$/.test(text))
+    return {
+      problem: `the restored PG_VERSION says ${JSON.stringify(text.slice(0, 20))}, not a major version`,
+      hint: 'the backup is damaged: verify it, or test another backup',
+    };
+  return trialPrograms(Number(text), pgBin);
 }
 
 async function check(

@@ -7,6 +7,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { recoveryBlock } from '../restore/recovery-config.js';
 
 const MINIMAL_CONF = [
   '# openbar verify --restore-test: a minimal configuration for the scratch copy',
@@ -28,10 +29,19 @@ export function hasConfig(dataDir: string): boolean {
 
 /**
  * Writes the minimal configuration into `dataDir`: postgresql.conf (an existing one kept
- * aside as postgresql.conf.backed-up), pg_hba.conf allowing local connections, and an
- * empty pg_ident.conf where there is none. The port and socket come on the command line.
+ * aside as postgresql.conf.backed-up), pg_hba.conf allowing local connections, an empty
+ * pg_ident.conf where there is none, and postgresql.auto.conf kept aside too, all but the
+ * recovery settings the restore wrote (an ALTER SYSTEM of the original's, such as a
+ * shared_preload_libraries of a missing library, would stop the copy again). The port and
+ * socket come on the command line.
  */
 export function writeMinimalConfig(dataDir: string): void {
+  const auto = path.join(dataDir, 'postgresql.auto.conf');
+  if (fs.existsSync(auto)) {
+    const recovery = recoveryBlock(fs.readFileSync(auto, 'utf8'));
+    fs.renameSync(auto, `${auto}.backed-up`);
+    if (recovery !== undefined) fs.writeFileSync(auto, recovery, { mode: 0o600 });
+  }
   const conf = path.join(dataDir, 'postgresql.conf');
   if (fs.existsSync(conf)) fs.renameSync(conf, `${conf}.backed-up`);
   fs.writeFileSync(conf, MINIMAL_CONF, { mode: 0o600 });
