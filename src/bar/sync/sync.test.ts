@@ -49,4 +49,22 @@ describe('history lines from save sets', () => {
     assert.deepEqual([...new Set(lines.map((l) => l.action))], [1]);
     assert.deepEqual(incomplete, ['label save set 4 of main: its meta does not describe a backup']);
   });
+
+  it('puts the configuration save set back with its backup label, as the backup recorded it', () => {
+    const { lines } = linesFromSaveSets([
+      label(1, 1, 0),
+      set(2, 'space', 'pg_global', 0, { aid: 1, part: 0, parts: 1 }),
+      set(3, 'space', 'pg_default', 0, { aid: 1, part: 0, parts: 1 }),
+      set(4, 'config', 'config_files', 0, { aid: 1, files: 3, dataDir: '/d' }),
+      label(5, 2, 0),
+      set(6, 'space', 'pg_global', 0, { aid: 2, part: 0, parts: 1 }),
+      set(7, 'space', 'pg_default', 0, { aid: 2, part: 0, parts: 1 }),
+      // not backup 2's: a meta naming no files, and one naming another backup
+      set(8, 'config', 'config_files', 0, { aid: 2, files: 'many' }),
+      set(9, 'config', 'config_files', 0, { aid: 3, files: 1 }),
+    ]);
+    const labelOf = (aid: number) => lines.find((l) => l.action === aid && l.object === 'backup_label')!.copyIds;
+    assert.deepEqual(labelOf(1), [1, 4]);
+    assert.deepEqual(labelOf(2), [5]);
+  });
 });

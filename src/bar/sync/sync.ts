@@ -11,6 +11,7 @@ import { replaceBootFile, writeHistoryFromLines } from '../../history/history-re
 import type { BarContext } from '../bar-context.js';
 import { isOpenbarError } from '../../common/errors.js';
 import { isNewerRecord } from '../../common/meta-reader.js';
+import { decodeConfig } from '../records/config-record.js';
 import { decodeLabelEntry, LABEL_NAME, type LabelEntry } from '../records/label-record.js';
 import { SaveSetKind } from '../records/saveset-kinds.js';
 import { decodeSpacePart, type SpacePartMeta } from '../records/space-part-record.js';
@@ -104,6 +105,7 @@ export function linesFromSaveSets(sets: readonly SaveSetInfo[]): {
   const spaces = new Map<string, { set: SaveSetInfo; meta: SpacePartMeta }[]>();
   const labels: { set: SaveSetInfo; meta: LabelEntry }[] = [];
   const wal: { set: SaveSetInfo; meta: WalMeta }[] = [];
+  const configs: SaveSetInfo[] = [];
   let maxAid = 0;
   for (const s of sets) {
     if (s.kind === SaveSetKind.space) {
@@ -120,6 +122,8 @@ export function linesFromSaveSets(sets: readonly SaveSetInfo[]): {
       );
       if (meta) labels.push({ set: s, meta });
       maxAid = Math.max(maxAid, meta?.aid ?? 0);
+    } else if (s.kind === SaveSetKind.config) {
+      configs.push(s);
     } else if (s.kind === SaveSetKind.wal) {
       const meta = decoded(s, decodeWal);
       if (meta) wal.push({ set: s, meta });
@@ -164,7 +168,10 @@ export function linesFromSaveSets(sets: readonly SaveSetInfo[]): {
       incomplete.push(`backup ${m.aid} of ${label.server}: a space save set is missing`);
       continue;
     }
-    lines.push(...out, { ...common, object: LABEL_NAME, type: 'B', copyIds: [label.id], baseId: null });
+    // the configuration save set goes with the label, as the backup recorded it (copyIds[1])
+    const config = configOf(configs, label.server, m.aid);
+    const copyIds = config === undefined ? [label.id] : [label.id, config.id];
+    lines.push(...out, { ...common, object: LABEL_NAME, type: 'B', copyIds, baseId: null });
   }
   for (const { set: w, meta } of wal) {
     const aid = meta.aid ?? ++maxAid;
@@ -211,4 +218,24 @@ export async function rebuildFromStorage(home: string, sm: StorageManager): Prom
     incomplete,
     historyAside: aside,
   };
+}
+
+/**
+ * The configuration save set backup `aid` of `server` wrote, if one decodes as that
+ * (read back, not trusted: another backup's, or a damaged meta, is not taken); of two, the
+ * newer id (a backup writes one; two would be a catalog merged from copies).
+ */
+function configOf(configs: readonly SaveSetInfo[], server: string, aid: number): SaveSetInfo | undefined {
+  let found: SaveSetInfo | undefined;
+  for (const c of configs) {
+    if (c.server !== server) continue;
+    try {
+      decodeConfig(c, { server, aid });
+    } catch (err) {
+      if (!isOpenbarError(err, 'FORMAT') || isNewerRecord(err)) throw err;
+      continue;
+    }
+    if (!found || c.id > found.id) found = c;
+  }
+  return found;
 }
