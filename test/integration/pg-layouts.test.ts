@@ -63,6 +63,29 @@ describe('Debian layout (pg_createcluster)', { skip: missing ? `skipped: ${missi
     assert.doesNotMatch(rep.restoreTest.detail, /minimal/);
   });
 
+  it('restore --plan names the configuration files the restore puts back, and where', () => {
+    const target = path.join(env.dir, 'planned');
+    const text = ok(
+      openbar(['restore', '--data-dir', target, '--archive-mode', 'off', '--plan'], { config: env.config }),
+      'plan',
+    );
+    const conf = path.join(env.confDir, 'postgresql.conf');
+    assert.match(
+      text.stdout,
+      new RegExp(`^configuration: \\d+ file\\(s\\) kept outside the data directory \\(.*${conf}`, 'm'),
+    );
+    assert.match(text.stdout, new RegExp(`restored into ${target} \\(--config-dir`));
+    const j = JSON.parse(
+      ok(
+        openbar(['restore', '--data-dir', target, '--archive-mode', 'off', '--plan', '--json'], { config: env.config }),
+        'plan --json',
+      ).stdout,
+    ) as { configInBackup: string[] };
+    assert.ok(j.configInBackup.includes(conf), j.configInBackup.join(' '));
+    assert.ok(j.configInBackup.includes(path.join(env.confDir, 'pg_hba.conf')));
+    assert.equal(fs.existsSync(target), false, '--plan wrote nothing');
+  });
+
   it('refuses --config-dir over the live cluster files, writing nothing', () => {
     const before = fs.readFileSync(path.join(env.confDir, 'postgresql.conf'));
     const target = path.join(env.dir, 'refused');

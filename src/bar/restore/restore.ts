@@ -56,6 +56,8 @@ export interface RestoreResult {
   readonly startCommand?: string;
   /** where the backup's configuration files kept outside its data directory were written */
   readonly config?: PlacedConfig;
+  /** the configuration files the backup holds (their original paths, files only), restored with it (--plan too) */
+  readonly configFiles?: readonly string[];
 }
 
 export async function runRestore(ctx: BarContext, opts: RestoreOptions): Promise<RestoreResult> {
@@ -76,7 +78,9 @@ export async function runRestore(ctx: BarContext, opts: RestoreOptions): Promise
     configDir: opts.configDir,
     written: opts.restart && opts.configDir !== undefined && state!.configDir === opts.configDir,
   });
-  if (opts.planOnly) return { plan, salvaged: [], bytes: 0, ms: Date.now() - started, dataDir };
+  const configFiles = config?.entries.filter((e) => e.type === 'file').map((e) => e.path);
+  const withConfig = configFiles ? { configFiles } : {};
+  if (opts.planOnly) return { plan, salvaged: [], bytes: 0, ms: Date.now() - started, dataDir, ...withConfig };
   const salvaged = await salvage(ctx, plan, dataDir);
   const r: Restoring = { ctx, opts, dataDir, target, plan, roots, aid: recordAttempt(ctx, plan, dataDir, target) };
   try {
@@ -94,6 +98,7 @@ export async function runRestore(ctx: BarContext, opts: RestoreOptions): Promise
       dataDir,
       ...(startCommand ? { startCommand } : {}),
       ...(placed ? { config: placed } : {}),
+      ...withConfig,
     };
   } catch (err) {
     recordFailure(r, err);

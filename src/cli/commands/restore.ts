@@ -138,8 +138,9 @@ export function register(program: Command, globals: Globals): void {
               spaces: p.spaces,
               salvaged: r.salvaged,
               dataDir: r.dataDir,
-              configDir: r.config?.configDir ?? null,
+              configDir: r.config?.configDir ?? opts.configDir ?? null,
               configFiles: r.config?.written ?? [],
+              configInBackup: r.configFiles ?? [],
               startCommand: r.startCommand ?? null,
               bytes: r.bytes,
               ms: r.ms,
@@ -166,6 +167,11 @@ export function register(program: Command, globals: Globals): void {
                 ]
               : []),
             ...p.salvage.skipped.map((l) => `salvage: ${l}`),
+            ...(r.configFiles?.length && opts.plan
+              ? [
+                  `configuration: ${r.configFiles.length} file(s) kept outside the data directory (${r.configFiles.join(' ')}), restored into ${opts.configDir ?? `${r.dataDir} (--config-dir to put them elsewhere)`}`,
+                ]
+              : []),
           ];
           if (opts.plan) {
             process.stdout.write(
