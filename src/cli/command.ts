@@ -2,7 +2,7 @@
 // through `action`, which turns every failure into one stderr line and an exit status.
 
 import { Command, Option } from 'commander';
-import { describeError, exitStatusOf, OpenbarError } from '../common/errors.js';
+import { describeError, errorRecord, exitStatusOf, OpenbarError } from '../common/errors.js';
 import type { GlobalFlags } from './context.js';
 
 export type Globals = () => GlobalFlags;
@@ -37,8 +37,20 @@ export function action<A extends unknown[]>(
   };
 }
 
+/** `--json` among the arguments (before a `--`): errors are then JSON on stdout, and nothing on stderr. */
+export function jsonAsked(argv: readonly string[] = process.argv.slice(2)): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** The one line `--json` prints for an error: `{"error": {"code", "message", "hint", "exit"}}`. */
+export function printJsonError(error: ReturnType<typeof errorRecord>): void {
+  process.stdout.write(`${JSON.stringify({ error })}\n`);
+}
+
 export function reportError(err: unknown): void {
-  process.stderr.write(`openbar: ${describeError(err)}\n`);
+  if (jsonAsked()) printJsonError(errorRecord(err));
+  else process.stderr.write(`openbar: ${describeError(err)}\n`);
   if (process.env.OPENBAR_DEBUG && err instanceof Error && err.stack && !(err instanceof OpenbarError)) {
     process.stderr.write(`${err.stack}\n`);
   }

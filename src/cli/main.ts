@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { exitCodesHelp, reportError, type Globals } from './command.js';
+import { exitCodesHelp, jsonAsked, printJsonError, reportError, type Globals } from './command.js';
 import { commandWord } from './command-word.js';
 import type { GlobalFlags } from './context.js';
 
@@ -72,6 +72,7 @@ function openbarVersion(): string {
 
 /** The program with `only` registered (its help lists only it), or every command when undefined. */
 export async function buildProgram(only?: string): Promise<Command> {
+  const json = jsonAsked();
   const program = new Command('openbar')
     .description(
       'online backup and restore for PostgreSQL: levels 0/1/2, WAL backup, point-in-time restore, storage manager',
@@ -84,10 +85,15 @@ export async function buildProgram(only?: string): Promise<Command> {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .addHelpText('after', exitCodesHelp)
-    .showHelpAfterError('(run with --help for usage)')
+    .showHelpAfterError(json ? false : '(run with --help for usage)')
     .exitOverride()
     .configureOutput({
-      outputError: (str, write) => write(`openbar: ${str.replace(/^error: /, '').trim()}\n`),
+      // a usage error: one line on stderr, or with --json the error record on stdout
+      outputError: (str, write) => {
+        const message = str.replace(/^error: /, '').trim();
+        if (json) printJsonError({ code: 'USAGE', message, hint: 'run with --help for usage', exit: 2 });
+        else write(`openbar: ${message}\n`);
+      },
     });
   const globals = (): GlobalFlags => program.opts<GlobalFlags>();
   const chosen = commands.filter(([name]) => only === undefined || name === only);

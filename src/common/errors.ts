@@ -88,6 +88,15 @@ export function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** An error as `--json` prints it: `{"error": errorRecord(err)}`, the exit status as without. */
+export function errorRecord(err: unknown): { code: string; message: string; hint: string | null; exit: number } {
+  if (err instanceof OpenbarError)
+    return { code: err.code, message: err.message, hint: err.hint ?? null, exit: err.exitStatus };
+  const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+  const io = typeof errno === 'string' && /^E[A-Z]+$/.test(errno);
+  return { code: io ? 'IO' : 'INTERNAL', message: describeError(err), hint: null, exit: exitStatusOf(err) };
+}
+
 export function exitStatusOf(err: unknown): number {
   return err instanceof OpenbarError ? err.exitStatus : ExitStatus.failed;
 }
