@@ -60,6 +60,29 @@ describe('tablespaces', () => {
     cluster.stop('immediate');
   });
 
+  it("takes pg_basebackup's OLDDIR=NEWDIR form: the tablespace named by its old location", async () => {
+    const newTs = path.join(env.dir, 'ts1=by-location');
+    const escaped = newTs.replace('=', '\\=');
+    const { cluster } = await restoreAndStart(env, ['--map-tablespace', `${tsDir}/=${escaped}`], 'by-location');
+    started.push(cluster);
+    assert.deepEqual(await tableChecksums(cluster), sums);
+    const [loc] = await cluster.query<{ l: string }>(
+      "SELECT pg_tablespace_location(oid) AS l FROM pg_tablespace WHERE spcname = 'ts1'",
+    );
+    assert.equal(loc!.l, newTs);
+    cluster.stop('immediate');
+    const dir = path.join(env.dir, 'copy-nowhere');
+    const r = openbar(
+      ['restore', '--data-dir', dir, '--archive-mode', 'off', '--map-tablespace', `/nowhere=${newTs}`],
+      {
+        config: env.config,
+      },
+    );
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /the backup has no tablespace at \/nowhere: tablespaces: ts1 \(oid \d+, /);
+    assert.ok(!fs.existsSync(dir), 'nothing written');
+  });
+
   it('restores in place over the stopped original, salvaging its unarchived WAL', async () => {
     // WAL written after the last archived segment lives only in pg_wal until salvaged
     await env.cluster.query("INSERT INTO moved SELECT g, 'only in pg_wal' FROM generate_series(40001, 40050) g");

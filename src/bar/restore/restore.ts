@@ -22,6 +22,7 @@ import { describeChain, type ChainLevel } from './backup-chain.js';
 import { describeTarget, planRestore, type RestorePlan } from './choose-backup.js';
 import { runSalvage } from './salvage.js';
 import { RestoreState } from './restore-state.js';
+import { tablespaceMapping } from './tablespace-map.js';
 import { planConfig, writeConfig } from './restore-config.js';
 import { readWhole } from '../../sm/storage-manager.js';
 import { decodeLabelContent } from '../records/label-record.js';
@@ -153,21 +154,7 @@ function placeSpaces(
       `the interrupted restore used backup ${state!.backupAid}, which is no longer the right one`,
       'run the restore again without --restart',
     );
-  for (const s of opts.tablespaceMap.keys()) {
-    if (!plan.spaces.some((x) => x.oid !== null && (x.name === s || String(x.oid) === s)))
-      fail(
-        'USAGE',
-        `--map-tablespace: the backup has no tablespace '${s}'`,
-        `tablespaces: ${
-          plan.spaces
-            .filter((x) => x.oid !== null)
-            .map((x) => x.name)
-            .join(', ') || 'none'
-        }`,
-      );
-  }
-  const mapped = (s: PlannedSpace) =>
-    opts.tablespaceMap.get(s.name) ?? (s.oid !== null ? opts.tablespaceMap.get(String(s.oid)) : undefined);
+  const mapped = tablespaceMapping(plan.spaces, opts.tablespaceMap);
   const roots = plan.spaces.map((s) => ({ space: s, root: ctx.offline.spaceRoot(dataDir, s, mapped(s)) }));
   checkNotShared(
     ctx,

@@ -45,7 +45,7 @@ export function register(program: Command, globals: Globals): void {
     .option('--until-name <name>', 'recover to this restore point (`openbar log mark`)')
     .option(
       '--map-tablespace <old=new>',
-      'restore tablespace OLD (name or oid) into directory NEW (repeatable)',
+      'restore tablespace OLD (its name, oid or old location, as pg_basebackup -T OLDDIR=NEWDIR; \\= for an = in a path) into directory NEW (repeatable)',
       (v: string, p: string[] = []) => [...p, v],
     )
     .option('--no-salvage', 'do not save WAL from the old pg_wal before overwriting it')
@@ -91,10 +91,12 @@ export function register(program: Command, globals: Globals): void {
                   : { kind: 'latest' };
         const map = new Map<string, string>();
         for (const m of opts.mapTablespace ?? []) {
-          const i = m.indexOf('=');
-          if (i <= 0 || i === m.length - 1) fail('USAGE', `--map-tablespace ${m}: expected OLD=NEW`);
-          if (!path.isAbsolute(m.slice(i + 1))) fail('USAGE', `--map-tablespace ${m}: NEW must be an absolute path`);
-          map.set(m.slice(0, i), m.slice(i + 1));
+          // as pg_basebackup -T: the first '=' not written `\=` splits; `\=` is an '=' in a path
+          const i = m.search(/(?<!\\)=/);
+          const [old, dir] = i < 0 ? ['', ''] : [m.slice(0, i), m.slice(i + 1)].map((x) => x.replaceAll('\\=', '='));
+          if (!old || !dir) fail('USAGE', `--map-tablespace ${m}: expected OLD=NEW`);
+          if (!path.isAbsolute(dir!)) fail('USAGE', `--map-tablespace ${m}: NEW must be an absolute path`);
+          map.set(old!, dir!);
         }
         if (opts.configDir !== undefined && !path.isAbsolute(opts.configDir))
           fail('USAGE', `--config-dir ${opts.configDir}: must be an absolute path`);
