@@ -2,11 +2,11 @@
 // (context.ts) builds: its storage manager, its engine, and the history (the boot file
 // alone when history.db is gone).
 
-import path from 'node:path';
 import type { BarContext } from '../bar/bar-context.js';
 import { checkName } from '../common/names.js';
 import type { EngineAdapter } from '../engine/engine.js';
 import { BackupHistory } from '../history/backup-history.js';
+import { configFileOf } from './config-file.js';
 import { loadEngine, type CommandContext, type GlobalFlags } from './context.js';
 
 /**
@@ -23,7 +23,7 @@ export async function openBar(
   const sm = cmd.openStorage();
   const history = BackupHistory.open(cmd.home, server, { create: opts.history !== 'read', log: cmd.log });
   let adapter: EngineAdapter | undefined;
-  const configFile = flags.config ?? process.env.OPENBAR_CONFIG;
+  const configFile = configFileOf(flags);
   return {
     settings: cmd.settings,
     server,
@@ -31,7 +31,7 @@ export async function openBar(
     log: cmd.log,
     sm,
     history,
-    configFile: configFile ? path.resolve(configFile) : undefined,
+    configFile,
     engine: () => (adapter ??= engine.adapter(cmd.settings)),
     offline: engine.offline,
     checker: engine.checker,

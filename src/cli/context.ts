@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openActivityLog, warnUser, type ActivityLog } from '../common/activity-log.js';
 import { loadSettings, requireSetting } from '../common/config.js';
+import { configFileOf, NO_CONFIG } from './config-file.js';
 import { fail } from '../common/errors.js';
 import type { Settings } from '../common/options.js';
 import { looseHomeWarning } from '../common/private-modes.js';
@@ -54,12 +55,13 @@ export function parseSetFlags(set: readonly string[] | undefined): Record<string
 }
 
 export function loadContext(flags: GlobalFlags, extra: Record<string, string> = {}): CommandContext {
-  const file = flags.config ?? process.env.OPENBAR_CONFIG;
+  const file = configFileOf(flags);
   const settings = loadSettings({
-    file: file === undefined || file === '' ? undefined : path.resolve(file),
+    file,
     env: process.env,
     overrides: { ...parseSetFlags(flags.set), ...extra },
   });
+  if (file === undefined && settings.home === undefined) fail('CONFIG', NO_CONFIG.message, NO_CONFIG.hint);
   const home = requireSetting(settings, 'home');
   checkRunAsOwner(home);
   const log = openActivityLog(settings.activity_log ?? path.join(home, 'activity.log'));

@@ -78,7 +78,10 @@ export async function buildProgram(only?: string): Promise<Command> {
       'online backup and restore for PostgreSQL: levels 0/1/2, WAL backup, point-in-time restore, storage manager',
     )
     .version(openbarVersion(), '-V, --version', 'print the version of openbar')
-    .option('-c, --config <file>', 'config file (or OPENBAR_CONFIG)')
+    .option(
+      '-c, --config <file>',
+      'config file (default: $OPENBAR_CONFIG, else /etc/openbar/openbar.conf when it exists)',
+    )
     .option(
       '--set <key=value>',
       'override a setting for this run, repeatable (see `openbar config --describe`)',

@@ -38,6 +38,22 @@ describe('errors with --json', () => {
     assert.equal(plain.stderr, `openbar: ${j.error.message}: ${j.error.hint}\n`);
   });
 
+  it(
+    'no config given and none at /etc/openbar/openbar.conf: says the three ways to give one',
+    {
+      skip: fs.existsSync('/etc/openbar/openbar.conf') ? 'skipped: this machine has /etc/openbar/openbar.conf' : false,
+    },
+    () => {
+      const j = jsonError(openbar(['history', '--json']));
+      assert.equal(j.error.code, 'CONFIG');
+      assert.match(
+        j.error.message,
+        /no config file: none given with --config or OPENBAR_CONFIG, and \/etc\/openbar\/openbar\.conf does not exist/,
+      );
+      assert.match(j.error.hint ?? '', /openbar --config \/etc\/openbar\/openbar\.conf init/);
+    },
+  );
+
   it('a usage error caught by the parser: USAGE, exit 2, no help text', () => {
     const j = jsonError(openbar(['history', '--json', '--no-such-flag']));
     assert.equal(j.error.code, 'USAGE');

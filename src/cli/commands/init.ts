@@ -2,6 +2,7 @@
 // Logs pools, the boot file) and prints the postgresql.conf lines that hand WAL to openbar.
 // Everything it makes is private (0700/0600); a home it finds open to others is said.
 
+import { DEFAULT_CONFIG } from '../config-file.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -60,7 +61,12 @@ export function register(program: Command, globals: Globals): void {
     .action(
       action(async (opts: InitOptions) => {
         const file = globals().config ?? process.env.OPENBAR_CONFIG;
-        if (!file) fail('USAGE', 'init needs --config FILE (the config file to write)');
+        if (!file)
+          fail(
+            'USAGE',
+            'init needs --config FILE (the config file to write)',
+            `${DEFAULT_CONFIG} is the one every command reads when none is given`,
+          );
         const configFile = path.resolve(file);
         if (fs.existsSync(configFile) && !opts.force)
           fail('USAGE', `config file ${configFile} exists`, 'use --force to overwrite it');
