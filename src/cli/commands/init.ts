@@ -2,8 +2,8 @@
 // Logs pools, the boot file) and prints the postgresql.conf lines that hand WAL to openbar.
 // Everything it makes is private (0700/0600); a home it finds open to others is said.
 
-import { DEFAULT_CONFIG } from '../config-file.js';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { renderConfigFile } from '../../common/config.js';
@@ -14,6 +14,7 @@ import { PRIVATE_FILE_MODE } from '../../common/private-modes.js';
 import type { OptionName } from '../../common/options.js';
 import { BackupHistory } from '../../history/backup-history.js';
 import { action, subcommand, type Globals } from '../command.js';
+import { DEFAULT_CONFIG } from '../config-file.js';
 import { loadContext, parseSetFlags } from '../context.js';
 
 export interface InitOptions {
@@ -29,6 +30,22 @@ export interface InitOptions {
 /** The path of this openbar executable, as archive_command must name it. */
 export function openbarExecutable(): string {
   return fs.realpathSync(process.argv[1]!);
+}
+
+/**
+ * Why archive_command would break if openbar is run from `exe`: a file inside a git
+ * checkout (moved, pulled or deleted with it) or a temporary directory; none for an install.
+ */
+export function unstableInstall(exe: string, tmp: string = os.tmpdir()): string[] {
+  const fix = 'install openbar (npm install -g of the packed project) and run init again with that openbar';
+  for (let dir = path.dirname(exe); dir !== path.dirname(dir); dir = path.dirname(dir))
+    if (fs.existsSync(path.join(dir, '.git')))
+      return [
+        `archive_command names openbar at ${exe}, inside the git checkout ${dir}: moving or removing it stops archiving: ${fix}`,
+      ];
+  const inTmp = [tmp, '/tmp', '/var/tmp'].find((t) => exe.startsWith(`${path.resolve(t)}/`));
+  if (inTmp) return [`archive_command names openbar at ${exe}, in the temporary directory ${inTmp}: ${fix}`];
+  return [];
 }
 
 /** The command line that runs this openbar, with the node binary named (the server's PATH may lack it). */
@@ -83,8 +100,20 @@ export function register(program: Command, globals: Globals): void {
         const text = renderConfigFile(values);
         // validate before anything is written: the same loader every command uses
         const tmp = `${configFile}.check-${process.pid}`;
-        fs.mkdirSync(path.dirname(configFile), { recursive: true }); // outside the home: e.g. /etc/openbar, read by postgres
-        fs.writeFileSync(tmp, text, { mode: PRIVATE_FILE_MODE });
+        try {
+          fs.mkdirSync(path.dirname(configFile), { recursive: true }); // outside the home: e.g. /etc/openbar, read by postgres
+          fs.writeFileSync(tmp, text, { mode: PRIVATE_FILE_MODE });
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'EACCES' && code !== 'EPERM') throw err;
+          const dir = path.dirname(configFile);
+          const me = os.userInfo().username;
+          fail(
+            'CONFIG',
+            `cannot write the config file ${configFile}: ${me} may not ${fs.existsSync(dir) ? 'write into' : 'create'} ${dir}`,
+            `as root: install -d -m 0700 -o ${me} -g ${me} ${dir}, then run init again as ${me}`,
+          );
+        }
         try {
           loadContext({ config: tmp });
         } finally {
@@ -108,6 +137,7 @@ export function register(program: Command, globals: Globals): void {
             `  ${wal.archive}`,
             `  ${wal.restore}`,
             '',
+            ...unstableInstall(openbarExecutable()).map((w) => `warning: ${w}\n`),
             ...(process.getuid?.() === 0
               ? [
                   `note: the home belongs to root; archive_command runs as the PostgreSQL user: chown -R postgres: ${ctx.home} ${configFile}`,
