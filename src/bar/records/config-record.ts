@@ -15,11 +15,11 @@
 
 import { createHash } from 'node:crypto';
 import { fail } from '../../common/errors.js';
-import { FieldReader, metaReader } from '../../common/meta-reader.js';
+import { FieldReader } from '../../common/meta-reader.js';
 import { relativePathProblem } from '../../common/names.js';
 import type { ConfigEntry } from '../../engine/engine.js';
 import type { ObjectDescriptor, SaveSetInfo } from '../../sm/storage-manager.js';
-import { recordDescriptor, SaveSetKind } from './saveset-kinds.js';
+import { backupRecordReader, recordDescriptor, SaveSetKind } from './saveset-kinds.js';
 
 export const CONFIG_META_VERSION = 1;
 export const CONFIG_CONTENT_VERSION = 1;
@@ -55,27 +55,15 @@ export function encodeConfig(
  * refused (FORMAT) when it is not that, or too large to be one (MAX_CONFIG_BYTES).
  */
 export function decodeConfig(info: SaveSetInfo, expect: { server: string; aid: number }): ConfigMeta {
-  const bad = (why: string): never =>
-    fail(
-      'FORMAT',
-      `save set ${info.id} is not the configuration of backup ${expect.aid}: ${why}`,
-      'the catalog does not match the history (a catalog put back from a copy?): run `openbar sm scan` and `openbar sync`',
-    );
-  const r = metaReader(
+  const { fields: r, bad } = backupRecordReader(
     info,
-    SaveSetKind.config,
-    CONFIG_META_VERSION,
-    `configuration save set ${info.id} of backup ${expect.aid}`,
-    bad,
+    { kind: SaveSetKind.config, version: CONFIG_META_VERSION, role: 'configuration', what: 'configuration' },
+    expect,
   );
-  if (info.server !== expect.server) bad(`it belongs to server ${info.server}`);
-  if (r.fields.aid !== expect.aid) bad(`it was written by backup ${shownAid(r.fields.aid)}`);
   if (info.rawBytes > MAX_CONFIG_BYTES)
     bad(`it holds ${info.rawBytes} bytes, more than the ${MAX_CONFIG_BYTES} a configuration may`);
   return { aid: expect.aid, files: r.int('files', 1) };
 }
-
-const shownAid = (v: unknown): string => (typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? 'none'));
 
 /** The content of a configuration save set. */
 export function encodeConfigContent(entries: readonly ConfigEntry[]): Buffer {

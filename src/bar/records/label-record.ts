@@ -17,7 +17,7 @@ import { fail } from '../../common/errors.js';
 import { FieldReader, metaReader } from '../../common/meta-reader.js';
 import type { RecordedSpace } from '../../engine/engine.js';
 import type { ObjectDescriptor, SaveSetInfo } from '../../sm/storage-manager.js';
-import { recordDescriptor, SaveSetKind } from './saveset-kinds.js';
+import { backupRecordReader, recordDescriptor, SaveSetKind } from './saveset-kinds.js';
 
 export const LABEL_META_VERSION = 1;
 export const LABEL_CONTENT_VERSION = 1;
@@ -121,21 +121,11 @@ export function encodeLabel(
 
 /** The label meta of save set `info`, which backup `aid` of `server` recorded; refused when it is not that. */
 export function decodeLabelMeta(info: SaveSetInfo, expect: { server: string; aid: number }): LabelMeta {
-  const bad = (why: string): never =>
-    fail(
-      'FORMAT',
-      `save set ${info.id} is not the backup label of backup ${expect.aid}: ${why}`,
-      'the catalog does not match the history (a catalog put back from a copy?): run `openbar sm scan` and `openbar sync`',
-    );
-  const r = metaReader(
+  const { fields: r, bad } = backupRecordReader(
     info,
-    SaveSetKind.label,
-    LABEL_META_VERSION,
-    `label save set ${info.id} of backup ${expect.aid}`,
-    bad,
+    { kind: SaveSetKind.label, version: LABEL_META_VERSION, role: 'backup label', what: 'label' },
+    expect,
   );
-  if (info.server !== expect.server) bad(`it belongs to server ${info.server}`);
-  if (r.fields.aid !== expect.aid) bad(`it was written by backup ${String(r.fields.aid)}`);
   const notWal = (): never => bad('its walFiles are not WAL file names');
   if (!Array.isArray(r.fields.walFiles) || r.fields.walFiles.length === 0) notWal();
   const walFiles = r.list('walFiles', (w) => (typeof w === 'string' && WAL_NAME.test(w) ? w : notWal()));

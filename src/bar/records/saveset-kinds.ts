@@ -3,8 +3,9 @@
 // labels). A name here is part of the stored format: renaming one makes every save set
 // of the old name invisible to this openbar.
 
-import { META_VERSION_FIELD } from '../../common/meta-reader.js';
-import { BOOTSTRAP_KIND, type ObjectDescriptor } from '../../sm/storage-manager.js';
+import { fail } from '../../common/errors.js';
+import { META_VERSION_FIELD, metaReader, type FieldReader } from '../../common/meta-reader.js';
+import { BOOTSTRAP_KIND, type ObjectDescriptor, type SaveSetInfo } from '../../sm/storage-manager.js';
 
 export const SaveSetKind = Object.freeze({
   /** a backup's label: its meta describes the backup, its content holds PostgreSQL's label files (records/label-record.ts) */
@@ -48,3 +49,28 @@ export function recordDescriptor(
     meta: { [META_VERSION_FIELD]: r.version, ...meta },
   };
 }
+
+/**
+ * A reader of the meta of save set `info`, which backup `expect.aid` of `expect.server`
+ * recorded as its `role` (the history names it): refused (FORMAT, "save set N is not the
+ * ROLE of backup A: why") when its kind, meta version, server or backup is not that; `bad`
+ * refuses the same way for the reader's own checks.
+ */
+export function backupRecordReader(
+  info: SaveSetInfo,
+  r: { readonly kind: SaveSetKind; readonly version: number; readonly role: string; readonly what: string },
+  expect: { readonly server: string; readonly aid: number },
+): { fields: FieldReader; bad: (why: string) => never } {
+  const bad = (why: string): never =>
+    fail(
+      'FORMAT',
+      `save set ${info.id} is not the ${r.role} of backup ${expect.aid}: ${why}`,
+      'the catalog does not match the history (a catalog put back from a copy?): run `openbar sm scan` and `openbar sync`',
+    );
+  const fields = metaReader(info, r.kind, r.version, `${r.what} save set ${info.id} of backup ${expect.aid}`, bad);
+  if (info.server !== expect.server) bad(`it belongs to server ${info.server}`);
+  if (fields.fields.aid !== expect.aid) bad(`it was written by backup ${shownAid(fields.fields.aid)}`);
+  return { fields, bad };
+}
+
+const shownAid = (v: unknown): string => (typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? 'none'));

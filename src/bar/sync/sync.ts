@@ -105,7 +105,7 @@ export function linesFromSaveSets(sets: readonly SaveSetInfo[]): {
   const spaces = new Map<string, { set: SaveSetInfo; meta: SpacePartMeta }[]>();
   const labels: { set: SaveSetInfo; meta: LabelEntry }[] = [];
   const wal: { set: SaveSetInfo; meta: WalMeta }[] = [];
-  const configs: SaveSetInfo[] = [];
+  const configs = new Map<string, SaveSetInfo[]>(); // by server and the backup its meta names, checked when taken
   let maxAid = 0;
   for (const s of sets) {
     if (s.kind === SaveSetKind.space) {
@@ -123,7 +123,8 @@ export function linesFromSaveSets(sets: readonly SaveSetInfo[]): {
       if (meta) labels.push({ set: s, meta });
       maxAid = Math.max(maxAid, meta?.aid ?? 0);
     } else if (s.kind === SaveSetKind.config) {
-      configs.push(s);
+      const k = `${s.server} ${String(s.meta.aid)}`;
+      configs.set(k, [...(configs.get(k) ?? []), s]);
     } else if (s.kind === SaveSetKind.wal) {
       const meta = decoded(s, decodeWal);
       if (meta) wal.push({ set: s, meta });
@@ -169,7 +170,7 @@ export function linesFromSaveSets(sets: readonly SaveSetInfo[]): {
       continue;
     }
     // the configuration save set goes with the label, as the backup recorded it (copyIds[1])
-    const config = configOf(configs, label.server, m.aid);
+    const config = configOf(configs.get(`${label.server} ${m.aid}`) ?? [], label.server, m.aid);
     const copyIds = config === undefined ? [label.id] : [label.id, config.id];
     lines.push(...out, { ...common, object: LABEL_NAME, type: 'B', copyIds, baseId: null });
   }
@@ -221,14 +222,14 @@ export async function rebuildFromStorage(home: string, sm: StorageManager): Prom
 }
 
 /**
- * The configuration save set backup `aid` of `server` wrote, if one decodes as that
+ * The configuration save set backup `aid` of `server` wrote, among `configs` (those whose
+ * meta names it), if one decodes as that
  * (read back, not trusted: another backup's, or a damaged meta, is not taken); of two, the
  * newer id (a backup writes one; two would be a catalog merged from copies).
  */
 function configOf(configs: readonly SaveSetInfo[], server: string, aid: number): SaveSetInfo | undefined {
   let found: SaveSetInfo | undefined;
   for (const c of configs) {
-    if (c.server !== server) continue;
     try {
       decodeConfig(c, { server, aid });
     } catch (err) {
